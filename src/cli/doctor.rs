@@ -1,0 +1,142 @@
+//! `doctor`: which of the programs sessiondrill uses are here, their
+//! versions, and the install command for each missing one.
+
+use std::process::Command;
+
+use crate::provision::binaries::{self, Binary, which};
+
+struct Check {
+    what: &'static str,
+    /// Needed for: the kinds or features that use it.
+    needed_for: &'static str,
+    binary: Binary,
+}
+
+const CHECKS: &[Check] = &[
+    Check {
+        what: "redis-server",
+        needed_for: "redis, redis-replicated, redis-cluster nodes",
+        binary: binaries::REDIS_SERVER,
+    },
+    Check {
+        what: "redis-sentinel",
+        needed_for: "redis-replicated nodes (Sentinel failover)",
+        binary: binaries::REDIS_SENTINEL,
+    },
+    Check {
+        what: "redis-cli",
+        needed_for: "benchmarks (redis-benchmark) and manual inspection",
+        binary: binaries::REDIS_CLI,
+    },
+    Check {
+        what: "memcached",
+        needed_for: "memcached nodes",
+        binary: binaries::MEMCACHED,
+    },
+    Check {
+        what: "fusermount3",
+        needed_for: "the power-loss fault (FUSE data directories)",
+        binary: binaries::FUSERMOUNT3,
+    },
+    Check {
+        what: "docker",
+        needed_for: "provider: docker",
+        binary: binaries::DOCKER,
+    },
+];
+
+pub async fn run() -> u8 {
+    let mut missing = 0;
+    for c in CHECKS {
+        match which(c.binary.name) {
+            Some(path) => println!(
+                "ok       {:<15} {}  ({})",
+                c.what,
+                version(&path, c.binary.version_arg),
+                path.display()
+            ),
+            None => {
+                missing += 1;
+                println!(
+                    "missing  {:<15} needed for {}; install: {}",
+                    c.what,
+                    c.needed_for,
+                    c.binary.install_command()
+                );
+            }
+        }
+    }
+    let fuse = std::path::Path::new("/dev/fuse").exists();
+    if fuse {
+        println!("ok       {:<15} present", "/dev/fuse");
+    } else {
+        missing += 1;
+        println!(
+            "missing  {:<15} the kernel offers no FUSE device: power-loss faults are refused (needs a machine or container with /dev/fuse)",
+            "/dev/fuse"
+        );
+    }
+    match docker_engine() {
+        Ok(v) => println!("ok       {:<15} engine {v}", "docker engine"),
+        Err(why) => println!(
+            "note     {:<15} no engine reachable ({why}); only provider: docker needs one",
+            "docker engine"
+        ),
+    }
+    match which("sessiondrill").or_else(|| std::env::current_exe().ok()) {
+        Some(p) => println!(
+            "ok       {:<15} {} ({})",
+            "sessiondrill",
+            env!("CARGO_PKG_VERSION"),
+            p.display()
+        ),
+        None => println!(
+            "ok       {:<15} {}",
+            "sessiondrill",
+            env!("CARGO_PKG_VERSION")
+        ),
+    }
+    if missing == 0 {
+        println!("everything sessiondrill uses is installed");
+        0
+    } else {
+        println!("{missing} missing; the commands above install them (or run ./scripts/setup.sh)");
+        1
+    }
+}
+
+fn version(path: &std::path::Path, arg: &str) -> String {
+    Command::new(path)
+        .arg(arg)
+        .output()
+        .ok()
+        .map(|o| {
+            let text = if o.stdout.is_empty() {
+                o.stderr
+            } else {
+                o.stdout
+            };
+            String::from_utf8_lossy(&text)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        })
+        .unwrap_or_else(|| "version unknown".into())
+}
+
+fn docker_engine() -> Result<String, String> {
+    if which("docker").is_none() {
+        return Err("docker client not installed".into());
+    }
+    let out = Command::new("docker")
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    } else {
+        Err("`docker version` could not reach the daemon".into())
+    }
+}

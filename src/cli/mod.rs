@@ -1,0 +1,125 @@
+//! Command line: subcommands and exit codes.
+//!
+//! Exit codes: 0 success; 1 a run or an expectation failed; 2 invalid
+//! input or environment (bad file, missing binary, busy port).
+
+mod doctor;
+mod runs;
+mod up;
+mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::nodes::dynamodb::DynamodbNodeArgs;
+use crate::provision::Home;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sessiondrill",
+    version,
+    about = "Failure drills on session stores: real Redis and DynamoDB topologies, broken on purpose, measured honestly"
+)]
+pub struct Cli {
+    /// Where run directories live (default: $SESSIONDRILL_HOME, else ~/.local/state/sessiondrill).
+    #[arg(long, global = true, env = "SESSIONDRILL_HOME")]
+    pub home: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check topology files; print FILE:LINE:COL: problem (field) for each problem.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Provision a topology and report its endpoints.
+    Up(up::UpArgs),
+    /// List runs on this machine.
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a detached run (every detached run when no id is given).
+    Down { run_id: Option<String> },
+    /// Check the programs sessiondrill needs and say how to install what is missing.
+    Doctor,
+    /// Internal: node processes implemented by sessiondrill itself.
+    #[command(name = "__node", hide = true, subcommand)]
+    Node(NodeCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NodeCommand {
+    /// The embedded DynamoDB node (Dynoxide over HTTP).
+    Dynamodb(DynamodbNodeArgs),
+}
+
+impl Cli {
+    fn home(&self) -> Home {
+        match &self.home {
+            Some(root) => Home { root: root.clone() },
+            None => Home::from_env(),
+        }
+    }
+}
+
+/// Parse a duration such as `2s`, `500ms`, `1m30s`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (try 500ms, 2s, 1m)"))
+}
+
+/// Run the CLI; returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let home = cli.home();
+    let code = runtime.block_on(async move {
+        match cli.command {
+            Command::Validate { files } => validate::run(&files),
+            Command::Up(args) => up::run(args, home).await,
+            Command::Status { json } => runs::status(&home, json),
+            Command::Down { run_id } => runs::down(&home, run_id.as_deref()),
+            Command::Doctor => doctor::run().await,
+            Command::Node(NodeCommand::Dynamodb(args)) => {
+                match crate::nodes::dynamodb::run(args).await {
+                    Ok(()) => 0,
+                    Err(e) => {
+                        eprintln!("dynamodb node: {e}");
+                        1
+                    }
+                }
+            }
+        }
+    });
+    // Do not wait for stray blocking tasks (e.g. a stdin reader).
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    ExitCode::from(code)
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("SESSIONDRILL_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

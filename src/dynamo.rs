@@ -1,0 +1,160 @@
+//! DynamoDB clients (aws-sdk-dynamodb over HTTP) and the session tables.
+//! Used by provisioning (bootstrap, readiness) and the store strategies.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    TimeToLiveSpecification, TimeToLiveStatus,
+};
+
+/// Partition and sort key names of the session tables (seed 003's design:
+/// `PK=SESSION#id`, `SK=META`, chat turns `SK=TURN#…`).
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+/// The TTL attribute (epoch seconds).
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+/// Timeouts and retries of a client: explicit, so a failover measures the
+/// server and not the SDK's default retry policy (3 attempts with backoff).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientPolicy {
+    pub connect_timeout: Duration,
+    pub operation_timeout: Duration,
+    /// Total attempts per operation; 1 = retries off.
+    pub max_attempts: u32,
+}
+
+impl Default for ClientPolicy {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_millis(500),
+            operation_timeout: Duration::from_secs(2),
+            max_attempts: 1,
+        }
+    }
+}
+
+/// Is `endpoint` on this machine (LocalStack, DynamoDB Local, our node)?
+pub fn is_local(endpoint: &str) -> bool {
+    let host = endpoint
+        .split("://")
+        .nth(1)
+        .unwrap_or(endpoint)
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("");
+    host == "localhost" || host.starts_with("127.") || host == "[::1]"
+}
+
+/// A client for `endpoint`. Local endpoints get static dummy credentials
+/// (no credential chain, no instance-metadata probes); others use the
+/// standard AWS configuration chain (env, profile, SSO, …).
+pub async fn client(endpoint: &str, region: &str, policy: ClientPolicy) -> Client {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(policy.connect_timeout)
+        .operation_timeout(policy.operation_timeout)
+        .build();
+    let retry = if policy.max_attempts <= 1 {
+        RetryConfig::disabled()
+    } else {
+        RetryConfig::standard().with_max_attempts(policy.max_attempts)
+    };
+    if is_local(endpoint) {
+        let conf = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .region(Region::new(region.to_string()))
+            .credentials_provider(Credentials::new(
+                "sessiondrill",
+                "sessiondrill",
+                None,
+                None,
+                "sessiondrill-static",
+            ))
+            .timeout_config(timeouts)
+            .retry_config(retry)
+            .build();
+        return Client::from_conf(conf);
+    }
+    let shared = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .endpoint_url(endpoint)
+        .timeout_config(timeouts)
+        .retry_config(retry)
+        .load()
+        .await;
+    Client::new(&shared)
+}
+
+/// Human text of an SDK error, with its cause chain.
+pub fn error_text<E: std::error::Error>(e: &E) -> String {
+    DisplayErrorContext(e).to_string()
+}
+
+/// Create the session table `name` (PK/SK strings, on-demand) if it does not
+/// exist, and enable TTL on `expires_at`.
+pub async fn ensure_session_table(client: &Client, name: &str) -> Result<(), String> {
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(|e| e.to_string())
+    };
+    let key = |n: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .map_err(|e| e.to_string())
+    };
+    let created = client
+        .create_table()
+        .table_name(name)
+        .attribute_definitions(attr(PK)?)
+        .attribute_definitions(attr(SK)?)
+        .key_schema(key(PK, KeyType::Hash)?)
+        .key_schema(key(SK, KeyType::Range)?)
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await;
+    if let Err(e) = created {
+        let exists = e
+            .as_service_error()
+            .is_some_and(|s| s.is_resource_in_use_exception());
+        if !exists {
+            return Err(format!("CreateTable {name}: {}", error_text(&e)));
+        }
+    }
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(name)
+        .send()
+        .await
+        .map_err(|e| format!("DescribeTimeToLive {name}: {}", error_text(&e)))?;
+    let enabled = ttl
+        .time_to_live_description()
+        .and_then(|d| d.time_to_live_status())
+        .is_some_and(|s| matches!(s, TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling));
+    if !enabled {
+        let spec = TimeToLiveSpecification::builder()
+            .enabled(true)
+            .attribute_name(TTL_ATTRIBUTE)
+            .build()
+            .map_err(|e| e.to_string())?;
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(spec)
+            .send()
+            .await
+            .map_err(|e| format!("UpdateTimeToLive {name}: {}", error_text(&e)))?;
+    }
+    Ok(())
+}

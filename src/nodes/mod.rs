@@ -1,0 +1,5 @@
+//! Node processes implemented by sessiondrill itself, run as hidden
+//! subcommands of the same binary so they can be crashed and restarted
+//! like any other node.
+
+pub mod dynamodb;

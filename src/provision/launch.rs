@@ -1,0 +1,114 @@
+//! Starting a node process and waiting until it answers.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::ProvisionError;
+use super::error::log_tail;
+use super::process::ManagedProcess;
+use super::rundir::RunDir;
+use super::spawner::{SpawnSpec, Spawner};
+
+/// What every node bring-up needs.
+pub struct Ctx<'a> {
+    pub run: &'a RunDir,
+    pub spawner: &'a Spawner,
+    pub timeout: Duration,
+}
+
+/// How often readiness is polled: nodes start in milliseconds here.
+const POLL: Duration = Duration::from_millis(10);
+
+impl Ctx<'_> {
+    /// The directory of process `name` and its log file.
+    pub fn dirs(&self, name: &str) -> Result<(PathBuf, PathBuf), ProvisionError> {
+        let dir = self.run.node_dir(name).map_err(ProvisionError::io(format!(
+            "creating the directory of {name}"
+        )))?;
+        let log = dir.join("log");
+        Ok((dir, log))
+    }
+
+    pub async fn start(
+        &self,
+        name: &str,
+        spec: SpawnSpec,
+    ) -> Result<ManagedProcess, ProvisionError> {
+        let program = spec.program.display().to_string();
+        let child = self
+            .spawner
+            .spawn(spec.clone())
+            .await
+            .map_err(ProvisionError::io(format!("starting {name} ({program})")))?;
+        tracing::debug!(process = name, pid = child.id(), "started");
+        Ok(ManagedProcess::new(child, spec))
+    }
+
+    /// Poll `check` until it succeeds, the process exits, or the timeout.
+    pub async fn wait_ready<T, F, Fut>(
+        &self,
+        name: &str,
+        proc: &mut ManagedProcess,
+        mut check: F,
+    ) -> Result<T, ProvisionError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, String>>,
+    {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = proc.exit_status() {
+                let log_text = std::fs::read_to_string(&proc.spec.log).unwrap_or_default();
+                return Err(ProvisionError::Exited {
+                    process: name.to_string(),
+                    status: status.to_string(),
+                    log: log_tail(&proc.spec.log, 8),
+                    addr_in_use: log_text.contains("Address already in use")
+                        || log_text.contains("address already in use")
+                        || log_text.contains("Address in use"),
+                });
+            }
+            let last = match check().await {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            if started.elapsed() > self.timeout {
+                return Err(ProvisionError::NotReady {
+                    process: name.to_string(),
+                    waited_ms: started.elapsed().as_millis(),
+                    reason: last,
+                    log: log_tail(&proc.spec.log, 8),
+                });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}
+
+/// Poll `check` (no process to watch) until it succeeds or `timeout`.
+pub async fn poll_until<T, F, Fut>(
+    what: &str,
+    timeout: Duration,
+    mut check: F,
+) -> Result<T, ProvisionError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    let started = Instant::now();
+    loop {
+        match check().await {
+            Ok(v) => return Ok(v),
+            Err(e) if started.elapsed() > timeout => {
+                return Err(ProvisionError::NotReady {
+                    process: what.to_string(),
+                    waited_ms: started.elapsed().as_millis(),
+                    reason: e,
+                    log: String::new(),
+                });
+            }
+            Err(_) => tokio::time::sleep(POLL).await,
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! `kind: memcached`: one or more memcached servers (clients shard across
+//! them, as with ElastiCache for Memcached).
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::launch::Ctx;
+use super::node::{NodeHandle, NodeInfo};
+use super::ports::HOST;
+use super::spawner::SpawnSpec;
+use super::{ProvisionError, binaries};
+use crate::topology::Memcached;
+
+pub async fn up(
+    ctx: &Ctx<'_>,
+    group: &str,
+    cfg: &Memcached,
+    ports: &[u16],
+) -> Result<Vec<NodeHandle>, ProvisionError> {
+    let program = binaries::MEMCACHED.locate()?;
+    let mut started = Vec::new();
+    for (i, &port) in ports.iter().enumerate() {
+        let name = if ports.len() == 1 {
+            group.to_string()
+        } else {
+            format!("{group}-{i}")
+        };
+        let (dir, log) = ctx.dirs(&name)?;
+        let mut spec = SpawnSpec::new(&program, &dir, log)
+            .arg("-l")
+            .arg("127.0.0.1")
+            .arg("-p")
+            .arg(port.to_string())
+            .arg("-U")
+            .arg("0")
+            .arg("-m")
+            .arg(cfg.memory_mb.to_string())
+            .arg("-t")
+            .arg("2");
+        // memcached refuses to run as root unless told which user to be.
+        if nix::unistd::geteuid().is_root() {
+            spec = spec.arg("-u").arg("root");
+        }
+        started.push((name, port, ctx.start(group, spec).await?, dir));
+    }
+    let mut handles = Vec::new();
+    for (name, port, mut proc, dir) in started {
+        ctx.wait_ready(&name, &mut proc, || version(port)).await?;
+        let info = NodeInfo {
+            name: name.clone(),
+            group: group.to_string(),
+            kind: "memcached".into(),
+            role: "server".into(),
+            host: HOST.to_string(),
+            port,
+            pid: None,
+            url: format!("memcache://{HOST}:{port}"),
+        };
+        handles.push(NodeHandle::local(info, proc, dir));
+    }
+    Ok(handles)
+}
+
+/// `version` over the text protocol.
+async fn version(port: u16) -> Result<String, String> {
+    let talk = async {
+        let mut s = tokio::net::TcpStream::connect((HOST, port)).await?;
+        s.write_all(b"version\r\n").await?;
+        let mut buf = [0u8; 64];
+        let n = s.read(&mut buf).await?;
+        Ok::<_, std::io::Error>(String::from_utf8_lossy(&buf[..n]).to_string())
+    };
+    match tokio::time::timeout(Duration::from_millis(500), talk).await {
+        Ok(Ok(reply)) if reply.starts_with("VERSION") => Ok(reply.trim().to_string()),
+        Ok(Ok(reply)) => Err(format!("unexpected reply {reply:?}")),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("timed out".into()),
+    }
+}

@@ -1,0 +1,282 @@
+//! Turning a validated topology into running, real nodes — and tearing them
+//! down without leaving anything behind.
+//!
+//! `up` → [`Deployment`]: a handle over every node process of the run. Its
+//! `Drop` kills every process and removes the run directory; processes also
+//! die if sessiondrill itself is killed (see [`spawner`]).
+
+pub mod binaries;
+pub mod dynamodb;
+mod error;
+mod launch;
+pub mod memcached;
+mod node;
+pub mod ports;
+mod process;
+pub mod redis;
+pub mod registry;
+pub mod rundir;
+pub mod spawner;
+
+use std::time::{Duration, Instant};
+
+pub use error::ProvisionError;
+pub use node::{NodeHandle, NodeInfo};
+pub use process::ManagedProcess;
+pub use rundir::{Home, RunDir, RunState};
+
+use crate::topology::{Node, NodeKind, Provider, Topology};
+use launch::Ctx;
+use spawner::Spawner;
+
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    pub home: Home,
+    /// Per-process readiness timeout.
+    pub ready_timeout: Duration,
+    /// Recorded in the state file: the run was started with `--detach`.
+    pub detached: bool,
+    /// Keep the run directory after teardown (logs, data) for inspection.
+    pub keep: bool,
+}
+
+impl UpOptions {
+    pub fn new(home: Home) -> Self {
+        Self {
+            home,
+            ready_timeout: Duration::from_secs(15),
+            detached: false,
+            keep: false,
+        }
+    }
+}
+
+/// A running topology. Dropping it tears everything down.
+pub struct Deployment {
+    // Field order is drop order: processes, then the spawner thread, then
+    // the run directory.
+    pub nodes: Vec<NodeHandle>,
+    spawner: Spawner,
+    pub run: RunDir,
+    pub topology: Topology,
+    /// Time from the start of `up` until every node answered.
+    pub ready_in: Duration,
+    state: RunState,
+}
+
+impl Deployment {
+    pub fn run_id(&self) -> &str {
+        &self.run.id
+    }
+
+    pub fn infos(&self) -> Vec<NodeInfo> {
+        self.nodes.iter().map(|n| n.info.clone()).collect()
+    }
+
+    pub fn state(&self) -> &RunState {
+        &self.state
+    }
+
+    pub fn node(&self, name: &str) -> Option<&NodeHandle> {
+        self.nodes.iter().find(|n| n.info.name == name)
+    }
+
+    /// The spawner, for restarting node processes (faults).
+    pub fn spawner(&self) -> &Spawner {
+        &self.spawner
+    }
+}
+
+impl Drop for Deployment {
+    fn drop(&mut self) {
+        // Signal every process first so they die in parallel; the handles'
+        // own drops then reap them.
+        for n in &self.nodes {
+            if let Some(p) = &n.process {
+                let _ = p.signal(nix::sys::signal::Signal::SIGKILL);
+            }
+        }
+        self.nodes.clear();
+        tracing::debug!(run = %self.run.id, "torn down");
+    }
+}
+
+/// Bring `topology` up. Free ports raced away by another program are
+/// retried with new ports (up to three times).
+pub async fn up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, ProvisionError> {
+    match topology.provider {
+        Provider::Process => {}
+        Provider::Docker => return Err(ProvisionError::Unsupported("docker".into())),
+        Provider::External => return Err(ProvisionError::Unsupported("external".into())),
+    }
+    check_binaries(topology)?;
+    registry::sweep_stale(&opts.home);
+    let fixed_ports = topology.nodes.iter().any(|n| n.port.is_some());
+    let mut attempt = 1;
+    loop {
+        match try_up(topology, opts).await {
+            Err(ProvisionError::Exited {
+                addr_in_use: true,
+                process,
+                ..
+            }) if !fixed_ports && attempt < 3 => {
+                tracing::info!(%process, "port taken by another program; retrying with new ports");
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Every binary the topology needs, checked before anything starts.
+fn check_binaries(topology: &Topology) -> Result<(), ProvisionError> {
+    for n in &topology.nodes {
+        match &n.kind {
+            NodeKind::Redis(_) | NodeKind::RedisCluster(_) => {
+                binaries::REDIS_SERVER.locate()?;
+            }
+            NodeKind::RedisReplicated(_) => {
+                binaries::REDIS_SERVER.locate()?;
+                binaries::REDIS_SENTINEL.locate()?;
+            }
+            NodeKind::Memcached(_) => {
+                binaries::MEMCACHED.locate()?;
+            }
+            NodeKind::Dynamodb(_) => {}
+        }
+    }
+    Ok(())
+}
+
+async fn try_up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, ProvisionError> {
+    let started = Instant::now();
+    let mut run = opts
+        .home
+        .new_run(&topology.name)
+        .map_err(ProvisionError::io(format!(
+            "creating a run directory under {}",
+            opts.home.runs().display()
+        )))?;
+    run.keep = opts.keep;
+    let mut state = RunState {
+        run_id: run.id.clone(),
+        topology: topology.name.clone(),
+        topology_file: topology.source.clone(),
+        detached: opts.detached,
+        owner_pid: std::process::id(),
+        owner_start: rundir::process_start_time(std::process::id()).unwrap_or(0),
+        started_unix_ms: rundir::now_unix_ms(),
+        ready: false,
+        nodes: Vec::new(),
+    };
+    run.write_state(&state)
+        .map_err(ProvisionError::io("writing the run state file"))?;
+    let spawner = Spawner::new().map_err(ProvisionError::io("starting the spawner thread"))?;
+    let ctx = Ctx {
+        run: &run,
+        spawner: &spawner,
+        timeout: opts.ready_timeout,
+    };
+    let plans = topology
+        .nodes
+        .iter()
+        .map(plan_ports)
+        .collect::<Result<Vec<_>, _>>()?;
+    let bring_up = topology
+        .nodes
+        .iter()
+        .zip(&plans)
+        .map(|(node, plan)| node_up(&ctx, node, plan));
+    let nodes: Vec<NodeHandle> = futures::future::try_join_all(bring_up)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    state.ready = true;
+    state.nodes = nodes.iter().map(|n| n.info.clone()).collect();
+    run.write_state(&state)
+        .map_err(ProvisionError::io("writing the run state file"))?;
+    Ok(Deployment {
+        nodes,
+        spawner,
+        run,
+        topology: topology.clone(),
+        ready_in: started.elapsed(),
+        state,
+    })
+}
+
+async fn node_up(
+    ctx: &Ctx<'_>,
+    node: &Node,
+    plan: &PortPlan,
+) -> Result<Vec<NodeHandle>, ProvisionError> {
+    let name = node.name.as_str();
+    let password = || {
+        match &node.kind {
+            NodeKind::Redis(s) => s.password.clone(),
+            NodeKind::RedisReplicated(r) => r.server.password.clone(),
+            NodeKind::RedisCluster(c) => c.server.password.clone(),
+            _ => None,
+        }
+        .unwrap_or_else(redis::random_password)
+    };
+    match &node.kind {
+        NodeKind::Redis(cfg) => {
+            redis::standalone::up(ctx, name, cfg, plan.client[0], &password()).await
+        }
+        NodeKind::RedisReplicated(cfg) => {
+            redis::replicated::up(ctx, name, cfg, &plan.client, &password()).await
+        }
+        NodeKind::RedisCluster(cfg) => {
+            redis::cluster::up(ctx, name, cfg, &plan.client, &plan.bus, &password()).await
+        }
+        NodeKind::Dynamodb(cfg) => dynamodb::up(ctx, name, cfg, plan.client.first().copied()).await,
+        NodeKind::Memcached(cfg) => memcached::up(ctx, name, cfg, &plan.client).await,
+    }
+}
+
+/// Ports of a node's processes: client ports, and cluster bus ports.
+struct PortPlan {
+    client: Vec<u16>,
+    bus: Vec<u16>,
+}
+
+fn plan_ports(node: &Node) -> Result<PortPlan, ProvisionError> {
+    let n = node.kind.process_count();
+    let cluster = matches!(node.kind, NodeKind::RedisCluster(_));
+    let fresh = |k: usize| {
+        (0..k)
+            .map(|_| ports::free_port())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ProvisionError::io("finding a free loopback port"))
+    };
+    let Some(base) = node.port else {
+        return Ok(PortPlan {
+            client: fresh(n)?,
+            bus: if cluster { fresh(n)? } else { Vec::new() },
+        });
+    };
+    let client: Vec<u16> = (0..n).map(|i| base + i as u16).collect();
+    let bus: Vec<u16> = if cluster {
+        client
+            .iter()
+            .map(|p| p.checked_add(10000))
+            .collect::<Option<_>>()
+            .ok_or_else(|| ProvisionError::PortBusy {
+                node: node.name.clone(),
+                port: base,
+            })?
+    } else {
+        Vec::new()
+    };
+    for &p in client.iter().chain(&bus) {
+        if !ports::is_free(p) {
+            return Err(ProvisionError::PortBusy {
+                node: node.name.clone(),
+                port: p,
+            });
+        }
+    }
+    Ok(PortPlan { client, bus })
+}

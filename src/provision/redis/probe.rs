@@ -1,0 +1,56 @@
+//! Short-lived admin connections used for readiness checks and bootstrap.
+
+use std::time::Duration;
+
+use redis::{AsyncConnectionConfig, Client, FromRedisValue};
+
+use crate::provision::ports::HOST;
+
+#[derive(Debug, Clone)]
+pub struct RedisProbe {
+    client: Client,
+}
+
+impl RedisProbe {
+    pub fn new(port: u16, password: &str) -> Self {
+        Self {
+            client: Client::open(connection_info(port, password))
+                .expect("a TCP connection info is always valid"),
+        }
+    }
+
+    /// Run one command on a fresh connection, with tight timeouts.
+    pub async fn query<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, String> {
+        let cfg = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(500)))
+            .set_response_timeout(Some(Duration::from_millis(2000)));
+        let mut con = self
+            .client
+            .get_multiplexed_async_connection_with_config(&cfg)
+            .await
+            .map_err(|e| e.to_string())?;
+        cmd.query_async(&mut con).await.map_err(|e| e.to_string())
+    }
+
+    pub async fn info(&self, section: &str) -> Result<String, String> {
+        self.query(redis::cmd("INFO").arg(section)).await
+    }
+}
+
+/// Loopback TCP connection info with the run's password.
+pub fn connection_info(port: u16, password: &str) -> redis::ConnectionInfo {
+    use redis::IntoConnectionInfo;
+    redis::ConnectionAddr::Tcp(HOST.to_string(), port)
+        .into_connection_info()
+        .expect("a TCP address is always valid")
+        .set_redis_settings(redis::RedisConnectionInfo::default().set_password(password))
+}
+
+/// `key:value` from an INFO reply.
+pub fn info_field<'a>(info: &'a str, key: &str) -> Option<&'a str> {
+    info.lines().find_map(|l| {
+        l.strip_prefix(key)
+            .and_then(|r| r.strip_prefix(':'))
+            .map(str::trim)
+    })
+}

@@ -1,0 +1,201 @@
+//! `kind: redis-replicated`: a primary, N replicas and M Sentinels — the
+//! shape of ElastiCache with Multi-AZ automatic failover.
+//!
+//! Sentinels are configured with each other's ids and the replicas up front
+//! (`known-sentinel`, `known-replica`), so they agree from the first second
+//! instead of discovering each other through hello messages every 2 s.
+
+use super::conf::{self, Conf, quoted};
+use super::probe::{RedisProbe, info_field};
+use super::{handle, start, wait_pong};
+use crate::provision::launch::Ctx;
+use crate::provision::node::NodeHandle;
+use crate::provision::{ProvisionError, binaries};
+use crate::topology::Replicated;
+
+const KIND: &str = "redis-replicated";
+
+/// Process names: `<group>-0` is the first primary, then the replicas, then
+/// `<group>-sentinel-<i>`. Ports come in the same order.
+pub async fn up(
+    ctx: &Ctx<'_>,
+    group: &str,
+    cfg: &Replicated,
+    ports: &[u16],
+    password: &str,
+) -> Result<Vec<NodeHandle>, ProvisionError> {
+    let servers = 1 + cfg.replicas as usize;
+    let (server_ports, sentinel_ports) = ports.split_at(servers);
+    let primary_port = server_ports[0];
+
+    let server_conf = |port: u16, data: &std::path::Path| {
+        let mut c = conf::server(&cfg.server, port, data, password);
+        if let Some(n) = cfg.min_replicas_to_write {
+            c.set("min-replicas-to-write", n).set(
+                "min-replicas-max-lag",
+                cfg.min_replicas_max_lag.unwrap_or(10),
+            );
+        }
+        if port != primary_port {
+            c.set("replicaof", format!("127.0.0.1 {primary_port}"));
+        }
+        c
+    };
+
+    let mut started = Vec::new();
+    for (i, &port) in server_ports.iter().enumerate() {
+        let name = format!("{group}-{i}");
+        let (proc, dir) =
+            start(ctx, &name, binaries::REDIS_SERVER, |d| server_conf(port, d)).await?;
+        started.push((name, port, proc, dir));
+    }
+    let ids: Vec<String> = sentinel_ports.iter().map(|_| sentinel_id()).collect();
+    let mut sentinels = Vec::new();
+    for (i, &port) in sentinel_ports.iter().enumerate() {
+        let name = format!("{group}-sentinel-{i}");
+        let c = |d: &std::path::Path| {
+            sentinel_conf(
+                group,
+                cfg,
+                port,
+                d,
+                password,
+                primary_port,
+                &server_ports[1..],
+                sentinel_ports,
+                &ids,
+                i,
+            )
+        };
+        let (proc, dir) = start(ctx, &name, binaries::REDIS_SENTINEL, |d| c(d)).await?;
+        sentinels.push((name, port, proc, dir));
+    }
+
+    let mut handles = Vec::new();
+    for (i, (name, port, mut proc, dir)) in started.into_iter().enumerate() {
+        let probe = RedisProbe::new(port, password);
+        wait_pong(ctx, &name, &mut proc, &probe).await?;
+        let role = if i == 0 { "primary" } else { "replica" };
+        if i > 0 {
+            ctx.wait_ready(&name, &mut proc, || async {
+                let info = probe.info("replication").await?;
+                match info_field(&info, "master_link_status") {
+                    Some("up") => Ok(()),
+                    other => Err(format!("replication link to the primary is {other:?}")),
+                }
+            })
+            .await?;
+        }
+        handles.push(handle(&name, group, KIND, role, port, password, proc, dir));
+    }
+    for (name, port, mut proc, dir) in sentinels {
+        let probe = RedisProbe::new(port, password);
+        ctx.wait_ready(&name, &mut proc, || async {
+            sentinel_sees_everyone(&probe, group, primary_port, cfg).await
+        })
+        .await?;
+        handles.push(handle(
+            &name, group, KIND, "sentinel", port, password, proc, dir,
+        ));
+    }
+    Ok(handles)
+}
+
+/// Ready when the Sentinel names our primary and counts every replica and
+/// every other Sentinel.
+async fn sentinel_sees_everyone(
+    probe: &RedisProbe,
+    master: &str,
+    primary_port: u16,
+    cfg: &Replicated,
+) -> Result<(), String> {
+    let addr: Vec<String> = probe
+        .query(
+            redis::cmd("SENTINEL")
+                .arg("get-master-addr-by-name")
+                .arg(master),
+        )
+        .await?;
+    if addr.get(1).map(String::as_str) != Some(&primary_port.to_string()) {
+        return Err(format!("sentinel reports primary {addr:?}"));
+    }
+    let fields: Vec<String> = probe
+        .query(redis::cmd("SENTINEL").arg("master").arg(master))
+        .await?;
+    let get = |k: &str| {
+        fields
+            .chunks(2)
+            .find(|kv| kv[0] == k)
+            .and_then(|kv| kv.get(1).cloned())
+            .unwrap_or_default()
+    };
+    let replicas = get("num-slaves");
+    let others = get("num-other-sentinels");
+    if replicas == cfg.replicas.to_string() && others == (cfg.sentinels - 1).to_string() {
+        Ok(())
+    } else {
+        Err(format!(
+            "sentinel sees {replicas} replicas and {others} other sentinels"
+        ))
+    }
+}
+
+/// A Sentinel run id: 40 hex characters.
+fn sentinel_id() -> String {
+    (0..5)
+        .map(|_| format!("{:08x}", rand::random::<u32>()))
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sentinel_conf(
+    master: &str,
+    cfg: &Replicated,
+    port: u16,
+    data: &std::path::Path,
+    password: &str,
+    primary_port: u16,
+    replica_ports: &[u16],
+    sentinel_ports: &[u16],
+    ids: &[String],
+    me: usize,
+) -> Conf {
+    let mut c = Conf::default();
+    c.set("bind", "127.0.0.1")
+        .set("port", port)
+        .set("daemonize", "no")
+        .set("logfile", "\"\"")
+        .set("dir", quoted(data))
+        .set("requirepass", password)
+        .set("sentinel myid", &ids[me])
+        .set("sentinel sentinel-pass", password)
+        .set(
+            "sentinel monitor",
+            format!("{master} 127.0.0.1 {primary_port} {}", cfg.quorum),
+        )
+        .set("sentinel auth-pass", format!("{master} {password}"))
+        .set(
+            "sentinel down-after-milliseconds",
+            format!("{master} {}", cfg.down_after_ms),
+        )
+        .set(
+            "sentinel failover-timeout",
+            format!("{master} {}", cfg.failover_timeout_ms),
+        )
+        .set(
+            "sentinel parallel-syncs",
+            format!("{master} {}", cfg.parallel_syncs),
+        );
+    for p in replica_ports {
+        c.set("sentinel known-replica", format!("{master} 127.0.0.1 {p}"));
+    }
+    for (i, p) in sentinel_ports.iter().enumerate() {
+        if i != me {
+            c.set(
+                "sentinel known-sentinel",
+                format!("{master} 127.0.0.1 {p} {}", ids[i]),
+            );
+        }
+    }
+    c
+}

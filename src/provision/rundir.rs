@@ -1,0 +1,143 @@
+//! Where runs live: `$SESSIONDRILL_HOME/runs/<run_id>/` holds each run's
+//! configs, data, logs and `state.json` (how `status` and `down` find it).
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::NodeInfo;
+
+/// The directory that holds all runs.
+#[derive(Debug, Clone)]
+pub struct Home {
+    pub root: PathBuf,
+}
+
+impl Home {
+    /// `$SESSIONDRILL_HOME`, else `$XDG_STATE_HOME/sessiondrill`, else
+    /// `~/.local/state/sessiondrill`, else a directory under /tmp.
+    pub fn from_env() -> Self {
+        let root = std::env::var_os("SESSIONDRILL_HOME")
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("XDG_STATE_HOME").map(|d| PathBuf::from(d).join("sessiondrill"))
+            })
+            .or_else(|| {
+                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state/sessiondrill"))
+            })
+            .unwrap_or_else(|| std::env::temp_dir().join("sessiondrill"));
+        Self { root }
+    }
+
+    pub fn runs(&self) -> PathBuf {
+        self.root.join("runs")
+    }
+
+    /// Create a fresh run directory for a topology called `name`.
+    pub fn new_run(&self, name: &str) -> io::Result<RunDir> {
+        std::fs::create_dir_all(self.runs())?;
+        loop {
+            let id = format!("{name}-{:08x}", rand::random::<u32>());
+            let path = self.runs().join(&id);
+            match std::fs::create_dir(&path) {
+                Ok(()) => {
+                    return Ok(RunDir {
+                        id,
+                        path,
+                        keep: false,
+                    });
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// One run's directory; removed on drop unless `keep` is set.
+#[derive(Debug)]
+pub struct RunDir {
+    pub id: String,
+    pub path: PathBuf,
+    pub keep: bool,
+}
+
+impl RunDir {
+    /// `<run>/nodes/<process>`, created.
+    pub fn node_dir(&self, process: &str) -> io::Result<PathBuf> {
+        let d = self.path.join("nodes").join(process);
+        std::fs::create_dir_all(&d)?;
+        Ok(d)
+    }
+
+    pub fn state_file(&self) -> PathBuf {
+        self.path.join(STATE_FILE)
+    }
+
+    pub fn write_state(&self, state: &RunState) -> io::Result<()> {
+        let tmp = self.path.join("state.json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(state)?)?;
+        std::fs::rename(tmp, self.state_file())
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+pub const STATE_FILE: &str = "state.json";
+
+/// What `status` and `down` know about a run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunState {
+    pub run_id: String,
+    pub topology: String,
+    pub topology_file: Option<PathBuf>,
+    /// True when the run was started with `up --detach`.
+    pub detached: bool,
+    /// The sessiondrill process that owns the nodes.
+    pub owner_pid: u32,
+    /// The owner's start time (clock ticks since boot), to tell it from a
+    /// later process that reuses its pid.
+    pub owner_start: u64,
+    pub started_unix_ms: u128,
+    pub ready: bool,
+    pub nodes: Vec<NodeInfo>,
+}
+
+impl RunState {
+    pub fn read(dir: &Path) -> io::Result<Self> {
+        let bytes = std::fs::read(dir.join(STATE_FILE))?;
+        serde_json::from_slice(&bytes).map_err(io::Error::other)
+    }
+
+    /// Is the owning sessiondrill process still alive?
+    pub fn owner_alive(&self) -> bool {
+        process_start_time(self.owner_pid) == Some(self.owner_start)
+    }
+}
+
+/// Field 22 of `/proc/PID/stat`: when the process started. `None` when there
+/// is no such process (or it is a zombie).
+pub fn process_start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // rest starts at field 3 (state).
+    if fields.first() == Some(&"Z") {
+        return None;
+    }
+    fields.get(22 - 3)?.parse().ok()
+}
+
+pub fn now_unix_ms() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
+}

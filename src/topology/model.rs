@@ -1,0 +1,124 @@
+//! Validated topology: what the provisioner builds. Every value here has been
+//! checked; defaults are filled in.
+
+use std::path::PathBuf;
+
+pub use super::spec::{AppendFsync, MaxmemoryPolicy, Persistence, ProviderName as Provider};
+
+#[derive(Debug, Clone)]
+pub struct Topology {
+    pub name: String,
+    pub description: Option<String>,
+    pub provider: Provider,
+    pub nodes: Vec<Node>,
+    /// The file it came from, when it came from a file.
+    pub source: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub name: String,
+    /// Honoured base port: the first process of the node listens here, the
+    /// others on the following ports.
+    pub port: Option<u16>,
+    pub kind: NodeKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum NodeKind {
+    Redis(RedisServer),
+    RedisReplicated(Replicated),
+    RedisCluster(Cluster),
+    Dynamodb(Dynamodb),
+    Memcached(Memcached),
+}
+
+impl NodeKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            NodeKind::Redis(_) => "redis",
+            NodeKind::RedisReplicated(_) => "redis-replicated",
+            NodeKind::RedisCluster(_) => "redis-cluster",
+            NodeKind::Dynamodb(_) => "dynamodb",
+            NodeKind::Memcached(_) => "memcached",
+        }
+    }
+
+    /// How many local processes the node runs (0 for an external endpoint).
+    pub fn process_count(&self) -> usize {
+        match self {
+            NodeKind::Redis(_) => 1,
+            NodeKind::RedisReplicated(r) => (1 + r.replicas + r.sentinels) as usize,
+            NodeKind::RedisCluster(c) => (c.shards * (1 + c.replicas_per_shard)) as usize,
+            NodeKind::Dynamodb(d) => match d.engine {
+                DynamoEngine::Embedded { .. } => 1,
+                DynamoEngine::Endpoint { .. } => 0,
+            },
+            NodeKind::Memcached(m) => m.instances as usize,
+        }
+    }
+}
+
+/// Settings shared by every redis-server a node runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RedisServer {
+    pub persistence: Persistence,
+    pub appendfsync: AppendFsync,
+    /// RDB save points: (seconds, changes).
+    pub save: Vec<(u32, u32)>,
+    pub maxmemory: Option<String>,
+    pub maxmemory_policy: Option<MaxmemoryPolicy>,
+    /// Fixed password; `None` means a random one per run.
+    pub password: Option<String>,
+}
+
+impl RedisServer {
+    pub fn aof(&self) -> bool {
+        matches!(self.persistence, Persistence::Aof | Persistence::AofRdb)
+    }
+    pub fn rdb(&self) -> bool {
+        matches!(self.persistence, Persistence::Rdb | Persistence::AofRdb)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replicated {
+    pub server: RedisServer,
+    pub replicas: u32,
+    pub sentinels: u32,
+    pub quorum: u32,
+    pub down_after_ms: u64,
+    pub failover_timeout_ms: u64,
+    pub parallel_syncs: u32,
+    pub min_replicas_to_write: Option<u32>,
+    pub min_replicas_max_lag: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cluster {
+    pub server: RedisServer,
+    pub shards: u32,
+    pub replicas_per_shard: u32,
+    pub node_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dynamodb {
+    pub engine: DynamoEngine,
+    pub region: String,
+    pub tables: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DynamoEngine {
+    /// Dynoxide in its own child process, file-backed in the run directory.
+    Embedded { ttl_sweep_interval_ms: u64 },
+    /// An existing DynamoDB-compatible endpoint (LocalStack, DynamoDB Local, AWS).
+    Endpoint { url: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Memcached {
+    pub instances: u32,
+    pub memory_mb: u32,
+}

@@ -1,0 +1,181 @@
+//! The YAML shape of a topology: plain data, checked by serde for types and
+//! unknown fields. [`super::validate`] turns it into domain types.
+//!
+//! Node fields are one flat struct rather than an enum tagged by `kind`:
+//! serde buffers tagged enums and would lose the position of a bad field;
+//! the flat struct lets serde_yaml point at every field it rejects, and the
+//! validator then refuses fields that do not apply to the node's kind.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopologySpec {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub provider: Option<ProviderName>,
+    pub nodes: IndexMap<String, NodeSpec>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProviderName {
+    Process,
+    Docker,
+    External,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KindName {
+    Redis,
+    RedisReplicated,
+    RedisCluster,
+    Dynamodb,
+    Memcached,
+}
+
+impl KindName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KindName::Redis => "redis",
+            KindName::RedisReplicated => "redis-replicated",
+            KindName::RedisCluster => "redis-cluster",
+            KindName::Dynamodb => "dynamodb",
+            KindName::Memcached => "memcached",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Persistence {
+    None,
+    Rdb,
+    Aof,
+    #[serde(rename = "aof+rdb")]
+    AofRdb,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AppendFsync {
+    Always,
+    Everysec,
+    No,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MaxmemoryPolicy {
+    Noeviction,
+    AllkeysLru,
+    AllkeysLfu,
+    AllkeysRandom,
+    VolatileLru,
+    VolatileLfu,
+    VolatileRandom,
+    VolatileTtl,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EngineName {
+    Embedded,
+    Endpoint,
+}
+
+/// Every field any node kind accepts. Which ones apply to which kind is
+/// decided by [`super::validate`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSpec {
+    pub kind: KindName,
+    pub port: Option<u16>,
+    pub password: Option<String>,
+    // Redis server settings (all Redis kinds)
+    pub persistence: Option<Persistence>,
+    pub appendfsync: Option<AppendFsync>,
+    pub save: Option<String>,
+    pub maxmemory: Option<String>,
+    pub maxmemory_policy: Option<MaxmemoryPolicy>,
+    // redis-replicated
+    pub replicas: Option<u32>,
+    pub sentinels: Option<u32>,
+    pub quorum: Option<u32>,
+    pub down_after_ms: Option<u64>,
+    pub failover_timeout_ms: Option<u64>,
+    pub parallel_syncs: Option<u32>,
+    pub min_replicas_to_write: Option<u32>,
+    pub min_replicas_max_lag: Option<u32>,
+    // redis-cluster
+    pub shards: Option<u32>,
+    pub replicas_per_shard: Option<u32>,
+    pub node_timeout_ms: Option<u64>,
+    // dynamodb
+    pub engine: Option<EngineName>,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub tables: Option<Vec<String>>,
+    pub ttl_sweep_interval_ms: Option<u64>,
+    // memcached
+    pub instances: Option<u32>,
+    pub memory_mb: Option<u32>,
+}
+
+const COMMON: &[&str] = &["kind", "port"];
+const REDIS_SERVER: &[&str] = &[
+    "password",
+    "persistence",
+    "appendfsync",
+    "save",
+    "maxmemory",
+    "maxmemory_policy",
+];
+const REPLICATED: &[&str] = &[
+    "replicas",
+    "sentinels",
+    "quorum",
+    "down_after_ms",
+    "failover_timeout_ms",
+    "parallel_syncs",
+    "min_replicas_to_write",
+    "min_replicas_max_lag",
+];
+const CLUSTER: &[&str] = &["shards", "replicas_per_shard", "node_timeout_ms"];
+const DYNAMODB: &[&str] = &[
+    "engine",
+    "endpoint",
+    "region",
+    "tables",
+    "ttl_sweep_interval_ms",
+];
+const MEMCACHED: &[&str] = &["instances", "memory_mb"];
+
+/// Does `field` apply to `kind`? Returns the kinds it is for when it does not.
+pub fn field_applies(kind: KindName, field: &str) -> Result<(), &'static str> {
+    let groups: &[&[&str]] = match kind {
+        KindName::Redis => &[COMMON, REDIS_SERVER],
+        KindName::RedisReplicated => &[COMMON, REDIS_SERVER, REPLICATED],
+        KindName::RedisCluster => &[COMMON, REDIS_SERVER, CLUSTER],
+        KindName::Dynamodb => &[COMMON, DYNAMODB],
+        KindName::Memcached => &[COMMON, MEMCACHED],
+    };
+    if groups.iter().any(|g| g.contains(&field)) {
+        return Ok(());
+    }
+    Err(if REDIS_SERVER.contains(&field) {
+        "the Redis kinds"
+    } else if REPLICATED.contains(&field) {
+        "kind redis-replicated"
+    } else if CLUSTER.contains(&field) {
+        "kind redis-cluster"
+    } else if DYNAMODB.contains(&field) {
+        "kind dynamodb"
+    } else {
+        "kind memcached"
+    })
+}

@@ -1,0 +1,85 @@
+use super::*;
+use crate::yaml::SourceText;
+
+fn parse(text: &str) -> Result<Topology, crate::yaml::FileError> {
+    Topology::parse(&SourceText::inline("t.yaml", text))
+}
+
+#[test]
+fn hybrid_example_from_the_contract() {
+    let t = parse(
+        r#"
+name: hybrid
+description: "ElastiCache Redis with Multi-AZ failover in front of DynamoDB"
+provider: process
+nodes:
+  cache:
+    kind: redis-replicated
+    replicas: 2
+    sentinels: 3
+    quorum: 2
+    down_after_ms: 1000
+    persistence: aof
+    appendfsync: everysec
+  sessions:
+    kind: dynamodb
+    engine: embedded
+"#,
+    )
+    .unwrap();
+    assert_eq!(t.nodes.len(), 2);
+    assert_eq!(t.process_count(), 1 + 2 + 3 + 1);
+    let NodeKind::RedisReplicated(r) = &t.nodes[0].kind else {
+        panic!("kind")
+    };
+    assert_eq!(r.quorum, 2);
+    assert!(r.server.aof());
+    let NodeKind::Dynamodb(d) = &t.nodes[1].kind else {
+        panic!("kind")
+    };
+    assert_eq!(d.tables, ["sessions"]);
+}
+
+#[test]
+fn defaults_are_filled() {
+    let t = parse("name: c\nnodes:\n  c:\n    kind: redis-cluster\n").unwrap();
+    let NodeKind::RedisCluster(c) = &t.nodes[0].kind else {
+        panic!("kind")
+    };
+    assert_eq!(
+        (c.shards, c.replicas_per_shard, c.node_timeout_ms),
+        (3, 1, 1000)
+    );
+    assert_eq!(t.provider, Provider::Process);
+}
+
+#[test]
+fn field_of_another_kind_is_refused_at_its_position() {
+    let e = parse("name: x\nnodes:\n  a:\n    kind: redis\n    shards: 3\n").unwrap_err();
+    let s = e.to_string();
+    assert_eq!(
+        s,
+        "t.yaml:5:5: field `shards` does not apply to kind redis (it is for kind redis-cluster) (nodes.a.shards)"
+    );
+}
+
+#[test]
+fn all_problems_are_reported_in_order() {
+    let e = parse(
+        "name: x\nnodes:\n  a:\n    kind: redis-replicated\n    sentinels: 2\n    quorum: 3\n    min_replicas_to_write: 5\n",
+    )
+    .unwrap_err();
+    assert_eq!(e.problems.len(), 2, "{e}");
+    assert_eq!(e.problems[0].path, "nodes.a.quorum");
+    assert_eq!(e.problems[0].pos.line, 6);
+    assert_eq!(e.problems[1].path, "nodes.a.min_replicas_to_write");
+}
+
+#[test]
+fn serde_errors_keep_path_and_position() {
+    let e = parse("name: x\nnodes:\n  a:\n    kind: redis\n    replicaz: 1\n").unwrap_err();
+    let p = &e.problems[0];
+    assert_eq!((p.pos.line, p.pos.col), (5, 5), "{e}");
+    assert_eq!(p.path, "nodes.a");
+    assert!(p.message.contains("unknown field `replicaz`"), "{e}");
+}

@@ -1,0 +1,386 @@
+//! Spec → domain types. Collects every problem, each with the position of
+//! the offending field.
+
+use super::model::*;
+use super::spec::{EngineName, KindName, NodeSpec, ProviderName, TopologySpec, field_applies};
+use crate::yaml::{FileError, Positions, Problem, SourceText};
+
+/// Problems found while validating one spec, positioned through the index.
+struct Checker<'a> {
+    positions: &'a Positions,
+    problems: Vec<Problem>,
+}
+
+impl Checker<'_> {
+    fn at(&mut self, path: &str, message: impl Into<String>) {
+        let pos = self.positions.blame(path);
+        self.problems.push(Problem::new(pos, path, message));
+    }
+}
+
+pub fn validate(
+    spec: TopologySpec,
+    positions: &Positions,
+    src: &SourceText,
+) -> Result<Topology, FileError> {
+    validate_at(spec, positions, src, "")
+}
+
+/// Validate a topology whose fields sit under `prefix` in the file (used
+/// when a scenario embeds a topology inline).
+pub fn validate_at(
+    spec: TopologySpec,
+    positions: &Positions,
+    src: &SourceText,
+    prefix: &str,
+) -> Result<Topology, FileError> {
+    let mut c = Checker {
+        positions,
+        problems: Vec::new(),
+    };
+    let p = |field: &str| {
+        if prefix.is_empty() {
+            field.to_string()
+        } else {
+            format!("{prefix}.{field}")
+        }
+    };
+    if !valid_name(&spec.name) {
+        c.at(
+            &p("name"),
+            "name must be letters, digits, `-` or `_` (it names run directories)",
+        );
+    }
+    if spec.nodes.is_empty() {
+        c.at(&p("nodes"), "a topology needs at least one node");
+    }
+    let mut nodes = Vec::new();
+    for (name, node) in spec.nodes {
+        let path = p(&format!("nodes.{name}"));
+        if !valid_name(&name) {
+            c.at(
+                &path,
+                format!("node name `{name}` must be letters, digits, `-` or `_`"),
+            );
+        }
+        if let Some(n) = node_at(&mut c, &path, name, node) {
+            nodes.push(n);
+        }
+    }
+    if !c.problems.is_empty() {
+        c.problems.sort_by_key(|p| (p.pos.line, p.pos.col));
+        return Err(FileError {
+            file: src.path.clone(),
+            problems: c.problems,
+        });
+    }
+    Ok(Topology {
+        name: spec.name,
+        description: spec.description,
+        provider: spec.provider.unwrap_or(ProviderName::Process),
+        nodes,
+        source: Some(src.path.clone()),
+    })
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+}
+
+fn node_at(c: &mut Checker<'_>, path: &str, name: String, n: NodeSpec) -> Option<Node> {
+    let before = c.problems.len();
+    let kind_name = n.kind;
+    for (field, _) in c.positions.keys_of(path).to_vec() {
+        if let Err(for_kind) = field_applies(kind_name, &field) {
+            c.at(
+                &format!("{path}.{field}"),
+                format!(
+                    "field `{field}` does not apply to kind {} (it is for {for_kind})",
+                    kind_name.as_str()
+                ),
+            );
+        }
+    }
+    let kind = match kind_name {
+        KindName::Redis => NodeKind::Redis(redis_server(c, path, &n)),
+        KindName::RedisReplicated => NodeKind::RedisReplicated(replicated(c, path, &n)),
+        KindName::RedisCluster => NodeKind::RedisCluster(cluster(c, path, &n)),
+        KindName::Dynamodb => NodeKind::Dynamodb(dynamodb(c, path, &n)),
+        KindName::Memcached => NodeKind::Memcached(memcached(c, path, &n)),
+    };
+    if let Some(port) = n.port {
+        let last = port as usize + kind.process_count().saturating_sub(1);
+        if port == 0 {
+            c.at(
+                &format!("{path}.port"),
+                "port must be between 1 and 65535 (omit it to let sessiondrill choose a free one)",
+            );
+        } else if last > u16::MAX as usize {
+            c.at(
+                &format!("{path}.port"),
+                format!(
+                    "port {port} leaves no room for the node's {} processes (they use consecutive ports up to {last})",
+                    kind.process_count()
+                ),
+            );
+        }
+    }
+    (c.problems.len() == before).then_some(Node {
+        name,
+        port: n.port,
+        kind,
+    })
+}
+
+fn redis_server(c: &mut Checker<'_>, path: &str, n: &NodeSpec) -> RedisServer {
+    let persistence = n.persistence.unwrap_or(Persistence::None);
+    let aof = matches!(persistence, Persistence::Aof | Persistence::AofRdb);
+    let rdb = matches!(persistence, Persistence::Rdb | Persistence::AofRdb);
+    if n.appendfsync.is_some() && !aof {
+        c.at(
+            &format!("{path}.appendfsync"),
+            "appendfsync applies only with persistence `aof` or `aof+rdb`",
+        );
+    }
+    let save = match &n.save {
+        Some(_) if !rdb => {
+            c.at(
+                &format!("{path}.save"),
+                "save applies only with persistence `rdb` or `aof+rdb`",
+            );
+            Vec::new()
+        }
+        Some(s) => parse_save(s).unwrap_or_else(|| {
+            c.at(
+                &format!("{path}.save"),
+                format!(
+                    "save must be pairs of `SECONDS CHANGES`, e.g. \"60 1000 300 10\"; got {s:?}"
+                ),
+            );
+            Vec::new()
+        }),
+        None if rdb => vec![(3600, 1), (300, 100), (60, 10000)],
+        None => Vec::new(),
+    };
+    if let Some(m) = &n.maxmemory
+        && !valid_memory(m)
+    {
+        c.at(
+            &format!("{path}.maxmemory"),
+            format!("maxmemory must be a size like 64mb, 1gb or 1048576; got {m:?}"),
+        );
+    }
+    if let Some(pw) = &n.password
+        && (pw.is_empty()
+            || pw
+                .chars()
+                .any(|ch| ch.is_whitespace() || ch == '"' || ch == '\''))
+    {
+        c.at(
+            &format!("{path}.password"),
+            "password must be non-empty, without spaces or quotes",
+        );
+    }
+    RedisServer {
+        persistence,
+        appendfsync: n.appendfsync.unwrap_or(AppendFsync::Everysec),
+        save,
+        maxmemory: n.maxmemory.clone(),
+        maxmemory_policy: n.maxmemory_policy,
+        password: n.password.clone(),
+    }
+}
+
+fn parse_save(s: &str) -> Option<Vec<(u32, u32)>> {
+    let nums: Vec<u32> = s
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    if nums.is_empty() || nums.len() % 2 != 0 {
+        return None;
+    }
+    Some(nums.chunks(2).map(|w| (w[0], w[1])).collect())
+}
+
+fn valid_memory(s: &str) -> bool {
+    let lower = s.to_ascii_lowercase();
+    let digits = lower.trim_end_matches(|ch: char| ch.is_ascii_alphabetic());
+    let unit = &lower[digits.len()..];
+    digits.parse::<u64>().is_ok_and(|v| v > 0)
+        && ["", "b", "k", "kb", "m", "mb", "g", "gb"].contains(&unit)
+}
+
+fn range(c: &mut Checker<'_>, path: &str, field: &str, v: u64, lo: u64, hi: u64) {
+    if v < lo || v > hi {
+        c.at(
+            &format!("{path}.{field}"),
+            format!("{field} must be between {lo} and {hi}; got {v}"),
+        );
+    }
+}
+
+fn replicated(c: &mut Checker<'_>, path: &str, n: &NodeSpec) -> Replicated {
+    let server = redis_server(c, path, n);
+    let replicas = n.replicas.unwrap_or(2);
+    let sentinels = n.sentinels.unwrap_or(3);
+    let quorum = n.quorum.unwrap_or(sentinels / 2 + 1);
+    range(c, path, "replicas", replicas.into(), 0, 10);
+    range(c, path, "sentinels", sentinels.into(), 1, 9);
+    if quorum == 0 || quorum > sentinels {
+        c.at(
+            &format!("{path}.quorum"),
+            format!(
+                "quorum must be between 1 and the number of sentinels ({sentinels}); got {quorum}"
+            ),
+        );
+    }
+    let down_after_ms = n.down_after_ms.unwrap_or(1000);
+    range(c, path, "down_after_ms", down_after_ms, 100, 3_600_000);
+    let failover_timeout_ms = n.failover_timeout_ms.unwrap_or(10_000);
+    range(
+        c,
+        path,
+        "failover_timeout_ms",
+        failover_timeout_ms,
+        100,
+        3_600_000,
+    );
+    let parallel_syncs = n.parallel_syncs.unwrap_or(1);
+    range(c, path, "parallel_syncs", parallel_syncs.into(), 1, 10);
+    if let Some(m) = n.min_replicas_to_write
+        && m > replicas
+    {
+        c.at(
+            &format!("{path}.min_replicas_to_write"),
+            format!("min_replicas_to_write ({m}) cannot exceed replicas ({replicas}): no write would ever be accepted"),
+        );
+    }
+    if n.min_replicas_max_lag.is_some() && n.min_replicas_to_write.is_none() {
+        c.at(
+            &format!("{path}.min_replicas_max_lag"),
+            "min_replicas_max_lag has no effect without min_replicas_to_write",
+        );
+    }
+    Replicated {
+        server,
+        replicas,
+        sentinels,
+        quorum,
+        down_after_ms,
+        failover_timeout_ms,
+        parallel_syncs,
+        min_replicas_to_write: n.min_replicas_to_write,
+        min_replicas_max_lag: n.min_replicas_max_lag,
+    }
+}
+
+fn cluster(c: &mut Checker<'_>, path: &str, n: &NodeSpec) -> Cluster {
+    let server = redis_server(c, path, n);
+    let shards = n.shards.unwrap_or(3);
+    let replicas_per_shard = n.replicas_per_shard.unwrap_or(1);
+    let node_timeout_ms = n.node_timeout_ms.unwrap_or(1000);
+    range(c, path, "shards", shards.into(), 1, 16);
+    range(
+        c,
+        path,
+        "replicas_per_shard",
+        replicas_per_shard.into(),
+        0,
+        5,
+    );
+    range(c, path, "node_timeout_ms", node_timeout_ms, 100, 3_600_000);
+    Cluster {
+        server,
+        shards,
+        replicas_per_shard,
+        node_timeout_ms,
+    }
+}
+
+fn dynamodb(c: &mut Checker<'_>, path: &str, n: &NodeSpec) -> Dynamodb {
+    let engine = match (n.engine.unwrap_or(EngineName::Embedded), &n.endpoint) {
+        (EngineName::Embedded, Some(_)) => {
+            c.at(
+                &format!("{path}.endpoint"),
+                "endpoint applies only with `engine: endpoint`",
+            );
+            DynamoEngine::Embedded {
+                ttl_sweep_interval_ms: 0,
+            }
+        }
+        (EngineName::Embedded, None) => {
+            let ms = n.ttl_sweep_interval_ms.unwrap_or(5000);
+            range(c, path, "ttl_sweep_interval_ms", ms, 10, 86_400_000);
+            DynamoEngine::Embedded {
+                ttl_sweep_interval_ms: ms,
+            }
+        }
+        (EngineName::Endpoint, url) => {
+            if n.ttl_sweep_interval_ms.is_some() {
+                c.at(
+                    &format!("{path}.ttl_sweep_interval_ms"),
+                    "ttl_sweep_interval_ms applies only to the embedded engine (an endpoint expires items itself)",
+                );
+            }
+            match url {
+                Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+                    DynamoEngine::Endpoint { url: u.clone() }
+                }
+                Some(u) => {
+                    c.at(
+                        &format!("{path}.endpoint"),
+                        format!("endpoint must be an http:// or https:// URL; got {u:?}"),
+                    );
+                    DynamoEngine::Endpoint { url: u.clone() }
+                }
+                None => {
+                    c.at(
+                        &format!("{path}.engine"),
+                        "`engine: endpoint` needs an `endpoint: URL` (e.g. http://127.0.0.1:4566 for LocalStack)",
+                    );
+                    DynamoEngine::Endpoint { url: String::new() }
+                }
+            }
+        }
+    };
+    let tables = n.tables.clone().unwrap_or_else(|| vec!["sessions".into()]);
+    if tables.is_empty() {
+        c.at(
+            &format!("{path}.tables"),
+            "tables must name at least one table",
+        );
+    }
+    for (i, t) in tables.iter().enumerate() {
+        let ok = (3..=255).contains(&t.len())
+            && t.chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "_.-".contains(ch));
+        if !ok {
+            c.at(
+                &format!("{path}.tables[{i}]"),
+                format!(
+                    "table name {t:?} is not a valid DynamoDB name (3-255 of a-z A-Z 0-9 _ . -)"
+                ),
+            );
+        }
+    }
+    Dynamodb {
+        engine,
+        region: n.region.clone().unwrap_or_else(|| "us-east-1".into()),
+        tables,
+    }
+}
+
+fn memcached(c: &mut Checker<'_>, path: &str, n: &NodeSpec) -> Memcached {
+    let instances = n.instances.unwrap_or(1);
+    let memory_mb = n.memory_mb.unwrap_or(64);
+    range(c, path, "instances", instances.into(), 1, 16);
+    range(c, path, "memory_mb", memory_mb.into(), 1, 65_536);
+    Memcached {
+        instances,
+        memory_mb,
+    }
+}

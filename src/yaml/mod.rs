@@ -1,0 +1,10 @@
+//! Reading YAML files into typed specs with errors that name file, line,
+//! column and field path. Shared by topologies and (later) scenarios.
+
+mod load;
+mod positions;
+mod problem;
+
+pub use load::{SourceText, parse_spec};
+pub use positions::{Pos, Positions};
+pub use problem::{FileError, Problem};

@@ -1,0 +1,242 @@
+//! Where each key and value of a YAML document sits, by dotted path.
+//!
+//! serde_yaml reports the location of *its* errors, but not of the values it
+//! accepted; semantic checks (quorum > sentinels, a field that does not apply
+//! to a node kind, duplicate keys) need those positions too. yaml-rust2's
+//! marked event stream gives them without a second data model.
+
+use std::collections::{HashMap, HashSet};
+
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::Marker;
+
+/// A 1-based line and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pos {
+    pub line: usize,
+    pub col: usize,
+}
+
+impl Pos {
+    pub const START: Pos = Pos { line: 1, col: 1 };
+
+    fn from_marker(m: Marker) -> Self {
+        Pos {
+            line: m.line().max(1),
+            col: m.col() + 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    key: Option<Pos>,
+    value: Pos,
+}
+
+/// A key that appears twice in one mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    pub path: String,
+    pub first: Pos,
+    pub second: Pos,
+}
+
+#[derive(Debug, Default)]
+pub struct Positions {
+    entries: HashMap<String, Entry>,
+    /// Child keys of each mapping path, in document order.
+    children: HashMap<String, Vec<(String, Pos)>>,
+    pub duplicates: Vec<Duplicate>,
+}
+
+impl Positions {
+    /// Index `text`. A syntax error is returned with its position.
+    pub fn parse(text: &str) -> Result<Self, (Pos, String)> {
+        let mut builder = Builder::default();
+        let mut parser = Parser::new_from_str(text);
+        parser
+            .load(&mut builder, false)
+            .map_err(|e| (Pos::from_marker(*e.marker()), e.info().to_string()))?;
+        Ok(builder.out)
+    }
+
+    /// Position of the key `path` (or of its value when it has no key, e.g.
+    /// a sequence item or the document root).
+    pub fn key(&self, path: &str) -> Option<Pos> {
+        self.entries.get(path).map(|e| e.key.unwrap_or(e.value))
+    }
+
+    pub fn value(&self, path: &str) -> Option<Pos> {
+        self.entries.get(path).map(|e| e.value)
+    }
+
+    /// The best position to blame for `path`: its key, else the closest
+    /// ancestor that exists, else the start of the document.
+    pub fn blame(&self, path: &str) -> Pos {
+        let mut p = path;
+        loop {
+            if let Some(pos) = self.key(p) {
+                return pos;
+            }
+            match p.rfind(['.', '[']) {
+                Some(i) => p = &p[..i],
+                None => return self.key("").unwrap_or(Pos::START),
+            }
+        }
+    }
+
+    /// Keys of the mapping at `path`, in document order.
+    pub fn keys_of(&self, path: &str) -> &[(String, Pos)] {
+        self.children.get(path).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+enum Frame {
+    Map {
+        path: String,
+        key: Option<(String, Pos)>,
+        seen: HashSet<String>,
+    },
+    Seq {
+        path: String,
+        index: usize,
+    },
+}
+
+#[derive(Default)]
+struct Builder {
+    stack: Vec<Frame>,
+    out: Positions,
+}
+
+fn join(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+impl Builder {
+    /// A node (scalar or collection start) arrived: work out its path, or
+    /// consume it as a mapping key. Returns the path when it is a value.
+    fn node(&mut self, scalar: Option<&str>, pos: Pos) -> Option<String> {
+        match self.stack.last_mut() {
+            None => {
+                self.out.entries.insert(
+                    String::new(),
+                    Entry {
+                        key: None,
+                        value: pos,
+                    },
+                );
+                Some(String::new())
+            }
+            Some(Frame::Seq { path, index }) => {
+                let p = format!("{path}[{index}]");
+                *index += 1;
+                self.out.entries.insert(
+                    p.clone(),
+                    Entry {
+                        key: None,
+                        value: pos,
+                    },
+                );
+                Some(p)
+            }
+            Some(Frame::Map { path, key, seen }) => match key.take() {
+                None => {
+                    // This node is a key. Complex (non-scalar) keys get a
+                    // placeholder name; they are rejected later by serde.
+                    let mut name = scalar.unwrap_or("?").to_string();
+                    let full = join(path, &name);
+                    if !seen.insert(name.clone()) {
+                        // Index the repeated entry apart so it does not mix
+                        // into the first one's children.
+                        name.push_str("#dup");
+                        let first = self.out.key(&full).unwrap_or(pos);
+                        self.out.duplicates.push(Duplicate {
+                            path: full,
+                            first,
+                            second: pos,
+                        });
+                    } else {
+                        self.out
+                            .children
+                            .entry(path.clone())
+                            .or_default()
+                            .push((name.clone(), pos));
+                    }
+                    *key = Some((name, pos));
+                    None
+                }
+                Some((name, key_pos)) => {
+                    let full = join(path, &name);
+                    self.out.entries.entry(full.clone()).or_insert(Entry {
+                        key: Some(key_pos),
+                        value: pos,
+                    });
+                    Some(full)
+                }
+            },
+        }
+    }
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        let pos = Pos::from_marker(mark);
+        match ev {
+            Event::Scalar(ref s, ..) => {
+                self.node(Some(s), pos);
+            }
+            Event::Alias(_) => {
+                self.node(None, pos);
+            }
+            Event::MappingStart(..) => {
+                let path = self.node(None, pos).unwrap_or_else(|| "?".into());
+                self.stack.push(Frame::Map {
+                    path,
+                    key: None,
+                    seen: HashSet::new(),
+                });
+            }
+            Event::SequenceStart(..) => {
+                let path = self.node(None, pos).unwrap_or_else(|| "?".into());
+                self.stack.push(Frame::Seq { path, index: 0 });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                self.stack.pop();
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_keys_values_and_duplicates() {
+        let text = "name: x\nnodes:\n  a:\n    kind: redis\n  a:\n    kind: memcached\nlist:\n  - 1\n  - two\n";
+        let p = Positions::parse(text).unwrap();
+        assert_eq!(p.key("name"), Some(Pos { line: 1, col: 1 }));
+        assert_eq!(p.value("name"), Some(Pos { line: 1, col: 7 }));
+        assert_eq!(p.key("nodes.a.kind"), Some(Pos { line: 4, col: 5 }));
+        assert_eq!(p.value("list[1]"), Some(Pos { line: 9, col: 5 }));
+        assert_eq!(p.duplicates.len(), 1);
+        assert_eq!(p.duplicates[0].path, "nodes.a");
+        assert_eq!(p.duplicates[0].second, Pos { line: 5, col: 3 });
+        let keys: Vec<_> = p.keys_of("nodes.a").iter().map(|k| k.0.as_str()).collect();
+        assert_eq!(keys, ["kind"]);
+        assert_eq!(p.blame("nodes.a.missing"), Pos { line: 3, col: 3 });
+    }
+
+    #[test]
+    fn syntax_error_has_position() {
+        let err = Positions::parse("a: [1, 2\nb: 3\n").unwrap_err();
+        assert!(err.0.line >= 1, "{err:?}");
+    }
+}
