@@ -18,7 +18,7 @@ const KIND: &str = "dynamodb";
 /// subcommands (inside integration tests `current_exe` is the test binary).
 pub const BIN_ENV: &str = "SESSIONDRILL_BIN";
 
-pub fn node_binary() -> Result<PathBuf, ProvisionError> {
+pub fn default_node_binary() -> Result<PathBuf, ProvisionError> {
     if let Some(p) = std::env::var_os(BIN_ENV) {
         return Ok(PathBuf::from(p));
     }
@@ -53,7 +53,7 @@ async fn embedded(
     let data = dir.join("data");
     std::fs::create_dir_all(&data)
         .map_err(ProvisionError::io(format!("creating {}", data.display())))?;
-    let spec = SpawnSpec::new(node_binary()?, &dir, log)
+    let spec = SpawnSpec::new(ctx.node_binary, &dir, log)
         .arg("__node")
         .arg("dynamodb")
         .arg("--port")

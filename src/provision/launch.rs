@@ -15,6 +15,7 @@ pub struct Ctx<'a> {
     pub run: &'a RunDir,
     pub spawner: &'a Spawner,
     pub timeout: Duration,
+    pub node_binary: &'a std::path::Path,
 }
 
 /// How often readiness is polled: nodes start in milliseconds here.

@@ -38,6 +38,10 @@ pub struct UpOptions {
     pub detached: bool,
     /// Keep the run directory after teardown (logs, data) for inspection.
     pub keep: bool,
+    /// The sessiondrill binary that runs node subcommands (the embedded
+    /// DynamoDB node). Defaults to `$SESSIONDRILL_BIN`, else this executable;
+    /// tests point it at the built `sessiondrill`.
+    pub node_binary: Option<std::path::PathBuf>,
 }
 
 impl UpOptions {
@@ -47,6 +51,7 @@ impl UpOptions {
             ready_timeout: Duration::from_secs(15),
             detached: false,
             keep: false,
+            node_binary: None,
         }
     }
 }
@@ -172,10 +177,15 @@ async fn try_up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, Pro
     run.write_state(&state)
         .map_err(ProvisionError::io("writing the run state file"))?;
     let spawner = Spawner::new().map_err(ProvisionError::io("starting the spawner thread"))?;
+    let node_binary = match &opts.node_binary {
+        Some(p) => p.clone(),
+        None => dynamodb::default_node_binary()?,
+    };
     let ctx = Ctx {
         run: &run,
         spawner: &spawner,
         timeout: opts.ready_timeout,
+        node_binary: &node_binary,
     };
     let plans = topology
         .nodes

@@ -47,8 +47,19 @@ pub fn parse_spec<T: DeserializeOwned>(src: &SourceText) -> Result<(T, Positions
             "the file is empty (expected a YAML mapping)",
         )));
     }
-    let positions = Positions::parse(&src.text)
-        .map_err(|(pos, msg)| fail(Problem::new(pos, "", format!("invalid YAML: {msg}"))))?;
+    let positions = Positions::parse(&src.text).map_err(|(pos, msg)| {
+        // Prefer libyaml's account of a syntax error (through serde_yaml):
+        // it points at the offending token rather than where scanning gave up.
+        let problem = match serde_yaml::from_str::<serde_yaml::Value>(&src.text) {
+            Err(e) => {
+                let mut p = serde_problem(&e);
+                p.message = format!("invalid YAML: {}", p.message);
+                p
+            }
+            Ok(_) => Problem::new(pos, "", format!("invalid YAML: {msg}")),
+        };
+        fail(problem)
+    })?;
     if !positions.duplicates.is_empty() {
         let problems = positions
             .duplicates

@@ -1,0 +1,107 @@
+//! Shared fixtures: a private home per test, the built binary, and checks
+//! that processes are gone.
+#![allow(dead_code)]
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sessiondrill::provision::rundir::process_start_time;
+use sessiondrill::provision::{Home, UpOptions};
+use sessiondrill::topology::Topology;
+use tempfile::TempDir;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_sessiondrill");
+
+pub fn topology_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("topologies")
+        .join(name)
+}
+
+pub fn topology(name: &str) -> Topology {
+    Topology::load(&topology_path(name)).expect("shipped topology is valid")
+}
+
+/// A temporary sessiondrill home, removed (with its runs) when dropped.
+pub fn home() -> TempDir {
+    tempfile::Builder::new()
+        .prefix("sessiondrill-test-")
+        .tempdir()
+        .expect("temp dir")
+}
+
+pub fn up_options(home: &TempDir) -> UpOptions {
+    let mut o = UpOptions::new(Home {
+        root: home.path().to_path_buf(),
+    });
+    o.node_binary = Some(PathBuf::from(BIN));
+    o
+}
+
+/// The sessiondrill binary with a private home.
+pub fn cli(home: &TempDir) -> Command {
+    let mut c = Command::new(BIN);
+    c.env("SESSIONDRILL_HOME", home.path())
+        .env_remove("SESSIONDRILL_LOG");
+    c
+}
+
+/// Start `sessiondrill up FILE --json` in the foreground and wait for its
+/// JSON report. Returns the child and the report.
+pub fn up_foreground(home: &TempDir, topology: &str, extra: &[&str]) -> (Child, serde_json::Value) {
+    let mut child = cli(home)
+        .arg("up")
+        .arg(topology_path(topology))
+        .arg("--json")
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn sessiondrill up");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read report");
+    let report: serde_json::Value =
+        serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("bad JSON {line:?}: {e}"));
+    (child, report)
+}
+
+pub fn pids(report: &serde_json::Value) -> Vec<u32> {
+    report["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .filter_map(|n| n["pid"].as_u64().map(|p| p as u32))
+        .collect()
+}
+
+pub fn alive(pid: u32) -> bool {
+    process_start_time(pid).is_some()
+}
+
+/// Wait up to `limit` for every pid to be gone; returns the survivors.
+pub fn wait_gone(pids: &[u32], limit: Duration) -> Vec<u32> {
+    let start = Instant::now();
+    loop {
+        let left: Vec<u32> = pids.iter().copied().filter(|&p| alive(p)).collect();
+        if left.is_empty() || start.elapsed() > limit {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub fn signal(pid: u32, sig: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig).expect("signal");
+}
+
+/// Run directories left in a home.
+pub fn run_dirs(home: &TempDir) -> Vec<PathBuf> {
+    std::fs::read_dir(home.path().join("runs"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default()
+}

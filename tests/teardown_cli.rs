@@ -1,0 +1,174 @@
+//! No process of a run survives its end: normal exit, SIGINT, SIGTERM and
+//! SIGKILL of a foreground `sessiondrill up`, and `down` of a detached one.
+
+mod support;
+
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use support::{cli, home, pids, run_dirs, signal, up_foreground, wait_gone};
+
+const LIMIT: Duration = Duration::from_secs(3);
+
+#[test]
+fn normal_exit_after_duration() {
+    let h = home();
+    let (mut child, report) = up_foreground(&h, "hybrid.yaml", &["--duration", "300ms"]);
+    let pids = pids(&report);
+    assert_eq!(pids.len(), 7, "{report}");
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    assert_eq!(wait_gone(&pids, LIMIT), Vec::<u32>::new());
+    assert!(
+        run_dirs(&h).is_empty(),
+        "run directory left: {:?}",
+        run_dirs(&h)
+    );
+}
+
+fn foreground_then(sig: Signal) {
+    let h = home();
+    let (mut child, report) = up_foreground(&h, "hybrid.yaml", &[]);
+    let pids = pids(&report);
+    assert_eq!(pids.len(), 7);
+    assert!(pids.iter().all(|&p| support::alive(p)));
+    signal(child.id(), sig);
+    let status = child.wait().unwrap();
+    assert_eq!(wait_gone(&pids, LIMIT), Vec::<u32>::new(), "after {sig}");
+    if sig != Signal::SIGKILL {
+        assert!(status.success(), "{status}");
+        assert!(run_dirs(&h).is_empty());
+    }
+}
+
+#[test]
+fn sigint_tears_down() {
+    foreground_then(Signal::SIGINT);
+}
+
+#[test]
+fn sigterm_tears_down() {
+    foreground_then(Signal::SIGTERM);
+}
+
+#[test]
+fn sigkill_of_sessiondrill_kills_every_node() {
+    foreground_then(Signal::SIGKILL);
+}
+
+#[test]
+fn detach_status_down() {
+    let h = home();
+    let out = cli(&h)
+        .args(["up", "--detach", "--json"])
+        .arg(support::topology_path("standalone-aof-everysec.yaml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run_id = report["run_id"].as_str().unwrap().to_string();
+    let pids = pids(&report);
+    assert_eq!(pids.len(), 1);
+    let node = &report["nodes"][0];
+    assert_eq!(node["host"], "127.0.0.1");
+    assert!(node["url"].as_str().unwrap().starts_with("redis://:"));
+
+    let status = cli(&h).args(["status", "--json"]).output().unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let run = &status["runs"][0];
+    assert_eq!(run["run_id"], run_id.as_str());
+    assert_eq!(
+        (run["alive"].as_bool(), run["detached"].as_bool()),
+        (Some(true), Some(true))
+    );
+    // The node outlives the `up --detach` command.
+    assert!(support::alive(pids[0]));
+
+    let down = cli(&h).args(["down", &run_id]).output().unwrap();
+    assert!(
+        down.status.success(),
+        "{}",
+        String::from_utf8_lossy(&down.stderr)
+    );
+    assert_eq!(wait_gone(&pids, LIMIT), Vec::<u32>::new());
+    assert!(run_dirs(&h).is_empty());
+    let after = cli(&h).args(["status", "--json"]).output().unwrap();
+    let after: serde_json::Value = serde_json::from_slice(&after.stdout).unwrap();
+    assert_eq!(after["runs"].as_array().map(Vec::len), Some(0));
+}
+
+#[test]
+fn down_without_id_stops_every_detached_run_and_killed_supervisor_takes_nodes_along() {
+    let h = home();
+    let mut all = Vec::new();
+    let mut owners = Vec::new();
+    for _ in 0..2 {
+        let out = cli(&h)
+            .args(["up", "--detach", "--json"])
+            .arg(support::topology_path("memcached.yaml"))
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        all.extend(pids(&report));
+        let status = cli(&h).args(["status", "--json"]).output().unwrap();
+        let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+        owners = status["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["owner_pid"].as_u64().unwrap() as u32)
+            .collect();
+    }
+    assert_eq!(owners.len(), 2);
+    // SIGKILL one supervisor: its nodes die with it.
+    signal(owners[0], Signal::SIGKILL);
+    let down = cli(&h).arg("down").output().unwrap();
+    assert!(
+        down.status.success(),
+        "{}",
+        String::from_utf8_lossy(&down.stderr)
+    );
+    assert_eq!(wait_gone(&all, LIMIT), Vec::<u32>::new());
+    assert!(wait_gone(&owners, LIMIT).is_empty());
+    assert!(run_dirs(&h).is_empty(), "{:?}", run_dirs(&h));
+}
+
+#[test]
+fn missing_binary_names_the_package() {
+    let h = home();
+    let out = cli(&h)
+        .env("PATH", "/nonexistent")
+        .arg("up")
+        .arg(support::topology_path("replicated-sentinel.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`redis-server` was not found on PATH; install it with: sudo apt-get install -y redis-server"),
+        "{err}"
+    );
+    assert!(run_dirs(&h).is_empty());
+}
+
+#[test]
+fn invalid_topology_is_exit_2_before_anything_starts() {
+    let h = home();
+    let f = h.path().join("bad.yaml");
+    std::fs::write(
+        &f,
+        "name: bad\nnodes:\n  a:\n    kind: redis\n    replicas: 2\n",
+    )
+    .unwrap();
+    let out = cli(&h).arg("up").arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("bad.yaml:5:5: field `replicas` does not apply")
+    );
+}

@@ -1,0 +1,263 @@
+//! Bad input: every malformed topology gets FILE:LINE:COL: message (path)
+//! and exit 2, never a panic.
+
+mod support;
+
+use std::path::Path;
+
+use support::{cli, home};
+
+/// Write `text` to a file and run `validate` on it: (exit code, stderr).
+fn validate(name: &str, text: &str) -> (i32, String) {
+    let h = home();
+    let file = h.path().join(name);
+    std::fs::write(&file, text).unwrap();
+    run_validate(&h, &file)
+}
+
+fn run_validate(h: &tempfile::TempDir, file: &Path) -> (i32, String) {
+    let out = cli(h).arg("validate").arg(file).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    (out.status.code().unwrap_or(-1), stderr)
+}
+
+/// Assert exit 2 and one message starting `FILE:LINE:COL:` that contains
+/// every fragment.
+fn assert_problem(name: &str, text: &str, line: usize, col: usize, fragments: &[&str]) {
+    let (code, err) = validate(name, text);
+    assert_eq!(code, 2, "exit code for {name}: {err}");
+    let expected = format!("{name}:{line}:{col}: ");
+    let first = err.lines().next().unwrap_or("");
+    assert!(
+        first.contains(&expected),
+        "{name}: expected position {expected:?} in {first:?}"
+    );
+    for f in fragments {
+        assert!(err.contains(f), "{name}: expected {f:?} in {err:?}");
+    }
+}
+
+#[test]
+fn shipped_topologies_are_valid() {
+    let h = home();
+    let files: Vec<_> = std::fs::read_dir(support::topology_path(""))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    assert!(files.len() >= 9);
+    let out = cli(&h).arg("validate").args(&files).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn bad_indentation() {
+    assert_problem(
+        "indent.yaml",
+        "name: x\nnodes:\n  a:\n    kind: redis\n   persistence: aof\n",
+        5,
+        4,
+        &["invalid YAML"],
+    );
+}
+
+#[test]
+fn unknown_kind() {
+    assert_problem(
+        "kind.yaml",
+        "name: x\nnodes:\n  a:\n    kind: postgres\n",
+        4,
+        11,
+        &["unknown variant `postgres`", "(nodes.a.kind)"],
+    );
+}
+
+#[test]
+fn unknown_field() {
+    assert_problem(
+        "field.yaml",
+        "name: x\nnodes:\n  a:\n    kind: redis\n    persistance: aof\n",
+        5,
+        5,
+        &["unknown field `persistance`", "persistence", "(nodes.a)"],
+    );
+}
+
+#[test]
+fn negative_replicas() {
+    assert_problem(
+        "neg.yaml",
+        "name: x\nnodes:\n  a:\n    kind: redis-replicated\n    replicas: -1\n",
+        5,
+        15,
+        &["-1", "(nodes.a.replicas)"],
+    );
+}
+
+#[test]
+fn quorum_greater_than_sentinels() {
+    assert_problem(
+        "quorum.yaml",
+        "name: x\nnodes:\n  a:\n    kind: redis-replicated\n    sentinels: 3\n    quorum: 4\n",
+        6,
+        5,
+        &[
+            "quorum must be between 1 and the number of sentinels (3); got 4",
+            "(nodes.a.quorum)",
+        ],
+    );
+}
+
+#[test]
+fn port_out_of_range() {
+    assert_problem(
+        "port.yaml",
+        "name: x\nnodes:\n  a:\n    kind: redis\n    port: 70000\n",
+        5,
+        11,
+        &["70000", "(nodes.a.port)"],
+    );
+}
+
+#[test]
+fn port_zero() {
+    assert_problem(
+        "port0.yaml",
+        "name: x\nnodes:\n  a:\n    kind: redis\n    port: 0\n",
+        5,
+        5,
+        &["port must be between 1 and 65535", "(nodes.a.port)"],
+    );
+}
+
+#[test]
+fn duplicate_node_names() {
+    assert_problem(
+        "dup.yaml",
+        "name: x\nnodes:\n  a:\n    kind: redis\n  a:\n    kind: memcached\n",
+        5,
+        3,
+        &["duplicate key `a` (first defined at line 3)", "(nodes.a)"],
+    );
+}
+
+#[test]
+fn empty_file() {
+    assert_problem("empty.yaml", "\n  \n", 1, 1, &["the file is empty"]);
+}
+
+#[test]
+fn directory_instead_of_file() {
+    let h = home();
+    let dir = h.path().join("adir.yaml");
+    std::fs::create_dir(&dir).unwrap();
+    let (code, err) = run_validate(&h, &dir);
+    assert_eq!(code, 2);
+    assert!(err.contains("adir.yaml:1:1: is a directory"), "{err}");
+}
+
+#[test]
+fn missing_file() {
+    let h = home();
+    let (code, err) = run_validate(&h, &h.path().join("nope.yaml"));
+    assert_eq!(code, 2);
+    assert!(err.contains("nope.yaml:1:1: cannot read"), "{err}");
+}
+
+#[test]
+fn field_of_another_kind() {
+    assert_problem(
+        "other.yaml",
+        "name: x\nnodes:\n  a:\n    kind: memcached\n    appendfsync: always\n",
+        5,
+        5,
+        &[
+            "field `appendfsync` does not apply to kind memcached",
+            "(nodes.a.appendfsync)",
+        ],
+    );
+}
+
+#[test]
+fn appendfsync_without_aof() {
+    assert_problem(
+        "fsync.yaml",
+        "name: x\nnodes:\n  a:\n    kind: redis\n    persistence: rdb\n    appendfsync: always\n",
+        6,
+        5,
+        &["appendfsync applies only with persistence `aof`"],
+    );
+}
+
+#[test]
+fn missing_nodes() {
+    assert_problem(
+        "nonodes.yaml",
+        "name: x\n",
+        1,
+        1,
+        &["missing field `nodes`"],
+    );
+}
+
+#[test]
+fn wrong_type() {
+    assert_problem(
+        "type.yaml",
+        "name: x\nnodes:\n  a:\n    kind: redis-cluster\n    shards: three\n",
+        5,
+        13,
+        &["invalid type", "(nodes.a.shards)"],
+    );
+}
+
+#[test]
+fn endpoint_engine_without_url() {
+    assert_problem(
+        "endpoint.yaml",
+        "name: x\nnodes:\n  d:\n    kind: dynamodb\n    engine: endpoint\n",
+        5,
+        5,
+        &["needs an `endpoint: URL`", "(nodes.d.engine)"],
+    );
+}
+
+#[test]
+fn not_a_mapping() {
+    let (code, err) = validate("list.yaml", "- a\n- b\n");
+    assert_eq!(code, 2);
+    assert!(err.contains("list.yaml:1:1: "), "{err}");
+}
+
+#[test]
+fn every_problem_of_a_file_is_listed_and_valid_files_still_pass() {
+    let h = home();
+    let bad = h.path().join("two.yaml");
+    std::fs::write(
+        &bad,
+        "name: x\nnodes:\n  a:\n    kind: redis-cluster\n    shards: 0\n    node_timeout_ms: 5\n",
+    )
+    .unwrap();
+    let good = support::topology_path("hybrid.yaml");
+    let out = cli(&h)
+        .arg("validate")
+        .arg(&bad)
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 2, "{err}");
+    assert!(
+        err.contains("two.yaml:5:5: shards must be between 1 and 16; got 0"),
+        "{err}"
+    );
+    assert!(err.contains("two.yaml:6:5: node_timeout_ms"), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("hybrid.yaml: ok"));
+}
