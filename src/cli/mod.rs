@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 a run or an expectation failed; 2 invalid
 //! input or environment (bad file, missing binary, busy port).
 
+mod bench;
 mod doctor;
 mod runs;
 mod up;
@@ -48,6 +49,9 @@ pub enum Command {
     },
     /// Stop a detached run (every detached run when no id is given).
     Down { run_id: Option<String> },
+    /// Benchmarks (results recorded in docs/PERFORMANCE.md).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     /// Check the programs sessiondrill needs and say how to install what is missing.
     Doctor,
     /// Internal: node processes implemented by sessiondrill itself.
@@ -98,6 +102,7 @@ pub fn main() -> ExitCode {
             Command::Status { json } => runs::status(&home, json),
             Command::Down { run_id } => runs::down(&home, run_id.as_deref()),
             Command::Doctor => doctor::run().await,
+            Command::Bench(cmd) => bench::run(cmd, home).await,
             Command::Node(NodeCommand::Dynamodb(args)) => {
                 match crate::nodes::dynamodb::run(args).await {
                     Ok(()) => 0,

@@ -42,51 +42,44 @@ pub async fn up(
         c
     };
 
-    let mut started = Vec::new();
-    for (i, &port) in server_ports.iter().enumerate() {
-        let name = format!("{group}-{i}");
-        let (proc, dir) =
-            start(ctx, &name, binaries::REDIS_SERVER, |d| server_conf(port, d)).await?;
-        started.push((name, port, proc, dir));
-    }
+    // The primary first: a replica that finds no primary listening retries
+    // only on Redis's 1 s cron tick, which would dominate start-up time.
+    let primary_name = format!("{group}-0");
+    let (mut primary, primary_dir) = start(ctx, &primary_name, binaries::REDIS_SERVER, |d| {
+        server_conf(primary_port, d)
+    })
+    .await?;
     let ids: Vec<String> = sentinel_ports.iter().map(|_| sentinel_id()).collect();
     let mut sentinels = Vec::new();
     for (i, &port) in sentinel_ports.iter().enumerate() {
         let name = format!("{group}-sentinel-{i}");
         let c = |d: &std::path::Path| {
-            sentinel_conf(
-                group,
-                cfg,
-                port,
-                d,
-                password,
-                primary_port,
-                &server_ports[1..],
-                sentinel_ports,
-                &ids,
-                i,
-            )
+            sentinel_conf(group, cfg, port, d, password, primary_port, &server_ports[1..], sentinel_ports, &ids, i)
         };
         let (proc, dir) = start(ctx, &name, binaries::REDIS_SENTINEL, |d| c(d)).await?;
         sentinels.push((name, port, proc, dir));
     }
+    wait_pong(ctx, &primary_name, &mut primary, &RedisProbe::new(primary_port, password)).await?;
+    let mut handles = vec![handle(&primary_name, group, KIND, "primary", primary_port, password, primary, primary_dir)];
 
-    let mut handles = Vec::new();
-    for (i, (name, port, mut proc, dir)) in started.into_iter().enumerate() {
+    let mut replicas = Vec::new();
+    for (i, &port) in server_ports.iter().enumerate().skip(1) {
+        let name = format!("{group}-{i}");
+        let (proc, dir) = start(ctx, &name, binaries::REDIS_SERVER, |d| server_conf(port, d)).await?;
+        replicas.push((name, port, proc, dir));
+    }
+    for (name, port, mut proc, dir) in replicas {
         let probe = RedisProbe::new(port, password);
         wait_pong(ctx, &name, &mut proc, &probe).await?;
-        let role = if i == 0 { "primary" } else { "replica" };
-        if i > 0 {
-            ctx.wait_ready(&name, &mut proc, || async {
-                let info = probe.info("replication").await?;
-                match info_field(&info, "master_link_status") {
-                    Some("up") => Ok(()),
-                    other => Err(format!("replication link to the primary is {other:?}")),
-                }
-            })
-            .await?;
-        }
-        handles.push(handle(&name, group, KIND, role, port, password, proc, dir));
+        ctx.wait_ready(&name, &mut proc, || async {
+            let info = probe.info("replication").await?;
+            match info_field(&info, "master_link_status") {
+                Some("up") => Ok(()),
+                other => Err(format!("replication link to the primary is {other:?}")),
+            }
+        })
+        .await?;
+        handles.push(handle(&name, group, KIND, "replica", port, password, proc, dir));
     }
     for (name, port, mut proc, dir) in sentinels {
         let probe = RedisProbe::new(port, password);

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install the system packages sessiondrill drives, if any is missing.
+# Idempotent: does nothing (not even `apt-get update`) when all are present.
+set -euo pipefail
+
+packages=(redis-server redis-sentinel redis-tools memcached fuse3 tmux)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing: ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The packages start system-wide services on the default ports; sessiondrill
+  # starts its own nodes on free ports and needs none of them.
+  for svc in redis-server redis-sentinel memcached; do
+    $sudo systemctl disable --now "$svc" >/dev/null 2>&1 || $sudo service "$svc" stop >/dev/null 2>&1 || true
+  done
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "cargo not found: install Rust from https://rustup.rs (stable, 1.88 or newer)" >&2
+  exit 2
+fi
