@@ -1,6 +1,6 @@
 //! `bench`: measurements whose results are written down in docs/PERFORMANCE.md.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::provision::{self, Home, UpOptions};
@@ -22,7 +22,7 @@ pub async fn run(cmd: BenchCommand, home: Home) -> u8 {
     }
 }
 
-async fn up(file: &PathBuf, runs: usize, home: Home) -> u8 {
+async fn up(file: &Path, runs: usize, home: Home) -> u8 {
     let topology = match Topology::load(file) {
         Ok(t) => t,
         Err(e) => {

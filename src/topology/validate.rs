@@ -200,7 +200,7 @@ fn parse_save(s: &str) -> Option<Vec<(u32, u32)>> {
         .map(str::parse)
         .collect::<Result<_, _>>()
         .ok()?;
-    if nums.is_empty() || nums.len() % 2 != 0 {
+    if nums.is_empty() || !nums.len().is_multiple_of(2) {
         return None;
     }
     Some(nums.chunks(2).map(|w| (w[0], w[1])).collect())

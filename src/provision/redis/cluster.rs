@@ -5,7 +5,7 @@
 
 use super::conf;
 use super::probe::{RedisProbe, info_field};
-use super::{handle, start, wait_pong};
+use super::start;
 use crate::provision::launch::{Ctx, poll_until};
 use crate::provision::node::NodeHandle;
 use crate::provision::{ProvisionError, binaries};
@@ -32,28 +32,29 @@ pub async fn up(
 ) -> Result<Vec<NodeHandle>, ProvisionError> {
     let n = ports.len();
     let shards = cfg.shards as usize;
-    let mut procs = Vec::new();
-    for i in 0..n {
-        let name = format!("{group}-{i}");
-        let (port, bus) = (ports[i], bus_ports[i]);
-        let (proc, dir) = start(ctx, &name, binaries::REDIS_SERVER, |data| {
-            let mut c = conf::server(&cfg.server, port, data, password);
-            c.set("cluster-enabled", "yes")
-                .set("cluster-config-file", "nodes.conf")
-                .set("cluster-node-timeout", cfg.node_timeout_ms)
-                .set("cluster-port", bus);
-            c
-        })
+    let mut nodes = Vec::new();
+    for (i, (&port, &bus)) in ports.iter().zip(bus_ports).enumerate() {
+        let node = start(
+            ctx,
+            format!("{group}-{i}"),
+            port,
+            binaries::REDIS_SERVER,
+            |data| {
+                let mut c = conf::server(&cfg.server, port, data, password);
+                c.set("cluster-enabled", "yes")
+                    .set("cluster-config-file", "nodes.conf")
+                    .set("cluster-node-timeout", cfg.node_timeout_ms)
+                    .set("cluster-port", bus);
+                c
+            },
+        )
         .await?;
-        procs.push((name, proc, dir));
+        nodes.push(node);
     }
-    let probes: Vec<RedisProbe> = ports
-        .iter()
-        .map(|&p| RedisProbe::new(p, password))
-        .collect();
-    for (i, (name, proc, _)) in procs.iter_mut().enumerate() {
-        wait_pong(ctx, name, proc, &probes[i]).await?;
+    for node in &mut nodes {
+        node.wait_pong(ctx, password).await?;
     }
+    let probes: Vec<RedisProbe> = nodes.iter().map(|s| s.probe(password)).collect();
 
     let setup = |e: String| ProvisionError::Setup(format!("bootstrapping cluster `{group}`: {e}"));
     let mut ids = Vec::new();
@@ -70,30 +71,30 @@ pub async fn up(
             .await
             .map_err(setup)?;
     }
-    for s in 0..shards {
+    for (s, probe) in probes.iter().take(shards).enumerate() {
         let (a, b) = slot_range(s as u32, shards as u32);
-        probes[s]
+        probe
             .query::<()>(redis::cmd("CLUSTER").arg("ADDSLOTSRANGE").arg(a).arg(b))
             .await
             .map_err(setup)?;
     }
-    for i in 1..n {
+    for (&port, &bus) in ports.iter().zip(bus_ports).skip(1) {
         probes[0]
             .query::<()>(
                 redis::cmd("CLUSTER")
                     .arg("MEET")
                     .arg("127.0.0.1")
-                    .arg(ports[i])
-                    .arg(bus_ports[i]),
+                    .arg(port)
+                    .arg(bus),
             )
             .await
             .map_err(setup)?;
     }
-    for (i, probe) in probes.iter().enumerate() {
-        poll_until(&procs[i].0, ctx.timeout, || async {
-            let nodes: String = probe.query(redis::cmd("CLUSTER").arg("NODES")).await?;
-            let known = nodes.lines().filter(|l| !l.trim().is_empty()).count();
-            let settled = !nodes.contains("handshake") && !nodes.contains("noaddr");
+    for (node, probe) in nodes.iter().zip(&probes) {
+        poll_until(&node.name, ctx.timeout, || async {
+            let text: String = probe.query(redis::cmd("CLUSTER").arg("NODES")).await?;
+            let known = text.lines().filter(|l| !l.trim().is_empty()).count();
+            let settled = !text.contains("handshake") && !text.contains("noaddr");
             if known == n && settled {
                 Ok(())
             } else {
@@ -102,44 +103,46 @@ pub async fn up(
         })
         .await?;
     }
-    for i in shards..n {
-        let master = (i - shards) / cfg.replicas_per_shard.max(1) as usize;
-        probes[i]
+    // Replicas of shard 0 first, then shard 1, ….
+    for (j, probe) in probes.iter().skip(shards).enumerate() {
+        let master = j / cfg.replicas_per_shard.max(1) as usize;
+        probe
             .query::<()>(redis::cmd("CLUSTER").arg("REPLICATE").arg(&ids[master]))
             .await
             .map_err(setup)?;
     }
     let mut handles = Vec::new();
-    for (i, (name, mut proc, dir)) in procs.into_iter().enumerate() {
-        let probe = &probes[i];
+    for (i, (mut node, probe)) in nodes.into_iter().zip(&probes).enumerate() {
         let replica = i >= shards;
-        ctx.wait_ready(&name, &mut proc, || async {
-            let info: String = probe.query(redis::cmd("CLUSTER").arg("INFO")).await?;
-            let ok = info_field(&info, "cluster_state") == Some("ok")
-                && info_field(&info, "cluster_slots_ok") == Some("16384")
-                && info_field(&info, "cluster_known_nodes") == Some(&n.to_string());
-            if !ok {
-                return Err(format!(
-                    "cluster_state:{:?} slots_ok:{:?}",
-                    info_field(&info, "cluster_state"),
-                    info_field(&info, "cluster_slots_ok")
-                ));
-            }
-            if replica {
-                let repl = probe.info("replication").await?;
-                if info_field(&repl, "master_link_status") != Some("up") {
-                    return Err("replica link to its master is not up".into());
-                }
-            }
-            Ok(())
-        })
-        .await?;
+        ctx.wait_ready(&node.name, &mut node.proc, || cluster_ok(probe, n, replica))
+            .await?;
         let role = if replica { "replica" } else { "master" };
-        handles.push(handle(
-            &name, group, KIND, role, ports[i], password, proc, dir,
-        ));
+        handles.push(node.into_handle(group, KIND, role, password));
     }
     Ok(handles)
+}
+
+/// Ready when the node sees the cluster `ok` with every slot served and
+/// every node known, and (for a replica) its replication link is up.
+async fn cluster_ok(probe: &RedisProbe, n: usize, replica: bool) -> Result<(), String> {
+    let info: String = probe.query(redis::cmd("CLUSTER").arg("INFO")).await?;
+    let ok = info_field(&info, "cluster_state") == Some("ok")
+        && info_field(&info, "cluster_slots_ok") == Some("16384")
+        && info_field(&info, "cluster_known_nodes") == Some(&n.to_string());
+    if !ok {
+        return Err(format!(
+            "cluster_state:{:?} slots_ok:{:?}",
+            info_field(&info, "cluster_state"),
+            info_field(&info, "cluster_slots_ok")
+        ));
+    }
+    if replica {
+        let repl = probe.info("replication").await?;
+        if info_field(&repl, "master_link_status") != Some("up") {
+            return Err("replica link to its master is not up".into());
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

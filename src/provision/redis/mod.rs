@@ -6,7 +6,7 @@ pub mod probe;
 pub mod replicated;
 pub mod standalone;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::ProvisionError;
 use super::binaries;
@@ -25,16 +25,25 @@ pub fn random_password() -> String {
         .collect()
 }
 
+/// A Redis process that has been started but not yet checked.
+struct Started {
+    name: String,
+    port: u16,
+    proc: ManagedProcess,
+    dir: PathBuf,
+}
+
 /// Write `conf` into the process directory and start `binary` on it.
 /// Data lives in `<dir>/data` (what a power loss will act on).
 async fn start(
     ctx: &Ctx<'_>,
-    name: &str,
+    name: String,
+    port: u16,
     binary: binaries::Binary,
-    conf: impl FnOnce(&PathBuf) -> Conf,
-) -> Result<(ManagedProcess, PathBuf), ProvisionError> {
+    conf: impl FnOnce(&Path) -> Conf,
+) -> Result<Started, ProvisionError> {
     let program = binary.locate()?;
-    let (dir, log) = ctx.dirs(name)?;
+    let (dir, log) = ctx.dirs(&name)?;
     let data = dir.join("data");
     std::fs::create_dir_all(&data)
         .map_err(ProvisionError::io(format!("creating {}", data.display())))?;
@@ -44,47 +53,46 @@ async fn start(
         conf_path.display()
     )))?;
     let spec = SpawnSpec::new(program, &dir, log).arg(&conf_path);
-    Ok((ctx.start(name, spec).await?, dir))
-}
-
-/// Wait for PING → PONG (a node still loading its data answers LOADING).
-async fn wait_pong(
-    ctx: &Ctx<'_>,
-    name: &str,
-    proc: &mut ManagedProcess,
-    probe: &RedisProbe,
-) -> Result<(), ProvisionError> {
-    ctx.wait_ready(name, proc, || async {
-        let pong: String = probe.query(&redis::cmd("PING")).await?;
-        if pong == "PONG" { Ok(()) } else { Err(pong) }
-    })
-    .await
-}
-
-/// The handle for one started Redis process.
-fn handle(
-    name: &str,
-    group: &str,
-    kind: &str,
-    role: &str,
-    port: u16,
-    password: &str,
-    proc: ManagedProcess,
-    dir: PathBuf,
-) -> NodeHandle {
-    NodeHandle::local(
-        NodeInfo {
-            name: name.to_string(),
-            group: group.to_string(),
-            kind: kind.to_string(),
-            role: role.to_string(),
-            host: super::ports::HOST.to_string(),
-            port,
-            pid: None,
-            url: redis_url(port, password),
-        },
+    let proc = ctx.start(&name, spec).await?;
+    Ok(Started {
+        name,
+        port,
         proc,
         dir,
-    )
-    .with_password(password)
+    })
+}
+
+impl Started {
+    fn probe(&self, password: &str) -> RedisProbe {
+        RedisProbe::new(self.port, password)
+    }
+
+    /// Wait for PING → PONG (a node still loading its data answers LOADING).
+    async fn wait_pong(&mut self, ctx: &Ctx<'_>, password: &str) -> Result<(), ProvisionError> {
+        let probe = self.probe(password);
+        ctx.wait_ready(&self.name, &mut self.proc, || async {
+            let pong: String = probe.query(&redis::cmd("PING")).await?;
+            if pong == "PONG" { Ok(()) } else { Err(pong) }
+        })
+        .await
+    }
+
+    /// The node handle, once ready.
+    fn into_handle(self, group: &str, kind: &str, role: &str, password: &str) -> NodeHandle {
+        NodeHandle::local(
+            NodeInfo {
+                name: self.name,
+                group: group.to_string(),
+                kind: kind.to_string(),
+                role: role.to_string(),
+                host: super::ports::HOST.to_string(),
+                port: self.port,
+                pid: None,
+                url: redis_url(self.port, password),
+            },
+            self.proc,
+            self.dir,
+        )
+        .with_password(password)
+    }
 }

@@ -5,9 +5,11 @@
 //! (`known-sentinel`, `known-replica`), so they agree from the first second
 //! instead of discovering each other through hello messages every 2 s.
 
+use std::path::Path;
+
 use super::conf::{self, Conf, quoted};
 use super::probe::{RedisProbe, info_field};
-use super::{handle, start, wait_pong};
+use super::start;
 use crate::provision::launch::Ctx;
 use crate::provision::node::NodeHandle;
 use crate::provision::{ProvisionError, binaries};
@@ -27,8 +29,16 @@ pub async fn up(
     let servers = 1 + cfg.replicas as usize;
     let (server_ports, sentinel_ports) = ports.split_at(servers);
     let primary_port = server_ports[0];
-
-    let server_conf = |port: u16, data: &std::path::Path| {
+    let topo = SentinelTopo {
+        master: group,
+        cfg,
+        password,
+        primary_port,
+        replica_ports: &server_ports[1..],
+        sentinel_ports,
+        ids: sentinel_ports.iter().map(|_| sentinel_id()).collect(),
+    };
+    let server_conf = |port: u16, data: &Path| {
         let mut c = conf::server(&cfg.server, port, data, password);
         if let Some(n) = cfg.min_replicas_to_write {
             c.set("min-replicas-to-write", n).set(
@@ -44,34 +54,41 @@ pub async fn up(
 
     // The primary first: a replica that finds no primary listening retries
     // only on Redis's 1 s cron tick, which would dominate start-up time.
-    let primary_name = format!("{group}-0");
-    let (mut primary, primary_dir) = start(ctx, &primary_name, binaries::REDIS_SERVER, |d| {
-        server_conf(primary_port, d)
-    })
+    let mut primary = start(
+        ctx,
+        format!("{group}-0"),
+        primary_port,
+        binaries::REDIS_SERVER,
+        |d| server_conf(primary_port, d),
+    )
     .await?;
-    let ids: Vec<String> = sentinel_ports.iter().map(|_| sentinel_id()).collect();
     let mut sentinels = Vec::new();
     for (i, &port) in sentinel_ports.iter().enumerate() {
         let name = format!("{group}-sentinel-{i}");
-        let c = |d: &std::path::Path| {
-            sentinel_conf(group, cfg, port, d, password, primary_port, &server_ports[1..], sentinel_ports, &ids, i)
-        };
-        let (proc, dir) = start(ctx, &name, binaries::REDIS_SENTINEL, |d| c(d)).await?;
-        sentinels.push((name, port, proc, dir));
+        sentinels.push(
+            start(ctx, name, port, binaries::REDIS_SENTINEL, |d| {
+                topo.conf(i, d)
+            })
+            .await?,
+        );
     }
-    wait_pong(ctx, &primary_name, &mut primary, &RedisProbe::new(primary_port, password)).await?;
-    let mut handles = vec![handle(&primary_name, group, KIND, "primary", primary_port, password, primary, primary_dir)];
+    primary.wait_pong(ctx, password).await?;
+    let mut handles = vec![primary.into_handle(group, KIND, "primary", password)];
 
     let mut replicas = Vec::new();
     for (i, &port) in server_ports.iter().enumerate().skip(1) {
         let name = format!("{group}-{i}");
-        let (proc, dir) = start(ctx, &name, binaries::REDIS_SERVER, |d| server_conf(port, d)).await?;
-        replicas.push((name, port, proc, dir));
+        replicas.push(
+            start(ctx, name, port, binaries::REDIS_SERVER, |d| {
+                server_conf(port, d)
+            })
+            .await?,
+        );
     }
-    for (name, port, mut proc, dir) in replicas {
-        let probe = RedisProbe::new(port, password);
-        wait_pong(ctx, &name, &mut proc, &probe).await?;
-        ctx.wait_ready(&name, &mut proc, || async {
+    for mut r in replicas {
+        r.wait_pong(ctx, password).await?;
+        let probe = r.probe(password);
+        ctx.wait_ready(&r.name, &mut r.proc, || async {
             let info = probe.info("replication").await?;
             match info_field(&info, "master_link_status") {
                 Some("up") => Ok(()),
@@ -79,17 +96,15 @@ pub async fn up(
             }
         })
         .await?;
-        handles.push(handle(&name, group, KIND, "replica", port, password, proc, dir));
+        handles.push(r.into_handle(group, KIND, "replica", password));
     }
-    for (name, port, mut proc, dir) in sentinels {
-        let probe = RedisProbe::new(port, password);
-        ctx.wait_ready(&name, &mut proc, || async {
+    for mut s in sentinels {
+        let probe = s.probe(password);
+        ctx.wait_ready(&s.name, &mut s.proc, || async {
             sentinel_sees_everyone(&probe, group, primary_port, cfg).await
         })
         .await?;
-        handles.push(handle(
-            &name, group, KIND, "sentinel", port, password, proc, dir,
-        ));
+        handles.push(s.into_handle(group, KIND, "sentinel", password));
     }
     Ok(handles)
 }
@@ -140,55 +155,58 @@ fn sentinel_id() -> String {
         .collect()
 }
 
-#[allow(clippy::too_many_arguments)]
-fn sentinel_conf(
-    master: &str,
-    cfg: &Replicated,
-    port: u16,
-    data: &std::path::Path,
-    password: &str,
+/// What every Sentinel of a group is told about the others.
+struct SentinelTopo<'a> {
+    master: &'a str,
+    cfg: &'a Replicated,
+    password: &'a str,
     primary_port: u16,
-    replica_ports: &[u16],
-    sentinel_ports: &[u16],
-    ids: &[String],
-    me: usize,
-) -> Conf {
-    let mut c = Conf::default();
-    c.set("bind", "127.0.0.1")
-        .set("port", port)
-        .set("daemonize", "no")
-        .set("logfile", "\"\"")
-        .set("dir", quoted(data))
-        .set("requirepass", password)
-        .set("sentinel myid", &ids[me])
-        .set("sentinel sentinel-pass", password)
-        .set(
-            "sentinel monitor",
-            format!("{master} 127.0.0.1 {primary_port} {}", cfg.quorum),
-        )
-        .set("sentinel auth-pass", format!("{master} {password}"))
-        .set(
-            "sentinel down-after-milliseconds",
-            format!("{master} {}", cfg.down_after_ms),
-        )
-        .set(
-            "sentinel failover-timeout",
-            format!("{master} {}", cfg.failover_timeout_ms),
-        )
-        .set(
-            "sentinel parallel-syncs",
-            format!("{master} {}", cfg.parallel_syncs),
-        );
-    for p in replica_ports {
-        c.set("sentinel known-replica", format!("{master} 127.0.0.1 {p}"));
-    }
-    for (i, p) in sentinel_ports.iter().enumerate() {
-        if i != me {
-            c.set(
-                "sentinel known-sentinel",
-                format!("{master} 127.0.0.1 {p} {}", ids[i]),
+    replica_ports: &'a [u16],
+    sentinel_ports: &'a [u16],
+    ids: Vec<String>,
+}
+
+impl SentinelTopo<'_> {
+    /// sentinel.conf of Sentinel `me`.
+    fn conf(&self, me: usize, data: &Path) -> Conf {
+        let (master, cfg, password) = (self.master, self.cfg, self.password);
+        let mut c = Conf::default();
+        c.set("bind", "127.0.0.1")
+            .set("port", self.sentinel_ports[me])
+            .set("daemonize", "no")
+            .set("logfile", "\"\"")
+            .set("dir", quoted(data))
+            .set("requirepass", password)
+            .set("sentinel myid", &self.ids[me])
+            .set("sentinel sentinel-pass", password)
+            .set(
+                "sentinel monitor",
+                format!("{master} 127.0.0.1 {} {}", self.primary_port, cfg.quorum),
+            )
+            .set("sentinel auth-pass", format!("{master} {password}"))
+            .set(
+                "sentinel down-after-milliseconds",
+                format!("{master} {}", cfg.down_after_ms),
+            )
+            .set(
+                "sentinel failover-timeout",
+                format!("{master} {}", cfg.failover_timeout_ms),
+            )
+            .set(
+                "sentinel parallel-syncs",
+                format!("{master} {}", cfg.parallel_syncs),
             );
+        for p in self.replica_ports {
+            c.set("sentinel known-replica", format!("{master} 127.0.0.1 {p}"));
         }
+        for (i, p) in self.sentinel_ports.iter().enumerate() {
+            if i != me {
+                c.set(
+                    "sentinel known-sentinel",
+                    format!("{master} 127.0.0.1 {p} {}", self.ids[i]),
+                );
+            }
+        }
+        c
     }
-    c
 }

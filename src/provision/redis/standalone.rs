@@ -1,7 +1,6 @@
 //! `kind: redis`: one redis-server.
 
-use super::probe::RedisProbe;
-use super::{conf, handle, start, wait_pong};
+use super::{conf, start};
 use crate::provision::launch::Ctx;
 use crate::provision::node::NodeHandle;
 use crate::provision::{ProvisionError, binaries};
@@ -14,12 +13,14 @@ pub async fn up(
     port: u16,
     password: &str,
 ) -> Result<Vec<NodeHandle>, ProvisionError> {
-    let (mut proc, dir) = start(ctx, group, binaries::REDIS_SERVER, |data| {
-        conf::server(cfg, port, data, password)
-    })
+    let mut node = start(
+        ctx,
+        group.to_string(),
+        port,
+        binaries::REDIS_SERVER,
+        |data| conf::server(cfg, port, data, password),
+    )
     .await?;
-    wait_pong(ctx, group, &mut proc, &RedisProbe::new(port, password)).await?;
-    Ok(vec![handle(
-        group, group, "redis", "primary", port, password, proc, dir,
-    )])
+    node.wait_pong(ctx, password).await?;
+    Ok(vec![node.into_handle(group, "redis", "primary", password)])
 }
