@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use super::parse_duration;
 use crate::provision::{self, Home, NodeInfo, UpOptions};
@@ -62,6 +62,15 @@ pub async fn run(args: UpArgs, home: Home) -> u8 {
     if args.detach && !args.supervise {
         return detach(&args, &home);
     }
+    // Listen for signals before anything starts: a Ctrl-C during start-up
+    // or right after the report must still tear down in order.
+    let mut ends = match Ends::listen(args.supervise) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: cannot listen for signals: {e}");
+            return 1;
+        }
+    };
     let mut opts = UpOptions::new(home);
     opts.ready_timeout = args.ready_timeout;
     opts.detached = args.supervise;
@@ -73,7 +82,15 @@ pub async fn run(args: UpArgs, home: Home) -> u8 {
             topology.process_count()
         );
     }
-    let deployment = match provision::up(&topology, &opts).await {
+    let up = tokio::select! {
+        up = provision::up(&topology, &opts) => up,
+        why = ends.next(None) => {
+            // Dropping the provisioning future drops every started process.
+            eprintln!("{why} during start-up; nothing left running.");
+            return 1;
+        }
+    };
+    let deployment = match up {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: {e}");
@@ -104,7 +121,7 @@ pub async fn run(args: UpArgs, home: Home) -> u8 {
     if args.supervise {
         detach_stdio(&deployment.run.path.join("supervisor.log"));
     }
-    let why = wait_for_end(args.duration, args.supervise).await;
+    let why = ends.next(args.duration).await;
     tracing::info!(why, "tearing down");
     let run_id = deployment.run_id().to_string();
     drop(deployment);
@@ -114,28 +131,40 @@ pub async fn run(args: UpArgs, home: Home) -> u8 {
     0
 }
 
-/// Wait for Ctrl-C, SIGTERM, SIGHUP (foreground only) or the duration.
-async fn wait_for_end(duration: Option<Duration>, detached: bool) -> &'static str {
-    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
-        return "cannot listen for signals";
-    };
-    let timer = async {
-        match duration {
-            Some(d) => tokio::time::sleep(d).await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::pin!(timer);
-    loop {
-        tokio::select! {
-            _ = int.recv() => return "interrupted",
-            _ = term.recv() => return "terminated",
-            _ = hup.recv() => if !detached { return "hung up" },
-            _ = &mut timer => return "duration elapsed",
+/// What ends a run: Ctrl-C, SIGTERM, SIGHUP (foreground only), or time.
+struct Ends {
+    int: Signal,
+    term: Signal,
+    hup: Signal,
+    detached: bool,
+}
+
+impl Ends {
+    fn listen(detached: bool) -> std::io::Result<Self> {
+        Ok(Self {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+            detached,
+        })
+    }
+
+    /// Wait for the next reason to end; `duration` bounds the wait.
+    async fn next(&mut self, duration: Option<Duration>) -> &'static str {
+        let timer = async {
+            match duration {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(timer);
+        loop {
+            tokio::select! {
+                _ = self.int.recv() => return "interrupted",
+                _ = self.term.recv() => return "terminated",
+                _ = self.hup.recv() => if !self.detached { return "hung up" },
+                _ = &mut timer => return "duration elapsed",
+            }
         }
     }
 }
