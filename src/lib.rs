@@ -3,9 +3,16 @@
 //! The domain (topology, provisioning, faults, workload, metrics) lives here
 //! and never depends on the terminal; the CLI in `main.rs` is one consumer.
 
+pub mod check;
 pub mod cli;
 pub mod dynamo;
+pub mod events;
+pub mod metrics;
 pub mod nodes;
 pub mod provision;
+pub mod report;
+pub mod scenario;
+pub mod store;
 pub mod topology;
+pub mod workload;
 pub mod yaml;

@@ -5,6 +5,7 @@
 
 mod bench;
 mod doctor;
+mod run;
 mod runs;
 mod up;
 mod validate;
@@ -41,6 +42,8 @@ pub enum Command {
     },
     /// Provision a topology and report its endpoints.
     Up(up::UpArgs),
+    /// Run a scenario headless: load, check, report; exit 1 if an expectation fails.
+    Run(run::RunArgs),
     /// List runs on this machine.
     Status {
         /// Print JSON instead of a table.
@@ -99,6 +102,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Validate { files } => validate::run(&files),
             Command::Up(args) => up::run(args, home).await,
+            Command::Run(args) => run::run(args, home).await,
             Command::Status { json } => runs::status(&home, json),
             Command::Down { run_id } => runs::down(&home, run_id.as_deref()),
             Command::Doctor => doctor::run().await,

@@ -1,0 +1,95 @@
+//! The final sweep: after the load stops, read every session that was ever
+//! written and judge it. These counts are the report's loss numbers.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use tokio::sync::Mutex;
+
+use super::{ReadCheck, judge};
+use crate::metrics::ledger::SessionState;
+use crate::store::SessionStore;
+
+/// Reads in flight at once during the sweep.
+const CONCURRENCY: usize = 64;
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct SweepResult {
+    pub checked: u64,
+    pub verdicts: BTreeMap<ReadCheck, u64>,
+    /// Sessions that could not be read (the store kept failing).
+    pub unverified: u64,
+    /// Ids of lost sessions (for tests and drill-down).
+    #[serde(skip)]
+    pub lost_ids: Vec<u64>,
+    #[serde(skip)]
+    pub stale_ids: Vec<u64>,
+}
+
+impl SweepResult {
+    pub fn count(&self, c: ReadCheck) -> u64 {
+        self.verdicts.get(&c).copied().unwrap_or(0)
+    }
+}
+
+pub async fn sweep(
+    store: Arc<dyn SessionStore>,
+    ledger: Arc<Vec<Mutex<SessionState>>>,
+    timeout: Duration,
+) -> SweepResult {
+    let ids: Vec<u64> = {
+        let mut ids = Vec::new();
+        for (i, s) in ledger.iter().enumerate() {
+            if s.lock().await.touched() {
+                ids.push(i as u64);
+            }
+        }
+        ids
+    };
+    let reads = futures::stream::iter(ids)
+        .map(|id| {
+            let store = store.clone();
+            let ledger = ledger.clone();
+            async move {
+                // A read that fails is retried a few times: the sweep wants
+                // the store's state, not a transient error.
+                let mut got = None;
+                for attempt in 0..3 {
+                    match tokio::time::timeout(timeout, store.get(id)).await {
+                        Ok(Ok(v)) => {
+                            got = Some(v);
+                            break;
+                        }
+                        _ => tokio::time::sleep(Duration::from_millis(100 * (attempt + 1))).await,
+                    }
+                }
+                let mut state = ledger[id as usize].lock().await;
+                (
+                    id,
+                    got.map(|v| judge(&mut state, v.as_deref(), Instant::now())),
+                )
+            }
+        })
+        .buffer_unordered(CONCURRENCY);
+    let results: Vec<(u64, Option<ReadCheck>)> = reads.collect().await;
+    let mut out = SweepResult::default();
+    for (id, verdict) in results {
+        out.checked += 1;
+        match verdict {
+            Some(v) => {
+                *out.verdicts.entry(v).or_default() += 1;
+                match v {
+                    ReadCheck::Missing => out.lost_ids.push(id),
+                    ReadCheck::Stale => out.stale_ids.push(id),
+                    _ => {}
+                }
+            }
+            None => out.unverified += 1,
+        }
+    }
+    out.lost_ids.sort_unstable();
+    out.stale_ids.sort_unstable();
+    out
+}

@@ -1,0 +1,98 @@
+//! HDR histograms of latency, one per second of the run plus the total.
+
+use hdrhistogram::Histogram;
+
+/// Highest latency tracked: one minute, in microseconds.
+const MAX_US: u64 = 60_000_000;
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_US, 3).expect("static bounds are valid")
+}
+
+#[derive(Debug, Clone)]
+pub struct LatencyWindows {
+    windows: Vec<Histogram<u64>>,
+    total: Histogram<u64>,
+}
+
+impl Default for LatencyWindows {
+    fn default() -> Self {
+        Self {
+            windows: Vec::new(),
+            total: histogram(),
+        }
+    }
+}
+
+/// Percentiles of one histogram, in microseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Percentiles {
+    pub count: u64,
+    pub p50: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+}
+
+impl Percentiles {
+    pub fn of(h: &Histogram<u64>) -> Self {
+        if h.is_empty() {
+            return Self::default();
+        }
+        Self {
+            count: h.len(),
+            p50: h.value_at_quantile(0.50),
+            p99: h.value_at_quantile(0.99),
+            p999: h.value_at_quantile(0.999),
+            max: h.max(),
+        }
+    }
+}
+
+impl LatencyWindows {
+    /// Record `us` in the window of second `second` of the run.
+    pub fn record(&mut self, second: usize, us: u64) {
+        let us = us.clamp(1, MAX_US);
+        while self.windows.len() <= second {
+            self.windows.push(histogram());
+        }
+        let _ = self.windows[second].record(us);
+        let _ = self.total.record(us);
+    }
+
+    pub fn total(&self) -> Percentiles {
+        Percentiles::of(&self.total)
+    }
+
+    pub fn window(&self, second: usize) -> Percentiles {
+        self.windows
+            .get(second)
+            .map(Percentiles::of)
+            .unwrap_or_default()
+    }
+
+    pub fn seconds(&self) -> usize {
+        self.windows.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_and_total() {
+        let mut l = LatencyWindows::default();
+        for i in 1..=100 {
+            l.record(0, i * 10);
+        }
+        l.record(2, 5_000);
+        assert_eq!(l.seconds(), 3);
+        assert_eq!(l.window(1).count, 0);
+        assert_eq!(l.window(2).max, 5_000);
+        let t = l.total();
+        assert_eq!(t.count, 101);
+        assert!((495..=505).contains(&t.p50), "{t:?}");
+        assert_eq!(t.max, 5_000);
+    }
+}

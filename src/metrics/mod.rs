@@ -1,0 +1,220 @@
+//! Samples, HDR latency windows, availability, and the aggregator that
+//! turns samples into snapshots (published a few times a second on a
+//! `watch` channel) and final per-strategy statistics.
+
+mod availability;
+mod latency;
+pub mod ledger;
+mod sample;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch};
+
+pub use availability::Availability;
+pub use latency::{LatencyWindows, Percentiles};
+pub use sample::{OpKind, Sample};
+
+use crate::check::ReadCheck;
+use crate::store::ErrorClass;
+
+/// How often snapshots are published.
+pub const SNAPSHOT_EVERY: Duration = Duration::from_millis(250);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    #[default]
+    Starting,
+    Prefill,
+    Load,
+    Draining,
+    Sweep,
+    Done,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct OpStats {
+    pub ops: u64,
+    pub errors: u64,
+    pub latency: LatencyWindows,
+}
+
+/// Everything measured for one strategy.
+#[derive(Debug, Clone)]
+pub struct StrategyStats {
+    pub name: String,
+    pub ops: u64,
+    pub per_op: [OpStats; 4],
+    pub errors: BTreeMap<ErrorClass, u64>,
+    pub latency: LatencyWindows,
+    pub acked_writes: u64,
+    /// Reads checked live against the ledger.
+    pub live: BTreeMap<ReadCheck, u64>,
+    pub availability: Availability,
+    /// Completed operations per second of the run.
+    pub throughput: Vec<u64>,
+    /// Errors per second of the run.
+    pub errors_per_second: Vec<u64>,
+}
+
+impl StrategyStats {
+    pub fn new(name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            ops: 0,
+            per_op: Default::default(),
+            errors: BTreeMap::new(),
+            latency: LatencyWindows::default(),
+            acked_writes: 0,
+            live: BTreeMap::new(),
+            availability: Availability::default(),
+            throughput: Vec::new(),
+            errors_per_second: Vec::new(),
+        }
+    }
+
+    pub fn error_total(&self) -> u64 {
+        self.errors.values().sum()
+    }
+
+    fn record(&mut self, s: &Sample, start: Instant) {
+        let second = s.intended.saturating_duration_since(start).as_secs() as usize;
+        let us = s.latency_us();
+        self.ops += 1;
+        self.latency.record(second, us);
+        let per = &mut self.per_op[s.op.index()];
+        per.ops += 1;
+        per.latency.record(second, us);
+        let done = s.end.saturating_duration_since(start).as_secs() as usize;
+        bump(&mut self.throughput, done);
+        match s.error {
+            Some(class) => {
+                per.errors += 1;
+                *self.errors.entry(class).or_default() += 1;
+                bump(&mut self.errors_per_second, done);
+                self.availability.failure(s.intended);
+            }
+            None => {
+                if s.op.is_write() {
+                    self.acked_writes += 1;
+                }
+                self.availability.success(s.intended, s.end, start);
+            }
+        }
+        if let Some(c) = s.check {
+            *self.live.entry(c).or_default() += 1;
+        }
+    }
+}
+
+fn bump(series: &mut Vec<u64>, i: usize) {
+    if series.len() <= i {
+        series.resize(i + 1, 0);
+    }
+    series[i] += 1;
+}
+
+/// What the UI and the progress line show; small and cheap to clone.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Snapshot {
+    pub elapsed_ms: u64,
+    pub phase: Phase,
+    pub strategies: Vec<StrategySnapshot>,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct StrategySnapshot {
+    pub name: String,
+    pub ops: u64,
+    pub acked_writes: u64,
+    pub errors: u64,
+    pub errors_by_class: BTreeMap<String, u64>,
+    /// Whole run so far.
+    pub latency_us: Percentiles,
+    /// The last complete second.
+    pub latency_last_us: Percentiles,
+    /// Operations completed in the last complete second.
+    pub throughput_last: u64,
+    /// Reads that found a session missing or older than acknowledged.
+    pub live_missing: u64,
+    pub live_stale: u64,
+    pub unavailable_ms: u64,
+    pub down: bool,
+}
+
+fn snapshot(stats: &[StrategyStats], start: Instant, phase: Phase) -> Snapshot {
+    let elapsed = start.elapsed();
+    let last = (elapsed.as_secs() as usize).saturating_sub(1);
+    Snapshot {
+        elapsed_ms: elapsed.as_millis() as u64,
+        phase,
+        strategies: stats
+            .iter()
+            .map(|s| StrategySnapshot {
+                name: s.name.clone(),
+                ops: s.ops,
+                acked_writes: s.acked_writes,
+                errors: s.error_total(),
+                errors_by_class: s
+                    .errors
+                    .iter()
+                    .map(|(c, n)| (c.name().to_string(), *n))
+                    .collect(),
+                latency_us: s.latency.total(),
+                latency_last_us: s.latency.window(last),
+                throughput_last: s.throughput.get(last).copied().unwrap_or(0),
+                live_missing: s.live.get(&ReadCheck::Missing).copied().unwrap_or(0),
+                live_stale: s.live.get(&ReadCheck::Stale).copied().unwrap_or(0),
+                unavailable_ms: s.availability.total.as_millis() as u64,
+                down: s.availability.is_down(),
+            })
+            .collect(),
+    }
+}
+
+/// Drain samples in batches until every sender is gone; publish snapshots
+/// every [`SNAPSHOT_EVERY`]. Returns the final statistics.
+pub async fn aggregate(
+    start: Instant,
+    names: Vec<String>,
+    mut samples: mpsc::UnboundedReceiver<Sample>,
+    mut phase: watch::Receiver<Phase>,
+    out: watch::Sender<Snapshot>,
+) -> Vec<StrategyStats> {
+    let mut stats: Vec<StrategyStats> = names.iter().map(|n| StrategyStats::new(n)).collect();
+    let mut tick = tokio::time::interval(SNAPSHOT_EVERY);
+    let mut buf = Vec::with_capacity(1024);
+    loop {
+        tokio::select! {
+            n = samples.recv_many(&mut buf, 1024) => {
+                if n == 0 {
+                    break;
+                }
+                for s in buf.drain(..) {
+                    if let Some(st) = stats.get_mut(s.strategy) {
+                        st.record(&s, start);
+                    }
+                }
+            }
+            _ = tick.tick() => {
+                let _ = out.send(snapshot(&stats, start, *phase.borrow()));
+            }
+            // Once the engine sweeps, operations still running past the
+            // drain limit are not waited for.
+            changed = phase.changed() => {
+                if changed.is_err() || matches!(*phase.borrow(), Phase::Sweep | Phase::Done) {
+                    while let Ok(s) = samples.try_recv() {
+                        if let Some(st) = stats.get_mut(s.strategy) {
+                            st.record(&s, start);
+                        }
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    let _ = out.send(snapshot(&stats, start, *phase.borrow()));
+    stats
+}

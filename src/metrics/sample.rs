@@ -1,0 +1,58 @@
+//! What workers send: plain values, one per finished operation.
+
+use std::time::Instant;
+
+use crate::check::ReadCheck;
+use crate::store::ErrorClass;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OpKind {
+    Create,
+    Read,
+    Update,
+    Delete,
+}
+
+impl OpKind {
+    pub const ALL: [OpKind; 4] = [OpKind::Create, OpKind::Read, OpKind::Update, OpKind::Delete];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            OpKind::Create => "create",
+            OpKind::Read => "read",
+            OpKind::Update => "update",
+            OpKind::Delete => "delete",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn is_write(self) -> bool {
+        matches!(self, OpKind::Create | OpKind::Update)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// Index of the strategy in the scenario.
+    pub strategy: usize,
+    pub op: OpKind,
+    /// When the operation was meant to start (open loop): latency is
+    /// measured from here, so a stalled server shows up as latency.
+    pub intended: Instant,
+    pub end: Instant,
+    pub error: Option<ErrorClass>,
+    /// For reads: what the value said against the ledger.
+    pub check: Option<ReadCheck>,
+}
+
+impl Sample {
+    pub fn latency_us(&self) -> u64 {
+        self.end
+            .saturating_duration_since(self.intended)
+            .as_micros() as u64
+    }
+}

@@ -1,0 +1,79 @@
+//! The report as Markdown: a per-strategy table a student can paste.
+
+use std::fmt::Write;
+
+use super::Report;
+
+pub fn markdown(r: &Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# {}\n", r.scenario);
+    if let Some(d) = &r.description {
+        let _ = writeln!(s, "{d}\n");
+    }
+    let _ = writeln!(
+        s,
+        "Topology `{}`, {} s of load, {} sessions, {:.0} ops/s per strategy.\n",
+        r.topology,
+        r.duration_ms as f64 / 1000.0,
+        r.workload.sessions,
+        r.workload.rates_per_s.values().sum::<f64>()
+    );
+    let _ = writeln!(
+        s,
+        "| strategy | ops | acked writes | lost | stale | indeterminate | errors | unavailable | p50 | p99 | p99.9 | max |"
+    );
+    let _ = writeln!(
+        s,
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    let ms = |us: u64| format!("{:.2} ms", us as f64 / 1000.0);
+    for (name, st) in &r.strategies {
+        let _ = writeln!(
+            s,
+            "| {name} | {} | {} | {} | {} | {} | {} | {} ms | {} | {} | {} | {} |",
+            st.ops,
+            st.acked_writes,
+            st.lost,
+            st.stale,
+            st.indeterminate,
+            st.errors.values().sum::<u64>(),
+            st.unavailable_ms,
+            ms(st.latency_us.p50),
+            ms(st.latency_us.p99),
+            ms(st.latency_us.p999),
+            ms(st.latency_us.max)
+        );
+    }
+    if !r.expectations.is_empty() {
+        let _ = writeln!(s, "\n## Expectations\n");
+        for e in &r.expectations {
+            let observed = e
+                .observed
+                .map(|v| format!("{v}"))
+                .unwrap_or_else(|| "n/a".into());
+            let _ = writeln!(
+                s,
+                "- {} `{}` (observed {observed})",
+                if e.ok { "PASS" } else { "FAIL" },
+                e.expr
+            );
+        }
+    }
+    let _ = writeln!(s, "\n## Clients\n");
+    for (name, st) in &r.strategies {
+        let _ = writeln!(s, "- {name}: {}", st.client);
+    }
+    if !r.events.is_empty() {
+        let _ = writeln!(s, "\n## Events\n");
+        for e in &r.events {
+            let _ = writeln!(
+                s,
+                "- {:>7.3} s  {}  {}",
+                e.t_ms as f64 / 1000.0,
+                e.kind,
+                e.message
+            );
+        }
+    }
+    s
+}

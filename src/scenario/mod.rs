@@ -1,0 +1,357 @@
+//! Scenarios: a topology, store strategies, a workload, a fault timeline
+//! and `expect:` thresholds, validated with file:line:col errors.
+
+pub mod expect;
+mod model;
+mod spec;
+
+use std::path::Path;
+use std::time::Duration;
+
+pub use expect::{Cmp, Expectation};
+pub use model::*;
+use spec::ScenarioSpec;
+
+use crate::topology::{NodeKind, Topology, TopologySpec, validate_at};
+use crate::yaml::{FileError, Positions, Problem, SourceText, parse_spec};
+
+impl Scenario {
+    pub fn load(path: &Path) -> Result<Scenario, FileError> {
+        Self::parse(&SourceText::read(path)?)
+    }
+
+    pub fn parse(src: &SourceText) -> Result<Scenario, FileError> {
+        let (spec, positions) = parse_spec::<ScenarioSpec>(src)?;
+        let mut c = Checker {
+            positions: &positions,
+            problems: Vec::new(),
+        };
+        let topology = topology(&mut c, src, &spec.topology)?;
+        let scenario = validate(&mut c, src, spec, topology);
+        if c.problems.is_empty() {
+            Ok(scenario)
+        } else {
+            c.problems.sort_by_key(|p| (p.pos.line, p.pos.col));
+            Err(FileError {
+                file: src.path.clone(),
+                problems: c.problems,
+            })
+        }
+    }
+}
+
+struct Checker<'a> {
+    positions: &'a Positions,
+    problems: Vec<Problem>,
+}
+
+impl Checker<'_> {
+    fn at(&mut self, path: &str, message: impl Into<String>) {
+        let pos = self.positions.blame(path);
+        self.problems.push(Problem::new(pos, path, message));
+    }
+}
+
+/// The scenario's topology: a file next to the scenario, or inline.
+fn topology(
+    c: &mut Checker<'_>,
+    src: &SourceText,
+    v: &serde_yaml::Value,
+) -> Result<Topology, FileError> {
+    match v {
+        serde_yaml::Value::String(rel) => {
+            let path = src.path.parent().unwrap_or(Path::new(".")).join(rel);
+            if !path.is_file() {
+                return Err(FileError::single(
+                    &src.path,
+                    Problem::new(
+                        c.positions.blame("topology"),
+                        "topology",
+                        format!("topology file {} does not exist", path.display()),
+                    ),
+                ));
+            }
+            Topology::load(&path)
+        }
+        serde_yaml::Value::Mapping(_) => {
+            let spec: TopologySpec = serde_yaml::from_value(v.clone()).map_err(|e| {
+                FileError::single(
+                    &src.path,
+                    Problem::new(
+                        c.positions.blame("topology"),
+                        "topology",
+                        format!("inline topology: {e}"),
+                    ),
+                )
+            })?;
+            validate_at(spec, c.positions, src, "topology")
+        }
+        _ => Err(FileError::single(
+            &src.path,
+            Problem::new(
+                c.positions.blame("topology"),
+                "topology",
+                "topology must be a file name (relative to this file) or an inline topology mapping",
+            ),
+        )),
+    }
+}
+
+fn validate(
+    c: &mut Checker<'_>,
+    src: &SourceText,
+    spec: ScenarioSpec,
+    topology: Topology,
+) -> Scenario {
+    if spec.name.trim().is_empty() {
+        c.at("name", "name must not be empty");
+    }
+    let mut strategies = Vec::new();
+    for (i, s) in spec.strategies.iter().enumerate() {
+        match StrategyKind::parse(s) {
+            Some(k) if strategies.contains(&k) => c.at(
+                &format!("strategies[{i}]"),
+                format!("strategy `{s}` is listed twice"),
+            ),
+            Some(k) => strategies.push(k),
+            None => c.at(
+                &format!("strategies[{i}]"),
+                format!(
+                    "unknown strategy `{s}`, expected one of: {}",
+                    StrategyKind::ALL.map(StrategyKind::name).join(", ")
+                ),
+            ),
+        }
+    }
+    if spec.strategies.is_empty() {
+        c.at("strategies", "name at least one strategy");
+    }
+    let targets = targets(c, &spec, &topology, &strategies);
+    let workload = workload(c, &spec.workload);
+    if !spec.timeline.is_empty() {
+        c.at(
+            "timeline",
+            "fault timelines are not supported yet: leave `timeline: []` (faults come with the fault-injection work)",
+        );
+    }
+    let mut expectations = Vec::new();
+    for (key, cond) in &spec.expect {
+        let path = format!("expect.{key}");
+        let Some((strategy, metric)) = key.split_once('.') else {
+            c.at(
+                &path,
+                format!("`{key}` must be <strategy>.<metric>, e.g. redis.lost"),
+            );
+            continue;
+        };
+        if !strategies.iter().any(|s| s.name() == strategy) {
+            c.at(
+                &path,
+                format!("strategy `{strategy}` is not among this scenario's strategies"),
+            );
+            continue;
+        }
+        let known = expect::METRICS.contains(&metric)
+            || metric
+                .strip_prefix("errors.")
+                .is_some_and(|class| crate::store::ErrorClass::parse(class).is_some());
+        if !known {
+            c.at(
+                &path,
+                format!(
+                    "unknown metric `{metric}`, expected one of: {}, errors.<class>",
+                    expect::METRICS.join(", ")
+                ),
+            );
+            continue;
+        }
+        match expect::parse_condition(cond) {
+            Ok((cmp, bound)) => expectations.push(Expectation {
+                strategy: strategy.to_string(),
+                metric: metric.to_string(),
+                cmp,
+                bound,
+            }),
+            Err(e) => c.at(&path, e),
+        }
+    }
+    Scenario {
+        name: spec.name,
+        description: spec.description,
+        source: src.path.clone(),
+        topology,
+        strategies,
+        targets,
+        workload,
+        expectations,
+    }
+}
+
+fn targets(
+    c: &mut Checker<'_>,
+    spec: &ScenarioSpec,
+    t: &Topology,
+    strategies: &[StrategyKind],
+) -> Targets {
+    for key in spec.targets.keys() {
+        if !["redis", "dynamodb", "memcached"].contains(&key.as_str()) {
+            c.at(
+                &format!("targets.{key}"),
+                format!("unknown target `{key}`, expected redis, dynamodb or memcached"),
+            );
+        }
+    }
+    let mut pick =
+        |backend: &str, needed: bool, is_kind: fn(&NodeKind) -> bool| -> Option<String> {
+            let path = format!("targets.{backend}");
+            if let Some(name) = spec.targets.get(backend) {
+                match t.nodes.iter().find(|n| &n.name == name) {
+                    Some(n) if is_kind(&n.kind) => return Some(name.clone()),
+                    Some(n) => c.at(
+                        &path,
+                        format!(
+                            "node `{name}` is a {} node, not a {backend} node",
+                            n.kind.name()
+                        ),
+                    ),
+                    None => c.at(&path, format!("the topology has no node `{name}`")),
+                }
+                return None;
+            }
+            let found = t
+                .nodes
+                .iter()
+                .find(|n| is_kind(&n.kind))
+                .map(|n| n.name.clone());
+            if needed && found.is_none() {
+                c.at(
+                    "strategies",
+                    format!(
+                        "a strategy here needs a {backend} node, and topology `{}` has none",
+                        t.name
+                    ),
+                );
+            }
+            found
+        };
+    let redis = pick("redis", strategies.iter().any(|s| s.needs_redis()), |k| {
+        matches!(
+            k,
+            NodeKind::Redis(_) | NodeKind::RedisReplicated(_) | NodeKind::RedisCluster(_)
+        )
+    });
+    let dynamodb = pick(
+        "dynamodb",
+        strategies.iter().any(|s| s.needs_dynamodb()),
+        |k| matches!(k, NodeKind::Dynamodb(_)),
+    );
+    let memcached = pick(
+        "memcached",
+        strategies.contains(&StrategyKind::Memcached),
+        |k| matches!(k, NodeKind::Memcached(_)),
+    );
+    Targets {
+        redis,
+        dynamodb,
+        memcached,
+    }
+}
+
+fn duration(c: &mut Checker<'_>, path: &str, s: &str) -> Duration {
+    match humantime::parse_duration(s) {
+        Ok(d) if !d.is_zero() => d,
+        Ok(_) => {
+            c.at(path, "must be longer than zero");
+            Duration::from_secs(1)
+        }
+        Err(e) => {
+            c.at(
+                path,
+                format!("{e}: expected a duration like 500ms, 20s, 30m; got {s:?}"),
+            );
+            Duration::from_secs(1)
+        }
+    }
+}
+
+/// `300/s`, `18000/m`, `300` (per second).
+fn rate(c: &mut Checker<'_>, path: &str, v: &Option<serde_yaml::Value>) -> f64 {
+    let Some(v) = v else { return 0.0 };
+    let parsed = match v {
+        serde_yaml::Value::Number(n) => n.as_f64(),
+        serde_yaml::Value::String(s) => {
+            let (num, per) = s.split_once('/').unwrap_or((s, "s"));
+            let per = match per.trim() {
+                "s" => Some(1.0),
+                "m" => Some(60.0),
+                "h" => Some(3600.0),
+                _ => None,
+            };
+            num.trim().parse::<f64>().ok().zip(per).map(|(n, p)| n / p)
+        }
+        _ => None,
+    };
+    match parsed {
+        Some(r) if r >= 0.0 && r.is_finite() && r <= 1_000_000.0 => r,
+        _ => {
+            c.at(
+                path,
+                format!(
+                    "a rate is like 300/s, 100/m or 300 (per second, at most 1000000); got {v:?}"
+                ),
+            );
+            0.0
+        }
+    }
+}
+
+fn workload(c: &mut Checker<'_>, w: &spec::WorkloadSpec) -> Workload {
+    if w.sessions == 0 || w.sessions > 10_000_000 {
+        c.at(
+            "workload.sessions",
+            "sessions must be between 1 and 10000000",
+        );
+    }
+    let rates = Rates {
+        create: rate(c, "workload.rates.create", &w.rates.create),
+        read: rate(c, "workload.rates.read", &w.rates.read),
+        update: rate(c, "workload.rates.update", &w.rates.update),
+        delete: rate(c, "workload.rates.delete", &w.rates.delete),
+    };
+    if rates.total() <= 0.0 {
+        c.at("workload.rates", "at least one rate must be above zero");
+    }
+    let value_bytes = w.value_bytes.unwrap_or(512);
+    if !(32..=400_000).contains(&value_bytes) {
+        c.at(
+            "workload.value_bytes",
+            "value_bytes must be between 32 and 400000 (DynamoDB's item limit)",
+        );
+    }
+    let connections = w.connections.unwrap_or(8);
+    if !(1..=512).contains(&connections) {
+        c.at(
+            "workload.connections",
+            "connections must be between 1 and 512",
+        );
+    }
+    Workload {
+        sessions: w.sessions,
+        duration: duration(c, "workload.duration", &w.duration),
+        rates,
+        ttl: w
+            .ttl
+            .as_deref()
+            .map(|s| duration(c, "workload.ttl", s))
+            .unwrap_or(Duration::from_secs(1800)),
+        value_bytes,
+        op_timeout: w
+            .op_timeout
+            .as_deref()
+            .map(|s| duration(c, "workload.op_timeout", s))
+            .unwrap_or(Duration::from_secs(1)),
+        prefill: w.prefill.unwrap_or(false),
+        connections,
+        seed: w.seed.unwrap_or(1),
+    }
+}

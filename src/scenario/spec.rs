@@ -1,0 +1,61 @@
+//! The YAML shape of a scenario (plain data; see [`super::validate`]).
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioSpec {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// A path relative to the scenario file, or an inline topology.
+    pub topology: serde_yaml::Value,
+    pub strategies: Vec<String>,
+    /// Which topology node each backend uses, when there is more than one
+    /// of a kind (`redis: cache`, `dynamodb: sessions`, `memcached: mc`).
+    #[serde(default)]
+    pub targets: IndexMap<String, String>,
+    pub workload: WorkloadSpec,
+    #[serde(default)]
+    pub timeline: Vec<serde_yaml::Value>,
+    #[serde(default)]
+    pub expect: IndexMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadSpec {
+    pub sessions: u64,
+    pub duration: String,
+    pub rates: RatesSpec,
+    #[serde(default)]
+    pub ttl: Option<String>,
+    #[serde(default)]
+    pub value_bytes: Option<usize>,
+    /// Per-operation timeout (default 1s).
+    #[serde(default)]
+    pub op_timeout: Option<String>,
+    /// Write every session once before the timed load starts (default false).
+    #[serde(default)]
+    pub prefill: Option<bool>,
+    /// Connections per Redis/memcached endpoint (default 8).
+    #[serde(default)]
+    pub connections: Option<usize>,
+    /// Seed for the choice of sessions (default 1).
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RatesSpec {
+    #[serde(default)]
+    pub create: Option<serde_yaml::Value>,
+    #[serde(default)]
+    pub read: Option<serde_yaml::Value>,
+    #[serde(default)]
+    pub update: Option<serde_yaml::Value>,
+    #[serde(default)]
+    pub delete: Option<serde_yaml::Value>,
+}

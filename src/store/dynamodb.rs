@@ -1,0 +1,155 @@
+//! DynamoDB as a session store through aws-sdk-dynamodb, with the key
+//! design of seed 003: `PK=SESSION#<id>`, `SK=META`, TTL on `expires_at`.
+//! Reads are strongly consistent: the drill measures durability, not
+//! replication lag.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::SessionStore;
+use super::error::{ErrorClass, OpError};
+use crate::dynamo::{self, ClientPolicy, PK, SK, TTL_ATTRIBUTE};
+
+pub struct DynamoBackend {
+    client: Client,
+    table: String,
+    policy: ClientPolicy,
+}
+
+impl DynamoBackend {
+    pub async fn new(endpoint: &str, region: &str, table: &str, timeout: Duration) -> Self {
+        let policy = ClientPolicy {
+            connect_timeout: timeout,
+            operation_timeout: timeout,
+            max_attempts: 1,
+        };
+        Self {
+            client: dynamo::client(endpoint, region, policy).await,
+            table: table.to_string(),
+            policy,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "aws-sdk-dynamodb; table {}; operation timeout {} ms; retries off ({} attempt); consistent reads",
+            self.table,
+            self.policy.operation_timeout.as_millis(),
+            self.policy.max_attempts
+        )
+    }
+
+    fn key(pk: &str) -> [(String, AttributeValue); 2] {
+        [
+            (PK.into(), AttributeValue::S(pk.to_string())),
+            (SK.into(), AttributeValue::S("META".into())),
+        ]
+    }
+
+    pub async fn put(&self, pk: &str, value: &str, ttl: Duration) -> Result<(), OpError> {
+        let expires = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .saturating_add(ttl)
+            .as_secs();
+        let [(pk_name, pk_v), (sk_name, sk_v)] = Self::key(pk);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(pk_name, pk_v)
+            .item(sk_name, sk_v)
+            .item("data", AttributeValue::S(value.to_string()))
+            .item(TTL_ATTRIBUTE, AttributeValue::N(expires.to_string()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(&e))
+    }
+
+    pub async fn get(&self, pk: &str) -> Result<Option<String>, OpError> {
+        let [(pk_name, pk_v), (sk_name, sk_v)] = Self::key(pk);
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(pk_name, pk_v)
+            .key(sk_name, sk_v)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        Ok(out.item().and_then(|i| match i.get("data") {
+            Some(AttributeValue::S(s)) => Some(s.clone()),
+            _ => None,
+        }))
+    }
+
+    pub async fn delete(&self, pk: &str) -> Result<(), OpError> {
+        let [(pk_name, pk_v), (sk_name, sk_v)] = Self::key(pk);
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(pk_name, pk_v)
+            .key(sk_name, sk_v)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(&e))
+    }
+}
+
+fn classify<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+    e: &SdkError<E, R>,
+) -> OpError {
+    let class = match e {
+        SdkError::TimeoutError(_) => ErrorClass::Timeout,
+        SdkError::DispatchFailure(d) if d.is_timeout() => ErrorClass::Timeout,
+        SdkError::DispatchFailure(d) if d.is_io() => ErrorClass::Refused,
+        SdkError::DispatchFailure(_) => ErrorClass::Refused,
+        SdkError::ServiceError(s) => match s.err().code() {
+            Some(
+                "ProvisionedThroughputExceededException"
+                | "ThrottlingException"
+                | "RequestLimitExceeded",
+            ) => ErrorClass::Throttled,
+            _ => ErrorClass::Other,
+        },
+        SdkError::ResponseError(_) => ErrorClass::Refused,
+        _ => ErrorClass::Other,
+    };
+    OpError::new(class, dynamo::error_text(e))
+}
+
+/// Strategy `dynamodb`: sessions live in DynamoDB only.
+pub struct DynamoStore {
+    pub backend: DynamoBackend,
+    pub namespace: String,
+}
+
+impl DynamoStore {
+    pub fn pk(namespace: &str, id: u64) -> String {
+        format!("SESSION#{namespace}:{id}")
+    }
+}
+
+#[async_trait]
+impl SessionStore for DynamoStore {
+    async fn put(&self, id: u64, value: &str, ttl: Duration) -> Result<(), OpError> {
+        self.backend
+            .put(&Self::pk(&self.namespace, id), value, ttl)
+            .await
+    }
+    async fn get(&self, id: u64) -> Result<Option<String>, OpError> {
+        self.backend.get(&Self::pk(&self.namespace, id)).await
+    }
+    async fn delete(&self, id: u64) -> Result<(), OpError> {
+        self.backend.delete(&Self::pk(&self.namespace, id)).await
+    }
+    fn describe(&self) -> String {
+        self.backend.describe()
+    }
+}

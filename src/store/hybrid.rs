@@ -1,0 +1,105 @@
+//! The two strategies that combine Redis and DynamoDB.
+//!
+//! - `write-through` (seed 000 case 3): write both; read Redis, fall back to
+//!   DynamoDB on a miss or a Redis error. A write is acknowledged once
+//!   DynamoDB has it (Redis failures are non-fatal), so a Redis crash loses
+//!   nothing — but a failed Redis write can leave an older copy there.
+//! - `cache-aside` (seed 003): read Redis; on a miss read DynamoDB and
+//!   populate Redis with the TTL; write DynamoDB, then delete the Redis key.
+//!   Redis failures are non-fatal.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::SessionStore;
+use super::dynamodb::{DynamoBackend, DynamoStore};
+use super::error::OpError;
+use super::redis::{RedisBackend, RedisStore};
+
+pub struct WriteThrough {
+    pub redis: RedisBackend,
+    pub dynamo: DynamoBackend,
+    pub namespace: String,
+}
+
+#[async_trait]
+impl SessionStore for WriteThrough {
+    async fn put(&self, id: u64, value: &str, ttl: Duration) -> Result<(), OpError> {
+        let key = RedisStore::key(&self.namespace, id);
+        let pk = DynamoStore::pk(&self.namespace, id);
+        let (_cache, durable) = tokio::join!(
+            self.redis.set(&key, value, ttl),
+            self.dynamo.put(&pk, value, ttl)
+        );
+        durable
+    }
+    async fn get(&self, id: u64) -> Result<Option<String>, OpError> {
+        match self.redis.get(&RedisStore::key(&self.namespace, id)).await {
+            Ok(Some(v)) => Ok(Some(v)),
+            Ok(None) | Err(_) => self.dynamo.get(&DynamoStore::pk(&self.namespace, id)).await,
+        }
+    }
+    async fn delete(&self, id: u64) -> Result<(), OpError> {
+        let key = RedisStore::key(&self.namespace, id);
+        let pk = DynamoStore::pk(&self.namespace, id);
+        let (_cache, durable) = tokio::join!(self.redis.del(&key), self.dynamo.delete(&pk));
+        durable
+    }
+    fn describe(&self) -> String {
+        format!(
+            "write both (ack = DynamoDB ok), read Redis then DynamoDB; Redis: {}; DynamoDB: {}",
+            self.redis.describe(),
+            self.dynamo.describe()
+        )
+    }
+}
+
+pub struct CacheAside {
+    pub redis: RedisBackend,
+    pub dynamo: DynamoBackend,
+    pub namespace: String,
+    /// TTL of entries populated on a miss.
+    pub ttl: Duration,
+}
+
+#[async_trait]
+impl SessionStore for CacheAside {
+    async fn put(&self, id: u64, value: &str, ttl: Duration) -> Result<(), OpError> {
+        self.dynamo
+            .put(&DynamoStore::pk(&self.namespace, id), value, ttl)
+            .await?;
+        // Invalidate; a failure here leaves a stale entry until its TTL.
+        let _ = self.redis.del(&RedisStore::key(&self.namespace, id)).await;
+        Ok(())
+    }
+    async fn get(&self, id: u64) -> Result<Option<String>, OpError> {
+        let key = RedisStore::key(&self.namespace, id);
+        let cached = self.redis.get(&key).await;
+        if let Ok(Some(v)) = cached {
+            return Ok(Some(v));
+        }
+        let found = self
+            .dynamo
+            .get(&DynamoStore::pk(&self.namespace, id))
+            .await?;
+        if let (Ok(None), Some(v)) = (&cached, &found) {
+            let _ = self.redis.set(&key, v, self.ttl).await;
+        }
+        Ok(found)
+    }
+    async fn delete(&self, id: u64) -> Result<(), OpError> {
+        self.dynamo
+            .delete(&DynamoStore::pk(&self.namespace, id))
+            .await?;
+        let _ = self.redis.del(&RedisStore::key(&self.namespace, id)).await;
+        Ok(())
+    }
+    fn describe(&self) -> String {
+        format!(
+            "read Redis, miss -> DynamoDB -> populate; write DynamoDB then DEL; Redis: {}; DynamoDB: {}",
+            self.redis.describe(),
+            self.dynamo.describe()
+        )
+    }
+}

@@ -1,0 +1,175 @@
+//! Strategy `memcached`: plain get/set with expiry over memcached's text
+//! protocol, sessions sharded across the nodes by session id (client-side
+//! sharding, as ElastiCache for Memcached clients do).
+//!
+//! Written by hand (about 100 lines): the protocol subset is three commands,
+//! and the drill needs per-node connection state, explicit timeouts and
+//! error classes that the maintained async clients do not expose.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::sync::Mutex;
+
+use super::SessionStore;
+use super::error::{ErrorClass, OpError};
+use crate::provision::ports::HOST;
+
+type Conn = BufReader<TcpStream>;
+
+struct Node {
+    port: u16,
+    slots: Vec<Mutex<Option<Conn>>>,
+}
+
+pub struct MemcachedStore {
+    nodes: Vec<Node>,
+    namespace: String,
+    timeout: Duration,
+}
+
+impl MemcachedStore {
+    pub fn new(ports: &[u16], namespace: &str, connections: usize, timeout: Duration) -> Self {
+        Self {
+            nodes: ports
+                .iter()
+                .map(|&port| Node {
+                    port,
+                    slots: (0..connections.max(1)).map(|_| Mutex::new(None)).collect(),
+                })
+                .collect(),
+            namespace: namespace.to_string(),
+            timeout,
+        }
+    }
+
+    /// The node a session lives on.
+    pub fn node_of(&self, id: u64) -> usize {
+        (id % self.nodes.len() as u64) as usize
+    }
+
+    pub fn key(namespace: &str, id: u64) -> String {
+        format!("sd:{namespace}:session:{id}")
+    }
+
+    /// Run `f` on a connection to the session's node; a failed connection
+    /// is dropped so the next operation reconnects.
+    async fn with_conn<T>(
+        &self,
+        id: u64,
+        f: impl AsyncFnOnce(&mut Conn) -> std::io::Result<T>,
+    ) -> Result<T, OpError> {
+        let node = &self.nodes[self.node_of(id)];
+        let slot = &node.slots[(id / self.nodes.len() as u64) as usize % node.slots.len()];
+        let mut guard = slot.lock().await;
+        let work = async {
+            if guard.is_none() {
+                *guard = Some(BufReader::new(TcpStream::connect((HOST, node.port)).await?));
+            }
+            let conn = guard.as_mut().expect("just connected");
+            f(conn).await
+        };
+        let result = tokio::time::timeout(self.timeout, work).await;
+        match result {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => {
+                *guard = None;
+                let class = match e.kind() {
+                    std::io::ErrorKind::ConnectionRefused
+                    | std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::UnexpectedEof
+                    | std::io::ErrorKind::BrokenPipe => ErrorClass::Refused,
+                    _ => ErrorClass::Other,
+                };
+                Err(OpError::new(
+                    class,
+                    format!("memcached 127.0.0.1:{}: {e}", node.port),
+                ))
+            }
+            Err(_) => {
+                *guard = None;
+                Err(OpError::timeout())
+            }
+        }
+    }
+}
+
+fn protocol_error(line: &str) -> std::io::Error {
+    std::io::Error::other(format!("unexpected reply {:?}", line.trim_end()))
+}
+
+#[async_trait]
+impl SessionStore for MemcachedStore {
+    async fn put(&self, id: u64, value: &str, ttl: Duration) -> Result<(), OpError> {
+        let key = Self::key(&self.namespace, id);
+        // Relative expiry in seconds; memcached caps relative times at 30 days.
+        let exp = ttl.as_secs().clamp(1, 30 * 24 * 3600);
+        self.with_conn(id, async |c: &mut Conn| {
+            let cmd = format!("set {key} 0 {exp} {}\r\n{value}\r\n", value.len());
+            c.get_mut().write_all(cmd.as_bytes()).await?;
+            let mut line = String::new();
+            c.read_line(&mut line).await?;
+            if line == "STORED\r\n" {
+                Ok(())
+            } else {
+                Err(protocol_error(&line))
+            }
+        })
+        .await
+    }
+
+    async fn get(&self, id: u64) -> Result<Option<String>, OpError> {
+        let key = Self::key(&self.namespace, id);
+        self.with_conn(id, async |c: &mut Conn| {
+            c.get_mut()
+                .write_all(format!("get {key}\r\n").as_bytes())
+                .await?;
+            let mut line = String::new();
+            c.read_line(&mut line).await?;
+            if line == "END\r\n" {
+                return Ok(None);
+            }
+            let len: usize = line
+                .strip_prefix("VALUE ")
+                .and_then(|r| r.split_whitespace().nth(2))
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| protocol_error(&line))?;
+            let mut data = vec![0u8; len + 2];
+            c.read_exact(&mut data).await?;
+            data.truncate(len);
+            let mut end = String::new();
+            c.read_line(&mut end).await?;
+            if end != "END\r\n" {
+                return Err(protocol_error(&end));
+            }
+            Ok(Some(String::from_utf8_lossy(&data).into_owned()))
+        })
+        .await
+    }
+
+    async fn delete(&self, id: u64) -> Result<(), OpError> {
+        let key = Self::key(&self.namespace, id);
+        self.with_conn(id, async |c: &mut Conn| {
+            c.get_mut()
+                .write_all(format!("delete {key}\r\n").as_bytes())
+                .await?;
+            let mut line = String::new();
+            c.read_line(&mut line).await?;
+            match line.as_str() {
+                "DELETED\r\n" | "NOT_FOUND\r\n" => Ok(()),
+                _ => Err(protocol_error(&line)),
+            }
+        })
+        .await
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "memcached text protocol; {} nodes, sessions sharded by id modulo nodes; timeout {} ms; no retries",
+            self.nodes.len(),
+            self.timeout.as_millis()
+        )
+    }
+}

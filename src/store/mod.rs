@@ -1,0 +1,158 @@
+//! Store strategies: how the application keeps sessions. One trait, one
+//! file per backend or strategy; [`build`] wires a strategy to a deployment.
+
+pub mod dynamodb;
+mod error;
+pub mod hybrid;
+pub mod memcached;
+pub mod redis;
+pub mod value;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub use error::{ErrorClass, OpError, classify_redis};
+
+use crate::provision::Deployment;
+use crate::scenario::{Scenario, StrategyKind};
+use crate::topology::{DynamoEngine, NodeKind};
+use dynamodb::{DynamoBackend, DynamoStore};
+use redis::{RedisBackend, RedisStore, RedisTarget};
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Create or overwrite a session with an expiry.
+    async fn put(&self, id: u64, value: &str, ttl: Duration) -> Result<(), OpError>;
+    /// Read a session; `None` when absent.
+    async fn get(&self, id: u64) -> Result<Option<String>, OpError>;
+    async fn delete(&self, id: u64) -> Result<(), OpError>;
+    /// Client configuration in one line (timeouts, retries), for the report.
+    fn describe(&self) -> String;
+}
+
+/// Build the store of `kind` for `scenario` on `deployment`. Each strategy
+/// gets its own key namespace (its name) so several run side by side.
+pub async fn build(
+    kind: StrategyKind,
+    scenario: &Scenario,
+    deployment: &Deployment,
+) -> Result<Arc<dyn SessionStore>, String> {
+    let w = &scenario.workload;
+    let ns = kind.name().to_string();
+    let redis = || redis_backend(scenario, deployment);
+    let dynamo = || dynamo_backend(scenario, deployment);
+    Ok(match kind {
+        StrategyKind::Redis => Arc::new(RedisStore {
+            backend: redis()?,
+            namespace: ns,
+        }),
+        StrategyKind::Dynamodb => Arc::new(DynamoStore {
+            backend: dynamo()?.await,
+            namespace: ns,
+        }),
+        StrategyKind::WriteThrough => Arc::new(hybrid::WriteThrough {
+            redis: redis()?,
+            dynamo: dynamo()?.await,
+            namespace: ns,
+        }),
+        StrategyKind::CacheAside => Arc::new(hybrid::CacheAside {
+            redis: redis()?,
+            dynamo: dynamo()?.await,
+            namespace: ns,
+            ttl: w.ttl,
+        }),
+        StrategyKind::Memcached => {
+            let group = scenario
+                .targets
+                .memcached
+                .as_deref()
+                .ok_or("no memcached node")?;
+            let ports: Vec<u16> = deployment
+                .nodes
+                .iter()
+                .filter(|n| n.info.group == group)
+                .map(|n| n.info.port)
+                .collect();
+            Arc::new(memcached::MemcachedStore::new(
+                &ports,
+                &ns,
+                w.connections,
+                w.op_timeout,
+            ))
+        }
+    })
+}
+
+fn redis_backend(scenario: &Scenario, d: &Deployment) -> Result<RedisBackend, String> {
+    let group = scenario.targets.redis.as_deref().ok_or("no redis node")?;
+    let node = d
+        .topology
+        .nodes
+        .iter()
+        .find(|n| n.name == group)
+        .ok_or_else(|| format!("no node {group}"))?;
+    let handles: Vec<_> = d.nodes.iter().filter(|n| n.info.group == group).collect();
+    let password = handles
+        .first()
+        .and_then(|h| h.password.clone())
+        .ok_or_else(|| format!("node {group} has no password"))?;
+    let target = match &node.kind {
+        NodeKind::Redis(_) => RedisTarget::Standalone {
+            port: handles[0].info.port,
+        },
+        NodeKind::RedisReplicated(_) => RedisTarget::Sentinel {
+            master: group.to_string(),
+            sentinels: handles
+                .iter()
+                .filter(|h| h.info.role == "sentinel")
+                .map(|h| h.info.port)
+                .collect(),
+        },
+        NodeKind::RedisCluster(_) => RedisTarget::Cluster {
+            ports: handles.iter().map(|h| h.info.port).collect(),
+        },
+        other => return Err(format!("node {group} is {}, not Redis", other.name())),
+    };
+    let w = &scenario.workload;
+    Ok(RedisBackend::new(
+        target,
+        &password,
+        w.connections,
+        w.op_timeout,
+    ))
+}
+
+fn dynamo_backend(
+    scenario: &Scenario,
+    d: &Deployment,
+) -> Result<impl Future<Output = DynamoBackend> + use<>, String> {
+    let group = scenario
+        .targets
+        .dynamodb
+        .as_deref()
+        .ok_or("no dynamodb node")?;
+    let node = d
+        .topology
+        .nodes
+        .iter()
+        .find(|n| n.name == group)
+        .ok_or_else(|| format!("no node {group}"))?;
+    let NodeKind::Dynamodb(cfg) = &node.kind else {
+        return Err(format!("node {group} is not DynamoDB"));
+    };
+    let url = match &cfg.engine {
+        DynamoEngine::Endpoint { url } => url.clone(),
+        DynamoEngine::Embedded { .. } => d
+            .nodes
+            .iter()
+            .find(|n| n.info.group == group)
+            .map(|n| n.info.url.clone())
+            .ok_or_else(|| format!("node {group} is not running"))?,
+    };
+    let region = cfg.region.clone();
+    let table = cfg.tables[0].clone();
+    let timeout = scenario.workload.op_timeout;
+    Ok(async move { DynamoBackend::new(&url, &region, &table, timeout).await })
+}

@@ -1,0 +1,229 @@
+//! Redis as a session store: standalone, Sentinel-aware (follows the
+//! current primary after a failover) or cluster-aware, by topology.
+//!
+//! Clients are configured explicitly: connect and response timeouts equal
+//! to the operation timeout, no automatic retries. A connection that fails
+//! in a way that means "wrong or dead node" is dropped, and the next
+//! operation reconnects (asking the Sentinels for the primary again).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, Client};
+use tokio::sync::Mutex;
+
+use super::SessionStore;
+use super::error::{ErrorClass, OpError, classify_redis};
+use crate::provision::redis::probe::connection_info;
+
+/// How to reach the Redis deployment.
+#[derive(Debug, Clone)]
+pub enum RedisTarget {
+    Standalone { port: u16 },
+    Sentinel { master: String, sentinels: Vec<u16> },
+    Cluster { ports: Vec<u16> },
+}
+
+pub struct RedisBackend {
+    target: RedisTarget,
+    password: String,
+    timeout: Duration,
+    slots: Vec<Mutex<Option<MultiplexedConnection>>>,
+    next: AtomicUsize,
+    cluster: Mutex<Option<redis::cluster_async::ClusterConnection>>,
+}
+
+impl RedisBackend {
+    pub fn new(target: RedisTarget, password: &str, connections: usize, timeout: Duration) -> Self {
+        Self {
+            target,
+            password: password.to_string(),
+            timeout,
+            slots: (0..connections.max(1)).map(|_| Mutex::new(None)).collect(),
+            next: AtomicUsize::new(0),
+            cluster: Mutex::new(None),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        let mode = match &self.target {
+            RedisTarget::Standalone { .. } => "standalone",
+            RedisTarget::Sentinel { .. } => {
+                "Sentinel-aware (re-resolves the primary after connection errors)"
+            }
+            RedisTarget::Cluster { .. } => "cluster-aware (follows MOVED)",
+        };
+        format!(
+            "redis-rs {mode}; {} connections; connect/response timeout {} ms; no retries",
+            self.slots.len(),
+            self.timeout.as_millis()
+        )
+    }
+
+    fn config(&self) -> AsyncConnectionConfig {
+        AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout))
+    }
+
+    /// Port of the current primary, asking each Sentinel in turn.
+    async fn primary_port(&self, master: &str, sentinels: &[u16]) -> Result<u16, OpError> {
+        let mut last = OpError::new(ErrorClass::Refused, "no Sentinel answered");
+        for &port in sentinels {
+            let client = Client::open(connection_info(port, &self.password))
+                .map_err(|e| classify_redis(&e))?;
+            let asked = async {
+                let mut con = client
+                    .get_multiplexed_async_connection_with_config(&self.config())
+                    .await?;
+                redis::cmd("SENTINEL")
+                    .arg("get-master-addr-by-name")
+                    .arg(master)
+                    .query_async::<Vec<String>>(&mut con)
+                    .await
+            };
+            match asked.await {
+                Ok(addr) => {
+                    if let Some(p) = addr.get(1).and_then(|p| p.parse().ok()) {
+                        return Ok(p);
+                    }
+                    last = OpError::new(
+                        ErrorClass::Masterdown,
+                        format!("Sentinel {port} names no primary"),
+                    );
+                }
+                Err(e) => last = classify_redis(&e),
+            }
+        }
+        Err(last)
+    }
+
+    async fn connect(&self) -> Result<MultiplexedConnection, OpError> {
+        let port = match &self.target {
+            RedisTarget::Standalone { port } => *port,
+            RedisTarget::Sentinel { master, sentinels } => {
+                self.primary_port(master, sentinels).await?
+            }
+            RedisTarget::Cluster { .. } => unreachable!("cluster uses its own connection"),
+        };
+        let client =
+            Client::open(connection_info(port, &self.password)).map_err(|e| classify_redis(&e))?;
+        client
+            .get_multiplexed_async_connection_with_config(&self.config())
+            .await
+            .map_err(|e| classify_redis(&e))
+    }
+
+    async fn cluster_connection(&self) -> Result<redis::cluster_async::ClusterConnection, OpError> {
+        let mut guard = self.cluster.lock().await;
+        if let Some(c) = guard.as_ref() {
+            return Ok(c.clone());
+        }
+        let RedisTarget::Cluster { ports } = &self.target else {
+            unreachable!("only called for clusters")
+        };
+        let nodes: Vec<redis::ConnectionInfo> = ports
+            .iter()
+            .map(|&p| connection_info(p, &self.password))
+            .collect();
+        let client = redis::cluster::ClusterClientBuilder::new(nodes)
+            .password(self.password.clone())
+            .connection_timeout(self.timeout)
+            .response_timeout(self.timeout)
+            .retries(1)
+            .build()
+            .map_err(|e| classify_redis(&e))?;
+        let con = client
+            .get_async_connection()
+            .await
+            .map_err(|e| classify_redis(&e))?;
+        *guard = Some(con.clone());
+        Ok(con)
+    }
+
+    /// Run one command, reconnecting first when the slot has no connection.
+    pub async fn exec<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, OpError> {
+        if matches!(self.target, RedisTarget::Cluster { .. }) {
+            let mut con = self.cluster_connection().await?;
+            return cmd
+                .query_async(&mut con)
+                .await
+                .map_err(|e| classify_redis(&e));
+        }
+        let slot = &self.slots[self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len()];
+        let mut con = {
+            let mut guard = slot.lock().await;
+            match guard.as_ref() {
+                Some(c) => c.clone(),
+                None => {
+                    let c = self.connect().await?;
+                    *guard = Some(c.clone());
+                    c
+                }
+            }
+        };
+        match cmd.query_async(&mut con).await {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                let err = classify_redis(&e);
+                if err.class.breaks_connection() {
+                    *slot.lock().await = None;
+                }
+                Err(err)
+            }
+        }
+    }
+
+    pub async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), OpError> {
+        self.exec::<()>(
+            redis::cmd("SET")
+                .arg(key)
+                .arg(value)
+                .arg("PX")
+                .arg(ttl.as_millis().max(1) as u64),
+        )
+        .await
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Option<String>, OpError> {
+        self.exec(redis::cmd("GET").arg(key)).await
+    }
+
+    pub async fn del(&self, key: &str) -> Result<(), OpError> {
+        self.exec::<i64>(redis::cmd("DEL").arg(key))
+            .await
+            .map(|_| ())
+    }
+}
+
+/// Strategy `redis`: sessions live in Redis only.
+pub struct RedisStore {
+    pub backend: RedisBackend,
+    pub namespace: String,
+}
+
+impl RedisStore {
+    pub fn key(namespace: &str, id: u64) -> String {
+        format!("sd:{namespace}:session:{id}")
+    }
+}
+
+#[async_trait]
+impl SessionStore for RedisStore {
+    async fn put(&self, id: u64, value: &str, ttl: Duration) -> Result<(), OpError> {
+        self.backend
+            .set(&Self::key(&self.namespace, id), value, ttl)
+            .await
+    }
+    async fn get(&self, id: u64) -> Result<Option<String>, OpError> {
+        self.backend.get(&Self::key(&self.namespace, id)).await
+    }
+    async fn delete(&self, id: u64) -> Result<(), OpError> {
+        self.backend.del(&Self::key(&self.namespace, id)).await
+    }
+    fn describe(&self) -> String {
+        self.backend.describe()
+    }
+}

@@ -1,0 +1,249 @@
+//! The engine: prefill, open-loop load on every strategy side by side, a
+//! drain, and the final sweep. It publishes snapshots on a `watch` channel
+//! and knows nothing of terminals; the TUI and the headless runner both
+//! consume it.
+
+mod op;
+pub mod rng;
+mod scheduler;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use tokio::sync::{Mutex, Semaphore, mpsc, watch};
+
+use crate::check::{self, SweepResult};
+use crate::events::{Event, EventLog};
+use crate::metrics::ledger::SessionState;
+use crate::metrics::{self, OpKind, Phase, Snapshot, StrategyStats};
+use crate::scenario::{StrategyKind, Workload};
+use crate::store::SessionStore;
+use op::OpCtx;
+use scheduler::{MAX_IN_FLIGHT, Schedule};
+
+pub type Ledger = Arc<Vec<Mutex<SessionState>>>;
+
+pub struct StrategyRun {
+    pub kind: StrategyKind,
+    pub store: Arc<dyn SessionStore>,
+}
+
+/// A running engine.
+pub struct RunHandle {
+    pub snapshots: watch::Receiver<Snapshot>,
+    pub events: EventLog,
+    /// Per strategy, in scenario order.
+    pub ledgers: Vec<Ledger>,
+    pub started: Instant,
+    task: tokio::task::JoinHandle<RunOutcome>,
+}
+
+impl RunHandle {
+    pub async fn finish(self) -> RunOutcome {
+        self.task.await.expect("engine task panicked")
+    }
+}
+
+/// Everything the report is built from.
+pub struct RunOutcome {
+    pub started: Instant,
+    pub started_unix_ms: u128,
+    /// Length of the timed load.
+    pub load: Duration,
+    pub strategies: Vec<StrategyOutcome>,
+    pub events: Vec<Event>,
+}
+
+pub struct StrategyOutcome {
+    pub kind: StrategyKind,
+    pub client: String,
+    pub stats: StrategyStats,
+    pub sweep: SweepResult,
+    pub ledger: Ledger,
+}
+
+/// Start the engine. `duration` is the timed load (prefill comes first).
+pub fn start(workload: &Workload, duration: Duration, strategies: Vec<StrategyRun>) -> RunHandle {
+    let started = Instant::now();
+    let events = EventLog::new(started);
+    let (snap_tx, snap_rx) = watch::channel(Snapshot::default());
+    let ledgers: Vec<Ledger> = strategies
+        .iter()
+        .map(|_| {
+            Arc::new(
+                (0..workload.sessions)
+                    .map(|_| Mutex::new(SessionState::default()))
+                    .collect(),
+            )
+        })
+        .collect();
+    let task = tokio::spawn(run(
+        workload.clone(),
+        duration,
+        strategies,
+        ledgers.clone(),
+        started,
+        events.clone(),
+        snap_tx,
+    ));
+    RunHandle {
+        snapshots: snap_rx,
+        events,
+        ledgers,
+        started,
+        task,
+    }
+}
+
+async fn run(
+    w: Workload,
+    duration: Duration,
+    strategies: Vec<StrategyRun>,
+    ledgers: Vec<Ledger>,
+    started: Instant,
+    events: EventLog,
+    snapshots: watch::Sender<Snapshot>,
+) -> RunOutcome {
+    let started_unix_ms = crate::provision::rundir::now_unix_ms();
+    let (phase_tx, phase_rx) = watch::channel(Phase::Starting);
+    let (sample_tx, sample_rx) = mpsc::unbounded_channel();
+    let names = strategies
+        .iter()
+        .map(|s| s.kind.name().to_string())
+        .collect();
+    let aggregator = tokio::spawn(metrics::aggregate(
+        started, names, sample_rx, phase_rx, snapshots,
+    ));
+
+    let ctxs: Vec<Arc<OpCtx>> = strategies
+        .iter()
+        .zip(&ledgers)
+        .enumerate()
+        .map(|(i, (s, ledger))| {
+            Arc::new(OpCtx {
+                strategy: i,
+                store: s.store.clone(),
+                ledger: ledger.clone(),
+                samples: sample_tx.clone(),
+                ttl: w.ttl,
+                value_bytes: w.value_bytes,
+                timeout: w.op_timeout,
+            })
+        })
+        .collect();
+    drop(sample_tx);
+
+    if w.prefill {
+        let _ = phase_tx.send(Phase::Prefill);
+        events.push(
+            "prefill",
+            "",
+            format!("writing all {} sessions once per strategy", w.sessions),
+        );
+        futures::future::join_all(ctxs.iter().map(|c| prefill(c.clone(), w.sessions))).await;
+    }
+
+    let _ = phase_tx.send(Phase::Load);
+    let load_start = Instant::now();
+    events.push(
+        "load-started",
+        "",
+        format!(
+            "open-loop load at {:.0} ops/s per strategy for {}",
+            w.rates.total(),
+            humantime::format_duration(duration)
+        ),
+    );
+    let gates: Vec<Arc<Semaphore>> = ctxs
+        .iter()
+        .map(|_| Arc::new(Semaphore::new(MAX_IN_FLIGHT)))
+        .collect();
+    let drivers = ctxs.iter().zip(&gates).enumerate().map(|(i, (c, gate))| {
+        scheduler::drive(
+            c.clone(),
+            Schedule::new(&w.rates, duration),
+            load_start,
+            w.sessions,
+            rng::SplitMix::new(w.seed.wrapping_add(i as u64)),
+            gate.clone(),
+        )
+    });
+    futures::future::join_all(drivers).await;
+    let load_end = Instant::now();
+
+    let _ = phase_tx.send(Phase::Draining);
+    events.push(
+        "load-stopped",
+        "",
+        "load stopped; waiting for operations in flight",
+    );
+    let drain_limit = w.op_timeout * 2 + Duration::from_secs(1);
+    for gate in &gates {
+        let _ = tokio::time::timeout(drain_limit, gate.acquire_many(MAX_IN_FLIGHT as u32)).await;
+    }
+    let clients: Vec<String> = ctxs.iter().map(|c| c.store.describe()).collect();
+    drop(ctxs);
+    let _ = phase_tx.send(Phase::Sweep);
+    let mut stats = aggregator.await.unwrap_or_default();
+    for s in &mut stats {
+        s.availability.finish(load_end, started);
+    }
+
+    events.push("sweep", "", "final sweep: reading every session written");
+    let sweeps = futures::future::join_all(
+        strategies
+            .iter()
+            .zip(&ledgers)
+            .map(|(s, l)| check::sweep(s.store.clone(), l.clone(), w.op_timeout)),
+    )
+    .await;
+    for (s, sw) in strategies.iter().zip(&sweeps) {
+        events.push(
+            "checked",
+            "",
+            format!(
+                "{}: {} sessions checked, {} lost, {} stale",
+                s.kind.name(),
+                sw.checked,
+                sw.count(check::ReadCheck::Missing),
+                sw.count(check::ReadCheck::Stale)
+            ),
+        );
+    }
+    let _ = phase_tx.send(Phase::Done);
+
+    RunOutcome {
+        started,
+        started_unix_ms,
+        load: load_end - load_start,
+        strategies: strategies
+            .into_iter()
+            .zip(stats)
+            .zip(sweeps)
+            .zip(ledgers)
+            .zip(clients)
+            .map(|((((s, stats), sweep), ledger), client)| StrategyOutcome {
+                kind: s.kind,
+                client,
+                stats,
+                sweep,
+                ledger,
+            })
+            .collect(),
+        events: events.all(),
+    }
+}
+
+/// Write every session once (closed loop, bounded concurrency); acknowledged
+/// writes enter the ledger, no samples are recorded.
+async fn prefill(ctx: Arc<OpCtx>, sessions: u64) {
+    futures::stream::iter(0..sessions)
+        .for_each_concurrent(64, |id| {
+            let ctx = ctx.clone();
+            async move {
+                op::execute(&ctx, OpKind::Create, id).await;
+            }
+        })
+        .await;
+}

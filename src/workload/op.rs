@@ -1,0 +1,84 @@
+//! One operation on one session: serialised with the session's other
+//! operations, timed from its intended start, recorded in the ledger.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Mutex, mpsc};
+
+use crate::check::{ReadCheck, judge};
+use crate::metrics::ledger::SessionState;
+use crate::metrics::{OpKind, Sample};
+use crate::store::{ErrorClass, OpError, SessionStore, value};
+
+/// What every operation of one strategy shares.
+pub struct OpCtx {
+    pub strategy: usize,
+    pub store: Arc<dyn SessionStore>,
+    pub ledger: Arc<Vec<Mutex<SessionState>>>,
+    pub samples: mpsc::UnboundedSender<Sample>,
+    pub ttl: Duration,
+    pub value_bytes: usize,
+    pub timeout: Duration,
+}
+
+async fn bounded<T>(
+    timeout: Duration,
+    f: impl Future<Output = Result<T, OpError>>,
+) -> Result<T, OpError> {
+    tokio::time::timeout(timeout, f)
+        .await
+        .unwrap_or_else(|_| Err(OpError::timeout()))
+}
+
+/// Write, read or delete session `id`; returns the error class, if any.
+pub async fn execute(ctx: &OpCtx, op: OpKind, id: u64) -> (Option<ErrorClass>, Option<ReadCheck>) {
+    let mut state = ctx.ledger[id as usize].lock().await;
+    match op {
+        OpKind::Create | OpKind::Update => {
+            let version = state.next_version();
+            let v = value::encode(id, version, ctx.value_bytes);
+            match bounded(ctx.timeout, ctx.store.put(id, &v, ctx.ttl)).await {
+                Ok(()) => {
+                    let now = Instant::now();
+                    state.write_acked(version, now, now + ctx.ttl);
+                    (None, None)
+                }
+                Err(e) => {
+                    state.write_failed(version);
+                    (Some(e.class), None)
+                }
+            }
+        }
+        OpKind::Read => match bounded(ctx.timeout, ctx.store.get(id)).await {
+            Ok(v) => {
+                let check = judge(&mut state, v.as_deref(), Instant::now());
+                (None, Some(check))
+            }
+            Err(e) => (Some(e.class), None),
+        },
+        OpKind::Delete => match bounded(ctx.timeout, ctx.store.delete(id)).await {
+            Ok(()) => {
+                state.delete_acked(Instant::now());
+                (None, None)
+            }
+            Err(e) => {
+                state.delete_failed();
+                (Some(e.class), None)
+            }
+        },
+    }
+}
+
+/// Run one scheduled operation and send its sample.
+pub async fn run(ctx: Arc<OpCtx>, op: OpKind, id: u64, intended: Instant) {
+    let (error, check) = execute(&ctx, op, id).await;
+    let _ = ctx.samples.send(Sample {
+        strategy: ctx.strategy,
+        op,
+        intended,
+        end: Instant::now(),
+        error,
+        check,
+    });
+}

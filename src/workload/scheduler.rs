@@ -1,0 +1,113 @@
+//! The open-loop scheduler: each operation kind is a stream of intended
+//! start times at its rate; an operation starts at its intended time whether
+//! or not earlier ones have finished. A stalled server therefore shows up
+//! as latency (measured from the intended time), not as fewer requests.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+
+use super::op::{self, OpCtx};
+use super::rng::SplitMix;
+use crate::metrics::OpKind;
+use crate::scenario::Rates;
+
+/// Operations in flight per strategy before the scheduler waits (the wait
+/// still counts as latency, from the intended start).
+pub const MAX_IN_FLIGHT: usize = 20_000;
+
+/// Intended start times of every kind, merged in time order.
+pub struct Schedule {
+    streams: Vec<(OpKind, Duration, Duration)>,
+    length: Duration,
+}
+
+impl Schedule {
+    pub fn new(rates: &Rates, length: Duration) -> Self {
+        let kinds = [
+            (OpKind::Create, rates.create),
+            (OpKind::Read, rates.read),
+            (OpKind::Update, rates.update),
+            (OpKind::Delete, rates.delete),
+        ];
+        let active: Vec<_> = kinds.into_iter().filter(|(_, r)| *r > 0.0).collect();
+        let n = active.len() as f64;
+        let streams = active
+            .into_iter()
+            .enumerate()
+            .map(|(i, (k, r))| {
+                let interval = Duration::from_secs_f64(1.0 / r);
+                // Stagger the streams so their first operations do not coincide.
+                (k, interval, interval.mul_f64(i as f64 / n))
+            })
+            .collect();
+        Self { streams, length }
+    }
+}
+
+impl Iterator for Schedule {
+    type Item = (OpKind, Duration);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (i, _) = self
+            .streams
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, (_, _, next))| *next)?;
+        let (kind, interval, next) = &mut self.streams[i];
+        if *next >= self.length {
+            return None;
+        }
+        let at = *next;
+        *next += *interval;
+        Some((*kind, at))
+    }
+}
+
+/// Drive one strategy from `load_start` for the schedule's length.
+pub async fn drive(
+    ctx: Arc<OpCtx>,
+    schedule: Schedule,
+    load_start: Instant,
+    sessions: u64,
+    mut rng: SplitMix,
+    in_flight: Arc<Semaphore>,
+) {
+    for (op, offset) in schedule {
+        let intended = load_start + offset;
+        tokio::time::sleep_until(intended.into()).await;
+        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+            return;
+        };
+        let id = rng.below(sessions);
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            op::run(ctx, op, id, intended).await;
+            drop(permit);
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_has_the_right_counts_in_time_order() {
+        let rates = Rates {
+            create: 10.0,
+            read: 100.0,
+            update: 0.0,
+            delete: 1.0,
+        };
+        let ops: Vec<_> = Schedule::new(&rates, Duration::from_secs(2)).collect();
+        let count = |k| ops.iter().filter(|(o, _)| *o == k).count();
+        assert_eq!(count(OpKind::Create), 20);
+        assert_eq!(count(OpKind::Read), 200);
+        assert_eq!(count(OpKind::Update), 0);
+        assert_eq!(count(OpKind::Delete), 2);
+        assert!(ops.windows(2).all(|w| w[0].1 <= w[1].1));
+        assert!(ops.iter().all(|(_, t)| *t < Duration::from_secs(2)));
+    }
+}
