@@ -16,11 +16,11 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use super::parse_duration;
 use crate::provision::{self, Home, NodeInfo, UpOptions};
-use crate::topology::Topology;
+use crate::scenario::Document;
 
 #[derive(Debug, clap::Args)]
 pub struct UpArgs {
-    /// Topology file (see topologies/).
+    /// Topology file, or a scenario file (its topology is used).
     pub file: PathBuf,
     /// Return once ready and leave the run in the background (see `status`, `down`).
     #[arg(long)]
@@ -52,8 +52,8 @@ pub struct UpReport {
 }
 
 pub async fn run(args: UpArgs, home: Home) -> u8 {
-    let topology = match Topology::load(&args.file) {
-        Ok(t) => t,
+    let topology = match Document::load(&args.file) {
+        Ok(d) => d.topology().clone(),
         Err(e) => {
             eprintln!("{e}");
             return 2;

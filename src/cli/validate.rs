@@ -1,18 +1,30 @@
 use std::path::PathBuf;
 
-use crate::topology::Topology;
+use crate::scenario::Document;
 
-/// `validate FILE...`: 0 when every file is valid, else 2.
+/// `validate FILE...` (topologies and scenarios): 0 when every file is
+/// valid, else 2.
 pub fn run(files: &[PathBuf]) -> u8 {
     let mut bad = 0;
     for f in files {
-        match Topology::load(f) {
-            Ok(t) => println!(
-                "{}: ok ({}: {} nodes, {} processes)",
+        match Document::load(f) {
+            Ok(Document::Topology(t)) => println!(
+                "{}: ok (topology {}: {} nodes, {} processes)",
                 f.display(),
                 t.name,
                 t.nodes.len(),
                 t.process_count()
+            ),
+            Ok(Document::Scenario(s)) => println!(
+                "{}: ok (scenario {}: strategies {} on topology {})",
+                f.display(),
+                s.name,
+                s.strategies
+                    .iter()
+                    .map(|k| k.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                s.topology.name
             ),
             Err(e) => {
                 bad += 1;

@@ -40,6 +40,38 @@ impl Scenario {
     }
 }
 
+/// A file in `topologies/`: a topology or a scenario (which has a workload).
+pub enum Document {
+    Topology(Topology),
+    Scenario(Box<Scenario>),
+}
+
+impl Document {
+    pub fn load(path: &Path) -> Result<Document, FileError> {
+        let src = SourceText::read(path)?;
+        let is_scenario = serde_yaml::from_str::<serde_yaml::Value>(&src.text)
+            .ok()
+            .and_then(|v| {
+                v.as_mapping()
+                    .map(|m| m.contains_key("workload") || m.contains_key("strategies"))
+            })
+            .unwrap_or(false);
+        if is_scenario {
+            Scenario::parse(&src).map(|s| Document::Scenario(Box::new(s)))
+        } else {
+            Topology::parse(&src).map(Document::Topology)
+        }
+    }
+
+    /// The topology to provision.
+    pub fn topology(&self) -> &Topology {
+        match self {
+            Document::Topology(t) => t,
+            Document::Scenario(s) => &s.topology,
+        }
+    }
+}
+
 struct Checker<'a> {
     positions: &'a Positions,
     problems: Vec<Problem>,
@@ -294,13 +326,16 @@ fn rate(c: &mut Checker<'_>, path: &str, v: &Option<serde_yaml::Value>) -> f64 {
     match parsed {
         Some(r) if r >= 0.0 && r.is_finite() && r <= 1_000_000.0 => r,
         _ => {
+            let shown = serde_yaml::to_string(v).unwrap_or_default();
             c.at(
                 path,
                 format!(
-                    "a rate is like 300/s, 100/m or 300 (per second, at most 1000000); got {v:?}"
+                    "a rate is like 300/s, 100/m or 300 (per second, at most 1000000); got {}",
+                    shown.trim()
                 ),
             );
-            0.0
+            // NaN marks a rate already reported as invalid.
+            f64::NAN
         }
     }
 }
@@ -318,7 +353,8 @@ fn workload(c: &mut Checker<'_>, w: &spec::WorkloadSpec) -> Workload {
         update: rate(c, "workload.rates.update", &w.rates.update),
         delete: rate(c, "workload.rates.delete", &w.rates.delete),
     };
-    if rates.total() <= 0.0 {
+    // NaN marks a rate already reported as invalid.
+    if !rates.total().is_nan() && rates.total() <= 0.0 {
         c.at("workload.rates", "at least one rate must be above zero");
     }
     let value_bytes = w.value_bytes.unwrap_or(512);
