@@ -89,10 +89,11 @@ mod tests {
         l.record(2, 5_000);
         assert_eq!(l.seconds(), 3);
         assert_eq!(l.window(1).count, 0);
-        assert_eq!(l.window(2).max, 5_000);
+        // HDR reports the highest equivalent value: within 0.1 % at 3 digits.
+        assert!((5_000..=5_005).contains(&l.window(2).max));
         let t = l.total();
         assert_eq!(t.count, 101);
         assert!((495..=505).contains(&t.p50), "{t:?}");
-        assert_eq!(t.max, 5_000);
+        assert!((5_000..=5_005).contains(&t.max), "{t:?}");
     }
 }
