@@ -3,6 +3,7 @@
 //! The domain (topology, provisioning, faults, workload, metrics) lives here
 //! and never depends on the terminal; the CLI in `main.rs` is one consumer.
 
+pub mod bench;
 pub mod check;
 pub mod cli;
 pub mod dynamo;

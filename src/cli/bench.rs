@@ -14,11 +14,45 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// The driver against one redis-server vs redis-benchmark on the same
+    /// server (SET and GET, equal connections, no pipelining).
+    Redis {
+        #[arg(long, default_value_t = 50)]
+        clients: usize,
+        #[arg(long, default_value_t = 100)]
+        bytes: usize,
+        #[arg(long, default_value_t = 200_000)]
+        requests: u64,
+        /// Rounds (alternating peer and driver); the best of each is kept.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
+    /// The DynamoDB node (Dynoxide) through aws-sdk-dynamodb: PutItem and
+    /// GetItem throughput and latency, closed loop.
+    Dynamodb {
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+        #[arg(long, default_value_t = 20_000)]
+        requests: u64,
+        #[arg(long, default_value_t = 512)]
+        bytes: usize,
+    },
 }
 
 pub async fn run(cmd: BenchCommand, home: Home) -> u8 {
     match cmd {
         BenchCommand::Up { file, runs } => up(&file, runs.max(1), home).await,
+        BenchCommand::Redis {
+            clients,
+            bytes,
+            requests,
+            rounds,
+        } => redis(clients.max(1), bytes, requests, rounds.max(1), home).await,
+        BenchCommand::Dynamodb {
+            clients,
+            requests,
+            bytes,
+        } => dynamodb(clients.max(1), requests, bytes, home).await,
     }
 }
 
@@ -64,4 +98,140 @@ fn median(sorted: &[Duration]) -> Duration {
     } else {
         (sorted[n / 2 - 1] + sorted[n / 2]) / 2
     }
+}
+
+/// A one-node topology for benchmarks, brought up in `home`.
+async fn bench_node(yaml: &str, home: Home) -> Result<crate::provision::Deployment, u8> {
+    let src = crate::yaml::SourceText::inline("bench.yaml", yaml);
+    let topology = Topology::parse(&src).map_err(|e| {
+        eprintln!("{e}");
+        2
+    })?;
+    provision::up(&topology, &UpOptions::new(home))
+        .await
+        .map_err(|e| {
+            eprintln!("error: {e}");
+            if e.is_user_error() { 2 } else { 1 }
+        })
+}
+
+async fn redis(clients: usize, bytes: usize, requests: u64, rounds: usize, home: Home) -> u8 {
+    let d = match bench_node(
+        "name: bench-redis\nnodes:\n  redis:\n    kind: redis\n",
+        home,
+    )
+    .await
+    {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    let node = &d.nodes[0];
+    let (port, pw) = (node.info.port, node.password.clone().unwrap_or_default());
+    let per_client = (requests / clients as u64).max(1);
+    let (mut peer_set, mut peer_get, mut our_set, mut our_get) = (0f64, 0f64, None, None);
+    for round in 1..=rounds {
+        match crate::bench::redis_benchmark(port, &pw, clients, bytes, requests) {
+            Ok((s, g)) => {
+                println!("round {round}: redis-benchmark SET {s:.0}/s GET {g:.0}/s");
+                peer_set = peer_set.max(s);
+                peer_get = peer_get.max(g);
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        }
+        let stores = crate::bench::redis_clients(port, &pw, clients);
+        let set = crate::bench::drive(
+            stores.clone(),
+            crate::bench::BenchOp::Set,
+            per_client,
+            bytes,
+        )
+        .await;
+        let get = crate::bench::drive(stores, crate::bench::BenchOp::Get, per_client, bytes).await;
+        println!(
+            "round {round}: sessiondrill   SET {:.0}/s GET {:.0}/s (errors {})",
+            set.ops_per_s,
+            get.ops_per_s,
+            set.errors + get.errors
+        );
+        let best = |a: Option<crate::bench::Throughput>, b: crate::bench::Throughput| match a {
+            Some(a) if a.ops_per_s >= b.ops_per_s => Some(a),
+            _ => Some(b),
+        };
+        our_set = best(our_set, set);
+        our_get = best(our_get, get);
+    }
+    let (Some(set), Some(get)) = (our_set, our_get) else {
+        return 1;
+    };
+    println!(
+        "\n| op | redis-benchmark ops/s | sessiondrill ops/s | ratio | sessiondrill p50 | p99 |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (name, peer, ours) in [("SET", peer_set, set), ("GET", peer_get, get)] {
+        println!(
+            "| {name} | {peer:.0} | {:.0} | {:.2} | {:.3} ms | {:.3} ms |",
+            ours.ops_per_s,
+            ours.ops_per_s / peer,
+            ours.latency_us.p50 as f64 / 1000.0,
+            ours.latency_us.p99 as f64 / 1000.0
+        );
+    }
+    println!(
+        "({clients} connections, {bytes}-byte values, {requests} requests per test, best of {rounds} rounds)"
+    );
+    0
+}
+
+async fn dynamodb(clients: usize, requests: u64, bytes: usize, home: Home) -> u8 {
+    let d = match bench_node(
+        "name: bench-dynamodb\nnodes:\n  sessions:\n    kind: dynamodb\n",
+        home,
+    )
+    .await
+    {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    let url = d.nodes[0].info.url.clone();
+    let mut stores: Vec<std::sync::Arc<dyn crate::store::SessionStore>> = Vec::new();
+    let backend = std::sync::Arc::new(crate::store::dynamodb::DynamoStore {
+        backend: crate::store::dynamodb::DynamoBackend::new(
+            &url,
+            "us-east-1",
+            "sessions",
+            Duration::from_secs(10),
+        )
+        .await,
+        namespace: "bench".into(),
+    });
+    for _ in 0..clients {
+        stores.push(backend.clone());
+    }
+    let per_client = (requests / clients as u64).max(1);
+    let put = crate::bench::drive(
+        stores.clone(),
+        crate::bench::BenchOp::Set,
+        per_client,
+        bytes,
+    )
+    .await;
+    let get = crate::bench::drive(stores, crate::bench::BenchOp::Get, per_client, bytes).await;
+    println!("| op | ops/s | p50 | p99 | errors |");
+    println!("|---|---:|---:|---:|---:|");
+    for (name, t) in [("PutItem", put), ("GetItem (consistent)", get)] {
+        println!(
+            "| {name} | {:.0} | {:.2} ms | {:.2} ms | {} |",
+            t.ops_per_s,
+            t.latency_us.p50 as f64 / 1000.0,
+            t.latency_us.p99 as f64 / 1000.0,
+            t.errors
+        );
+    }
+    println!(
+        "({clients} concurrent callers sharing one SDK client, {bytes}-byte values, {requests} requests per op)"
+    );
+    0
 }

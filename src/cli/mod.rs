@@ -86,8 +86,15 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
+    // Worker threads: 2 by default (this project's machines have 2 cores);
+    // SESSIONDRILL_WORKERS overrides, e.g. for benchmarks.
+    let workers = std::env::var("SESSIONDRILL_WORKERS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(2);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .enable_all()
         .build()
     {
