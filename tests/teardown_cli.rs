@@ -1,5 +1,7 @@
 //! No process of a run survives its end: normal exit, SIGINT, SIGTERM and
-//! SIGKILL of a foreground `sessiondrill up`, and `down` of a detached one.
+//! SIGKILL of a foreground `sessiondrill up`, and `down` of a detached one;
+//! kept runs survive the next sweep; `doctor` says how to install what is
+//! missing.
 
 mod support;
 
@@ -171,4 +173,58 @@ fn invalid_topology_is_exit_2_before_anything_starts() {
         String::from_utf8_lossy(&out.stderr)
             .contains("bad.yaml:5:5: field `replicas` does not apply")
     );
+}
+
+#[test]
+fn kept_run_directory_survives_the_next_up() {
+    let h = home();
+    let up = |extra: &[&str]| {
+        let out = cli(&h)
+            .args(["up", "--duration", "100ms"])
+            .args(extra)
+            .arg(support::topology_path("memcached.yaml"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    up(&["--keep"]);
+    let kept = run_dirs(&h);
+    assert_eq!(kept.len(), 1);
+    assert!(kept[0].join("kept").exists());
+    // The next run sweeps dead runs' directories, but not a kept one.
+    up(&[]);
+    assert_eq!(run_dirs(&h), kept);
+}
+
+#[test]
+fn doctor_names_what_is_missing_and_how_to_install_it() {
+    let h = home();
+    let out = cli(&h)
+        .env("PATH", "/nonexistent")
+        .arg("doctor")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for (binary, package) in [
+        ("redis-server", "redis-server"),
+        ("redis-sentinel", "redis-sentinel"),
+        ("memcached", "memcached"),
+        ("fusermount3", "fuse3"),
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(binary))
+            .unwrap_or_else(|| panic!("no line for {binary}: {text}"));
+        assert!(line.starts_with("missing"), "{line}");
+        assert!(
+            line.contains(&format!("sudo apt-get install -y {package}")),
+            "{line}"
+        );
+    }
+    assert!(text.contains("./scripts/deps.sh"), "{text}");
 }

@@ -37,29 +37,24 @@ pub enum ReadCheck {
 /// write or delete is found to have landed, the ledger adopts it.
 pub fn judge(state: &mut SessionState, observed: Option<&str>, now: Instant) -> ReadCheck {
     let observed_version = observed.map(|v| value::version_of(v).unwrap_or(0));
-    let adopt_write = |state: &mut SessionState, v: u64| {
-        let at = state.acked_at().unwrap_or(now);
-        let expires_at = match state.acked {
-            Some(Acked::Write { expires_at, .. }) => expires_at,
-            _ => now + Duration::from_secs(3600),
-        };
-        state.write_acked(v, at, expires_at);
-    };
     match (state.acked, observed_version) {
         (Some(Acked::Write { expires_at, .. }), _) if expires_at <= now + EXPIRY_MARGIN => {
             ReadCheck::Nothing
         }
         (Some(Acked::Write { version, .. }), Some(r)) if r == version => ReadCheck::Durable,
-        (_, Some(r)) if state.uncertain.contains(&r) => {
-            adopt_write(state, r);
+        // A write that failed or timed out (possibly older than the last
+        // acknowledged one, if it landed late) is what the store holds.
+        (_, Some(r)) if state.uncertain_write(r).is_some() => {
+            let u = state.uncertain_write(r).expect("checked above");
+            state.adopt_write(u);
             ReadCheck::Indeterminate
         }
         (Some(Acked::Write { version, .. }), Some(r)) if r < version => ReadCheck::Stale,
         // Newer than anything acknowledged and not a known uncertain write:
         // cannot come from this run's ledger; treat as durable (not a loss).
         (Some(Acked::Write { .. }), Some(_)) => ReadCheck::Durable,
-        (Some(Acked::Write { .. }), None) if state.uncertain_delete => {
-            state.delete_acked(now);
+        (Some(Acked::Write { .. }), None) if state.uncertain_delete.is_some() => {
+            state.adopt_delete();
             ReadCheck::Indeterminate
         }
         (Some(Acked::Write { .. }), None) => ReadCheck::Missing,
@@ -76,9 +71,9 @@ mod tests {
     fn state_with(version: u64, now: Instant) -> SessionState {
         let mut s = SessionState::default();
         for _ in 0..version {
-            s.next_version();
+            let v = s.begin_write(now, Duration::from_secs(600));
+            s.write_acked(v, now);
         }
-        s.write_acked(version, now, now + Duration::from_secs(600));
         s
     }
 
@@ -102,19 +97,47 @@ mod tests {
     fn an_uncertain_write_that_landed_is_indeterminate_not_lost_and_adopted() {
         let now = Instant::now();
         let mut s = state_with(3, now);
-        let v = s.next_version();
-        s.write_failed(v);
+        let v = s.begin_write(now, Duration::from_secs(600));
+        assert_eq!(v, 4);
         assert_eq!(judge(&mut s, Some(&val(4)), now), ReadCheck::Indeterminate);
         assert_eq!(s.acked_version(), Some(4));
         assert_eq!(judge(&mut s, Some(&val(4)), now), ReadCheck::Durable);
     }
 
     #[test]
+    fn a_late_landing_older_write_is_indeterminate_not_stale() {
+        let now = Instant::now();
+        let mut s = SessionState::default();
+        let ttl = Duration::from_secs(600);
+        let v1 = s.begin_write(now, ttl);
+        s.write_acked(v1, now);
+        // v2 times out, v3 is acknowledged, then v2 lands.
+        let _v2 = s.begin_write(now, ttl);
+        let v3 = s.begin_write(now, ttl);
+        s.write_acked(v3, now);
+        assert_eq!(judge(&mut s, Some(&val(2)), now), ReadCheck::Indeterminate);
+        assert_eq!(s.acked_version(), Some(2));
+        // v1 was acknowledged and overwritten: reading it now is stale.
+        assert_eq!(judge(&mut s, Some(&val(1)), now), ReadCheck::Stale);
+    }
+
+    #[test]
+    fn a_late_landing_delete_is_indeterminate_not_lost() {
+        let now = Instant::now();
+        let mut s = state_with(2, now);
+        s.begin_delete(now);
+        let v = s.begin_write(now, Duration::from_secs(600));
+        s.write_acked(v, now);
+        assert_eq!(judge(&mut s, None, now), ReadCheck::Indeterminate);
+        assert_eq!(judge(&mut s, None, now), ReadCheck::Nothing);
+    }
+
+    #[test]
     fn expiring_sessions_are_not_judged() {
         let now = Instant::now();
         let mut s = SessionState::default();
-        s.next_version();
-        s.write_acked(1, now, now + Duration::from_secs(1));
+        let v = s.begin_write(now, Duration::from_secs(1));
+        s.write_acked(v, now);
         assert_eq!(judge(&mut s, None, now), ReadCheck::Nothing);
     }
 }

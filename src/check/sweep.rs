@@ -53,23 +53,20 @@ pub async fn sweep(
             let store = store.clone();
             let ledger = ledger.clone();
             async move {
-                // A read that fails is retried a few times: the sweep wants
-                // the store's state, not a transient error.
-                let mut got = None;
+                // The session is locked for the read and the verdict, so no
+                // operation can change it in between. A read that fails is
+                // retried a few times: the sweep wants the store's state,
+                // not a transient error.
+                let mut state = ledger[id as usize].lock().await;
                 for attempt in 0..3 {
                     match tokio::time::timeout(timeout, store.get(id)).await {
                         Ok(Ok(v)) => {
-                            got = Some(v);
-                            break;
+                            return (id, Some(judge(&mut state, v.as_deref(), Instant::now())));
                         }
                         _ => tokio::time::sleep(Duration::from_millis(100 * (attempt + 1))).await,
                     }
                 }
-                let mut state = ledger[id as usize].lock().await;
-                (
-                    id,
-                    got.map(|v| judge(&mut state, v.as_deref(), Instant::now())),
-                )
+                (id, None)
             }
         })
         .buffer_unordered(CONCURRENCY);

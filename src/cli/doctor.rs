@@ -100,7 +100,7 @@ pub async fn run() -> u8 {
         println!("everything sessiondrill uses is installed");
         0
     } else {
-        println!("{missing} missing; the commands above install them (or run ./scripts/setup.sh)");
+        println!("{missing} missing; the commands above install them (or run ./scripts/deps.sh)");
         1
     }
 }

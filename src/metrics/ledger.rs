@@ -1,8 +1,20 @@
 //! The ledger: per session, the last acknowledged operation, and the writes
-//! whose fate is unknown (failed or timed out: they may still have landed).
-//! Operations on one session are serialised, so versions are ordered.
+//! and deletes whose fate is unknown (failed, timed out or abandoned: they
+//! may still land). Operations on one session are serialised, so versions
+//! are ordered.
+//!
+//! An operation enters the ledger as *pending* before it is sent and leaves
+//! it when acknowledged; if it fails it stays, because a request that timed
+//! out on the client can still be executed by the server later — even after
+//! a newer write of the same session was acknowledged. Such operations are
+//! remembered for [`UNCERTAIN_HORIZON`] after the next acknowledgement.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How long an unacknowledged operation can still land, counted from the
+/// acknowledgement of a later one. Longer than any op timeout plus the
+/// longest stall the drills inject.
+pub const UNCERTAIN_HORIZON: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Acked {
@@ -16,48 +28,100 @@ pub enum Acked {
     },
 }
 
+/// A write whose outcome is unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Uncertain {
+    pub version: u64,
+    pub issued: Instant,
+    /// When the session would expire had this write landed at issue time.
+    pub expires_at: Instant,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct SessionState {
     /// Highest version handed out for this session.
     pub issued: u64,
     /// The last acknowledged write or delete.
     pub acked: Option<Acked>,
-    /// Versions written since the last acknowledgement whose outcome is
-    /// unknown.
-    pub uncertain: Vec<u64>,
-    /// A delete since the last acknowledgement whose outcome is unknown.
-    pub uncertain_delete: bool,
+    /// Writes sent but not acknowledged (pending or failed).
+    pub uncertain: Vec<Uncertain>,
+    /// A delete sent but not acknowledged: when it was issued.
+    pub uncertain_delete: Option<Instant>,
 }
 
 impl SessionState {
-    /// The version for the next write.
-    pub fn next_version(&mut self) -> u64 {
+    /// Start a write: hand out the next version and record it as pending.
+    pub fn begin_write(&mut self, issued: Instant, ttl: Duration) -> u64 {
         self.issued += 1;
+        self.uncertain.push(Uncertain {
+            version: self.issued,
+            issued,
+            expires_at: issued + ttl,
+        });
         self.issued
     }
 
-    pub fn write_acked(&mut self, version: u64, at: Instant, expires_at: Instant) {
+    /// The write of `version` was acknowledged at `at`.
+    pub fn write_acked(&mut self, version: u64, at: Instant) {
+        let expires_at = match self.uncertain.iter().position(|u| u.version == version) {
+            Some(i) => self.uncertain.swap_remove(i).expires_at,
+            // Not begun through the ledger (tests): expire far away.
+            None => at + Duration::from_secs(3600),
+        };
         self.acked = Some(Acked::Write {
             version,
             at,
             expires_at,
         });
-        self.uncertain.clear();
-        self.uncertain_delete = false;
+        self.forget_old(at);
     }
 
-    pub fn write_failed(&mut self, version: u64) {
-        self.uncertain.push(version);
+    /// Start a delete.
+    pub fn begin_delete(&mut self, issued: Instant) {
+        self.uncertain_delete = Some(issued);
     }
 
     pub fn delete_acked(&mut self, at: Instant) {
         self.acked = Some(Acked::Delete { at });
-        self.uncertain.clear();
-        self.uncertain_delete = false;
+        self.uncertain_delete = None;
+        self.forget_old(at);
     }
 
-    pub fn delete_failed(&mut self) {
-        self.uncertain_delete = true;
+    fn forget_old(&mut self, now: Instant) {
+        let horizon = now.checked_sub(UNCERTAIN_HORIZON);
+        if let Some(h) = horizon {
+            self.uncertain.retain(|u| u.issued >= h);
+            if self.uncertain_delete.is_some_and(|t| t < h) {
+                self.uncertain_delete = None;
+            }
+        }
+    }
+
+    /// The uncertain write of `version`, if any.
+    pub fn uncertain_write(&self, version: u64) -> Option<Uncertain> {
+        self.uncertain
+            .iter()
+            .copied()
+            .find(|u| u.version == version)
+    }
+
+    /// Adopt an uncertain write found to have landed: it becomes the last
+    /// acknowledged state, with the expiry it was written with.
+    pub fn adopt_write(&mut self, u: Uncertain) {
+        self.uncertain.retain(|x| x.version != u.version);
+        self.acked = Some(Acked::Write {
+            version: u.version,
+            at: u.issued,
+            expires_at: u.expires_at,
+        });
+    }
+
+    /// Adopt an uncertain delete found to have landed.
+    pub fn adopt_delete(&mut self) {
+        let at = self.uncertain_delete.take();
+        self.acked = Some(Acked::Delete {
+            at: at.unwrap_or_else(Instant::now),
+        });
     }
 
     /// Has anything ever been (possibly) written?
@@ -78,5 +142,40 @@ impl SessionState {
             Some(Acked::Write { at, .. } | Acked::Delete { at }) => Some(at),
             None => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_write_stays_uncertain_after_a_later_ack() {
+        let t = Instant::now();
+        let ttl = Duration::from_secs(600);
+        let mut s = SessionState::default();
+        let v1 = s.begin_write(t, ttl);
+        // v1 timed out; v2 is acknowledged.
+        let v2 = s.begin_write(t + Duration::from_secs(1), ttl);
+        s.write_acked(v2, t + Duration::from_secs(2));
+        assert_eq!(s.acked_version(), Some(2));
+        assert!(s.uncertain_write(v1).is_some());
+        assert!(s.uncertain_write(v2).is_none());
+        // Far beyond the horizon, v1 cannot land any more.
+        let v3 = s.begin_write(t + UNCERTAIN_HORIZON, ttl);
+        s.write_acked(v3, t + UNCERTAIN_HORIZON * 2);
+        assert!(s.uncertain_write(v1).is_none());
+    }
+
+    #[test]
+    fn expiry_counts_from_the_issue_time() {
+        let t = Instant::now();
+        let mut s = SessionState::default();
+        let v = s.begin_write(t, Duration::from_secs(10));
+        s.write_acked(v, t + Duration::from_secs(3));
+        assert!(matches!(
+            s.acked,
+            Some(Acked::Write { expires_at, .. }) if expires_at == t + Duration::from_secs(10)
+        ));
     }
 }

@@ -60,7 +60,7 @@ pub struct StrategyStats {
 }
 
 impl StrategyStats {
-    pub fn new(name: &str) -> Self {
+    pub fn new(name: &str, start: Instant) -> Self {
         Self {
             name: name.to_string(),
             ops: 0,
@@ -69,7 +69,7 @@ impl StrategyStats {
             latency: LatencyWindows::default(),
             acked_writes: 0,
             live: BTreeMap::new(),
-            availability: Availability::default(),
+            availability: Availability::new(start),
             throughput: Vec::new(),
             errors_per_second: Vec::new(),
         }
@@ -100,7 +100,7 @@ impl StrategyStats {
                 if s.op.is_write() {
                     self.acked_writes += 1;
                 }
-                self.availability.success(s.intended, s.end, start);
+                self.availability.success(s.intended, s.end);
             }
         }
         if let Some(c) = s.check {
@@ -167,7 +167,7 @@ fn snapshot(stats: &[StrategyStats], start: Instant, phase: Phase) -> Snapshot {
                 throughput_last: s.throughput.get(last).copied().unwrap_or(0),
                 live_missing: s.live.get(&ReadCheck::Missing).copied().unwrap_or(0),
                 live_stale: s.live.get(&ReadCheck::Stale).copied().unwrap_or(0),
-                unavailable_ms: s.availability.total.as_millis() as u64,
+                unavailable_ms: s.availability.total().as_millis() as u64,
                 down: s.availability.is_down(),
             })
             .collect(),
@@ -183,7 +183,8 @@ pub async fn aggregate(
     mut phase: watch::Receiver<Phase>,
     out: watch::Sender<Snapshot>,
 ) -> Vec<StrategyStats> {
-    let mut stats: Vec<StrategyStats> = names.iter().map(|n| StrategyStats::new(n)).collect();
+    let mut stats: Vec<StrategyStats> =
+        names.iter().map(|n| StrategyStats::new(n, start)).collect();
     let mut tick = tokio::time::interval(SNAPSHOT_EVERY);
     let mut buf = Vec::with_capacity(1024);
     loop {

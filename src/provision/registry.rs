@@ -37,7 +37,10 @@ pub fn list(home: &Home) -> Vec<RunEntry> {
 /// Remove the directories of runs whose owner is gone (killed with
 /// SIGKILL, machine rebooted). Their processes died with the owner.
 pub fn sweep_stale(home: &Home) -> usize {
-    let stale: Vec<RunEntry> = list(home).into_iter().filter(|r| !r.alive).collect();
+    let stale: Vec<RunEntry> = list(home)
+        .into_iter()
+        .filter(|r| !r.alive && !r.dir.join(super::rundir::KEPT_FILE).exists())
+        .collect();
     for r in &stale {
         tracing::debug!(run = %r.state.run_id, "removing the directory of a dead run");
         let _ = std::fs::remove_dir_all(&r.dir);

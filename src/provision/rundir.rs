@@ -84,11 +84,17 @@ impl RunDir {
 
 impl Drop for RunDir {
     fn drop(&mut self) {
-        if !self.keep {
+        if self.keep {
+            // Marks the directory as kept on purpose, so the next `up`
+            // does not sweep it away as the leftover of a dead run.
+            let _ = std::fs::write(self.path.join(KEPT_FILE), b"");
+        } else {
             let _ = std::fs::remove_dir_all(&self.path);
         }
     }
 }
+
+pub const KEPT_FILE: &str = "kept";
 
 pub const STATE_FILE: &str = "state.json";
 

@@ -51,9 +51,14 @@ pub fn markdown(r: &Report) -> String {
                 .observed
                 .map(|v| format!("{v}"))
                 .unwrap_or_else(|| "n/a".into());
+            let note = e
+                .note
+                .as_ref()
+                .map(|n| format!(" — {n}"))
+                .unwrap_or_default();
             let _ = writeln!(
                 s,
-                "- {} `{}` (observed {observed})",
+                "- {} `{}` (observed {observed}){note}",
                 if e.ok { "PASS" } else { "FAIL" },
                 e.expr
             );

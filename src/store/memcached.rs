@@ -54,8 +54,11 @@ impl MemcachedStore {
         format!("sd:{namespace}:session:{id}")
     }
 
-    /// Run `f` on a connection to the session's node; a failed connection
-    /// is dropped so the next operation reconnects.
+    /// Run `f` on a connection to the session's node. The connection is
+    /// taken out of its slot for the exchange and put back only after a
+    /// complete reply: a failed, timed-out or cancelled exchange (a reply
+    /// may still be on the wire) leaves the slot empty, so the next
+    /// operation reconnects instead of reading a stale reply.
     async fn with_conn<T>(
         &self,
         id: u64,
@@ -64,18 +67,21 @@ impl MemcachedStore {
         let node = &self.nodes[self.node_of(id)];
         let slot = &node.slots[(id / self.nodes.len() as u64) as usize % node.slots.len()];
         let mut guard = slot.lock().await;
+        let taken = guard.take();
         let work = async {
-            if guard.is_none() {
-                *guard = Some(BufReader::new(TcpStream::connect((HOST, node.port)).await?));
-            }
-            let conn = guard.as_mut().expect("just connected");
-            f(conn).await
+            let mut conn = match taken {
+                Some(c) => c,
+                None => BufReader::new(TcpStream::connect((HOST, node.port)).await?),
+            };
+            let v = f(&mut conn).await?;
+            Ok::<_, std::io::Error>((v, conn))
         };
-        let result = tokio::time::timeout(self.timeout, work).await;
-        match result {
-            Ok(Ok(v)) => Ok(v),
+        match tokio::time::timeout(self.timeout, work).await {
+            Ok(Ok((v, conn))) => {
+                *guard = Some(conn);
+                Ok(v)
+            }
             Ok(Err(e)) => {
-                *guard = None;
                 let class = match e.kind() {
                     std::io::ErrorKind::ConnectionRefused
                     | std::io::ErrorKind::ConnectionReset
@@ -88,10 +94,7 @@ impl MemcachedStore {
                     format!("memcached 127.0.0.1:{}: {e}", node.port),
                 ))
             }
-            Err(_) => {
-                *guard = None;
-                Err(OpError::timeout())
-            }
+            Err(_) => Err(OpError::timeout()),
         }
     }
 }

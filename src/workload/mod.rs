@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use tokio::sync::{Mutex, Semaphore, mpsc, watch};
+use tokio_util::sync::CancellationToken;
 
 use crate::check::{self, SweepResult};
 use crate::events::{Event, EventLog};
@@ -116,6 +117,7 @@ async fn run(
         started, names, sample_rx, phase_rx, snapshots,
     ));
 
+    let cancel = CancellationToken::new();
     let ctxs: Vec<Arc<OpCtx>> = strategies
         .iter()
         .zip(&ledgers)
@@ -129,6 +131,7 @@ async fn run(
                 ttl: w.ttl,
                 value_bytes: w.value_bytes,
                 timeout: w.op_timeout,
+                cancel: cancel.clone(),
             })
         })
         .collect();
@@ -182,12 +185,13 @@ async fn run(
     for gate in &gates {
         let _ = tokio::time::timeout(drain_limit, gate.acquire_many(MAX_IN_FLIGHT as u32)).await;
     }
+    cancel.cancel();
     let clients: Vec<String> = ctxs.iter().map(|c| c.store.describe()).collect();
     drop(ctxs);
     let _ = phase_tx.send(Phase::Sweep);
     let mut stats = aggregator.await.unwrap_or_default();
     for s in &mut stats {
-        s.availability.finish(load_end, started);
+        s.availability.finish(load_end);
     }
 
     events.push("sweep", "", "final sweep: reading every session written");

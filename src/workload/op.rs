@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{Mutex, mpsc};
+use tokio_util::sync::CancellationToken;
 
 use crate::check::{ReadCheck, judge};
 use crate::metrics::ledger::SessionState;
@@ -20,6 +21,8 @@ pub struct OpCtx {
     pub ttl: Duration,
     pub value_bytes: usize,
     pub timeout: Duration,
+    /// Cancelled when the drain ends: stragglers stop before the sweep.
+    pub cancel: CancellationToken,
 }
 
 async fn bounded<T>(
@@ -35,19 +38,17 @@ async fn bounded<T>(
 pub async fn execute(ctx: &OpCtx, op: OpKind, id: u64) -> (Option<ErrorClass>, Option<ReadCheck>) {
     let mut state = ctx.ledger[id as usize].lock().await;
     match op {
+        // The write is pending in the ledger before it is sent: if this
+        // future is dropped mid-flight, it stays uncertain.
         OpKind::Create | OpKind::Update => {
-            let version = state.next_version();
+            let version = state.begin_write(Instant::now(), ctx.ttl);
             let v = value::encode(id, version, ctx.value_bytes);
             match bounded(ctx.timeout, ctx.store.put(id, &v, ctx.ttl)).await {
                 Ok(()) => {
-                    let now = Instant::now();
-                    state.write_acked(version, now, now + ctx.ttl);
+                    state.write_acked(version, Instant::now());
                     (None, None)
                 }
-                Err(e) => {
-                    state.write_failed(version);
-                    (Some(e.class), None)
-                }
+                Err(e) => (Some(e.class), None),
             }
         }
         OpKind::Read => match bounded(ctx.timeout, ctx.store.get(id)).await {
@@ -57,22 +58,27 @@ pub async fn execute(ctx: &OpCtx, op: OpKind, id: u64) -> (Option<ErrorClass>, O
             }
             Err(e) => (Some(e.class), None),
         },
-        OpKind::Delete => match bounded(ctx.timeout, ctx.store.delete(id)).await {
-            Ok(()) => {
-                state.delete_acked(Instant::now());
-                (None, None)
+        OpKind::Delete => {
+            state.begin_delete(Instant::now());
+            match bounded(ctx.timeout, ctx.store.delete(id)).await {
+                Ok(()) => {
+                    state.delete_acked(Instant::now());
+                    (None, None)
+                }
+                Err(e) => (Some(e.class), None),
             }
-            Err(e) => {
-                state.delete_failed();
-                (Some(e.class), None)
-            }
-        },
+        }
     }
 }
 
-/// Run one scheduled operation and send its sample.
+/// Run one scheduled operation and send its sample. An operation still
+/// waiting when the engine gives up on the drain is abandoned (no sample;
+/// a write in flight stays uncertain in the ledger).
 pub async fn run(ctx: Arc<OpCtx>, op: OpKind, id: u64, intended: Instant) {
-    let (error, check) = execute(&ctx, op, id).await;
+    let (error, check) = tokio::select! {
+        r = execute(&ctx, op, id) => r,
+        _ = ctx.cancel.cancelled() => return,
+    };
     let _ = ctx.samples.send(Sample {
         strategy: ctx.strategy,
         op,

@@ -36,10 +36,12 @@ impl Schedule {
         let streams = active
             .into_iter()
             .enumerate()
-            .map(|(i, (k, r))| {
-                let interval = Duration::from_secs_f64(1.0 / r);
+            .filter_map(|(i, (k, r))| {
+                // A rate so low that its interval does not fit a Duration
+                // has no operation in any run.
+                let interval = Duration::try_from_secs_f64(1.0 / r).ok()?;
                 // Stagger the streams so their first operations do not coincide.
-                (k, interval, interval.mul_f64(i as f64 / n))
+                Some((k, interval, interval.mul_f64(i as f64 / n)))
             })
             .collect();
         Self { streams, length }
@@ -60,7 +62,7 @@ impl Iterator for Schedule {
             return None;
         }
         let at = *next;
-        *next += *interval;
+        *next = next.checked_add(*interval).unwrap_or(Duration::MAX);
         Some((*kind, at))
     }
 }
@@ -109,5 +111,19 @@ mod tests {
         assert_eq!(count(OpKind::Delete), 2);
         assert!(ops.windows(2).all(|w| w[0].1 <= w[1].1));
         assert!(ops.iter().all(|(_, t)| *t < Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn absurdly_low_rates_do_not_panic() {
+        for r in [1e-25, 1e-19, f64::MIN_POSITIVE] {
+            let rates = Rates {
+                create: r,
+                read: 1.0,
+                update: r,
+                delete: 0.0,
+            };
+            let ops: Vec<_> = Schedule::new(&rates, Duration::from_secs(3)).collect();
+            assert_eq!(ops.iter().filter(|(o, _)| *o == OpKind::Read).count(), 3);
+        }
     }
 }

@@ -24,12 +24,62 @@ pub fn topology(name: &str) -> Topology {
     Topology::load(&topology_path(name)).expect("shipped topology is valid")
 }
 
-/// A temporary sessiondrill home, removed (with its runs) when dropped.
-pub fn home() -> TempDir {
-    tempfile::Builder::new()
-        .prefix("sessiondrill-test-")
-        .tempdir()
-        .expect("temp dir")
+/// A temporary sessiondrill home. When dropped — also when a test fails
+/// half-way — every run still registered in it is stopped (`down`), then
+/// the directory is removed: a failing test leaves no process behind.
+pub struct TestHome(TempDir);
+
+impl std::ops::Deref for TestHome {
+    type Target = TempDir;
+    fn deref(&self) -> &TempDir {
+        &self.0
+    }
+}
+
+impl Drop for TestHome {
+    fn drop(&mut self) {
+        let runs = self.0.path().join("runs");
+        let any = std::fs::read_dir(&runs).is_ok_and(|mut d| d.next().is_some());
+        if any {
+            let _ = cli(&self.0).arg("down").output();
+        }
+    }
+}
+
+pub fn home() -> TestHome {
+    TestHome(
+        tempfile::Builder::new()
+            .prefix("sessiondrill-test-")
+            .tempdir()
+            .expect("temp dir"),
+    )
+}
+
+/// A child process killed (SIGKILL) when dropped unless it has exited: a
+/// failing assertion does not leave a foreground `up` running. Its nodes
+/// die with it (parent-death signal).
+pub struct KillOnDrop(pub Child);
+
+impl std::ops::Deref for KillOnDrop {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for KillOnDrop {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
 }
 
 pub fn up_options(home: &TempDir) -> UpOptions {
@@ -50,7 +100,11 @@ pub fn cli(home: &TempDir) -> Command {
 
 /// Start `sessiondrill up FILE --json` in the foreground and wait for its
 /// JSON report. Returns the child and the report.
-pub fn up_foreground(home: &TempDir, topology: &str, extra: &[&str]) -> (Child, serde_json::Value) {
+pub fn up_foreground(
+    home: &TempDir,
+    topology: &str,
+    extra: &[&str],
+) -> (KillOnDrop, serde_json::Value) {
     let mut child = cli(home)
         .arg("up")
         .arg(topology_path(topology))
@@ -60,6 +114,7 @@ pub fn up_foreground(home: &TempDir, topology: &str, extra: &[&str]) -> (Child, 
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
+        .map(KillOnDrop)
         .expect("spawn sessiondrill up");
     let mut line = String::new();
     std::io::BufReader::new(child.stdout.take().expect("stdout"))
