@@ -29,6 +29,11 @@ impl EventLog {
         }
     }
 
+    /// The time origin of every event.
+    pub fn origin(&self) -> Instant {
+        self.start
+    }
+
     pub fn push(&self, kind: &str, node: &str, message: impl Into<String>) {
         let e = Event {
             t_ms: self.start.elapsed().as_millis() as u64,

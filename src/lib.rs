@@ -8,6 +8,7 @@ pub mod check;
 pub mod cli;
 pub mod dynamo;
 pub mod events;
+pub mod faults;
 pub mod metrics;
 pub mod nodes;
 pub mod provision;

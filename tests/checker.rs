@@ -35,7 +35,8 @@ async fn start(s: &Scenario, h: &tempfile::TempDir) -> (Deployment, RunHandle) {
             store: store::build(kind, s, &d).await.expect("store"),
         });
     }
-    let handle = workload::start(&s.workload, s.workload.duration, runs);
+    let events = sessiondrill::events::EventLog::new(std::time::Instant::now());
+    let handle = workload::start(&s.workload, s.workload.duration, runs, events, None);
     (d, handle)
 }
 

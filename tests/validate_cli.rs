@@ -261,3 +261,38 @@ fn every_problem_of_a_file_is_listed_and_valid_files_still_pass() {
     assert!(err.contains("two.yaml:6:5: node_timeout_ms"), "{err}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("hybrid.yaml: ok"));
 }
+
+#[test]
+fn bad_fault_timeline_entries_are_named_by_line() {
+    let text = "\
+name: t
+topology:
+  name: inline
+  nodes:
+    cache: { kind: redis, persistence: aof }
+    mc: { kind: memcached }
+strategies: [redis]
+workload:
+  sessions: 10
+  duration: 2s
+  rates: { read: 10/s }
+timeline:
+  - { at: 1s, fault: explode, target: cache }
+  - { at: 1s, fault: kill, target: nosuch }
+  - { at: 1s, fault: flush, target: cache, duration: 2s }
+  - { at: soon, fault: failover, target: cache }
+  - { at: 1s, fault: power-loss, target: mc }
+";
+    let (code, err) = validate("timeline.yaml", text);
+    assert_eq!(code, 2, "{err}");
+    for expected in [
+        "timeline.yaml:13:15: unknown fault `explode`, expected one of: kill, restart, pause, resume, power-loss, failover, flush",
+        "timeline.yaml:14:28: `nosuch` names no node of topology `inline` (nodes: cache, mc)",
+        "timeline.yaml:15:44: `flush` does not last",
+        "timeline.yaml:16:7: ",
+        "failover needs a redis-replicated or redis-cluster node",
+        "`mc` is memcached: it keeps nothing on disk",
+    ] {
+        assert!(err.contains(expected), "expected {expected:?} in:\n{err}");
+    }
+}

@@ -9,12 +9,18 @@ use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::parse_duration;
+use crate::events::EventLog;
+use crate::faults::timeline::TimelineHooks;
+use crate::faults::{self, Injector};
 use crate::metrics::Snapshot;
 use crate::provision::{self, Home, UpOptions};
 use crate::report;
 use crate::scenario::Scenario;
 use crate::store;
-use crate::workload::{self, StrategyRun};
+use crate::workload::{self, RunHooks, StrategyRun};
+use std::sync::Arc;
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -59,6 +65,7 @@ pub async fn run(args: RunArgs, home: Home) -> u8 {
 async fn run_scenario(scenario: &Scenario, args: &RunArgs, home: Home) -> u8 {
     let mut opts = UpOptions::new(home);
     opts.keep = args.keep;
+    opts.power_loss_fs = scenario.needs_power_loss_fs();
     eprintln!(
         "{}: bringing up {} ({} processes)…",
         scenario.name,
@@ -88,13 +95,29 @@ async fn run_scenario(scenario: &Scenario, args: &RunArgs, home: Home) -> u8 {
         }
     }
     let duration = args.duration.unwrap_or(scenario.workload.duration);
-    let handle = workload::start(&scenario.workload, duration, runs);
+    let events = EventLog::new(std::time::Instant::now());
+    let stop_observing = CancellationToken::new();
+    let observer = faults::observer::spawn(&deployment, events.clone(), stop_observing.clone());
+    let deployment = Arc::new(Mutex::new(deployment));
+    let injector = Injector::new(deployment.clone(), events.clone(), events.origin());
+    let hooks: Option<Arc<dyn RunHooks>> = (!scenario.timeline.is_empty()).then(|| {
+        Arc::new(TimelineHooks {
+            injector: injector.clone(),
+            entries: scenario.timeline.clone(),
+        }) as Arc<dyn RunHooks>
+    });
+    let handle = workload::start(&scenario.workload, duration, runs, events, hooks);
     let progress = tokio::spawn(progress(handle.snapshots.clone()));
     let outcome = handle.finish().await;
     progress.abort();
+    stop_observing.cancel();
+    let _ = observer.await;
+    let faults = injector.records();
+    drop(injector);
+    // Last reference: the nodes die and the run directory goes here.
     drop(deployment);
 
-    let report = report::build(scenario, &outcome);
+    let report = report::build(scenario, &outcome, &faults);
     let md = report::markdown(&report);
     if let Some(path) = &args.json {
         let written = serde_json::to_vec_pretty(&report)

@@ -57,7 +57,14 @@ pub struct StrategyStats {
     pub throughput: Vec<u64>,
     /// Errors per second of the run.
     pub errors_per_second: Vec<u64>,
+    /// Per [`WRITE_SLOT`] of intended start: the earliest completion (ms
+    /// since the run start) of a successful write; `u32::MAX` when none.
+    /// Gives "time from a fault to the first successful write after it".
+    pub write_ok: Vec<u32>,
 }
+
+/// Resolution of [`StrategyStats::write_ok`].
+pub const WRITE_SLOT: Duration = Duration::from_millis(10);
 
 impl StrategyStats {
     pub fn new(name: &str, start: Instant) -> Self {
@@ -72,7 +79,16 @@ impl StrategyStats {
             availability: Availability::new(start),
             throughput: Vec::new(),
             errors_per_second: Vec::new(),
+            write_ok: Vec::new(),
         }
+    }
+
+    /// Time from `at` (since the run start) until the first successful
+    /// write that was meant to start after it completed.
+    pub fn first_write_after(&self, at: Duration) -> Option<Duration> {
+        let slot = at.as_millis().div_ceil(WRITE_SLOT.as_millis()) as usize;
+        let end = self.write_ok.get(slot..)?.iter().copied().min()?;
+        (end != u32::MAX).then(|| Duration::from_millis(end as u64).saturating_sub(at))
     }
 
     pub fn error_total(&self) -> u64 {
@@ -99,6 +115,13 @@ impl StrategyStats {
             None => {
                 if s.op.is_write() {
                     self.acked_writes += 1;
+                    let slot = (s.intended.saturating_duration_since(start).as_millis()
+                        / WRITE_SLOT.as_millis()) as usize;
+                    if self.write_ok.len() <= slot {
+                        self.write_ok.resize(slot + 1, u32::MAX);
+                    }
+                    let end = s.end.saturating_duration_since(start).as_millis() as u32;
+                    self.write_ok[slot] = self.write_ok[slot].min(end);
                 }
                 self.availability.success(s.intended, s.end);
             }

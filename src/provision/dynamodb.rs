@@ -50,7 +50,7 @@ async fn embedded(
     sweep_ms: u64,
 ) -> Result<Vec<NodeHandle>, ProvisionError> {
     let (dir, log) = ctx.dirs(group)?;
-    let data = dir.join("data");
+    let (data, fs) = ctx.data_dir(&dir)?;
     std::fs::create_dir_all(&data)
         .map_err(ProvisionError::io(format!("creating {}", data.display())))?;
     let spec = SpawnSpec::new(ctx.node_binary, &dir, log)
@@ -85,7 +85,7 @@ async fn embedded(
         pid: None,
         url,
     };
-    Ok(vec![NodeHandle::local(info, proc, dir)])
+    Ok(vec![NodeHandle::local(info, proc, dir).with_fs(fs)])
 }
 
 async fn endpoint(
@@ -121,6 +121,7 @@ async fn endpoint(
         process: None,
         dir: None,
         password: None,
+        fs: None,
     }])
 }
 

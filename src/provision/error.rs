@@ -16,6 +16,8 @@ pub enum ProvisionError {
     PortBusy { node: String, port: u16 },
     #[error("provider `{0}` is not supported yet; use `provider: process`")]
     Unsupported(String),
+    #[error("the power-loss filesystem is unavailable: {0}")]
+    Unavailable(String),
     #[error("{process} did not become ready within {waited_ms} ms: {reason}{log}")]
     NotReady {
         process: String,
@@ -51,6 +53,7 @@ impl ProvisionError {
             ProvisionError::MissingBinary { .. }
                 | ProvisionError::PortBusy { .. }
                 | ProvisionError::Unsupported(_)
+                | ProvisionError::Unavailable(_)
         )
     }
 

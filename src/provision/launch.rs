@@ -1,7 +1,9 @@
 //! Starting a node process and waiting until it answers.
 
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use crate::faults::powerfs::PowerFs;
 use std::time::{Duration, Instant};
 
 use super::ProvisionError;
@@ -16,6 +18,8 @@ pub struct Ctx<'a> {
     pub spawner: &'a Spawner,
     pub timeout: Duration,
     pub node_binary: &'a std::path::Path,
+    /// Mount data directories on the power-loss filesystem.
+    pub power_loss_fs: bool,
 }
 
 /// How often readiness is polled: nodes start in milliseconds here.
@@ -29,6 +33,19 @@ impl Ctx<'_> {
         )))?;
         let log = dir.join("log");
         Ok((dir, log))
+    }
+
+    /// A process's data directory `<dir>/data`: with the power-loss
+    /// filesystem, a mount over `<dir>/data.backing`.
+    pub fn data_dir(&self, dir: &Path) -> Result<(PathBuf, Option<PowerFs>), ProvisionError> {
+        let data = dir.join("data");
+        if !self.power_loss_fs {
+            return Ok((data, None));
+        }
+        let fs = PowerFs::mount(&dir.join("data.backing"), &data).map_err(ProvisionError::io(
+            format!("mounting the power-loss filesystem on {}", data.display()),
+        ))?;
+        Ok((data, Some(fs)))
     }
 
     pub async fn start(

@@ -63,7 +63,7 @@ pub async fn up(
 }
 
 /// `version` over the text protocol.
-async fn version(port: u16) -> Result<String, String> {
+pub(crate) async fn version(port: u16) -> Result<String, String> {
     let talk = async {
         let mut s = tokio::net::TcpStream::connect((HOST, port)).await?;
         s.write_all(b"version\r\n").await?;

@@ -8,6 +8,7 @@
 pub mod binaries;
 pub mod dynamodb;
 mod error;
+pub mod health;
 mod launch;
 pub mod memcached;
 mod node;
@@ -42,6 +43,9 @@ pub struct UpOptions {
     /// DynamoDB node). Defaults to `$SESSIONDRILL_BIN`, else this executable;
     /// tests point it at the built `sessiondrill`.
     pub node_binary: Option<std::path::PathBuf>,
+    /// Mount every data directory on the power-loss filesystem, so that the
+    /// `power-loss` fault can drop what was not fsynced.
+    pub power_loss_fs: bool,
 }
 
 impl UpOptions {
@@ -52,6 +56,7 @@ impl UpOptions {
             detached: false,
             keep: false,
             node_binary: None,
+            power_loss_fs: false,
         }
     }
 }
@@ -90,14 +95,23 @@ impl Deployment {
     pub fn spawner(&self) -> &Spawner {
         &self.spawner
     }
+
+    /// The nodes (mutable) and the spawner at once, for restarts.
+    pub fn nodes_and_spawner(&mut self) -> (&mut Vec<NodeHandle>, &Spawner) {
+        (&mut self.nodes, &self.spawner)
+    }
 }
 
 impl Drop for Deployment {
     fn drop(&mut self) {
         // Signal every process first so they die in parallel; the handles'
         // own drops then reap them.
-        for n in &self.nodes {
-            if let Some(p) = &n.process {
+        // A process already reaped (killed by a fault) is not signalled:
+        // its pid may belong to someone else by now.
+        for n in &mut self.nodes {
+            if let Some(p) = &mut n.process
+                && p.exit_status().is_none()
+            {
                 let _ = p.signal(nix::sys::signal::Signal::SIGKILL);
             }
         }
@@ -115,6 +129,9 @@ pub async fn up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, Pro
         Provider::External => return Err(ProvisionError::Unsupported("external".into())),
     }
     check_binaries(topology)?;
+    if opts.power_loss_fs {
+        crate::faults::powerfs::available().map_err(ProvisionError::Unavailable)?;
+    }
     registry::sweep_stale(&opts.home);
     let fixed_ports = topology.nodes.iter().any(|n| n.port.is_some());
     let mut attempt = 1;
@@ -186,6 +203,7 @@ async fn try_up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, Pro
         spawner: &spawner,
         timeout: opts.ready_timeout,
         node_binary: &node_binary,
+        power_loss_fs: opts.power_loss_fs,
     };
     let plans = topology
         .nodes

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::process::ManagedProcess;
+use crate::faults::powerfs::PowerFs;
 
 /// One process (or external endpoint) of a deployment, as reported by
 /// `up --json` and `status`.
@@ -30,6 +31,9 @@ pub struct NodeHandle {
     /// The node's directory in the run (config, data, log).
     pub dir: Option<PathBuf>,
     pub password: Option<String>,
+    /// The power-loss filesystem its data directory is mounted on, if any.
+    /// Declared after `process`: the process dies before the unmount.
+    pub fs: Option<PowerFs>,
 }
 
 impl NodeHandle {
@@ -42,7 +46,13 @@ impl NodeHandle {
             process: Some(process),
             dir: Some(dir),
             password: None,
+            fs: None,
         }
+    }
+
+    pub fn with_fs(mut self, fs: Option<PowerFs>) -> Self {
+        self.fs = fs;
+        self
     }
 
     pub fn with_password(mut self, pw: &str) -> Self {

@@ -68,6 +68,37 @@ pub fn markdown(r: &Report) -> String {
     for (name, st) in &r.strategies {
         let _ = writeln!(s, "- {name}: {}", st.client);
     }
+    if !r.faults.is_empty() {
+        let _ = writeln!(s, "\n## Faults\n");
+        let _ = writeln!(
+            s,
+            "| at | fault | strategy | lost | budget (writes) | oldest lost ack | stale | unavailable | first write after |"
+        );
+        let _ = writeln!(s, "|---:|---|---|---:|---:|---:|---:|---:|---:|");
+        let opt =
+            |v: Option<u64>, unit: &str| v.map_or("—".to_string(), |v| format!("{v} {unit}"));
+        for f in &r.faults {
+            for (name, w) in &f.strategies {
+                let _ = writeln!(
+                    s,
+                    "| {:.3} s | {} {} | {name} | {} | {} | {} | {} | {} ms | {} |",
+                    f.at_ms as f64 / 1000.0,
+                    f.kind,
+                    f.processes.join(","),
+                    w.lost,
+                    w.budget_writes
+                        .map_or("unbounded".to_string(), |b| format!("≤ {b:.0}")),
+                    opt(w.lost_ack_age_ms.map(|a| a[1]), "ms before"),
+                    w.stale,
+                    w.unavailable_ms,
+                    opt(w.recovery_ms, "ms"),
+                );
+            }
+        }
+        for f in &r.faults {
+            let _ = writeln!(s, "\n- {} {}: {}", f.kind, f.target, f.budget);
+        }
+    }
     if !r.events.is_empty() {
         let _ = writeln!(s, "\n## Events\n");
         for e in &r.events {

@@ -1,6 +1,7 @@
 //! The report: final statistics, checker verdicts, events and expectations.
 //! One JSON shape (schema in docs/report.schema.json) and a Markdown table.
 
+mod faults;
 mod markdown;
 
 use std::collections::BTreeMap;
@@ -12,9 +13,11 @@ pub use markdown::markdown;
 
 use crate::check::ReadCheck;
 use crate::events::Event;
+use crate::faults::FaultRecord;
 use crate::metrics::{OpKind, Percentiles, StrategyStats};
 use crate::scenario::{Cmp, Expectation, Scenario};
 use crate::workload::{RunOutcome, StrategyOutcome};
+pub use faults::{FaultReport, FaultWindow};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
@@ -27,6 +30,9 @@ pub struct Report {
     pub workload: WorkloadReport,
     pub strategies: IndexMap<String, StrategyReport>,
     pub events: Vec<Event>,
+    /// Every fault injected, with its window's numbers.
+    #[serde(default)]
+    pub faults: Vec<FaultReport>,
     pub expectations: Vec<ExpectationResult>,
     /// Every expectation holds.
     pub ok: bool,
@@ -231,7 +237,7 @@ impl StrategyReport {
     }
 }
 
-pub fn build(scenario: &Scenario, outcome: &RunOutcome) -> Report {
+pub fn build(scenario: &Scenario, outcome: &RunOutcome, faults: &[FaultRecord]) -> Report {
     let load_ms = outcome.load.as_millis() as u64;
     let strategies: IndexMap<String, StrategyReport> = outcome
         .strategies
@@ -269,6 +275,7 @@ pub fn build(scenario: &Scenario, outcome: &RunOutcome) -> Report {
         ok: expectations.iter().all(|e| e.ok),
         strategies,
         events: outcome.events.clone(),
+        faults: faults::build(scenario, outcome, faults),
         expectations,
     }
 }

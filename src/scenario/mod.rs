@@ -4,6 +4,7 @@
 pub mod expect;
 mod model;
 mod spec;
+mod timeline;
 
 use std::path::Path;
 use std::time::Duration;
@@ -72,13 +73,13 @@ impl Document {
     }
 }
 
-struct Checker<'a> {
+pub(crate) struct Checker<'a> {
     positions: &'a Positions,
     problems: Vec<Problem>,
 }
 
 impl Checker<'_> {
-    fn at(&mut self, path: &str, message: impl Into<String>) {
+    pub(crate) fn at(&mut self, path: &str, message: impl Into<String>) {
         let pos = self.positions.blame(path);
         self.problems.push(Problem::new(pos, path, message));
     }
@@ -160,12 +161,7 @@ fn validate(
     }
     let targets = targets(c, &spec, &topology, &strategies);
     let workload = workload(c, &spec.workload);
-    if !spec.timeline.is_empty() {
-        c.at(
-            "timeline",
-            "fault timelines are not supported yet: leave `timeline: []` (faults come with the fault-injection work)",
-        );
-    }
+    let timeline = timeline::validate(c, &spec.timeline, &topology);
     let mut expectations = Vec::new();
     for (key, cond) in &spec.expect {
         let path = format!("expect.{key}");
@@ -215,6 +211,7 @@ fn validate(
         strategies,
         targets,
         workload,
+        timeline,
         expectations,
     }
 }
@@ -289,7 +286,7 @@ fn targets(
     }
 }
 
-fn duration(c: &mut Checker<'_>, path: &str, s: &str) -> Duration {
+pub(crate) fn duration(c: &mut Checker<'_>, path: &str, s: &str) -> Duration {
     match humantime::parse_duration(s) {
         Ok(d) if !d.is_zero() => d,
         Ok(_) => {

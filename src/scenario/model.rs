@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::expect::Expectation;
+use crate::faults::{FaultKind, TimelineEntry};
 use crate::topology::Topology;
 
 #[derive(Debug, Clone)]
@@ -15,7 +16,18 @@ pub struct Scenario {
     pub strategies: Vec<StrategyKind>,
     pub targets: Targets,
     pub workload: Workload,
+    /// Faults to inject during the load.
+    pub timeline: Vec<TimelineEntry>,
     pub expectations: Vec<Expectation>,
+}
+
+impl Scenario {
+    /// Does any fault need data directories on the power-loss filesystem?
+    pub fn needs_power_loss_fs(&self) -> bool {
+        self.timeline
+            .iter()
+            .any(|e| e.fault.kind == FaultKind::PowerLoss)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

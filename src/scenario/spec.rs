@@ -18,7 +18,7 @@ pub struct ScenarioSpec {
     pub targets: IndexMap<String, String>,
     pub workload: WorkloadSpec,
     #[serde(default)]
-    pub timeline: Vec<serde_yaml::Value>,
+    pub timeline: Vec<TimelineSpec>,
     #[serde(default)]
     pub expect: IndexMap<String, String>,
 }
@@ -58,4 +58,28 @@ pub struct RatesSpec {
     pub update: Option<serde_yaml::Value>,
     #[serde(default)]
     pub delete: Option<serde_yaml::Value>,
+}
+
+/// One fault of the timeline.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimelineSpec {
+    /// Offset from the start of the timed load, e.g. `5s`.
+    pub at: String,
+    pub fault: String,
+    pub target: String,
+    #[serde(default)]
+    pub duration: Option<String>,
+    #[serde(default)]
+    pub repeat: Option<RepeatSpec>,
+    /// `failover` on a cluster: `force` or `takeover`.
+    #[serde(default)]
+    pub mode: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepeatSpec {
+    pub every: String,
+    pub times: u32,
 }

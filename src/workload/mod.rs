@@ -52,6 +52,7 @@ pub struct RunOutcome {
     pub started_unix_ms: u128,
     /// Length of the timed load.
     pub load: Duration,
+    pub load_end: Instant,
     pub strategies: Vec<StrategyOutcome>,
     pub events: Vec<Event>,
 }
@@ -64,10 +65,26 @@ pub struct StrategyOutcome {
     pub ledger: Ledger,
 }
 
+/// What a consumer (the fault timeline) does at the engine's turning points.
+#[async_trait::async_trait]
+pub trait RunHooks: Send + Sync {
+    /// The timed load starts now (`at`) and lasts `duration`. Runs in its
+    /// own task while the load runs.
+    async fn load_started(&self, at: Instant, duration: Duration);
+    /// The load has stopped and drained; the final sweep comes next.
+    async fn before_sweep(&self);
+}
+
 /// Start the engine. `duration` is the timed load (prefill comes first).
-pub fn start(workload: &Workload, duration: Duration, strategies: Vec<StrategyRun>) -> RunHandle {
-    let started = Instant::now();
-    let events = EventLog::new(started);
+/// Events go to `events`, whose origin is the run's time origin.
+pub fn start(
+    workload: &Workload,
+    duration: Duration,
+    strategies: Vec<StrategyRun>,
+    events: EventLog,
+    hooks: Option<Arc<dyn RunHooks>>,
+) -> RunHandle {
+    let started = events.origin();
     let (snap_tx, snap_rx) = watch::channel(Snapshot::default());
     let ledgers: Vec<Ledger> = strategies
         .iter()
@@ -84,9 +101,9 @@ pub fn start(workload: &Workload, duration: Duration, strategies: Vec<StrategyRu
         duration,
         strategies,
         ledgers.clone(),
-        started,
         events.clone(),
         snap_tx,
+        hooks,
     ));
     RunHandle {
         snapshots: snap_rx,
@@ -102,10 +119,11 @@ async fn run(
     duration: Duration,
     strategies: Vec<StrategyRun>,
     ledgers: Vec<Ledger>,
-    started: Instant,
     events: EventLog,
     snapshots: watch::Sender<Snapshot>,
+    hooks: Option<Arc<dyn RunHooks>>,
 ) -> RunOutcome {
+    let started = events.origin();
     let started_unix_ms = crate::provision::rundir::now_unix_ms();
     let (phase_tx, phase_rx) = watch::channel(Phase::Starting);
     let (sample_tx, sample_rx) = mpsc::unbounded_channel();
@@ -158,6 +176,9 @@ async fn run(
             humantime::format_duration(duration)
         ),
     );
+    let hook_task = hooks
+        .clone()
+        .map(|h| tokio::spawn(async move { h.load_started(load_start, duration).await }));
     let gates: Vec<Arc<Semaphore>> = ctxs
         .iter()
         .map(|_| Arc::new(Semaphore::new(MAX_IN_FLIGHT)))
@@ -194,6 +215,12 @@ async fn run(
         s.availability.finish(load_end);
     }
 
+    if let Some(t) = hook_task {
+        let _ = t.await;
+    }
+    if let Some(h) = &hooks {
+        h.before_sweep().await;
+    }
     events.push("sweep", "", "final sweep: reading every session written");
     let sweeps = futures::future::join_all(
         strategies
@@ -221,6 +248,7 @@ async fn run(
         started,
         started_unix_ms,
         load: load_end - load_start,
+        load_end,
         strategies: strategies
             .into_iter()
             .zip(stats)

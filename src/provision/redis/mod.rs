@@ -6,6 +6,7 @@ pub mod probe;
 pub mod replicated;
 pub mod standalone;
 
+use crate::faults::powerfs::PowerFs;
 use std::path::{Path, PathBuf};
 
 use super::ProvisionError;
@@ -31,6 +32,7 @@ struct Started {
     port: u16,
     proc: ManagedProcess,
     dir: PathBuf,
+    fs: Option<PowerFs>,
 }
 
 /// Write `conf` into the process directory and start `binary` on it.
@@ -44,7 +46,12 @@ async fn start(
 ) -> Result<Started, ProvisionError> {
     let program = binary.locate()?;
     let (dir, log) = ctx.dirs(&name)?;
-    let data = dir.join("data");
+    // Sentinels keep no data worth a power loss.
+    let (data, fs) = if binary.name == binaries::REDIS_SERVER.name {
+        ctx.data_dir(&dir)?
+    } else {
+        (dir.join("data"), None)
+    };
     std::fs::create_dir_all(&data)
         .map_err(ProvisionError::io(format!("creating {}", data.display())))?;
     let conf_path = dir.join(format!("{}.conf", binary.name));
@@ -59,6 +66,7 @@ async fn start(
         port,
         proc,
         dir,
+        fs,
     })
 }
 
@@ -94,5 +102,6 @@ impl Started {
             self.dir,
         )
         .with_password(password)
+        .with_fs(self.fs)
     }
 }

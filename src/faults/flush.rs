@@ -1,0 +1,33 @@
+//! `flush`: empty a cache — `FLUSHALL` on a Redis server (on a replicated
+//! group, the primary; it replicates), `flush_all` on memcached.
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::provision::NodeHandle;
+use crate::provision::ports::HOST;
+use crate::provision::redis::probe::RedisProbe;
+
+pub async fn inject(node: &NodeHandle) -> Result<(), String> {
+    let port = node.info.port;
+    if node.info.kind == "memcached" {
+        let mut s = tokio::net::TcpStream::connect((HOST, port))
+            .await
+            .map_err(|e| e.to_string())?;
+        s.write_all(b"flush_all\r\n")
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut buf = [0u8; 16];
+        let n = s.read(&mut buf).await.map_err(|e| e.to_string())?;
+        return if buf[..n].starts_with(b"OK") {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&buf[..n]).into_owned())
+        };
+    }
+    if !node.info.kind.starts_with("redis") {
+        return Err(format!("flush applies to caches, not {}", node.info.kind));
+    }
+    let probe = RedisProbe::new(port, node.password.as_deref().unwrap_or(""));
+    let ok: String = probe.query(&redis::cmd("FLUSHALL")).await?;
+    if ok == "OK" { Ok(()) } else { Err(ok) }
+}

@@ -1,0 +1,313 @@
+//! The injector: applies faults to a running deployment, heals them when
+//! their duration ends, and keeps a record of each for the report. The
+//! scenario timeline calls it; the TUI will call it for live faults.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Mutex;
+
+use super::powerfs::LossSummary;
+use super::{Fault, FaultKind, failover, flush, power_loss, process, target};
+use crate::events::EventLog;
+use crate::provision::Deployment;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{fault}: {reason}")]
+pub struct FaultError {
+    pub fault: String,
+    pub reason: String,
+}
+
+/// What happened to one injected fault.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FaultRecord {
+    pub id: usize,
+    pub kind: FaultKind,
+    pub target: String,
+    /// The topology node (group) of the processes it hit.
+    pub group: String,
+    /// The processes it hit.
+    pub processes: Vec<String>,
+    /// Milliseconds since the run started.
+    pub at_ms: u64,
+    pub healed_ms: Option<u64>,
+    pub message: String,
+    /// For `power-loss`: what the filesystem discarded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discarded: Option<LossSummary>,
+    #[serde(skip)]
+    pub at: Instant,
+}
+
+/// A fault that can still be healed.
+#[derive(Debug, Clone)]
+pub struct ActiveFault {
+    pub id: usize,
+    pub kind: FaultKind,
+    pub nodes: Vec<usize>,
+    /// Heals by itself after this long; `None` waits for a manual heal.
+    pub duration: Option<Duration>,
+}
+
+pub struct Injector {
+    dep: Arc<Mutex<Deployment>>,
+    events: EventLog,
+    start: Instant,
+    records: std::sync::Mutex<Vec<FaultRecord>>,
+    active: std::sync::Mutex<Vec<ActiveFault>>,
+}
+
+impl Injector {
+    /// `start` is the run's time origin (the engine's).
+    pub fn new(dep: Arc<Mutex<Deployment>>, events: EventLog, start: Instant) -> Arc<Self> {
+        Arc::new(Self {
+            dep,
+            events,
+            start,
+            records: Default::default(),
+            active: Default::default(),
+        })
+    }
+
+    pub fn events(&self) -> &EventLog {
+        &self.events
+    }
+
+    pub fn deployment(&self) -> &Arc<Mutex<Deployment>> {
+        &self.dep
+    }
+
+    pub fn records(&self) -> Vec<FaultRecord> {
+        self.records
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn ms(&self, t: Instant) -> u64 {
+        t.saturating_duration_since(self.start).as_millis() as u64
+    }
+
+    /// Inject `fault` now. With a duration (for kinds that heal), a timer
+    /// heals it later.
+    pub async fn inject(self: &Arc<Self>, fault: Fault) -> Result<usize, FaultError> {
+        let err = |reason: String| FaultError {
+            fault: fault.to_string(),
+            reason,
+        };
+        let mut dep = self.dep.lock().await;
+        let nodes = target::resolve(&dep, &fault.target).await.map_err(err)?;
+        let at = Instant::now();
+        let names: Vec<String> = nodes
+            .iter()
+            .map(|&i| dep.nodes[i].info.name.clone())
+            .collect();
+        let group = nodes
+            .first()
+            .map(|&i| dep.nodes[i].info.group.clone())
+            .unwrap_or_default();
+        let mut discarded: Option<LossSummary> = None;
+        let message = match fault.kind {
+            FaultKind::Kill => {
+                for &i in &nodes {
+                    process::kill(&mut dep.nodes[i]).map_err(err)?;
+                }
+                format!("SIGKILL {}", names.join(", "))
+            }
+            FaultKind::Restart => {
+                let mut took = Vec::new();
+                for &i in &nodes {
+                    process::kill(&mut dep.nodes[i]).map_err(err)?;
+                    let (nodes_mut, spawner) = dep.nodes_and_spawner();
+                    let t = process::start_again(&mut nodes_mut[i], spawner)
+                        .await
+                        .map_err(err)?;
+                    took.push(format!(
+                        "{} answered after {} ms",
+                        names[took.len()],
+                        t.as_millis()
+                    ));
+                }
+                format!("restarted: {}", took.join(", "))
+            }
+            FaultKind::Pause => {
+                for &i in &nodes {
+                    process::pause(&mut dep.nodes[i]).map_err(err)?;
+                }
+                format!("SIGSTOP {}", names.join(", "))
+            }
+            FaultKind::Resume => {
+                for &i in &nodes {
+                    process::resume(&mut dep.nodes[i]).map_err(err)?;
+                }
+                // Resuming heals any pause of these processes.
+                self.active
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .retain(|a| !(a.kind == FaultKind::Pause && a.nodes == nodes));
+                format!("SIGCONT {}", names.join(", "))
+            }
+            FaultKind::PowerLoss => {
+                let mut total = LossSummary::default();
+                for &i in &nodes {
+                    let s = power_loss::inject(&mut dep.nodes[i]).map_err(err)?;
+                    add(&mut total, &s);
+                }
+                let m = format!(
+                    "power lost on {}: {} bytes not fsynced discarded ({} files cut, {} removed)",
+                    names.join(", "),
+                    total.bytes_discarded,
+                    total.files_truncated,
+                    total.files_removed
+                );
+                discarded = Some(total);
+                m
+            }
+            FaultKind::Failover => {
+                let node = &dep.nodes[nodes[0]];
+                let group = node.info.group.clone();
+                if node.info.kind == "redis-cluster" {
+                    failover::cluster(node, fault.mode.as_deref())
+                        .await
+                        .map_err(err)?;
+                    format!("CLUSTER FAILOVER on {}", names[0])
+                } else {
+                    let mut done = Err("no Sentinel of this group answers".to_string());
+                    for s in dep
+                        .nodes
+                        .iter()
+                        .filter(|n| n.info.group == group && n.info.role == "sentinel")
+                    {
+                        done = failover::sentinel(s, &group).await;
+                        if done.is_ok() {
+                            break;
+                        }
+                    }
+                    done.map_err(err)?;
+                    format!("SENTINEL FAILOVER {group} (primary was {})", names[0])
+                }
+            }
+            FaultKind::Flush => {
+                for &i in &nodes {
+                    flush::inject(&dep.nodes[i]).await.map_err(err)?;
+                }
+                format!("flushed {}", names.join(", "))
+            }
+        };
+        drop(dep);
+        let id = {
+            let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
+            let id = records.len();
+            records.push(FaultRecord {
+                id,
+                kind: fault.kind,
+                target: fault.target.clone(),
+                group,
+                processes: names.clone(),
+                at_ms: self.ms(at),
+                healed_ms: None,
+                message: message.clone(),
+                discarded,
+                at,
+            });
+            id
+        };
+        self.events.push("fault", &names.join(","), message);
+        if fault.kind.heals() {
+            self.active
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(ActiveFault {
+                    id,
+                    kind: fault.kind,
+                    nodes: nodes.clone(),
+                    duration: fault.duration,
+                });
+            if let Some(d) = fault.duration {
+                let me = self.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(d).await;
+                    me.heal(id).await;
+                });
+            }
+        }
+        Ok(id)
+    }
+
+    /// Heal fault `id` if it is still active: restart what was killed,
+    /// resume what was paused.
+    pub async fn heal(&self, id: usize) {
+        let Some(active) = ({
+            let mut a = self.active.lock().unwrap_or_else(|p| p.into_inner());
+            a.iter().position(|f| f.id == id).map(|i| a.swap_remove(i))
+        }) else {
+            return;
+        };
+        let mut dep = self.dep.lock().await;
+        let mut notes = Vec::new();
+        for &i in &active.nodes {
+            let name = dep.nodes[i].info.name.clone();
+            let result = match active.kind {
+                FaultKind::Pause => {
+                    process::resume(&mut dep.nodes[i]).map(|_| "resumed".to_string())
+                }
+                FaultKind::Kill | FaultKind::PowerLoss => {
+                    let (nodes_mut, spawner) = dep.nodes_and_spawner();
+                    process::start_again(&mut nodes_mut[i], spawner)
+                        .await
+                        .map(|t| format!("restarted, answered after {} ms", t.as_millis()))
+                }
+                _ => Ok(String::new()),
+            };
+            match result {
+                Ok(m) => notes.push(format!("{name} {m}")),
+                Err(e) => {
+                    self.events.push("heal-failed", &name, e.clone());
+                    notes.push(format!("{name}: {e}"));
+                }
+            }
+        }
+        drop(dep);
+        let now = Instant::now();
+        if let Some(r) = self
+            .records
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(id)
+        {
+            r.healed_ms = Some(self.ms(now));
+        }
+        self.events.push("healed", "", notes.join("; "));
+    }
+
+    /// Heal every fault that heals (pauses resumed, killed nodes with a
+    /// duration restarted early) — at the end of the load, before the
+    /// final sweep. Kills without a duration stay: the user asked for them.
+    pub async fn heal_pending(&self) {
+        let ids: Vec<usize> = self
+            .active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|a| a.kind == FaultKind::Pause || a.duration.is_some())
+            .map(|a| a.id)
+            .collect();
+        for id in ids {
+            self.heal(id).await;
+        }
+    }
+
+    /// How long ago (from now) the run started.
+    pub fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+}
+
+fn add(total: &mut LossSummary, s: &LossSummary) {
+    total.files_truncated += s.files_truncated;
+    total.bytes_discarded += s.bytes_discarded;
+    total.files_removed += s.files_removed;
+    total.renames_undone += s.renames_undone;
+    total.unlinks_undone += s.unlinks_undone;
+}

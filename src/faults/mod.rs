@@ -1,0 +1,115 @@
+//! Failure injection that is physically real: a fault is one named break
+//! with a target and an optional duration after which it heals itself.
+//!
+//! - process faults: `kill`, `restart`, `pause`/`resume` ([`process`]),
+//!   `power-loss` ([`power_loss`], over the [`powerfs`] filesystem);
+//! - server commands: `failover` ([`failover`]), `flush` ([`flush`]);
+//! - the [`Injector`] applies faults to a running deployment (the scenario
+//!   timeline and, later, the TUI call it); [`timeline`] schedules them;
+//!   [`observer`] watches roles and emits what it sees.
+
+pub mod budget;
+pub mod failover;
+pub mod flush;
+mod injector;
+pub mod observer;
+pub mod power_loss;
+#[path = "powerfs_stub.rs"]
+pub mod powerfs;
+pub mod process;
+pub mod target;
+pub mod timeline;
+
+use std::time::Duration;
+
+pub use injector::{ActiveFault, FaultError, FaultRecord, Injector};
+
+/// What breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    /// SIGKILL; with a duration, restarted on the same data afterwards.
+    Kill,
+    /// SIGKILL and start again at once on the same port and data.
+    Restart,
+    /// SIGSTOP; with a duration, SIGCONT afterwards.
+    Pause,
+    /// SIGCONT.
+    Resume,
+    /// SIGKILL and drop every byte the node had not fsynced; with a
+    /// duration, restarted on what survived.
+    PowerLoss,
+    /// `SENTINEL FAILOVER` (replicated) or `CLUSTER FAILOVER` (cluster).
+    Failover,
+    /// `FLUSHALL` (Redis) or `flush_all` (memcached).
+    Flush,
+}
+
+impl FaultKind {
+    pub const ALL: [FaultKind; 7] = [
+        FaultKind::Kill,
+        FaultKind::Restart,
+        FaultKind::Pause,
+        FaultKind::Resume,
+        FaultKind::PowerLoss,
+        FaultKind::Failover,
+        FaultKind::Flush,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::Kill => "kill",
+            FaultKind::Restart => "restart",
+            FaultKind::Pause => "pause",
+            FaultKind::Resume => "resume",
+            FaultKind::PowerLoss => "power-loss",
+            FaultKind::Failover => "failover",
+            FaultKind::Flush => "flush",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == s)
+    }
+
+    /// Does a duration (auto-heal) mean anything for this kind?
+    pub fn heals(self) -> bool {
+        matches!(
+            self,
+            FaultKind::Kill | FaultKind::Pause | FaultKind::PowerLoss
+        )
+    }
+}
+
+/// One fault to inject.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fault {
+    pub kind: FaultKind,
+    /// A process (`cache-0`), a node group (`cache`: its primary or only
+    /// server), or a role (`cache.primary`, `cache.replica`).
+    pub target: String,
+    /// Heal after this long (restart, resume).
+    pub duration: Option<Duration>,
+    /// `failover` mode for clusters: `force` or `takeover`.
+    pub mode: Option<String>,
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.kind.name(), self.target)?;
+        if let Some(d) = self.duration {
+            write!(f, " for {}", humantime::format_duration(d))?;
+        }
+        Ok(())
+    }
+}
+
+/// A fault at a time of the load, possibly repeated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineEntry {
+    /// Offset from the start of the timed load.
+    pub at: Duration,
+    pub fault: Fault,
+    /// Inject again every `every`, `times` times in all.
+    pub repeat: Option<(Duration, u32)>,
+}

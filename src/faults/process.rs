@@ -1,0 +1,66 @@
+//! Process faults: `kill` (SIGKILL), `restart` (same port, same data),
+//! `pause`/`resume` (SIGSTOP/SIGCONT).
+
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+
+use crate::provision::spawner::Spawner;
+use crate::provision::{ManagedProcess, NodeHandle, health};
+
+/// How long a restarted process may take to answer (Redis replays its AOF).
+pub const RESTART_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn process(node: &mut NodeHandle) -> Result<&mut ManagedProcess, String> {
+    node.process
+        .as_mut()
+        .ok_or_else(|| format!("{} is not a process of this run", node.info.name))
+}
+
+/// SIGKILL and reap. Killing a dead process is not an error.
+pub fn kill(node: &mut NodeHandle) -> Result<(), String> {
+    process(node)?.kill_now();
+    Ok(())
+}
+
+pub fn is_running(node: &mut NodeHandle) -> bool {
+    node.process
+        .as_mut()
+        .is_some_and(|p| p.exit_status().is_none())
+}
+
+/// Start the process again from its original command line (same port, same
+/// data directory) and wait until it answers. Returns the time that took.
+pub async fn start_again(node: &mut NodeHandle, spawner: &Spawner) -> Result<Duration, String> {
+    let name = node.info.name.clone();
+    let spec = process(node)?.spec.clone();
+    if is_running(node) {
+        return Err(format!("{name} is still running"));
+    }
+    let child = spawner
+        .spawn(spec.clone())
+        .await
+        .map_err(|e| format!("restarting {name}: {e}"))?;
+    node.info.pid = Some(child.id());
+    node.process = Some(ManagedProcess::new(child, spec));
+    health::wait(node, RESTART_TIMEOUT)
+        .await
+        .map_err(|e| format!("{name} restarted but does not answer: {e}"))
+}
+
+pub fn pause(node: &mut NodeHandle) -> Result<(), String> {
+    signal(node, Signal::SIGSTOP)
+}
+
+pub fn resume(node: &mut NodeHandle) -> Result<(), String> {
+    signal(node, Signal::SIGCONT)
+}
+
+fn signal(node: &mut NodeHandle, sig: Signal) -> Result<(), String> {
+    let name = node.info.name.clone();
+    let p = process(node)?;
+    if p.exit_status().is_some() {
+        return Err(format!("{name} is not running"));
+    }
+    p.signal(sig).map_err(|e| format!("{sig} to {name}: {e}"))
+}

@@ -1,0 +1,110 @@
+//! Which processes a fault's `target` names, resolved when the fault is
+//! injected (roles change: after a failover `cache.primary` is another
+//! process than before).
+//!
+//! - a process: `cache-0`, `cache-sentinel-1`, `sessions`;
+//! - a node group: `cache` — its only server, or its current primary;
+//! - a role: `cache.primary`, `cache.replica` (the first current replica),
+//!   `cache.replicas` (all of them).
+
+use crate::provision::redis::probe::RedisProbe;
+use crate::provision::{Deployment, NodeHandle};
+
+/// The live role of a Redis server process: `master`, `slave`, or `None`
+/// when it does not answer.
+pub async fn live_role(node: &NodeHandle) -> Option<String> {
+    role_at(node.info.port, node.password.as_deref().unwrap_or("")).await
+}
+
+/// The `ROLE` of the Redis server on `port`.
+pub async fn role_at(port: u16, password: &str) -> Option<String> {
+    let probe = RedisProbe::new(port, password);
+    let reply: redis::Value = tokio::time::timeout(
+        std::time::Duration::from_millis(500),
+        probe.query(&redis::cmd("ROLE")),
+    )
+    .await
+    .ok()?
+    .ok()?;
+    match reply {
+        redis::Value::Array(items) => match items.first()? {
+            redis::Value::BulkString(b) => Some(String::from_utf8_lossy(b).into_owned()),
+            redis::Value::SimpleString(s) => Some(s.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Server processes of a group (not Sentinels), in process order.
+fn servers<'a>(dep: &'a Deployment, group: &str) -> Vec<(usize, &'a NodeHandle)> {
+    dep.nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.info.group == group && n.info.role != "sentinel")
+        .collect()
+}
+
+/// Indexes into `dep.nodes` of the processes `target` names.
+pub async fn resolve(dep: &Deployment, target: &str) -> Result<Vec<usize>, String> {
+    if let Some(i) = dep.nodes.iter().position(|n| n.info.name == target) {
+        return Ok(vec![i]);
+    }
+    let (group, role) = match target.split_once('.') {
+        Some((g, r)) => (g, Some(r)),
+        None => (target, None),
+    };
+    let members = servers(dep, group);
+    if members.is_empty() {
+        let names: Vec<&str> = dep.nodes.iter().map(|n| n.info.name.as_str()).collect();
+        return Err(format!(
+            "no process or node group `{group}` in this deployment (processes: {})",
+            names.join(", ")
+        ));
+    }
+    let is_redis = members
+        .iter()
+        .all(|(_, n)| n.info.kind.starts_with("redis"));
+    match role {
+        None if members.len() == 1 => Ok(vec![members[0].0]),
+        None | Some("primary") | Some("master") if is_redis => {
+            for (i, n) in &members {
+                if live_role(n).await.as_deref() == Some("master") {
+                    return Ok(vec![*i]);
+                }
+            }
+            Err(format!(
+                "no process of `{group}` answers as primary right now"
+            ))
+        }
+        Some("replica") | Some("replicas") if is_redis => {
+            let mut out = Vec::new();
+            for (i, n) in &members {
+                if live_role(n).await.as_deref() == Some("slave") {
+                    out.push(*i);
+                }
+            }
+            if out.is_empty() {
+                return Err(format!(
+                    "no process of `{group}` answers as replica right now"
+                ));
+            }
+            if role == Some("replica") {
+                out.truncate(1);
+            }
+            Ok(out)
+        }
+        None => Err(format!(
+            "`{group}` has {} processes; name one ({}) or a role like `{group}.primary`",
+            members.len(),
+            members
+                .iter()
+                .map(|(_, n)| n.info.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        Some(r) => Err(format!(
+            "unknown role `{r}` for `{group}`: expected primary, replica or replicas"
+        )),
+    }
+}

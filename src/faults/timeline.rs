@@ -1,0 +1,105 @@
+//! The scenario's fault timeline: each entry injected at its offset from the
+//! start of the timed load (repeats expanded), each in its own task so a
+//! slow restart does not delay the next entry's start time.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::{Fault, Injector, TimelineEntry};
+
+/// Every injection of the timeline, in time order.
+pub fn expand(entries: &[TimelineEntry]) -> Vec<(Duration, Fault)> {
+    let mut out = Vec::new();
+    for e in entries {
+        let (every, times) = e.repeat.unwrap_or((Duration::ZERO, 1));
+        for k in 0..times.max(1) {
+            out.push((e.at + every * k, e.fault.clone()));
+        }
+    }
+    out.sort_by_key(|(at, _)| *at);
+    out
+}
+
+/// Inject the timeline's faults during a load of length `load`, starting at
+/// `load_start`; entries past the end of the load are skipped. Returns when
+/// every injection has been attempted.
+pub async fn run(
+    injector: Arc<Injector>,
+    entries: Vec<TimelineEntry>,
+    load_start: Instant,
+    load: Duration,
+) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (at, fault) in expand(&entries) {
+        if at >= load {
+            continue;
+        }
+        tokio::time::sleep_until((load_start + at).into()).await;
+        let inj = injector.clone();
+        tasks.spawn(async move {
+            if let Err(e) = inj.inject(fault).await {
+                inj.events().push("fault-failed", "", e.to_string());
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+/// The engine hooks that run a timeline: inject during the load, heal what
+/// should heal before the final sweep.
+pub struct TimelineHooks {
+    pub injector: Arc<Injector>,
+    pub entries: Vec<TimelineEntry>,
+}
+
+#[async_trait::async_trait]
+impl crate::workload::RunHooks for TimelineHooks {
+    async fn load_started(&self, at: Instant, duration: Duration) {
+        run(self.injector.clone(), self.entries.clone(), at, duration).await;
+    }
+
+    async fn before_sweep(&self) {
+        self.injector.heal_pending().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::faults::FaultKind;
+
+    #[test]
+    fn repeats_are_expanded_in_time_order() {
+        let f = |kind| Fault {
+            kind,
+            target: "cache".into(),
+            duration: None,
+            mode: None,
+        };
+        let entries = vec![
+            TimelineEntry {
+                at: Duration::from_secs(1),
+                fault: f(FaultKind::Pause),
+                repeat: Some((Duration::from_secs(2), 3)),
+            },
+            TimelineEntry {
+                at: Duration::from_secs(2),
+                fault: f(FaultKind::Flush),
+                repeat: None,
+            },
+        ];
+        let at: Vec<(u64, FaultKind)> = expand(&entries)
+            .into_iter()
+            .map(|(t, f)| (t.as_secs(), f.kind))
+            .collect();
+        assert_eq!(
+            at,
+            vec![
+                (1, FaultKind::Pause),
+                (2, FaultKind::Flush),
+                (3, FaultKind::Pause),
+                (5, FaultKind::Pause)
+            ]
+        );
+    }
+}

@@ -1,0 +1,56 @@
+//! Is a node process answering? The check each kind's readiness uses,
+//! for processes restarted by faults and for the role observer.
+
+use std::time::Duration;
+
+use super::node::{NodeHandle, NodeInfo};
+use super::redis::probe::RedisProbe;
+use crate::dynamo::{self, ClientPolicy};
+
+/// One check, bounded by `limit`. `Err` says why not (LOADING, refused…).
+pub async fn check(node: &NodeHandle, limit: Duration) -> Result<(), String> {
+    check_info(&node.info, node.password.as_deref(), limit).await
+}
+
+/// [`check`] from what a node's [`NodeInfo`] and password say.
+pub async fn check_info(
+    info: &NodeInfo,
+    password: Option<&str>,
+    limit: Duration,
+) -> Result<(), String> {
+    let port = info.port;
+    let work = async {
+        match info.kind.as_str() {
+            "memcached" => super::memcached::version(port).await.map(|_| ()),
+            "dynamodb" => {
+                let client = dynamo::client(&info.url, "us-east-1", ClientPolicy::default()).await;
+                client
+                    .list_tables()
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| dynamo::error_text(&e))
+            }
+            _ => {
+                let probe = RedisProbe::new(port, password.unwrap_or(""));
+                let pong: String = probe.query(&redis::cmd("PING")).await?;
+                if pong == "PONG" { Ok(()) } else { Err(pong) }
+            }
+        }
+    };
+    tokio::time::timeout(limit, work)
+        .await
+        .unwrap_or_else(|_| Err("no answer".into()))
+}
+
+/// Poll [`check`] until it passes or `timeout` ends; returns the last error.
+pub async fn wait(node: &NodeHandle, timeout: Duration) -> Result<Duration, String> {
+    let start = std::time::Instant::now();
+    loop {
+        match check(node, Duration::from_millis(500)).await {
+            Ok(()) => return Ok(start.elapsed()),
+            Err(e) if start.elapsed() >= timeout => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
+}

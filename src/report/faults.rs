@@ -1,0 +1,170 @@
+//! Per fault window: what each strategy lost, how long it was unavailable,
+//! how long until the first successful write, and the budget the
+//! configuration promises next to it.
+//!
+//! A lost (or stale) session is charged to the first fault injected at or
+//! after its last acknowledged write: the fault that destroyed it. A fault's
+//! window runs from its injection to the next fault (or the end of the load).
+
+use std::time::{Duration, Instant};
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use crate::faults::FaultRecord;
+use crate::faults::budget::{self, Budget};
+use crate::faults::powerfs::LossSummary;
+use crate::scenario::Scenario;
+use crate::workload::{RunOutcome, StrategyOutcome};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FaultReport {
+    pub kind: String,
+    pub target: String,
+    pub processes: Vec<String>,
+    pub at_ms: u64,
+    pub healed_ms: Option<u64>,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discarded: Option<LossSummary>,
+    /// What the configuration promises for this fault.
+    pub budget: String,
+    pub strategies: IndexMap<String, FaultWindow>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FaultWindow {
+    /// Acknowledged sessions this fault destroyed (proved by the sweep).
+    pub lost: u64,
+    pub stale: u64,
+    /// Age at the fault of the lost writes' acknowledgements: [youngest, oldest].
+    pub lost_ack_age_ms: Option<[u64; 2]>,
+    /// Writes the budget allows at this strategy's acknowledged write rate;
+    /// `null` when the budget is unbounded.
+    pub budget_writes: Option<f64>,
+    pub unavailable_ms: u64,
+    /// From the fault to the first successful write meant to start after it
+    /// (for a failover: the failover time as clients see it).
+    pub recovery_ms: Option<u64>,
+}
+
+pub fn build(
+    scenario: &Scenario,
+    outcome: &RunOutcome,
+    records: &[FaultRecord],
+) -> Vec<FaultReport> {
+    let origin = outcome.started;
+    let load_end_ms = outcome
+        .load_end
+        .saturating_duration_since(origin)
+        .as_millis() as u64;
+    records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let window_end = records
+                .get(i + 1)
+                .map_or(load_end_ms, |n| n.at_ms)
+                .max(r.at_ms);
+            let budget = scenario
+                .topology
+                .nodes
+                .iter()
+                .find(|n| n.name == r.group)
+                .map(|n| budget::of(r.kind, n))
+                .unwrap_or_else(|| Budget {
+                    rule: "unknown node".into(),
+                    window_s: None,
+                });
+            let strategies = outcome
+                .strategies
+                .iter()
+                .map(|o| {
+                    (
+                        o.kind.name().to_string(),
+                        window(o, records, i, (r.at_ms, window_end), &budget, outcome),
+                    )
+                })
+                .collect();
+            FaultReport {
+                kind: r.kind.name().to_string(),
+                target: r.target.clone(),
+                processes: r.processes.clone(),
+                at_ms: r.at_ms,
+                healed_ms: r.healed_ms,
+                message: r.message.clone(),
+                discarded: r.discarded.clone(),
+                budget: budget.rule,
+                strategies,
+            }
+        })
+        .collect()
+}
+
+/// The index of the fault that destroyed a write acknowledged at `acked`.
+fn culprit(records: &[FaultRecord], acked: Instant) -> Option<usize> {
+    records.iter().position(|r| r.at >= acked)
+}
+
+fn window(
+    o: &StrategyOutcome,
+    records: &[FaultRecord],
+    me: usize,
+    (from_ms, to_ms): (u64, u64),
+    budget: &Budget,
+    outcome: &RunOutcome,
+) -> FaultWindow {
+    let fault_at = records[me].at;
+    let mut lost = 0;
+    let mut ages: Option<[u64; 2]> = None;
+    for &id in &o.sweep.lost_ids {
+        let Some(acked) = o.ledger[id as usize]
+            .try_lock()
+            .ok()
+            .and_then(|s| s.acked_at())
+        else {
+            continue;
+        };
+        if culprit(records, acked) == Some(me) {
+            lost += 1;
+            let age = fault_at.saturating_duration_since(acked).as_millis() as u64;
+            ages = Some(match ages {
+                None => [age, age],
+                Some([lo, hi]) => [lo.min(age), hi.max(age)],
+            });
+        }
+    }
+    let stale = o
+        .sweep
+        .stale_ids
+        .iter()
+        .filter(|&&id| {
+            o.ledger[id as usize]
+                .try_lock()
+                .ok()
+                .and_then(|s| s.acked_at())
+                .is_some_and(|a| culprit(records, a) == Some(me))
+        })
+        .count() as u64;
+    let from = Duration::from_millis(from_ms);
+    let to = Duration::from_millis(to_ms);
+    let unavailable: Duration = o
+        .stats
+        .availability
+        .windows()
+        .iter()
+        .map(|&(a, b)| b.min(to).saturating_sub(a.max(from)))
+        .sum();
+    let load_s = outcome.load.as_secs_f64().max(0.001);
+    FaultWindow {
+        lost,
+        stale,
+        lost_ack_age_ms: ages,
+        budget_writes: budget.max_writes(o.stats.acked_writes as f64 / load_s),
+        unavailable_ms: unavailable.as_millis() as u64,
+        recovery_ms: o
+            .stats
+            .first_write_after(from)
+            .map(|d| d.as_millis() as u64),
+    }
+}
