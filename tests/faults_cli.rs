@@ -88,3 +88,63 @@ fn sentinel_promotes_a_replica_after_the_primary_is_killed() {
         "recovery {recovery} ms is faster than down-after"
     );
 }
+
+#[test]
+fn latency_on_the_link_raises_the_median_by_at_least_the_latency() {
+    let (code, r, err) = run("redis-latency.yaml", "5s");
+    assert_eq!(code, 0, "{err}");
+    let seconds = r["strategies"]["redis"]["per_second"].as_array().unwrap();
+    let p50 = |t: usize| seconds[t]["p50_us"].as_u64().unwrap();
+    // The fault holds from 2 s to 4 s of the load.
+    let before = p50(1);
+    for t in [2, 3] {
+        assert!(
+            p50(t) >= before + 50_000,
+            "second {t}: p50 {} us vs {before} us before",
+            p50(t)
+        );
+    }
+    assert!(p50(4) < before + 25_000, "healed: p50 {} us", p50(4));
+}
+
+#[test]
+fn partition_times_clients_out_and_heal_restores_them_within_a_second() {
+    let (code, r, err) = run("redis-partition.yaml", "5s");
+    assert_eq!(code, 0, "{err}");
+    let s = &r["strategies"]["redis"];
+    assert!(s["errors"]["timeout"].as_u64().unwrap() > 0, "{s}");
+    assert_eq!(s["lost"], 0, "{s}");
+    let f = &r["faults"][0];
+    let (at, healed) = (
+        f["at_ms"].as_u64().unwrap(),
+        f["healed_ms"].as_u64().unwrap(),
+    );
+    let windows = s["unavailable_windows"].as_array().unwrap();
+    let during: Vec<_> = windows
+        .iter()
+        .filter(|w| w[1].as_u64().unwrap() > at)
+        .collect();
+    assert!(!during.is_empty(), "no outage: {windows:?}");
+    for w in during {
+        let end = w[1].as_u64().unwrap();
+        assert!(
+            end <= healed + 1000,
+            "outage ends {end} ms, healed {healed} ms"
+        );
+    }
+}
+
+#[test]
+fn throttling_30_percent_shows_as_30_percent_throttled() {
+    let (code, r, err) = run("dynamodb-throttle.yaml", "4s");
+    assert_eq!(code, 0, "{err}");
+    let s = &r["strategies"]["dynamodb"];
+    let ops = s["ops"].as_u64().unwrap() as f64;
+    let throttled = s["errors"]["throttled"].as_u64().unwrap() as f64;
+    let share = throttled / ops;
+    assert!(
+        (0.25..=0.35).contains(&share),
+        "throttled {share:.3} of {ops} ops"
+    );
+    assert_eq!(s["lost"], 0, "{s}");
+}

@@ -66,6 +66,7 @@ async fn run_scenario(scenario: &Scenario, args: &RunArgs, home: Home) -> u8 {
     let mut opts = UpOptions::new(home);
     opts.keep = args.keep;
     opts.power_loss_fs = scenario.needs_power_loss_fs();
+    opts.proxies = scenario.needs_proxies();
     eprintln!(
         "{}: bringing up {} ({} processes)…",
         scenario.name,

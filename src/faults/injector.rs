@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 use super::powerfs::LossSummary;
-use super::{Fault, FaultKind, failover, flush, power_loss, process, target};
+use super::{Fault, FaultKind, LinkParams, failover, flush, link, power_loss, process, target};
 use crate::events::EventLog;
 use crate::provision::Deployment;
 
@@ -48,6 +48,7 @@ pub struct ActiveFault {
     pub nodes: Vec<usize>,
     /// Heals by itself after this long; `None` waits for a manual heal.
     pub duration: Option<Duration>,
+    pub link: LinkParams,
 }
 
 pub struct Injector {
@@ -194,6 +195,14 @@ impl Injector {
                 }
                 format!("flushed {}", names.join(", "))
             }
+            k if k.is_link() => {
+                let mut said = Vec::new();
+                for &i in &nodes {
+                    said.push(link::inject(&dep.nodes[i], k, &fault.link).map_err(err)?);
+                }
+                said.join("; ")
+            }
+            k => return Err(err(format!("{} cannot be injected", k.name()))),
         };
         drop(dep);
         let id = {
@@ -223,6 +232,7 @@ impl Injector {
                     kind: fault.kind,
                     nodes: nodes.clone(),
                     duration: fault.duration,
+                    link: fault.link.clone(),
                 });
             if let Some(d) = fault.duration {
                 let me = self.clone();
@@ -258,6 +268,7 @@ impl Injector {
                         .await
                         .map(|t| format!("restarted, answered after {} ms", t.as_millis()))
                 }
+                k if k.is_link() => link::heal(&dep.nodes[i], k, &active.link),
                 _ => Ok(String::new()),
             };
             match result {
@@ -290,7 +301,7 @@ impl Injector {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .filter(|a| a.kind == FaultKind::Pause || a.duration.is_some())
+            .filter(|a| a.kind == FaultKind::Pause || a.kind.is_link() || a.duration.is_some())
             .map(|a| a.id)
             .collect();
         for id in ids {

@@ -12,11 +12,13 @@ pub mod budget;
 pub mod failover;
 pub mod flush;
 mod injector;
+pub mod link;
 pub mod observer;
 pub mod power_loss;
 #[path = "powerfs_stub.rs"]
 pub mod powerfs;
 pub mod process;
+pub mod proxy;
 pub mod target;
 pub mod timeline;
 
@@ -43,10 +45,22 @@ pub enum FaultKind {
     Failover,
     /// `FLUSHALL` (Redis) or `flush_all` (memcached).
     Flush,
+    /// Delay every chunk on the client link by `latency` ± `jitter`.
+    Latency,
+    /// Limit the client link to `bandwidth` bytes/s per direction.
+    Bandwidth,
+    /// Hold every byte on the client link (one direction or both) until
+    /// healed.
+    Partition,
+    /// Close every open client connection at once.
+    Reset,
+    /// Answer a `share` of DynamoDB requests with
+    /// ProvisionedThroughputExceededException (or a 5xx).
+    Throttle,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 7] = [
+    pub const ALL: [FaultKind; 12] = [
         FaultKind::Kill,
         FaultKind::Restart,
         FaultKind::Pause,
@@ -54,6 +68,11 @@ impl FaultKind {
         FaultKind::PowerLoss,
         FaultKind::Failover,
         FaultKind::Flush,
+        FaultKind::Latency,
+        FaultKind::Bandwidth,
+        FaultKind::Partition,
+        FaultKind::Reset,
+        FaultKind::Throttle,
     ];
 
     pub fn name(self) -> &'static str {
@@ -65,6 +84,11 @@ impl FaultKind {
             FaultKind::PowerLoss => "power-loss",
             FaultKind::Failover => "failover",
             FaultKind::Flush => "flush",
+            FaultKind::Latency => "latency",
+            FaultKind::Bandwidth => "bandwidth",
+            FaultKind::Partition => "partition",
+            FaultKind::Reset => "reset",
+            FaultKind::Throttle => "throttle",
         }
     }
 
@@ -76,7 +100,25 @@ impl FaultKind {
     pub fn heals(self) -> bool {
         matches!(
             self,
-            FaultKind::Kill | FaultKind::Pause | FaultKind::PowerLoss
+            FaultKind::Kill
+                | FaultKind::Pause
+                | FaultKind::PowerLoss
+                | FaultKind::Latency
+                | FaultKind::Bandwidth
+                | FaultKind::Partition
+                | FaultKind::Throttle
+        )
+    }
+
+    /// Does it act on a link (the proxy) rather than a process?
+    pub fn is_link(self) -> bool {
+        matches!(
+            self,
+            FaultKind::Latency
+                | FaultKind::Bandwidth
+                | FaultKind::Partition
+                | FaultKind::Reset
+                | FaultKind::Throttle
         )
     }
 }
@@ -92,6 +134,32 @@ pub struct Fault {
     pub duration: Option<Duration>,
     /// `failover` mode for clusters: `force` or `takeover`.
     pub mode: Option<String>,
+    /// Parameters of link faults.
+    pub link: LinkParams,
+}
+
+/// Which way a partition holds bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Way {
+    #[default]
+    Both,
+    /// Client → node only.
+    Up,
+    /// Node → client only.
+    Down,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LinkParams {
+    pub latency: Duration,
+    pub jitter: Duration,
+    /// Bytes per second.
+    pub bandwidth: u64,
+    pub way: Way,
+    /// Share of requests throttled, 0..=1.
+    pub share: f64,
+    /// HTTP status of a throttled request: 400 (throughput exceeded) or 5xx.
+    pub status: u16,
 }
 
 impl std::fmt::Display for Fault {

@@ -84,6 +84,7 @@ async fn embedded(
         port,
         pid: None,
         url,
+        proxy_port: None,
     };
     Ok(vec![NodeHandle::local(info, proc, dir).with_fs(fs)])
 }
@@ -115,6 +116,7 @@ async fn endpoint(
         port,
         pid: None,
         url: url.to_string(),
+        proxy_port: None,
     };
     Ok(vec![NodeHandle {
         info,
@@ -122,6 +124,7 @@ async fn endpoint(
         dir: None,
         password: None,
         fs: None,
+        proxy: None,
     }])
 }
 

@@ -56,6 +56,7 @@ pub async fn up(
             port,
             pid: None,
             url: format!("memcache://{HOST}:{port}"),
+            proxy_port: None,
         };
         handles.push(NodeHandle::local(info, proc, dir));
     }

@@ -46,6 +46,9 @@ pub struct UpOptions {
     /// Mount every data directory on the power-loss filesystem, so that the
     /// `power-loss` fault can drop what was not fsynced.
     pub power_loss_fs: bool,
+    /// Put a link proxy in front of every client-facing node (standalone
+    /// Redis, memcached, DynamoDB), so link faults can act on client traffic.
+    pub proxies: bool,
 }
 
 impl UpOptions {
@@ -57,6 +60,7 @@ impl UpOptions {
             keep: false,
             node_binary: None,
             power_loss_fs: false,
+            proxies: false,
         }
     }
 }
@@ -215,11 +219,24 @@ async fn try_up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, Pro
         .iter()
         .zip(&plans)
         .map(|(node, plan)| node_up(&ctx, node, plan));
-    let nodes: Vec<NodeHandle> = futures::future::try_join_all(bring_up)
+    let mut nodes: Vec<NodeHandle> = futures::future::try_join_all(bring_up)
         .await?
         .into_iter()
         .flatten()
         .collect();
+    if opts.proxies {
+        for n in nodes.iter_mut().filter(|n| proxied(n)) {
+            let http = n.info.kind == "dynamodb";
+            let proxy = crate::faults::proxy::Proxy::start(n.info.port, http)
+                .await
+                .map_err(ProvisionError::io(format!(
+                    "starting the link proxy of {}",
+                    n.info.name
+                )))?;
+            n.info.proxy_port = Some(proxy.listen_port);
+            n.proxy = Some(proxy);
+        }
+    }
     state.ready = true;
     state.nodes = nodes.iter().map(|n| n.info.clone()).collect();
     run.write_state(&state)
@@ -232,6 +249,13 @@ async fn try_up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, Pro
         ready_in: started.elapsed(),
         state,
     })
+}
+
+/// Nodes whose clients connect by the address we give them. Replicated and
+/// cluster nodes hand out their own addresses (Sentinel, MOVED); proxying
+/// those needs announced addresses and is not done yet.
+fn proxied(n: &NodeHandle) -> bool {
+    n.process.is_some() && matches!(n.info.kind.as_str(), "redis" | "memcached" | "dynamodb")
 }
 
 async fn node_up(

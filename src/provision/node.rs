@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::process::ManagedProcess;
 use crate::faults::powerfs::PowerFs;
+use crate::faults::proxy::Proxy;
 
 /// One process (or external endpoint) of a deployment, as reported by
 /// `up --json` and `status`.
@@ -23,6 +24,27 @@ pub struct NodeInfo {
     pub port: u16,
     pub pid: Option<u32>,
     pub url: String,
+    /// The link proxy in front of the node, when the run has proxies:
+    /// clients connect here so link faults apply to them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_port: Option<u16>,
+}
+
+impl NodeInfo {
+    /// The port clients use: the proxy's, else the node's.
+    pub fn client_port(&self) -> u16 {
+        self.proxy_port.unwrap_or(self.port)
+    }
+
+    /// The URL clients use (through the proxy when there is one).
+    pub fn client_url(&self) -> String {
+        match self.proxy_port {
+            Some(p) => self
+                .url
+                .replacen(&format!(":{}", self.port), &format!(":{p}"), 1),
+            None => self.url.clone(),
+        }
+    }
 }
 
 pub struct NodeHandle {
@@ -34,6 +56,8 @@ pub struct NodeHandle {
     /// The power-loss filesystem its data directory is mounted on, if any.
     /// Declared after `process`: the process dies before the unmount.
     pub fs: Option<PowerFs>,
+    /// The link proxy clients go through, if any.
+    pub proxy: Option<Proxy>,
 }
 
 impl NodeHandle {
@@ -47,6 +71,7 @@ impl NodeHandle {
             dir: Some(dir),
             password: None,
             fs: None,
+            proxy: None,
         }
     }
 

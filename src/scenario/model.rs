@@ -28,6 +28,11 @@ impl Scenario {
             .iter()
             .any(|e| e.fault.kind == FaultKind::PowerLoss)
     }
+
+    /// Does any fault act on a link (so clients must go through proxies)?
+    pub fn needs_proxies(&self) -> bool {
+        self.timeline.iter().any(|e| e.fault.kind.is_link())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

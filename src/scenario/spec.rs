@@ -75,6 +75,23 @@ pub struct TimelineSpec {
     /// `failover` on a cluster: `force` or `takeover`.
     #[serde(default)]
     pub mode: Option<String>,
+    /// `latency`: added delay, e.g. `50ms`; `jitter`: ± spread.
+    #[serde(default)]
+    pub latency: Option<String>,
+    #[serde(default)]
+    pub jitter: Option<String>,
+    /// `bandwidth`: bytes per second, e.g. `100kb/s`, `1mb/s`, `5000`.
+    #[serde(default)]
+    pub bandwidth: Option<serde_yaml::Value>,
+    /// `partition`: `both` (default), `up` (client → node), `down`.
+    #[serde(default)]
+    pub direction: Option<String>,
+    /// `throttle`: share of requests, `30%` or `0.3`.
+    #[serde(default)]
+    pub share: Option<serde_yaml::Value>,
+    /// `throttle`: 400 (ProvisionedThroughputExceeded, default) or 500/503.
+    #[serde(default)]
+    pub status: Option<u16>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::Checker;
 use super::spec::TimelineSpec;
-use crate::faults::{Fault, FaultKind, TimelineEntry};
+use crate::faults::{Fault, FaultKind, LinkParams, TimelineEntry, Way};
 use crate::topology::{DynamoEngine, Node, NodeKind, Topology};
 
 pub(crate) fn validate(
@@ -85,6 +85,7 @@ pub(crate) fn validate(
                 }
             }
         }
+        let link = link_params(c, i, kind, s);
         let repeat = s.repeat.as_ref().map(|r| {
             let every = super::duration(c, &format!("timeline[{i}].repeat.every"), &r.every);
             if r.times == 0 {
@@ -99,11 +100,130 @@ pub(crate) fn validate(
                 target: s.target.clone(),
                 duration,
                 mode: s.mode.clone(),
+                link,
             },
             repeat,
         });
     }
     out
+}
+
+/// Parameters of link faults; each must belong to its kind.
+fn link_params(c: &mut Checker<'_>, i: usize, kind: FaultKind, s: &TimelineSpec) -> LinkParams {
+    let path = |f: &str| format!("timeline[{i}].{f}");
+    let mut p = LinkParams {
+        status: 400,
+        ..LinkParams::default()
+    };
+    let given: [(&str, bool, FaultKind); 6] = [
+        ("latency", s.latency.is_some(), FaultKind::Latency),
+        ("jitter", s.jitter.is_some(), FaultKind::Latency),
+        ("bandwidth", s.bandwidth.is_some(), FaultKind::Bandwidth),
+        ("direction", s.direction.is_some(), FaultKind::Partition),
+        ("share", s.share.is_some(), FaultKind::Throttle),
+        ("status", s.status.is_some(), FaultKind::Throttle),
+    ];
+    for (field, present, owner) in given {
+        if present && kind != owner {
+            c.at(
+                &path(field),
+                format!("`{field}` applies to {} only", owner.name()),
+            );
+        }
+    }
+    match kind {
+        FaultKind::Latency => match &s.latency {
+            Some(l) => p.latency = super::duration(c, &path("latency"), l),
+            None => c.at(
+                &path("fault"),
+                "latency needs `latency`, e.g. `latency: 50ms`",
+            ),
+        },
+        FaultKind::Bandwidth => match s.bandwidth.as_ref().map(bytes_per_second) {
+            Some(Ok(b)) => p.bandwidth = b,
+            Some(Err(e)) => c.at(&path("bandwidth"), e),
+            None => c.at(
+                &path("fault"),
+                "bandwidth needs `bandwidth`, e.g. `bandwidth: 100kb/s`",
+            ),
+        },
+        FaultKind::Throttle => match s.share.as_ref().map(share) {
+            Some(Ok(v)) => p.share = v,
+            Some(Err(e)) => c.at(&path("share"), e),
+            None => c.at(&path("fault"), "throttle needs `share`, e.g. `share: 30%`"),
+        },
+        _ => {}
+    }
+    if let Some(j) = &s.jitter {
+        p.jitter = super::duration(c, &path("jitter"), j);
+    }
+    if let Some(d) = &s.direction {
+        match d.as_str() {
+            "both" => p.way = Way::Both,
+            "up" => p.way = Way::Up,
+            "down" => p.way = Way::Down,
+            other => c.at(
+                &path("direction"),
+                format!("unknown direction `{other}`, expected both, up (client → node) or down"),
+            ),
+        }
+    }
+    if let Some(st) = s.status {
+        if st == 400 || (500..600).contains(&st) {
+            p.status = st;
+        } else {
+            c.at(
+                &path("status"),
+                format!("status {st}: expected 400 (throughput exceeded) or a 5xx"),
+            );
+        }
+    }
+    p
+}
+
+fn bytes_per_second(v: &serde_yaml::Value) -> Result<u64, String> {
+    let text = match v {
+        serde_yaml::Value::Number(n) => {
+            return n
+                .as_u64()
+                .filter(|&b| b > 0)
+                .ok_or_else(|| format!("{n}: expected a positive number of bytes per second"));
+        }
+        serde_yaml::Value::String(s) => s.trim().to_ascii_lowercase(),
+        _ => return Err("expected bytes per second like 100kb/s".into()),
+    };
+    let t = text.strip_suffix("/s").unwrap_or(&text);
+    let (num, mult) = if let Some(n) = t.strip_suffix("mb") {
+        (n, 1_000_000.0)
+    } else if let Some(n) = t.strip_suffix("kb") {
+        (n, 1_000.0)
+    } else if let Some(n) = t.strip_suffix('b') {
+        (n, 1.0)
+    } else {
+        (t, 1.0)
+    };
+    match num.trim().parse::<f64>() {
+        Ok(x) if x > 0.0 && x.is_finite() => Ok((x * mult).round().max(1.0) as u64),
+        _ => Err(format!(
+            "{text:?}: expected bytes per second like 5000, 100kb/s, 1mb/s"
+        )),
+    }
+}
+
+fn share(v: &serde_yaml::Value) -> Result<f64, String> {
+    let x = match v {
+        serde_yaml::Value::Number(n) => n.as_f64(),
+        serde_yaml::Value::String(s) => s
+            .trim()
+            .strip_suffix('%')
+            .and_then(|p| p.trim().parse::<f64>().ok())
+            .map(|p| p / 100.0),
+        _ => None,
+    };
+    match x {
+        Some(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err("expected a share like 30% or 0.3 (between 0 and 100 %)".into()),
+    }
 }
 
 /// The topology node a target belongs to: `cache`, `cache.primary`,
@@ -153,6 +273,23 @@ fn applies(kind: FaultKind, node: &Node) -> Result<(), String> {
         FaultKind::Flush if !is_cache => {
             Err(format!("flush empties a cache; `{}` is not one", node.name))
         }
+        k if k.is_link()
+            && !matches!(
+                node.kind,
+                NodeKind::Redis(_) | NodeKind::Memcached(_) | NodeKind::Dynamodb(_)
+            ) =>
+        {
+            Err(format!(
+                "link faults reach the clients of standalone redis, memcached and dynamodb nodes; `{}` is {} (its clients follow addresses the servers announce, which are not proxied yet)",
+                node.name,
+                node.kind.name()
+            ))
+        }
+        FaultKind::Throttle if !matches!(node.kind, NodeKind::Dynamodb(_)) => Err(format!(
+            "throttle applies to DynamoDB; `{}` is {}",
+            node.name,
+            node.kind.name()
+        )),
         FaultKind::PowerLoss if matches!(node.kind, NodeKind::Memcached(_)) => Err(format!(
             "`{}` is memcached: it keeps nothing on disk, a power loss is a kill",
             node.name

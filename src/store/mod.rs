@@ -73,7 +73,7 @@ pub async fn build(
                 .nodes
                 .iter()
                 .filter(|n| n.info.group == group)
-                .map(|n| n.info.port)
+                .map(|n| n.info.client_port())
                 .collect();
             Arc::new(memcached::MemcachedStore::new(
                 &ports,
@@ -100,7 +100,7 @@ fn redis_backend(scenario: &Scenario, d: &Deployment) -> Result<RedisBackend, St
         .ok_or_else(|| format!("node {group} has no password"))?;
     let target = match &node.kind {
         NodeKind::Redis(_) => RedisTarget::Standalone {
-            port: handles[0].info.port,
+            port: handles[0].info.client_port(),
         },
         NodeKind::RedisReplicated(_) => RedisTarget::Sentinel {
             master: group.to_string(),
@@ -148,7 +148,7 @@ fn dynamo_backend(
             .nodes
             .iter()
             .find(|n| n.info.group == group)
-            .map(|n| n.info.url.clone())
+            .map(|n| n.info.client_url())
             .ok_or_else(|| format!("node {group} is not running"))?,
     };
     let region = cfg.region.clone();

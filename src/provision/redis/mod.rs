@@ -97,6 +97,7 @@ impl Started {
                 port: self.port,
                 pid: None,
                 url: redis_url(self.port, password),
+                proxy_port: None,
             },
             self.proc,
             self.dir,

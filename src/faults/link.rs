@@ -1,0 +1,101 @@
+//! Link faults on a node's client proxy: `latency`, `bandwidth`,
+//! `partition`, `reset`, `throttle` — and healing each (only its own part
+//! of the link's toxics, so overlapping faults heal independently).
+
+use super::proxy::{Throttle, Toxics};
+use super::{FaultKind, LinkParams, Way};
+use crate::provision::NodeHandle;
+
+fn proxy(node: &NodeHandle) -> Result<&super::proxy::Proxy, String> {
+    node.proxy.as_ref().ok_or_else(|| {
+        format!(
+            "{} has no link proxy (link faults reach standalone Redis, memcached and DynamoDB nodes of runs started with proxies)",
+            node.info.name
+        )
+    })
+}
+
+/// Apply; returns a description.
+pub fn inject(node: &NodeHandle, kind: FaultKind, p: &LinkParams) -> Result<String, String> {
+    let proxy = proxy(node)?;
+    let name = &node.info.name;
+    Ok(match kind {
+        FaultKind::Latency => {
+            proxy.update(|t| {
+                t.latency = p.latency;
+                t.jitter = p.jitter;
+            });
+            format!(
+                "latency {} ms ± {} ms on the link to {name}",
+                p.latency.as_millis(),
+                p.jitter.as_millis()
+            )
+        }
+        FaultKind::Bandwidth => {
+            proxy.update(|t| t.bandwidth = Some(p.bandwidth));
+            format!("bandwidth {} B/s on the link to {name}", p.bandwidth)
+        }
+        FaultKind::Partition => {
+            proxy.update(|t| match p.way {
+                Way::Both => {
+                    t.block_up = true;
+                    t.block_down = true;
+                }
+                Way::Up => t.block_up = true,
+                Way::Down => t.block_down = true,
+            });
+            let way = match p.way {
+                Way::Both => "both ways",
+                Way::Up => "client → node",
+                Way::Down => "node → client",
+            };
+            format!("partition between clients and {name} ({way}), held until healed")
+        }
+        FaultKind::Reset => {
+            proxy.reset();
+            format!("every client connection to {name} reset")
+        }
+        FaultKind::Throttle => {
+            if !proxy.http {
+                return Err(format!(
+                    "{name} does not speak DynamoDB's HTTP: throttle applies to DynamoDB nodes"
+                ));
+            }
+            proxy.update(|t| {
+                t.throttle = Some(Throttle {
+                    share: p.share,
+                    status: p.status,
+                })
+            });
+            format!(
+                "{:.0} % of requests to {name} answered with HTTP {}",
+                p.share * 100.0,
+                p.status
+            )
+        }
+        other => return Err(format!("{} is not a link fault", other.name())),
+    })
+}
+
+/// Undo `kind` on the node's link.
+pub fn heal(node: &NodeHandle, kind: FaultKind, p: &LinkParams) -> Result<String, String> {
+    let proxy = proxy(node)?;
+    proxy.update(|t: &mut Toxics| match kind {
+        FaultKind::Latency => {
+            t.latency = Default::default();
+            t.jitter = Default::default();
+        }
+        FaultKind::Bandwidth => t.bandwidth = None,
+        FaultKind::Partition => match p.way {
+            Way::Both => {
+                t.block_up = false;
+                t.block_down = false;
+            }
+            Way::Up => t.block_up = false,
+            Way::Down => t.block_down = false,
+        },
+        FaultKind::Throttle => t.throttle = None,
+        _ => {}
+    });
+    Ok(format!("link healed ({})", kind.name()))
+}

@@ -1,0 +1,110 @@
+//! The link proxy: a TCP listener on loopback in front of one node. Every
+//! connection is two pumps (client → node, node → client) that apply the
+//! link's [`Toxics`] live: latency and jitter, bandwidth, holding bytes while
+//! partitioned (delivered when healed, as TCP would retransmit them), resets,
+//! and — for DynamoDB's HTTP — throttling answered with the real error shape.
+//!
+//! Written by hand: toxiproxy is a Go server, and the Rust crates for
+//! proxies do not apply per-direction faults live to open connections.
+
+pub mod http;
+mod pump;
+pub mod toxics;
+
+use std::sync::Arc;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+pub use toxics::{Direction, Throttle, Toxics};
+
+use crate::provision::ports::HOST;
+
+/// One proxied link. Dropping it closes the listener and every connection.
+pub struct Proxy {
+    pub listen_port: u16,
+    pub upstream_port: u16,
+    /// Speaks HTTP (DynamoDB): throttling is possible.
+    pub http: bool,
+    toxics: watch::Sender<Toxics>,
+    stop: CancellationToken,
+}
+
+impl Proxy {
+    /// Listen on a free loopback port and forward to `upstream_port`.
+    /// Must be called inside a tokio runtime.
+    pub async fn start(upstream_port: u16, http: bool) -> std::io::Result<Proxy> {
+        let listener = TcpListener::bind((HOST, 0)).await?;
+        let listen_port = listener.local_addr()?.port();
+        let (toxics, rx) = watch::channel(Toxics::default());
+        let stop = CancellationToken::new();
+        tokio::spawn(accept_loop(listener, upstream_port, http, rx, stop.clone()));
+        Ok(Proxy {
+            listen_port,
+            upstream_port,
+            http,
+            toxics,
+            stop,
+        })
+    }
+
+    pub fn toxics(&self) -> Toxics {
+        self.toxics.borrow().clone()
+    }
+
+    /// Change the link's toxics; open connections follow at once.
+    pub fn update(&self, f: impl FnOnce(&mut Toxics)) {
+        self.toxics.send_modify(f);
+    }
+
+    /// Reset every open connection (TCP RST).
+    pub fn reset(&self) {
+        self.update(|t| t.reset_generation += 1);
+    }
+
+    /// Back to a clean link (keeps the reset generation).
+    pub fn heal(&self) {
+        self.update(|t| {
+            *t = Toxics {
+                reset_generation: t.reset_generation,
+                ..Toxics::default()
+            }
+        });
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    upstream: u16,
+    http: bool,
+    toxics: watch::Receiver<Toxics>,
+    stop: CancellationToken,
+) {
+    let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.cancelled() => return,
+            a = listener.accept() => a,
+        };
+        let Ok((client, _)) = accepted else { continue };
+        let _ = client.set_nodelay(true);
+        let toxics = toxics.clone();
+        let stop = stop.clone();
+        let counter = counter.clone();
+        tokio::spawn(async move {
+            let Ok(server) = TcpStream::connect((HOST, upstream)).await else {
+                // The node is down: the client sees the connection close.
+                return;
+            };
+            let _ = server.set_nodelay(true);
+            pump::connection(client, server, http, toxics, stop, counter).await;
+        });
+    }
+}

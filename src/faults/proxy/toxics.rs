@@ -1,0 +1,54 @@
+//! What a link does to the bytes crossing it, per direction. Changed live
+//! through a `watch` channel: connections in flight pick changes up without
+//! being dropped (toxiproxy's model).
+
+use std::time::Duration;
+
+/// Which way bytes travel: `Up` is client → node, `Down` node → client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Up,
+    Down,
+}
+
+/// DynamoDB throttling: answer a share of requests with an error instead of
+/// forwarding them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Throttle {
+    /// 0.0..=1.0
+    pub share: f64,
+    /// 400 = ProvisionedThroughputExceededException, 5xx = InternalServerError.
+    pub status: u16,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Toxics {
+    /// Added to every round trip (applied to node → client bytes).
+    pub latency: Duration,
+    pub jitter: Duration,
+    /// Bytes per second, per direction; `None` = unlimited.
+    pub bandwidth: Option<u64>,
+    /// Hold bytes going up (client → node) until healed.
+    pub block_up: bool,
+    /// Hold bytes going down (node → client) until healed.
+    pub block_down: bool,
+    /// Bumped to reset (RST) every open connection.
+    pub reset_generation: u64,
+    pub throttle: Option<Throttle>,
+}
+
+impl Toxics {
+    pub fn blocked(&self, d: Direction) -> bool {
+        match d {
+            Direction::Up => self.block_up,
+            Direction::Down => self.block_down,
+        }
+    }
+
+    pub fn is_clean(&self) -> bool {
+        Toxics {
+            reset_generation: self.reset_generation,
+            ..Toxics::default()
+        } == *self
+    }
+}
