@@ -148,3 +148,47 @@ fn throttling_30_percent_shows_as_30_percent_throttled() {
     );
     assert_eq!(s["lost"], 0, "{s}");
 }
+
+#[test]
+fn split_brain_loses_the_writes_the_cut_off_primary_accepted() {
+    let (code, r, err) = run("sentinel-split-brain.yaml", "7s");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(events_of(&r, "failover").len(), 1, "{}", r["events"]);
+    let f = &r["faults"][0];
+    let w = &f["strategies"]["redis"];
+    assert!(w["lost"].as_u64().unwrap() > 0, "{w}");
+    // Every lost write was accepted by the old primary while it was cut
+    // off: after the fault, before the heal.
+    let [first, last] = [0, 1].map(|i| w["lost_acked_ms"][i].as_i64().unwrap());
+    let held = (f["healed_ms"].as_u64().unwrap() - f["at_ms"].as_u64().unwrap()) as i64;
+    assert!(
+        first >= 0 && last <= held,
+        "lost acked {first}..{last} ms, held {held} ms"
+    );
+    // Clients never saw an error: the loss is silent.
+    assert_eq!(r["strategies"]["redis"]["unavailable_ms"], 0);
+}
+
+#[test]
+fn min_replicas_max_lag_bounds_the_split_brain_loss() {
+    let (code, r, err) = run("sentinel-split-brain-min-replicas.yaml", "7s");
+    assert_eq!(code, 0, "{err}");
+    let s = &r["strategies"]["redis"];
+    // The cut-off primary refused writes once its replicas lagged > 1 s.
+    assert!(s["errors"]["noreplicas"].as_u64().unwrap() > 0, "{s}");
+    let w = &r["faults"][0]["strategies"]["redis"];
+    let destroyed = w["lost"].as_u64().unwrap() + w["stale"].as_u64().unwrap();
+    let budget = w["budget_writes"].as_f64().unwrap();
+    assert!(
+        (destroyed as f64) <= budget,
+        "{destroyed} writes destroyed, budget {budget}"
+    );
+    // Nothing acknowledged later than the lag (1 s) plus Redis's 1 s
+    // replication cron after the cut was lost.
+    if let Some(last) = w["lost_acked_ms"][1].as_i64() {
+        assert!(
+            last <= 2500,
+            "a write acked {last} ms after the cut was lost"
+        );
+    }
+}

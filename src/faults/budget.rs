@@ -61,14 +61,20 @@ fn server(kind: FaultKind, s: &RedisServer) -> Budget {
     }
 }
 
-/// The budget of `kind` on topology node `node`.
-pub fn of(kind: FaultKind, node: &Node) -> Budget {
+/// The budget of `kind` on topology node `node` (`peers`: a link fault on
+/// the peer link rather than the client link).
+pub fn of(kind: FaultKind, node: &Node, peers: bool) -> Budget {
+    let cuts_primary = matches!(
+        kind,
+        FaultKind::Kill | FaultKind::PowerLoss | FaultKind::Pause
+    ) || (peers && kind == FaultKind::Partition);
+    if kind.is_link() && !cuts_primary {
+        return Budget::new("link fault: nothing acknowledged may be lost", Some(0.0));
+    }
     match &node.kind {
         NodeKind::Redis(s) => server(kind, s),
         NodeKind::RedisReplicated(r) => match (kind, r.min_replicas_max_lag) {
-            (FaultKind::Kill | FaultKind::PowerLoss | FaultKind::Pause, Some(lag))
-                if r.min_replicas_to_write.unwrap_or(0) > 0 =>
-            {
+            (_, Some(lag)) if cuts_primary && r.min_replicas_to_write.unwrap_or(0) > 0 => {
                 Budget::new(
                     format!(
                         "Sentinel failover with min-replicas-max-lag {lag}: writes of the last {lag} s not yet replicated"
@@ -76,8 +82,8 @@ pub fn of(kind: FaultKind, node: &Node) -> Budget {
                     Some(lag as f64),
                 )
             }
-            (FaultKind::Kill | FaultKind::PowerLoss | FaultKind::Pause, _) => Budget::new(
-                "Sentinel failover, asynchronous replication: writes not yet replicated when the primary was cut off (unbounded while a partition holds)",
+            _ if cuts_primary => Budget::new(
+                "Sentinel failover, asynchronous replication: writes not yet replicated when the primary was cut off, and all it accepts while cut off (unbounded while a partition holds)",
                 None,
             ),
             (FaultKind::Failover, _) => Budget::new(

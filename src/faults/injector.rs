@@ -33,6 +33,8 @@ pub struct FaultRecord {
     pub at_ms: u64,
     pub healed_ms: Option<u64>,
     pub message: String,
+    /// A link fault on the peer link (replication, Sentinels).
+    pub peers: bool,
     /// For `power-loss`: what the filesystem discarded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub discarded: Option<LossSummary>,
@@ -217,6 +219,7 @@ impl Injector {
                 at_ms: self.ms(at),
                 healed_ms: None,
                 message: message.clone(),
+                peers: fault.link.peers,
                 discarded,
                 at,
             });

@@ -6,18 +6,34 @@ use super::proxy::{Throttle, Toxics};
 use super::{FaultKind, LinkParams, Way};
 use crate::provision::NodeHandle;
 
-fn proxy(node: &NodeHandle) -> Result<&super::proxy::Proxy, String> {
+fn proxy<'a>(node: &'a NodeHandle, p: &LinkParams) -> Result<&'a super::proxy::Proxy, String> {
+    if p.peers {
+        return node.peer_proxy.as_ref().ok_or_else(|| {
+            format!(
+                "{} has no peer link (peer links exist between the servers and Sentinels of redis-replicated nodes)",
+                node.info.name
+            )
+        });
+    }
     node.proxy.as_ref().ok_or_else(|| {
         format!(
-            "{} has no link proxy (link faults reach standalone Redis, memcached and DynamoDB nodes of runs started with proxies)",
+            "{} has no client link proxy (runs get them when their timeline has link faults)",
             node.info.name
         )
     })
 }
 
+fn which(p: &LinkParams) -> &'static str {
+    if p.peers {
+        "peer link (replicas, Sentinels)"
+    } else {
+        "client link"
+    }
+}
+
 /// Apply; returns a description.
 pub fn inject(node: &NodeHandle, kind: FaultKind, p: &LinkParams) -> Result<String, String> {
-    let proxy = proxy(node)?;
+    let proxy = proxy(node, p)?;
     let name = &node.info.name;
     Ok(match kind {
         FaultKind::Latency => {
@@ -26,14 +42,19 @@ pub fn inject(node: &NodeHandle, kind: FaultKind, p: &LinkParams) -> Result<Stri
                 t.jitter = p.jitter;
             });
             format!(
-                "latency {} ms ± {} ms on the link to {name}",
+                "latency {} ms ± {} ms on the {} of {name}",
                 p.latency.as_millis(),
-                p.jitter.as_millis()
+                p.jitter.as_millis(),
+                which(p)
             )
         }
         FaultKind::Bandwidth => {
             proxy.update(|t| t.bandwidth = Some(p.bandwidth));
-            format!("bandwidth {} B/s on the link to {name}", p.bandwidth)
+            format!(
+                "bandwidth {} B/s on the {} of {name}",
+                p.bandwidth,
+                which(p)
+            )
         }
         FaultKind::Partition => {
             proxy.update(|t| match p.way {
@@ -49,11 +70,14 @@ pub fn inject(node: &NodeHandle, kind: FaultKind, p: &LinkParams) -> Result<Stri
                 Way::Up => "client → node",
                 Way::Down => "node → client",
             };
-            format!("partition between clients and {name} ({way}), held until healed")
+            format!(
+                "partition of the {} of {name} ({way}), held until healed",
+                which(p)
+            )
         }
         FaultKind::Reset => {
             proxy.reset();
-            format!("every client connection to {name} reset")
+            format!("every connection on the {} of {name} reset", which(p))
         }
         FaultKind::Throttle => {
             if !proxy.http {
@@ -79,7 +103,7 @@ pub fn inject(node: &NodeHandle, kind: FaultKind, p: &LinkParams) -> Result<Stri
 
 /// Undo `kind` on the node's link.
 pub fn heal(node: &NodeHandle, kind: FaultKind, p: &LinkParams) -> Result<String, String> {
-    let proxy = proxy(node)?;
+    let proxy = proxy(node, p)?;
     proxy.update(|t: &mut Toxics| match kind {
         FaultKind::Latency => {
             t.latency = Default::default();

@@ -160,6 +160,9 @@ pub struct LinkParams {
     pub share: f64,
     /// HTTP status of a throttled request: 400 (throughput exceeded) or 5xx.
     pub status: u16,
+    /// Act on the peer link (replication and Sentinel traffic to the
+    /// node) instead of the client link.
+    pub peers: bool,
 }
 
 impl std::fmt::Display for Fault {

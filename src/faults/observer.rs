@@ -138,39 +138,34 @@ fn report_change(
         _ => {}
     }
     let Seen::Up(Some(role)) = now else { return };
-    if role != "master" {
-        if let Seen::Up(Some(before)) = last
-            && before != role
-        {
-            events.push("role", &w.name, format!("{} is now a replica", w.name));
-        }
-        return;
-    }
-    if w.kind == "redis-cluster" {
-        if let Seen::Up(Some(before)) = last
-            && before != role
-        {
-            events.push(
-                "failover",
-                &w.name,
-                format!(
-                    "Failover to replica node {} completed: it is now a master",
-                    w.name
-                ),
-            );
-        }
-        return;
-    }
-    // The group's previous primary: the last process seen as master.
-    match masters.insert(w.group.clone(), w.name.clone()) {
-        Some(old) if old != w.name => events.push(
+    let before = match last {
+        Seen::Up(Some(r)) => Some(r.as_str()),
+        _ => None,
+    };
+    match (before, role.as_str()) {
+        (Some("slave"), "master") if w.kind == "redis-cluster" => events.push(
             "failover",
             &w.name,
             format!(
-                "Failover from primary node {old} to replica node {} completed",
+                "Failover to replica node {} completed: it is now a master",
                 w.name
             ),
         ),
+        (Some("slave"), "master") => {
+            // The group's previous primary: the last process promoted or
+            // seen as primary at the start.
+            let msg = match masters.insert(w.group.clone(), w.name.clone()) {
+                Some(old) if old != w.name => format!(
+                    "Failover from primary node {old} to replica node {} completed",
+                    w.name
+                ),
+                _ => format!("{} was promoted to primary", w.name),
+            };
+            events.push("failover", &w.name, msg);
+        }
+        (Some("master"), "slave") => {
+            events.push("role", &w.name, format!("{} is now a replica", w.name))
+        }
         _ => {}
     }
 }

@@ -85,6 +85,7 @@ async fn embedded(
         pid: None,
         url,
         proxy_port: None,
+        peer_port: None,
     };
     Ok(vec![NodeHandle::local(info, proc, dir).with_fs(fs)])
 }
@@ -117,6 +118,7 @@ async fn endpoint(
         pid: None,
         url: url.to_string(),
         proxy_port: None,
+        peer_port: None,
     };
     Ok(vec![NodeHandle {
         info,
@@ -125,6 +127,7 @@ async fn endpoint(
         password: None,
         fs: None,
         proxy: None,
+        peer_proxy: None,
     }])
 }
 

@@ -20,6 +20,8 @@ pub struct Ctx<'a> {
     pub node_binary: &'a std::path::Path,
     /// Mount data directories on the power-loss filesystem.
     pub power_loss_fs: bool,
+    /// Put link proxies between processes (peer links) too.
+    pub proxies: bool,
 }
 
 /// How often readiness is polled: nodes start in milliseconds here.

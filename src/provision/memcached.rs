@@ -57,6 +57,7 @@ pub async fn up(
             pid: None,
             url: format!("memcache://{HOST}:{port}"),
             proxy_port: None,
+            peer_port: None,
         };
         handles.push(NodeHandle::local(info, proc, dir));
     }

@@ -208,6 +208,7 @@ async fn try_up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, Pro
         timeout: opts.ready_timeout,
         node_binary: &node_binary,
         power_loss_fs: opts.power_loss_fs,
+        proxies: opts.proxies,
     };
     let plans = topology
         .nodes
@@ -251,11 +252,18 @@ async fn try_up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, Pro
     })
 }
 
-/// Nodes whose clients connect by the address we give them. Replicated and
-/// cluster nodes hand out their own addresses (Sentinel, MOVED); proxying
-/// those needs announced addresses and is not done yet.
+/// Processes that get a client link proxy: every server except cluster
+/// nodes (whose clients follow MOVED redirects to announced addresses; not
+/// proxied yet) and Sentinels (clients reach those directly). Clients of a
+/// replicated node learn a server's peer address from the Sentinels and
+/// translate it to the client proxy ([`crate::store`]).
 fn proxied(n: &NodeHandle) -> bool {
-    n.process.is_some() && matches!(n.info.kind.as_str(), "redis" | "memcached" | "dynamodb")
+    n.process.is_some()
+        && n.info.role != "sentinel"
+        && matches!(
+            n.info.kind.as_str(),
+            "redis" | "redis-replicated" | "memcached" | "dynamodb"
+        )
 }
 
 async fn node_up(

@@ -28,6 +28,10 @@ pub struct NodeInfo {
     /// clients connect here so link faults apply to them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy_port: Option<u16>,
+    /// The peer link proxy other servers and Sentinels reach it through
+    /// (replicated nodes with proxies); the address Sentinels announce.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_port: Option<u16>,
 }
 
 impl NodeInfo {
@@ -58,6 +62,8 @@ pub struct NodeHandle {
     pub fs: Option<PowerFs>,
     /// The link proxy clients go through, if any.
     pub proxy: Option<Proxy>,
+    /// The link proxy peers (replicas, Sentinels) go through, if any.
+    pub peer_proxy: Option<Proxy>,
 }
 
 impl NodeHandle {
@@ -72,7 +78,14 @@ impl NodeHandle {
             password: None,
             fs: None,
             proxy: None,
+            peer_proxy: None,
         }
+    }
+
+    pub fn with_peer_proxy(mut self, p: Option<Proxy>) -> Self {
+        self.info.peer_port = p.as_ref().map(|p| p.listen_port);
+        self.peer_proxy = p;
+        self
     }
 
     pub fn with_fs(mut self, fs: Option<PowerFs>) -> Self {

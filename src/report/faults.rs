@@ -2,9 +2,11 @@
 //! how long until the first successful write, and the budget the
 //! configuration promises next to it.
 //!
-//! A lost (or stale) session is charged to the first fault injected at or
-//! after its last acknowledged write: the fault that destroyed it. A fault's
-//! window runs from its injection to the next fault (or the end of the load).
+//! A lost (or stale) session is charged to the fault that destroyed it: the
+//! fault in force when its last write was acknowledged (a write accepted by
+//! a cut-off primary), else the first fault injected after that write (a
+//! crash or power loss). A fault's window runs from its injection to the
+//! next fault (or the end of the load).
 
 use std::time::{Duration, Instant};
 
@@ -37,8 +39,9 @@ pub struct FaultWindow {
     /// Acknowledged sessions this fault destroyed (proved by the sweep).
     pub lost: u64,
     pub stale: u64,
-    /// Age at the fault of the lost writes' acknowledgements: [youngest, oldest].
-    pub lost_ack_age_ms: Option<[u64; 2]>,
+    /// When the lost writes were acknowledged, relative to the fault
+    /// (negative: before it): [earliest, latest].
+    pub lost_acked_ms: Option<[i64; 2]>,
     /// Writes the budget allows at this strategy's acknowledged write rate;
     /// `null` when the budget is unbounded.
     pub budget_writes: Option<f64>,
@@ -71,7 +74,7 @@ pub fn build(
                 .nodes
                 .iter()
                 .find(|n| n.name == r.group)
-                .map(|n| budget::of(r.kind, n))
+                .map(|n| budget::of(r.kind, n, r.peers))
                 .unwrap_or_else(|| Budget {
                     rule: "unknown node".into(),
                     window_s: None,
@@ -102,8 +105,12 @@ pub fn build(
 }
 
 /// The index of the fault that destroyed a write acknowledged at `acked`.
-fn culprit(records: &[FaultRecord], acked: Instant) -> Option<usize> {
-    records.iter().position(|r| r.at >= acked)
+fn culprit(records: &[FaultRecord], acked: Instant, origin: Instant) -> Option<usize> {
+    let acked_ms = acked.saturating_duration_since(origin).as_millis() as u64;
+    records
+        .iter()
+        .rposition(|r| r.at <= acked && r.healed_ms.is_some_and(|h| h >= acked_ms))
+        .or_else(|| records.iter().position(|r| r.at >= acked))
 }
 
 fn window(
@@ -116,7 +123,7 @@ fn window(
 ) -> FaultWindow {
     let fault_at = records[me].at;
     let mut lost = 0;
-    let mut ages: Option<[u64; 2]> = None;
+    let mut offsets: Option<[i64; 2]> = None;
     for &id in &o.sweep.lost_ids {
         let Some(acked) = o.ledger[id as usize]
             .try_lock()
@@ -125,12 +132,16 @@ fn window(
         else {
             continue;
         };
-        if culprit(records, acked) == Some(me) {
+        if culprit(records, acked, outcome.started) == Some(me) {
             lost += 1;
-            let age = fault_at.saturating_duration_since(acked).as_millis() as u64;
-            ages = Some(match ages {
-                None => [age, age],
-                Some([lo, hi]) => [lo.min(age), hi.max(age)],
+            let off = if acked >= fault_at {
+                acked.duration_since(fault_at).as_millis() as i64
+            } else {
+                -(fault_at.duration_since(acked).as_millis() as i64)
+            };
+            offsets = Some(match offsets {
+                None => [off, off],
+                Some([lo, hi]) => [lo.min(off), hi.max(off)],
             });
         }
     }
@@ -143,7 +154,7 @@ fn window(
                 .try_lock()
                 .ok()
                 .and_then(|s| s.acked_at())
-                .is_some_and(|a| culprit(records, a) == Some(me))
+                .is_some_and(|a| culprit(records, a, outcome.started) == Some(me))
         })
         .count() as u64;
     let from = Duration::from_millis(from_ms);
@@ -159,7 +170,7 @@ fn window(
     FaultWindow {
         lost,
         stale,
-        lost_ack_age_ms: ages,
+        lost_acked_ms: offsets,
         budget_writes: budget.max_writes(o.stats.acked_writes as f64 / load_s),
         unavailable_ms: unavailable.as_millis() as u64,
         recovery_ms: o

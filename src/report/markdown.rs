@@ -72,7 +72,7 @@ pub fn markdown(r: &Report) -> String {
         let _ = writeln!(s, "\n## Faults\n");
         let _ = writeln!(
             s,
-            "| at | fault | strategy | lost | budget (writes) | oldest lost ack | stale | unavailable | first write after |"
+            "| at | fault | strategy | lost | budget (writes) | lost writes acked (vs fault) | stale | unavailable | first write after |"
         );
         let _ = writeln!(s, "|---:|---|---|---:|---:|---:|---:|---:|---:|");
         let opt =
@@ -88,7 +88,8 @@ pub fn markdown(r: &Report) -> String {
                     w.lost,
                     w.budget_writes
                         .map_or("unbounded".to_string(), |b| format!("≤ {b:.0}")),
-                    opt(w.lost_ack_age_ms.map(|a| a[1]), "ms before"),
+                    w.lost_acked_ms
+                        .map_or("—".to_string(), |[a, b]| format!("{a:+} … {b:+} ms")),
                     w.stale,
                     w.unavailable_ms,
                     opt(w.recovery_ms, "ms"),

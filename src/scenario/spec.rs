@@ -92,6 +92,10 @@ pub struct TimelineSpec {
     /// `throttle`: 400 (ProvisionedThroughputExceeded, default) or 500/503.
     #[serde(default)]
     pub status: Option<u16>,
+    /// Link faults: `clients` (default) or `peers` (replication and
+    /// Sentinel traffic to a redis-replicated server).
+    #[serde(default)]
+    pub link: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

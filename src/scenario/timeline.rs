@@ -86,6 +86,15 @@ pub(crate) fn validate(
             }
         }
         let link = link_params(c, i, kind, s);
+        if link.peers
+            && target_node(topology, &s.target)
+                .is_some_and(|n| !matches!(n.kind, NodeKind::RedisReplicated(_)))
+        {
+            c.at(
+                &path("link"),
+                "peer links exist between the servers and Sentinels of redis-replicated nodes only",
+            );
+        }
         let repeat = s.repeat.as_ref().map(|r| {
             let every = super::duration(c, &format!("timeline[{i}].repeat.every"), &r.every);
             if r.times == 0 {
@@ -167,6 +176,17 @@ fn link_params(c: &mut Checker<'_>, i: usize, kind: FaultKind, s: &TimelineSpec)
                 format!("unknown direction `{other}`, expected both, up (client → node) or down"),
             ),
         }
+    }
+    match s.link.as_deref() {
+        None | Some("clients") => {}
+        Some("peers") => p.peers = true,
+        Some(other) => c.at(
+            &path("link"),
+            format!("unknown link `{other}`, expected clients or peers"),
+        ),
+    }
+    if s.link.is_some() && !kind.is_link() {
+        c.at(&path("link"), "`link` applies to link faults only");
     }
     if let Some(st) = s.status {
         if st == 400 || (500..600).contains(&st) {
@@ -273,18 +293,10 @@ fn applies(kind: FaultKind, node: &Node) -> Result<(), String> {
         FaultKind::Flush if !is_cache => {
             Err(format!("flush empties a cache; `{}` is not one", node.name))
         }
-        k if k.is_link()
-            && !matches!(
-                node.kind,
-                NodeKind::Redis(_) | NodeKind::Memcached(_) | NodeKind::Dynamodb(_)
-            ) =>
-        {
-            Err(format!(
-                "link faults reach the clients of standalone redis, memcached and dynamodb nodes; `{}` is {} (its clients follow addresses the servers announce, which are not proxied yet)",
-                node.name,
-                node.kind.name()
-            ))
-        }
+        k if k.is_link() && matches!(node.kind, NodeKind::RedisCluster(_)) => Err(format!(
+            "link faults do not reach redis-cluster nodes yet (`{}`): cluster clients follow the addresses the nodes announce, which are not proxied",
+            node.name
+        )),
         FaultKind::Throttle if !matches!(node.kind, NodeKind::Dynamodb(_)) => Err(format!(
             "throttle applies to DynamoDB; `{}` is {}",
             node.name,

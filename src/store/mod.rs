@@ -109,6 +109,16 @@ fn redis_backend(scenario: &Scenario, d: &Deployment) -> Result<RedisBackend, St
                 .filter(|h| h.info.role == "sentinel")
                 .map(|h| h.info.port)
                 .collect(),
+            translate: handles
+                .iter()
+                .filter(|h| h.info.role != "sentinel")
+                .flat_map(|h| {
+                    let c = h.info.client_port();
+                    [(h.info.port, c)]
+                        .into_iter()
+                        .chain(h.info.peer_port.map(|p| (p, c)))
+                })
+                .collect(),
         },
         NodeKind::RedisCluster(_) => RedisTarget::Cluster {
             ports: handles.iter().map(|h| h.info.port).collect(),

@@ -5,7 +5,13 @@
 //! to the operation timeout, no automatic retries. A connection that fails
 //! in a way that means "wrong or dead node" is dropped, and the next
 //! operation reconnects (asking the Sentinels for the primary again).
+//! Like Sentinel clients that subscribe to `+switch-master`, a Sentinel-aware
+//! backend also watches the Sentinels (every [`WATCH_EVERY`]) and drops its
+//! connections as soon as they name another primary — so a primary that was
+//! cut off from its Sentinels but not from us stops getting our writes once
+//! the failover is announced.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -21,29 +27,72 @@ use crate::provision::redis::probe::connection_info;
 /// How to reach the Redis deployment.
 #[derive(Debug, Clone)]
 pub enum RedisTarget {
-    Standalone { port: u16 },
-    Sentinel { master: String, sentinels: Vec<u16> },
-    Cluster { ports: Vec<u16> },
+    Standalone {
+        port: u16,
+    },
+    Sentinel {
+        master: String,
+        sentinels: Vec<u16>,
+        /// Address translation: the port a Sentinel names → the port
+        /// clients use (the server's client link proxy), like a cloud
+        /// endpoint in front of each node. Ports not listed are used as is.
+        translate: std::collections::HashMap<u16, u16>,
+    },
+    Cluster {
+        ports: Vec<u16>,
+    },
 }
+
+type Slots = Arc<Vec<Mutex<Option<MultiplexedConnection>>>>;
+
+/// How often a Sentinel-aware backend asks the Sentinels for the primary.
+pub const WATCH_EVERY: Duration = Duration::from_millis(100);
 
 pub struct RedisBackend {
     target: RedisTarget,
     password: String,
     timeout: Duration,
-    slots: Vec<Mutex<Option<MultiplexedConnection>>>,
+    slots: Slots,
     next: AtomicUsize,
     cluster: Mutex<Option<redis::cluster_async::ClusterConnection>>,
+    watcher: Option<tokio::task::AbortHandle>,
+}
+
+impl Drop for RedisBackend {
+    fn drop(&mut self) {
+        if let Some(w) = &self.watcher {
+            w.abort();
+        }
+    }
 }
 
 impl RedisBackend {
+    /// A Sentinel target starts its watcher: call inside a tokio runtime.
     pub fn new(target: RedisTarget, password: &str, connections: usize, timeout: Duration) -> Self {
+        let slots: Slots = Arc::new((0..connections.max(1)).map(|_| Mutex::new(None)).collect());
+        let watcher = match &target {
+            RedisTarget::Sentinel {
+                master, sentinels, ..
+            } => Some(
+                tokio::spawn(watch_primary(
+                    master.clone(),
+                    sentinels.clone(),
+                    password.to_string(),
+                    timeout,
+                    slots.clone(),
+                ))
+                .abort_handle(),
+            ),
+            _ => None,
+        };
         Self {
             target,
             password: password.to_string(),
             timeout,
-            slots: (0..connections.max(1)).map(|_| Mutex::new(None)).collect(),
+            slots,
             next: AtomicUsize::new(0),
             cluster: Mutex::new(None),
+            watcher,
         }
     }
 
@@ -63,48 +112,23 @@ impl RedisBackend {
     }
 
     fn config(&self) -> AsyncConnectionConfig {
-        AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(self.timeout))
-            .set_response_timeout(Some(self.timeout))
+        config(self.timeout)
     }
 
-    /// Port of the current primary, asking each Sentinel in turn.
     async fn primary_port(&self, master: &str, sentinels: &[u16]) -> Result<u16, OpError> {
-        let mut last = OpError::new(ErrorClass::Refused, "no Sentinel answered");
-        for &port in sentinels {
-            let client = Client::open(connection_info(port, &self.password))
-                .map_err(|e| classify_redis(&e))?;
-            let asked = async {
-                let mut con = client
-                    .get_multiplexed_async_connection_with_config(&self.config())
-                    .await?;
-                redis::cmd("SENTINEL")
-                    .arg("get-master-addr-by-name")
-                    .arg(master)
-                    .query_async::<Vec<String>>(&mut con)
-                    .await
-            };
-            match asked.await {
-                Ok(addr) => {
-                    if let Some(p) = addr.get(1).and_then(|p| p.parse().ok()) {
-                        return Ok(p);
-                    }
-                    last = OpError::new(
-                        ErrorClass::Masterdown,
-                        format!("Sentinel {port} names no primary"),
-                    );
-                }
-                Err(e) => last = classify_redis(&e),
-            }
-        }
-        Err(last)
+        primary_port(master, sentinels, &self.password, &self.config()).await
     }
 
     async fn connect(&self) -> Result<MultiplexedConnection, OpError> {
         let port = match &self.target {
             RedisTarget::Standalone { port } => *port,
-            RedisTarget::Sentinel { master, sentinels } => {
-                self.primary_port(master, sentinels).await?
+            RedisTarget::Sentinel {
+                master,
+                sentinels,
+                translate,
+            } => {
+                let named = self.primary_port(master, sentinels).await?;
+                translate.get(&named).copied().unwrap_or(named)
             }
             RedisTarget::Cluster { .. } => unreachable!("cluster uses its own connection"),
         };
@@ -195,6 +219,75 @@ impl RedisBackend {
         self.exec::<i64>(redis::cmd("DEL").arg(key))
             .await
             .map(|_| ())
+    }
+}
+
+fn config(timeout: Duration) -> AsyncConnectionConfig {
+    AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout))
+}
+
+/// Port of the current primary, asking each Sentinel in turn.
+async fn primary_port(
+    master: &str,
+    sentinels: &[u16],
+    password: &str,
+    cfg: &AsyncConnectionConfig,
+) -> Result<u16, OpError> {
+    let mut last = OpError::new(ErrorClass::Refused, "no Sentinel answered");
+    for &port in sentinels {
+        let client =
+            Client::open(connection_info(port, password)).map_err(|e| classify_redis(&e))?;
+        let asked = async {
+            let mut con = client
+                .get_multiplexed_async_connection_with_config(cfg)
+                .await?;
+            redis::cmd("SENTINEL")
+                .arg("get-master-addr-by-name")
+                .arg(master)
+                .query_async::<Vec<String>>(&mut con)
+                .await
+        };
+        match asked.await {
+            Ok(addr) => {
+                if let Some(p) = addr.get(1).and_then(|p| p.parse().ok()) {
+                    return Ok(p);
+                }
+                last = OpError::new(
+                    ErrorClass::Masterdown,
+                    format!("Sentinel {port} names no primary"),
+                );
+            }
+            Err(e) => last = classify_redis(&e),
+        }
+    }
+    Err(last)
+}
+
+/// Ask the Sentinels for the primary every [`WATCH_EVERY`]; when they name
+/// another one, drop every connection so the next operation reconnects.
+async fn watch_primary(
+    master: String,
+    sentinels: Vec<u16>,
+    password: String,
+    timeout: Duration,
+    slots: Slots,
+) {
+    let cfg = config(timeout.min(Duration::from_millis(500)));
+    let mut known: Option<u16> = None;
+    let mut tick = tokio::time::interval(WATCH_EVERY);
+    loop {
+        tick.tick().await;
+        let Ok(now) = primary_port(&master, &sentinels, &password, &cfg).await else {
+            continue;
+        };
+        if known.is_some_and(|k| k != now) {
+            for slot in slots.iter() {
+                *slot.lock().await = None;
+            }
+        }
+        known = Some(now);
     }
 }
 

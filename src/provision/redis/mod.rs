@@ -98,6 +98,7 @@ impl Started {
                 pid: None,
                 url: redis_url(self.port, password),
                 proxy_port: None,
+                peer_port: None,
             },
             self.proc,
             self.dir,

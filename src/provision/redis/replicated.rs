@@ -10,6 +10,7 @@ use std::path::Path;
 use super::conf::{self, Conf, quoted};
 use super::probe::{RedisProbe, info_field};
 use super::start;
+use crate::faults::proxy::Proxy;
 use crate::provision::launch::Ctx;
 use crate::provision::node::NodeHandle;
 use crate::provision::{ProvisionError, binaries};
@@ -28,13 +29,34 @@ pub async fn up(
 ) -> Result<Vec<NodeHandle>, ProvisionError> {
     let servers = 1 + cfg.replicas as usize;
     let (server_ports, sentinel_ports) = ports.split_at(servers);
+    // With link proxies, servers and Sentinels reach each server through
+    // its peer proxy (replication and monitoring can then be cut while
+    // clients still reach it): every address they exchange is the proxy's.
+    let mut peers: Vec<Option<Proxy>> = Vec::new();
+    for &p in server_ports {
+        peers.push(if ctx.proxies {
+            Some(
+                Proxy::start(p, false)
+                    .await
+                    .map_err(ProvisionError::io("starting a peer link proxy"))?,
+            )
+        } else {
+            None
+        });
+    }
+    let announced: Vec<u16> = server_ports
+        .iter()
+        .zip(&peers)
+        .map(|(&p, proxy)| proxy.as_ref().map_or(p, |x| x.listen_port))
+        .collect();
     let primary_port = server_ports[0];
+    let primary_announced = announced[0];
     let topo = SentinelTopo {
         master: group,
         cfg,
         password,
-        primary_port,
-        replica_ports: &server_ports[1..],
+        primary_port: primary_announced,
+        replica_ports: &announced[1..],
         sentinel_ports,
         ids: sentinel_ports.iter().map(|_| sentinel_id()).collect(),
     };
@@ -47,7 +69,12 @@ pub async fn up(
             );
         }
         if port != primary_port {
-            c.set("replicaof", format!("127.0.0.1 {primary_port}"));
+            c.set("replicaof", format!("127.0.0.1 {primary_announced}"));
+        }
+        if ctx.proxies {
+            let i = server_ports.iter().position(|&p| p == port).unwrap_or(0);
+            c.set("replica-announce-ip", "127.0.0.1")
+                .set("replica-announce-port", announced[i]);
         }
         c
     };
@@ -73,7 +100,12 @@ pub async fn up(
         );
     }
     primary.wait_pong(ctx, password).await?;
-    let mut handles = vec![primary.into_handle(group, KIND, "primary", password)];
+    let mut peers = peers.into_iter();
+    let mut handles = vec![
+        primary
+            .into_handle(group, KIND, "primary", password)
+            .with_peer_proxy(peers.next().flatten()),
+    ];
 
     let mut replicas = Vec::new();
     for (i, &port) in server_ports.iter().enumerate().skip(1) {
@@ -96,12 +128,15 @@ pub async fn up(
             }
         })
         .await?;
-        handles.push(r.into_handle(group, KIND, "replica", password));
+        handles.push(
+            r.into_handle(group, KIND, "replica", password)
+                .with_peer_proxy(peers.next().flatten()),
+        );
     }
     for mut s in sentinels {
         let probe = s.probe(password);
         ctx.wait_ready(&s.name, &mut s.proc, || async {
-            sentinel_sees_everyone(&probe, group, primary_port, cfg).await
+            sentinel_sees_everyone(&probe, group, primary_announced, cfg).await
         })
         .await?;
         handles.push(s.into_handle(group, KIND, "sentinel", password));

@@ -1,0 +1,286 @@
+//! Durability bookkeeping: per file the length its last fsync covered, and
+//! the namespace changes (creates, renames, unlinks) no fsync has covered yet.
+//!
+//! Only metadata operations and fsyncs come here; reads and writes never do.
+//! The lock is held for map and vector updates only, never across I/O.
+
+use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use nix::fcntl::AtFlags;
+use nix::unistd::{UnlinkatFlags, linkat, unlinkat};
+
+use super::inode::Inode;
+
+/// Hidden directory inside the backing directory (never visible through the
+/// mount) holding hard links to what renames and unlinks displaced, until a
+/// directory fsync commits them or a power loss puts them back.
+pub(super) const GRAVEYARD: &str = ".powerfs-graveyard";
+
+/// An inode kept alive in the graveyard under `name`.
+#[derive(Debug)]
+pub(super) struct Grave {
+    pub name: OsString,
+    pub ino: u64,
+}
+
+/// A namespace change not yet durable. Directories are held by descriptor,
+/// so undoing works even if they were renamed since.
+#[derive(Debug)]
+pub(super) enum Change {
+    /// A new name for `ino` (create, mkdir, symlink, link).
+    Created {
+        dir: Arc<Inode>,
+        name: OsString,
+        ino: u64,
+    },
+    Renamed {
+        from: Arc<Inode>,
+        from_name: OsString,
+        to: Arc<Inode>,
+        to_name: OsString,
+        ino: u64,
+        /// What the rename replaced, if anything.
+        displaced: Option<Grave>,
+    },
+    /// `RENAME_EXCHANGE`.
+    Exchanged {
+        a: Arc<Inode>,
+        a_name: OsString,
+        b: Arc<Inode>,
+        b_name: OsString,
+    },
+    Unlinked {
+        dir: Arc<Inode>,
+        name: OsString,
+        grave: Grave,
+    },
+}
+
+impl Change {
+    /// Does an fsync of directory `dir` make this change durable? (A new
+    /// directory's own fsync also commits its entry, as a file's does.)
+    fn committed_by_dir(&self, dir: u64) -> bool {
+        match self {
+            Change::Created { dir: d, ino, .. } => d.backing_ino == dir || *ino == dir,
+            Change::Renamed { from, to, .. } => from.backing_ino == dir || to.backing_ino == dir,
+            Change::Exchanged { a, b, .. } => a.backing_ino == dir || b.backing_ino == dir,
+            Change::Unlinked { dir: d, .. } => d.backing_ino == dir,
+        }
+    }
+
+    fn grave(self) -> Option<Grave> {
+        match self {
+            Change::Renamed { displaced, .. } => displaced,
+            Change::Unlinked { grave, .. } => Some(grave),
+            Change::Created { .. } | Change::Exchanged { .. } => None,
+        }
+    }
+}
+
+/// What a power loss has to undo.
+#[derive(Debug, Default)]
+pub(super) struct Pending {
+    /// Backing inode of each regular file written through the mount → the
+    /// length its last fsync covered (its length when first opened for
+    /// writing if never fsynced; 0 if created through the mount).
+    pub durable_len: HashMap<u64, u64>,
+    /// Oldest first.
+    pub changes: Vec<Change>,
+    /// Graveyard links per inode (not shown in link counts).
+    hidden: HashMap<u64, u32>,
+}
+
+pub(super) struct Journal {
+    graveyard: OwnedFd,
+    next_grave: AtomicU64,
+    /// Number of graveyard links; lets `hidden_links` skip the lock when 0.
+    hidden_total: AtomicUsize,
+    pending: Mutex<Pending>,
+}
+
+impl Journal {
+    /// `graveyard`: an `O_PATH` descriptor of the (empty) graveyard directory.
+    pub fn new(graveyard: OwnedFd) -> Self {
+        Self {
+            graveyard,
+            next_grave: AtomicU64::new(1),
+            hidden_total: AtomicUsize::new(0),
+            pending: Mutex::new(Pending::default()),
+        }
+    }
+
+    pub fn graveyard(&self) -> &OwnedFd {
+        &self.graveyard
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A file is about to be written: what it holds now counts as durable
+    /// unless we already know better.
+    pub fn track(&self, ino: u64, len: u64) {
+        self.lock().durable_len.entry(ino).or_insert(len);
+    }
+
+    /// A file of length `len` is being truncated to `new_len`: whatever
+    /// comes back beyond `new_len` later is new, unsynced data.
+    pub fn truncating(&self, ino: u64, len: u64, new_len: u64) {
+        let mut p = self.lock();
+        let d = p.durable_len.entry(ino).or_insert(len);
+        *d = (*d).min(new_len);
+    }
+
+    /// fsync/fdatasync of `ino` covered its first `len` bytes, and its
+    /// creation.
+    pub fn synced(&self, ino: u64, len: u64) {
+        let mut p = self.lock();
+        p.durable_len.insert(ino, len);
+        p.changes
+            .retain(|c| !matches!(c, Change::Created { ino: i, .. } if *i == ino));
+    }
+
+    /// A regular file was created through the mount: nothing of it is
+    /// durable yet, not even its name.
+    pub fn created_file(&self, dir: Arc<Inode>, name: &OsStr, ino: u64) {
+        let mut p = self.lock();
+        p.durable_len.insert(ino, 0);
+        p.changes.push(Change::Created {
+            dir,
+            name: name.to_owned(),
+            ino,
+        });
+    }
+
+    /// A directory, symlink or hard link was created.
+    pub fn created(&self, dir: Arc<Inode>, name: &OsStr, ino: u64) {
+        self.lock().changes.push(Change::Created {
+            dir,
+            name: name.to_owned(),
+            ino,
+        });
+    }
+
+    pub fn renamed(
+        &self,
+        from: Arc<Inode>,
+        from_name: &OsStr,
+        to: Arc<Inode>,
+        to_name: &OsStr,
+        ino: u64,
+        displaced: Option<Grave>,
+    ) {
+        self.lock().changes.push(Change::Renamed {
+            from,
+            from_name: from_name.to_owned(),
+            to,
+            to_name: to_name.to_owned(),
+            ino,
+            displaced,
+        });
+    }
+
+    pub fn exchanged(&self, a: Arc<Inode>, a_name: &OsStr, b: Arc<Inode>, b_name: &OsStr) {
+        self.lock().changes.push(Change::Exchanged {
+            a,
+            a_name: a_name.to_owned(),
+            b,
+            b_name: b_name.to_owned(),
+        });
+    }
+
+    pub fn unlinked(&self, dir: Arc<Inode>, name: &OsStr, grave: Grave) {
+        self.lock().changes.push(Change::Unlinked {
+            dir,
+            name: name.to_owned(),
+            grave,
+        });
+    }
+
+    /// fsync of directory `dir`: its pending changes are durable now; the
+    /// graveyard links they kept are released.
+    pub fn dir_synced(&self, dir: u64) {
+        let graves: Vec<Grave> = {
+            let mut p = self.lock();
+            let (done, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut p.changes)
+                .into_iter()
+                .partition(|c| c.committed_by_dir(dir));
+            p.changes = kept;
+            let graves: Vec<Grave> = done.into_iter().filter_map(Change::grave).collect();
+            for g in &graves {
+                forget_hidden(&mut p.hidden, g.ino);
+            }
+            graves
+        };
+        self.hidden_total.fetch_sub(graves.len(), Ordering::Relaxed);
+        for g in graves {
+            let _ = unlinkat(
+                &self.graveyard,
+                g.name.as_os_str(),
+                UnlinkatFlags::NoRemoveDir,
+            );
+        }
+    }
+
+    /// Keep `name` in `dir` (inode `ino`, not a directory) alive in the
+    /// graveyard before it is unlinked or renamed over. `None` if the link
+    /// could not be made; the change then cannot be undone.
+    pub fn bury(&self, dir: &Inode, name: &OsStr, ino: u64) -> Option<Grave> {
+        let grave = OsString::from(self.next_grave.fetch_add(1, Ordering::Relaxed).to_string());
+        match linkat(
+            &dir.fd,
+            name,
+            &self.graveyard,
+            grave.as_os_str(),
+            AtFlags::empty(),
+        ) {
+            Ok(()) => {
+                *self.lock().hidden.entry(ino).or_insert(0) += 1;
+                self.hidden_total.fetch_add(1, Ordering::Relaxed);
+                Some(Grave { name: grave, ino })
+            }
+            Err(e) => {
+                tracing::debug!(?name, %e, "powerfs: cannot keep a displaced file; not undoable");
+                None
+            }
+        }
+    }
+
+    /// The operation `bury` prepared for failed: drop the link again.
+    pub fn unbury(&self, grave: Grave) {
+        forget_hidden(&mut self.lock().hidden, grave.ino);
+        self.hidden_total.fetch_sub(1, Ordering::Relaxed);
+        let _ = unlinkat(
+            &self.graveyard,
+            grave.name.as_os_str(),
+            UnlinkatFlags::NoRemoveDir,
+        );
+    }
+
+    /// Graveyard links of `ino`, to subtract from its link count.
+    pub fn hidden_links(&self, ino: u64) -> u32 {
+        if self.hidden_total.load(Ordering::Relaxed) == 0 {
+            return 0;
+        }
+        self.lock().hidden.get(&ino).copied().unwrap_or(0)
+    }
+
+    /// Everything not yet durable, leaving the journal empty.
+    pub fn take(&self) -> Pending {
+        self.hidden_total.store(0, Ordering::Relaxed);
+        std::mem::take(&mut *self.lock())
+    }
+}
+
+fn forget_hidden(hidden: &mut HashMap<u64, u32>, ino: u64) {
+    if let Some(n) = hidden.get_mut(&ino) {
+        *n -= 1;
+        if *n == 0 {
+            hidden.remove(&ino);
+        }
+    }
+}
