@@ -192,3 +192,32 @@ fn min_replicas_max_lag_bounds_the_split_brain_loss() {
         );
     }
 }
+
+#[test]
+fn cluster_recovers_after_a_master_is_killed() {
+    let (code, r, err) = run("cluster-kill-master.yaml", "6s");
+    assert_eq!(code, 0, "{err}");
+    let at = r["faults"][0]["at_ms"].as_u64().unwrap();
+    let ok: Vec<u64> = events_of(&r, "cluster-state")
+        .iter()
+        .filter(|e| e["message"].as_str().unwrap().contains(" is now ok"))
+        .map(|e| e["t_ms"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ok.len(), 1, "{}", r["events"]);
+    assert!(
+        ok[0] > at && ok[0] - at < 4000,
+        "ok again {} ms after the kill",
+        ok[0] - at
+    );
+    let promoted = events_of(&r, "failover");
+    assert_eq!(promoted.len(), 1, "{}", r["events"]);
+    assert!(
+        promoted[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("replica node cache-3"),
+        "{}",
+        promoted[0]
+    );
+    assert_eq!(r["strategies"]["redis"]["lost"], 0);
+}
