@@ -35,6 +35,10 @@ pub struct FaultRecord {
     pub message: String,
     /// A link fault on the peer link (replication, Sentinels).
     pub peers: bool,
+    /// For a primary with replicas: how far (bytes of replication stream)
+    /// the furthest-behind replica was when the fault hit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repl_lag_bytes: Option<u64>,
     /// For `power-loss`: what the filesystem discarded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub discarded: Option<LossSummary>,
@@ -101,6 +105,10 @@ impl Injector {
         };
         let mut dep = self.dep.lock().await;
         let nodes = target::resolve(&dep, &fault.target).await.map_err(err)?;
+        let repl_lag_bytes = match nodes.first() {
+            Some(&i) => replication_lag(&dep.nodes[i]).await,
+            None => None,
+        };
         let at = Instant::now();
         let names: Vec<String> = nodes
             .iter()
@@ -220,6 +228,7 @@ impl Injector {
                 healed_ms: None,
                 message: message.clone(),
                 peers: fault.link.peers,
+                repl_lag_bytes,
                 discarded,
                 at,
             });
@@ -324,4 +333,52 @@ fn add(total: &mut LossSummary, s: &LossSummary) {
     total.files_removed += s.files_removed;
     total.renames_undone += s.renames_undone;
     total.unlinks_undone += s.unlinks_undone;
+}
+
+/// Replication lag of a primary's furthest-behind replica, in bytes, from
+/// `INFO replication`; `None` for anything that is not a primary with
+/// replicas (or does not answer within 200 ms).
+async fn replication_lag(node: &crate::provision::NodeHandle) -> Option<u64> {
+    if !node.info.kind.starts_with("redis") || node.info.role == "sentinel" {
+        return None;
+    }
+    let probe = crate::provision::redis::probe::RedisProbe::new(
+        node.info.port,
+        node.password.as_deref().unwrap_or(""),
+    );
+    let info = tokio::time::timeout(Duration::from_millis(200), probe.info("replication"))
+        .await
+        .ok()?
+        .ok()?;
+    parse_lag(&info)
+}
+
+fn parse_lag(info: &str) -> Option<u64> {
+    use crate::provision::redis::probe::info_field;
+    if info_field(info, "role") != Some("master") {
+        return None;
+    }
+    let master: u64 = info_field(info, "master_repl_offset")?.parse().ok()?;
+    info.lines()
+        .filter(|l| l.starts_with("slave") && l.contains("offset="))
+        .filter_map(|l| {
+            l.split(',')
+                .find_map(|kv| kv.strip_prefix("offset="))
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .map(|o| master.saturating_sub(o))
+        .max()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn replication_lag_is_the_furthest_replica() {
+        let info = "# Replication\r\nrole:master\r\nconnected_slaves:2\r\n\
+slave0:ip=127.0.0.1,port=1,state=online,offset=900,lag=0\r\n\
+slave1:ip=127.0.0.1,port=2,state=online,offset=700,lag=1\r\n\
+master_repl_offset:1000\r\n";
+        assert_eq!(super::parse_lag(info), Some(300));
+        assert_eq!(super::parse_lag("role:slave\r\n"), None);
+    }
 }

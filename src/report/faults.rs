@@ -29,6 +29,9 @@ pub struct FaultReport {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discarded: Option<LossSummary>,
+    /// Bytes the furthest-behind replica lagged the primary at the fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repl_lag_bytes: Option<u64>,
     /// What the configuration promises for this fault.
     pub budget: String,
     pub strategies: IndexMap<String, FaultWindow>,
@@ -97,6 +100,7 @@ pub fn build(
                 healed_ms: r.healed_ms,
                 message: r.message.clone(),
                 discarded: r.discarded.clone(),
+                repl_lag_bytes: r.repl_lag_bytes,
                 budget: budget.rule,
                 strategies,
             }
