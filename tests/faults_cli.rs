@@ -221,3 +221,16 @@ fn cluster_recovers_after_a_master_is_killed() {
     );
     assert_eq!(r["strategies"]["redis"]["lost"], 0);
 }
+
+#[test]
+fn eviction_loses_redis_only_sessions_but_not_those_backed_by_dynamodb() {
+    let (code, r, err) = run("cache-evict.yaml", "4s");
+    assert_eq!(code, 0, "{err}");
+    let lost = |s: &str| r["strategies"][s]["lost"].as_u64().unwrap();
+    assert!(lost("redis") > 0);
+    assert_eq!(lost("write-through"), 0);
+    assert_eq!(lost("cache-aside"), 0);
+    let f = &r["faults"][0];
+    assert_eq!(f["kind"], "evict");
+    assert!(f["healed_ms"].as_u64().is_some(), "{f}");
+}

@@ -57,6 +57,10 @@ fn server(kind: FaultKind, s: &RedisServer) -> Budget {
             Budget::new("no persistence: everything", None)
         }
         FaultKind::Flush => Budget::new("flush: every session in the cache", None),
+        FaultKind::Evict => Budget::new(
+            "eviction: whatever no longer fits in maxmemory (least recently used first)",
+            None,
+        ),
         _ => Budget::new("no data loss expected", Some(0.0)),
     }
 }

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 use super::powerfs::LossSummary;
-use super::{Fault, FaultKind, LinkParams, failover, flush, link, power_loss, process, target};
+use super::{
+    Fault, FaultKind, LinkParams, evict, failover, flush, link, power_loss, process, target,
+};
 use crate::events::EventLog;
 use crate::provision::Deployment;
 
@@ -55,6 +57,8 @@ pub struct ActiveFault {
     /// Heals by itself after this long; `None` waits for a manual heal.
     pub duration: Option<Duration>,
     pub link: LinkParams,
+    /// What `evict` changed, per node, to put back.
+    pub saved: Vec<(usize, evict::Saved)>,
 }
 
 pub struct Injector {
@@ -119,6 +123,7 @@ impl Injector {
             .map(|&i| dep.nodes[i].info.group.clone())
             .unwrap_or_default();
         let mut discarded: Option<LossSummary> = None;
+        let mut saved = Vec::new();
         let message = match fault.kind {
             FaultKind::Kill => {
                 for &i in &nodes {
@@ -205,6 +210,13 @@ impl Injector {
                 }
                 format!("flushed {}", names.join(", "))
             }
+            FaultKind::Evict => {
+                let max = fault.maxmemory.as_deref().unwrap_or("1mb");
+                for &i in &nodes {
+                    saved.push((i, evict::inject(&dep.nodes[i], max).await.map_err(err)?));
+                }
+                format!("maxmemory {max} (allkeys-lru) on {}", names.join(", "))
+            }
             k if k.is_link() => {
                 let mut said = Vec::new();
                 for &i in &nodes {
@@ -245,6 +257,7 @@ impl Injector {
                     nodes: nodes.clone(),
                     duration: fault.duration,
                     link: fault.link.clone(),
+                    saved,
                 });
             if let Some(d) = fault.duration {
                 let me = self.clone();
@@ -281,6 +294,12 @@ impl Injector {
                         .map(|t| format!("restarted, answered after {} ms", t.as_millis()))
                 }
                 k if k.is_link() => link::heal(&dep.nodes[i], k, &active.link),
+                FaultKind::Evict => match active.saved.iter().find(|(j, _)| *j == i) {
+                    Some((_, saved)) => evict::heal(&dep.nodes[i], saved)
+                        .await
+                        .map(|_| format!("maxmemory back to {}", saved.maxmemory)),
+                    None => Ok(String::new()),
+                },
                 _ => Ok(String::new()),
             };
             match result {
@@ -313,7 +332,11 @@ impl Injector {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .filter(|a| a.kind == FaultKind::Pause || a.kind.is_link() || a.duration.is_some())
+            .filter(|a| {
+                matches!(a.kind, FaultKind::Pause | FaultKind::Evict)
+                    || a.kind.is_link()
+                    || a.duration.is_some()
+            })
             .map(|a| a.id)
             .collect();
         for id in ids {

@@ -9,6 +9,7 @@
 //!   [`observer`] watches roles and emits what it sees.
 
 pub mod budget;
+pub mod evict;
 pub mod failover;
 pub mod flush;
 mod injector;
@@ -45,6 +46,9 @@ pub enum FaultKind {
     Failover,
     /// `FLUSHALL` (Redis) or `flush_all` (memcached).
     Flush,
+    /// Shrink Redis's `maxmemory` (allkeys-lru) so it evicts sessions; with
+    /// a duration, the previous settings come back.
+    Evict,
     /// Delay every chunk on the client link by `latency` ± `jitter`.
     Latency,
     /// Limit the client link to `bandwidth` bytes/s per direction.
@@ -60,7 +64,7 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 12] = [
+    pub const ALL: [FaultKind; 13] = [
         FaultKind::Kill,
         FaultKind::Restart,
         FaultKind::Pause,
@@ -68,6 +72,7 @@ impl FaultKind {
         FaultKind::PowerLoss,
         FaultKind::Failover,
         FaultKind::Flush,
+        FaultKind::Evict,
         FaultKind::Latency,
         FaultKind::Bandwidth,
         FaultKind::Partition,
@@ -84,6 +89,7 @@ impl FaultKind {
             FaultKind::PowerLoss => "power-loss",
             FaultKind::Failover => "failover",
             FaultKind::Flush => "flush",
+            FaultKind::Evict => "evict",
             FaultKind::Latency => "latency",
             FaultKind::Bandwidth => "bandwidth",
             FaultKind::Partition => "partition",
@@ -103,6 +109,7 @@ impl FaultKind {
             FaultKind::Kill
                 | FaultKind::Pause
                 | FaultKind::PowerLoss
+                | FaultKind::Evict
                 | FaultKind::Latency
                 | FaultKind::Bandwidth
                 | FaultKind::Partition
@@ -134,6 +141,8 @@ pub struct Fault {
     pub duration: Option<Duration>,
     /// `failover` mode for clusters: `force` or `takeover`.
     pub mode: Option<String>,
+    /// `evict`: the `maxmemory` to set, e.g. `1mb`.
+    pub maxmemory: Option<String>,
     /// Parameters of link faults.
     pub link: LinkParams,
 }

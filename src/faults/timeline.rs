@@ -75,6 +75,7 @@ mod tests {
             target: "cache".into(),
             duration: None,
             mode: None,
+            maxmemory: None,
             link: Default::default(),
         };
         let entries = vec![

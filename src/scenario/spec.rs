@@ -92,6 +92,9 @@ pub struct TimelineSpec {
     /// `throttle`: 400 (ProvisionedThroughputExceeded, default) or 500/503.
     #[serde(default)]
     pub status: Option<u16>,
+    /// `evict`: the `maxmemory` to shrink Redis to (default `1mb`).
+    #[serde(default)]
+    pub maxmemory: Option<String>,
     /// Link faults: `clients` (default) or `peers` (replication and
     /// Sentinel traffic to a redis-replicated server).
     #[serde(default)]

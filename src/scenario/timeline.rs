@@ -53,6 +53,9 @@ pub(crate) fn validate(
                 ),
             );
         }
+        if s.maxmemory.is_some() && kind != FaultKind::Evict {
+            c.at(&path("maxmemory"), "`maxmemory` applies to evict only");
+        }
         if s.mode.is_some() && kind != FaultKind::Failover {
             c.at(&path("mode"), "`mode` applies to failover only");
         }
@@ -109,6 +112,7 @@ pub(crate) fn validate(
                 target: s.target.clone(),
                 duration,
                 mode: s.mode.clone(),
+                maxmemory: s.maxmemory.clone(),
                 link,
             },
             repeat,
