@@ -234,3 +234,72 @@ fn eviction_loses_redis_only_sessions_but_not_those_backed_by_dynamodb() {
     assert_eq!(f["kind"], "evict");
     assert!(f["healed_ms"].as_u64().is_some(), "{f}");
 }
+
+/// (lost, [earliest, latest] ack of a lost write relative to the fault).
+fn power_loss(r: &serde_json::Value, strategy: &str) -> (u64, Option<[i64; 2]>) {
+    let f = &r["faults"][0];
+    assert_eq!(f["kind"], "power-loss", "{f}");
+    assert!(f["healed_ms"].as_u64().is_some(), "not restarted: {f}");
+    let w = &f["strategies"][strategy];
+    let acked = w["lost_acked_ms"]
+        .as_array()
+        .map(|a| [a[0].as_i64().unwrap(), a[1].as_i64().unwrap()]);
+    (w["lost"].as_u64().unwrap(), acked)
+}
+
+#[test]
+fn aof_everysec_power_loss_loses_the_last_unsynced_second() {
+    let (code, r, err) = run("aof-everysec-power-loss.yaml", "5s");
+    assert_eq!(code, 0, "{err}");
+    let (lost, acked) = power_loss(&r, "redis");
+    assert!(lost > 0, "{}", r["faults"]);
+    // Every lost write was acknowledged shortly before the power went.
+    let [first, last] = acked.unwrap();
+    assert!(
+        first >= -2500 && last <= 0,
+        "lost writes acked {first}..{last} ms"
+    );
+    assert!(
+        r["faults"][0]["discarded"]["bytes_discarded"]
+            .as_u64()
+            .unwrap()
+            > 0,
+        "{}",
+        r["faults"][0]
+    );
+}
+
+#[test]
+fn aof_always_power_loss_loses_nothing() {
+    let (code, r, err) = run("aof-always-power-loss.yaml", "5s");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(power_loss(&r, "redis").0, 0);
+    assert_eq!(r["strategies"]["redis"]["stale"], 0);
+    // The node really went down and came back.
+    assert!(!events_of(&r, "node-down").is_empty(), "{}", r["events"]);
+}
+
+#[test]
+fn rdb_power_loss_loses_what_came_after_the_last_save() {
+    let (code, r, err) = run("rdb-power-loss.yaml", "5s");
+    assert_eq!(code, 0, "{err}");
+    let (lost, acked) = power_loss(&r, "redis");
+    assert!(lost > 0, "{}", r["faults"]);
+    // Saves run every second: nothing older than a save interval (plus
+    // the fork and write of the snapshot) before the fault is lost.
+    let [first, _] = acked.unwrap();
+    assert!(
+        first >= -2500,
+        "a write acked {first} ms before the fault was lost"
+    );
+}
+
+#[test]
+fn dynamodb_power_loss_loses_nothing() {
+    let (code, r, err) = run("dynamodb-power-loss.yaml", "5s");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(power_loss(&r, "dynamodb").0, 0);
+    let s = &r["strategies"]["dynamodb"];
+    assert_eq!(s["stale"], 0, "{s}");
+    assert!(s["acked_writes"].as_u64().unwrap() > 300, "{s}");
+}

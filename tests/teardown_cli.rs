@@ -228,3 +228,56 @@ fn doctor_names_what_is_missing_and_how_to_install_it() {
     }
     assert!(text.contains("./scripts/deps.sh"), "{text}");
 }
+
+/// FUSE mounts under `dir` listed in /proc/mounts.
+fn mounts_under(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string("/proc/mounts")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1).map(str::to_string))
+        .filter(|m| m.starts_with(&dir.display().to_string()))
+        .collect()
+}
+
+#[test]
+fn no_mount_survives_a_killed_sessiondrill() {
+    let h = home();
+    let (mut child, report) = up_foreground(&h, "hybrid.yaml", &["--power-loss-fs", "--proxies"]);
+    let pids = pids(&report);
+    // Three Redis servers and the DynamoDB node keep data on FUSE mounts.
+    assert_eq!(
+        mounts_under(h.path()).len(),
+        4,
+        "{:?}",
+        mounts_under(h.path())
+    );
+    signal(child.id(), Signal::SIGKILL);
+    let _ = child.wait();
+    assert_eq!(wait_gone(&pids, LIMIT), Vec::<u32>::new());
+    let start = std::time::Instant::now();
+    while !mounts_under(h.path()).is_empty() && start.elapsed() < LIMIT {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(mounts_under(h.path()), Vec::<String>::new());
+}
+
+#[test]
+fn mounts_and_proxies_go_with_a_normal_teardown() {
+    let h = home();
+    let (mut child, report) = up_foreground(
+        &h,
+        "hybrid.yaml",
+        &["--power-loss-fs", "--proxies", "--duration", "300ms"],
+    );
+    let nodes = report["nodes"].as_array().unwrap();
+    assert!(
+        nodes
+            .iter()
+            .filter(|n| n["role"] != "sentinel")
+            .all(|n| n["proxy_port"].as_u64().is_some()),
+        "{report}"
+    );
+    assert!(child.wait().unwrap().success());
+    assert_eq!(mounts_under(h.path()), Vec::<String>::new());
+    assert!(run_dirs(&h).is_empty(), "{:?}", run_dirs(&h));
+}

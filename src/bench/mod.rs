@@ -1,6 +1,8 @@
 //! Benchmarks of the driver itself, against a peer measured on the same
 //! server in the same run. Results are written down in docs/PERFORMANCE.md.
 
+pub mod fs;
+
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -37,6 +37,17 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 512)]
         bytes: usize,
     },
+    /// What the power-loss filesystem costs: redis-benchmark SET with AOF
+    /// on a plain directory vs through the FUSE mount (alternating rounds).
+    Fs {
+        /// `everysec`, `always` or `no`.
+        #[arg(long, default_value = "everysec")]
+        appendfsync: String,
+        #[arg(long, default_value_t = 300_000)]
+        requests: u64,
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
 }
 
 pub async fn run(cmd: BenchCommand, home: Home) -> u8 {
@@ -53,7 +64,69 @@ pub async fn run(cmd: BenchCommand, home: Home) -> u8 {
             requests,
             bytes,
         } => dynamodb(clients.max(1), requests, bytes, home).await,
+        BenchCommand::Fs {
+            appendfsync,
+            requests,
+            rounds,
+        } => tokio::task::spawn_blocking(move || fs(&appendfsync, requests, rounds.max(1), home))
+            .await
+            .unwrap_or(1),
     }
+}
+
+fn fs(appendfsync: &str, requests: u64, rounds: usize, home: Home) -> u8 {
+    use crate::faults::powerfs;
+    if let Err(e) = powerfs::available() {
+        eprintln!("error: the power-loss filesystem is unavailable: {e}");
+        return 2;
+    }
+    let root = home.runs().join(format!("bench-fs-{}", std::process::id()));
+    if let Err(e) = std::fs::create_dir_all(&root) {
+        eprintln!("error: creating {}: {e}", root.display());
+        return 1;
+    }
+    let code = fs_rounds(&root, appendfsync, requests, rounds);
+    let _ = std::fs::remove_dir_all(&root);
+    code
+}
+
+fn fs_rounds(root: &Path, appendfsync: &str, requests: u64, rounds: usize) -> u8 {
+    use crate::bench::fs::redis_aof_throughput;
+    use crate::faults::powerfs::PowerFs;
+    println!("| round | plain ops/s | powerfs ops/s | ratio |");
+    println!("|---:|---:|---:|---:|");
+    let mut ratios = Vec::new();
+    for round in 1..=rounds {
+        let plain_dir = root.join(format!("plain-{round}"));
+        let (backing, mnt) = (
+            root.join(format!("backing-{round}")),
+            root.join(format!("mnt-{round}")),
+        );
+        let measured = std::fs::create_dir_all(&plain_dir).and_then(|_| {
+            let plain = redis_aof_throughput(&plain_dir, appendfsync, requests)?;
+            let fs = PowerFs::mount(&backing, &mnt)?;
+            let through = redis_aof_throughput(&mnt, appendfsync, requests);
+            fs.unmount();
+            Ok((plain, through?))
+        });
+        match measured {
+            Ok((plain, through)) => {
+                let ratio = through / plain;
+                ratios.push(ratio);
+                println!("| {round} | {plain:.0} | {through:.0} | {ratio:.2} |");
+            }
+            Err(e) => {
+                eprintln!("error: round {round}: {e}");
+                return 1;
+            }
+        }
+    }
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "(appendfsync {appendfsync}, redis-benchmark -t set -c 50 -d 100 -n {requests}; median ratio {:.2})",
+        ratios[ratios.len() / 2]
+    );
+    0
 }
 
 async fn up(file: &Path, runs: usize, home: Home) -> u8 {

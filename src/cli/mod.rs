@@ -133,7 +133,10 @@ pub fn main() -> ExitCode {
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter =
-        EnvFilter::try_from_env("SESSIONDRILL_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+        // fuser reports replies to a session being unmounted (after a power
+        // loss, at teardown) as errors: expected, not worth a user's eye.
+        EnvFilter::try_from_env("SESSIONDRILL_LOG")
+            .unwrap_or_else(|_| EnvFilter::new("warn,fuser=off"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

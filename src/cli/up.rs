@@ -34,6 +34,14 @@ pub struct UpArgs {
     /// Keep the run directory (configs, data, logs) after teardown.
     #[arg(long)]
     pub keep: bool,
+    /// Mount every data directory on the power-loss filesystem (FUSE), so
+    /// that a power loss can drop what was not fsynced.
+    #[arg(long)]
+    pub power_loss_fs: bool,
+    /// Put link proxies in front of every server (and between replicated
+    /// servers), so link faults can be applied.
+    #[arg(long)]
+    pub proxies: bool,
     /// How long each process may take to become ready.
     #[arg(long, value_parser = parse_duration, default_value = "15s")]
     pub ready_timeout: Duration,
@@ -75,6 +83,8 @@ pub async fn run(args: UpArgs, home: Home) -> u8 {
     opts.ready_timeout = args.ready_timeout;
     opts.detached = args.supervise;
     opts.keep = args.keep;
+    opts.power_loss_fs = args.power_loss_fs;
+    opts.proxies = args.proxies;
     if !args.json {
         eprintln!(
             "starting {} ({} processes)…",
@@ -203,6 +213,12 @@ fn detach(args: &UpArgs, home: &Home) -> u8 {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
+    if args.power_loss_fs {
+        cmd.arg("--power-loss-fs");
+    }
+    if args.proxies {
+        cmd.arg("--proxies");
+    }
     if args.keep {
         cmd.arg("--keep");
     }

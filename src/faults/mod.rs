@@ -16,7 +16,6 @@ mod injector;
 pub mod link;
 pub mod observer;
 pub mod power_loss;
-#[path = "powerfs_stub.rs"]
 pub mod powerfs;
 pub mod process;
 pub mod proxy;

@@ -9,11 +9,11 @@ use fuser::{FileType, INodeNo};
 use nix::fcntl::{OFlag, openat};
 use nix::sys::stat::Mode;
 
-use super::fs::{PassThrough, Res, io_errno, is_graveyard};
+use super::fs::{Res, TrackingFs, io_errno, is_graveyard};
 use super::handles::{DirEntry, OpenDir};
 use super::inode::{errno, proc_path};
 
-impl PassThrough {
+impl TrackingFs {
     pub(super) fn open_dir(&self, ino: INodeNo) -> Res<u64> {
         let inode = self.inodes.get(ino)?;
         let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;

@@ -14,7 +14,7 @@ use nix::sys::statvfs::{Statvfs, fstatvfs};
 use nix::sys::time::TimeSpec;
 use nix::unistd::{AccessFlags, Gid, Uid, access, fchownat};
 
-use super::fs::{PassThrough, Res, io_errno};
+use super::fs::{Res, TrackingFs, io_errno};
 use super::handles::OpenFile;
 use super::inode::{Inode, attr, errno};
 
@@ -47,7 +47,7 @@ fn time_spec(t: Option<TimeOrNow>) -> TimeSpec {
     }
 }
 
-impl PassThrough {
+impl TrackingFs {
     pub(super) fn attr_of(&self, ino: INodeNo, fh: Option<FileHandle>) -> Res<FileAttr> {
         let st = match fh.and_then(|fh| self.files.get(fh.0).ok()) {
             Some(h) => fstat(&h.file).map_err(errno)?,
@@ -126,7 +126,8 @@ impl PassThrough {
         nix::fcntl::readlinkat(&inode.fd, "").map_err(errno)
     }
 
-    pub(super) fn open_file(&self, ino: INodeNo, flags: i32) -> Res<u64> {
+    /// The new handle and the backing inode.
+    pub(super) fn open_file(&self, ino: INodeNo, flags: i32) -> Res<(u64, u64)> {
         let inode = self.inodes.get(ino)?;
         let fd = open(&inode.proc_path(), backing_flags(flags), Mode::empty()).map_err(errno)?;
         let file = File::from(fd);
@@ -134,10 +135,11 @@ impl PassThrough {
             let len = file.metadata().map_err(io_errno)?.len();
             self.journal.track(inode.backing_ino, len);
         }
-        Ok(self.files.insert(OpenFile {
+        let fh = self.files.insert(OpenFile {
             file,
             backing_ino: inode.backing_ino,
-        }))
+        });
+        Ok((fh, inode.backing_ino))
     }
 
     pub(super) fn read_at(&self, fh: u64, offset: u64, size: u32) -> Res<Vec<u8>> {

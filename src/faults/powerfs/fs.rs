@@ -11,14 +11,15 @@ use std::time::{Duration, SystemTime};
 
 use fuser::{
     AccessFlags, BsdFileFlags, CopyFileRangeFlags, Errno, FileHandle, Filesystem, FopenFlags,
-    Generation, INodeNo, IoctlFlags, LockOwner, OpenFlags, PollEvents, PollFlags, PollNotifier,
-    RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry,
-    ReplyIoctl, ReplyLseek, ReplyOpen, ReplyPoll, ReplyStatfs, ReplyWrite, ReplyXattr, Request,
-    TimeOrNow, WriteFlags,
+    Generation, INodeNo, IoctlFlags, KernelConfig, LockOwner, OpenFlags, PollEvents, PollFlags,
+    PollNotifier, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty,
+    ReplyEntry, ReplyIoctl, ReplyLseek, ReplyOpen, ReplyPoll, ReplyStatfs, ReplyWrite, ReplyXattr,
+    Request, TimeOrNow, WriteFlags,
 };
 
+use super::backing::KernelPassthrough;
 use super::handles::{Handles, OpenDir, OpenFile};
-use super::inode::{InodeTable, errno};
+use super::inode::InodeTable;
 use super::journal::{GRAVEYARD, Journal};
 
 /// How long the kernel may cache attributes and names. Everything changes
@@ -28,14 +29,15 @@ const TTL: Duration = Duration::from_secs(1);
 
 pub(super) type Res<T> = Result<T, Errno>;
 
-pub(super) struct PassThrough {
+pub(super) struct TrackingFs {
     pub(super) inodes: InodeTable,
     pub(super) files: Handles<OpenFile>,
     pub(super) dirs: Handles<OpenDir>,
     pub(super) journal: Arc<Journal>,
+    passthrough: KernelPassthrough,
 }
 
-impl PassThrough {
+impl TrackingFs {
     /// `root`: an `O_PATH` descriptor of the backing directory.
     pub fn new(root: OwnedFd, journal: Arc<Journal>) -> std::io::Result<Self> {
         Ok(Self {
@@ -43,7 +45,14 @@ impl PassThrough {
             files: Handles::new(),
             dirs: Handles::new(),
             journal,
+            passthrough: KernelPassthrough::default(),
         })
+    }
+
+    fn handle_file(&self, fh: u64) -> std::io::Result<Arc<OpenFile>> {
+        self.files
+            .get(fh)
+            .map_err(|e| std::io::Error::from_raw_os_error(e.code()))
     }
 }
 
@@ -56,8 +65,16 @@ pub(super) fn io_errno(e: std::io::Error) -> Errno {
     Errno::from(e)
 }
 
-#[allow(clippy::too_many_arguments)]
-impl Filesystem for PassThrough {
+impl Filesystem for TrackingFs {
+    fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> std::io::Result<()> {
+        self.passthrough.negotiate(config);
+        Ok(())
+    }
+
+    fn destroy(&mut self) {
+        self.passthrough.forget_all();
+    }
+
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
         match self.lookup_entry(parent, name) {
             Ok(attr) => reply.entry(&TTL, &attr, Generation(0)),
@@ -182,9 +199,14 @@ impl Filesystem for PassThrough {
     }
 
     fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
-        match self.open_file(ino, flags.0) {
-            Ok(fh) => reply.opened(FileHandle(fh), FopenFlags::empty()),
-            Err(e) => reply.error(e),
+        let (fh, backing_ino) = match self.open_file(ino, flags.0) {
+            Ok(opened) => opened,
+            Err(e) => return reply.error(e),
+        };
+        let register = || reply.open_backing(&self.handle_file(fh)?.file);
+        match self.passthrough.attach(fh, backing_ino, register) {
+            Some(id) => reply.opened_passthrough(FileHandle(fh), FopenFlags::empty(), &id),
+            None => reply.opened(FileHandle(fh), FopenFlags::empty()),
         }
     }
 
@@ -245,6 +267,7 @@ impl Filesystem for PassThrough {
         _flush: bool,
         reply: ReplyEmpty,
     ) {
+        self.passthrough.release(fh.0);
         self.files.remove(fh.0);
         reply.ok();
     }
@@ -350,15 +373,15 @@ impl Filesystem for PassThrough {
         flags: i32,
         reply: ReplyCreate,
     ) {
-        match self.create_file(parent, name, mode & !umask, flags) {
-            Ok((attr, fh)) => reply.created(
-                &TTL,
-                &attr,
-                Generation(0),
-                FileHandle(fh),
-                FopenFlags::empty(),
-            ),
-            Err(e) => reply.error(e),
+        let (attr, fh, backing_ino) = match self.create_file(parent, name, mode & !umask, flags) {
+            Ok(created) => created,
+            Err(e) => return reply.error(e),
+        };
+        let (fh, none) = (FileHandle(fh), FopenFlags::empty());
+        let register = || reply.open_backing(&self.handle_file(fh.0)?.file);
+        match self.passthrough.attach(fh.0, backing_ino, register) {
+            Some(id) => reply.created_passthrough(&TTL, &attr, Generation(0), fh, none, &id),
+            None => reply.created(&TTL, &attr, Generation(0), fh, none),
         }
     }
 

@@ -2,7 +2,7 @@
 //! lazy unmounts, the sweep of stale mounts, and the auto-unmount helper
 //! process each mount leaves running (ours to reap).
 
-use std::ffi::OsString;
+use std::ffi::{CString, OsString};
 use std::fs;
 use std::io;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -75,6 +75,27 @@ pub(super) fn lazy_unmount(mountpoint: &Path) -> io::Result<()> {
 /// Lazily unmount (`fusermount3 -u -z`) every FUSE mount listed in
 /// /proc/self/mounts whose mountpoint is under `root` (leftovers of a crashed
 /// earlier run). Returns how many.
+/// Pull the plug: `umount2(MNT_FORCE | MNT_DETACH)` aborts the FUSE
+/// connection (requests in flight and any later ones fail at once, the
+/// server's threads see the device go away) and detaches the mount. Needs
+/// root; otherwise falls back to a lazy unmount, which waits for the last
+/// user to let go.
+pub(super) fn force_unmount(mountpoint: &Path) -> io::Result<()> {
+    use nix::libc;
+    let path = CString::new(mountpoint.as_os_str().as_bytes())?;
+    let flags = libc::MNT_FORCE | libc::MNT_DETACH | libc::UMOUNT_NOFOLLOW;
+    // SAFETY: `path` is a NUL-terminated string that outlives the call.
+    if unsafe { libc::umount2(path.as_ptr(), flags) } == 0 {
+        return Ok(());
+    }
+    let e = io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EPERM) {
+        lazy_unmount(mountpoint)
+    } else {
+        Err(e)
+    }
+}
+
 pub fn sweep_stale_mounts(root: &Path) -> usize {
     let root = root
         .canonicalize()

@@ -284,3 +284,70 @@ fn forget_hidden(hidden: &mut HashMap<u64, u32>, ino: u64) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use fuser::FileType;
+    use nix::fcntl::{OFlag, open};
+    use nix::sys::stat::Mode;
+
+    use super::*;
+
+    fn dir(path: &Path, backing_ino: u64) -> Arc<Inode> {
+        let flags = OFlag::O_PATH | OFlag::O_DIRECTORY;
+        Arc::new(Inode {
+            fd: open(path, flags, Mode::empty()).unwrap(),
+            backing_ino,
+            kind: FileType::Directory,
+        })
+    }
+
+    #[test]
+    fn a_directory_fsync_commits_only_its_own_changes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b) = (dir(tmp.path(), 10), dir(tmp.path(), 20));
+        let j = Journal::new(open(tmp.path(), OFlag::O_PATH, Mode::empty()).unwrap());
+        j.created_file(a.clone(), OsStr::new("f"), 1);
+        j.created_file(b.clone(), OsStr::new("g"), 2);
+        j.renamed(
+            a.clone(),
+            OsStr::new("x"),
+            b.clone(),
+            OsStr::new("y"),
+            3,
+            None,
+        );
+        j.created(b.clone(), OsStr::new("sub"), 30);
+
+        j.dir_synced(10);
+        let names = |j: &Journal| -> Vec<String> {
+            j.lock()
+                .changes
+                .iter()
+                .map(|c| match c {
+                    Change::Created { name, .. } => name.to_string_lossy().into_owned(),
+                    _ => "(not a create)".into(),
+                })
+                .collect()
+        };
+        assert_eq!(names(&j), ["g", "sub"]);
+        // fsync of a new directory commits its own entry; of a file, its.
+        j.dir_synced(30);
+        j.synced(2, 5);
+        assert!(names(&j).is_empty());
+        assert_eq!(j.take().durable_len, HashMap::from([(1, 0), (2, 5)]));
+    }
+
+    #[test]
+    fn truncation_lowers_the_durable_length_and_tracking_keeps_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let j = Journal::new(open(tmp.path(), OFlag::O_PATH, Mode::empty()).unwrap());
+        j.track(7, 100);
+        j.track(7, 150);
+        j.truncating(7, 150, 40);
+        j.truncating(8, 90, 200);
+        assert_eq!(j.take().durable_len, HashMap::from([(7, 40), (8, 90)]));
+    }
+}

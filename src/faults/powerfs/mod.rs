@@ -35,17 +35,28 @@
 //!   commits its own entry, as on ext4 (POSIX asks for the parent too).
 //! - Only files written through the mount are tracked; what the backing
 //!   directory held at mount time is durable.
+//! - Without root the connection cannot be aborted: the unmount is lazy, and
+//!   a power loss waits (10 s at most) until no process uses the mount.
 //!
 //! # Mechanics
 //!
-//! Writes go straight to the backing file (`pwrite` on a descriptor per open
-//! handle; write-through, no `direct_io`, so shared `mmap` works), so a
-//! `kill -9` loses nothing that reached the kernel. The FUSE server runs on
-//! its own threads; a power loss unmounts (waiting until the kernel lets go
-//! of the session), repairs the backing directory, and mounts a fresh
-//! session. Mounts use auto-unmount, and [`sweep_stale_mounts`] clears
-//! leftovers of crashed runs.
+//! Writes go straight to the backing file: as root on Linux 6.9+ through
+//! kernel passthrough (no round trip through this process; set
+//! [`NO_PASSTHROUGH`] to turn it off), otherwise by `pwrite` on a
+//! descriptor per open handle. Both are write-through without `direct_io`,
+//! so shared `mmap` works and a `kill -9` loses nothing that reached the
+//! kernel. The FUSE server runs on its own threads, never on a runtime.
+//!
+//! A power loss aborts the FUSE connection and detaches the mount (requests
+//! in flight fail, as after a real power cut), repairs the backing
+//! directory, and mounts a fresh session (no page cache survives). Files a
+//! straggler process still holds open or mapped get a fresh inode, so what
+//! it writes later cannot reach the repaired directory.
+//!
+//! Mounts use auto-unmount (a SIGKILLed sessiondrill leaves no dead mount),
+//! and [`sweep_stale_mounts`] clears leftovers of crashed runs.
 
+mod backing;
 mod dirs;
 mod files;
 mod fs;
@@ -56,12 +67,14 @@ mod journal;
 mod mount;
 mod namespace;
 mod restore;
+mod stragglers;
 
+pub use backing::NO_PASSTHROUGH;
 pub use fusermount::{available, sweep_stale_mounts};
 pub use mount::PowerFs;
 
 /// What a power loss discarded.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LossSummary {
     /// Files cut back to their durable length.
     pub files_truncated: u64,

@@ -14,15 +14,17 @@ use nix::sys::stat::Mode;
 use nix::unistd::Pid;
 
 use super::LossSummary;
-use super::fs::PassThrough;
-use super::fusermount::{helpers_of, lazy_unmount, reap};
+use super::fs::TrackingFs;
+use super::fusermount::{force_unmount, helpers_of, lazy_unmount, reap};
 use super::journal::{GRAVEYARD, Journal};
-use super::restore;
+use super::{restore, stragglers};
 
 /// FUSE worker threads: an fsync in progress must not hold up writes.
 const THREADS: usize = 4;
 
-/// How long an unmounted filesystem may stay in use before giving up.
+/// How long the session may take to end after the unmount. Immediate as
+/// root (the connection is aborted); without root the kernel waits until
+/// nothing uses the filesystem any more.
 const RELEASE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One mounted pass-through filesystem: `mountpoint` shows `backing`.
@@ -97,8 +99,9 @@ impl PowerFs {
             .take()
             .ok_or_else(|| io::Error::new(ErrorKind::NotConnected, "not mounted"))?;
         let journal = live.journal.clone();
+        let held = stragglers::held_files(&self.mountpoint);
         stop(live, &self.mountpoint)?;
-        let summary = restore::power_cut(&self.backing, &journal)?;
+        let summary = restore::power_cut(&self.backing, &journal, &held)?;
         drop(journal);
         self.live = Some(start(&self.backing, &self.mountpoint)?);
         Ok(summary)
@@ -150,7 +153,7 @@ fn start(backing: &Path, mountpoint: &Path) -> io::Result<Live> {
     let o_path = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
     let journal = Arc::new(Journal::new(open(&graveyard, o_path, Mode::empty())?));
     let root = open(backing, o_path, Mode::empty())?;
-    let fs = PassThrough::new(root, journal.clone())?;
+    let fs = TrackingFs::new(root, journal.clone())?;
 
     let mut config = Config::default();
     config.mount_options = vec![
@@ -176,8 +179,9 @@ fn start(backing: &Path, mountpoint: &Path) -> io::Result<Live> {
     })
 }
 
-/// Detach the mount and wait until the kernel has let go of the session
-/// (no process left using it), so the backing directory is ours alone.
+/// Cut the connection, detach the mount and wait until the session has
+/// ended, so the backing directory is ours alone. Anything still using the
+/// mount sees errors from now on, as after a power cut.
 fn stop(live: Live, mountpoint: &Path) -> io::Result<()> {
     let Live {
         session,
@@ -185,7 +189,7 @@ fn stop(live: Live, mountpoint: &Path) -> io::Result<()> {
         helper,
     } = live;
     drop(journal);
-    let detached = lazy_unmount(mountpoint);
+    let detached = force_unmount(mountpoint);
     let (tx, rx) = mpsc::channel();
     thread::Builder::new()
         .name("powerfs-stop".into())

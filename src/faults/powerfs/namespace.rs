@@ -13,11 +13,11 @@ use nix::sys::stat::{FchmodatFlags, FileStat, Mode, SFlag, fchmod, fchmodat, fst
 use nix::unistd::{UnlinkatFlags, linkat, symlinkat, unlinkat};
 
 use super::files::{backing_flags, writable};
-use super::fs::{PassThrough, Res, is_graveyard};
+use super::fs::{Res, TrackingFs, is_graveyard};
 use super::handles::OpenFile;
 use super::inode::{Inode, attr, errno};
 
-impl PassThrough {
+impl TrackingFs {
     /// Look `name` up (counting a kernel lookup); attributes and backing
     /// inode number.
     fn entry(&self, parent: &Inode, name: &OsStr) -> Res<(FileAttr, u64)> {
@@ -42,13 +42,14 @@ impl PassThrough {
         Ok(self.entry(&dir, name)?.0)
     }
 
+    /// Attributes, the new handle and the backing inode.
     pub(super) fn create_file(
         &self,
         parent: INodeNo,
         name: &OsStr,
         mode: u32,
         flags: i32,
-    ) -> Res<(FileAttr, u64)> {
+    ) -> Res<(FileAttr, u64, u64)> {
         let dir = self.new_name_in(parent, name)?;
         let mode = Mode::from_bits_truncate(mode & 0o7777);
         let oflags = backing_flags(flags);
@@ -75,7 +76,7 @@ impl PassThrough {
             file: File::from(fd),
             backing_ino: backing,
         });
-        Ok((attr, fh))
+        Ok((attr, fh, backing))
     }
 
     pub(super) fn make_dir(&self, parent: INodeNo, name: &OsStr, mode: u32) -> Res<FileAttr> {

@@ -3,8 +3,8 @@
 //!
 //! Order: undo the pending namespace changes newest first (each undo checks
 //! the name still refers to the inode it expects, and is skipped otherwise),
-//! then cut every tracked file back to its durable length, then empty the
-//! graveyard.
+//! then cut every tracked file back to its durable length (and give files
+//! a straggler still holds a fresh inode), then empty the graveyard.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -22,7 +22,13 @@ use super::LossSummary;
 use super::inode::Inode;
 use super::journal::{Change, GRAVEYARD, Journal};
 
-pub(super) fn power_cut(backing: &Path, journal: &Journal) -> io::Result<LossSummary> {
+/// `held`: backing inodes some process still has open (see
+/// [`super::stragglers`]).
+pub(super) fn power_cut(
+    backing: &Path,
+    journal: &Journal,
+    held: &HashSet<u64>,
+) -> io::Result<LossSummary> {
     let pending = journal.take();
     let graveyard = journal.graveyard();
     let mut summary = LossSummary::default();
@@ -30,15 +36,13 @@ pub(super) fn power_cut(backing: &Path, journal: &Journal) -> io::Result<LossSum
         undo(change, graveyard, &mut summary);
     }
     let root_dev = fs::metadata(backing)?.dev();
-    let mut seen = HashSet::new();
-    cut_back(
-        backing,
-        true,
-        root_dev,
-        &pending.durable_len,
-        &mut seen,
-        &mut summary,
-    )?;
+    let mut walk = Walk {
+        dev: root_dev,
+        durable_len: &pending.durable_len,
+        held,
+        seen: HashSet::new(),
+    };
+    walk.cut_back(backing, true, &mut summary)?;
     clear_dir(&backing.join(GRAVEYARD))?;
     Ok(summary)
 }
@@ -139,31 +143,37 @@ fn undo(change: Change, graveyard: &OwnedFd, s: &mut LossSummary) {
     }
 }
 
-/// Truncate every tracked regular file under `dir` to its durable length.
-fn cut_back(
-    dir: &Path,
-    top: bool,
+struct Walk<'a> {
     dev: u64,
-    durable_len: &HashMap<u64, u64>,
-    seen: &mut HashSet<u64>,
-    s: &mut LossSummary,
-) -> io::Result<()> {
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
-        if top && entry.file_name() == GRAVEYARD {
-            continue;
-        }
-        let meta = entry.metadata()?;
-        if meta.dev() != dev {
-            continue;
-        }
-        if meta.is_dir() {
-            cut_back(&entry.path(), false, dev, durable_len, seen, s)?;
-        } else if meta.is_file() && seen.insert(meta.ino()) {
-            let Some(&durable) = durable_len.get(&meta.ino()) else {
+    durable_len: &'a HashMap<u64, u64>,
+    held: &'a HashSet<u64>,
+    /// Inodes done (hard links are visited once).
+    seen: HashSet<u64>,
+}
+
+impl Walk<'_> {
+    /// Truncate every tracked regular file under `dir` to its durable
+    /// length; re-home held ones.
+    fn cut_back(&mut self, dir: &Path, top: bool, s: &mut LossSummary) -> io::Result<()> {
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            if top && entry.file_name() == GRAVEYARD {
                 continue;
-            };
-            if meta.len() > durable {
+            }
+            let meta = entry.metadata()?;
+            if meta.dev() != self.dev {
+                continue;
+            }
+            if meta.is_dir() {
+                self.cut_back(&entry.path(), false, s)?;
+                continue;
+            }
+            if !meta.is_file() || !self.seen.insert(meta.ino()) {
+                continue;
+            }
+            if let Some(&durable) = self.durable_len.get(&meta.ino())
+                && meta.len() > durable
+            {
                 fs::OpenOptions::new()
                     .write(true)
                     .open(entry.path())?
@@ -171,9 +181,23 @@ fn cut_back(
                 s.files_truncated += 1;
                 s.bytes_discarded += meta.len() - durable;
             }
+            if self.held.contains(&meta.ino()) {
+                rehome(&entry.path())?;
+            }
         }
+        Ok(())
     }
-    Ok(())
+}
+
+/// Replace `path` by a copy of itself: writes through descriptors still
+/// open on the old inode no longer reach it.
+fn rehome(path: &Path) -> io::Result<()> {
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(path.file_name().unwrap_or_default());
+    tmp_name.push(".powerfs-copy");
+    let tmp = path.with_file_name(tmp_name);
+    fs::copy(path, &tmp)?;
+    fs::rename(&tmp, path)
 }
 
 /// Remove everything inside `dir`, keeping `dir`.
