@@ -303,3 +303,25 @@ fn dynamodb_power_loss_loses_nothing() {
     assert_eq!(s["stale"], 0, "{s}");
     assert!(s["acked_writes"].as_u64().unwrap() > 300, "{s}");
 }
+
+#[test]
+fn sentinel_failover_promotes_and_its_losses_are_charged_to_it() {
+    let (code, r, err) = run("sentinel-manual-failover.yaml", "5s");
+    assert_eq!(code, 0, "{err}");
+    let promoted = events_of(&r, "failover");
+    assert_eq!(promoted.len(), 1, "{}", r["events"]);
+    let f = &r["faults"][0];
+    assert_eq!(f["kind"], "failover");
+    // Whatever was lost was acknowledged by the old primary after the
+    // request, and the report charges it to the failover.
+    let s = &r["strategies"]["redis"];
+    let w = &f["strategies"]["redis"];
+    assert_eq!(w["lost"], s["lost"], "{w} vs {s}");
+    assert_eq!(w["stale"], s["stale"], "{w} vs {s}");
+    if let Some(first) = w["lost_acked_ms"][0].as_i64() {
+        assert!(
+            first >= 0,
+            "a write acked {first} ms before the failover was lost"
+        );
+    }
+}

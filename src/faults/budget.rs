@@ -91,12 +91,16 @@ pub fn of(kind: FaultKind, node: &Node, peers: bool) -> Budget {
                 None,
             ),
             (FaultKind::Failover, _) => Budget::new(
-                "manual failover: replicas catch up first; nothing acknowledged",
-                Some(0.0),
+                "SENTINEL FAILOVER is not coordinated: the old primary keeps accepting writes until it is reconfigured and clients follow the new primary; those writes are lost",
+                None,
             ),
             _ => server(kind, &r.server),
         },
         NodeKind::RedisCluster(c) => match kind {
+            FaultKind::Failover => Budget::new(
+                "CLUSTER FAILOVER: the master pauses clients until its replica has caught up (nothing lost); FORCE/TAKEOVER skip that",
+                Some(0.0),
+            ),
             FaultKind::Kill | FaultKind::PowerLoss | FaultKind::Pause => Budget::new(
                 format!(
                     "cluster failover: writes to the shard within node-timeout ({} ms) not yet replicated",

@@ -5,7 +5,8 @@
 //! A lost (or stale) session is charged to the fault that destroyed it: the
 //! fault in force when its last write was acknowledged (a write accepted by
 //! a cut-off primary), else the first fault injected after that write (a
-//! crash or power loss). A fault's window runs from its injection to the
+//! crash or power loss), else the last fault before it (what a failover
+//! left behind). A fault's window runs from its injection to the
 //! next fault (or the end of the load).
 
 use std::time::{Duration, Instant};
@@ -115,6 +116,9 @@ fn culprit(records: &[FaultRecord], acked: Instant, origin: Instant) -> Option<u
         .iter()
         .rposition(|r| r.at <= acked && r.healed_ms.is_some_and(|h| h >= acked_ms))
         .or_else(|| records.iter().position(|r| r.at >= acked))
+        // After the last fault: its consequences (an old primary still
+        // accepting writes after a failover it did not hear of).
+        .or_else(|| records.iter().rposition(|r| r.at <= acked))
 }
 
 fn window(
