@@ -325,3 +325,52 @@ fn sentinel_failover_promotes_and_its_losses_are_charged_to_it() {
         );
     }
 }
+
+/// Redis Cluster's key slot: CRC16/XMODEM of the key, modulo 16384.
+fn slot(key: &str) -> u16 {
+    let mut crc: u16 = 0;
+    for &b in key.as_bytes() {
+        crc ^= (b as u16) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc % 16384
+}
+
+#[test]
+fn cluster_split_brain_loses_writes_only_on_the_cut_off_shard() {
+    assert_eq!(slot("123456789"), 0x31C3); // the CRC16/XMODEM check value
+    let (code, r, err) = run("cluster-split-brain.yaml", "7s");
+    assert_eq!(code, 0, "{err}");
+    let s = &r["strategies"]["redis"];
+    let lost: Vec<u64> = s["lost_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(s["stale_ids"].as_array().unwrap())
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert!(!lost.is_empty(), "{s}");
+    // Shard 0 (cache-0) serves slots 0..=5460 of three shards.
+    for id in &lost {
+        let k = format!("sd:redis:session:{id}");
+        assert!(
+            slot(&k) <= 5460,
+            "{k} (slot {}) lost outside shard 0",
+            slot(&k)
+        );
+    }
+    // What was lost was accepted by the cut-off master before node-timeout
+    // (1 s) told it it was in the minority (plus the cron's granularity).
+    let w = &r["faults"][0]["strategies"]["redis"];
+    let [first, last] = [0, 1].map(|i| w["lost_acked_ms"][i].as_i64().unwrap());
+    assert!(
+        first >= 0 && last <= 2500,
+        "lost writes acked {first}..{last} ms"
+    );
+}

@@ -101,7 +101,7 @@ pub fn of(kind: FaultKind, node: &Node, peers: bool) -> Budget {
                 "CLUSTER FAILOVER: the master pauses clients until its replica has caught up (nothing lost); FORCE/TAKEOVER skip that",
                 Some(0.0),
             ),
-            FaultKind::Kill | FaultKind::PowerLoss | FaultKind::Pause => Budget::new(
+            _ if cuts_primary => Budget::new(
                 format!(
                     "cluster failover: writes to the shard within node-timeout ({} ms) not yet replicated",
                     c.node_timeout_ms

@@ -220,7 +220,14 @@ impl Injector {
             k if k.is_link() => {
                 let mut said = Vec::new();
                 for &i in &nodes {
-                    said.push(link::inject(&dep.nodes[i], k, &fault.link).map_err(err)?);
+                    let cluster_cut = k == FaultKind::Partition
+                        && fault.link.peers
+                        && dep.nodes[i].bus_proxy.is_some();
+                    said.push(if cluster_cut {
+                        link::cluster_partition(&dep.nodes, i, true).map_err(err)?
+                    } else {
+                        link::inject(&dep.nodes[i], k, &fault.link).map_err(err)?
+                    });
                 }
                 said.join("; ")
             }
@@ -292,6 +299,9 @@ impl Injector {
                     process::start_again(&mut nodes_mut[i], spawner)
                         .await
                         .map(|t| format!("restarted, answered after {} ms", t.as_millis()))
+                }
+                FaultKind::Partition if active.link.peers && dep.nodes[i].bus_proxy.is_some() => {
+                    link::cluster_partition(&dep.nodes, i, false)
                 }
                 k if k.is_link() => link::heal(&dep.nodes[i], k, &active.link),
                 FaultKind::Evict => match active.saved.iter().find(|(j, _)| *j == i) {

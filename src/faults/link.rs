@@ -123,3 +123,44 @@ pub fn heal(node: &NodeHandle, kind: FaultKind, p: &LinkParams) -> Result<String
     });
     Ok(format!("link healed ({})", kind.name()))
 }
+
+/// Cut cluster node `i` off from the rest of its cluster (`on`) or restore
+/// it: its peer proxy (replication, redirected clients' announced address)
+/// and its bus proxy hold everything, and every other node's bus proxy
+/// holds the bus connections node `i` opened. Clients still reach it
+/// through its client proxy.
+pub fn cluster_partition(nodes: &[NodeHandle], i: usize, on: bool) -> Result<String, String> {
+    let me = &nodes[i];
+    let name = &me.info.name;
+    let (Some(peer), Some(bus), Some(id)) = (&me.peer_proxy, &me.bus_proxy, &me.cluster_id) else {
+        return Err(format!(
+            "{name} has no cluster links (runs get them when their timeline has link faults)"
+        ));
+    };
+    for p in [peer, bus] {
+        p.update(|t| {
+            t.block_up = on;
+            t.block_down = on;
+        });
+    }
+    for other in nodes
+        .iter()
+        .filter(|n| n.info.group == me.info.group && n.info.name != *name)
+    {
+        if let Some(b) = &other.bus_proxy {
+            b.update(|t| {
+                t.blocked_senders.retain(|s| s != id);
+                if on {
+                    t.blocked_senders.push(id.clone());
+                }
+            });
+        }
+    }
+    Ok(if on {
+        format!(
+            "{name} cut off from its cluster (bus and replication), held until healed; clients still reach it"
+        )
+    } else {
+        "back on the cluster bus".to_string()
+    })
+}

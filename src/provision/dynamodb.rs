@@ -128,6 +128,8 @@ async fn endpoint(
         fs: None,
         proxy: None,
         peer_proxy: None,
+        bus_proxy: None,
+        cluster_id: None,
     }])
 }
 

@@ -252,18 +252,12 @@ async fn try_up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, Pro
     })
 }
 
-/// Processes that get a client link proxy: every server except cluster
-/// nodes (whose clients follow MOVED redirects to announced addresses; not
-/// proxied yet) and Sentinels (clients reach those directly). Clients of a
-/// replicated node learn a server's peer address from the Sentinels and
+/// Processes that get a client link proxy: every server (Sentinels are
+/// reached directly). Clients of replicated and cluster nodes learn a
+/// server's peer address (from Sentinels, `CLUSTER SLOTS`, MOVED) and
 /// translate it to the client proxy ([`crate::store`]).
 fn proxied(n: &NodeHandle) -> bool {
-    n.process.is_some()
-        && n.info.role != "sentinel"
-        && matches!(
-            n.info.kind.as_str(),
-            "redis" | "redis-replicated" | "memcached" | "dynamodb"
-        )
+    n.process.is_some() && n.info.role != "sentinel"
 }
 
 async fn node_up(

@@ -64,6 +64,10 @@ pub struct NodeHandle {
     pub proxy: Option<Proxy>,
     /// The link proxy peers (replicas, Sentinels) go through, if any.
     pub peer_proxy: Option<Proxy>,
+    /// A cluster node's bus proxy, if any.
+    pub bus_proxy: Option<Proxy>,
+    /// A cluster node's id (`CLUSTER MYID`).
+    pub cluster_id: Option<String>,
 }
 
 impl NodeHandle {
@@ -79,6 +83,8 @@ impl NodeHandle {
             fs: None,
             proxy: None,
             peer_proxy: None,
+            bus_proxy: None,
+            cluster_id: None,
         }
     }
 

@@ -100,6 +100,12 @@ pub struct StrategyReport {
     pub indeterminate: u64,
     /// Sessions the final sweep could not read.
     pub unverified: u64,
+    /// Ids of the lost sessions (the first [`ID_SAMPLE`]), for drill-down:
+    /// the store key is `sd:<strategy>:session:<id>`.
+    #[serde(default)]
+    pub lost_ids: Vec<u64>,
+    #[serde(default)]
+    pub stale_ids: Vec<u64>,
     pub errors: BTreeMap<String, u64>,
     pub error_rate: f64,
     pub unavailable_ms: u64,
@@ -120,6 +126,9 @@ pub struct ExpectationResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
+
+/// How many lost (and stale) session ids the report lists.
+pub const ID_SAMPLE: usize = 1000;
 
 /// Metrics counted by the final sweep: with sessions it could not read,
 /// they are lower bounds.
@@ -154,6 +163,8 @@ impl StrategyReport {
             indeterminate: sw.count(ReadCheck::Indeterminate)
                 + s.live.get(&ReadCheck::Indeterminate).copied().unwrap_or(0),
             unverified: sw.unverified,
+            lost_ids: sw.lost_ids.iter().take(ID_SAMPLE).copied().collect(),
+            stale_ids: sw.stale_ids.iter().take(ID_SAMPLE).copied().collect(),
             errors: s
                 .errors
                 .iter()

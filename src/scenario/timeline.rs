@@ -90,12 +90,16 @@ pub(crate) fn validate(
         }
         let link = link_params(c, i, kind, s);
         if link.peers
-            && target_node(topology, &s.target)
-                .is_some_and(|n| !matches!(n.kind, NodeKind::RedisReplicated(_)))
+            && target_node(topology, &s.target).is_some_and(|n| {
+                !matches!(
+                    n.kind,
+                    NodeKind::RedisReplicated(_) | NodeKind::RedisCluster(_)
+                )
+            })
         {
             c.at(
                 &path("link"),
-                "peer links exist between the servers and Sentinels of redis-replicated nodes only",
+                "peer links exist between the servers of redis-replicated and redis-cluster nodes only",
             );
         }
         let repeat = s.repeat.as_ref().map(|r| {
@@ -297,10 +301,6 @@ fn applies(kind: FaultKind, node: &Node) -> Result<(), String> {
         FaultKind::Flush if !is_cache => {
             Err(format!("flush empties a cache; `{}` is not one", node.name))
         }
-        k if k.is_link() && matches!(node.kind, NodeKind::RedisCluster(_)) => Err(format!(
-            "link faults do not reach redis-cluster nodes yet (`{}`): cluster clients follow the addresses the nodes announce, which are not proxied",
-            node.name
-        )),
         FaultKind::Throttle if !matches!(node.kind, NodeKind::Dynamodb(_)) => Err(format!(
             "throttle applies to DynamoDB; `{}` is {}",
             node.name,

@@ -121,7 +121,11 @@ fn redis_backend(scenario: &Scenario, d: &Deployment) -> Result<RedisBackend, St
                 .collect(),
         },
         NodeKind::RedisCluster(_) => RedisTarget::Cluster {
-            ports: handles.iter().map(|h| h.info.port).collect(),
+            ports: handles.iter().map(|h| h.info.client_port()).collect(),
+            translate: handles
+                .iter()
+                .filter_map(|h| h.info.peer_port.map(|p| (p, h.info.client_port())))
+                .collect(),
         },
         other => return Err(format!("node {group} is {}, not Redis", other.name())),
     };

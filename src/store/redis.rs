@@ -40,6 +40,8 @@ pub enum RedisTarget {
     },
     Cluster {
         ports: Vec<u16>,
+        /// Announced port → the port clients use (see `Sentinel`).
+        translate: std::collections::HashMap<u16, u16>,
     },
 }
 
@@ -145,14 +147,24 @@ impl RedisBackend {
         if let Some(c) = guard.as_ref() {
             return Ok(c.clone());
         }
-        let RedisTarget::Cluster { ports } = &self.target else {
+        let RedisTarget::Cluster { ports, translate } = &self.target else {
             unreachable!("only called for clusters")
         };
         let nodes: Vec<redis::ConnectionInfo> = ports
             .iter()
             .map(|&p| connection_info(p, &self.password))
             .collect();
+        let map = translate
+            .iter()
+            .map(|(&from, &to)| {
+                (
+                    redis::cluster::NodeAddress::new("127.0.0.1", from),
+                    redis::cluster::NodeAddress::new("127.0.0.1", to),
+                )
+            })
+            .collect();
         let client = redis::cluster::ClusterClientBuilder::new(nodes)
+            .node_address_map(map)
             .password(self.password.clone())
             .connection_timeout(self.timeout)
             .response_timeout(self.timeout)

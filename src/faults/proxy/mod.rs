@@ -27,6 +27,8 @@ pub struct Proxy {
     pub upstream_port: u16,
     /// Speaks HTTP (DynamoDB): throttling is possible.
     pub http: bool,
+    /// Carries a Redis Cluster bus: connections are known by their sender.
+    pub bus: bool,
     toxics: watch::Sender<Toxics>,
     stop: CancellationToken,
 }
@@ -35,15 +37,32 @@ impl Proxy {
     /// Listen on a free loopback port and forward to `upstream_port`.
     /// Must be called inside a tokio runtime.
     pub async fn start(upstream_port: u16, http: bool) -> std::io::Result<Proxy> {
+        Self::start_with(upstream_port, http, false).await
+    }
+
+    /// A proxy in front of a cluster bus port.
+    pub async fn start_bus(upstream_port: u16) -> std::io::Result<Proxy> {
+        Self::start_with(upstream_port, false, true).await
+    }
+
+    async fn start_with(upstream_port: u16, http: bool, bus: bool) -> std::io::Result<Proxy> {
         let listener = TcpListener::bind((HOST, 0)).await?;
         let listen_port = listener.local_addr()?.port();
         let (toxics, rx) = watch::channel(Toxics::default());
         let stop = CancellationToken::new();
-        tokio::spawn(accept_loop(listener, upstream_port, http, rx, stop.clone()));
+        tokio::spawn(accept_loop(
+            listener,
+            upstream_port,
+            http,
+            bus,
+            rx,
+            stop.clone(),
+        ));
         Ok(Proxy {
             listen_port,
             upstream_port,
             http,
+            bus,
             toxics,
             stop,
         })
@@ -84,6 +103,7 @@ async fn accept_loop(
     listener: TcpListener,
     upstream: u16,
     http: bool,
+    bus: bool,
     toxics: watch::Receiver<Toxics>,
     stop: CancellationToken,
 ) {
@@ -104,7 +124,7 @@ async fn accept_loop(
                 return;
             };
             let _ = server.set_nodelay(true);
-            pump::connection(client, server, http, toxics, stop, counter).await;
+            pump::connection(client, server, http, bus, toxics, stop, counter).await;
         });
     }
 }

@@ -18,19 +18,42 @@ use super::toxics::{Direction, Toxics};
 
 type Chunk = (Instant, Vec<u8>);
 
+/// Where the sender's node id sits in a Redis Cluster bus message header
+/// (`sig[4] totlen[4] ver[2] port[2] type[2] count[2] currentEpoch[8]
+/// configEpoch[8] offset[8] sender[40]`).
+const BUS_SENDER: std::ops::Range<usize> = 40..80;
+
+#[allow(clippy::too_many_arguments)]
 pub async fn connection(
     client: TcpStream,
     server: TcpStream,
     http: bool,
+    bus: bool,
     toxics: watch::Receiver<Toxics>,
     stop: CancellationToken,
     counter: Arc<AtomicU64>,
 ) {
     let generation = toxics.borrow().reset_generation;
-    let (c_read, c_write) = client.into_split();
+    let (mut c_read, c_write) = client.into_split();
     let (s_read, s_write) = server.into_split();
     let (up_tx, up_rx) = mpsc::unbounded_channel::<Chunk>();
     let (down_tx, down_rx) = mpsc::unbounded_channel::<Chunk>();
+    // A bus connection is known by the node that opened it: its first
+    // message names the sender.
+    let mut sender: Option<String> = None;
+    if bus {
+        let mut head = vec![0u8; BUS_SENDER.end];
+        let read_head = tokio::time::timeout(Duration::from_secs(5), c_read.read_exact(&mut head));
+        match read_head.await {
+            Ok(Ok(_)) => {
+                if &head[..4] == b"RCmb" {
+                    sender = Some(String::from_utf8_lossy(&head[BUS_SENDER]).into_owned());
+                }
+                let _ = up_tx.send((Instant::now(), head));
+            }
+            _ => return,
+        }
+    }
     let up_reader = read_up(
         c_read,
         up_tx,
@@ -40,8 +63,14 @@ pub async fn connection(
         counter,
     );
     let down_reader = read(s_read, down_tx);
-    let up_writer = write(s_write, up_rx, Direction::Up, toxics.clone());
-    let down_writer = write(c_write, down_rx, Direction::Down, toxics.clone());
+    let up_writer = write(
+        s_write,
+        up_rx,
+        Direction::Up,
+        toxics.clone(),
+        sender.clone(),
+    );
+    let down_writer = write(c_write, down_rx, Direction::Down, toxics.clone(), sender);
     let mut reset_watch = toxics.clone();
     let reset = async move {
         loop {
@@ -156,12 +185,13 @@ async fn write(
     mut chunks: mpsc::UnboundedReceiver<Chunk>,
     dir: Direction,
     mut toxics: watch::Receiver<Toxics>,
+    sender: Option<String>,
 ) -> Option<OwnedWriteHalf> {
     let mut jitter_seed: u64 = 0x9e37_79b9_7f4a_7c15;
     while let Some((arrived, bytes)) = chunks.recv().await {
         loop {
             let t = toxics.borrow_and_update().clone();
-            if t.blocked(dir) {
+            if t.blocked(dir) || t.holds_sender(sender.as_deref()) {
                 // Hold until the partition heals.
                 if toxics.changed().await.is_err() {
                     return None;

@@ -35,6 +35,9 @@ pub struct Toxics {
     /// Bumped to reset (RST) every open connection.
     pub reset_generation: u64,
     pub throttle: Option<Throttle>,
+    /// Cluster bus: hold connections opened by these node ids (both ways),
+    /// so one node can be cut off from the bus of every other node.
+    pub blocked_senders: Vec<String>,
 }
 
 impl Toxics {
@@ -43,6 +46,11 @@ impl Toxics {
             Direction::Up => self.block_up,
             Direction::Down => self.block_down,
         }
+    }
+
+    /// Is a connection from cluster node `sender` held?
+    pub fn holds_sender(&self, sender: Option<&str>) -> bool {
+        sender.is_some_and(|s| self.blocked_senders.iter().any(|b| b == s))
     }
 
     pub fn is_clean(&self) -> bool {

@@ -6,6 +6,7 @@
 use super::conf;
 use super::probe::{RedisProbe, info_field};
 use super::start;
+use crate::faults::proxy::Proxy;
 use crate::provision::launch::{Ctx, poll_until};
 use crate::provision::node::NodeHandle;
 use crate::provision::{ProvisionError, binaries};
@@ -32,6 +33,31 @@ pub async fn up(
 ) -> Result<Vec<NodeHandle>, ProvisionError> {
     let n = ports.len();
     let shards = cfg.shards as usize;
+    // With link proxies, every node announces a peer proxy (what other
+    // nodes, replicas and MOVED redirects name; clients translate it to
+    // their own client proxy) and a bus proxy (which knows each bus
+    // connection by its sender, so one node can be cut off the bus).
+    let mut peers: Vec<Option<Proxy>> = Vec::new();
+    let mut buses: Vec<Option<Proxy>> = Vec::new();
+    for (&port, &bus) in ports.iter().zip(bus_ports) {
+        if ctx.proxies {
+            let io = ProvisionError::io("starting a cluster link proxy");
+            peers.push(Some(Proxy::start(port, false).await.map_err(io)?));
+            let io = ProvisionError::io("starting a cluster bus proxy");
+            buses.push(Some(Proxy::start_bus(bus).await.map_err(io)?));
+        } else {
+            peers.push(None);
+            buses.push(None);
+        }
+    }
+    let announced: Vec<(u16, u16)> = (0..n)
+        .map(|i| {
+            (
+                peers[i].as_ref().map_or(ports[i], |p| p.listen_port),
+                buses[i].as_ref().map_or(bus_ports[i], |p| p.listen_port),
+            )
+        })
+        .collect();
     let mut nodes = Vec::new();
     for (i, (&port, &bus)) in ports.iter().zip(bus_ports).enumerate() {
         let node = start(
@@ -45,6 +71,11 @@ pub async fn up(
                     .set("cluster-config-file", "nodes.conf")
                     .set("cluster-node-timeout", cfg.node_timeout_ms)
                     .set("cluster-port", bus);
+                if ctx.proxies {
+                    c.set("cluster-announce-ip", "127.0.0.1")
+                        .set("cluster-announce-port", announced[i].0)
+                        .set("cluster-announce-bus-port", announced[i].1);
+                }
                 c
             },
         )
@@ -78,7 +109,7 @@ pub async fn up(
             .await
             .map_err(setup)?;
     }
-    for (&port, &bus) in ports.iter().zip(bus_ports).skip(1) {
+    for &(port, bus) in announced.iter().skip(1) {
         probes[0]
             .query::<()>(
                 redis::cmd("CLUSTER")
@@ -112,12 +143,20 @@ pub async fn up(
             .map_err(setup)?;
     }
     let mut handles = Vec::new();
-    for (i, (mut node, probe)) in nodes.into_iter().zip(&probes).enumerate() {
+    let links = peers.into_iter().zip(buses);
+    for (i, ((mut node, probe), (peer, bus))) in
+        nodes.into_iter().zip(&probes).zip(links).enumerate()
+    {
         let replica = i >= shards;
         ctx.wait_ready(&node.name, &mut node.proc, || cluster_ok(probe, n, replica))
             .await?;
         let role = if replica { "replica" } else { "master" };
-        handles.push(node.into_handle(group, KIND, role, password));
+        let mut h = node
+            .into_handle(group, KIND, role, password)
+            .with_peer_proxy(peer);
+        h.bus_proxy = bus;
+        h.cluster_id = Some(ids[i].clone());
+        handles.push(h);
     }
     Ok(handles)
 }
