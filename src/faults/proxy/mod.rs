@@ -50,14 +50,14 @@ impl Proxy {
         let listen_port = listener.local_addr()?.port();
         let (toxics, rx) = watch::channel(Toxics::default());
         let stop = CancellationToken::new();
-        tokio::spawn(accept_loop(
-            listener,
-            upstream_port,
+        let link = pump::Link {
             http,
             bus,
-            rx,
-            stop.clone(),
-        ));
+            toxics: rx,
+            stop: stop.clone(),
+            counter: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+        };
+        tokio::spawn(accept_loop(listener, upstream_port, link));
         Ok(Proxy {
             listen_port,
             upstream_port,
@@ -99,32 +99,22 @@ impl Drop for Proxy {
     }
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    upstream: u16,
-    http: bool,
-    bus: bool,
-    toxics: watch::Receiver<Toxics>,
-    stop: CancellationToken,
-) {
-    let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
+async fn accept_loop(listener: TcpListener, upstream: u16, link: pump::Link) {
     loop {
         let accepted = tokio::select! {
-            _ = stop.cancelled() => return,
+            _ = link.stop.cancelled() => return,
             a = listener.accept() => a,
         };
         let Ok((client, _)) = accepted else { continue };
         let _ = client.set_nodelay(true);
-        let toxics = toxics.clone();
-        let stop = stop.clone();
-        let counter = counter.clone();
+        let link = link.clone();
         tokio::spawn(async move {
             let Ok(server) = TcpStream::connect((HOST, upstream)).await else {
                 // The node is down: the client sees the connection close.
                 return;
             };
             let _ = server.set_nodelay(true);
-            pump::connection(client, server, http, bus, toxics, stop, counter).await;
+            pump::connection(client, server, link).await;
         });
     }
 }

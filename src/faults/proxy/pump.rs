@@ -23,16 +23,25 @@ type Chunk = (Instant, Vec<u8>);
 /// configEpoch[8] offset[8] sender[40]`).
 const BUS_SENDER: std::ops::Range<usize> = 40..80;
 
-#[allow(clippy::too_many_arguments)]
-pub async fn connection(
-    client: TcpStream,
-    server: TcpStream,
-    http: bool,
-    bus: bool,
-    toxics: watch::Receiver<Toxics>,
-    stop: CancellationToken,
-    counter: Arc<AtomicU64>,
-) {
+/// What every connection of one proxy shares.
+#[derive(Clone)]
+pub struct Link {
+    pub http: bool,
+    pub bus: bool,
+    pub toxics: watch::Receiver<Toxics>,
+    pub stop: CancellationToken,
+    /// Requests seen (HTTP), for spreading throttles evenly.
+    pub counter: Arc<AtomicU64>,
+}
+
+pub async fn connection(client: TcpStream, server: TcpStream, link: Link) {
+    let Link {
+        http,
+        bus,
+        toxics,
+        stop,
+        counter,
+    } = link;
     let generation = toxics.borrow().reset_generation;
     let (mut c_read, c_write) = client.into_split();
     let (s_read, s_write) = server.into_split();
