@@ -374,3 +374,48 @@ fn cluster_split_brain_loses_writes_only_on_the_cut_off_shard() {
         "lost writes acked {first}..{last} ms"
     );
 }
+
+#[test]
+fn timeout_drops_bytes_instead_of_holding_them() {
+    let h = home();
+    let file = h.path().join("timeout.yaml");
+    std::fs::write(
+        &file,
+        "name: redis-timeout
+topology: { name: t, nodes: { redis: { kind: redis, persistence: aof } } }
+strategies: [redis]
+workload:
+  sessions: 500
+  duration: 4s
+  rates: { create: 100/s, read: 200/s, update: 200/s }
+  op_timeout: 300ms
+timeline:
+  - { at: 1s, fault: timeout, target: redis, close_after: 500ms, duration: 1500ms }
+",
+    )
+    .unwrap();
+    let json = h.path().join("r.json");
+    let out = cli(&h)
+        .arg("run")
+        .arg(&file)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let s = &r["strategies"]["redis"];
+    assert!(s["errors"]["timeout"].as_u64().unwrap() > 0, "{s}");
+    // Dropped, not held: no write that timed out lands later.
+    assert_eq!(s["indeterminate"], 0, "{s}");
+    assert_eq!(s["lost"], 0, "{s}");
+    let windows = s["unavailable_windows"].as_array().unwrap();
+    let healed = r["faults"][0]["healed_ms"].as_u64().unwrap();
+    assert!(
+        windows
+            .iter()
+            .all(|w| w[1].as_u64().unwrap() <= healed + 1000),
+        "{windows:?} healed {healed}"
+    );
+}

@@ -75,6 +75,18 @@ pub fn inject(node: &NodeHandle, kind: FaultKind, p: &LinkParams) -> Result<Stri
                 which(p)
             )
         }
+        FaultKind::Timeout => {
+            proxy.update(|t| t.swallow = Some(p.close_after));
+            if p.close_after.is_zero() {
+                format!("every byte on the {} of {name} dropped", which(p))
+            } else {
+                format!(
+                    "every byte on the {} of {name} dropped; connections closed after {} ms",
+                    which(p),
+                    p.close_after.as_millis()
+                )
+            }
+        }
         FaultKind::Reset => {
             proxy.reset();
             format!("every connection on the {} of {name} reset", which(p))
@@ -119,6 +131,7 @@ pub fn heal(node: &NodeHandle, kind: FaultKind, p: &LinkParams) -> Result<String
             Way::Down => t.block_down = false,
         },
         FaultKind::Throttle => t.throttle = None,
+        FaultKind::Timeout => t.swallow = None,
         _ => {}
     });
     Ok(format!("link healed ({})", kind.name()))

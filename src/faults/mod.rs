@@ -57,13 +57,16 @@ pub enum FaultKind {
     Partition,
     /// Close every open client connection at once.
     Reset,
+    /// toxiproxy's `timeout`: drop every byte on the link; close each
+    /// connection `close_after` later (never, if zero).
+    Timeout,
     /// Answer a `share` of DynamoDB requests with
     /// ProvisionedThroughputExceededException (or a 5xx).
     Throttle,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 13] = [
+    pub const ALL: [FaultKind; 14] = [
         FaultKind::Kill,
         FaultKind::Restart,
         FaultKind::Pause,
@@ -76,6 +79,7 @@ impl FaultKind {
         FaultKind::Bandwidth,
         FaultKind::Partition,
         FaultKind::Reset,
+        FaultKind::Timeout,
         FaultKind::Throttle,
     ];
 
@@ -93,6 +97,7 @@ impl FaultKind {
             FaultKind::Bandwidth => "bandwidth",
             FaultKind::Partition => "partition",
             FaultKind::Reset => "reset",
+            FaultKind::Timeout => "timeout",
             FaultKind::Throttle => "throttle",
         }
     }
@@ -112,6 +117,7 @@ impl FaultKind {
                 | FaultKind::Latency
                 | FaultKind::Bandwidth
                 | FaultKind::Partition
+                | FaultKind::Timeout
                 | FaultKind::Throttle
         )
     }
@@ -124,6 +130,7 @@ impl FaultKind {
                 | FaultKind::Bandwidth
                 | FaultKind::Partition
                 | FaultKind::Reset
+                | FaultKind::Timeout
                 | FaultKind::Throttle
         )
     }
@@ -166,6 +173,8 @@ pub struct LinkParams {
     pub way: Way,
     /// Share of requests throttled, 0..=1.
     pub share: f64,
+    /// `timeout`: close connections this long after the fault (zero: never).
+    pub close_after: Duration,
     /// HTTP status of a throttled request: 400 (throughput exceeded) or 5xx.
     pub status: u16,
     /// Act on the peer link (replication and Sentinel traffic to the

@@ -86,6 +86,10 @@ pub struct TimelineSpec {
     /// `partition`: `both` (default), `up` (client → node), `down`.
     #[serde(default)]
     pub direction: Option<String>,
+    /// `timeout`: close connections this long after the fault (default:
+    /// never; bytes are dropped meanwhile).
+    #[serde(default)]
+    pub close_after: Option<String>,
     /// `throttle`: share of requests, `30%` or `0.3`.
     #[serde(default)]
     pub share: Option<serde_yaml::Value>,

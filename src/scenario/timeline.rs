@@ -132,7 +132,8 @@ fn link_params(c: &mut Checker<'_>, i: usize, kind: FaultKind, s: &TimelineSpec)
         status: 400,
         ..LinkParams::default()
     };
-    let given: [(&str, bool, FaultKind); 6] = [
+    let given: [(&str, bool, FaultKind); 7] = [
+        ("close_after", s.close_after.is_some(), FaultKind::Timeout),
         ("latency", s.latency.is_some(), FaultKind::Latency),
         ("jitter", s.jitter.is_some(), FaultKind::Latency),
         ("bandwidth", s.bandwidth.is_some(), FaultKind::Bandwidth),
@@ -170,6 +171,9 @@ fn link_params(c: &mut Checker<'_>, i: usize, kind: FaultKind, s: &TimelineSpec)
             None => c.at(&path("fault"), "throttle needs `share`, e.g. `share: 30%`"),
         },
         _ => {}
+    }
+    if let Some(a) = &s.close_after {
+        p.close_after = super::duration(c, &path("close_after"), a);
     }
     if let Some(j) = &s.jitter {
         p.jitter = super::duration(c, &path("jitter"), j);

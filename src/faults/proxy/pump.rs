@@ -81,13 +81,26 @@ pub async fn connection(client: TcpStream, server: TcpStream, link: Link) {
     );
     let down_writer = write(c_write, down_rx, Direction::Down, toxics.clone(), sender);
     let mut reset_watch = toxics.clone();
+    // Ends the connection on a reset, or `after` into a `timeout` toxic.
     let reset = async move {
         loop {
-            if reset_watch.changed().await.is_err() {
-                return false;
-            }
-            if reset_watch.borrow().reset_generation != generation {
-                return true;
+            let swallow = reset_watch.borrow_and_update().swallow;
+            let closing = async {
+                match swallow {
+                    Some(after) if !after.is_zero() => tokio::time::sleep(after).await,
+                    _ => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = closing => return true,
+                changed = reset_watch.changed() => {
+                    if changed.is_err() {
+                        return false;
+                    }
+                    if reset_watch.borrow().reset_generation != generation {
+                        return true;
+                    }
+                }
             }
         }
     };
@@ -200,6 +213,10 @@ async fn write(
     while let Some((arrived, bytes)) = chunks.recv().await {
         loop {
             let t = toxics.borrow_and_update().clone();
+            if t.swallow.is_some() {
+                // Dropped, never delivered.
+                break;
+            }
             if t.blocked(dir) || t.holds_sender(sender.as_deref()) {
                 // Hold until the partition heals.
                 if toxics.changed().await.is_err() {
