@@ -407,8 +407,13 @@ timeline:
     let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let s = &r["strategies"]["redis"];
     assert!(s["errors"]["timeout"].as_u64().unwrap() > 0, "{s}");
-    // Dropped, not held: no write that timed out lands later.
-    assert_eq!(s["indeterminate"], 0, "{s}");
+    // Dropped, not held: writes sent during the fault never land. (A write
+    // sent just before it can still time out on a loaded machine and land:
+    // a few, where a held partition would deliver nearly all of them.)
+    let write_timeouts = s["ops_by_kind"]["create"]["errors"].as_u64().unwrap()
+        + s["ops_by_kind"]["update"]["errors"].as_u64().unwrap();
+    let landed = s["indeterminate"].as_u64().unwrap();
+    assert!(landed * 10 < write_timeouts, "{landed} of {write_timeouts} timed-out writes landed");
     assert_eq!(s["lost"], 0, "{s}");
     let windows = s["unavailable_windows"].as_array().unwrap();
     let healed = r["faults"][0]["healed_ms"].as_u64().unwrap();

@@ -100,7 +100,7 @@ async fn run_scenario(scenario: &Scenario, args: &RunArgs, home: Home) -> u8 {
     let stop_observing = CancellationToken::new();
     let observer = faults::observer::spawn(&deployment, events.clone(), stop_observing.clone());
     let deployment = Arc::new(Mutex::new(deployment));
-    let injector = Injector::new(deployment.clone(), events.clone(), events.origin());
+    let injector = Injector::new(&deployment, events.clone(), events.origin());
     let hooks: Option<Arc<dyn RunHooks>> = (!scenario.timeline.is_empty()).then(|| {
         Arc::new(TimelineHooks {
             injector: injector.clone(),

@@ -77,7 +77,13 @@ pub fn of(kind: FaultKind, node: &Node, peers: bool) -> Budget {
     }
     match &node.kind {
         NodeKind::Redis(s) => server(kind, s),
-        NodeKind::RedisReplicated(r) => match (kind, r.min_replicas_max_lag) {
+        // Provisioning applies a max lag of 10 s when only
+        // min_replicas_to_write is given.
+        NodeKind::RedisReplicated(r) => match (
+            kind,
+            r.min_replicas_to_write
+                .map(|_| r.min_replicas_max_lag.unwrap_or(10)),
+        ) {
             (_, Some(lag)) if cuts_primary && r.min_replicas_to_write.unwrap_or(0) > 0 => {
                 Budget::new(
                     format!(

@@ -7,7 +7,15 @@ use crate::provision::NodeHandle;
 use crate::provision::ports::HOST;
 use crate::provision::redis::probe::RedisProbe;
 
+/// Bounded: a paused node must not hang the run (the deployment is locked
+/// while a fault is injected).
 pub async fn inject(node: &NodeHandle) -> Result<(), String> {
+    tokio::time::timeout(std::time::Duration::from_secs(2), flush(node))
+        .await
+        .unwrap_or_else(|_| Err(format!("{} did not answer within 2 s", node.info.name)))
+}
+
+async fn flush(node: &NodeHandle) -> Result<(), String> {
     let port = node.info.port;
     if node.info.kind == "memcached" {
         let mut s = tokio::net::TcpStream::connect((HOST, port))

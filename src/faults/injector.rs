@@ -2,7 +2,7 @@
 //! their duration ends, and keeps a record of each for the report. The
 //! scenario timeline calls it; the TUI will call it for live faults.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
@@ -62,8 +62,13 @@ pub struct ActiveFault {
 }
 
 pub struct Injector {
-    dep: Arc<Mutex<Deployment>>,
+    /// Weak: whoever runs the deployment owns it; when they drop it (end of
+    /// run, Ctrl-C) the nodes go at once, whatever timers are pending.
+    dep: Weak<Mutex<Deployment>>,
     events: EventLog,
+    /// Held for the whole of each heal, so `heal_pending` can wait for a
+    /// heal a timer started.
+    healing: Mutex<()>,
     start: Instant,
     records: std::sync::Mutex<Vec<FaultRecord>>,
     active: std::sync::Mutex<Vec<ActiveFault>>,
@@ -71,9 +76,10 @@ pub struct Injector {
 
 impl Injector {
     /// `start` is the run's time origin (the engine's).
-    pub fn new(dep: Arc<Mutex<Deployment>>, events: EventLog, start: Instant) -> Arc<Self> {
+    pub fn new(dep: &Arc<Mutex<Deployment>>, events: EventLog, start: Instant) -> Arc<Self> {
         Arc::new(Self {
-            dep,
+            dep: Arc::downgrade(dep),
+            healing: Mutex::new(()),
             events,
             start,
             records: Default::default(),
@@ -85,8 +91,10 @@ impl Injector {
         &self.events
     }
 
-    pub fn deployment(&self) -> &Arc<Mutex<Deployment>> {
-        &self.dep
+    fn deployment(&self) -> Result<Arc<Mutex<Deployment>>, String> {
+        self.dep
+            .upgrade()
+            .ok_or_else(|| "the run is over: its nodes are gone".to_string())
     }
 
     pub fn records(&self) -> Vec<FaultRecord> {
@@ -107,7 +115,8 @@ impl Injector {
             fault: fault.to_string(),
             reason,
         };
-        let mut dep = self.dep.lock().await;
+        let dep = self.deployment().map_err(err)?;
+        let mut dep = dep.lock().await;
         let nodes = target::resolve(&dep, &fault.target).await.map_err(err)?;
         let repl_lag_bytes = match nodes.first() {
             Some(&i) => replication_lag(&dep.nodes[i]).await,
@@ -280,13 +289,15 @@ impl Injector {
     /// Heal fault `id` if it is still active: restart what was killed,
     /// resume what was paused.
     pub async fn heal(&self, id: usize) {
+        let _healing = self.healing.lock().await;
         let Some(active) = ({
             let mut a = self.active.lock().unwrap_or_else(|p| p.into_inner());
             a.iter().position(|f| f.id == id).map(|i| a.swap_remove(i))
         }) else {
             return;
         };
-        let mut dep = self.dep.lock().await;
+        let Ok(dep) = self.deployment() else { return };
+        let mut dep = dep.lock().await;
         let mut notes = Vec::new();
         for &i in &active.nodes {
             let name = dep.nodes[i].info.name.clone();
@@ -343,8 +354,12 @@ impl Injector {
             .unwrap_or_else(|p| p.into_inner())
             .iter()
             .filter(|a| {
-                matches!(a.kind, FaultKind::Pause | FaultKind::Evict)
-                    || a.kind.is_link()
+                // A power loss is always followed by a restart: without
+                // one, the sweep could prove nothing about what survived.
+                matches!(
+                    a.kind,
+                    FaultKind::Pause | FaultKind::Evict | FaultKind::PowerLoss
+                ) || a.kind.is_link()
                     || a.duration.is_some()
             })
             .map(|a| a.id)
@@ -352,6 +367,8 @@ impl Injector {
         for id in ids {
             self.heal(id).await;
         }
+        // A heal a timer started just before is finished too.
+        drop(self.healing.lock().await);
     }
 
     /// How long ago (from now) the run started.

@@ -15,6 +15,12 @@ pub fn inject(node: &mut NodeHandle) -> Result<LossSummary, String> {
     }
     super::process::kill(node)?;
     let fs = node.fs.as_mut().expect("checked above");
-    fs.power_loss()
-        .map_err(|e| format!("{name}: discarding unsynced data: {e}"))
+    // Unmounting and repairing the data directory blocks (up to seconds
+    // without root): keep it off the runtime's workers where possible.
+    let mut cut = || fs.power_loss();
+    let result = match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(cut),
+        _ => cut(),
+    };
+    result.map_err(|e| format!("{name}: discarding unsynced data: {e}"))
 }

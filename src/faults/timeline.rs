@@ -13,7 +13,10 @@ pub fn expand(entries: &[TimelineEntry]) -> Vec<(Duration, Fault)> {
     for e in entries {
         let (every, times) = e.repeat.unwrap_or((Duration::ZERO, 1));
         for k in 0..times.max(1) {
-            out.push((e.at + every * k, e.fault.clone()));
+            let Some(at) = every.checked_mul(k).and_then(|d| d.checked_add(e.at)) else {
+                break;
+            };
+            out.push((at, e.fault.clone()));
         }
     }
     out.sort_by_key(|(at, _)| *at);

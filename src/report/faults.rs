@@ -2,22 +2,23 @@
 //! how long until the first successful write, and the budget the
 //! configuration promises next to it.
 //!
-//! A lost (or stale) session is charged to the fault that destroyed it: the
-//! fault in force when its last write was acknowledged (a write accepted by
-//! a cut-off primary), else the first fault injected after that write (a
-//! crash or power loss), else the last fault before it (what a failover
-//! left behind). A fault's window runs from its injection to the
-//! next fault (or the end of the load).
+//! A lost (or stale) session is charged to the fault that destroyed it,
+//! among the faults on the nodes its strategy uses: the fault in force when
+//! its last write was acknowledged, if that kind of fault destroys writes
+//! accepted meanwhile (a primary cut off from its peers, an eviction); else
+//! the first fault after that write (a crash, a power loss); else the last
+//! fault before it (what a failover left behind). A fault's window runs
+//! from its injection to the next fault on those nodes (or the load's end).
 
 use std::time::{Duration, Instant};
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-use crate::faults::FaultRecord;
 use crate::faults::budget::{self, Budget};
 use crate::faults::powerfs::LossSummary;
-use crate::scenario::Scenario;
+use crate::faults::{FaultKind, FaultRecord};
+use crate::scenario::{Scenario, StrategyKind};
 use crate::workload::{RunOutcome, StrategyOutcome};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -69,10 +70,6 @@ pub fn build(
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let window_end = records
-                .get(i + 1)
-                .map_or(load_end_ms, |n| n.at_ms)
-                .max(r.at_ms);
             let budget = scenario
                 .topology
                 .nodes
@@ -87,9 +84,20 @@ pub fn build(
                 .strategies
                 .iter()
                 .map(|o| {
+                    // Only faults on the nodes this strategy uses can
+                    // destroy its writes; its windows end at the next one.
+                    let used = groups(scenario, o.kind);
+                    let mine: Vec<&FaultRecord> =
+                        records.iter().filter(|f| used.contains(&f.group)).collect();
+                    let window_end = records[i + 1..]
+                        .iter()
+                        .find(|f| used.contains(&f.group))
+                        .map_or(load_end_ms, |n| n.at_ms)
+                        .max(r.at_ms);
+                    let me = mine.iter().position(|f| f.id == r.id);
                     (
                         o.kind.name().to_string(),
-                        window(o, records, i, (r.at_ms, window_end), &budget, outcome),
+                        window(o, &mine, me, (r.at_ms, window_end), &budget, outcome),
                     )
                 })
                 .collect();
@@ -109,12 +117,35 @@ pub fn build(
         .collect()
 }
 
-/// The index of the fault that destroyed a write acknowledged at `acked`.
-fn culprit(records: &[FaultRecord], acked: Instant, origin: Instant) -> Option<usize> {
+/// The topology nodes a strategy's operations reach.
+fn groups(scenario: &Scenario, kind: StrategyKind) -> Vec<String> {
+    let t = &scenario.targets;
+    [
+        (kind.needs_redis(), &t.redis),
+        (kind.needs_dynamodb(), &t.dynamodb),
+        (kind == StrategyKind::Memcached, &t.memcached),
+    ]
+    .into_iter()
+    .filter_map(|(needed, g)| if needed { g.clone() } else { None })
+    .collect()
+}
+
+/// Can writes acknowledged while this fault holds be destroyed by it? A
+/// primary cut off from its peers keeps accepting them; an eviction
+/// removes them.
+fn destroys_while_in_force(r: &FaultRecord) -> bool {
+    (r.kind == FaultKind::Partition && r.peers) || r.kind == FaultKind::Evict
+}
+
+/// The index of the fault that destroyed a write acknowledged at `acked`,
+/// among the faults on the strategy's nodes.
+fn culprit(records: &[&FaultRecord], acked: Instant, origin: Instant) -> Option<usize> {
     let acked_ms = acked.saturating_duration_since(origin).as_millis() as u64;
     records
         .iter()
-        .rposition(|r| r.at <= acked && r.healed_ms.is_some_and(|h| h >= acked_ms))
+        .rposition(|r| {
+            destroys_while_in_force(r) && r.at <= acked && r.healed_ms.is_none_or(|h| h >= acked_ms)
+        })
         .or_else(|| records.iter().position(|r| r.at >= acked))
         // After the last fault: its consequences (an old primary still
         // accepting writes after a failover it did not hear of).
@@ -123,13 +154,16 @@ fn culprit(records: &[FaultRecord], acked: Instant, origin: Instant) -> Option<u
 
 fn window(
     o: &StrategyOutcome,
-    records: &[FaultRecord],
-    me: usize,
+    records: &[&FaultRecord],
+    me: Option<usize>,
     (from_ms, to_ms): (u64, u64),
     budget: &Budget,
     outcome: &RunOutcome,
 ) -> FaultWindow {
-    let fault_at = records[me].at;
+    let fault_at = match me {
+        Some(m) => records[m].at,
+        None => Instant::now(),
+    };
     let mut lost = 0;
     let mut offsets: Option<[i64; 2]> = None;
     for &id in &o.sweep.lost_ids {
@@ -140,7 +174,7 @@ fn window(
         else {
             continue;
         };
-        if culprit(records, acked, outcome.started) == Some(me) {
+        if me.is_some() && culprit(records, acked, outcome.started) == me {
             lost += 1;
             let off = if acked >= fault_at {
                 acked.duration_since(fault_at).as_millis() as i64
@@ -162,7 +196,7 @@ fn window(
                 .try_lock()
                 .ok()
                 .and_then(|s| s.acked_at())
-                .is_some_and(|a| culprit(records, a, outcome.started) == Some(me))
+                .is_some_and(|a| me.is_some() && culprit(records, a, outcome.started) == me)
         })
         .count() as u64;
     let from = Duration::from_millis(from_ms);

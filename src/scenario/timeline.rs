@@ -8,6 +8,18 @@ use super::spec::TimelineSpec;
 use crate::faults::{Fault, FaultKind, LinkParams, TimelineEntry, Way};
 use crate::topology::{DynamoEngine, Node, NodeKind, Topology};
 
+/// Longest `at`, `duration`, `every` or link delay accepted: a day.
+const LONGEST: Duration = Duration::from_secs(24 * 3600);
+
+fn bounded(c: &mut Checker<'_>, path: &str, d: Duration) -> Duration {
+    if d > LONGEST {
+        c.at(path, "longer than a day: drills are measured in seconds");
+        LONGEST
+    } else {
+        d
+    }
+}
+
 pub(crate) fn validate(
     c: &mut Checker<'_>,
     specs: &[TimelineSpec],
@@ -28,7 +40,7 @@ pub(crate) fn validate(
             continue;
         };
         let at = match humantime::parse_duration(&s.at) {
-            Ok(d) => d,
+            Ok(d) => bounded(c, &path("at"), d),
             Err(e) => {
                 c.at(
                     &path("at"),
@@ -40,10 +52,10 @@ pub(crate) fn validate(
                 Duration::ZERO
             }
         };
-        let duration = s
-            .duration
-            .as_ref()
-            .map(|d| super::duration(c, &path("duration"), d));
+        let duration = s.duration.as_ref().map(|d| {
+            let d = super::duration(c, &path("duration"), d);
+            bounded(c, &path("duration"), d)
+        });
         if duration.is_some() && !kind.heals() {
             c.at(
                 &path("duration"),
@@ -103,7 +115,12 @@ pub(crate) fn validate(
             );
         }
         let repeat = s.repeat.as_ref().map(|r| {
-            let every = super::duration(c, &format!("timeline[{i}].repeat.every"), &r.every);
+            let every_path = format!("timeline[{i}].repeat.every");
+            let every = super::duration(c, &every_path, &r.every);
+            let every = bounded(c, &every_path, every);
+            if r.times > 10_000 {
+                c.at(&format!("timeline[{i}].repeat.times"), "at most 10000");
+            }
             if r.times == 0 {
                 c.at(&format!("timeline[{i}].repeat.times"), "must be at least 1");
             }
@@ -151,7 +168,10 @@ fn link_params(c: &mut Checker<'_>, i: usize, kind: FaultKind, s: &TimelineSpec)
     }
     match kind {
         FaultKind::Latency => match &s.latency {
-            Some(l) => p.latency = super::duration(c, &path("latency"), l),
+            Some(l) => {
+                let d = super::duration(c, &path("latency"), l);
+                p.latency = bounded(c, &path("latency"), d);
+            }
             None => c.at(
                 &path("fault"),
                 "latency needs `latency`, e.g. `latency: 50ms`",
@@ -173,10 +193,12 @@ fn link_params(c: &mut Checker<'_>, i: usize, kind: FaultKind, s: &TimelineSpec)
         _ => {}
     }
     if let Some(a) = &s.close_after {
-        p.close_after = super::duration(c, &path("close_after"), a);
+        let d = super::duration(c, &path("close_after"), a);
+        p.close_after = bounded(c, &path("close_after"), d);
     }
     if let Some(j) = &s.jitter {
-        p.jitter = super::duration(c, &path("jitter"), j);
+        let d = super::duration(c, &path("jitter"), j);
+        p.jitter = bounded(c, &path("jitter"), d);
     }
     if let Some(d) = &s.direction {
         match d.as_str() {

@@ -66,7 +66,10 @@ pub async fn connection(client: TcpStream, server: TcpStream, link: Link) {
     let up_reader = read_up(
         c_read,
         up_tx,
-        down_tx.clone(),
+        // Weak: when the node closes its side, the down writer must end
+        // (and the client see the close) even though this reader could
+        // still answer throttled requests.
+        down_tx.downgrade(),
         http,
         toxics.clone(),
         counter,
@@ -139,7 +142,7 @@ pub async fn connection(client: TcpStream, server: TcpStream, link: Link) {
 async fn read_up(
     mut from: OwnedReadHalf,
     up: mpsc::UnboundedSender<Chunk>,
-    down: mpsc::UnboundedSender<Chunk>,
+    down: mpsc::WeakUnboundedSender<Chunk>,
     http_mode: bool,
     toxics: watch::Receiver<Toxics>,
     counter: Arc<AtomicU64>,
@@ -165,6 +168,7 @@ async fn read_up(
             let k = counter.fetch_add(1, Ordering::Relaxed);
             match throttle {
                 Some(t) if chosen(k, t.share) => {
+                    let Some(down) = down.upgrade() else { return };
                     if down.send((now, http::error_response(t.status, k))).is_err() {
                         return;
                     }
