@@ -254,8 +254,10 @@ fn no_mount_survives_a_killed_sessiondrill() {
     signal(child.id(), Signal::SIGKILL);
     let _ = child.wait();
     assert_eq!(wait_gone(&pids, LIMIT), Vec::<u32>::new());
+    // fusermount3's auto-unmount helper lets go once the nodes inside the
+    // mount are gone too; on a loaded machine that can take a few seconds.
     let start = std::time::Instant::now();
-    while !mounts_under(h.path()).is_empty() && start.elapsed() < LIMIT {
+    while !mounts_under(h.path()).is_empty() && start.elapsed() < Duration::from_secs(15) {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(mounts_under(h.path()), Vec::<String>::new());
