@@ -413,7 +413,10 @@ timeline:
     let write_timeouts = s["ops_by_kind"]["create"]["errors"].as_u64().unwrap()
         + s["ops_by_kind"]["update"]["errors"].as_u64().unwrap();
     let landed = s["indeterminate"].as_u64().unwrap();
-    assert!(landed * 10 < write_timeouts, "{landed} of {write_timeouts} timed-out writes landed");
+    assert!(
+        landed * 10 < write_timeouts,
+        "{landed} of {write_timeouts} timed-out writes landed"
+    );
     assert_eq!(s["lost"], 0, "{s}");
     let windows = s["unavailable_windows"].as_array().unwrap();
     let healed = r["faults"][0]["healed_ms"].as_u64().unwrap();

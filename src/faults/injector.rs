@@ -314,7 +314,21 @@ impl Injector {
                 FaultKind::Partition if active.link.peers && dep.nodes[i].bus_proxy.is_some() => {
                     link::cluster_partition(&dep.nodes, i, false)
                 }
-                k if k.is_link() => link::heal(&dep.nodes[i], k, &active.link),
+                k if k.is_link() => {
+                    let still: Vec<(FaultKind, LinkParams)> = self
+                        .active
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .iter()
+                        .filter(|a| {
+                            a.kind.is_link()
+                                && a.nodes.contains(&i)
+                                && a.link.peers == active.link.peers
+                        })
+                        .map(|a| (a.kind, a.link.clone()))
+                        .collect();
+                    link::rebuild(&dep.nodes[i], k, &active.link, &still)
+                }
                 FaultKind::Evict => match active.saved.iter().find(|(j, _)| *j == i) {
                     Some((_, saved)) => evict::heal(&dep.nodes[i], saved)
                         .await

@@ -113,28 +113,60 @@ pub fn inject(node: &NodeHandle, kind: FaultKind, p: &LinkParams) -> Result<Stri
     })
 }
 
-/// Undo `kind` on the node's link.
-pub fn heal(node: &NodeHandle, kind: FaultKind, p: &LinkParams) -> Result<String, String> {
+/// Set the link's toxics to what the faults still active on it add up to
+/// (after one of them healed): overlapping faults heal independently.
+pub fn rebuild(
+    node: &NodeHandle,
+    healed: FaultKind,
+    p: &LinkParams,
+    still: &[(FaultKind, LinkParams)],
+) -> Result<String, String> {
     let proxy = proxy(node, p)?;
-    proxy.update(|t: &mut Toxics| match kind {
-        FaultKind::Latency => {
-            t.latency = Default::default();
-            t.jitter = Default::default();
-        }
-        FaultKind::Bandwidth => t.bandwidth = None,
-        FaultKind::Partition => match p.way {
-            Way::Both => {
-                t.block_up = false;
-                t.block_down = false;
+    proxy.update(|t: &mut Toxics| {
+        *t = Toxics {
+            reset_generation: t.reset_generation,
+            blocked_senders: std::mem::take(&mut t.blocked_senders),
+            ..Toxics::default()
+        };
+        for (kind, q) in still {
+            match kind {
+                FaultKind::Latency => {
+                    t.latency = q.latency;
+                    t.jitter = q.jitter;
+                }
+                FaultKind::Bandwidth => t.bandwidth = Some(q.bandwidth),
+                FaultKind::Partition => match q.way {
+                    Way::Both => {
+                        t.block_up = true;
+                        t.block_down = true;
+                    }
+                    Way::Up => t.block_up = true,
+                    Way::Down => t.block_down = true,
+                },
+                FaultKind::Throttle => {
+                    t.throttle = Some(Throttle {
+                        share: q.share,
+                        status: q.status,
+                    })
+                }
+                FaultKind::Timeout => t.swallow = Some(q.close_after),
+                _ => {}
             }
-            Way::Up => t.block_up = false,
-            Way::Down => t.block_down = false,
-        },
-        FaultKind::Throttle => t.throttle = None,
-        FaultKind::Timeout => t.swallow = None,
-        _ => {}
+        }
     });
-    Ok(format!("link healed ({})", kind.name()))
+    Ok(if still.is_empty() {
+        format!("link healed ({})", healed.name())
+    } else {
+        format!(
+            "{} healed; still on the link: {}",
+            healed.name(),
+            still
+                .iter()
+                .map(|(k, _)| k.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
 }
 
 /// Cut cluster node `i` off from the rest of its cluster (`on`) or restore
@@ -176,4 +208,64 @@ pub fn cluster_partition(nodes: &[NodeHandle], i: usize, on: bool) -> Result<Str
     } else {
         "back on the cluster bus".to_string()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::faults::proxy::Proxy;
+    use crate::provision::NodeInfo;
+
+    fn node(proxy: Proxy) -> NodeHandle {
+        NodeHandle {
+            info: NodeInfo {
+                name: "n".into(),
+                group: "n".into(),
+                kind: "redis".into(),
+                role: "server".into(),
+                host: "127.0.0.1".into(),
+                port: 1,
+                pid: None,
+                url: String::new(),
+                proxy_port: Some(proxy.listen_port),
+                peer_port: None,
+            },
+            process: None,
+            dir: None,
+            password: None,
+            fs: None,
+            proxy: Some(proxy),
+            peer_proxy: None,
+            bus_proxy: None,
+            cluster_id: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn healing_one_fault_keeps_the_others_on_the_link() {
+        let n = node(Proxy::start(1, false).await.unwrap());
+        let both = LinkParams::default();
+        let up = LinkParams {
+            way: Way::Up,
+            ..LinkParams::default()
+        };
+        let slow = LinkParams {
+            latency: std::time::Duration::from_millis(50),
+            ..LinkParams::default()
+        };
+        inject(&n, FaultKind::Partition, &up).unwrap();
+        inject(&n, FaultKind::Partition, &both).unwrap();
+        inject(&n, FaultKind::Latency, &slow).unwrap();
+        // The `both` partition heals; the one-way partition and the latency stay.
+        let still = [
+            (FaultKind::Partition, up.clone()),
+            (FaultKind::Latency, slow.clone()),
+        ];
+        rebuild(&n, FaultKind::Partition, &both, &still).unwrap();
+        let t = n.proxy.as_ref().unwrap().toxics();
+        assert!(t.block_up && !t.block_down, "{t:?}");
+        assert_eq!(t.latency, slow.latency);
+        rebuild(&n, FaultKind::Latency, &slow, &[]).unwrap();
+        assert!(n.proxy.as_ref().unwrap().toxics().is_clean());
+    }
 }
