@@ -133,21 +133,22 @@ impl Injector {
             .unwrap_or_default();
         let mut discarded: Option<LossSummary> = None;
         let mut saved = Vec::new();
-        let message = match fault.kind {
+        let acted: Result<String, String> = async {
+            Ok(match fault.kind {
             FaultKind::Kill => {
                 for &i in &nodes {
-                    process::kill(&mut dep.nodes[i]).map_err(err)?;
+                    process::kill(&mut dep.nodes[i])?;
                 }
                 format!("SIGKILL {}", names.join(", "))
             }
             FaultKind::Restart => {
                 let mut took = Vec::new();
                 for &i in &nodes {
-                    process::kill(&mut dep.nodes[i]).map_err(err)?;
+                    process::kill(&mut dep.nodes[i])?;
                     let (nodes_mut, spawner) = dep.nodes_and_spawner();
                     let t = process::start_again(&mut nodes_mut[i], spawner)
                         .await
-                        .map_err(err)?;
+                        ?;
                     took.push(format!(
                         "{} answered after {} ms",
                         names[took.len()],
@@ -158,13 +159,13 @@ impl Injector {
             }
             FaultKind::Pause => {
                 for &i in &nodes {
-                    process::pause(&mut dep.nodes[i]).map_err(err)?;
+                    process::pause(&mut dep.nodes[i])?;
                 }
                 format!("SIGSTOP {}", names.join(", "))
             }
             FaultKind::Resume => {
                 for &i in &nodes {
-                    process::resume(&mut dep.nodes[i]).map_err(err)?;
+                    process::resume(&mut dep.nodes[i])?;
                 }
                 // Resuming heals any pause of these processes.
                 self.active
@@ -176,7 +177,7 @@ impl Injector {
             FaultKind::PowerLoss => {
                 let mut total = LossSummary::default();
                 for &i in &nodes {
-                    let s = power_loss::inject(&mut dep.nodes[i]).map_err(err)?;
+                    let s = power_loss::inject(&mut dep.nodes[i])?;
                     add(&mut total, &s);
                 }
                 let m = format!(
@@ -195,7 +196,7 @@ impl Injector {
                 if node.info.kind == "redis-cluster" {
                     failover::cluster(node, fault.mode.as_deref())
                         .await
-                        .map_err(err)?;
+                        ?;
                     format!("CLUSTER FAILOVER on {}", names[0])
                 } else {
                     let mut done = Err("no Sentinel of this group answers".to_string());
@@ -209,20 +210,20 @@ impl Injector {
                             break;
                         }
                     }
-                    done.map_err(err)?;
+                    done?;
                     format!("SENTINEL FAILOVER {group} (primary was {})", names[0])
                 }
             }
             FaultKind::Flush => {
                 for &i in &nodes {
-                    flush::inject(&dep.nodes[i]).await.map_err(err)?;
+                    flush::inject(&dep.nodes[i]).await?;
                 }
                 format!("flushed {}", names.join(", "))
             }
             FaultKind::Evict => {
                 let max = fault.maxmemory.as_deref().unwrap_or("1mb");
                 for &i in &nodes {
-                    saved.push((i, evict::inject(&dep.nodes[i], max).await.map_err(err)?));
+                    saved.push((i, evict::inject(&dep.nodes[i], max).await?));
                 }
                 format!("maxmemory {max} (allkeys-lru) on {}", names.join(", "))
             }
@@ -233,14 +234,29 @@ impl Injector {
                         && fault.link.peers
                         && dep.nodes[i].bus_proxy.is_some();
                     said.push(if cluster_cut {
-                        link::cluster_partition(&dep.nodes, i, true).map_err(err)?
+                        link::cluster_partition(&dep.nodes, i, true)?
                     } else {
-                        link::inject(&dep.nodes[i], k, &fault.link).map_err(err)?
+                        link::inject(&dep.nodes[i], k, &fault.link)?
                     });
                 }
                 said.join("; ")
             }
-            k => return Err(err(format!("{} cannot be injected", k.name()))),
+            k => return Err(format!("{} cannot be injected", k.name())),
+        })
+        }
+        .await;
+        // A kill, restart or power loss that failed half-way may have left
+        // processes dead: it is still recorded (and healed by a restart).
+        let half_done = matches!(
+            fault.kind,
+            FaultKind::Kill | FaultKind::Restart | FaultKind::PowerLoss
+        ) && nodes
+            .iter()
+            .any(|&i| !process::is_running(&mut dep.nodes[i]));
+        let (message, failure) = match acted {
+            Ok(m) => (m, None),
+            Err(e) if half_done => (format!("{fault} failed half-way: {e}"), Some(e)),
+            Err(e) => return Err(err(e)),
         };
         drop(dep);
         let id = {
@@ -263,6 +279,20 @@ impl Injector {
             id
         };
         self.events.push("fault", &names.join(","), message);
+        if let Some(reason) = failure {
+            self.active
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(ActiveFault {
+                    id,
+                    kind: FaultKind::Kill,
+                    nodes,
+                    duration: Some(Duration::ZERO),
+                    link: LinkParams::default(),
+                    saved: Vec::new(),
+                });
+            return Err(err(reason));
+        }
         if fault.kind.heals() {
             self.active
                 .lock()
