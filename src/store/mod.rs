@@ -85,14 +85,18 @@ pub async fn build(
     })
 }
 
-fn redis_backend(scenario: &Scenario, d: &Deployment) -> Result<RedisBackend, String> {
-    let group = scenario.targets.redis.as_deref().ok_or("no redis node")?;
-    let node = d
-        .topology
+/// The topology node named `group`.
+fn topology_node<'a>(d: &'a Deployment, group: &str) -> Result<&'a crate::topology::Node, String> {
+    d.topology
         .nodes
         .iter()
         .find(|n| n.name == group)
-        .ok_or_else(|| format!("no node {group}"))?;
+        .ok_or_else(|| format!("no node {group}"))
+}
+
+fn redis_backend(scenario: &Scenario, d: &Deployment) -> Result<RedisBackend, String> {
+    let group = scenario.targets.redis.as_deref().ok_or("no redis node")?;
+    let node = topology_node(d, group)?;
     let handles: Vec<_> = d.nodes.iter().filter(|n| n.info.group == group).collect();
     let password = handles
         .first()
@@ -147,12 +151,7 @@ fn dynamo_backend(
         .dynamodb
         .as_deref()
         .ok_or("no dynamodb node")?;
-    let node = d
-        .topology
-        .nodes
-        .iter()
-        .find(|n| n.name == group)
-        .ok_or_else(|| format!("no node {group}"))?;
+    let node = topology_node(d, group)?;
     let NodeKind::Dynamodb(cfg) = &node.kind else {
         return Err(format!("node {group} is not DynamoDB"));
     };
