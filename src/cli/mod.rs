@@ -60,6 +60,9 @@ pub enum Command {
     /// Internal: node processes implemented by sessiondrill itself.
     #[command(name = "__node", hide = true, subcommand)]
     Node(NodeCommand),
+    /// Internal: takes a killed run's power-loss mounts down.
+    #[command(name = "__watchdog", hide = true)]
+    Watchdog(crate::provision::watchdog::WatchdogArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -85,6 +88,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 /// Run the CLI; returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Watchdog(args) = &cli.command {
+        // Plain threads only: nothing to gain from a runtime here.
+        return ExitCode::from(crate::provision::watchdog::run(args));
+    }
     init_tracing();
     // Worker threads: 2 by default (this project's machines have 2 cores);
     // SESSIONDRILL_WORKERS overrides, e.g. for benchmarks.
@@ -114,6 +121,7 @@ pub fn main() -> ExitCode {
             Command::Down { run_id } => runs::down(&home, run_id.as_deref()),
             Command::Doctor => doctor::run().await,
             Command::Bench(cmd) => bench::run(cmd, home).await,
+            Command::Watchdog(args) => crate::provision::watchdog::run(&args),
             Command::Node(NodeCommand::Dynamodb(args)) => {
                 match crate::nodes::dynamodb::run(args).await {
                     Ok(()) => 0,

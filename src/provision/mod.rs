@@ -18,6 +18,7 @@ pub mod redis;
 pub mod registry;
 pub mod rundir;
 pub mod spawner;
+pub mod watchdog;
 
 use std::time::{Duration, Instant};
 
@@ -67,10 +68,12 @@ impl UpOptions {
 
 /// A running topology. Dropping it tears everything down.
 pub struct Deployment {
-    // Field order is drop order: processes, then the spawner thread, then
-    // the run directory.
+    // Field order is drop order: processes (and their mounts), then the
+    // spawner thread, then the mount watchdog, then the run directory.
     pub nodes: Vec<NodeHandle>,
     spawner: Spawner,
+    /// Held for its `Drop`: stopped once the nodes and mounts are gone.
+    _watchdog: Option<watchdog::Watchdog>,
     pub run: RunDir,
     pub topology: Topology,
     /// Time from the start of `up` until every node answered.
@@ -202,6 +205,15 @@ async fn try_up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, Pro
         Some(p) => p.clone(),
         None => dynamodb::default_node_binary()?,
     };
+    // Mounts must not outlive a killed sessiondrill (see [`watchdog`]).
+    let watchdog = if opts.power_loss_fs {
+        Some(
+            watchdog::Watchdog::start(&node_binary, &run.path, opts.keep)
+                .map_err(ProvisionError::io("starting the mount watchdog"))?,
+        )
+    } else {
+        None
+    };
     let ctx = Ctx {
         run: &run,
         spawner: &spawner,
@@ -245,6 +257,7 @@ async fn try_up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, Pro
     Ok(Deployment {
         nodes,
         spawner,
+        _watchdog: watchdog,
         run,
         topology: topology.clone(),
         ready_in: started.elapsed(),

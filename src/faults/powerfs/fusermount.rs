@@ -72,9 +72,6 @@ pub(super) fn lazy_unmount(mountpoint: &Path) -> io::Result<()> {
     }
 }
 
-/// Lazily unmount (`fusermount3 -u -z`) every FUSE mount listed in
-/// /proc/self/mounts whose mountpoint is under `root` (leftovers of a crashed
-/// earlier run). Returns how many.
 /// Pull the plug: `umount2(MNT_FORCE | MNT_DETACH)` aborts the FUSE
 /// connection (requests in flight and any later ones fail at once, the
 /// server's threads see the device go away) and detaches the mount. Needs
@@ -96,15 +93,11 @@ pub(super) fn force_unmount(mountpoint: &Path) -> io::Result<()> {
     }
 }
 
+/// Lazily unmount (`fusermount3 -u -z`) every FUSE mount listed in
+/// /proc/self/mounts whose mountpoint is under `root` (leftovers of a crashed
+/// earlier run). Returns how many.
 pub fn sweep_stale_mounts(root: &Path) -> usize {
-    let root = root
-        .canonicalize()
-        .or_else(|_| std::path::absolute(root))
-        .unwrap_or_else(|_| root.to_path_buf());
-    let mut stale: Vec<PathBuf> = fuse_mounts()
-        .into_iter()
-        .filter(|m| m.starts_with(&root))
-        .collect();
+    let mut stale = fuse_mounts_under(root);
     // Innermost first, so a mount on top of another goes first.
     stale.sort_by_key(|m| std::cmp::Reverse(m.components().count()));
     stale
@@ -117,6 +110,18 @@ pub fn sweep_stale_mounts(root: &Path) -> usize {
             }
         })
         .count()
+}
+
+/// FUSE mountpoints at or under `root`.
+pub fn fuse_mounts_under(root: &Path) -> Vec<PathBuf> {
+    let root = root
+        .canonicalize()
+        .or_else(|_| std::path::absolute(root))
+        .unwrap_or_else(|_| root.to_path_buf());
+    fuse_mounts()
+        .into_iter()
+        .filter(|m| m.starts_with(&root))
+        .collect()
 }
 
 /// Mountpoints of FUSE filesystems (`fuse`, `fuse.*`, `fuseblk`) we can see.

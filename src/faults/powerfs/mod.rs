@@ -70,7 +70,7 @@ mod restore;
 mod stragglers;
 
 pub use backing::NO_PASSTHROUGH;
-pub use fusermount::{available, sweep_stale_mounts};
+pub use fusermount::{available, fuse_mounts_under, sweep_stale_mounts};
 pub use mount::PowerFs;
 
 /// What a power loss discarded.
