@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod check;
 pub mod cli;
+pub mod drill;
 pub mod dynamo;
 pub mod events;
 pub mod faults;

@@ -9,18 +9,11 @@ use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::parse_duration;
-use crate::events::EventLog;
-use crate::faults::timeline::TimelineHooks;
-use crate::faults::{self, Injector};
+use crate::drill::{Drill, DrillOptions, write_report};
 use crate::metrics::Snapshot;
-use crate::provision::{self, Home, UpOptions};
+use crate::provision::Home;
 use crate::report;
 use crate::scenario::Scenario;
-use crate::store;
-use crate::workload::{self, RunHooks, StrategyRun};
-use std::sync::Arc;
-use tokio::sync::Mutex;
-use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -63,17 +56,19 @@ pub async fn run(args: RunArgs, home: Home) -> u8 {
 }
 
 async fn run_scenario(scenario: &Scenario, args: &RunArgs, home: Home) -> u8 {
-    let mut opts = UpOptions::new(home);
-    opts.keep = args.keep;
-    opts.power_loss_fs = scenario.needs_power_loss_fs();
-    opts.proxies = scenario.needs_proxies();
     eprintln!(
         "{}: bringing up {} ({} processes)…",
         scenario.name,
         scenario.topology.name,
         scenario.topology.process_count()
     );
-    let deployment = match provision::up(&scenario.topology, &opts).await {
+    let opts = DrillOptions {
+        home,
+        keep: args.keep,
+        duration: args.duration,
+        live_faults: false,
+    };
+    let drill = match Drill::start(scenario.clone(), &opts).await {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: {e}");
@@ -82,60 +77,17 @@ async fn run_scenario(scenario: &Scenario, args: &RunArgs, home: Home) -> u8 {
     };
     eprintln!(
         "ready in {} ms (run {})",
-        deployment.ready_in.as_millis(),
-        deployment.run_id()
+        drill.ready_in.as_millis(),
+        drill.run_id
     );
-    let mut runs = Vec::new();
-    for &kind in &scenario.strategies {
-        match store::build(kind, scenario, &deployment).await {
-            Ok(store) => runs.push(StrategyRun { kind, store }),
-            Err(e) => {
-                eprintln!("error: strategy {}: {e}", kind.name());
-                return 2;
-            }
-        }
-    }
-    let duration = args.duration.unwrap_or(scenario.workload.duration);
-    let events = EventLog::new(std::time::Instant::now());
-    let stop_observing = CancellationToken::new();
-    let observer = faults::observer::spawn(&deployment, events.clone(), stop_observing.clone());
-    let deployment = Arc::new(Mutex::new(deployment));
-    let injector = Injector::new(&deployment, events.clone(), events.origin());
-    let hooks: Option<Arc<dyn RunHooks>> = (!scenario.timeline.is_empty()).then(|| {
-        Arc::new(TimelineHooks {
-            injector: injector.clone(),
-            entries: scenario.timeline.clone(),
-        }) as Arc<dyn RunHooks>
-    });
-    let handle = workload::start(&scenario.workload, duration, runs, events, hooks);
-    let progress = tokio::spawn(progress(handle.snapshots.clone()));
-    let outcome = handle.finish().await;
+    let progress = tokio::spawn(progress(drill.engine.snapshots.clone()));
+    let report = drill.finish().await;
     progress.abort();
-    stop_observing.cancel();
-    let _ = observer.await;
-    let faults = injector.records();
-    drop(injector);
-    // Last reference: the nodes die and the run directory goes here.
-    drop(deployment);
-
-    let report = report::build(scenario, &outcome, &faults);
-    let md = report::markdown(&report);
-    if let Some(path) = &args.json {
-        let written = serde_json::to_vec_pretty(&report)
-            .map_err(std::io::Error::other)
-            .and_then(|b| std::fs::write(path, b));
-        if let Err(e) = written {
-            eprintln!("error: writing {}: {e}", path.display());
-            return 2;
-        }
-    }
-    if let Some(path) = &args.md
-        && let Err(e) = std::fs::write(path, &md)
-    {
-        eprintln!("error: writing {}: {e}", path.display());
+    if let Err(e) = write_report(&report, args.json.as_deref(), args.md.as_deref()) {
+        eprintln!("error: {e}");
         return 2;
     }
-    println!("{md}");
+    println!("{}", report::markdown(&report));
     if report.ok { 0 } else { 1 }
 }
 

@@ -14,6 +14,7 @@ pub mod failover;
 pub mod flush;
 mod injector;
 pub mod link;
+pub mod node_status;
 pub mod observer;
 pub mod power_loss;
 pub mod powerfs;

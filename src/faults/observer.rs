@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::target::role_at;
+use tokio::sync::watch;
+
+use super::node_status::{NodeState, NodeStatus, fill_lag, parse_redis_info};
 use crate::events::EventLog;
 use crate::provision::redis::probe::{RedisProbe, info_field};
 use crate::provision::{Deployment, NodeInfo, health};
@@ -33,12 +35,15 @@ enum Seen {
     Down,
 }
 
+/// A running observer.
+pub struct Observer {
+    pub task: tokio::task::JoinHandle<()>,
+    /// Every process as last seen, in deployment order.
+    pub status: watch::Receiver<Vec<NodeStatus>>,
+}
+
 /// Start observing; stops when `stop` is cancelled.
-pub fn spawn(
-    dep: &Deployment,
-    events: EventLog,
-    stop: CancellationToken,
-) -> tokio::task::JoinHandle<()> {
+pub fn spawn(dep: &Deployment, events: EventLog, stop: CancellationToken) -> Observer {
     let watched: Vec<Watched> = dep
         .nodes
         .iter()
@@ -53,7 +58,20 @@ pub fn spawn(
             info: n.info.clone(),
         })
         .collect();
-    tokio::spawn(async move {
+    let initial: Vec<NodeStatus> = watched
+        .iter()
+        .map(|w| NodeStatus {
+            name: w.name.clone(),
+            group: w.group.clone(),
+            kind: w.kind.clone(),
+            role: w.role.clone(),
+            state: NodeState::Unknown,
+            offset: None,
+            lag_bytes: None,
+        })
+        .collect();
+    let (status_tx, status) = watch::channel(initial);
+    let task = tokio::spawn(async move {
         let mut last: Vec<Seen> = Vec::new();
         let mut cluster_state: HashMap<String, String> = HashMap::new();
         let mut masters: HashMap<String, String> = HashMap::new();
@@ -63,7 +81,9 @@ pub fn spawn(
                 _ = stop.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            let now = futures::future::join_all(watched.iter().map(look)).await;
+            let looks = futures::future::join_all(watched.iter().map(look)).await;
+            publish(&status_tx, &watched, &looks);
+            let now: Vec<Seen> = looks.into_iter().map(|l| l.seen).collect();
             if last.is_empty() {
                 for (w, seen) in watched.iter().zip(&now) {
                     if *seen == Seen::Up(Some("master".into())) && w.kind != "redis-cluster" {
@@ -102,21 +122,73 @@ pub fn spawn(
             }
             last = now;
         }
-    })
+    });
+    Observer { task, status }
 }
 
-async fn look(w: &Watched) -> Seen {
+/// One look at one process.
+struct Look {
+    seen: Seen,
+    state: NodeState,
+    offset: Option<u64>,
+}
+
+const DOWN: Look = Look {
+    seen: Seen::Down,
+    state: NodeState::Down,
+    offset: None,
+};
+
+async fn look(w: &Watched) -> Look {
     if w.kind.starts_with("redis") && w.role != "sentinel" {
-        match role_at(w.port, &w.password).await {
-            Some(r) => Seen::Up(Some(r)),
-            None => Seen::Down,
+        let probe = RedisProbe::new(w.port, &w.password);
+        let info = tokio::time::timeout(
+            Duration::from_millis(500),
+            probe.query::<String>(redis::cmd("INFO").arg("replication").arg("persistence")),
+        )
+        .await;
+        match info {
+            Ok(Ok(info)) => {
+                let r = parse_redis_info(&info);
+                Look {
+                    seen: Seen::Up(Some(r.role)),
+                    state: r.state,
+                    offset: r.offset,
+                }
+            }
+            _ => DOWN,
         }
     } else {
         match health::check_info(&w.info, Some(&w.password), Duration::from_millis(300)).await {
-            Ok(()) => Seen::Up(None),
-            Err(_) => Seen::Down,
+            Ok(()) => Look {
+                seen: Seen::Up(None),
+                state: NodeState::Up,
+                offset: None,
+            },
+            Err(_) => DOWN,
         }
     }
+}
+
+fn publish(tx: &watch::Sender<Vec<NodeStatus>>, watched: &[Watched], looks: &[Look]) {
+    let mut nodes: Vec<NodeStatus> = watched
+        .iter()
+        .zip(looks)
+        .map(|(w, l)| NodeStatus {
+            name: w.name.clone(),
+            group: w.group.clone(),
+            kind: w.kind.clone(),
+            role: match &l.seen {
+                Seen::Up(Some(r)) => r.clone(),
+                _ => w.role.clone(),
+            },
+            state: l.state,
+            offset: l.offset,
+            lag_bytes: None,
+        })
+        .collect();
+    fill_lag(&mut nodes);
+    tx.send_replace(nodes);
 }
 
 fn report_change(

@@ -47,6 +47,9 @@ pub struct SessionState {
     pub uncertain: Vec<Uncertain>,
     /// A delete sent but not acknowledged: when it was issued.
     pub uncertain_delete: Option<Instant>,
+    /// The acknowledged version a live read last proved lost or stale (0:
+    /// none), so each loss is counted once however often it is read.
+    pub proven: u64,
 }
 
 impl SessionState {
@@ -124,6 +127,18 @@ impl SessionState {
         });
     }
 
+    /// Note that a read proved the acknowledged version lost or stale;
+    /// true the first time for that version.
+    pub fn first_proof(&mut self) -> bool {
+        match self.acked_version() {
+            Some(v) if v != self.proven => {
+                self.proven = v;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Has anything ever been (possibly) written?
     pub fn touched(&self) -> bool {
         self.issued > 0 || self.acked.is_some()
@@ -165,6 +180,21 @@ mod tests {
         let v3 = s.begin_write(t + UNCERTAIN_HORIZON, ttl);
         s.write_acked(v3, t + UNCERTAIN_HORIZON * 2);
         assert!(s.uncertain_write(v1).is_none());
+    }
+
+    #[test]
+    fn a_loss_is_proven_once_per_acknowledged_version() {
+        let t = Instant::now();
+        let ttl = Duration::from_secs(600);
+        let mut s = SessionState::default();
+        assert!(!s.first_proof(), "nothing acknowledged, nothing to prove");
+        let v = s.begin_write(t, ttl);
+        s.write_acked(v, t);
+        assert!(s.first_proof());
+        assert!(!s.first_proof());
+        let v = s.begin_write(t, ttl);
+        s.write_acked(v, t);
+        assert!(s.first_proof());
     }
 
     #[test]

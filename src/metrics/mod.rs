@@ -52,6 +52,9 @@ pub struct StrategyStats {
     pub acked_writes: u64,
     /// Reads checked live against the ledger.
     pub live: BTreeMap<ReadCheck, u64>,
+    /// Acknowledged writes a live read proved lost / stale, each once.
+    pub proven_lost: u64,
+    pub proven_stale: u64,
     pub availability: Availability,
     /// Completed operations per second of the run.
     pub throughput: Vec<u64>,
@@ -76,6 +79,8 @@ impl StrategyStats {
             latency: LatencyWindows::default(),
             acked_writes: 0,
             live: BTreeMap::new(),
+            proven_lost: 0,
+            proven_stale: 0,
             availability: Availability::new(start),
             throughput: Vec::new(),
             errors_per_second: Vec::new(),
@@ -128,6 +133,11 @@ impl StrategyStats {
         }
         if let Some(c) = s.check {
             *self.live.entry(c).or_default() += 1;
+            match c {
+                ReadCheck::Missing if s.first_proof => self.proven_lost += 1,
+                ReadCheck::Stale if s.first_proof => self.proven_stale += 1,
+                _ => {}
+            }
         }
     }
 }
@@ -163,6 +173,11 @@ pub struct StrategySnapshot {
     /// Reads that found a session missing or older than acknowledged.
     pub live_missing: u64,
     pub live_stale: u64,
+    /// Acknowledged writes a live read proved lost / stale (each once).
+    pub proven_lost: u64,
+    pub proven_stale: u64,
+    /// Reads that found a failed write had landed after all.
+    pub live_indeterminate: u64,
     pub unavailable_ms: u64,
     pub down: bool,
 }
@@ -190,6 +205,9 @@ fn snapshot(stats: &[StrategyStats], start: Instant, phase: Phase) -> Snapshot {
                 throughput_last: s.throughput.get(last).copied().unwrap_or(0),
                 live_missing: s.live.get(&ReadCheck::Missing).copied().unwrap_or(0),
                 live_stale: s.live.get(&ReadCheck::Stale).copied().unwrap_or(0),
+                proven_lost: s.proven_lost,
+                proven_stale: s.proven_stale,
+                live_indeterminate: s.live.get(&ReadCheck::Indeterminate).copied().unwrap_or(0),
                 unavailable_ms: s.availability.total().as_millis() as u64,
                 down: s.availability.is_down(),
             })

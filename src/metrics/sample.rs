@@ -47,6 +47,9 @@ pub struct Sample {
     pub error: Option<ErrorClass>,
     /// For reads: what the value said against the ledger.
     pub check: Option<ReadCheck>,
+    /// The read was the first to prove its acknowledged write lost or stale
+    /// (a session counts once however often it is read).
+    pub first_proof: bool,
 }
 
 impl Sample {

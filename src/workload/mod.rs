@@ -3,6 +3,7 @@
 //! and knows nothing of terminals; the TUI and the headless runner both
 //! consume it.
 
+mod control;
 mod op;
 pub mod rng;
 mod scheduler;
@@ -20,6 +21,7 @@ use crate::metrics::ledger::SessionState;
 use crate::metrics::{self, OpKind, Phase, Snapshot, StrategyStats};
 use crate::scenario::{StrategyKind, Workload};
 use crate::store::SessionStore;
+pub use control::LoadControl;
 use op::OpCtx;
 use scheduler::{MAX_IN_FLIGHT, Schedule};
 
@@ -37,6 +39,8 @@ pub struct RunHandle {
     /// Per strategy, in scenario order.
     pub ledgers: Vec<Ledger>,
     pub started: Instant,
+    /// Pause, resume or end the load.
+    pub control: LoadControl,
     task: tokio::task::JoinHandle<RunOutcome>,
 }
 
@@ -96,33 +100,50 @@ pub fn start(
             )
         })
         .collect();
+    let control = LoadControl::new(events.clone());
     let task = tokio::spawn(run(
-        workload.clone(),
-        duration,
+        Load {
+            w: workload.clone(),
+            duration,
+            hooks,
+            control: control.clone(),
+        },
         strategies,
         ledgers.clone(),
         events.clone(),
         snap_tx,
-        hooks,
     ));
     RunHandle {
         snapshots: snap_rx,
         events,
         ledgers,
         started,
+        control,
         task,
     }
 }
 
-async fn run(
+/// What the load is and who steers it.
+struct Load {
     w: Workload,
     duration: Duration,
+    hooks: Option<Arc<dyn RunHooks>>,
+    control: LoadControl,
+}
+
+async fn run(
+    load: Load,
     strategies: Vec<StrategyRun>,
     ledgers: Vec<Ledger>,
     events: EventLog,
     snapshots: watch::Sender<Snapshot>,
-    hooks: Option<Arc<dyn RunHooks>>,
 ) -> RunOutcome {
+    let Load {
+        w,
+        duration,
+        hooks,
+        control,
+    } = load;
     let started = events.origin();
     let started_unix_ms = crate::provision::rundir::now_unix_ms();
     let (phase_tx, phase_rx) = watch::channel(Phase::Starting);
@@ -191,6 +212,7 @@ async fn run(
             w.sessions,
             rng::SplitMix::new(w.seed.wrapping_add(i as u64)),
             gate.clone(),
+            control.clone(),
         )
     });
     futures::future::join_all(drivers).await;
@@ -216,6 +238,11 @@ async fn run(
     }
 
     if let Some(t) = hook_task {
+        // A load ended early also ends the timeline; what it injected is
+        // healed before the sweep.
+        if control.stopped().is_cancelled() {
+            t.abort();
+        }
         let _ = t.await;
     }
     if let Some(h) = &hooks {

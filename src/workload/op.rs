@@ -34,8 +34,24 @@ async fn bounded<T>(
         .unwrap_or_else(|_| Err(OpError::timeout()))
 }
 
-/// Write, read or delete session `id`; returns the error class, if any.
-pub async fn execute(ctx: &OpCtx, op: OpKind, id: u64) -> (Option<ErrorClass>, Option<ReadCheck>) {
+/// What one operation came to.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Outcome {
+    pub error: Option<ErrorClass>,
+    pub check: Option<ReadCheck>,
+    /// The read was the first to prove this acknowledged write lost/stale.
+    pub first_proof: bool,
+}
+
+fn failed(class: ErrorClass) -> Outcome {
+    Outcome {
+        error: Some(class),
+        ..Outcome::default()
+    }
+}
+
+/// Write, read or delete session `id`.
+pub async fn execute(ctx: &OpCtx, op: OpKind, id: u64) -> Outcome {
     let mut state = ctx.ledger[id as usize].lock().await;
     match op {
         // The write is pending in the ledger before it is sent: if this
@@ -46,26 +62,32 @@ pub async fn execute(ctx: &OpCtx, op: OpKind, id: u64) -> (Option<ErrorClass>, O
             match bounded(ctx.timeout, ctx.store.put(id, &v, ctx.ttl)).await {
                 Ok(()) => {
                     state.write_acked(version, Instant::now());
-                    (None, None)
+                    Outcome::default()
                 }
-                Err(e) => (Some(e.class), None),
+                Err(e) => failed(e.class),
             }
         }
         OpKind::Read => match bounded(ctx.timeout, ctx.store.get(id)).await {
             Ok(v) => {
                 let check = judge(&mut state, v.as_deref(), Instant::now());
-                (None, Some(check))
+                let first_proof =
+                    matches!(check, ReadCheck::Missing | ReadCheck::Stale) && state.first_proof();
+                Outcome {
+                    error: None,
+                    check: Some(check),
+                    first_proof,
+                }
             }
-            Err(e) => (Some(e.class), None),
+            Err(e) => failed(e.class),
         },
         OpKind::Delete => {
             state.begin_delete(Instant::now());
             match bounded(ctx.timeout, ctx.store.delete(id)).await {
                 Ok(()) => {
                     state.delete_acked(Instant::now());
-                    (None, None)
+                    Outcome::default()
                 }
-                Err(e) => (Some(e.class), None),
+                Err(e) => failed(e.class),
             }
         }
     }
@@ -75,7 +97,7 @@ pub async fn execute(ctx: &OpCtx, op: OpKind, id: u64) -> (Option<ErrorClass>, O
 /// waiting when the engine gives up on the drain is abandoned (no sample;
 /// a write in flight stays uncertain in the ledger).
 pub async fn run(ctx: Arc<OpCtx>, op: OpKind, id: u64, intended: Instant) {
-    let (error, check) = tokio::select! {
+    let outcome = tokio::select! {
         r = execute(&ctx, op, id) => r,
         _ = ctx.cancel.cancelled() => return,
     };
@@ -84,7 +106,8 @@ pub async fn run(ctx: Arc<OpCtx>, op: OpKind, id: u64, intended: Instant) {
         op,
         intended,
         end: Instant::now(),
-        error,
-        check,
+        error: outcome.error,
+        check: outcome.check,
+        first_proof: outcome.first_proof,
     });
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
+use super::control::LoadControl;
 use super::op::{self, OpCtx};
 use super::rng::SplitMix;
 use crate::metrics::OpKind;
@@ -67,7 +68,9 @@ impl Iterator for Schedule {
     }
 }
 
-/// Drive one strategy from `load_start` for the schedule's length.
+/// Drive one strategy from `load_start` for the schedule's length, or
+/// until `control` stops the load. Intended starts that fall in a pause
+/// are skipped.
 pub async fn drive(
     ctx: Arc<OpCtx>,
     schedule: Schedule,
@@ -75,10 +78,28 @@ pub async fn drive(
     sessions: u64,
     mut rng: SplitMix,
     in_flight: Arc<Semaphore>,
+    control: LoadControl,
 ) {
+    let mut paused = control.watch_paused();
+    let stop = control.stopped().clone();
+    let mut resumed_at: Option<Instant> = None;
     for (op, offset) in schedule {
         let intended = load_start + offset;
-        tokio::time::sleep_until(intended.into()).await;
+        if resumed_at.is_some_and(|r| intended < r) {
+            continue;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep_until(intended.into()) => {}
+            _ = stop.cancelled() => return,
+        }
+        if *paused.borrow_and_update() {
+            tokio::select! {
+                _ = paused.wait_for(|p| !p) => {}
+                _ = stop.cancelled() => return,
+            }
+            resumed_at = Some(Instant::now());
+            continue;
+        }
         let Ok(permit) = in_flight.clone().acquire_owned().await else {
             return;
         };

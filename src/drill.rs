@@ -1,0 +1,162 @@
+//! A running drill: a scenario's deployment, its store strategies, the
+//! engine driving them, the fault injector and the observer — everything
+//! the headless runner and the dashboard share. Neither face measures
+//! anything itself; both read the engine's snapshots and events and end
+//! with the same [`Report`].
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Mutex, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::events::EventLog;
+use crate::faults::node_status::NodeStatus;
+use crate::faults::timeline::TimelineHooks;
+use crate::faults::{Injector, observer};
+use crate::provision::{self, Deployment, Home, NodeInfo, ProvisionError, UpOptions};
+use crate::report::{self, Report};
+use crate::scenario::Scenario;
+use crate::store;
+use crate::workload::{self, LoadControl, RunHandle, RunHooks, StrategyRun};
+
+#[derive(Debug, Clone)]
+pub struct DrillOptions {
+    pub home: Home,
+    pub keep: bool,
+    /// Override the scenario's load duration.
+    pub duration: Option<Duration>,
+    /// Ready for faults chosen live (the dashboard): every link proxied and,
+    /// where FUSE works, every data directory on the power-loss filesystem.
+    pub live_faults: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DrillError {
+    #[error(transparent)]
+    Provision(#[from] ProvisionError),
+    #[error("strategy {strategy}: {reason}")]
+    Strategy { strategy: String, reason: String },
+}
+
+impl DrillError {
+    /// Invalid input or environment (exit code 2) rather than a failure.
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            DrillError::Provision(e) => e.is_user_error(),
+            DrillError::Strategy { .. } => true,
+        }
+    }
+}
+
+pub struct Drill {
+    pub scenario: Scenario,
+    pub run_id: String,
+    pub ready_in: Duration,
+    /// Every node as provisioned (ports, pids at start), in deployment order.
+    pub nodes: Vec<NodeInfo>,
+    /// Why power-loss is not possible in this drill, if it is not.
+    pub power_loss_unavailable: Option<String>,
+    pub deployment: Arc<Mutex<Deployment>>,
+    pub injector: Arc<Injector>,
+    pub engine: RunHandle,
+    pub status: watch::Receiver<Vec<NodeStatus>>,
+    pub duration: Duration,
+    stop_observing: CancellationToken,
+    observer: tokio::task::JoinHandle<()>,
+}
+
+impl Drill {
+    /// Provision, connect every strategy and start the load (and timeline).
+    pub async fn start(scenario: Scenario, opts: &DrillOptions) -> Result<Drill, DrillError> {
+        let mut up = UpOptions::new(opts.home.clone());
+        up.keep = opts.keep;
+        let fuse = crate::faults::powerfs::available();
+        up.power_loss_fs = scenario.needs_power_loss_fs() || (opts.live_faults && fuse.is_ok());
+        up.proxies = scenario.needs_proxies() || opts.live_faults;
+        let deployment = provision::up(&scenario.topology, &up).await?;
+        let mut runs = Vec::new();
+        for &kind in &scenario.strategies {
+            let store = store::build(kind, &scenario, &deployment)
+                .await
+                .map_err(|e| DrillError::Strategy {
+                    strategy: kind.name().to_string(),
+                    reason: e.to_string(),
+                })?;
+            runs.push(StrategyRun { kind, store });
+        }
+        let duration = opts.duration.unwrap_or(scenario.workload.duration);
+        let events = EventLog::new(Instant::now());
+        let stop_observing = CancellationToken::new();
+        let obs = observer::spawn(&deployment, events.clone(), stop_observing.clone());
+        let run_id = deployment.run_id().to_string();
+        let ready_in = deployment.ready_in;
+        let nodes = deployment.infos();
+        let deployment = Arc::new(Mutex::new(deployment));
+        let injector = Injector::new(&deployment, events.clone(), events.origin());
+        let hooks: Option<Arc<dyn RunHooks>> = (!scenario.timeline.is_empty()).then(|| {
+            Arc::new(TimelineHooks {
+                injector: injector.clone(),
+                entries: scenario.timeline.clone(),
+            }) as Arc<dyn RunHooks>
+        });
+        let engine = workload::start(&scenario.workload, duration, runs, events, hooks);
+        Ok(Drill {
+            power_loss_unavailable: (!up.power_loss_fs).then(|| {
+                fuse.err()
+                    .unwrap_or_else(|| "not mounted for this run".into())
+            }),
+            scenario,
+            run_id,
+            ready_in,
+            nodes,
+            deployment,
+            injector,
+            engine,
+            status: obs.status,
+            duration,
+            stop_observing,
+            observer: obs.task,
+        })
+    }
+
+    pub fn control(&self) -> &LoadControl {
+        &self.engine.control
+    }
+
+    pub fn events(&self) -> &EventLog {
+        &self.engine.events
+    }
+
+    /// Wait for the load, drain and sweep to end; tear the nodes down;
+    /// build the report.
+    pub async fn finish(self) -> Report {
+        let outcome = self.engine.finish().await;
+        self.stop_observing.cancel();
+        let _ = self.observer.await;
+        let faults = self.injector.records();
+        drop(self.injector);
+        // Last reference: the nodes die and the run directory goes here.
+        drop(self.deployment);
+        report::build(&self.scenario, &outcome, &faults)
+    }
+}
+
+/// Write the report as JSON and/or Markdown.
+pub fn write_report(
+    report: &Report,
+    json: Option<&std::path::Path>,
+    md: Option<&std::path::Path>,
+) -> Result<(), String> {
+    if let Some(path) = json {
+        serde_json::to_vec_pretty(report)
+            .map_err(std::io::Error::other)
+            .and_then(|b| std::fs::write(path, b))
+            .map_err(|e| format!("writing {}: {e}", path.display()))?;
+    }
+    if let Some(path) = md {
+        std::fs::write(path, report::markdown(report))
+            .map_err(|e| format!("writing {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
