@@ -64,6 +64,21 @@ pub struct Drill {
     pub duration: Duration,
     stop_observing: CancellationToken,
     observer: tokio::task::JoinHandle<()>,
+    /// A drill dropped before it finished (the dashboard quit) stops its
+    /// load and observer at once instead of loading dead nodes.
+    _abandon: Abandon,
+}
+
+struct Abandon {
+    load: LoadControl,
+    observer: CancellationToken,
+}
+
+impl Drop for Abandon {
+    fn drop(&mut self) {
+        self.load.abandon();
+        self.observer.cancel();
+    }
 }
 
 impl Drill {
@@ -101,7 +116,12 @@ impl Drill {
             }) as Arc<dyn RunHooks>
         });
         let engine = workload::start(&scenario.workload, duration, runs, events, hooks);
+        let abandon = Abandon {
+            load: engine.control.clone(),
+            observer: stop_observing.clone(),
+        };
         Ok(Drill {
+            _abandon: abandon,
             power_loss_unavailable: (!up.power_loss_fs).then(|| {
                 fuse.err()
                     .unwrap_or_else(|| "not mounted for this run".into())

@@ -17,5 +17,6 @@ pub mod report;
 pub mod scenario;
 pub mod store;
 pub mod topology;
+pub mod tui;
 pub mod workload;
 pub mod yaml;

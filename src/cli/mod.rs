@@ -29,12 +29,15 @@ pub struct Cli {
     /// Where run directories live (default: $SESSIONDRILL_HOME, else ~/.local/state/sessiondrill).
     #[arg(long, global = true, env = "SESSIONDRILL_HOME")]
     pub home: Option<PathBuf>,
+    /// Without a command: the dashboard, with the scenario picker.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The live dashboard on a scenario or topology (the default command).
+    Tui(crate::tui::TuiArgs),
     /// Check topology files; print FILE:LINE:COL: problem (field) for each problem.
     Validate {
         #[arg(required = true)]
@@ -87,12 +90,25 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// Run the CLI; returns the process exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    if let Command::Watchdog(args) = &cli.command {
+    let mut cli = Cli::parse();
+    let command = cli.command.take().unwrap_or_else(|| {
+        Command::Tui(crate::tui::TuiArgs {
+            scenario: None,
+            duration: None,
+            keep: false,
+            fps: 15,
+            report_dir: ".".into(),
+            scenarios: None,
+        })
+    });
+    if let Command::Watchdog(args) = &command {
         // Plain threads only: nothing to gain from a runtime here.
         return ExitCode::from(crate::provision::watchdog::run(args));
     }
-    init_tracing();
+    let home = cli.home();
+    // Nothing may print on the dashboard's screen: its log goes to a file.
+    let log_file = matches!(command, Command::Tui(_)).then(|| home.root.join("dashboard.log"));
+    init_tracing(log_file.as_deref());
     // Worker threads: 2 by default (this project's machines have 2 cores);
     // SESSIONDRILL_WORKERS overrides, e.g. for benchmarks.
     let workers = std::env::var("SESSIONDRILL_WORKERS")
@@ -111,9 +127,9 @@ pub fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let home = cli.home();
     let code = runtime.block_on(async move {
-        match cli.command {
+        match command {
+            Command::Tui(args) => crate::tui::run(args, home).await,
             Command::Validate { files } => validate::run(&files),
             Command::Up(args) => up::run(args, home).await,
             Command::Run(args) => run::run(args, home).await,
@@ -138,15 +154,25 @@ pub fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-fn init_tracing() {
+/// Logs go to stderr, or to `file` (appended) when the screen is taken.
+fn init_tracing(file: Option<&std::path::Path>) {
     use tracing_subscriber::EnvFilter;
     let filter =
         // fuser reports replies to a session being unmounted (after a power
         // loss, at teardown) as errors: expected, not worth a user's eye.
         EnvFilter::try_from_env("SESSIONDRILL_LOG")
             .unwrap_or_else(|_| EnvFilter::new("warn,fuser=off"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let opened = file.and_then(|f| {
+        std::fs::create_dir_all(f.parent()?).ok()?;
+        std::fs::OpenOptions::new().create(true).append(true).open(f).ok()
+    });
+    let _ = match (file, opened) {
+        (_, Some(f)) => builder
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(f))
+            .try_init(),
+        (Some(_), None) => builder.with_writer(std::io::sink).try_init(),
+        (None, _) => builder.with_writer(std::io::stderr).try_init(),
+    };
 }

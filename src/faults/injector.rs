@@ -104,6 +104,14 @@ impl Injector {
             .clone()
     }
 
+    /// Faults still active (not healed), e.g. to show what holds a node.
+    pub fn active(&self) -> Vec<ActiveFault> {
+        self.active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     fn ms(&self, t: Instant) -> u64 {
         t.saturating_duration_since(self.start).as_millis() as u64
     }

@@ -206,6 +206,7 @@ fn validate(
     Scenario {
         name: spec.name,
         description: spec.description,
+        question: spec.question,
         source: src.path.clone(),
         topology,
         strategies,

@@ -11,6 +11,8 @@ use crate::topology::Topology;
 pub struct Scenario {
     pub name: String,
     pub description: Option<String>,
+    /// The exam or drill question it answers.
+    pub question: Option<String>,
     pub source: PathBuf,
     pub topology: Topology,
     pub strategies: Vec<StrategyKind>,

@@ -9,6 +9,9 @@ pub struct ScenarioSpec {
     pub name: String,
     #[serde(default)]
     pub description: Option<String>,
+    /// The exam or drill question the scenario answers, in plain words.
+    #[serde(default)]
+    pub question: Option<String>,
     /// A path relative to the scenario file, or an inline topology.
     pub topology: serde_yaml::Value,
     pub strategies: Vec<String>,

@@ -63,6 +63,12 @@ impl LoadControl {
         self.set_paused(false);
     }
 
+    /// Stop without a word: the drill is being dropped (or is over).
+    pub fn abandon(&self) {
+        self.stop.cancel();
+        self.paused.send_replace(false);
+    }
+
     pub fn stopped(&self) -> &CancellationToken {
         &self.stop
     }

@@ -1,0 +1,466 @@
+//! The live dashboard: one drill, redrawn at a fixed frame rate from the
+//! engine's snapshots, the observer's node states and the event log; keys
+//! become faults through the same [`Injector`] the timeline uses. Faults
+//! run in their own tasks, so a slow one (a power loss remounts, a restart
+//! waits for the node) never freezes the screen.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use futures::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use super::action::{self, Action};
+use super::state::{Overlay, State};
+use super::terminal::TerminalGuard;
+use super::views;
+use crate::drill::{Drill, DrillOptions, write_report};
+use crate::faults::{Fault, FaultKind, Injector, LinkParams, Way, budget};
+use crate::metrics::Phase;
+use crate::scenario::Scenario;
+
+/// How the dashboard of one drill ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Quit the program.
+    Quit,
+    /// Back to the scenario picker.
+    Back,
+}
+
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    pub drill: DrillOptions,
+    pub fps: u32,
+    /// Where `e` writes the report.
+    pub report_dir: PathBuf,
+}
+
+/// Power loss from the keyboard: the node is back on what survived after this.
+const POWER_OFF_FOR: Duration = Duration::from_secs(2);
+/// `l` cycles through these, then off.
+const LATENCIES_MS: [u64; 3] = [10, 50, 200];
+
+pub async fn run(
+    guard: &mut TerminalGuard,
+    scenario: Scenario,
+    opts: &LiveOptions,
+) -> Result<Exit, String> {
+    let name = scenario.name.clone();
+    let description = scenario.description.clone().unwrap_or_default();
+    let mut state = State::new(&name, &description, "", 0);
+    state.message = format!(
+        "bringing up {} ({} processes)…",
+        scenario.topology.name,
+        scenario.topology.process_count()
+    );
+    draw(guard, &state)?;
+    let drill = Drill::start(scenario, &opts.drill)
+        .await
+        .map_err(|e| e.to_string())?;
+    state.run_id = drill.run_id.clone();
+    state.duration_s = drill.duration.as_secs();
+    state.message = format!("ready in {} ms", drill.ready_in.as_millis());
+    let mut live = Live {
+        drill: Some(drill),
+        latency: HashMap::new(),
+        partition: HashMap::new(),
+        export_when_done: false,
+        report_dir: opts.report_dir.clone(),
+    };
+    let (msg_tx, mut msg_rx) = mpsc::unbounded_channel::<String>();
+    let (plan_tx, plan_rx) = mpsc::unbounded_channel::<Plan>();
+    let injector = live.drill.as_ref().map(|d| d.injector.clone());
+    let faults = injector.map(|i| tokio::spawn(worker(i, plan_rx, msg_tx)));
+    // The worker holds the injector only weakly to the deployment; ending
+    // the dashboard drops the drill (nodes torn down) and stops the worker.
+    let _stop_worker = AbortOnDrop(faults);
+    let mut keys = EventStream::new();
+    let mut frame = tokio::time::interval(Duration::from_secs(1) / opts.fps.max(1));
+    frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        return Err("cannot listen for signals".into());
+    };
+    loop {
+        tokio::select! {
+            _ = frame.tick() => {
+                live.refresh(&mut state);
+                if live.drill.as_ref().is_some_and(|d| d.engine.snapshots.borrow().phase == Phase::Done) {
+                    live.finish(&mut state, guard).await?;
+                }
+                draw(guard, &state)?;
+            }
+            Some(m) = msg_rx.recv() => state.message = m,
+            ev = keys.next() => {
+                let Some(Ok(TermEvent::Key(key))) = ev else {
+                    if ev.is_none() { return Ok(Exit::Quit); }
+                    continue;
+                };
+                if key.kind != KeyEventKind::Press {
+                    continue;
+                }
+                let Some(a) = action::of_key(key, state.overlay) else { continue };
+                if let Some(exit) = live.act(a, &mut state, &plan_tx) {
+                    return Ok(exit);
+                }
+                draw(guard, &state)?;
+            }
+            _ = term.recv() => return Ok(Exit::Quit),
+            _ = hup.recv() => return Ok(Exit::Quit),
+        }
+    }
+}
+
+fn draw(guard: &mut TerminalGuard, state: &State) -> Result<(), String> {
+    guard
+        .terminal
+        .draw(|f| views::draw(f, state))
+        .map(|_| ())
+        .map_err(|e| format!("drawing: {e}"))
+}
+
+struct Live {
+    /// `None` once the run is over (the summary is showing).
+    drill: Option<Drill>,
+    /// Per process: the next step of the `l` and `x` cycles.
+    latency: HashMap<String, usize>,
+    partition: HashMap<String, usize>,
+    export_when_done: bool,
+    report_dir: PathBuf,
+}
+
+impl Live {
+    /// Pull the latest of everything the engine publishes into `state`.
+    fn refresh(&self, state: &mut State) {
+        let Some(d) = &self.drill else { return };
+        state.apply_snapshot(d.engine.snapshots.borrow().clone());
+        state.load_paused = d.control().is_paused();
+        // Pids change when a node restarts; the deployment lock is held
+        // only briefly, and never waited for while a fault holds it.
+        let infos = d
+            .deployment
+            .try_lock()
+            .map(|dep| dep.infos())
+            .unwrap_or_else(|_| state_infos(d, state));
+        state.apply_nodes(&infos, &d.status.borrow(), &d.injector.active());
+        let records = d.injector.records();
+        state.apply_faults(&records);
+        state.budget = records.last().map(|r| budget_line(d, state, r));
+        state.apply_events(d.events().all());
+    }
+
+    /// The run is over: tear down, build the report, show the summary.
+    async fn finish(&mut self, state: &mut State, guard: &mut TerminalGuard) -> Result<(), String> {
+        let Some(d) = self.drill.take() else {
+            return Ok(());
+        };
+        state.message = "checking every session, tearing down…".into();
+        draw(guard, state)?;
+        let events = d.events().clone();
+        let report = d.finish().await;
+        state.apply_events(events.all());
+        state.summary = Some(report);
+        state.message = "run over".into();
+        if std::mem::take(&mut self.export_when_done) {
+            self.export(state);
+        }
+        Ok(())
+    }
+
+    fn export(&self, state: &mut State) {
+        let Some(report) = &state.summary else { return };
+        let base = self
+            .report_dir
+            .join(format!("sessiondrill-{}", state.run_id));
+        let json = base.with_extension("json");
+        let md = base.with_extension("md");
+        match write_report(report, Some(&json), Some(&md)) {
+            Ok(()) => {
+                state.exported = vec![json.display().to_string(), md.display().to_string()];
+                state.message = "report exported".into();
+            }
+            Err(e) => state.message = format!("export failed: {e}"),
+        }
+    }
+
+    /// Do what a key asks; `Some` ends the dashboard.
+    fn act(
+        &mut self,
+        a: Action,
+        state: &mut State,
+        plans: &mpsc::UnboundedSender<Plan>,
+    ) -> Option<Exit> {
+        match a {
+            Action::Quit if state.is_live() => state.overlay = Overlay::ConfirmQuit,
+            Action::Quit | Action::QuitNow => return Some(Exit::Quit),
+            Action::Back if state.overlay != Overlay::None => state.overlay = Overlay::None,
+            Action::Back if !state.is_live() => return Some(Exit::Back),
+            Action::Back => {}
+            Action::Help => state.overlay = Overlay::Help,
+            Action::NextPanel => state.focus = state.focus.next(),
+            Action::PrevPanel => state.focus = state.focus.prev(),
+            Action::NextNode => state.select_next(),
+            Action::PrevNode => state.select_prev(),
+            Action::ScrollUp => {
+                state.events_scroll = (state.events_scroll + 5).min(state.events.len());
+            }
+            Action::ScrollDown => state.events_scroll = state.events_scroll.saturating_sub(5),
+            Action::Export if !state.is_live() => self.export(state),
+            Action::Export => {
+                if let Some(d) = &self.drill {
+                    d.control().stop();
+                    self.export_when_done = true;
+                    state.message = "load ended: draining, then every session is checked".into();
+                }
+            }
+            Action::ToggleLoad => {
+                if let Some(d) = &self.drill {
+                    let paused = d.control().toggle();
+                    state.load_paused = paused;
+                    state.message = if paused { "load paused" } else { "load resumed" }.into();
+                }
+            }
+            fault => self.fault(fault, state, plans),
+        }
+        None
+    }
+
+    /// A destructive key on the selected node: planned here, run by the
+    /// fault worker in key order.
+    fn fault(&mut self, a: Action, state: &mut State, plans: &mpsc::UnboundedSender<Plan>) {
+        let Some(d) = &self.drill else {
+            state.message = "the run is over".into();
+            return;
+        };
+        let Some(node) = state.selected_node().cloned() else { return };
+        let index = state.selected;
+        let target = node.name.clone();
+        let plan = match a {
+            Action::Kill => Plan::Inject(fault(FaultKind::Kill, &target)),
+            Action::PowerLoss => match &d.power_loss_unavailable {
+                Some(why) => {
+                    state.message = format!("power loss is not possible here: {why}");
+                    return;
+                }
+                None => Plan::Inject(Fault {
+                    duration: Some(POWER_OFF_FOR),
+                    ..fault(FaultKind::PowerLoss, &target)
+                }),
+            },
+            Action::PauseToggle => Plan::Toggle {
+                index,
+                holds: &[FaultKind::Pause],
+                otherwise: fault(FaultKind::Pause, &target),
+            },
+            Action::Restart => Plan::Toggle {
+                index,
+                holds: &[FaultKind::Kill, FaultKind::PowerLoss],
+                otherwise: fault(FaultKind::Restart, &target),
+            },
+            Action::Failover => {
+                let group_or_node = if node.role == "sentinel" {
+                    &node.group
+                } else {
+                    &target
+                };
+                Plan::Inject(fault(FaultKind::Failover, group_or_node))
+            }
+            Action::Latency => {
+                let step = self.latency.entry(target.clone()).or_default();
+                let next = LATENCIES_MS.get(*step).map(|&ms| Fault {
+                    link: LinkParams {
+                        latency: Duration::from_millis(ms),
+                        ..LinkParams::default()
+                    },
+                    ..fault(FaultKind::Latency, &target)
+                });
+                *step = if next.is_some() { *step + 1 } else { 0 };
+                Plan::Cycle {
+                    index,
+                    kind: FaultKind::Latency,
+                    next,
+                }
+            }
+            Action::Partition => {
+                let step = self.partition.entry(target.clone()).or_default();
+                let next = [Way::Up, Way::Both].get(*step).map(|&way| Fault {
+                    link: LinkParams {
+                        way,
+                        ..LinkParams::default()
+                    },
+                    ..fault(FaultKind::Partition, &target)
+                });
+                *step = if next.is_some() { *step + 1 } else { 0 };
+                Plan::Cycle {
+                    index,
+                    kind: FaultKind::Partition,
+                    next,
+                }
+            }
+            Action::HealAll => {
+                self.latency.clear();
+                self.partition.clear();
+                Plan::HealAll
+            }
+            _ => return,
+        };
+        state.message = plan.describe(&target);
+        let _ = plans.send(plan);
+    }
+}
+
+/// What a key will do with the injector. Whether a toggle heals or injects
+/// is decided when it runs, after the keys before it.
+pub enum Plan {
+    Inject(Fault),
+    /// Heal the faults of `holds` kinds on the node, or inject `otherwise`.
+    Toggle {
+        index: usize,
+        holds: &'static [FaultKind],
+        otherwise: Fault,
+    },
+    /// Heal the node's faults of `kind`, then inject the cycle's next step.
+    Cycle {
+        index: usize,
+        kind: FaultKind,
+        next: Option<Fault>,
+    },
+    HealAll,
+}
+
+impl Plan {
+    fn describe(&self, node: &str) -> String {
+        match self {
+            Plan::Inject(f) => format!("{} on {node}…", f.kind.name()),
+            Plan::Toggle { otherwise, .. } => format!("{} on {node}…", otherwise.kind.name()),
+            Plan::Cycle { next: Some(f), .. } => format!("{} on {node}…", f.kind.name()),
+            Plan::Cycle { next: None, .. } => format!("healing the link of {node}…"),
+            Plan::HealAll => "healing every fault…".into(),
+        }
+    }
+
+    /// Run it; a line for the status bar.
+    async fn run(self, injector: &Arc<Injector>) -> String {
+        let on_node = |index: usize, kinds: &[FaultKind]| -> Vec<usize> {
+            injector
+                .active()
+                .into_iter()
+                .filter(|f| f.nodes.contains(&index) && kinds.contains(&f.kind))
+                .map(|f| f.id)
+                .collect()
+        };
+        match self {
+            Plan::Inject(f) => inject(injector, f).await,
+            Plan::Toggle {
+                index,
+                holds,
+                otherwise,
+            } => {
+                let held = on_node(index, holds);
+                if held.is_empty() {
+                    return inject(injector, otherwise).await;
+                }
+                for id in &held {
+                    injector.heal(*id).await;
+                }
+                format!("healed {} fault(s) on {}", held.len(), otherwise.target)
+            }
+            Plan::Cycle { index, kind, next } => {
+                for id in on_node(index, &[kind]) {
+                    injector.heal(id).await;
+                }
+                match next {
+                    Some(f) => inject(injector, f).await,
+                    None => format!("{} healed", kind.name()),
+                }
+            }
+            Plan::HealAll => {
+                let ids: Vec<usize> = injector.active().iter().map(|f| f.id).collect();
+                for id in &ids {
+                    injector.heal(*id).await;
+                }
+                format!("healed {} fault(s)", ids.len())
+            }
+        }
+    }
+}
+
+/// Runs the keys' plans one after another; reports each on `msg`.
+async fn worker(
+    injector: Arc<Injector>,
+    mut plans: mpsc::UnboundedReceiver<Plan>,
+    msg: mpsc::UnboundedSender<String>,
+) {
+    while let Some(p) = plans.recv().await {
+        let _ = msg.send(p.run(&injector).await);
+    }
+}
+
+async fn inject(injector: &Arc<Injector>, f: Fault) -> String {
+    let what = f.to_string();
+    match injector.inject(f).await {
+        Ok(_) => format!("{what}: done"),
+        Err(e) => {
+            injector.events().push("refused", "", e.to_string());
+            e.to_string()
+        }
+    }
+}
+
+fn fault(kind: FaultKind, target: &str) -> Fault {
+    Fault {
+        kind,
+        target: target.to_string(),
+        duration: None,
+        mode: None,
+        maxmemory: None,
+        link: LinkParams::default(),
+    }
+}
+
+struct AbortOnDrop(Option<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(t) = &self.0 {
+            t.abort();
+        }
+    }
+}
+
+/// Infos when the deployment is busy (a fault holds it): what the state
+/// has, as provisioned.
+fn state_infos(d: &Drill, _state: &State) -> Vec<crate::provision::NodeInfo> {
+    d.nodes.clone()
+}
+
+/// "power-loss cache: AOF everysec: about 1 s …; at 150 writes/s ≤ 300".
+fn budget_line(d: &Drill, state: &State, r: &crate::faults::FaultRecord) -> String {
+    let Some(node) = d.scenario.topology.nodes.iter().find(|n| n.name == r.group) else {
+        return format!("{} {}: unknown node", r.kind.name(), r.group);
+    };
+    let b = budget::of(r.kind, node, r.peers);
+    let secs = (state.snapshot.elapsed_ms as f64 / 1000.0).max(1.0);
+    let rate = state
+        .snapshot
+        .strategies
+        .iter()
+        .map(|s| s.acked_writes as f64 / secs)
+        .fold(0.0, f64::max);
+    match b.max_writes(rate) {
+        Some(w) => format!(
+            "{} {}: {} — at {rate:.0} writes/s, at most {w:.0}",
+            r.kind.name(),
+            r.group,
+            b.rule
+        ),
+        None => format!("{} {}: {}", r.kind.name(), r.group, b.rule),
+    }
+}

@@ -1,0 +1,147 @@
+//! The terminal dashboard: a scenario picker, then one live drill per
+//! choice. It consumes the same [`crate::drill::Drill`] as the headless
+//! runner and measures nothing itself; the domain never depends on it.
+
+mod action;
+pub mod catalog;
+mod live;
+pub mod state;
+mod terminal;
+pub mod views;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEventKind, KeyModifiers};
+use futures::StreamExt;
+
+use crate::drill::DrillOptions;
+use crate::provision::Home;
+use live::{Exit, LiveOptions};
+use terminal::TerminalGuard;
+use views::{Picker, PickerState};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct TuiArgs {
+    /// A scenario or topology file; without one, pick from the catalogue.
+    pub scenario: Option<PathBuf>,
+    /// Override the load duration (a bare topology loads for 10 minutes).
+    #[arg(long, value_parser = crate::cli::parse_duration)]
+    pub duration: Option<Duration>,
+    /// Keep the run directory (configs, data, logs) afterwards.
+    #[arg(long)]
+    pub keep: bool,
+    /// Frames per second.
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=60))]
+    pub fps: u32,
+    /// Where `e` writes the report (JSON and Markdown).
+    #[arg(long, default_value = ".")]
+    pub report_dir: PathBuf,
+    /// The catalogue the picker shows (default: ./topologies).
+    #[arg(long)]
+    pub scenarios: Option<PathBuf>,
+}
+
+/// Run the dashboard; returns the exit code.
+pub async fn run(args: TuiArgs, home: Home) -> u8 {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        eprintln!(
+            "error: the dashboard needs a terminal; for a headless drill use `sessiondrill run SCENARIO`"
+        );
+        return 2;
+    }
+    // A file given on the command line is checked before the screen changes.
+    let first = match &args.scenario {
+        Some(path) => match catalog::load(path) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("{e}");
+                return 2;
+            }
+        },
+        None => None,
+    };
+    let opts = LiveOptions {
+        drill: DrillOptions {
+            home,
+            keep: args.keep,
+            duration: args.duration,
+            live_faults: true,
+        },
+        fps: args.fps,
+        report_dir: args.report_dir.clone(),
+    };
+    let mut guard = match TerminalGuard::enter() {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("error: cannot set up the terminal: {e}");
+            return 1;
+        }
+    };
+    let result = match first {
+        Some(scenario) => live::run(&mut guard, scenario, &opts).await.map(|_| ()),
+        None => pick_and_run(&mut guard, &args, &opts).await,
+    };
+    drop(guard);
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+async fn pick_and_run(
+    guard: &mut TerminalGuard,
+    args: &TuiArgs,
+    opts: &LiveOptions,
+) -> Result<(), String> {
+    let dir = args.scenarios.clone().unwrap_or_else(catalog::default_dir);
+    let mut picker = PickerState {
+        entries: catalog::list(&dir),
+        dir: dir.display().to_string(),
+        ..PickerState::default()
+    };
+    let mut keys = EventStream::new();
+    loop {
+        guard
+            .terminal
+            .draw(|f| f.render_widget(Picker(&picker), f.area()))
+            .map_err(|e| format!("drawing: {e}"))?;
+        let Some(ev) = keys.next().await else {
+            return Ok(());
+        };
+        let Ok(TermEvent::Key(key)) = ev else { continue };
+        if key.kind != KeyEventKind::Press {
+            continue;
+        }
+        let ctrl_c = key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c');
+        match key.code {
+            _ if ctrl_c => return Ok(()),
+            KeyCode::Char('q') | KeyCode::Esc => return Ok(()),
+            KeyCode::Down | KeyCode::Char('j') => picker.next(),
+            KeyCode::Up | KeyCode::Char('k' | 'K') => picker.prev(),
+            KeyCode::Enter => {
+                let Some(entry) = picker.current() else { continue };
+                match catalog::load(&entry.path) {
+                    Ok(scenario) => {
+                        picker.error = None;
+                        // The event stream is shared with the live view.
+                        drop(keys);
+                        let exit = live::run(guard, scenario, opts).await;
+                        keys = EventStream::new();
+                        match exit {
+                            Ok(Exit::Quit) => return Ok(()),
+                            Ok(Exit::Back) => {}
+                            Err(e) => picker.error = Some(e),
+                        }
+                    }
+                    Err(e) => picker.error = Some(e.to_string()),
+                }
+            }
+            _ => {}
+        }
+    }
+}

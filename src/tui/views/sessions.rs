@@ -1,0 +1,102 @@
+//! Sessions: per strategy, acknowledged writes and what live reads proved
+//! of them — lost (red), stale, indeterminate — with errors and time
+//! without successful writes; the expected-loss budget of the latest fault
+//! under it. The final sweep's numbers are on the summary screen.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Widget, Wrap};
+
+use super::{panel_block, short};
+use crate::tui::state::{Panel, State};
+
+pub struct Sessions<'a>(pub &'a State);
+
+impl Widget for Sessions<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let s = self.0;
+        let block = panel_block(" Sessions (live reads) ", Panel::Sessions, s);
+        let inner = block.inner(area);
+        block.render(area, buf);
+        let budget_lines = if s.budget.is_some() { 2 } else { 0 };
+        let [table_area, budget_area] =
+            Layout::vertical([Constraint::Min(0), Constraint::Length(budget_lines)]).areas(inner);
+        let header = Row::new(["strategy", "acked", "lost", "stale", "indet", "err", "unavail"])
+            .style(Style::new().fg(Color::DarkGray));
+        let rows = s.snapshot.strategies.iter().map(|st| {
+            let lost_style = if st.proven_lost > 0 {
+                Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
+            } else {
+                Style::new().fg(Color::Green)
+            };
+            let stale_style = if st.proven_stale > 0 {
+                Style::new().fg(Color::Yellow)
+            } else {
+                Style::new()
+            };
+            let name_style = if st.down {
+                Style::new().fg(Color::Red)
+            } else {
+                Style::new()
+            };
+            Row::new([
+                Cell::from(Line::styled(st.name.as_str(), name_style)),
+                Cell::from(short(st.acked_writes)),
+                Cell::from(Line::styled(short(st.proven_lost), lost_style)),
+                Cell::from(Line::styled(short(st.proven_stale), stale_style)),
+                Cell::from(short(st.live_indeterminate)),
+                Cell::from(short(st.errors)),
+                Cell::from(format!("{:.1}s", st.unavailable_ms as f64 / 1000.0)),
+            ])
+        });
+        let widths = [
+            Constraint::Max(13),
+            Constraint::Length(6),
+            Constraint::Length(5),
+            Constraint::Length(5),
+            Constraint::Length(5),
+            Constraint::Length(5),
+            Constraint::Length(7),
+        ];
+        Table::new(rows, widths)
+            .header(header)
+            .column_spacing(1)
+            .render(table_area, buf);
+        if let Some(b) = &s.budget {
+            Paragraph::new(Line::from(vec![
+                Span::styled("budget ", Style::new().fg(Color::DarkGray)),
+                Span::raw(b.as_str()),
+            ]))
+            .wrap(Wrap { trim: true })
+            .render(budget_area, buf);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{contains, render};
+    use super::*;
+    use crate::tui::state::tests_support::sample;
+
+    #[test]
+    fn lost_sessions_per_strategy_in_red_with_the_budget() {
+        let s = sample();
+        let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(60, 8)).unwrap();
+        t.draw(|f| f.render_widget(Sessions(&s), f.area())).unwrap();
+        let buf = t.backend().buffer().clone();
+        let screen = super::super::testing::lines(&buf);
+        let row = screen.iter().position(|l| l.contains("redis")).unwrap();
+        assert!(screen[row].contains("57"), "{screen:#?}");
+        let col = screen[row].find("57").unwrap();
+        // The lost count is red.
+        let x = screen[row][..col].chars().count() as u16;
+        assert_eq!(buf[(x, row as u16)].fg, Color::Red);
+        assert!(contains(&screen, "12.3k"), "{screen:#?}");
+        assert!(contains(&screen, "budget"), "{screen:#?}");
+        let narrow = render(40, 8, |f| f.render_widget(Sessions(&s), f.area()));
+        assert!(contains(&narrow, "lost"), "{narrow:#?}");
+    }
+}

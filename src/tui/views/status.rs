@@ -1,0 +1,69 @@
+//! The status bar: scenario, elapsed / load length, load state, the last
+//! thing a key did, and the keys that matter most.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+use crate::metrics::Phase;
+use crate::tui::state::State;
+
+pub struct StatusBar<'a>(pub &'a State);
+
+impl Widget for StatusBar<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let s = self.0;
+        let elapsed = s.snapshot.elapsed_ms / 1000;
+        let (load, load_color) = match (s.summary.is_some(), s.phase(), s.load_paused) {
+            (true, _, _) => ("done", Color::Green),
+            (_, Phase::Load, true) => ("paused", Color::Yellow),
+            (_, Phase::Load, false) => ("running", Color::Green),
+            (_, Phase::Prefill, _) => ("prefill", Color::Cyan),
+            (_, Phase::Starting, _) => ("starting", Color::Cyan),
+            (_, Phase::Draining | Phase::Sweep | Phase::Done, _) => ("checking", Color::Cyan),
+        };
+        let keys = if s.summary.is_some() {
+            " e export  q quit "
+        } else {
+            " k kill p power z pause l lat x part H heal ␣ load ? help q quit "
+        };
+        let left = vec![
+            Span::raw(" "),
+            Span::raw(s.scenario.as_str()).bold(),
+            Span::raw(format!(" {elapsed}s/{}s ", s.duration_s)),
+            Span::styled(format!("[{load}]"), Style::new().fg(load_color)),
+            Span::raw(" "),
+            Span::styled(s.message.as_str(), Style::new().fg(Color::Yellow)),
+        ];
+        let left_width: usize = left.iter().map(|sp| sp.width()).sum();
+        let mut spans = left;
+        let room = (area.width as usize).saturating_sub(left_width);
+        if room > keys.chars().count() {
+            spans.push(Span::raw(" ".repeat(room - keys.chars().count())));
+            spans.push(Span::styled(keys, Style::new().fg(Color::DarkGray)));
+        }
+        Line::from(spans)
+            .style(Style::new().bg(Color::Black).fg(Color::White))
+            .render(area, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{contains, render};
+    use super::*;
+    use crate::tui::state::tests_support::sample;
+
+    #[test]
+    fn scenario_time_load_and_keys() {
+        let mut s = sample();
+        let screen = render(140, 1, |f| f.render_widget(StatusBar(&s), f.area()));
+        assert!(contains(&screen, "aof-everysec-power-loss 42s/600s [running]"), "{screen:#?}");
+        assert!(contains(&screen, "? help"), "{screen:#?}");
+        s.load_paused = true;
+        let screen = render(80, 1, |f| f.render_widget(StatusBar(&s), f.area()));
+        assert!(contains(&screen, "[paused]"), "{screen:#?}");
+    }
+}

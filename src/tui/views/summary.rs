@@ -1,0 +1,192 @@
+//! The summary screen at the end of a run: the headless report's numbers
+//! (final sweep), each fault's window, and the verdict of each `expect:`.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, Widget};
+
+use super::short;
+use crate::report::Report;
+use crate::tui::state::State;
+
+pub struct Summary<'a>(pub &'a State);
+
+impl Widget for Summary<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let Some(r) = &self.0.summary else { return };
+        let verdict = if r.expectations.is_empty() {
+            Span::raw("no expectations")
+        } else if r.ok {
+            Span::styled("PASS", Style::new().fg(Color::Green).bold())
+        } else {
+            Span::styled("FAIL", Style::new().fg(Color::Red).bold())
+        };
+        let block = Block::bordered()
+            .title(Line::from(vec![
+                Span::raw(format!(" Summary — {} — ", r.scenario)),
+                verdict,
+                Span::raw(" "),
+            ]))
+            .border_style(Style::new().fg(Color::Cyan));
+        let inner = block.inner(area);
+        block.render(area, buf);
+        let n = r.strategies.len() as u16;
+        let [strategies, faults, expects, exported] = Layout::vertical([
+            Constraint::Length(n + 1),
+            Constraint::Length((r.faults.len() as u16).min(6) + 2),
+            Constraint::Fill(1),
+            Constraint::Length(self.0.exported.len() as u16),
+        ])
+        .areas(inner);
+        strategy_table(r).render(strategies, buf);
+        fault_table(r).render(faults, buf);
+        let lines: Vec<Line> = r
+            .expectations
+            .iter()
+            .map(|e| {
+                let (mark, color) = if e.ok {
+                    ("✓", Color::Green)
+                } else {
+                    ("✗", Color::Red)
+                };
+                let observed = e.observed.map(|v| format!(" (observed {v})")).unwrap_or_default();
+                let note = e.note.as_deref().map(|n| format!(" — {n}")).unwrap_or_default();
+                Line::from(vec![
+                    Span::styled(format!("{mark} "), Style::new().fg(color)),
+                    Span::raw(format!("{}{observed}{note}", e.expr)),
+                ])
+            })
+            .collect();
+        Paragraph::new(lines).render(expects, buf);
+        let lines: Vec<Line> = self
+            .0
+            .exported
+            .iter()
+            .map(|p| Line::from(format!("report written: {p}")).fg(Color::Green))
+            .collect();
+        Paragraph::new(lines).render(exported, buf);
+    }
+}
+
+fn strategy_table(r: &Report) -> Table<'_> {
+    let header = Row::new([
+        "strategy", "acked", "durable", "lost", "stale", "indet", "unverif", "unavail", "p50", "p99",
+    ])
+    .style(Style::new().fg(Color::DarkGray));
+    let rows = r.strategies.iter().map(|(name, s)| {
+        let lost = if s.lost > 0 {
+            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
+        } else {
+            Style::new().fg(Color::Green)
+        };
+        Row::new([
+            Cell::from(name.as_str()),
+            Cell::from(short(s.acked_writes)),
+            Cell::from(short(s.durable)),
+            Cell::from(Line::styled(short(s.lost), lost)),
+            Cell::from(short(s.stale)),
+            Cell::from(short(s.indeterminate)),
+            Cell::from(short(s.unverified)),
+            Cell::from(format!("{:.1}s", s.unavailable_ms as f64 / 1000.0)),
+            Cell::from(format!("{:.2}", s.latency_us.p50 as f64 / 1000.0)),
+            Cell::from(format!("{:.2}", s.latency_us.p99 as f64 / 1000.0)),
+        ])
+    });
+    Table::new(
+        rows,
+        [
+            Constraint::Max(13),
+            Constraint::Length(6),
+            Constraint::Length(7),
+            Constraint::Length(5),
+            Constraint::Length(5),
+            Constraint::Length(5),
+            Constraint::Length(7),
+            Constraint::Length(7),
+            Constraint::Length(6),
+            Constraint::Length(7),
+        ],
+    )
+    .header(header)
+}
+
+fn fault_table(r: &Report) -> Table<'_> {
+    let header = Row::new(["at", "fault", "lost/stale per strategy", "budget"])
+        .style(Style::new().fg(Color::DarkGray));
+    let rows = r.faults.iter().map(|f| {
+        let per: Vec<String> = f
+            .strategies
+            .iter()
+            .map(|(name, w)| format!("{name} {}/{}", w.lost, w.stale))
+            .collect();
+        Row::new([
+            format!("{:.1}s", f.at_ms as f64 / 1000.0),
+            format!("{} {}", f.kind, f.target),
+            per.join(" "),
+            f.budget.clone(),
+        ])
+    });
+    Table::new(
+        rows,
+        [
+            Constraint::Length(7),
+            Constraint::Length(22),
+            Constraint::Length(28),
+            Constraint::Fill(1),
+        ],
+    )
+    .header(header)
+    .block(Block::new().title(" faults ".fg(Color::DarkGray)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{contains, render};
+    use super::*;
+
+    fn report() -> Report {
+        let json = serde_json::json!({
+            "scenario": "aof-everysec-power-loss", "description": null, "topology": "t",
+            "started_unix_ms": 0, "duration_ms": 6000,
+            "workload": {"sessions": 10, "rates_per_s": {}, "ttl_s": 60, "value_bytes": 64,
+                         "op_timeout_ms": 1000, "prefill": false},
+            "strategies": {"redis": {
+                "client": "c", "ops": 100, "acked_writes": 4321, "checked": 10, "durable": 4000,
+                "lost": 321, "stale": 2, "resurrected": 0, "indeterminate": 1, "unverified": 0,
+                "errors": {}, "error_rate": 0.0, "unavailable_ms": 900,
+                "unavailable_windows": [], "throughput": 1.0,
+                "latency_us": {"p50": 250, "p99": 9000, "p999": 1, "max": 1},
+                "ops_by_kind": {}, "live": {}, "per_second": []}},
+            "events": [],
+            "faults": [{"kind": "power-loss", "target": "redis", "processes": ["redis"],
+                        "at_ms": 3000, "healed_ms": 3300, "message": "m",
+                        "budget": "AOF everysec: about 1 s",
+                        "strategies": {"redis": {"lost": 321, "stale": 2, "lost_acked_ms": null,
+                            "budget_writes": 800.0, "unavailable_ms": 900,
+                            "recovery_ms": 1200}}}],
+            "expectations": [{"expr": "redis.lost > 0", "ok": true, "observed": 321.0},
+                             {"expr": "redis.unavailable_ms < 100", "ok": false, "observed": 900.0}],
+            "ok": false
+        });
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn same_numbers_as_the_report_and_each_verdict() {
+        let mut s = State::new("aof-everysec-power-loss", "", "run", 6);
+        s.summary = Some(report());
+        s.exported = vec!["/tmp/x.json".into()];
+        for (w, h) in [(80, 24), (140, 40)] {
+            let screen = render(w, h, |f| f.render_widget(Summary(&s), f.area()));
+            assert!(contains(&screen, "FAIL"), "{screen:#?}");
+            assert!(contains(&screen, "4321"), "{screen:#?}");
+            assert!(contains(&screen, "321"), "{screen:#?}");
+            assert!(contains(&screen, "✓ redis.lost > 0 (observed 321)"), "{screen:#?}");
+            assert!(contains(&screen, "✗ redis.unavailable_ms < 100"), "{screen:#?}");
+            assert!(contains(&screen, "power-loss redis"), "{screen:#?}");
+            assert!(contains(&screen, "report written: /tmp/x.json"), "{screen:#?}");
+        }
+    }
+}
