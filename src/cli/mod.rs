@@ -165,7 +165,11 @@ fn init_tracing(file: Option<&std::path::Path>) {
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let opened = file.and_then(|f| {
         std::fs::create_dir_all(f.parent()?).ok()?;
-        std::fs::OpenOptions::new().create(true).append(true).open(f).ok()
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(f)
+            .ok()
     });
     let _ = match (file, opened) {
         (_, Some(f)) => builder

@@ -50,7 +50,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("x", "partition its link: one-way, both ways, then healed"),
     ("H", "heal every fault"),
     ("space", "pause / resume the load"),
-    ("e", "end the load now, check every session, export the report"),
+    (
+        "e",
+        "end the load now, check every session, export the report",
+    ),
     ("? / esc", "this help / close it"),
     ("q, ctrl-c", "quit (asks first while the run is live)"),
 ];
@@ -127,7 +130,10 @@ mod tests {
         assert_eq!(of_key(key(KeyCode::Char('l')), none), Some(Action::Latency));
         assert_eq!(of_key(key(KeyCode::Tab), none), Some(Action::NextPanel));
         assert_eq!(of_key(key(KeyCode::BackTab), none), Some(Action::PrevPanel));
-        assert_eq!(of_key(key(KeyCode::Char('j')), none), Some(Action::NextNode));
+        assert_eq!(
+            of_key(key(KeyCode::Char('j')), none),
+            Some(Action::NextNode)
+        );
         assert_eq!(of_key(key(KeyCode::Up), none), Some(Action::PrevNode));
         assert_eq!(
             of_key(key(KeyCode::Char(' ')), none),

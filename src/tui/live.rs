@@ -224,7 +224,12 @@ impl Live {
                 if let Some(d) = &self.drill {
                     let paused = d.control().toggle();
                     state.load_paused = paused;
-                    state.message = if paused { "load paused" } else { "load resumed" }.into();
+                    state.message = if paused {
+                        "load paused"
+                    } else {
+                        "load resumed"
+                    }
+                    .into();
                 }
             }
             fault => self.fault(fault, state, plans),
@@ -239,7 +244,9 @@ impl Live {
             state.message = "the run is over".into();
             return;
         };
-        let Some(node) = state.selected_node().cloned() else { return };
+        let Some(node) = state.selected_node().cloned() else {
+            return;
+        };
         let index = state.selected;
         let target = node.name.clone();
         let plan = match a {
@@ -462,5 +469,71 @@ fn budget_line(d: &Drill, state: &State, r: &crate::faults::FaultRecord) -> Stri
             b.rule
         ),
         None => format!("{} {}: {}", r.kind.name(), r.group, b.rule),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::state::Panel;
+
+    fn idle(report_dir: PathBuf) -> Live {
+        Live {
+            drill: None,
+            latency: HashMap::new(),
+            partition: HashMap::new(),
+            export_when_done: false,
+            report_dir,
+        }
+    }
+
+    #[test]
+    fn quitting_a_live_run_asks_first() {
+        let mut live = idle(PathBuf::from("."));
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let mut s = State::new("demo", "", "run", 60);
+        assert_eq!(live.act(Action::Quit, &mut s, &tx), None);
+        assert_eq!(s.overlay, Overlay::ConfirmQuit);
+        assert_eq!(live.act(Action::Back, &mut s, &tx), None);
+        assert_eq!(s.overlay, Overlay::None);
+        assert_eq!(
+            live.act(Action::Back, &mut s, &tx),
+            None,
+            "esc on a live run stays"
+        );
+        assert_eq!(live.act(Action::QuitNow, &mut s, &tx), Some(Exit::Quit));
+        live.act(Action::NextPanel, &mut s, &tx);
+        assert_eq!(s.focus, Panel::Sessions);
+        live.act(Action::PrevPanel, &mut s, &tx);
+        live.act(Action::PrevPanel, &mut s, &tx);
+        assert_eq!(s.focus, Panel::Events);
+        live.act(Action::Help, &mut s, &tx);
+        assert_eq!(s.overlay, Overlay::Help);
+    }
+
+    #[test]
+    fn after_the_run_keys_export_go_back_and_quit_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut live = idle(dir.path().to_path_buf());
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut s = State::new("demo", "", "demo-1234", 60);
+        let report: crate::report::Report =
+            serde_json::from_str(include_str!("../../tests/data/minimal-report.json")).unwrap();
+        s.summary = Some(report);
+        live.act(Action::Kill, &mut s, &tx);
+        assert_eq!(s.message, "the run is over");
+        drop(tx);
+        let mut rx = rx;
+        assert!(rx.try_recv().is_err(), "no fault was planned");
+        let (tx, _rx) = mpsc::unbounded_channel();
+        live.act(Action::Export, &mut s, &tx);
+        assert_eq!(s.exported.len(), 2, "{}", s.message);
+        let json = dir.path().join("sessiondrill-demo-1234.json");
+        let back: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        assert_eq!(back["scenario"], "demo");
+        assert!(dir.path().join("sessiondrill-demo-1234.md").is_file());
+        assert_eq!(live.act(Action::Back, &mut s, &tx), Some(Exit::Back));
+        assert_eq!(live.act(Action::Quit, &mut s, &tx), Some(Exit::Quit));
     }
 }

@@ -113,18 +113,23 @@ async fn pick_and_run(
         let Some(ev) = keys.next().await else {
             return Ok(());
         };
-        let Ok(TermEvent::Key(key)) = ev else { continue };
+        let Ok(TermEvent::Key(key)) = ev else {
+            continue;
+        };
         if key.kind != KeyEventKind::Press {
             continue;
         }
-        let ctrl_c = key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c');
+        let ctrl_c =
+            key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c');
         match key.code {
             _ if ctrl_c => return Ok(()),
             KeyCode::Char('q') | KeyCode::Esc => return Ok(()),
             KeyCode::Down | KeyCode::Char('j') => picker.next(),
             KeyCode::Up | KeyCode::Char('k' | 'K') => picker.prev(),
             KeyCode::Enter => {
-                let Some(entry) = picker.current() else { continue };
+                let Some(entry) = picker.current() else {
+                    continue;
+                };
                 match catalog::load(&entry.path) {
                     Ok(scenario) => {
                         picker.error = None;

@@ -56,7 +56,10 @@ mod tests {
         let mut s = sample();
         let screen = render(100, 4, |f| f.render_widget(Events(&s), f.area()));
         // Two lines fit: the newest two.
-        assert!(contains(&screen, "Failover from primary node cache-0"), "{screen:#?}");
+        assert!(
+            contains(&screen, "Failover from primary node cache-0"),
+            "{screen:#?}"
+        );
         assert!(!contains(&screen, "open-loop load"), "{screen:#?}");
         s.events_scroll = 2;
         let screen = render(100, 4, |f| f.render_widget(Events(&s), f.area()));

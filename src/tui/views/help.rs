@@ -54,9 +54,23 @@ mod tests {
     #[test]
     fn help_lists_every_key() {
         let screen = render(80, 20, |f| f.render_widget(Help, f.area()));
-        for key in ["k", "p", "z", "r", "f", "l", "x", "H", "space", "e", "q, ctrl-c"] {
+        for key in [
+            "k",
+            "p",
+            "z",
+            "r",
+            "f",
+            "l",
+            "x",
+            "H",
+            "space",
+            "e",
+            "q, ctrl-c",
+        ] {
             assert!(
-                screen.iter().any(|l| l.trim_start_matches('│').trim_start().starts_with(key)),
+                screen
+                    .iter()
+                    .any(|l| l.trim_start_matches('│').trim_start().starts_with(key)),
                 "{key}: {screen:#?}"
             );
         }

@@ -110,11 +110,9 @@ impl Widget for Latency<'_> {
             }
         }
         let label = format!("{:>6} ops/s ", total.last().copied().unwrap_or(0));
-        let [l, r] = Layout::horizontal([
-            Constraint::Length(label.len() as u16),
-            Constraint::Fill(1),
-        ])
-        .areas(spark_area);
+        let [l, r] =
+            Layout::horizontal([Constraint::Length(label.len() as u16), Constraint::Fill(1)])
+                .areas(spark_area);
         Line::styled(label, Style::new().fg(Color::DarkGray)).render(l, buf);
         let skip = total.len().saturating_sub(r.width as usize);
         Sparkline::default()
@@ -139,7 +137,9 @@ mod tests {
         assert!(contains(&screen, "ops/s"), "{screen:#?}");
         // Something is plotted.
         assert!(
-            screen.iter().any(|l| l.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c))),
+            screen
+                .iter()
+                .any(|l| l.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c))),
             "{screen:#?}"
         );
     }

@@ -28,8 +28,8 @@ use super::state::{Overlay, Panel, State};
 
 /// The whole dashboard for `state`.
 pub fn draw(frame: &mut Frame, state: &State) {
-    let [body, bar] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)])
-        .areas(frame.area());
+    let [body, bar] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(frame.area());
     if state.summary.is_some() {
         frame.render_widget(Summary(state), body);
     } else {
@@ -40,7 +40,7 @@ pub fn draw(frame: &mut Frame, state: &State) {
         ])
         .areas(body);
         let [left, right] =
-            Layout::horizontal([Constraint::Percentage(56), Constraint::Fill(1)]).areas(top);
+            Layout::horizontal([Constraint::Percentage(52), Constraint::Fill(1)]).areas(top);
         frame.render_widget(Topology(state), left);
         frame.render_widget(Sessions(state), right);
         frame.render_widget(Latency(state), middle);
@@ -118,5 +118,53 @@ pub(crate) mod testing {
 
     pub fn contains(screen: &[String], text: &str) -> bool {
         screen.iter().any(|l| l.contains(text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{contains, render};
+    use super::*;
+    use crate::tui::state::tests_support::sample;
+
+    #[test]
+    fn every_panel_fits_80_by_24_and_grows_with_the_terminal() {
+        let s = sample();
+        for (w, h) in [(80, 24), (120, 40), (200, 60)] {
+            let screen = render(w, h, |f| draw(f, &s));
+            for text in [
+                "Topology", "Sessions", "Latency", "Events", "cache-0", "redis", "57",
+            ] {
+                assert!(contains(&screen, text), "{w}x{h} {text}: {screen:#?}");
+            }
+            assert!(contains(&screen, "[running]"), "{w}x{h}: {screen:#?}");
+            assert!(
+                contains(&screen, "Failover from primary"),
+                "{w}x{h}: {screen:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn overlays_cover_the_panels() {
+        let mut s = sample();
+        s.overlay = Overlay::Help;
+        let screen = render(80, 24, |f| draw(f, &s));
+        assert!(contains(&screen, "Keys"), "{screen:#?}");
+        assert!(contains(&screen, "heal every fault"), "{screen:#?}");
+        s.overlay = Overlay::ConfirmQuit;
+        let screen = render(80, 24, |f| draw(f, &s));
+        assert!(
+            contains(&screen, "Quit aof-everysec-power-loss?"),
+            "{screen:#?}"
+        );
+    }
+
+    #[test]
+    fn a_tiny_terminal_does_not_panic() {
+        let s = sample();
+        for (w, h) in [(1, 1), (10, 3), (30, 8)] {
+            render(w, h, |f| draw(f, &s));
+        }
     }
 }

@@ -41,8 +41,7 @@ pub struct Picker<'a>(pub &'a PickerState);
 impl Widget for Picker<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let p = self.0;
-        let [body, bar] =
-            Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(area);
+        let [body, bar] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(area);
         let [left, right] =
             Layout::horizontal([Constraint::Percentage(42), Constraint::Fill(1)]).areas(body);
         let items: Vec<ListItem> = p
@@ -121,11 +120,18 @@ mod tests {
             dir: "topologies".into(),
             ..PickerState::default()
         };
-        let i = p.entries.iter().position(|e| e.name == "aof-everysec-power-loss").unwrap();
+        let i = p
+            .entries
+            .iter()
+            .position(|e| e.name == "aof-everysec-power-loss")
+            .unwrap();
         p.selected = i;
         let screen = render(80, 24, |f| f.render_widget(Picker(&p), f.area()));
         assert!(contains(&screen, "drill"), "{screen:#?}");
-        assert!(contains(&screen, "›drill aof-everysec-power-loss"), "{screen:#?}");
+        assert!(
+            contains(&screen, "›drill aof-everysec-power-loss"),
+            "{screen:#?}"
+        );
         assert!(contains(&screen, "power loss"), "{screen:#?}");
         assert!(contains(&screen, "enter open"), "{screen:#?}");
     }

@@ -23,8 +23,14 @@ impl Widget for Sessions<'_> {
         let budget_lines = if s.budget.is_some() { 2 } else { 0 };
         let [table_area, budget_area] =
             Layout::vertical([Constraint::Min(0), Constraint::Length(budget_lines)]).areas(inner);
-        let header = Row::new(["strategy", "acked", "lost", "stale", "indet", "err", "unavail"])
-            .style(Style::new().fg(Color::DarkGray));
+        // Narrow (80 columns): indeterminate and errors make way.
+        let wide = table_area.width >= 44;
+        let mut header = vec!["strategy", "acked", "lost", "stale"];
+        if wide {
+            header.extend(["indet", "err"]);
+        }
+        header.push("outage");
+        let header = Row::new(header).style(Style::new().fg(Color::DarkGray));
         let rows = s.snapshot.strategies.iter().map(|st| {
             let lost_style = if st.proven_lost > 0 {
                 Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
@@ -41,25 +47,32 @@ impl Widget for Sessions<'_> {
             } else {
                 Style::new()
             };
-            Row::new([
+            let mut cells = vec![
                 Cell::from(Line::styled(st.name.as_str(), name_style)),
                 Cell::from(short(st.acked_writes)),
                 Cell::from(Line::styled(short(st.proven_lost), lost_style)),
                 Cell::from(Line::styled(short(st.proven_stale), stale_style)),
-                Cell::from(short(st.live_indeterminate)),
-                Cell::from(short(st.errors)),
-                Cell::from(format!("{:.1}s", st.unavailable_ms as f64 / 1000.0)),
-            ])
+            ];
+            if wide {
+                cells.push(Cell::from(short(st.live_indeterminate)));
+                cells.push(Cell::from(short(st.errors)));
+            }
+            cells.push(Cell::from(format!(
+                "{:.1}s",
+                st.unavailable_ms as f64 / 1000.0
+            )));
+            Row::new(cells)
         });
-        let widths = [
-            Constraint::Max(13),
-            Constraint::Length(6),
+        let mut widths = vec![
+            Constraint::Fill(1),
             Constraint::Length(5),
             Constraint::Length(5),
             Constraint::Length(5),
-            Constraint::Length(5),
-            Constraint::Length(7),
         ];
+        if wide {
+            widths.extend([Constraint::Length(5), Constraint::Length(5)]);
+        }
+        widths.push(Constraint::Length(6));
         Table::new(rows, widths)
             .header(header)
             .column_spacing(1)
@@ -96,7 +109,10 @@ mod tests {
         assert_eq!(buf[(x, row as u16)].fg, Color::Red);
         assert!(contains(&screen, "12.3k"), "{screen:#?}");
         assert!(contains(&screen, "budget"), "{screen:#?}");
-        let narrow = render(40, 8, |f| f.render_widget(Sessions(&s), f.area()));
+        assert!(contains(&screen, "indet"), "{screen:#?}");
+        let narrow = render(36, 8, |f| f.render_widget(Sessions(&s), f.area()));
+        assert!(contains(&narrow, "dynamodb"), "{narrow:#?}");
         assert!(contains(&narrow, "lost"), "{narrow:#?}");
+        assert!(!contains(&narrow, "indet"), "{narrow:#?}");
     }
 }

@@ -25,10 +25,11 @@ impl Widget for StatusBar<'_> {
             (_, Phase::Draining | Phase::Sweep | Phase::Done, _) => ("checking", Color::Cyan),
         };
         let keys = if s.summary.is_some() {
-            " e export  q quit "
+            " e export  esc back  q quit "
         } else {
             " k kill p power z pause l lat x part H heal ␣ load ? help q quit "
         };
+        let few = " ? help  q quit ";
         let left = vec![
             Span::raw(" "),
             Span::raw(s.scenario.as_str()).bold(),
@@ -40,9 +41,9 @@ impl Widget for StatusBar<'_> {
         let left_width: usize = left.iter().map(|sp| sp.width()).sum();
         let mut spans = left;
         let room = (area.width as usize).saturating_sub(left_width);
-        if room > keys.chars().count() {
-            spans.push(Span::raw(" ".repeat(room - keys.chars().count())));
-            spans.push(Span::styled(keys, Style::new().fg(Color::DarkGray)));
+        if let Some(k) = [keys, few].into_iter().find(|k| room > k.chars().count()) {
+            spans.push(Span::raw(" ".repeat(room - k.chars().count())));
+            spans.push(Span::styled(k, Style::new().fg(Color::DarkGray)));
         }
         Line::from(spans)
             .style(Style::new().bg(Color::Black).fg(Color::White))
@@ -60,7 +61,10 @@ mod tests {
     fn scenario_time_load_and_keys() {
         let mut s = sample();
         let screen = render(140, 1, |f| f.render_widget(StatusBar(&s), f.area()));
-        assert!(contains(&screen, "aof-everysec-power-loss 42s/600s [running]"), "{screen:#?}");
+        assert!(
+            contains(&screen, "aof-everysec-power-loss 42s/600s [running]"),
+            "{screen:#?}"
+        );
         assert!(contains(&screen, "? help"), "{screen:#?}");
         s.load_paused = true;
         let screen = render(80, 1, |f| f.render_widget(StatusBar(&s), f.area()));

@@ -51,8 +51,15 @@ impl Widget for Summary<'_> {
                 } else {
                     ("✗", Color::Red)
                 };
-                let observed = e.observed.map(|v| format!(" (observed {v})")).unwrap_or_default();
-                let note = e.note.as_deref().map(|n| format!(" — {n}")).unwrap_or_default();
+                let observed = e
+                    .observed
+                    .map(|v| format!(" (observed {v})"))
+                    .unwrap_or_default();
+                let note = e
+                    .note
+                    .as_deref()
+                    .map(|n| format!(" — {n}"))
+                    .unwrap_or_default();
                 Line::from(vec![
                     Span::styled(format!("{mark} "), Style::new().fg(color)),
                     Span::raw(format!("{}{observed}{note}", e.expr)),
@@ -72,7 +79,8 @@ impl Widget for Summary<'_> {
 
 fn strategy_table(r: &Report) -> Table<'_> {
     let header = Row::new([
-        "strategy", "acked", "durable", "lost", "stale", "indet", "unverif", "unavail", "p50", "p99",
+        "strategy", "acked", "durable", "lost", "stale", "indet", "unverif", "unavail", "p50",
+        "p99",
     ])
     .style(Style::new().fg(Color::DarkGray));
     let rows = r.strategies.iter().map(|(name, s)| {
@@ -183,10 +191,19 @@ mod tests {
             assert!(contains(&screen, "FAIL"), "{screen:#?}");
             assert!(contains(&screen, "4321"), "{screen:#?}");
             assert!(contains(&screen, "321"), "{screen:#?}");
-            assert!(contains(&screen, "✓ redis.lost > 0 (observed 321)"), "{screen:#?}");
-            assert!(contains(&screen, "✗ redis.unavailable_ms < 100"), "{screen:#?}");
+            assert!(
+                contains(&screen, "✓ redis.lost > 0 (observed 321)"),
+                "{screen:#?}"
+            );
+            assert!(
+                contains(&screen, "✗ redis.unavailable_ms < 100"),
+                "{screen:#?}"
+            );
             assert!(contains(&screen, "power-loss redis"), "{screen:#?}");
-            assert!(contains(&screen, "report written: /tmp/x.json"), "{screen:#?}");
+            assert!(
+                contains(&screen, "report written: /tmp/x.json"),
+                "{screen:#?}"
+            );
         }
     }
 }

@@ -19,8 +19,15 @@ impl Widget for Topology<'_> {
         let header = Row::new(["node", "role", "state", "port", "pid", "repl", "faults"])
             .style(Style::new().fg(Color::DarkGray));
         let rows = s.nodes.iter().map(row);
+        let name_width = s
+            .nodes
+            .iter()
+            .map(|n| n.name.len())
+            .max()
+            .unwrap_or(4)
+            .clamp(4, 18);
         let widths = [
-            Constraint::Max(16),
+            Constraint::Length(name_width as u16),
             Constraint::Length(8),
             Constraint::Length(11),
             Constraint::Length(5),
