@@ -8,7 +8,7 @@ mod support;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{BIN, home, run_dirs, topology_path};
+use support::{BIN, home, mounted_under, processes_under, run_dirs, topology_path};
 
 /// A tmux server of our own (its own socket), killed on drop.
 struct Tmux {
@@ -81,30 +81,13 @@ fn lost(screen: &str, strategy: &str) -> Option<u64> {
     fields.get(2)?.parse().ok()
 }
 
-/// Processes whose command line mentions `dir` (nodes keep their config
-/// and data there).
-fn processes_under(dir: &std::path::Path) -> Vec<String> {
-    let dir = dir.display().to_string();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter_map(|pid| {
-            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-            (cmd.contains(&dir) && !cmd.contains("tmux")).then(|| format!("{pid}: {cmd}"))
-        })
-        .collect()
-}
-
-#[test]
-fn power_loss_from_the_keyboard_shows_lost_sessions_and_quits_clean() {
-    let h = home();
-    let tmux = Tmux::new("power");
+/// Start the dashboard on `topology` in a 100×30 tmux pane; the pane's
+/// process is sessiondrill itself.
+fn start(tmux: &Tmux, h: &std::path::Path, topology: &str) {
     let command = format!(
-        "SESSIONDRILL_HOME={home} {BIN} tui {topology} --duration 120s --report-dir {home}",
-        home = h.path().display(),
-        topology = topology_path("standalone-aof-everysec.yaml").display(),
+        "exec env SESSIONDRILL_HOME={home} {BIN} tui {topology} --duration 120s --report-dir {home}",
+        home = h.display(),
+        topology = topology_path(topology).display(),
     );
     tmux.run(&[
         "new-session",
@@ -120,6 +103,57 @@ fn power_loss_from_the_keyboard_shows_lost_sessions_and_quits_clean() {
         &command,
     ]);
     tmux.run(&["set-option", "-t", "sd", "remain-on-exit", "on"]);
+}
+
+/// Wait for the pane's process to end and the nodes with it.
+fn assert_all_gone(tmux: &Tmux, h: &support::TestHome) {
+    let start = Instant::now();
+    while !tmux.pane_dead() && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(tmux.pane_dead(), "still running:\n{}", tmux.screen());
+    // Nothing left: no node, no watchdog, no mount, no run directory.
+    let start = Instant::now();
+    while !processes_under(h.path()).is_empty() && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(processes_under(h.path()), Vec::<String>::new());
+    assert!(!mounted_under(h.path()));
+    assert!(run_dirs(h).is_empty(), "{:?}", run_dirs(h));
+}
+
+#[test]
+fn sigterm_restores_the_terminal_and_tears_down() {
+    let h = home();
+    let tmux = Tmux::new("term");
+    start(&tmux, h.path(), "replicated-sentinel.yaml");
+    let (running, screen) = tmux.wait_for(Duration::from_secs(30), |s| s.contains("[running]"));
+    assert!(running, "the dashboard did not start:\n{screen}");
+    assert_eq!(
+        tmux.run(&["display", "-p", "-t", "sd", "#{alternate_on}"])
+            .trim(),
+        "1"
+    );
+    let pid: i32 = tmux
+        .run(&["display", "-p", "-t", "sd", "#{pane_pid}"])
+        .trim()
+        .parse()
+        .unwrap();
+    support::signal(pid as u32, nix::sys::signal::Signal::SIGTERM);
+    assert_all_gone(&tmux, &h);
+    assert_eq!(
+        tmux.run(&["display", "-p", "-t", "sd", "#{alternate_on}"])
+            .trim(),
+        "0",
+        "the alternate screen was not left"
+    );
+}
+
+#[test]
+fn power_loss_from_the_keyboard_shows_lost_sessions_and_quits_clean() {
+    let h = home();
+    let tmux = Tmux::new("power");
+    start(&tmux, h.path(), "standalone-aof-everysec.yaml");
 
     let (running, screen) = tmux.wait_for(Duration::from_secs(30), |s| {
         s.contains("[running]") && s.contains("│›redis")
@@ -140,23 +174,47 @@ fn power_loss_from_the_keyboard_shows_lost_sessions_and_quits_clean() {
     let (asked, screen) = tmux.wait_for(Duration::from_secs(5), |s| s.contains("Quit "));
     assert!(asked, "quitting a live run must ask first:\n{screen}");
     tmux.keys("y");
-    let start = Instant::now();
-    while !tmux.pane_dead() && start.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(tmux.pane_dead(), "still running:\n{}", tmux.screen());
-    // Nothing left: no node, no watchdog, no mount, no run directory.
-    let start = Instant::now();
-    while !processes_under(h.path()).is_empty() && start.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert_eq!(processes_under(h.path()), Vec::<String>::new());
-    let mounts = std::fs::read_to_string("/proc/mounts").unwrap();
+    assert_all_gone(&tmux, &h);
+}
+
+#[test]
+fn e_ends_the_load_shows_the_report_s_numbers_and_exports_it() {
+    let h = home();
+    let tmux = Tmux::new("export");
+    start(&tmux, h.path(), "standalone-aof-everysec.yaml");
+    let (running, screen) = tmux.wait_for(Duration::from_secs(30), |s| s.contains("[running]"));
+    assert!(running, "the dashboard did not start:\n{screen}");
+    std::thread::sleep(Duration::from_secs(2));
+    tmux.keys("e");
+    let (done, screen) = tmux.wait_for(Duration::from_secs(30), |s| {
+        s.contains("Summary") && s.contains("report written")
+    });
+    assert!(done, "no summary:\n{screen}");
+    let json = std::fs::read_dir(h.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .expect("a JSON report");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let acked = report["strategies"]["redis"]["acked_writes"]
+        .as_u64()
+        .unwrap();
+    assert!(acked > 0);
+    let shown = if acked < 10_000 {
+        acked.to_string()
+    } else {
+        format!("{:.1}k", acked as f64 / 1000.0)
+    };
     assert!(
-        !mounts.contains(&h.path().display().to_string()),
-        "{mounts}"
+        screen
+            .lines()
+            .any(|l| l.contains("redis") && l.contains(&shown)),
+        "the summary shows the report's {shown} acknowledged writes:\n{screen}"
     );
-    assert!(run_dirs(&h).is_empty(), "{:?}", run_dirs(&h));
+    // The run is over: q quits without asking.
+    tmux.keys("q");
+    assert_all_gone(&tmux, &h);
 }
 
 #[test]

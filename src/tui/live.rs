@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use futures::StreamExt;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc;
 
 use super::action::{self, Action};
@@ -20,7 +20,6 @@ use super::terminal::TerminalGuard;
 use super::views;
 use crate::drill::{Drill, DrillOptions, write_report};
 use crate::faults::{Fault, FaultKind, Injector, LinkParams, Way, budget};
-use crate::metrics::Phase;
 use crate::scenario::Scenario;
 
 /// How the dashboard of one drill ended.
@@ -45,10 +44,35 @@ const POWER_OFF_FOR: Duration = Duration::from_secs(2);
 /// `l` cycles through these, then off.
 const LATENCIES_MS: [u64; 3] = [10, 50, 200];
 
+/// SIGTERM and SIGHUP, listened to from the start: the dashboard ends
+/// (terminal restored, nodes torn down) instead of dying in raw mode.
+pub struct Signals {
+    term: Signal,
+    hup: Signal,
+}
+
+impl Signals {
+    pub fn new() -> Result<Signals, String> {
+        let listen = |k| signal(k).map_err(|e| format!("cannot listen for signals: {e}"));
+        Ok(Signals {
+            term: listen(SignalKind::terminate())?,
+            hup: listen(SignalKind::hangup())?,
+        })
+    }
+
+    pub async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.hup.recv() => {}
+        }
+    }
+}
+
 pub async fn run(
     guard: &mut TerminalGuard,
     scenario: Scenario,
     opts: &LiveOptions,
+    signals: &mut Signals,
 ) -> Result<Exit, String> {
     let name = scenario.name.clone();
     let description = scenario.description.clone().unwrap_or_default();
@@ -59,9 +83,10 @@ pub async fn run(
         scenario.topology.process_count()
     );
     draw(guard, &state)?;
-    let drill = Drill::start(scenario, &opts.drill)
-        .await
-        .map_err(|e| e.to_string())?;
+    let drill = tokio::select! {
+        d = Drill::start(scenario, &opts.drill) => d.map_err(|e| e.to_string())?,
+        _ = signals.recv() => return Ok(Exit::Quit),
+    };
     state.run_id = drill.run_id.clone();
     state.duration_s = drill.duration.as_secs();
     state.message = format!("ready in {} ms", drill.ready_in.as_millis());
@@ -82,17 +107,11 @@ pub async fn run(
     let mut keys = EventStream::new();
     let mut frame = tokio::time::interval(Duration::from_secs(1) / opts.fps.max(1));
     frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let (Ok(mut term), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
-        return Err("cannot listen for signals".into());
-    };
     loop {
         tokio::select! {
             _ = frame.tick() => {
                 live.refresh(&mut state);
-                if live.drill.as_ref().is_some_and(|d| d.engine.snapshots.borrow().phase == Phase::Done) {
+                if live.drill.as_ref().is_some_and(|d| d.engine.is_done()) {
                     live.finish(&mut state, guard).await?;
                 }
                 draw(guard, &state)?;
@@ -112,8 +131,7 @@ pub async fn run(
                 }
                 draw(guard, &state)?;
             }
-            _ = term.recv() => return Ok(Exit::Quit),
-            _ = hup.recv() => return Ok(Exit::Quit),
+            _ = signals.recv() => return Ok(Exit::Quit),
         }
     }
 }

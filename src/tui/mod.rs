@@ -72,6 +72,13 @@ pub async fn run(args: TuiArgs, home: Home) -> u8 {
         fps: args.fps,
         report_dir: args.report_dir.clone(),
     };
+    let mut signals = match live::Signals::new() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    };
     let mut guard = match TerminalGuard::enter() {
         Ok(g) => g,
         Err(e) => {
@@ -80,8 +87,10 @@ pub async fn run(args: TuiArgs, home: Home) -> u8 {
         }
     };
     let result = match first {
-        Some(scenario) => live::run(&mut guard, scenario, &opts).await.map(|_| ()),
-        None => pick_and_run(&mut guard, &args, &opts).await,
+        Some(scenario) => live::run(&mut guard, scenario, &opts, &mut signals)
+            .await
+            .map(|_| ()),
+        None => pick_and_run(&mut guard, &args, &opts, &mut signals).await,
     };
     drop(guard);
     match result {
@@ -97,6 +106,7 @@ async fn pick_and_run(
     guard: &mut TerminalGuard,
     args: &TuiArgs,
     opts: &LiveOptions,
+    signals: &mut live::Signals,
 ) -> Result<(), String> {
     let dir = args.scenarios.clone().unwrap_or_else(catalog::default_dir);
     let mut picker = PickerState {
@@ -110,7 +120,11 @@ async fn pick_and_run(
             .terminal
             .draw(|f| f.render_widget(Picker(&picker), f.area()))
             .map_err(|e| format!("drawing: {e}"))?;
-        let Some(ev) = keys.next().await else {
+        let ev = tokio::select! {
+            ev = keys.next() => ev,
+            _ = signals.recv() => return Ok(()),
+        };
+        let Some(ev) = ev else {
             return Ok(());
         };
         let Ok(TermEvent::Key(key)) = ev else {
@@ -135,7 +149,7 @@ async fn pick_and_run(
                         picker.error = None;
                         // The event stream is shared with the live view.
                         drop(keys);
-                        let exit = live::run(guard, scenario, opts).await;
+                        let exit = live::run(guard, scenario, opts, signals).await;
                         keys = EventStream::new();
                         match exit {
                             Ok(Exit::Quit) => return Ok(()),

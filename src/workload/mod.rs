@@ -45,6 +45,12 @@ pub struct RunHandle {
 }
 
 impl RunHandle {
+    /// Has the engine finished (load, drain and sweep)? Snapshots stop at
+    /// the sweep; this says when the outcome is ready.
+    pub fn is_done(&self) -> bool {
+        self.task.is_finished()
+    }
+
     pub async fn finish(self) -> RunOutcome {
         self.task.await.expect("engine task panicked")
     }

@@ -43,7 +43,51 @@ impl Drop for TestHome {
         if any {
             let _ = cli(&self.0).arg("down").output();
         }
+        // A test that failed half-way may have left a foreground run (or
+        // its teardown still going): kill what works under this home, wait
+        // until its watchdog and mounts are gone, then let TempDir remove it.
+        let home = self.0.path();
+        for line in processes_under(home) {
+            if let Some(pid) = line.split(':').next().and_then(|p| p.parse::<u32>().ok()) {
+                signal(pid, nix::sys::signal::Signal::SIGKILL);
+            }
+        }
+        let start = Instant::now();
+        while (!processes_under(home).is_empty() || mounted_under(home))
+            && start.elapsed() < Duration::from_secs(15)
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
+}
+
+/// Processes (not tmux) whose command line mentions `dir`, as "PID: CMD":
+/// nodes keep their config and data under their run directory.
+pub fn processes_under(dir: &Path) -> Vec<String> {
+    let dir = dir.display().to_string();
+    let me = std::process::id();
+    std::fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+                .filter(|&pid| pid != me)
+                .filter_map(|pid| {
+                    let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+                    let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+                    (cmd.contains(&dir) && !cmd.contains("tmux")).then(|| format!("{pid}: {cmd}"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Is anything mounted at or under `dir`?
+pub fn mounted_under(dir: &Path) -> bool {
+    std::fs::read_to_string("/proc/mounts")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .any(|m| m.starts_with(&dir.display().to_string()))
 }
 
 pub fn home() -> TestHome {
