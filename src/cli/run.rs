@@ -17,7 +17,7 @@ use crate::scenario::Scenario;
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Scenario file (see topologies/).
+    /// Scenario file (see topologies/); a bare topology runs the default load.
     pub scenario: PathBuf,
     /// Override the scenario's load duration.
     #[arg(long, value_parser = parse_duration)]
@@ -34,7 +34,7 @@ pub struct RunArgs {
 }
 
 pub async fn run(args: RunArgs, home: Home) -> u8 {
-    let scenario = match Scenario::load(&args.scenario) {
+    let scenario = match crate::scenario::load_any(&args.scenario) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");

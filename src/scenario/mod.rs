@@ -1,6 +1,7 @@
 //! Scenarios: a topology, store strategies, a workload, a fault timeline
 //! and `expect:` thresholds, validated with file:line:col errors.
 
+mod default;
 pub mod expect;
 mod model;
 mod spec;
@@ -9,6 +10,7 @@ mod timeline;
 use std::path::Path;
 use std::time::Duration;
 
+pub use default::{default_workload, for_topology, load_any};
 pub use expect::{Cmp, Expectation};
 pub use model::*;
 use spec::ScenarioSpec;
