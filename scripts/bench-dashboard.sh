@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Dashboard cost (results in docs/PERFORMANCE.md): the same topology and
-# default load, once headless (`run`) and once in the dashboard (`tui` in a
-# tmux pane at 15 fps). For each: CPU seconds of the sessiondrill process
+# default load, once headless (`run --live-faults`: provisioned as the
+# dashboard provisions, every link proxied and data on the power-loss
+# filesystem) and once in the dashboard (`tui` in a tmux pane at 15 fps). For each: CPU seconds of the sessiondrill process
 # itself (utime+stime from /proc, sampled 5 s into the load and 5 s before
 # its end, so start-up and teardown are left out) and the throughput the
 # report measured.
@@ -31,7 +32,7 @@ measure() { # pid → CPU seconds over the window
 }
 
 # Headless.
-SESSIONDRILL_HOME=$work/h "$bin" run "$topology" --duration "${secs}s" \
+SESSIONDRILL_HOME=$work/h "$bin" run "$topology" --live-faults --duration "${secs}s" \
   --json "$work/headless.json" >/dev/null 2>&1 &
 pid=$!
 headless_cpu=$(measure "$pid")
@@ -54,7 +55,9 @@ h, t = (json.load(open(p)) for p in sys.argv[1:3])
 hc, tc, w = map(float, sys.argv[3:6])
 for name in h["strategies"]:
     a, b = h["strategies"][name]["throughput"], t["strategies"][name]["throughput"]
-    print(f"{name}: throughput headless {a:.1f} ops/s, dashboard {b:.1f} ops/s ({b / a * 100:.1f} %)")
+    pa, pb = h["strategies"][name]["latency_us"]["p99"], t["strategies"][name]["latency_us"]["p99"]
+    print(f"{name}: throughput headless {a:.1f} ops/s, dashboard {b:.1f} ops/s ({b / a * 100:.1f} %); "
+          f"p99 headless {pa / 1000:.2f} ms, dashboard {pb / 1000:.2f} ms")
 print(f"CPU over {w:.0f} s of load: headless {hc:.2f} s ({hc / w * 100:.1f} % of a core), "
       f"dashboard {tc:.2f} s ({tc / w * 100:.1f} %); the dashboard's own share {(tc - hc) / w * 100:.1f} % of a core")
 PY

@@ -31,6 +31,10 @@ pub struct RunArgs {
     /// Keep the run directory (configs, data, logs) afterwards.
     #[arg(long)]
     pub keep: bool,
+    /// Provision as the dashboard does: a proxy on every link and, where
+    /// FUSE works, data on the power-loss filesystem (for comparisons).
+    #[arg(long)]
+    pub live_faults: bool,
 }
 
 pub async fn run(args: RunArgs, home: Home) -> u8 {
@@ -66,7 +70,7 @@ async fn run_scenario(scenario: &Scenario, args: &RunArgs, home: Home) -> u8 {
         home,
         keep: args.keep,
         duration: args.duration,
-        live_faults: false,
+        live_faults: args.live_faults,
     };
     let drill = match Drill::start(scenario.clone(), &opts).await {
         Ok(d) => d,

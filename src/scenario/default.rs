@@ -71,10 +71,7 @@ pub fn for_topology(topology: Topology, path: &Path) -> Scenario {
     }
     Scenario {
         name: topology.name.clone(),
-        description: Some(format!(
-            "{} with the default load",
-            topology.name
-        )),
+        description: Some(format!("{} with the default load", topology.name)),
         question: None,
         source: path.to_path_buf(),
         topology,
@@ -85,4 +82,3 @@ pub fn for_topology(topology: Topology, path: &Path) -> Scenario {
         expectations: Vec::new(),
     }
 }
-

@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::scenario::{Document, Scenario};
 #[cfg(test)]
 use crate::scenario::StrategyKind;
+use crate::scenario::{Document, Scenario};
 use crate::topology::Topology;
 use crate::yaml::FileError;
 

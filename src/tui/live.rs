@@ -91,6 +91,7 @@ pub async fn run(
     state.duration_s = drill.duration.as_secs();
     state.message = format!("ready in {} ms", drill.ready_in.as_millis());
     let mut live = Live {
+        infos: drill.nodes.clone(),
         drill: Some(drill),
         latency: HashMap::new(),
         partition: HashMap::new(),
@@ -136,12 +137,17 @@ pub async fn run(
     }
 }
 
+/// Render and write a frame. It blocks (layout, terminal I/O), so the
+/// runtime moves this worker's other tasks elsewhere meanwhile: the
+/// engine's operations never wait behind a frame.
 fn draw(guard: &mut TerminalGuard, state: &State) -> Result<(), String> {
-    guard
-        .terminal
-        .draw(|f| views::draw(f, state))
-        .map(|_| ())
-        .map_err(|e| format!("drawing: {e}"))
+    tokio::task::block_in_place(|| {
+        guard
+            .terminal
+            .draw(|f| views::draw(f, state))
+            .map(|_| ())
+            .map_err(|e| format!("drawing: {e}"))
+    })
 }
 
 struct Live {
@@ -152,22 +158,23 @@ struct Live {
     partition: HashMap<String, usize>,
     export_when_done: bool,
     report_dir: PathBuf,
+    /// Every node as last read from the deployment.
+    infos: Vec<crate::provision::NodeInfo>,
 }
 
 impl Live {
     /// Pull the latest of everything the engine publishes into `state`.
-    fn refresh(&self, state: &mut State) {
+    fn refresh(&mut self, state: &mut State) {
         let Some(d) = &self.drill else { return };
         state.apply_snapshot(d.engine.snapshots.borrow().clone());
         state.load_paused = d.control().is_paused();
-        // Pids change when a node restarts; the deployment lock is held
-        // only briefly, and never waited for while a fault holds it.
-        let infos = d
-            .deployment
-            .try_lock()
-            .map(|dep| dep.infos())
-            .unwrap_or_else(|_| state_infos(d, state));
-        state.apply_nodes(&infos, &d.status.borrow(), &d.injector.active());
+        // Pids change when a node restarts. The deployment lock is never
+        // waited for (a fault may hold it for seconds): the last infos
+        // seen stay until it is free.
+        if let Ok(dep) = d.deployment.try_lock() {
+            self.infos = dep.infos();
+        }
+        state.apply_nodes(&self.infos, &d.status.borrow(), &d.injector.active());
         let records = d.injector.records();
         state.apply_faults(&records);
         state.budget = records.last().map(|r| budget_line(d, state, r));
@@ -460,12 +467,6 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Infos when the deployment is busy (a fault holds it): what the state
-/// has, as provisioned.
-fn state_infos(d: &Drill, _state: &State) -> Vec<crate::provision::NodeInfo> {
-    d.nodes.clone()
-}
-
 /// "power-loss cache: AOF everysec: about 1 s …; at 150 writes/s ≤ 300".
 fn budget_line(d: &Drill, state: &State, r: &crate::faults::FaultRecord) -> String {
     let Some(node) = d.scenario.topology.nodes.iter().find(|n| n.name == r.group) else {
@@ -502,6 +503,7 @@ mod tests {
             partition: HashMap::new(),
             export_when_done: false,
             report_dir,
+            infos: Vec::new(),
         }
     }
 

@@ -16,25 +16,29 @@ impl Widget for Topology<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let s = self.0;
         let block = panel_block(" Topology ", Panel::Topology, s);
-        let header = Row::new(["node", "role", "state", "port", "pid", "repl", "faults"])
-            .style(Style::new().fg(Color::DarkGray));
-        let rows = s.nodes.iter().map(row);
+        // Narrow: port and pid make way for what a drill watches.
+        let wide = block.inner(area).width >= 76;
         let name_width = s
             .nodes
             .iter()
             .map(|n| n.name.len())
             .max()
             .unwrap_or(4)
-            .clamp(4, 18);
-        let widths = [
-            Constraint::Length(name_width as u16),
+            .clamp(4, 18) as u16;
+        let mut header = vec!["node", "role", "state"];
+        let mut widths = vec![
+            Constraint::Length(name_width),
             Constraint::Length(8),
             Constraint::Length(11),
-            Constraint::Length(5),
-            Constraint::Length(7),
-            Constraint::Length(9),
-            Constraint::Fill(1),
         ];
+        if wide {
+            header.extend(["port", "pid"]);
+            widths.extend([Constraint::Length(5), Constraint::Length(7)]);
+        }
+        header.extend(["repl", "faults"]);
+        widths.extend([Constraint::Length(9), Constraint::Fill(1)]);
+        let header = Row::new(header).style(Style::new().fg(Color::DarkGray));
+        let rows = s.nodes.iter().map(|n| row(n, wide));
         let table = Table::new(rows, widths)
             .header(header)
             .block(block)
@@ -46,7 +50,7 @@ impl Widget for Topology<'_> {
     }
 }
 
-fn row(n: &NodeRow) -> Row<'_> {
+fn row(n: &NodeRow, wide: bool) -> Row<'_> {
     let state_color = match n.state.as_str() {
         "up" => Color::Green,
         "loading" | "syncing" | "paused" | "partitioned" => Color::Yellow,
@@ -58,18 +62,21 @@ fn row(n: &NodeRow) -> Row<'_> {
         (None, Some(off)) => format!("@{off}"),
         _ => String::new(),
     };
-    Row::new([
+    let mut cells = vec![
         Cell::from(n.name.as_str()),
         Cell::from(n.role.as_str()),
         Cell::from(Line::styled(n.state.as_str(), Style::new().fg(state_color))),
-        Cell::from(n.port.to_string()),
-        Cell::from(n.pid.map(|p| p.to_string()).unwrap_or_default()),
-        Cell::from(repl),
-        Cell::from(Line::styled(
-            n.faults.join(", "),
-            Style::new().fg(Color::Magenta),
-        )),
-    ])
+    ];
+    if wide {
+        cells.push(Cell::from(n.port.to_string()));
+        cells.push(Cell::from(n.pid.map(|p| p.to_string()).unwrap_or_default()));
+    }
+    cells.push(Cell::from(repl));
+    cells.push(Cell::from(Line::styled(
+        n.faults.join(", "),
+        Style::new().fg(Color::Magenta),
+    )));
+    Row::new(cells)
 }
 
 #[cfg(test)]
@@ -82,11 +89,16 @@ mod tests {
     fn lists_every_process_with_its_state_and_faults() {
         let s = sample();
         let screen = render(100, 10, |f| f.render_widget(Topology(&s), f.area()));
-        assert!(contains(&screen, "cache-0"), "{screen:#?}");
+        assert!(contains(&screen, "cache-sentinel-0"), "{screen:#?}");
+        assert!(contains(&screen, "3456"), "pid when wide: {screen:#?}");
         assert!(contains(&screen, "primary"), "{screen:#?}");
         assert!(contains(&screen, "paused"), "{screen:#?}");
         assert!(contains(&screen, "+50 ms"), "{screen:#?}");
         assert!(contains(&screen, "lag 120"), "{screen:#?}");
         assert!(contains(&screen, "›"), "selection marker: {screen:#?}");
+        let narrow = render(52, 10, |f| f.render_widget(Topology(&s), f.area()));
+        assert!(contains(&narrow, "cache-sentinel-0"), "{narrow:#?}");
+        assert!(contains(&narrow, "lag 120"), "{narrow:#?}");
+        assert!(!contains(&narrow, "3456"), "{narrow:#?}");
     }
 }
