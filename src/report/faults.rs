@@ -167,51 +167,6 @@ fn culprit(records: &[&FaultRecord], acked: Instant, origin: Instant) -> Option<
         .or_else(|| records.iter().rposition(|r| r.at <= acked))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    fn record(id: usize, kind: FaultKind, at: Instant, origin: Instant) -> FaultRecord {
-        FaultRecord {
-            id,
-            kind,
-            target: "cache".into(),
-            group: "cache".into(),
-            processes: vec!["cache-0".into()],
-            at_ms: at.duration_since(origin).as_millis() as u64,
-            healed_ms: None,
-            message: String::new(),
-            peers: false,
-            repl_lag_bytes: None,
-            discarded: None,
-            at,
-        }
-    }
-
-    #[test]
-    fn a_client_link_fault_is_never_blamed_for_a_loss() {
-        let origin = Instant::now();
-        let s = |n| origin + Duration::from_secs(n);
-        let power = record(0, FaultKind::PowerLoss, s(8), origin);
-        let latency = record(1, FaultKind::Latency, s(15), origin);
-        let records = [&power, &latency];
-        // Acknowledged before the power loss: the power loss.
-        assert_eq!(culprit(&records, s(7), origin), Some(0));
-        // Acknowledged after it (the old primary back as a primary), before
-        // the latency fault: still the power loss's consequence.
-        assert_eq!(culprit(&records, s(12), origin), Some(0));
-        // A kill after the latency fault takes the blame for what it destroys.
-        let kill = record(2, FaultKind::Kill, s(20), origin);
-        let records = [&power, &latency, &kill];
-        assert_eq!(culprit(&records, s(16), origin), Some(2));
-        // With only client-link faults, the nearest one is named rather
-        // than none.
-        let records = [&latency];
-        assert_eq!(culprit(&records, s(12), origin), Some(0));
-    }
-}
-
 fn window(
     o: &StrategyOutcome,
     records: &[&FaultRecord],
@@ -279,5 +234,50 @@ fn window(
             .stats
             .first_write_after(from)
             .map(|d| d.as_millis() as u64),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn record(id: usize, kind: FaultKind, at: Instant, origin: Instant) -> FaultRecord {
+        FaultRecord {
+            id,
+            kind,
+            target: "cache".into(),
+            group: "cache".into(),
+            processes: vec!["cache-0".into()],
+            at_ms: at.duration_since(origin).as_millis() as u64,
+            healed_ms: None,
+            message: String::new(),
+            peers: false,
+            repl_lag_bytes: None,
+            discarded: None,
+            at,
+        }
+    }
+
+    #[test]
+    fn a_client_link_fault_is_never_blamed_for_a_loss() {
+        let origin = Instant::now();
+        let s = |n| origin + Duration::from_secs(n);
+        let power = record(0, FaultKind::PowerLoss, s(8), origin);
+        let latency = record(1, FaultKind::Latency, s(15), origin);
+        let records = [&power, &latency];
+        // Acknowledged before the power loss: the power loss.
+        assert_eq!(culprit(&records, s(7), origin), Some(0));
+        // Acknowledged after it (the old primary back as a primary), before
+        // the latency fault: still the power loss's consequence.
+        assert_eq!(culprit(&records, s(12), origin), Some(0));
+        // A kill after the latency fault takes the blame for what it destroys.
+        let kill = record(2, FaultKind::Kill, s(20), origin);
+        let records = [&power, &latency, &kill];
+        assert_eq!(culprit(&records, s(16), origin), Some(2));
+        // With only client-link faults, the nearest one is named rather
+        // than none.
+        let records = [&latency];
+        assert_eq!(culprit(&records, s(12), origin), Some(0));
     }
 }
