@@ -4,6 +4,7 @@
 //! input or environment (bad file, missing binary, busy port).
 
 mod bench;
+mod compare;
 mod doctor;
 mod run;
 mod runs;
@@ -47,6 +48,8 @@ pub enum Command {
     Up(up::UpArgs),
     /// Run a scenario headless: load, check, report; exit 1 if an expectation fails.
     Run(run::RunArgs),
+    /// Run scenarios one after another and print them side by side.
+    Compare(compare::CompareArgs),
     /// List runs on this machine.
     Status {
         /// Print JSON instead of a table.
@@ -133,6 +136,7 @@ pub fn main() -> ExitCode {
             Command::Validate { files } => validate::run(&files),
             Command::Up(args) => up::run(args, home).await,
             Command::Run(args) => run::run(args, home).await,
+            Command::Compare(args) => compare::run(args, home).await,
             Command::Status { json } => runs::status(&home, json),
             Command::Down { run_id } => runs::down(&home, run_id.as_deref()),
             Command::Doctor => doctor::run().await,

@@ -1,6 +1,7 @@
 //! The report: final statistics, checker verdicts, events and expectations.
 //! One JSON shape (schema in docs/report.schema.json) and a Markdown table.
 
+mod compare;
 mod faults;
 mod markdown;
 
@@ -9,6 +10,7 @@ use std::collections::BTreeMap;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+pub use compare::{compare_markdown, lost_share};
 pub use markdown::markdown;
 
 use crate::check::ReadCheck;
@@ -236,6 +238,7 @@ impl StrategyReport {
             "error_rate" => self.error_rate,
             "unavailable_ms" => self.unavailable_ms as f64,
             "throughput" => self.throughput,
+            "lost_share" => lost_share(self).unwrap_or(0.0),
             "latency.p50_ms" => ms(self.latency_us.p50),
             "latency.p99_ms" => ms(self.latency_us.p99),
             "latency.p999_ms" => ms(self.latency_us.p999),

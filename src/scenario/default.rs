@@ -73,6 +73,7 @@ pub fn for_topology(topology: Topology, path: &Path) -> Scenario {
         name: topology.name.clone(),
         description: Some(format!("{} with the default load", topology.name)),
         question: None,
+        claim: None,
         source: path.to_path_buf(),
         topology,
         strategies,

@@ -64,6 +64,7 @@ pub const METRICS: &[&str] = &[
     "ops",
     "acked_writes",
     "lost",
+    "lost_share",
     "stale",
     "resurrected",
     "indeterminate",

@@ -161,6 +161,24 @@ fn validate(
     if spec.strategies.is_empty() {
         c.at("strategies", "name at least one strategy");
     }
+    let claim = spec.claim.as_ref().and_then(|cl| {
+        if !SEEDS.iter().any(|(id, _, _)| *id == cl.seed) {
+            let ids: Vec<&str> = SEEDS.iter().map(|(id, _, _)| *id).collect();
+            c.at(
+                "claim.seed",
+                format!("unknown seed `{}`, expected one of: {}", cl.seed, ids.join(", ")),
+            );
+            return None;
+        }
+        if cl.says.trim().is_empty() {
+            c.at("claim.says", "say what the seed claims");
+            return None;
+        }
+        Some(Claim {
+            seed: cl.seed.clone(),
+            says: cl.says.trim().to_string(),
+        })
+    });
     let targets = targets(c, &spec, &topology, &strategies);
     let workload = workload(c, &spec.workload);
     let timeline = timeline::validate(c, &spec.timeline, &topology);
@@ -209,6 +227,7 @@ fn validate(
         name: spec.name,
         description: spec.description,
         question: spec.question,
+        claim,
         source: src.path.clone(),
         topology,
         strategies,

@@ -13,6 +13,8 @@ pub struct Scenario {
     pub description: Option<String>,
     /// The exam or drill question it answers.
     pub question: Option<String>,
+    /// The claim of the source material it tests.
+    pub claim: Option<Claim>,
     pub source: PathBuf,
     pub topology: Topology,
     pub strategies: Vec<StrategyKind>,
@@ -36,6 +38,39 @@ impl Scenario {
         self.timeline.iter().any(|e| e.fault.kind.is_link())
     }
 }
+
+/// A claim of the source material (the seeds) a scenario tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// `000` … `004`.
+    pub seed: String,
+    pub says: String,
+}
+
+/// The seeds the scenario library is built from: id, file, subject.
+pub const SEEDS: [(&str, &str, &str); 5] = [
+    (
+        "000",
+        "000_3f4be348d358fd3a.txt",
+        "DynamoDB vs ElastiCache for Redis for session storage",
+    ),
+    ("001", "001_41eee1deb987fbef.txt", "ElastiCache: Memcached vs Redis"),
+    (
+        "002",
+        "002_6aabc1cba53fd077.txt",
+        "ElastiCache for session management, Multi-AZ",
+    ),
+    (
+        "003",
+        "003_5e5582c7601f8fcc.txt",
+        "Redis, DynamoDB and DAX patterns for chat sessions",
+    ),
+    (
+        "004",
+        "004_23af944887e6f31a.txt",
+        "Memcached vs Redis, once more",
+    ),
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum StrategyKind {

@@ -12,6 +12,9 @@ pub struct ScenarioSpec {
     /// The exam or drill question the scenario answers, in plain words.
     #[serde(default)]
     pub question: Option<String>,
+    /// The claim of the source material this scenario tests.
+    #[serde(default)]
+    pub claim: Option<ClaimSpec>,
     /// A path relative to the scenario file, or an inline topology.
     pub topology: serde_yaml::Value,
     pub strategies: Vec<String>,
@@ -24,6 +27,15 @@ pub struct ScenarioSpec {
     pub timeline: Vec<TimelineSpec>,
     #[serde(default)]
     pub expect: IndexMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimSpec {
+    /// The seed's id: `000` … `004` (see docs/scenarios.md).
+    pub seed: String,
+    /// What the seed says, quoted or in short.
+    pub says: String,
 }
 
 #[derive(Debug, Deserialize)]

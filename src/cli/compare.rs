@@ -1,0 +1,115 @@
+//! `compare SCENARIO...`: run scenarios one after another (headless) and
+//! print one side-by-side table. Every file is checked before anything
+//! starts. Exit 0 when every expectation of every scenario holds, 1 when
+//! one fails, 2 on invalid input or environment.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::parse_duration;
+use crate::drill::{Drill, DrillOptions};
+use crate::provision::Home;
+use crate::report::{self, Report};
+
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// Scenario (or topology) files, run in this order.
+    #[arg(required = true)]
+    pub scenarios: Vec<PathBuf>,
+    /// Override every scenario's load duration.
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Write every report as a JSON array here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Write the comparison table (and each report) as Markdown here.
+    #[arg(long)]
+    pub md: Option<PathBuf>,
+}
+
+pub async fn run(args: CompareArgs, home: Home) -> u8 {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        eprintln!("error: cannot listen for signals");
+        return 1;
+    };
+    tokio::select! {
+        code = compare(args, home) => code,
+        _ = int.recv() => { eprintln!("interrupted; torn down."); 1 }
+        _ = term.recv() => { eprintln!("terminated; torn down."); 1 }
+    }
+}
+
+async fn compare(args: CompareArgs, home: Home) -> u8 {
+    let mut scenarios = Vec::new();
+    let mut invalid = false;
+    for path in &args.scenarios {
+        match crate::scenario::load_any(path) {
+            Ok(s) => scenarios.push(s),
+            Err(e) => {
+                eprintln!("{e}");
+                invalid = true;
+            }
+        }
+    }
+    if invalid {
+        return 2;
+    }
+    let opts = DrillOptions {
+        home,
+        keep: false,
+        duration: args.duration,
+        live_faults: false,
+    };
+    let mut reports: Vec<Report> = Vec::new();
+    for (i, scenario) in scenarios.into_iter().enumerate() {
+        eprintln!(
+            "[{}/{}] {}: running…",
+            i + 1,
+            args.scenarios.len(),
+            scenario.name
+        );
+        let drill = match Drill::start(scenario, &opts).await {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return if e.is_user_error() { 2 } else { 1 };
+            }
+        };
+        let r = drill.finish().await;
+        eprintln!(
+            "[{}/{}] {}: {}",
+            i + 1,
+            args.scenarios.len(),
+            r.scenario,
+            if r.ok { "ok" } else { "an expectation failed" }
+        );
+        reports.push(r);
+    }
+    let table = report::compare_markdown(&reports);
+    if let Some(path) = &args.json {
+        let written = serde_json::to_vec_pretty(&reports)
+            .map_err(std::io::Error::other)
+            .and_then(|b| std::fs::write(path, b));
+        if let Err(e) = written {
+            eprintln!("error: writing {}: {e}", path.display());
+            return 2;
+        }
+    }
+    if let Some(path) = &args.md {
+        let mut md = format!("# Comparison\n\n{table}\n");
+        for r in &reports {
+            md.push_str(&report::markdown(r));
+            md.push('\n');
+        }
+        if let Err(e) = std::fs::write(path, md) {
+            eprintln!("error: writing {}: {e}", path.display());
+            return 2;
+        }
+    }
+    println!("{table}");
+    if reports.iter().all(|r| r.ok) { 0 } else { 1 }
+}

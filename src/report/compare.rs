@@ -1,0 +1,58 @@
+//! `compare`: several reports side by side, one row per scenario and
+//! strategy — the exam answer, measured.
+
+use std::fmt::Write;
+
+use super::Report;
+
+/// Share of the acknowledged sessions the final sweep judged that were
+/// lost (durable + lost + stale + resurrected are the sessions it could
+/// judge).
+pub fn lost_share(s: &super::StrategyReport) -> Option<f64> {
+    let judged = s.durable + s.lost + s.stale + s.resurrected;
+    (judged > 0).then(|| s.lost as f64 / judged as f64)
+}
+
+/// One Markdown table over every report.
+pub fn compare_markdown(reports: &[Report]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "| scenario | strategy | acked writes | lost | lost share | stale | unavailable | p50 ms | p99 ms | expectations |"
+    );
+    let _ = writeln!(s, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    for r in reports {
+        for (name, st) in &r.strategies {
+            let mine: Vec<_> = r
+                .expectations
+                .iter()
+                .filter(|e| e.expr.starts_with(&format!("{name}.")))
+                .collect();
+            let verdict = if mine.is_empty() {
+                "—".to_string()
+            } else {
+                let failed = mine.iter().filter(|e| !e.ok).count();
+                if failed == 0 {
+                    format!("{} met", mine.len())
+                } else {
+                    format!("**{failed} of {} failed**", mine.len())
+                }
+            };
+            let share = lost_share(st)
+                .map(|x| format!("{:.2} %", x * 100.0))
+                .unwrap_or_else(|| "—".into());
+            let _ = writeln!(
+                s,
+                "| {} | {name} | {} | {} | {share} | {} | {:.1} s | {:.2} | {:.2} | {verdict} |",
+                r.scenario,
+                st.acked_writes,
+                st.lost,
+                st.stale,
+                st.unavailable_ms as f64 / 1000.0,
+                st.latency_us.p50 as f64 / 1000.0,
+                st.latency_us.p99 as f64 / 1000.0,
+            );
+        }
+    }
+    s
+}
