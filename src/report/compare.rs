@@ -20,7 +20,10 @@ pub fn compare_markdown(reports: &[Report]) -> String {
         s,
         "| scenario | strategy | acked writes | lost | lost share | stale | unavailable | p50 ms | p99 ms | expectations |"
     );
-    let _ = writeln!(s, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    let _ = writeln!(
+        s,
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    );
     for r in reports {
         for (name, st) in &r.strategies {
             let mine: Vec<_> = r

@@ -17,7 +17,7 @@ use crate::check::ReadCheck;
 use crate::events::Event;
 use crate::faults::FaultRecord;
 use crate::metrics::{OpKind, Percentiles, StrategyStats};
-use crate::scenario::{Cmp, Expectation, Scenario};
+use crate::scenario::{Bound, Cmp, Expectation, Scenario};
 use crate::workload::{RunOutcome, StrategyOutcome};
 pub use faults::{FaultReport, FaultWindow};
 
@@ -297,7 +297,18 @@ pub fn build(scenario: &Scenario, outcome: &RunOutcome, faults: &[FaultRecord]) 
 fn evaluate(e: &Expectation, strategies: &IndexMap<String, StrategyReport>) -> ExpectationResult {
     let strategy = strategies.get(&e.strategy);
     let observed = strategy.and_then(|s| s.metric(&e.metric));
-    let mut ok = observed.is_some_and(|v| e.cmp.holds(v, e.bound));
+    let bound = match &e.bound {
+        Bound::Value(v) => Some(*v),
+        Bound::Metric {
+            factor,
+            strategy,
+            metric,
+        } => strategies
+            .get(strategy)
+            .and_then(|s| s.metric(metric))
+            .map(|m| factor * m),
+    };
+    let mut ok = observed.zip(bound).is_some_and(|(v, b)| e.cmp.holds(v, b));
     let mut note = None;
     // "lost == 0" is not proven if the sweep could not read every session:
     // an upper bound on a lower-bound count fails.
@@ -311,6 +322,11 @@ fn evaluate(e: &Expectation, strategies: &IndexMap<String, StrategyReport>) -> E
             "{} sessions could not be read in the final sweep; {} is a lower bound",
             s.unverified, e.metric
         ));
+    }
+    if let (Bound::Metric { .. }, Some(b)) = (&e.bound, bound)
+        && note.is_none()
+    {
+        note = Some(format!("bound {b}"));
     }
     ExpectationResult {
         expr: e.to_string(),

@@ -1,4 +1,6 @@
-//! `expect:` thresholds: `<strategy>.<metric>: "<op> <number>"`.
+//! `expect:` thresholds: `<strategy>.<metric>: "<op> <bound>"`, where the
+//! bound is a number or another strategy's metric, optionally scaled:
+//! `"< 5"`, `"< dynamodb.latency.p50_ms"`, `"< 0.5 * dynamodb.latency.p50_ms"`.
 
 use std::fmt;
 
@@ -43,7 +45,37 @@ pub struct Expectation {
     /// Metric path within the strategy, e.g. `lost`, `latency.p99_ms`, `errors.timeout`.
     pub metric: String,
     pub cmp: Cmp,
-    pub bound: f64,
+    pub bound: Bound,
+}
+
+/// What an observed value is compared with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bound {
+    Value(f64),
+    /// `factor` × another strategy's metric in the same run.
+    Metric {
+        factor: f64,
+        strategy: String,
+        metric: String,
+    },
+}
+
+impl fmt::Display for Bound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Bound::Value(v) => write!(f, "{v}"),
+            Bound::Metric {
+                factor,
+                strategy,
+                metric,
+            } if *factor == 1.0 => write!(f, "{strategy}.{metric}"),
+            Bound::Metric {
+                factor,
+                strategy,
+                metric,
+            } => write!(f, "{factor} * {strategy}.{metric}"),
+        }
+    }
 }
 
 impl fmt::Display for Expectation {
@@ -79,8 +111,8 @@ pub const METRICS: &[&str] = &[
     "throughput",
 ];
 
-/// Parse `"< 5"`, `"== 0"`, `">=0.9"`.
-pub fn parse_condition(s: &str) -> Result<(Cmp, f64), String> {
+/// Parse `"< 5"`, `"== 0"`, `">=0.9"`, `"< 0.5 * dynamodb.latency.p50_ms"`.
+pub fn parse_condition(s: &str) -> Result<(Cmp, Bound), String> {
     let s = s.trim();
     let ops = [
         ("==", Cmp::Eq),
@@ -92,16 +124,40 @@ pub fn parse_condition(s: &str) -> Result<(Cmp, f64), String> {
     ];
     for (sym, cmp) in ops {
         if let Some(rest) = s.strip_prefix(sym) {
-            let bound: f64 = rest
-                .trim()
-                .parse()
-                .map_err(|_| format!("expected a number after `{sym}`, got {:?}", rest.trim()))?;
-            return Ok((cmp, bound));
+            return parse_bound(rest.trim())
+                .map(|b| (cmp, b))
+                .ok_or_else(|| {
+                    format!(
+                        "expected a number or <strategy>.<metric> (optionally `F * `) after `{sym}`, got {:?}",
+                        rest.trim()
+                    )
+                });
         }
     }
     Err(format!(
         "a condition is an operator (== != < <= > >=) and a number, e.g. \"< 5\"; got {s:?}"
     ))
+}
+
+fn parse_bound(s: &str) -> Option<Bound> {
+    if let Ok(v) = s.parse::<f64>() {
+        return Some(Bound::Value(v));
+    }
+    let (factor, path) = match s.split_once('*') {
+        Some((f, p)) => (f.trim().parse::<f64>().ok()?, p.trim()),
+        None => (1.0, s),
+    };
+    let (strategy, metric) = path.split_once('.')?;
+    let named = |x: &str| {
+        !x.is_empty()
+            && x.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    (named(strategy) && named(metric)).then(|| Bound::Metric {
+        factor,
+        strategy: strategy.to_string(),
+        metric: metric.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -110,11 +166,28 @@ mod tests {
 
     #[test]
     fn conditions_parse() {
-        assert_eq!(parse_condition("== 0"), Ok((Cmp::Eq, 0.0)));
-        assert_eq!(parse_condition("<5"), Ok((Cmp::Lt, 5.0)));
-        assert_eq!(parse_condition(" >= 0.9 "), Ok((Cmp::Ge, 0.9)));
+        let v = Bound::Value;
+        assert_eq!(parse_condition("== 0"), Ok((Cmp::Eq, v(0.0))));
+        assert_eq!(parse_condition("<5"), Ok((Cmp::Lt, v(5.0))));
+        assert_eq!(parse_condition(" >= 0.9 "), Ok((Cmp::Ge, v(0.9))));
+        assert_eq!(
+            parse_condition("< 0.5 * dynamodb.latency.p50_ms"),
+            Ok((
+                Cmp::Lt,
+                Bound::Metric {
+                    factor: 0.5,
+                    strategy: "dynamodb".into(),
+                    metric: "latency.p50_ms".into()
+                }
+            ))
+        );
+        assert!(matches!(
+            parse_condition("<= write-through.lost"),
+            Ok((Cmp::Le, Bound::Metric { factor: 1.0, .. }))
+        ));
         assert!(parse_condition("about 5").is_err());
         assert!(parse_condition("< five").is_err());
+        assert!(parse_condition("< x * redis.lost").is_err());
         assert!(Cmp::Le.holds(5.0, 5.0) && !Cmp::Lt.holds(5.0, 5.0));
     }
 }

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 pub use default::{default_workload, for_topology, load_any};
-pub use expect::{Cmp, Expectation};
+pub use expect::{Bound, Cmp, Expectation};
 pub use model::*;
 use spec::ScenarioSpec;
 
@@ -166,7 +166,11 @@ fn validate(
             let ids: Vec<&str> = SEEDS.iter().map(|(id, _, _)| *id).collect();
             c.at(
                 "claim.seed",
-                format!("unknown seed `{}`, expected one of: {}", cl.seed, ids.join(", ")),
+                format!(
+                    "unknown seed `{}`, expected one of: {}",
+                    cl.seed,
+                    ids.join(", ")
+                ),
             );
             return None;
         }
@@ -199,11 +203,7 @@ fn validate(
             );
             continue;
         }
-        let known = expect::METRICS.contains(&metric)
-            || metric
-                .strip_prefix("errors.")
-                .is_some_and(|class| crate::store::ErrorClass::parse(class).is_some());
-        if !known {
+        if !known_metric(metric) {
             c.at(
                 &path,
                 format!(
@@ -213,14 +213,35 @@ fn validate(
             );
             continue;
         }
-        match expect::parse_condition(cond) {
-            Ok((cmp, bound)) => expectations.push(Expectation {
-                strategy: strategy.to_string(),
-                metric: metric.to_string(),
-                cmp,
-                bound,
-            }),
-            Err(e) => c.at(&path, e),
+        // `> 0.2 and < 0.5`: a range is two expectations.
+        for part in cond.split(" and ") {
+            match expect::parse_condition(part) {
+                Ok((
+                    _,
+                    Bound::Metric {
+                        strategy: other,
+                        metric: m,
+                        ..
+                    },
+                )) if !strategies.iter().any(|s| s.name() == other) || !known_metric(&m) => c.at(
+                    &path,
+                    format!(
+                        "`{other}.{m}` is not a metric of this scenario's strategies ({})",
+                        strategies
+                            .iter()
+                            .map(|s| s.name())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ),
+                Ok((cmp, bound)) => expectations.push(Expectation {
+                    strategy: strategy.to_string(),
+                    metric: metric.to_string(),
+                    cmp,
+                    bound,
+                }),
+                Err(e) => c.at(&path, e),
+            }
         }
     }
     Scenario {
@@ -306,6 +327,13 @@ fn targets(
         dynamodb,
         memcached,
     }
+}
+
+fn known_metric(metric: &str) -> bool {
+    expect::METRICS.contains(&metric)
+        || metric
+            .strip_prefix("errors.")
+            .is_some_and(|class| crate::store::ErrorClass::parse(class).is_some())
 }
 
 pub(crate) fn duration(c: &mut Checker<'_>, path: &str, s: &str) -> Duration {

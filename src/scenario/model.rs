@@ -54,7 +54,11 @@ pub const SEEDS: [(&str, &str, &str); 5] = [
         "000_3f4be348d358fd3a.txt",
         "DynamoDB vs ElastiCache for Redis for session storage",
     ),
-    ("001", "001_41eee1deb987fbef.txt", "ElastiCache: Memcached vs Redis"),
+    (
+        "001",
+        "001_41eee1deb987fbef.txt",
+        "ElastiCache: Memcached vs Redis",
+    ),
     (
         "002",
         "002_6aabc1cba53fd077.txt",
