@@ -1,0 +1,167 @@
+//! The scenario library (issue 6): every scenario names the seed claim it
+//! tests, every scenario is run by some test, and the library's own
+//! scenarios pass their `expect:`; `compare` puts them side by side.
+
+mod support;
+
+use std::path::PathBuf;
+
+use sessiondrill::scenario::{Document, SEEDS};
+use support::{cli, home, topology_path};
+
+fn scenario_files() -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("topologies");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .filter(|p| matches!(Document::load(p), Ok(Document::Scenario(_))))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_scenario_names_a_seed_claim_and_asks_a_question() {
+    let files = scenario_files();
+    assert!(files.len() >= 25, "{}", files.len());
+    for f in files {
+        let Ok(Document::Scenario(s)) = Document::load(&f) else {
+            panic!("{} does not load", f.display());
+        };
+        let name = f.display();
+        let claim = s
+            .claim
+            .as_ref()
+            .unwrap_or_else(|| panic!("{name}: no claim"));
+        assert!(
+            SEEDS.iter().any(|(id, _, _)| *id == claim.seed),
+            "{name}: seed {}",
+            claim.seed
+        );
+        let description = s.description.as_deref().unwrap_or_default();
+        assert!(
+            description.contains(&format!("seed {}", claim.seed))
+                || description.contains(&format!("seeds {}", claim.seed)),
+            "{name}: the description must name seed {}: {description}",
+            claim.seed
+        );
+        assert!(!claim.says.is_empty(), "{name}");
+        assert!(
+            s.question.as_deref().is_some_and(|q| q.ends_with('?')),
+            "{name}: a question"
+        );
+        assert!(
+            !s.expectations.is_empty(),
+            "{name}: expectations encode the claim"
+        );
+    }
+}
+
+#[test]
+fn every_scenario_is_run_by_a_test() {
+    let tests = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let sources: String = std::fs::read_dir(&tests)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "rs"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    for f in scenario_files() {
+        let file = f.file_name().unwrap().to_string_lossy();
+        assert!(
+            sources.contains(&format!("\"{file}\"")),
+            "no test runs {file}"
+        );
+    }
+}
+
+/// `run FILE` with its own duration; exit code and report.
+fn run(file: &str) -> (i32, serde_json::Value) {
+    let h = home();
+    let json = h.path().join("report.json");
+    let out = cli(&h)
+        .arg("run")
+        .arg(topology_path(file))
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let report = serde_json::from_slice(
+        &std::fs::read(&json).unwrap_or_else(|e| panic!("no report ({e}): {stderr}")),
+    )
+    .unwrap();
+    (out.status.code().unwrap_or(-1), report)
+}
+
+#[test]
+fn compare_puts_a_reboot_without_persistence_next_to_a_memcached_node_loss() {
+    let h = home();
+    let json = h.path().join("all.json");
+    let out = cli(&h)
+        .arg("compare")
+        .arg(topology_path("redis-no-persistence-reboot.yaml"))
+        .arg(topology_path("memcached-node-loss.yaml"))
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let row = |scenario: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("| {scenario} |")))
+            .unwrap_or_else(|| panic!("no row for {scenario}: {stdout}"))
+            .to_string()
+    };
+    assert!(row("redis-no-persistence-reboot").contains("met"));
+    assert!(row("memcached-node-loss").contains("met"));
+    let reports: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let share = |r: &serde_json::Value, s: &str| {
+        let st = &r["strategies"][s];
+        let judged = ["durable", "lost", "stale", "resurrected"]
+            .iter()
+            .map(|k| st[k].as_u64().unwrap())
+            .sum::<u64>();
+        st["lost"].as_u64().unwrap() as f64 / judged as f64
+    };
+    // Everything Redis held before the reboot; about one node in three.
+    assert!(share(&reports[0], "redis") > 0.8);
+    let m = share(&reports[1], "memcached");
+    assert!((0.2..0.5).contains(&m), "{m}");
+}
+
+#[test]
+fn compare_refuses_a_bad_file_before_running_anything() {
+    let h = home();
+    let bad = h.path().join("bad.yaml");
+    std::fs::write(&bad, "name: [\n").unwrap();
+    let out = cli(&h)
+        .arg("compare")
+        .arg(topology_path("redis-no-persistence-reboot.yaml"))
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.yaml:"));
+    assert!(support::run_dirs(&h).is_empty());
+}
+
+#[test]
+fn redis_is_faster_than_dynamodb_on_a_cloud_like_link() {
+    let (code, report) = run("session-latency-cloud.yaml");
+    assert_eq!(code, 0, "{}", report["expectations"]);
+}
+
+#[test]
+fn write_through_survives_a_redis_crash_that_redis_alone_does_not() {
+    let (code, report) = run("write-through-redis-crash.yaml");
+    assert_eq!(code, 0, "{}", report["expectations"]);
+    assert_eq!(report["strategies"]["write-through"]["lost"], 0);
+    assert!(report["strategies"]["redis"]["lost"].as_u64().unwrap() > 100);
+}
