@@ -77,8 +77,13 @@ fn every_scenario_is_run_by_a_test() {
     }
 }
 
+/// Drills of this binary run one at a time under `cargo test` (nextest
+/// runs each test in its own process; see .config/nextest.toml).
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// `run FILE` with its own duration; exit code and report.
 fn run(file: &str) -> (i32, serde_json::Value) {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let h = home();
     let json = h.path().join("report.json");
     let out = cli(&h)
@@ -98,6 +103,7 @@ fn run(file: &str) -> (i32, serde_json::Value) {
 
 #[test]
 fn compare_puts_a_reboot_without_persistence_next_to_a_memcached_node_loss() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let h = home();
     let json = h.path().join("all.json");
     let out = cli(&h)
@@ -164,4 +170,22 @@ fn write_through_survives_a_redis_crash_that_redis_alone_does_not() {
     assert_eq!(code, 0, "{}", report["expectations"]);
     assert_eq!(report["strategies"]["write-through"]["lost"], 0);
     assert!(report["strategies"]["redis"]["lost"].as_u64().unwrap() > 100);
+}
+
+#[test]
+fn cache_aside_falls_back_without_an_error_when_redis_dies() {
+    let (code, report) = run("cache-aside-redis-down.yaml");
+    assert_eq!(code, 0, "{}", report["expectations"]);
+}
+
+#[test]
+fn lost_invalidations_leave_stale_sessions_in_the_cache() {
+    let (code, report) = run("cache-aside-invalidation-lost.yaml");
+    assert_eq!(code, 0, "{}", report["expectations"]);
+    assert!(
+        report["strategies"]["cache-aside"]["stale"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
 }

@@ -7,6 +7,11 @@
 //! - `cache-aside` (seed 003): read Redis; on a miss read DynamoDB and
 //!   populate Redis with the TTL; write DynamoDB, then delete the Redis key.
 //!   Redis failures are non-fatal.
+//!
+//! Both bound every Redis call by `cache_timeout` (a quarter of the
+//! operation timeout): a cache that hangs (a partition, a paused node)
+//! degrades to a miss, as an application's short cache timeout would make
+//! it, instead of failing the whole operation.
 
 use std::time::Duration;
 
@@ -21,6 +26,17 @@ pub struct WriteThrough {
     pub redis: RedisBackend,
     pub dynamo: DynamoBackend,
     pub namespace: String,
+    pub cache_timeout: Duration,
+}
+
+/// A Redis call bounded by the cache timeout; a timeout is an error.
+async fn cached<T>(
+    limit: Duration,
+    call: impl Future<Output = Result<T, OpError>>,
+) -> Result<T, OpError> {
+    tokio::time::timeout(limit, call)
+        .await
+        .unwrap_or_else(|_| Err(OpError::timeout()))
 }
 
 #[async_trait]
@@ -29,13 +45,14 @@ impl SessionStore for WriteThrough {
         let key = RedisStore::key(&self.namespace, id);
         let pk = DynamoStore::pk(&self.namespace, id);
         let (_cache, durable) = tokio::join!(
-            self.redis.set(&key, value, ttl),
+            cached(self.cache_timeout, self.redis.set(&key, value, ttl)),
             self.dynamo.put(&pk, value, ttl)
         );
         durable
     }
     async fn get(&self, id: u64) -> Result<Option<String>, OpError> {
-        match self.redis.get(&RedisStore::key(&self.namespace, id)).await {
+        let key = RedisStore::key(&self.namespace, id);
+        match cached(self.cache_timeout, self.redis.get(&key)).await {
             Ok(Some(v)) => Ok(Some(v)),
             Ok(None) | Err(_) => self.dynamo.get(&DynamoStore::pk(&self.namespace, id)).await,
         }
@@ -43,12 +60,16 @@ impl SessionStore for WriteThrough {
     async fn delete(&self, id: u64) -> Result<(), OpError> {
         let key = RedisStore::key(&self.namespace, id);
         let pk = DynamoStore::pk(&self.namespace, id);
-        let (_cache, durable) = tokio::join!(self.redis.del(&key), self.dynamo.delete(&pk));
+        let (_cache, durable) = tokio::join!(
+            cached(self.cache_timeout, self.redis.del(&key)),
+            self.dynamo.delete(&pk)
+        );
         durable
     }
     fn describe(&self) -> String {
         format!(
-            "write both (ack = DynamoDB ok), read Redis then DynamoDB; Redis: {}; DynamoDB: {}",
+            "write both (ack = DynamoDB ok), read Redis then DynamoDB; Redis calls bounded by {} ms; Redis: {}; DynamoDB: {}",
+            self.cache_timeout.as_millis(),
             self.redis.describe(),
             self.dynamo.describe()
         )
@@ -61,6 +82,7 @@ pub struct CacheAside {
     pub namespace: String,
     /// TTL of entries populated on a miss.
     pub ttl: Duration,
+    pub cache_timeout: Duration,
 }
 
 #[async_trait]
@@ -70,21 +92,22 @@ impl SessionStore for CacheAside {
             .put(&DynamoStore::pk(&self.namespace, id), value, ttl)
             .await?;
         // Invalidate; a failure here leaves a stale entry until its TTL.
-        let _ = self.redis.del(&RedisStore::key(&self.namespace, id)).await;
+        let key = RedisStore::key(&self.namespace, id);
+        let _ = cached(self.cache_timeout, self.redis.del(&key)).await;
         Ok(())
     }
     async fn get(&self, id: u64) -> Result<Option<String>, OpError> {
         let key = RedisStore::key(&self.namespace, id);
-        let cached = self.redis.get(&key).await;
-        if let Ok(Some(v)) = cached {
+        let hit = cached(self.cache_timeout, self.redis.get(&key)).await;
+        if let Ok(Some(v)) = hit {
             return Ok(Some(v));
         }
         let found = self
             .dynamo
             .get(&DynamoStore::pk(&self.namespace, id))
             .await?;
-        if let (Ok(None), Some(v)) = (&cached, &found) {
-            let _ = self.redis.set(&key, v, self.ttl).await;
+        if let (Ok(None), Some(v)) = (&hit, &found) {
+            let _ = cached(self.cache_timeout, self.redis.set(&key, v, self.ttl)).await;
         }
         Ok(found)
     }
@@ -92,12 +115,14 @@ impl SessionStore for CacheAside {
         self.dynamo
             .delete(&DynamoStore::pk(&self.namespace, id))
             .await?;
-        let _ = self.redis.del(&RedisStore::key(&self.namespace, id)).await;
+        let key = RedisStore::key(&self.namespace, id);
+        let _ = cached(self.cache_timeout, self.redis.del(&key)).await;
         Ok(())
     }
     fn describe(&self) -> String {
         format!(
-            "read Redis, miss -> DynamoDB -> populate; write DynamoDB then DEL; Redis: {}; DynamoDB: {}",
+            "read Redis, miss -> DynamoDB -> populate; write DynamoDB then DEL; Redis calls bounded by {} ms; Redis: {}; DynamoDB: {}",
+            self.cache_timeout.as_millis(),
             self.redis.describe(),
             self.dynamo.describe()
         )

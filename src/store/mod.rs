@@ -56,12 +56,14 @@ pub async fn build(
             redis: redis()?,
             dynamo: dynamo()?.await,
             namespace: ns,
+            cache_timeout: cache_timeout(w.op_timeout),
         }),
         StrategyKind::CacheAside => Arc::new(hybrid::CacheAside {
             redis: redis()?,
             dynamo: dynamo()?.await,
             namespace: ns,
             ttl: w.ttl,
+            cache_timeout: cache_timeout(w.op_timeout),
         }),
         StrategyKind::Memcached => {
             let group = scenario
@@ -168,4 +170,10 @@ fn dynamo_backend(
     let table = cfg.tables[0].clone();
     let timeout = scenario.workload.op_timeout;
     Ok(async move { DynamoBackend::new(&url, &region, &table, timeout).await })
+}
+
+/// How long the cache strategies wait for Redis before treating it as a
+/// miss: a quarter of the operation timeout, at least 50 ms.
+fn cache_timeout(op_timeout: std::time::Duration) -> std::time::Duration {
+    (op_timeout / 4).max(std::time::Duration::from_millis(50))
 }

@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Turn a `sessiondrill compare ... --json FILE` run of the library into the
+per-scenario part of docs/scenarios.md: question, the seed's claim, how to
+run it, what was measured, and each expectation's verdict.
+
+    sessiondrill compare topologies/<scenarios>.yaml --json run.json
+    scripts/scenarios-doc.py run.json "2026-11-24, release build, 2 cores" > part.md
+"""
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+SEEDS = {
+    "000": "000_3f4be348d358fd3a.txt",
+    "001": "001_41eee1deb987fbef.txt",
+    "002": "002_6aabc1cba53fd077.txt",
+    "003": "003_5e5582c7601f8fcc.txt",
+    "004": "004_23af944887e6f31a.txt",
+}
+
+reports = json.load(open(sys.argv[1]))
+when = sys.argv[2]
+root = Path(__file__).resolve().parent.parent / "topologies"
+by_name = {}
+for f in sorted(root.glob("*.yaml")):
+    doc = yaml.safe_load(f.read_text())
+    if isinstance(doc, dict) and "strategies" in doc:
+        by_name[doc["name"]] = (f.name, doc)
+
+for r in reports:
+    file, doc = by_name[r["scenario"]]
+    claim = doc.get("claim", {})
+    print(f"### {r['scenario']}\n")
+    print(f"**Question.** {doc.get('question', '')}  ")
+    print(f"**Claim** (seed {claim.get('seed')}, `{SEEDS.get(claim.get('seed'), '?')}`): {claim.get('says', '')}  ")
+    print(f"**Run:** `sessiondrill run topologies/{file}`  ")
+    print(f"**Measured** ({when}, load {r['duration_ms'] / 1000:.0f} s):\n")
+    print("| strategy | acked writes | lost | lost share | stale | unavailable | p50 ms | p99 ms |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, s in r["strategies"].items():
+        judged = s["durable"] + s["lost"] + s["stale"] + s["resurrected"]
+        share = f"{s['lost'] / judged * 100:.1f} %" if judged else "—"
+        print(
+            f"| {name} | {s['acked_writes']} | {s['lost']} | {share} | {s['stale']} | "
+            f"{s['unavailable_ms'] / 1000:.2f} s | {s['latency_us']['p50'] / 1000:.2f} | "
+            f"{s['latency_us']['p99'] / 1000:.2f} |"
+        )
+    print()
+    for e in r["expectations"]:
+        mark = "✓" if e["ok"] else "✗"
+        obs = e.get("observed")
+        obs = f" (observed {obs:.4g})" if isinstance(obs, (int, float)) else ""
+        print(f"- {mark} `{e['expr']}`{obs}")
+    print()
