@@ -252,12 +252,19 @@ fn fault_label(a: &ActiveFault) -> String {
         crate::faults::Way::Up => "one-way",
         crate::faults::Way::Down => "down",
     };
-    match a.kind {
+    let label = match a.kind {
         FaultKind::Latency => format!("+{} ms", link.latency.as_millis()),
         FaultKind::Partition => format!("partition {way}"),
         FaultKind::Bandwidth => format!("{} B/s", link.bandwidth),
         FaultKind::Throttle => format!("throttle {:.0}%", link.share * 100.0),
         k => k.name().to_string(),
+    };
+    // Which link: the clients' (default) or the peers' (replication,
+    // Sentinels, cluster bus).
+    if a.kind.is_link() && link.peers {
+        format!("peers: {label}")
+    } else {
+        label
     }
 }
 
@@ -344,6 +351,20 @@ mod tests {
             link: Default::default(),
             saved: Vec::new(),
         };
+        let cut = ActiveFault {
+            id: 1,
+            kind: FaultKind::Partition,
+            nodes: vec![1],
+            duration: None,
+            link: crate::faults::LinkParams {
+                peers: true,
+                ..Default::default()
+            },
+            saved: Vec::new(),
+        };
+        s.apply_nodes(&infos, &status, &[pause.clone(), cut]);
+        assert_eq!(s.nodes[1].faults, vec!["peers: partition both".to_string()]);
+        assert_eq!(s.nodes[1].state, "partitioned");
         s.apply_nodes(&infos, &status, &[pause]);
         assert_eq!(s.nodes[0].state, "paused");
         assert_eq!(s.nodes[0].role, "replica");
