@@ -247,6 +247,47 @@ fn e_ends_the_load_shows_the_report_s_numbers_and_exports_it() {
 }
 
 #[test]
+fn a_terminal_that_hangs_up_mid_run_leaves_nothing_behind() {
+    let h = home();
+    let tmux = Tmux::new("hup");
+    // The picker (no file), from the source tree so it finds topologies/.
+    let command = format!(
+        "exec env SESSIONDRILL_HOME={home} {BIN} --home {home}",
+        home = h.path().display()
+    );
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "sd",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "-c",
+        env!("CARGO_MANIFEST_DIR"),
+        "sh",
+        "-c",
+        &command,
+    ]);
+    let (picking, screen) = tmux.wait_for(Duration::from_secs(20), |s| s.contains("enter open"));
+    assert!(picking, "no picker:\n{screen}");
+    tmux.keys("Enter");
+    let (running, screen) = tmux.wait_for(Duration::from_secs(30), |s| s.contains("[running]"));
+    assert!(running, "the first scenario did not start:\n{screen}");
+    tmux.keys("q");
+    // The terminal goes away under the confirmation (SIGHUP, then EIO).
+    let _ = tmux.cmd().arg("kill-server").output();
+    let start = Instant::now();
+    while !processes_under(h.path()).is_empty() && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(processes_under(h.path()), Vec::<String>::new());
+    assert!(!mounted_under(h.path()));
+    assert!(run_dirs(&h).is_empty(), "{:?}", run_dirs(&h));
+}
+
+#[test]
 fn discarded_bytes_are_read_from_the_event_log() {
     let screen = "│ 3.2s fault  power lost on redis: 670 bytes not fsynced discarded │\n│ 9.1s fault  power lost on redis: 41234 bytes not │\n";
     assert_eq!(discarded(screen), vec![670, 41234]);

@@ -72,6 +72,7 @@ pub async fn run(
     guard: &mut TerminalGuard,
     scenario: Scenario,
     opts: &LiveOptions,
+    keys: &mut EventStream,
     signals: &mut Signals,
 ) -> Result<Exit, String> {
     let name = scenario.name.clone();
@@ -105,7 +106,6 @@ pub async fn run(
     // The worker holds the injector only weakly to the deployment; ending
     // the dashboard drops the drill (nodes torn down) and stops the worker.
     let _stop_worker = AbortOnDrop(faults);
-    let mut keys = EventStream::new();
     let mut frame = tokio::time::interval(Duration::from_secs(1) / opts.fps.max(1));
     frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
@@ -119,9 +119,11 @@ pub async fn run(
             }
             Some(m) = msg_rx.recv() => state.message = m,
             ev = keys.next() => {
-                let Some(Ok(TermEvent::Key(key))) = ev else {
-                    if ev.is_none() { return Ok(Exit::Quit); }
-                    continue;
+                let key = match ev {
+                    Some(Ok(TermEvent::Key(key))) => key,
+                    Some(Ok(_)) => continue,
+                    // The terminal is gone (hung up, closed): end.
+                    Some(Err(_)) | None => return Ok(Exit::Quit),
                 };
                 if key.kind != KeyEventKind::Press {
                     continue;

@@ -86,11 +86,15 @@ pub async fn run(args: TuiArgs, home: Home) -> u8 {
             return 1;
         }
     };
+    // One stream of terminal events for the whole session: crossterm's
+    // reader is global, and a second stream waits for the first one's
+    // reader thread (forever, once the terminal has hung up).
+    let mut keys = EventStream::new();
     let result = match first {
-        Some(scenario) => live::run(&mut guard, scenario, &opts, &mut signals)
+        Some(scenario) => live::run(&mut guard, scenario, &opts, &mut keys, &mut signals)
             .await
             .map(|_| ()),
-        None => pick_and_run(&mut guard, &args, &opts, &mut signals).await,
+        None => pick_and_run(&mut guard, &args, &opts, &mut keys, &mut signals).await,
     };
     drop(guard);
     match result {
@@ -106,6 +110,7 @@ async fn pick_and_run(
     guard: &mut TerminalGuard,
     args: &TuiArgs,
     opts: &LiveOptions,
+    keys: &mut EventStream,
     signals: &mut live::Signals,
 ) -> Result<(), String> {
     let dir = args.scenarios.clone().unwrap_or_else(catalog::default_dir);
@@ -114,7 +119,6 @@ async fn pick_and_run(
         dir: dir.display().to_string(),
         ..PickerState::default()
     };
-    let mut keys = EventStream::new();
     loop {
         guard
             .terminal
@@ -147,11 +151,7 @@ async fn pick_and_run(
                 match catalog::load(&entry.path) {
                     Ok(scenario) => {
                         picker.error = None;
-                        // The event stream is shared with the live view.
-                        drop(keys);
-                        let exit = live::run(guard, scenario, opts, signals).await;
-                        keys = EventStream::new();
-                        match exit {
+                        match live::run(guard, scenario, opts, keys, signals).await {
                             Ok(Exit::Quit) => return Ok(()),
                             Ok(Exit::Back) => {}
                             Err(e) => picker.error = Some(e),
