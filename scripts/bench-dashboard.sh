@@ -14,9 +14,8 @@ secs=${2:-60}
 cargo build --release --quiet
 bin=$PWD/target/release/sessiondrill
 work=$(mktemp -d /tmp/sessiondrill-bench-XXXX)
-socket=sessiondrill-bench-$$
 cleanup() {
-  tmux -L "$socket" kill-server 2>/dev/null || true
+  tmux -S "$work/tmux.sock" kill-server 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -39,15 +38,15 @@ headless_cpu=$(measure "$pid")
 wait "$pid" || true
 
 # Dashboard, in a 120x40 tmux pane (15 fps is the default).
-tmux -L "$socket" -f /dev/null new-session -d -s b -x 120 -y 40 \
+tmux -S "$work/tmux.sock" -f /dev/null new-session -d -s b -x 120 -y 40 \
   "exec env SESSIONDRILL_HOME=$work/t $bin tui $topology --duration ${secs}s --report-dir $work"
 sleep 0.5
-pid=$(tmux -L "$socket" display -p -t b '#{pane_pid}')
+pid=$(tmux -S "$work/tmux.sock" display -p -t b '#{pane_pid}')
 tui_cpu=$(measure "$pid")
-until tmux -L "$socket" capture-pane -p -t b | grep -q Summary; do sleep 1; done
-tmux -L "$socket" send-keys -t b e
+until tmux -S "$work/tmux.sock" capture-pane -p -t b | grep -q Summary; do sleep 1; done
+tmux -S "$work/tmux.sock" send-keys -t b e
 until ls "$work"/sessiondrill-*.json >/dev/null 2>&1; do sleep 0.2; done
-tmux -L "$socket" send-keys -t b q
+tmux -S "$work/tmux.sock" send-keys -t b q
 
 python3 - "$work/headless.json" "$work"/sessiondrill-*.json "$headless_cpu" "$tui_cpu" "$window" <<'PY'
 import json, sys

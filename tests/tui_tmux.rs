@@ -10,21 +10,22 @@ use std::time::{Duration, Instant};
 
 use support::{BIN, home, mounted_under, processes_under, run_dirs, topology_path};
 
-/// A tmux server of our own (its own socket), killed on drop.
+/// A tmux server of our own, its socket in the test's home (removed with
+/// it), killed on drop.
 struct Tmux {
-    socket: String,
+    socket: std::path::PathBuf,
 }
 
 impl Tmux {
-    fn new(tag: &str) -> Tmux {
+    fn new(home: &std::path::Path) -> Tmux {
         Tmux {
-            socket: format!("sessiondrill-test-{tag}-{}", std::process::id()),
+            socket: home.join("tmux.sock"),
         }
     }
 
     fn cmd(&self) -> Command {
         let mut c = Command::new("tmux");
-        c.args(["-L", &self.socket, "-f", "/dev/null"]);
+        c.arg("-S").arg(&self.socket).args(["-f", "/dev/null"]);
         c
     }
 
@@ -140,7 +141,7 @@ fn assert_all_gone(tmux: &Tmux, h: &support::TestHome) {
 #[test]
 fn sigterm_restores_the_terminal_and_tears_down() {
     let h = home();
-    let tmux = Tmux::new("term");
+    let tmux = Tmux::new(h.path());
     start(&tmux, h.path(), "replicated-sentinel.yaml");
     let (running, screen) = tmux.wait_for(Duration::from_secs(30), |s| s.contains("[running]"));
     assert!(running, "the dashboard did not start:\n{screen}");
@@ -167,7 +168,7 @@ fn sigterm_restores_the_terminal_and_tears_down() {
 #[test]
 fn power_loss_from_the_keyboard_shows_lost_sessions_and_quits_clean() {
     let h = home();
-    let tmux = Tmux::new("power");
+    let tmux = Tmux::new(h.path());
     // Tall enough that the event log keeps every power loss in view.
     start_sized(&tmux, h.path(), "standalone-aof-everysec.yaml", 60);
 
@@ -209,7 +210,7 @@ fn power_loss_from_the_keyboard_shows_lost_sessions_and_quits_clean() {
 #[test]
 fn e_ends_the_load_shows_the_report_s_numbers_and_exports_it() {
     let h = home();
-    let tmux = Tmux::new("export");
+    let tmux = Tmux::new(h.path());
     start(&tmux, h.path(), "standalone-aof-everysec.yaml");
     let (running, screen) = tmux.wait_for(Duration::from_secs(30), |s| s.contains("[running]"));
     assert!(running, "the dashboard did not start:\n{screen}");
@@ -249,7 +250,7 @@ fn e_ends_the_load_shows_the_report_s_numbers_and_exports_it() {
 #[test]
 fn a_terminal_that_hangs_up_mid_run_leaves_nothing_behind() {
     let h = home();
-    let tmux = Tmux::new("hup");
+    let tmux = Tmux::new(h.path());
     // The picker (no file), from the source tree so it finds topologies/.
     let command = format!(
         "exec env SESSIONDRILL_HOME={home} {BIN} --home {home}",
