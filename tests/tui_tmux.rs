@@ -54,6 +54,27 @@ impl Tmux {
         }
     }
 
+    /// A 100-column pane of `rows` running `command` (in the source tree,
+    /// so the picker finds topologies/); the pane stays after it exits.
+    fn open(&self, rows: u16, command: &str) {
+        self.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "sd",
+            "-x",
+            "100",
+            "-y",
+            &rows.to_string(),
+            "-c",
+            env!("CARGO_MANIFEST_DIR"),
+            "sh",
+            "-c",
+            command,
+        ]);
+        self.run(&["set-option", "-t", "sd", "remain-on-exit", "on"]);
+    }
+
     fn pane_dead(&self) -> bool {
         self.run(&["list-panes", "-t", "sd", "-F", "#{pane_dead}"])
             .trim()
@@ -105,20 +126,7 @@ fn start_sized(tmux: &Tmux, h: &std::path::Path, topology: &str, rows: u16) {
         home = h.display(),
         topology = topology_path(topology).display(),
     );
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "sd",
-        "-x",
-        "100",
-        "-y",
-        &rows.to_string(),
-        "sh",
-        "-c",
-        &command,
-    ]);
-    tmux.run(&["set-option", "-t", "sd", "remain-on-exit", "on"]);
+    tmux.open(rows, &command);
 }
 
 /// Wait for the pane's process to end and the nodes with it.
@@ -256,21 +264,7 @@ fn a_terminal_that_hangs_up_mid_run_leaves_nothing_behind() {
         "exec env SESSIONDRILL_HOME={home} {BIN} --home {home}",
         home = h.path().display()
     );
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "sd",
-        "-x",
-        "100",
-        "-y",
-        "30",
-        "-c",
-        env!("CARGO_MANIFEST_DIR"),
-        "sh",
-        "-c",
-        &command,
-    ]);
+    tmux.open(30, &command);
     let (picking, screen) = tmux.wait_for(Duration::from_secs(20), |s| s.contains("enter open"));
     assert!(picking, "no picker:\n{screen}");
     tmux.keys("Enter");

@@ -28,19 +28,7 @@ pub struct CompareArgs {
 }
 
 pub async fn run(args: CompareArgs, home: Home) -> u8 {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        eprintln!("error: cannot listen for signals");
-        return 1;
-    };
-    tokio::select! {
-        code = compare(args, home) => code,
-        _ = int.recv() => { eprintln!("interrupted; torn down."); 1 }
-        _ = term.recv() => { eprintln!("terminated; torn down."); 1 }
-    }
+    super::until_signal(compare(args, home)).await
 }
 
 async fn compare(args: CompareArgs, home: Home) -> u8 {

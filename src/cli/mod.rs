@@ -86,6 +86,25 @@ impl Cli {
     }
 }
 
+/// Run a headless command until it ends or SIGINT/SIGTERM arrives; on a
+/// signal the command's future is dropped (its nodes torn down) and the
+/// exit code is 1.
+pub async fn until_signal(work: impl Future<Output = u8>) -> u8 {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        eprintln!("error: cannot listen for signals");
+        return 1;
+    };
+    tokio::select! {
+        code = work => code,
+        _ = int.recv() => { eprintln!("interrupted; torn down."); 1 }
+        _ = term.recv() => { eprintln!("terminated; torn down."); 1 }
+    }
+}
+
 /// Parse a duration such as `2s`, `500ms`, `1m30s`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (try 500ms, 2s, 1m)"))

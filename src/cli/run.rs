@@ -6,8 +6,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tokio::signal::unix::{SignalKind, signal};
-
 use super::parse_duration;
 use crate::drill::{Drill, DrillOptions, write_report};
 use crate::metrics::Snapshot;
@@ -45,18 +43,7 @@ pub async fn run(args: RunArgs, home: Home) -> u8 {
             return 2;
         }
     };
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        eprintln!("error: cannot listen for signals");
-        return 1;
-    };
-    tokio::select! {
-        code = run_scenario(&scenario, &args, home) => code,
-        _ = int.recv() => { eprintln!("interrupted; torn down."); 1 }
-        _ = term.recv() => { eprintln!("terminated; torn down."); 1 }
-    }
+    super::until_signal(run_scenario(&scenario, &args, home)).await
 }
 
 async fn run_scenario(scenario: &Scenario, args: &RunArgs, home: Home) -> u8 {

@@ -113,3 +113,13 @@ pub fn classify_redis(e: &redis::RedisError) -> OpError {
     };
     OpError::new(class, e.to_string())
 }
+
+/// `call`, or a timeout error once `limit` has passed.
+pub async fn bounded<T>(
+    limit: std::time::Duration,
+    call: impl Future<Output = Result<T, OpError>>,
+) -> Result<T, OpError> {
+    tokio::time::timeout(limit, call)
+        .await
+        .unwrap_or_else(|_| Err(OpError::timeout()))
+}

@@ -19,7 +19,7 @@ use async_trait::async_trait;
 
 use super::SessionStore;
 use super::dynamodb::{DynamoBackend, DynamoStore};
-use super::error::OpError;
+use super::error::{OpError, bounded};
 use super::redis::{RedisBackend, RedisStore};
 
 pub struct WriteThrough {
@@ -29,30 +29,20 @@ pub struct WriteThrough {
     pub cache_timeout: Duration,
 }
 
-/// A Redis call bounded by the cache timeout; a timeout is an error.
-async fn cached<T>(
-    limit: Duration,
-    call: impl Future<Output = Result<T, OpError>>,
-) -> Result<T, OpError> {
-    tokio::time::timeout(limit, call)
-        .await
-        .unwrap_or_else(|_| Err(OpError::timeout()))
-}
-
 #[async_trait]
 impl SessionStore for WriteThrough {
     async fn put(&self, id: u64, value: &str, ttl: Duration) -> Result<(), OpError> {
         let key = RedisStore::key(&self.namespace, id);
         let pk = DynamoStore::pk(&self.namespace, id);
         let (_cache, durable) = tokio::join!(
-            cached(self.cache_timeout, self.redis.set(&key, value, ttl)),
+            bounded(self.cache_timeout, self.redis.set(&key, value, ttl)),
             self.dynamo.put(&pk, value, ttl)
         );
         durable
     }
     async fn get(&self, id: u64) -> Result<Option<String>, OpError> {
         let key = RedisStore::key(&self.namespace, id);
-        match cached(self.cache_timeout, self.redis.get(&key)).await {
+        match bounded(self.cache_timeout, self.redis.get(&key)).await {
             Ok(Some(v)) => Ok(Some(v)),
             Ok(None) | Err(_) => self.dynamo.get(&DynamoStore::pk(&self.namespace, id)).await,
         }
@@ -61,7 +51,7 @@ impl SessionStore for WriteThrough {
         let key = RedisStore::key(&self.namespace, id);
         let pk = DynamoStore::pk(&self.namespace, id);
         let (_cache, durable) = tokio::join!(
-            cached(self.cache_timeout, self.redis.del(&key)),
+            bounded(self.cache_timeout, self.redis.del(&key)),
             self.dynamo.delete(&pk)
         );
         durable
@@ -93,12 +83,12 @@ impl SessionStore for CacheAside {
             .await?;
         // Invalidate; a failure here leaves a stale entry until its TTL.
         let key = RedisStore::key(&self.namespace, id);
-        let _ = cached(self.cache_timeout, self.redis.del(&key)).await;
+        let _ = bounded(self.cache_timeout, self.redis.del(&key)).await;
         Ok(())
     }
     async fn get(&self, id: u64) -> Result<Option<String>, OpError> {
         let key = RedisStore::key(&self.namespace, id);
-        let hit = cached(self.cache_timeout, self.redis.get(&key)).await;
+        let hit = bounded(self.cache_timeout, self.redis.get(&key)).await;
         if let Ok(Some(v)) = hit {
             return Ok(Some(v));
         }
@@ -107,7 +97,7 @@ impl SessionStore for CacheAside {
             .get(&DynamoStore::pk(&self.namespace, id))
             .await?;
         if let (Ok(None), Some(v)) = (&hit, &found) {
-            let _ = cached(self.cache_timeout, self.redis.set(&key, v, self.ttl)).await;
+            let _ = bounded(self.cache_timeout, self.redis.set(&key, v, self.ttl)).await;
         }
         Ok(found)
     }
@@ -116,7 +106,7 @@ impl SessionStore for CacheAside {
             .delete(&DynamoStore::pk(&self.namespace, id))
             .await?;
         let key = RedisStore::key(&self.namespace, id);
-        let _ = cached(self.cache_timeout, self.redis.del(&key)).await;
+        let _ = bounded(self.cache_timeout, self.redis.del(&key)).await;
         Ok(())
     }
     fn describe(&self) -> String {

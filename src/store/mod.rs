@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-pub use error::{ErrorClass, OpError, classify_redis};
+pub use error::{ErrorClass, OpError, bounded, classify_redis};
 
 use crate::provision::Deployment;
 use crate::scenario::{Scenario, StrategyKind};

@@ -1,14 +1,13 @@
-//! The scenario picker's catalogue: every file in `topologies/`, and how a
-//! bare topology becomes something the dashboard can run (the default
-//! dashboard load on one strategy per store it has).
+//! The scenario picker's catalogue: every file in `topologies/`, scenarios
+//! first. (A bare topology opens with the default load:
+//! [`crate::scenario::load_any`].)
 
 use std::path::{Path, PathBuf};
 
+use crate::scenario::Document;
 #[cfg(test)]
 use crate::scenario::StrategyKind;
-use crate::scenario::{Document, Scenario};
 use crate::topology::Topology;
-use crate::yaml::FileError;
 
 /// One file the picker offers.
 #[derive(Debug, Clone)]
@@ -96,11 +95,6 @@ fn topology_summary(t: &Topology) -> String {
     )
 }
 
-/// Load a scenario, or a topology with the default load.
-pub fn load(path: &Path) -> Result<Scenario, FileError> {
-    crate::scenario::load_any(path)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,14 +112,14 @@ mod tests {
         let first_topology = entries.iter().position(|e| !e.is_scenario).unwrap();
         assert!(entries[first_topology..].iter().all(|e| !e.is_scenario));
         for e in &entries {
-            let s = load(&e.path).unwrap();
+            let s = crate::scenario::load_any(&e.path).unwrap();
             assert!(!s.strategies.is_empty(), "{}", e.name);
         }
     }
 
     #[test]
     fn a_bare_topology_gets_one_strategy_per_store() {
-        let s = load(&shipped().join("hybrid.yaml")).unwrap();
+        let s = crate::scenario::load_any(&shipped().join("hybrid.yaml")).unwrap();
         assert_eq!(
             s.strategies,
             vec![
@@ -135,7 +129,7 @@ mod tests {
             ]
         );
         assert!(s.timeline.is_empty() && s.expectations.is_empty());
-        let s = load(&shipped().join("standalone-aof-everysec.yaml")).unwrap();
+        let s = crate::scenario::load_any(&shipped().join("standalone-aof-everysec.yaml")).unwrap();
         assert_eq!(s.strategies, vec![StrategyKind::Redis]);
     }
 }

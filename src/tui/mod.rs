@@ -53,7 +53,7 @@ pub async fn run(args: TuiArgs, home: Home) -> u8 {
     }
     // A file given on the command line is checked before the screen changes.
     let first = match &args.scenario {
-        Some(path) => match catalog::load(path) {
+        Some(path) => match crate::scenario::load_any(path) {
             Ok(s) => Some(s),
             Err(e) => {
                 eprintln!("{e}");
@@ -148,7 +148,7 @@ async fn pick_and_run(
                 let Some(entry) = picker.current() else {
                     continue;
                 };
-                match catalog::load(&entry.path) {
+                match crate::scenario::load_any(&entry.path) {
                     Ok(scenario) => {
                         picker.error = None;
                         match live::run(guard, scenario, opts, keys, signals).await {

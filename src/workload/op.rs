@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::check::{ReadCheck, judge};
 use crate::metrics::ledger::SessionState;
 use crate::metrics::{OpKind, Sample};
-use crate::store::{ErrorClass, OpError, SessionStore, value};
+use crate::store::{ErrorClass, SessionStore, bounded, value};
 
 /// What every operation of one strategy shares.
 pub struct OpCtx {
@@ -23,15 +23,6 @@ pub struct OpCtx {
     pub timeout: Duration,
     /// Cancelled when the drain ends: stragglers stop before the sweep.
     pub cancel: CancellationToken,
-}
-
-async fn bounded<T>(
-    timeout: Duration,
-    f: impl Future<Output = Result<T, OpError>>,
-) -> Result<T, OpError> {
-    tokio::time::timeout(timeout, f)
-        .await
-        .unwrap_or_else(|_| Err(OpError::timeout()))
 }
 
 /// What one operation came to.
