@@ -48,6 +48,11 @@ for r in reports:
             f"{s['latency_us']['p99'] / 1000:.2f} |"
         )
     print()
+    for name, s in r["strategies"].items():
+        if name == "redis-lock":
+            print(f"- {name}: **{s['violations']}** locks granted while an acknowledged lease was live (two holders); {s['refused']} acquires refused")
+        if name == "redis-rate-limit":
+            print(f"- {name}: **{s['violations']}** admits beyond the limit within the window; {s['refused']} requests denied")
     for e in r["expectations"]:
         mark = "✓" if e["ok"] else "✗"
         obs = e.get("observed")

@@ -189,3 +189,34 @@ fn lost_invalidations_leave_stale_sessions_in_the_cache() {
             > 0
     );
 }
+
+#[test]
+fn redis_patterns_keep_their_promises_when_nothing_fails() {
+    let (code, report) = run("redis-patterns-baseline.yaml");
+    assert_eq!(code, 0, "{}", report["expectations"]);
+    let s = &report["strategies"];
+    // The checker saw the lock and the limiter work: they refused.
+    assert!(s["redis-lock"]["refused"].as_u64().unwrap() > 0);
+    assert!(s["redis-rate-limit"]["refused"].as_u64().unwrap() > 0);
+    assert_eq!(s["redis-lock"]["violations"], 0);
+    assert_eq!(s["redis-rate-limit"]["violations"], 0);
+}
+
+#[test]
+fn a_failover_with_a_held_partition_gives_a_lock_two_holders_and_breaks_the_limit() {
+    let (code, report) = run("redis-patterns-split-brain.yaml");
+    assert_eq!(code, 0, "{}", report["expectations"]);
+    let s = &report["strategies"];
+    assert!(s["redis-lock"]["violations"].as_u64().unwrap() > 0);
+    assert!(s["redis-rate-limit"]["violations"].as_u64().unwrap() > 0);
+    assert!(s["redis-connmap"]["lost"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn noeviction_refuses_writes_instead_of_losing_sessions() {
+    let (code, report) = run("cache-noeviction.yaml");
+    assert_eq!(code, 0, "{}", report["expectations"]);
+    let s = &report["strategies"];
+    assert_eq!(s["redis"]["lost"], 0);
+    assert!(s["redis"]["errors"]["oom"].as_u64().unwrap() > 0);
+}

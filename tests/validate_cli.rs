@@ -296,3 +296,34 @@ timeline:
         assert!(err.contains(expected), "expected {expected:?} in:\n{err}");
     }
 }
+
+#[test]
+fn bad_pattern_parameters_and_eviction_policies_are_named_by_line() {
+    let text = "\
+name: t
+topology:
+  name: inline
+  nodes:
+    cache: { kind: redis }
+strategies: [redis-lock, redis-rate-limit]
+workload:
+  sessions: 10
+  duration: 2s
+  rates: { read: 10/s }
+  patterns: { lock_lease: forever, rate_limit: 30 per minute }
+timeline:
+  - { at: 1s, fault: evict, target: cache, policy: lru-ish }
+  - { at: 1s, fault: kill, target: cache, policy: noeviction }
+";
+    let (code, err) = validate("patterns.yaml", text);
+    assert_eq!(code, 2, "{err}");
+    for expected in [
+        "patterns.yaml:11:15: ",
+        "expected a duration like 500ms",
+        "patterns.yaml:11:36: expected requests per window like 30/60s; got \"30 per minute\"",
+        "patterns.yaml:13:44: unknown maxmemory-policy `lru-ish`, expected one of: allkeys-lru",
+        "patterns.yaml:14:43: `policy` applies to evict only",
+    ] {
+        assert!(err.contains(expected), "expected {expected:?} in:\n{err}");
+    }
+}

@@ -95,13 +95,18 @@ async fn progress(mut rx: tokio::sync::watch::Receiver<Snapshot>) {
             .iter()
             .map(|st| {
                 format!(
-                    "{} {} ops/s p99 {:.2} ms err {}{}",
+                    "{} {} ops/s p99 {:.2} ms err {}{}{}",
                     st.name,
                     st.throughput_last,
                     st.latency_last_us.p99 as f64 / 1000.0,
                     st.errors,
                     if st.live_missing + st.live_stale > 0 {
                         format!(" missing {} stale {}", st.live_missing, st.live_stale)
+                    } else {
+                        String::new()
+                    },
+                    if st.violations > 0 {
+                        format!(" violations {}", st.violations)
                     } else {
                         String::new()
                     }

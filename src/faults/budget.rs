@@ -58,7 +58,7 @@ fn server(kind: FaultKind, s: &RedisServer) -> Budget {
         }
         FaultKind::Flush => Budget::new("flush: every session in the cache", None),
         FaultKind::Evict => Budget::new(
-            "eviction: whatever no longer fits in maxmemory (least recently used first)",
+            "eviction: whatever no longer fits in maxmemory (none with noeviction: writes fail with OOM)",
             None,
         ),
         _ => Budget::new("no data loss expected", Some(0.0)),

@@ -1,9 +1,25 @@
 //! `evict`: shrink a Redis server's memory so it evicts sessions
-//! (`CONFIG SET maxmemory` + `maxmemory-policy allkeys-lru`); healing puts
+//! (`CONFIG SET maxmemory` + `maxmemory-policy`, `allkeys-lru` unless told
+//! otherwise — `noeviction` refuses writes with OOM instead); healing puts
 //! the previous settings back.
 
 use crate::provision::NodeHandle;
 use crate::provision::redis::probe::RedisProbe;
+
+/// Redis's `maxmemory-policy` values.
+pub const POLICIES: [&str; 8] = [
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+    "noeviction",
+];
+
+/// The policy when a fault names none.
+pub const DEFAULT_POLICY: &str = "allkeys-lru";
 
 /// The settings to restore.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +46,7 @@ async fn set(p: &RedisProbe, key: &str, value: &str) -> Result<(), String> {
     if ok == "OK" { Ok(()) } else { Err(ok) }
 }
 
-pub async fn inject(node: &NodeHandle, maxmemory: &str) -> Result<Saved, String> {
+pub async fn inject(node: &NodeHandle, maxmemory: &str, policy: &str) -> Result<Saved, String> {
     if !node.info.kind.starts_with("redis") || node.info.role == "sentinel" {
         return Err(format!(
             "evict applies to Redis servers, not {}",
@@ -42,7 +58,7 @@ pub async fn inject(node: &NodeHandle, maxmemory: &str) -> Result<Saved, String>
         maxmemory: get(&p, "maxmemory").await?,
         policy: get(&p, "maxmemory-policy").await?,
     };
-    set(&p, "maxmemory-policy", "allkeys-lru").await?;
+    set(&p, "maxmemory-policy", policy).await?;
     set(&p, "maxmemory", maxmemory).await?;
     Ok(saved)
 }

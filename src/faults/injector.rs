@@ -230,10 +230,11 @@ impl Injector {
             }
             FaultKind::Evict => {
                 let max = fault.maxmemory.as_deref().unwrap_or("1mb");
+                let policy = fault.policy.as_deref().unwrap_or(evict::DEFAULT_POLICY);
                 for &i in &nodes {
-                    saved.push((i, evict::inject(&dep.nodes[i], max).await?));
+                    saved.push((i, evict::inject(&dep.nodes[i], max, policy).await?));
                 }
-                format!("maxmemory {max} (allkeys-lru) on {}", names.join(", "))
+                format!("maxmemory {max} ({policy}) on {}", names.join(", "))
             }
             k if k.is_link() => {
                 let mut said = Vec::new();

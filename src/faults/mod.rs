@@ -150,6 +150,8 @@ pub struct Fault {
     pub mode: Option<String>,
     /// `evict`: the `maxmemory` to set, e.g. `1mb`.
     pub maxmemory: Option<String>,
+    /// `evict`: the `maxmemory-policy` meanwhile (default `allkeys-lru`).
+    pub policy: Option<String>,
     /// Parameters of link faults.
     pub link: LinkParams,
 }

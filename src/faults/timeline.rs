@@ -79,6 +79,7 @@ mod tests {
             duration: None,
             mode: None,
             maxmemory: None,
+            policy: None,
             link: Default::default(),
         };
         let entries = vec![

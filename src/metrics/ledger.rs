@@ -9,6 +9,7 @@
 //! a newer write of the same session was acknowledged. Such operations are
 //! remembered for [`UNCERTAIN_HORIZON`] after the next acknowledgement.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// How long an unacknowledged operation can still land, counted from the
@@ -50,6 +51,9 @@ pub struct SessionState {
     /// The acknowledged version a live read last proved lost or stale (0:
     /// none), so each loss is counted once however often it is read.
     pub proven: u64,
+    /// `redis-rate-limit`: when (ms on the request clock) the limiter
+    /// admitted this customer's requests, within the last window.
+    pub admits: VecDeque<u64>,
 }
 
 impl SessionState {
@@ -77,6 +81,35 @@ impl SessionState {
             expires_at,
         });
         self.forget_old(at);
+    }
+
+    /// The write of `version` was refused (a lock already held): it
+    /// certainly did not land, so it is no longer uncertain.
+    pub fn write_refused(&mut self, version: u64) {
+        self.uncertain.retain(|u| u.version != version);
+    }
+
+    /// Until when the acknowledged write is certainly live on the server: a
+    /// lock's lease. `None` after a delete, or when a release whose fate is
+    /// unknown may have ended it.
+    pub fn lease_until(&self) -> Option<Instant> {
+        match self.acked {
+            Some(Acked::Write { expires_at, .. }) if self.uncertain_delete.is_none() => {
+                Some(expires_at)
+            }
+            _ => None,
+        }
+    }
+
+    /// Record an admitted request at `at_ms`; how many admits the window
+    /// `(at_ms - window_ms, at_ms]` now holds.
+    pub fn admit(&mut self, at_ms: u64, window_ms: u64) -> usize {
+        let from = at_ms.saturating_sub(window_ms);
+        while self.admits.front().is_some_and(|&t| t <= from) {
+            self.admits.pop_front();
+        }
+        self.admits.push_back(at_ms);
+        self.admits.len()
     }
 
     /// Start a delete.
@@ -163,6 +196,32 @@ impl SessionState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_write_is_not_uncertain_and_a_lease_ends_with_a_release() {
+        let t = Instant::now();
+        let mut s = SessionState::default();
+        let v1 = s.begin_write(t, Duration::from_secs(10));
+        s.write_acked(v1, t);
+        assert_eq!(s.lease_until(), Some(t + Duration::from_secs(10)));
+        let v2 = s.begin_write(t, Duration::from_secs(10));
+        s.write_refused(v2);
+        assert!(s.uncertain.is_empty());
+        s.begin_delete(t);
+        assert_eq!(s.lease_until(), None, "a release in flight may end it");
+        s.delete_acked(t);
+        assert_eq!(s.lease_until(), None);
+    }
+
+    #[test]
+    fn admits_count_the_sliding_window() {
+        let mut s = SessionState::default();
+        assert_eq!(s.admit(1000, 500), 1);
+        assert_eq!(s.admit(1200, 500), 2);
+        // 1000 falls out: the window is (1000, 1500].
+        assert_eq!(s.admit(1500, 500), 2);
+        assert_eq!(s.admit(1501, 500), 3);
+    }
 
     #[test]
     fn a_failed_write_stays_uncertain_after_a_later_ack() {

@@ -55,6 +55,10 @@ pub struct StrategyStats {
     /// Acknowledged writes a live read proved lost / stale, each once.
     pub proven_lost: u64,
     pub proven_stale: u64,
+    /// Pattern strategies: refused (lock held, over the limit) and
+    /// violations (two holders, admits beyond the limit).
+    pub refused: u64,
+    pub violations: u64,
     pub availability: Availability,
     /// Completed operations per second of the run.
     pub throughput: Vec<u64>,
@@ -81,6 +85,8 @@ impl StrategyStats {
             live: BTreeMap::new(),
             proven_lost: 0,
             proven_stale: 0,
+            refused: 0,
+            violations: 0,
             availability: Availability::new(start),
             throughput: Vec::new(),
             errors_per_second: Vec::new(),
@@ -118,7 +124,9 @@ impl StrategyStats {
                 self.availability.failure(s.intended);
             }
             None => {
-                if s.op.is_write() {
+                self.refused += s.refused as u64;
+                self.violations += s.violation as u64;
+                if s.op.is_write() && !s.refused {
                     self.acked_writes += 1;
                     let slot = (s.intended.saturating_duration_since(start).as_millis()
                         / WRITE_SLOT.as_millis()) as usize;
@@ -178,6 +186,8 @@ pub struct StrategySnapshot {
     pub proven_stale: u64,
     /// Reads that found a failed write had landed after all.
     pub live_indeterminate: u64,
+    /// Pattern strategies: a lock's second holders, admits over the limit.
+    pub violations: u64,
     pub unavailable_ms: u64,
     pub down: bool,
 }
@@ -208,6 +218,7 @@ fn snapshot(stats: &[StrategyStats], start: Instant, phase: Phase) -> Snapshot {
                 proven_lost: s.proven_lost,
                 proven_stale: s.proven_stale,
                 live_indeterminate: s.live.get(&ReadCheck::Indeterminate).copied().unwrap_or(0),
+                violations: s.violations,
                 unavailable_ms: s.availability.total().as_millis() as u64,
                 down: s.availability.is_down(),
             })

@@ -50,6 +50,10 @@ pub struct Sample {
     /// The read was the first to prove its acknowledged write lost or stale
     /// (a session counts once however often it is read).
     pub first_proof: bool,
+    /// Answered but not done: a lock already held, a request over the limit.
+    pub refused: bool,
+    /// A lock granted to a second holder, an admit beyond the limit.
+    pub violation: bool,
 }
 
 impl Sample {

@@ -18,11 +18,11 @@ pub fn compare_markdown(reports: &[Report]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "| scenario | strategy | acked writes | lost | lost share | stale | unavailable | p50 ms | p99 ms | expectations |"
+        "| scenario | strategy | acked writes | lost | lost share | stale | violations | unavailable | p50 ms | p99 ms | expectations |"
     );
     let _ = writeln!(
         s,
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
     );
     for r in reports {
         for (name, st) in &r.strategies {
@@ -44,9 +44,13 @@ pub fn compare_markdown(reports: &[Report]) -> String {
             let share = lost_share(st)
                 .map(|x| format!("{:.2} %", x * 100.0))
                 .unwrap_or_else(|| "—".into());
+            let violations = match super::StrategyReport::pattern_terms(name) {
+                Some(_) => st.violations.to_string(),
+                None => "—".into(),
+            };
             let _ = writeln!(
                 s,
-                "| {} | {name} | {} | {} | {share} | {} | {:.1} s | {:.2} | {:.2} | {verdict} |",
+                "| {} | {name} | {} | {} | {share} | {} | {violations} | {:.1} s | {:.2} | {:.2} | {verdict} |",
                 r.scenario,
                 st.acked_writes,
                 st.lost,

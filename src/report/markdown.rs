@@ -44,6 +44,23 @@ pub fn markdown(r: &Report) -> String {
             ms(st.latency_us.max)
         );
     }
+    let patterns: Vec<_> = r
+        .strategies
+        .iter()
+        .filter_map(|(name, st)| {
+            super::StrategyReport::pattern_terms(name).map(|terms| (name, st, terms))
+        })
+        .collect();
+    if !patterns.is_empty() {
+        let _ = writeln!(s, "\n## Patterns\n");
+        for (name, st, (violation, refusal)) in patterns {
+            let _ = writeln!(
+                s,
+                "- {name}: **{}** {violation}; {} {refusal}",
+                st.violations, st.refused
+            );
+        }
+    }
     if !r.expectations.is_empty() {
         let _ = writeln!(s, "\n## Expectations\n");
         for e in &r.expectations {

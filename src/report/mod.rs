@@ -102,6 +102,14 @@ pub struct StrategyReport {
     pub indeterminate: u64,
     /// Sessions the final sweep could not read.
     pub unverified: u64,
+    /// Pattern strategies: answered but not done (a lock already held, a
+    /// request over the limit).
+    #[serde(default)]
+    pub refused: u64,
+    /// Pattern strategies: a lock granted while an acknowledged lease was
+    /// live (two holders), an admit beyond the limit.
+    #[serde(default)]
+    pub violations: u64,
     /// Ids of the lost sessions (the first [`ID_SAMPLE`]), for drill-down:
     /// the store key is `sd:<strategy>:session:<id>`.
     #[serde(default)]
@@ -165,6 +173,8 @@ impl StrategyReport {
             indeterminate: sw.count(ReadCheck::Indeterminate)
                 + s.live.get(&ReadCheck::Indeterminate).copied().unwrap_or(0),
             unverified: sw.unverified,
+            refused: s.refused,
+            violations: s.violations,
             lost_ids: sw.lost_ids.iter().take(ID_SAMPLE).copied().collect(),
             stale_ids: sw.stale_ids.iter().take(ID_SAMPLE).copied().collect(),
             errors: s
@@ -223,6 +233,23 @@ impl StrategyReport {
         }
     }
 
+    /// What a violation and a refusal mean for strategy `name`, if it is a
+    /// pattern strategy that has them.
+    pub fn pattern_terms(name: &str) -> Option<(&'static str, &'static str)> {
+        use crate::scenario::{Semantics, StrategyKind};
+        match StrategyKind::parse(name)?.semantics() {
+            Semantics::Session => None,
+            Semantics::Lock => Some((
+                "locks granted while an acknowledged lease was live (two holders)",
+                "acquires refused (held)",
+            )),
+            Semantics::RateLimit => Some((
+                "admits beyond the limit within the window",
+                "requests denied",
+            )),
+        }
+    }
+
     /// The value an expectation names, e.g. `lost`, `latency.p99_ms`.
     pub fn metric(&self, name: &str) -> Option<f64> {
         let ms = |us: u64| us as f64 / 1000.0;
@@ -234,6 +261,8 @@ impl StrategyReport {
             "resurrected" => self.resurrected as f64,
             "indeterminate" => self.indeterminate as f64,
             "unverified" => self.unverified as f64,
+            "refused" => self.refused as f64,
+            "violations" => self.violations as f64,
             "errors" => self.errors.values().sum::<u64>() as f64,
             "error_rate" => self.error_rate,
             "unavailable_ms" => self.unavailable_ms as f64,

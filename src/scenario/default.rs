@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::{Document, Rates, Scenario, StrategyKind, Targets, Workload};
+use super::{Document, Patterns, Rates, Scenario, StrategyKind, Targets, Workload};
 use crate::topology::{NodeKind, Topology};
 use crate::yaml::FileError;
 
@@ -35,6 +35,7 @@ pub fn default_workload() -> Workload {
         prefill: false,
         connections: 8,
         seed: 1,
+        patterns: Patterns::default(),
     }
 }
 

@@ -101,6 +101,8 @@ pub const METRICS: &[&str] = &[
     "resurrected",
     "indeterminate",
     "unverified",
+    "refused",
+    "violations",
     "errors",
     "error_rate",
     "unavailable_ms",

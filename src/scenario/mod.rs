@@ -436,5 +436,34 @@ fn workload(c: &mut Checker<'_>, w: &spec::WorkloadSpec) -> Workload {
         prefill: w.prefill.unwrap_or(false),
         connections,
         seed: w.seed.unwrap_or(1),
+        patterns: patterns(c, w.patterns.as_ref()),
     }
+}
+
+fn patterns(c: &mut Checker<'_>, p: Option<&spec::PatternsSpec>) -> Patterns {
+    let mut out = Patterns::default();
+    let Some(p) = p else { return out };
+    if let Some(s) = &p.lock_lease {
+        out.lock_lease = duration(c, "workload.patterns.lock_lease", s);
+    }
+    if let Some(s) = &p.rate_limit {
+        let parsed = s.split_once('/').and_then(|(max, window)| {
+            let max = max.trim().parse::<u64>().ok().filter(|m| *m > 0)?;
+            let window = humantime::parse_duration(window.trim())
+                .ok()
+                .filter(|w| !w.is_zero())?;
+            Some((max, window))
+        });
+        match parsed {
+            Some((max, window)) => {
+                out.limit_max = max;
+                out.limit_window = window;
+            }
+            None => c.at(
+                "workload.patterns.rate_limit",
+                format!("expected requests per window like 30/60s; got {s:?}"),
+            ),
+        }
+    }
+    out
 }

@@ -83,15 +83,41 @@ pub enum StrategyKind {
     WriteThrough,
     CacheAside,
     Memcached,
+    /// Seed 003's Redis patterns: WebSocket connection ↔ session map.
+    RedisConnmap,
+    /// Online presence (who is chatting) in sorted sets.
+    RedisPresence,
+    /// `SET NX` session lock with a lease.
+    RedisLock,
+    /// Sliding-window rate limiter on a sorted set.
+    RedisRateLimit,
+}
+
+/// What a strategy's operations mean and what the checker proves of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Semantics {
+    /// Writes, reads and deletes of a value: lost / stale / resurrected.
+    Session,
+    /// Writes are acquires (set if absent, with a lease), deletes release:
+    /// an acquire granted while an acknowledged lease is live is a
+    /// violation (two holders).
+    Lock,
+    /// Every operation is one request of customer `id`: an admit beyond
+    /// the limit within the window is a violation.
+    RateLimit,
 }
 
 impl StrategyKind {
-    pub const ALL: [StrategyKind; 5] = [
+    pub const ALL: [StrategyKind; 9] = [
         StrategyKind::Redis,
         StrategyKind::Dynamodb,
         StrategyKind::WriteThrough,
         StrategyKind::CacheAside,
         StrategyKind::Memcached,
+        StrategyKind::RedisConnmap,
+        StrategyKind::RedisPresence,
+        StrategyKind::RedisLock,
+        StrategyKind::RedisRateLimit,
     ];
 
     pub fn name(self) -> &'static str {
@@ -101,6 +127,18 @@ impl StrategyKind {
             StrategyKind::WriteThrough => "write-through",
             StrategyKind::CacheAside => "cache-aside",
             StrategyKind::Memcached => "memcached",
+            StrategyKind::RedisConnmap => "redis-connmap",
+            StrategyKind::RedisPresence => "redis-presence",
+            StrategyKind::RedisLock => "redis-lock",
+            StrategyKind::RedisRateLimit => "redis-rate-limit",
+        }
+    }
+
+    pub fn semantics(self) -> Semantics {
+        match self {
+            StrategyKind::RedisLock => Semantics::Lock,
+            StrategyKind::RedisRateLimit => Semantics::RateLimit,
+            _ => Semantics::Session,
         }
     }
 
@@ -111,7 +149,13 @@ impl StrategyKind {
     pub fn needs_redis(self) -> bool {
         matches!(
             self,
-            StrategyKind::Redis | StrategyKind::WriteThrough | StrategyKind::CacheAside
+            StrategyKind::Redis
+                | StrategyKind::WriteThrough
+                | StrategyKind::CacheAside
+                | StrategyKind::RedisConnmap
+                | StrategyKind::RedisPresence
+                | StrategyKind::RedisLock
+                | StrategyKind::RedisRateLimit
         )
     }
 
@@ -143,6 +187,29 @@ pub struct Workload {
     pub prefill: bool,
     pub connections: usize,
     pub seed: u64,
+    /// Parameters of seed 003's Redis patterns.
+    pub patterns: Patterns,
+}
+
+/// Parameters of the pattern strategies (defaults from seed 003).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Patterns {
+    /// `redis-lock`: lease of an acquired lock (`SET NX EX 10`).
+    pub lock_lease: Duration,
+    /// `redis-rate-limit`: requests allowed per window (30).
+    pub limit_max: u64,
+    /// `redis-rate-limit`: the sliding window (60 s).
+    pub limit_window: Duration,
+}
+
+impl Default for Patterns {
+    fn default() -> Self {
+        Self {
+            lock_lease: Duration::from_secs(10),
+            limit_max: 30,
+            limit_window: Duration::from_secs(60),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

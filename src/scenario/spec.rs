@@ -60,6 +60,20 @@ pub struct WorkloadSpec {
     /// Seed for the choice of sessions (default 1).
     #[serde(default)]
     pub seed: Option<u64>,
+    /// Parameters of the Redis pattern strategies (seed 003).
+    #[serde(default)]
+    pub patterns: Option<PatternsSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatternsSpec {
+    /// `redis-lock`: lease of an acquired lock (default 10s).
+    #[serde(default)]
+    pub lock_lease: Option<String>,
+    /// `redis-rate-limit`: requests per window, e.g. `30/60s` (default).
+    #[serde(default)]
+    pub rate_limit: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,6 +128,10 @@ pub struct TimelineSpec {
     /// `evict`: the `maxmemory` to shrink Redis to (default `1mb`).
     #[serde(default)]
     pub maxmemory: Option<String>,
+    /// `evict`: Redis's `maxmemory-policy` meanwhile (default
+    /// `allkeys-lru`; `noeviction` refuses writes instead of evicting).
+    #[serde(default)]
+    pub policy: Option<String>,
     /// Link faults: `clients` (default) or `peers` (replication and
     /// Sentinel traffic to a redis-replicated server).
     #[serde(default)]

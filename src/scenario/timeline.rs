@@ -68,6 +68,19 @@ pub(crate) fn validate(
         if s.maxmemory.is_some() && kind != FaultKind::Evict {
             c.at(&path("maxmemory"), "`maxmemory` applies to evict only");
         }
+        if let Some(p) = &s.policy {
+            if kind != FaultKind::Evict {
+                c.at(&path("policy"), "`policy` applies to evict only");
+            } else if !crate::faults::evict::POLICIES.contains(&p.as_str()) {
+                c.at(
+                    &path("policy"),
+                    format!(
+                        "unknown maxmemory-policy `{p}`, expected one of: {}",
+                        crate::faults::evict::POLICIES.join(", ")
+                    ),
+                );
+            }
+        }
         if s.mode.is_some() && kind != FaultKind::Failover {
             c.at(&path("mode"), "`mode` applies to failover only");
         }
@@ -134,6 +147,7 @@ pub(crate) fn validate(
                 duration,
                 mode: s.mode.clone(),
                 maxmemory: s.maxmemory.clone(),
+                policy: s.policy.clone(),
                 link,
             },
             repeat,

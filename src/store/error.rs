@@ -20,13 +20,15 @@ pub enum ErrorClass {
     Masterdown,
     /// NOREPLICAS: min-replicas-to-write not met.
     Noreplicas,
+    /// OOM: maxmemory reached with `noeviction`; writes are refused.
+    Oom,
     /// DynamoDB throttling (ProvisionedThroughputExceeded, Throttling).
     Throttled,
     Other,
 }
 
 impl ErrorClass {
-    pub const ALL: [ErrorClass; 9] = [
+    pub const ALL: [ErrorClass; 10] = [
         ErrorClass::Timeout,
         ErrorClass::Refused,
         ErrorClass::Readonly,
@@ -34,6 +36,7 @@ impl ErrorClass {
         ErrorClass::Loading,
         ErrorClass::Masterdown,
         ErrorClass::Noreplicas,
+        ErrorClass::Oom,
         ErrorClass::Throttled,
         ErrorClass::Other,
     ];
@@ -47,6 +50,7 @@ impl ErrorClass {
             ErrorClass::Loading => "loading",
             ErrorClass::Masterdown => "masterdown",
             ErrorClass::Noreplicas => "noreplicas",
+            ErrorClass::Oom => "oom",
             ErrorClass::Throttled => "throttled",
             ErrorClass::Other => "other",
         }
@@ -104,6 +108,7 @@ pub fn classify_redis(e: &redis::RedisError) -> OpError {
         Some("LOADING") => ErrorClass::Loading,
         Some("MASTERDOWN") => ErrorClass::Masterdown,
         Some("NOREPLICAS") => ErrorClass::Noreplicas,
+        Some("OOM") => ErrorClass::Oom,
         Some("MOVED" | "ASK" | "CLUSTERDOWN" | "TRYAGAIN") => ErrorClass::Cluster,
         _ if e.is_timeout() => ErrorClass::Timeout,
         _ if e.is_connection_refusal() || e.is_connection_dropped() || e.is_io_error() => {

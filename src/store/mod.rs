@@ -5,6 +5,7 @@ pub mod dynamodb;
 mod error;
 pub mod hybrid;
 pub mod memcached;
+pub mod patterns;
 pub mod redis;
 pub mod value;
 
@@ -28,6 +29,30 @@ pub trait SessionStore: Send + Sync {
     /// Read a session; `None` when absent.
     async fn get(&self, id: u64) -> Result<Option<String>, OpError>;
     async fn delete(&self, id: u64) -> Result<(), OpError>;
+    /// A lock's acquire: set only if absent, expiring after `lease`;
+    /// `Ok(false)` when already held. Only `redis-lock` takes locks.
+    async fn acquire(&self, _id: u64, _token: &str, _lease: Duration) -> Result<bool, OpError> {
+        Err(OpError::new(
+            ErrorClass::Other,
+            "this strategy takes no locks",
+        ))
+    }
+    /// A lock's release: delete only if `token` still holds it.
+    async fn release(&self, _id: u64, _token: &str) -> Result<(), OpError> {
+        Err(OpError::new(
+            ErrorClass::Other,
+            "this strategy takes no locks",
+        ))
+    }
+    /// One request of customer `id` at `at_ms` (unique per customer by
+    /// `seq`) through a rate limiter: is it allowed? Only
+    /// `redis-rate-limit` limits.
+    async fn admit(&self, _id: u64, _at_ms: u64, _seq: u64) -> Result<bool, OpError> {
+        Err(OpError::new(
+            ErrorClass::Other,
+            "this strategy limits nothing",
+        ))
+    }
     /// Client configuration in one line (timeouts, retries), for the report.
     fn describe(&self) -> String;
 }
@@ -64,6 +89,24 @@ pub async fn build(
             namespace: ns,
             ttl: w.ttl,
             cache_timeout: cache_timeout(w.op_timeout),
+        }),
+        StrategyKind::RedisConnmap => Arc::new(patterns::ConnMap {
+            backend: redis()?,
+            namespace: ns,
+        }),
+        StrategyKind::RedisPresence => Arc::new(patterns::Presence {
+            backend: redis()?,
+            namespace: ns,
+        }),
+        StrategyKind::RedisLock => Arc::new(patterns::SessionLock {
+            backend: redis()?,
+            namespace: ns,
+        }),
+        StrategyKind::RedisRateLimit => Arc::new(patterns::RateLimiter {
+            backend: redis()?,
+            namespace: ns,
+            max: w.patterns.limit_max,
+            window: w.patterns.limit_window,
         }),
         StrategyKind::Memcached => {
             let group = scenario

@@ -455,6 +455,7 @@ fn fault(kind: FaultKind, target: &str) -> Fault {
         duration: None,
         mode: None,
         maxmemory: None,
+        policy: None,
         link: LinkParams::default(),
     }
 }

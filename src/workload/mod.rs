@@ -173,7 +173,12 @@ async fn run(
                 store: s.store.clone(),
                 ledger: ledger.clone(),
                 samples: sample_tx.clone(),
-                ttl: w.ttl,
+                semantics: s.kind.semantics(),
+                patterns: w.patterns,
+                ttl: match s.kind.semantics() {
+                    crate::scenario::Semantics::Lock => w.patterns.lock_lease,
+                    _ => w.ttl,
+                },
                 value_bytes: w.value_bytes,
                 timeout: w.op_timeout,
                 cancel: cancel.clone(),

@@ -10,14 +10,18 @@ use tokio_util::sync::CancellationToken;
 use crate::check::{ReadCheck, judge};
 use crate::metrics::ledger::SessionState;
 use crate::metrics::{OpKind, Sample};
+use crate::scenario::{Patterns, Semantics};
 use crate::store::{ErrorClass, SessionStore, bounded, value};
 
 /// What every operation of one strategy shares.
 pub struct OpCtx {
     pub strategy: usize,
     pub store: Arc<dyn SessionStore>,
+    pub semantics: Semantics,
+    pub patterns: Patterns,
     pub ledger: Arc<Vec<Mutex<SessionState>>>,
     pub samples: mpsc::UnboundedSender<Sample>,
+    /// Expiry of a write (a lock's lease for `Semantics::Lock`).
     pub ttl: Duration,
     pub value_bytes: usize,
     pub timeout: Duration,
@@ -32,6 +36,12 @@ pub struct Outcome {
     pub check: Option<ReadCheck>,
     /// The read was the first to prove this acknowledged write lost/stale.
     pub first_proof: bool,
+    /// A lock held by another, or a request over the limit: answered, not
+    /// done.
+    pub refused: bool,
+    /// The store broke the pattern's promise: a lock granted while an
+    /// acknowledged lease was live, an admit beyond the limit.
+    pub violation: bool,
 }
 
 fn failed(class: ErrorClass) -> Outcome {
@@ -41,9 +51,20 @@ fn failed(class: ErrorClass) -> Outcome {
     }
 }
 
-/// Write, read or delete session `id`.
+/// Run operation `op` on session (lock, customer) `id`.
 pub async fn execute(ctx: &OpCtx, op: OpKind, id: u64) -> Outcome {
     let mut state = ctx.ledger[id as usize].lock().await;
+    match (ctx.semantics, op) {
+        (Semantics::Session, _) | (Semantics::Lock, OpKind::Read) => {
+            session(ctx, &mut state, op, id).await
+        }
+        (Semantics::Lock, _) => lock(ctx, &mut state, op, id).await,
+        (Semantics::RateLimit, _) => request(ctx, &mut state, id).await,
+    }
+}
+
+/// Write, read or delete session `id`.
+async fn session(ctx: &OpCtx, state: &mut SessionState, op: OpKind, id: u64) -> Outcome {
     match op {
         // The write is pending in the ledger before it is sent: if this
         // future is dropped mid-flight, it stays uncertain.
@@ -60,13 +81,13 @@ pub async fn execute(ctx: &OpCtx, op: OpKind, id: u64) -> Outcome {
         }
         OpKind::Read => match bounded(ctx.timeout, ctx.store.get(id)).await {
             Ok(v) => {
-                let check = judge(&mut state, v.as_deref(), Instant::now());
+                let check = judge(state, v.as_deref(), Instant::now());
                 let first_proof =
                     matches!(check, ReadCheck::Missing | ReadCheck::Stale) && state.first_proof();
                 Outcome {
-                    error: None,
                     check: Some(check),
                     first_proof,
+                    ..Outcome::default()
                 }
             }
             Err(e) => failed(e.class),
@@ -81,6 +102,71 @@ pub async fn execute(ctx: &OpCtx, op: OpKind, id: u64) -> Outcome {
                 Err(e) => failed(e.class),
             }
         }
+    }
+}
+
+/// Acquire (create, update) or release (delete) lock `id`. Each acquire is
+/// a new holder. Granted while the ledger's acknowledged lease is certainly
+/// still live (the server counts the lease from later than we do) means the
+/// store forgot a holder: two holders at once.
+async fn lock(ctx: &OpCtx, state: &mut SessionState, op: OpKind, id: u64) -> Outcome {
+    if op == OpKind::Delete {
+        let token = value::encode(id, state.acked_version().unwrap_or(0), ctx.value_bytes);
+        state.begin_delete(Instant::now());
+        return match bounded(ctx.timeout, ctx.store.release(id, &token)).await {
+            Ok(()) => {
+                state.delete_acked(Instant::now());
+                Outcome::default()
+            }
+            Err(e) => failed(e.class),
+        };
+    }
+    let held_until = state.lease_until();
+    let version = state.begin_write(Instant::now(), ctx.ttl);
+    let token = value::encode(id, version, ctx.value_bytes);
+    match bounded(ctx.timeout, ctx.store.acquire(id, &token, ctx.ttl)).await {
+        Ok(true) => {
+            let now = Instant::now();
+            state.write_acked(version, now);
+            Outcome {
+                violation: held_until.is_some_and(|until| until > now),
+                ..Outcome::default()
+            }
+        }
+        Ok(false) => {
+            state.write_refused(version);
+            Outcome {
+                refused: true,
+                ..Outcome::default()
+            }
+        }
+        Err(e) => failed(e.class),
+    }
+}
+
+/// One request of customer `id` through the rate limiter. The request's
+/// time is the client's clock, the same the limiter scores it with; an
+/// admit that makes the ledger's window hold more than the limit is a
+/// violation. Requests whose answer was lost are never counted as admits,
+/// so they can only hide a violation, not invent one.
+async fn request(ctx: &OpCtx, state: &mut SessionState, id: u64) -> Outcome {
+    let at_ms = crate::provision::rundir::now_unix_ms() as u64;
+    state.issued += 1;
+    let seq = state.issued;
+    match bounded(ctx.timeout, ctx.store.admit(id, at_ms, seq)).await {
+        Ok(true) => {
+            let window = ctx.patterns.limit_window.as_millis() as u64;
+            let in_window = state.admit(at_ms, window) as u64;
+            Outcome {
+                violation: in_window > ctx.patterns.limit_max,
+                ..Outcome::default()
+            }
+        }
+        Ok(false) => Outcome {
+            refused: true,
+            ..Outcome::default()
+        },
+        Err(e) => failed(e.class),
     }
 }
 
@@ -100,5 +186,7 @@ pub async fn run(ctx: Arc<OpCtx>, op: OpKind, id: u64, intended: Instant) {
         error: outcome.error,
         check: outcome.check,
         first_proof: outcome.first_proof,
+        refused: outcome.refused,
+        violation: outcome.violation,
     });
 }

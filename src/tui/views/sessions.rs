@@ -25,7 +25,17 @@ impl Widget for Sessions<'_> {
             Layout::vertical([Constraint::Min(0), Constraint::Length(budget_lines)]).areas(inner);
         // Narrow (80 columns): indeterminate and errors make way.
         let wide = table_area.width >= 44;
+        // Locks and rate limiters: broken promises (two holders, admits
+        // over the limit), when any such strategy runs.
+        let patterns = s
+            .snapshot
+            .strategies
+            .iter()
+            .any(|st| crate::report::StrategyReport::pattern_terms(&st.name).is_some());
         let mut header = vec!["strategy", "acked", "lost", "stale"];
+        if patterns {
+            header.push("viol");
+        }
         if wide {
             header.extend(["indet", "err"]);
         }
@@ -53,6 +63,14 @@ impl Widget for Sessions<'_> {
                 Cell::from(Line::styled(short(st.proven_lost), lost_style)),
                 Cell::from(Line::styled(short(st.proven_stale), stale_style)),
             ];
+            if patterns {
+                let style = if st.violations > 0 {
+                    Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD)
+                } else {
+                    Style::new()
+                };
+                cells.push(Cell::from(Line::styled(short(st.violations), style)));
+            }
             if wide {
                 cells.push(Cell::from(short(st.live_indeterminate)));
                 cells.push(Cell::from(short(st.errors)));
@@ -69,6 +87,9 @@ impl Widget for Sessions<'_> {
             Constraint::Length(5),
             Constraint::Length(5),
         ];
+        if patterns {
+            widths.push(Constraint::Length(5));
+        }
         if wide {
             widths.extend([Constraint::Length(5), Constraint::Length(5)]);
         }
@@ -114,5 +135,20 @@ mod tests {
         assert!(contains(&narrow, "dynamodb"), "{narrow:#?}");
         assert!(contains(&narrow, "lost"), "{narrow:#?}");
         assert!(!contains(&narrow, "indet"), "{narrow:#?}");
+        assert!(
+            !contains(&narrow, "viol"),
+            "no pattern strategy: {narrow:#?}"
+        );
+    }
+
+    #[test]
+    fn a_lock_strategy_shows_its_violations() {
+        let mut s = sample();
+        s.snapshot.strategies[0].name = "redis-lock".into();
+        s.snapshot.strategies[0].violations = 7;
+        let screen = render(60, 8, |f| f.render_widget(Sessions(&s), f.area()));
+        assert!(contains(&screen, "viol"), "{screen:#?}");
+        let row = screen.iter().find(|l| l.contains("redis-lock")).unwrap();
+        assert!(row.contains(" 7 "), "{screen:#?}");
     }
 }

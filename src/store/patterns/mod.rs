@@ -1,0 +1,23 @@
+//! Seed 003's Redis patterns for chat sessions — "Redis is for computed,
+//! ephemeral state": a connection ↔ session map, online presence, a
+//! `SET NX` session lock and a sliding-window rate limiter. Each is a
+//! strategy so it runs through the same engine, faults and checker as the
+//! session stores; the lock and the limiter add what the checker proves of
+//! them (two holders of one lock; more admits than the limit allows).
+//!
+//! Keys carry the id in a hash tag (`{42}`) so every key an operation
+//! touches lives in one cluster slot.
+
+mod connmap;
+mod lock;
+mod presence;
+mod rate_limit;
+
+pub use connmap::ConnMap;
+pub use lock::SessionLock;
+pub use presence::Presence;
+pub use rate_limit::RateLimiter;
+
+fn key(namespace: &str, what: &str, id: u64) -> String {
+    format!("sd:{namespace}:{what}:{{{id}}}")
+}
