@@ -10,7 +10,7 @@ use tokio::sync::Mutex;
 
 use super::{ReadCheck, judge};
 use crate::metrics::ledger::SessionState;
-use crate::store::SessionStore;
+use crate::store::{SessionStore, value};
 
 /// Reads in flight at once during the sweep.
 const CONCURRENCY: usize = 64;
@@ -21,6 +21,9 @@ pub struct SweepResult {
     pub verdicts: BTreeMap<ReadCheck, u64>,
     /// Sessions that could not be read (the store kept failing).
     pub unverified: u64,
+    /// Of the lost and stale sessions, those the store of record holds at
+    /// the acknowledged version: a cache in front served the old copy.
+    pub from_cache: u64,
     /// Ids of lost sessions (for tests and drill-down).
     #[serde(skip)]
     pub lost_ids: Vec<u64>,
@@ -31,6 +34,20 @@ pub struct SweepResult {
 impl SweepResult {
     pub fn count(&self, c: ReadCheck) -> u64 {
         self.verdicts.get(&c).copied().unwrap_or(0)
+    }
+}
+
+/// Does the store of record hold `version` of session `id`?
+async fn source_holds(
+    store: &dyn SessionStore,
+    id: u64,
+    version: Option<u64>,
+    timeout: Duration,
+) -> bool {
+    let Some(version) = version else { return false };
+    match tokio::time::timeout(timeout, store.read_source(id)).await {
+        Ok(Some(Ok(Some(v)))) => value::version_of(&v) == Some(version),
+        _ => false,
     }
 }
 
@@ -61,7 +78,10 @@ pub async fn sweep(
                 for attempt in 0..3 {
                     match tokio::time::timeout(timeout, store.get(id)).await {
                         Ok(Ok(v)) => {
-                            return (id, Some(judge(&mut state, v.as_deref(), Instant::now())));
+                            let verdict = judge(&mut state, v.as_deref(), Instant::now());
+                            let cached = matches!(verdict, ReadCheck::Missing | ReadCheck::Stale)
+                                && source_holds(&*store, id, state.acked_version(), timeout).await;
+                            return (id, Some((verdict, cached)));
                         }
                         _ => tokio::time::sleep(Duration::from_millis(100 * (attempt + 1))).await,
                     }
@@ -70,13 +90,14 @@ pub async fn sweep(
             }
         })
         .buffer_unordered(CONCURRENCY);
-    let results: Vec<(u64, Option<ReadCheck>)> = reads.collect().await;
+    let results: Vec<(u64, Option<(ReadCheck, bool)>)> = reads.collect().await;
     let mut out = SweepResult::default();
     for (id, verdict) in results {
         out.checked += 1;
         match verdict {
-            Some(v) => {
+            Some((v, cached)) => {
                 *out.verdicts.entry(v).or_default() += 1;
+                out.from_cache += cached as u64;
                 match v {
                     ReadCheck::Missing => out.lost_ids.push(id),
                     ReadCheck::Stale => out.stale_ids.push(id),

@@ -75,6 +75,8 @@ pub enum Command {
 pub enum NodeCommand {
     /// The embedded DynamoDB node (Dynoxide over HTTP).
     Dynamodb(DynamodbNodeArgs),
+    /// A DAX node: item and query caches in front of a DynamoDB endpoint.
+    Dax(crate::nodes::dax::DaxNodeArgs),
 }
 
 impl Cli {
@@ -170,6 +172,13 @@ pub fn main() -> ExitCode {
                     }
                 }
             }
+            Command::Node(NodeCommand::Dax(args)) => match crate::nodes::dax::run(args).await {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("dax node: {e}");
+                    1
+                }
+            },
         }
     });
     // Do not wait for stray blocking tasks (e.g. a stdin reader).

@@ -119,6 +119,15 @@ pub fn of(kind: FaultKind, node: &Node, peers: bool) -> Budget {
         NodeKind::Dynamodb(_) => {
             Budget::new("DynamoDB: an acknowledged write is durable", Some(0.0))
         }
+        NodeKind::Dax(_) => match kind {
+            FaultKind::Flush | FaultKind::Kill | FaultKind::Restart | FaultKind::Pause => {
+                Budget::new(
+                    "DAX is a cache: writes are acknowledged once DynamoDB has them, nothing is lost",
+                    Some(0.0),
+                )
+            }
+            _ => Budget::new("no data loss expected", Some(0.0)),
+        },
         NodeKind::Memcached(_) => match kind {
             FaultKind::Flush | FaultKind::Kill | FaultKind::Restart => {
                 Budget::new("memcached keeps nothing: everything on the node", None)

@@ -1,5 +1,6 @@
 //! `flush`: empty a cache — `FLUSHALL` on a Redis server (on a replicated
-//! group, the primary; it replicates), `flush_all` on memcached.
+//! group, the primary; it replicates), `flush_all` on memcached, both
+//! caches of a DAX node.
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -31,6 +32,9 @@ async fn flush(node: &NodeHandle) -> Result<(), String> {
         } else {
             Err(String::from_utf8_lossy(&buf[..n]).into_owned())
         };
+    }
+    if node.info.kind == "dax" {
+        return crate::nodes::dax::probe::flush(port, std::time::Duration::from_secs(2)).await;
     }
     if !node.info.kind.starts_with("redis") {
         return Err(format!("flush applies to caches, not {}", node.info.kind));

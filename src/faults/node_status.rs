@@ -41,6 +41,8 @@ pub struct NodeStatus {
     pub offset: Option<u64>,
     /// Bytes behind its group's primary (replicas of a replicated group).
     pub lag_bytes: Option<u64>,
+    /// A DAX node's cache counters.
+    pub cache: Option<crate::nodes::dax::DaxStats>,
 }
 
 /// What `INFO replication persistence` says of a Redis server.
@@ -132,6 +134,7 @@ mod tests {
             state: NodeState::Up,
             offset: Some(offset),
             lag_bytes: None,
+            cache: None,
         }
     }
 

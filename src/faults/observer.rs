@@ -68,6 +68,7 @@ pub fn spawn(dep: &Deployment, events: EventLog, stop: CancellationToken) -> Obs
             state: NodeState::Unknown,
             offset: None,
             lag_bytes: None,
+            cache: None,
         })
         .collect();
     let (status_tx, status) = watch::channel(initial);
@@ -131,15 +132,28 @@ struct Look {
     seen: Seen,
     state: NodeState,
     offset: Option<u64>,
+    cache: Option<crate::nodes::dax::DaxStats>,
 }
 
 const DOWN: Look = Look {
     seen: Seen::Down,
     state: NodeState::Down,
     offset: None,
+    cache: None,
 };
 
 async fn look(w: &Watched) -> Look {
+    if w.kind == "dax" {
+        return match crate::nodes::dax::probe::stats(w.port, Duration::from_millis(300)).await {
+            Ok(stats) => Look {
+                seen: Seen::Up(None),
+                state: NodeState::Up,
+                offset: None,
+                cache: Some(stats),
+            },
+            Err(_) => DOWN,
+        };
+    }
     if w.kind.starts_with("redis") && w.role != "sentinel" {
         let probe = RedisProbe::new(w.port, &w.password);
         let info = tokio::time::timeout(
@@ -154,6 +168,7 @@ async fn look(w: &Watched) -> Look {
                     seen: Seen::Up(Some(r.role)),
                     state: r.state,
                     offset: r.offset,
+                    cache: None,
                 }
             }
             _ => DOWN,
@@ -164,6 +179,7 @@ async fn look(w: &Watched) -> Look {
                 seen: Seen::Up(None),
                 state: NodeState::Up,
                 offset: None,
+                cache: None,
             },
             Err(_) => DOWN,
         }
@@ -185,6 +201,7 @@ fn publish(tx: &watch::Sender<Vec<NodeStatus>>, watched: &[Watched], looks: &[Lo
             state: l.state,
             offset: l.offset,
             lag_bytes: None,
+            cache: l.cache.clone(),
         })
         .collect();
     fill_lag(&mut nodes);

@@ -2,4 +2,5 @@
 //! subcommands of the same binary so they can be crashed and restarted
 //! like any other node.
 
+pub mod dax;
 pub mod dynamodb;

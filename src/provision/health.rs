@@ -22,6 +22,9 @@ pub async fn check_info(
     let work = async {
         match info.kind.as_str() {
             "memcached" => super::memcached::version(port).await.map(|_| ()),
+            "dax" => crate::nodes::dax::probe::stats(port, limit)
+                .await
+                .map(|_| ()),
             "dynamodb" => {
                 let client = dynamo::client(&info.url, "us-east-1", ClientPolicy::default()).await;
                 client

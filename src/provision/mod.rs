@@ -6,6 +6,7 @@
 //! die if sessiondrill itself is killed (see [`spawner`]).
 
 pub mod binaries;
+pub mod dax;
 pub mod dynamodb;
 mod error;
 pub mod health;
@@ -171,7 +172,7 @@ fn check_binaries(topology: &Topology) -> Result<(), ProvisionError> {
             NodeKind::Memcached(_) => {
                 binaries::MEMCACHED.locate()?;
             }
-            NodeKind::Dynamodb(_) => {}
+            NodeKind::Dynamodb(_) | NodeKind::Dax(_) => {}
         }
     }
     Ok(())
@@ -227,11 +228,31 @@ async fn try_up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, Pro
         .iter()
         .map(plan_ports)
         .collect::<Result<Vec<_>, _>>()?;
+    // Where each dynamodb node will answer, for the dax nodes in front.
+    let dynamodb_urls: std::collections::HashMap<&str, String> = topology
+        .nodes
+        .iter()
+        .zip(&plans)
+        .filter_map(|(node, plan)| match &node.kind {
+            NodeKind::Dynamodb(d) => Some((
+                node.name.as_str(),
+                match &d.engine {
+                    crate::topology::DynamoEngine::Endpoint { url } => url.clone(),
+                    crate::topology::DynamoEngine::Embedded { .. } => format!(
+                        "http://{}:{}",
+                        ports::HOST,
+                        plan.client.first().copied().unwrap_or(0)
+                    ),
+                },
+            )),
+            _ => None,
+        })
+        .collect();
     let bring_up = topology
         .nodes
         .iter()
         .zip(&plans)
-        .map(|(node, plan)| node_up(&ctx, node, plan));
+        .map(|(node, plan)| node_up(&ctx, node, plan, &dynamodb_urls));
     let mut nodes: Vec<NodeHandle> = futures::future::try_join_all(bring_up)
         .await?
         .into_iter()
@@ -239,7 +260,7 @@ async fn try_up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, Pro
         .collect();
     if opts.proxies {
         for n in nodes.iter_mut().filter(|n| proxied(n)) {
-            let http = n.info.kind == "dynamodb";
+            let http = n.info.kind == "dynamodb" || n.info.kind == "dax";
             let proxy = crate::faults::proxy::Proxy::start(n.info.port, http)
                 .await
                 .map_err(ProvisionError::io(format!(
@@ -277,6 +298,7 @@ async fn node_up(
     ctx: &Ctx<'_>,
     node: &Node,
     plan: &PortPlan,
+    dynamodb_urls: &std::collections::HashMap<&str, String>,
 ) -> Result<Vec<NodeHandle>, ProvisionError> {
     let name = node.name.as_str();
     let password = || {
@@ -299,6 +321,15 @@ async fn node_up(
             redis::cluster::up(ctx, name, cfg, &plan.client, &plan.bus, &password()).await
         }
         NodeKind::Dynamodb(cfg) => dynamodb::up(ctx, name, cfg, plan.client.first().copied()).await,
+        NodeKind::Dax(cfg) => {
+            let upstream = dynamodb_urls.get(cfg.dynamodb.as_str()).ok_or_else(|| {
+                ProvisionError::Setup(format!(
+                    "dax node `{name}`: no dynamodb node `{}`",
+                    cfg.dynamodb
+                ))
+            })?;
+            dax::up(ctx, name, cfg, &plan.client, upstream).await
+        }
         NodeKind::Memcached(cfg) => memcached::up(ctx, name, cfg, &plan.client).await,
     }
 }

@@ -102,6 +102,10 @@ pub struct StrategyReport {
     pub indeterminate: u64,
     /// Sessions the final sweep could not read.
     pub unverified: u64,
+    /// Of the lost and stale sessions, those the store of record (DynamoDB
+    /// behind a cache) holds at the acknowledged version: the cache's doing.
+    #[serde(default)]
+    pub from_cache: u64,
     /// Pattern strategies: answered but not done (a lock already held, a
     /// request over the limit).
     #[serde(default)]
@@ -173,6 +177,7 @@ impl StrategyReport {
             indeterminate: sw.count(ReadCheck::Indeterminate)
                 + s.live.get(&ReadCheck::Indeterminate).copied().unwrap_or(0),
             unverified: sw.unverified,
+            from_cache: sw.from_cache,
             refused: s.refused,
             violations: s.violations,
             lost_ids: sw.lost_ids.iter().take(ID_SAMPLE).copied().collect(),
@@ -261,6 +266,7 @@ impl StrategyReport {
             "resurrected" => self.resurrected as f64,
             "indeterminate" => self.indeterminate as f64,
             "unverified" => self.unverified as f64,
+            "from_cache" => self.from_cache as f64,
             "refused" => self.refused as f64,
             "violations" => self.violations as f64,
             "errors" => self.errors.values().sum::<u64>() as f64,

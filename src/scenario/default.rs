@@ -55,6 +55,7 @@ pub fn for_topology(topology: Topology, path: &Path) -> Scenario {
             )
         }),
         dynamodb: first(|k| matches!(k, NodeKind::Dynamodb(_))),
+        dax: first(|k| matches!(k, NodeKind::Dax(_))),
         memcached: first(|k| matches!(k, NodeKind::Memcached(_))),
     };
     let mut strategies = Vec::new();
@@ -66,6 +67,9 @@ pub fn for_topology(topology: Topology, path: &Path) -> Scenario {
     }
     if targets.redis.is_some() && targets.dynamodb.is_some() {
         strategies.push(StrategyKind::WriteThrough);
+    }
+    if targets.dax.is_some() {
+        strategies.push(StrategyKind::Dax);
     }
     if targets.memcached.is_some() {
         strategies.push(StrategyKind::Memcached);

@@ -101,6 +101,7 @@ pub const METRICS: &[&str] = &[
     "resurrected",
     "indeterminate",
     "unverified",
+    "from_cache",
     "refused",
     "violations",
     "errors",

@@ -266,10 +266,10 @@ fn targets(
     strategies: &[StrategyKind],
 ) -> Targets {
     for key in spec.targets.keys() {
-        if !["redis", "dynamodb", "memcached"].contains(&key.as_str()) {
+        if !["redis", "dynamodb", "dax", "memcached"].contains(&key.as_str()) {
             c.at(
                 &format!("targets.{key}"),
-                format!("unknown target `{key}`, expected redis, dynamodb or memcached"),
+                format!("unknown target `{key}`, expected redis, dynamodb, dax or memcached"),
             );
         }
     }
@@ -322,9 +322,13 @@ fn targets(
         strategies.contains(&StrategyKind::Memcached),
         |k| matches!(k, NodeKind::Memcached(_)),
     );
+    let dax = pick("dax", strategies.iter().any(|s| s.needs_dax()), |k| {
+        matches!(k, NodeKind::Dax(_))
+    });
     Targets {
         redis,
         dynamodb,
+        dax,
         memcached,
     }
 }

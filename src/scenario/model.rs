@@ -91,6 +91,12 @@ pub enum StrategyKind {
     RedisLock,
     /// Sliding-window rate limiter on a sorted set.
     RedisRateLimit,
+    /// DynamoDB through a DAX cluster: GetItem via the item cache.
+    Dax,
+    /// DynamoDB through DAX, sessions read by Query (the query cache).
+    DaxQuery,
+    /// DynamoDB through DAX, Query with `ConsistentRead` (bypasses DAX).
+    DaxConsistent,
 }
 
 /// What a strategy's operations mean and what the checker proves of them.
@@ -108,7 +114,7 @@ pub enum Semantics {
 }
 
 impl StrategyKind {
-    pub const ALL: [StrategyKind; 9] = [
+    pub const ALL: [StrategyKind; 12] = [
         StrategyKind::Redis,
         StrategyKind::Dynamodb,
         StrategyKind::WriteThrough,
@@ -118,6 +124,9 @@ impl StrategyKind {
         StrategyKind::RedisPresence,
         StrategyKind::RedisLock,
         StrategyKind::RedisRateLimit,
+        StrategyKind::Dax,
+        StrategyKind::DaxQuery,
+        StrategyKind::DaxConsistent,
     ];
 
     pub fn name(self) -> &'static str {
@@ -131,6 +140,9 @@ impl StrategyKind {
             StrategyKind::RedisPresence => "redis-presence",
             StrategyKind::RedisLock => "redis-lock",
             StrategyKind::RedisRateLimit => "redis-rate-limit",
+            StrategyKind::Dax => "dax",
+            StrategyKind::DaxQuery => "dax-query",
+            StrategyKind::DaxConsistent => "dax-consistent",
         }
     }
 
@@ -159,6 +171,13 @@ impl StrategyKind {
         )
     }
 
+    pub fn needs_dax(self) -> bool {
+        matches!(
+            self,
+            StrategyKind::Dax | StrategyKind::DaxQuery | StrategyKind::DaxConsistent
+        )
+    }
+
     pub fn needs_dynamodb(self) -> bool {
         matches!(
             self,
@@ -172,6 +191,7 @@ impl StrategyKind {
 pub struct Targets {
     pub redis: Option<String>,
     pub dynamodb: Option<String>,
+    pub dax: Option<String>,
     pub memcached: Option<String>,
 }
 

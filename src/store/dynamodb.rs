@@ -1,7 +1,8 @@
 //! DynamoDB as a session store through aws-sdk-dynamodb, with the key
 //! design of seed 003: `PK=SESSION#<id>`, `SK=META`, TTL on `expires_at`.
-//! Reads are strongly consistent: the drill measures durability, not
-//! replication lag.
+//! Reads are strongly consistent by default (the drill measures
+//! durability, not replication lag); the DAX strategies read eventually
+//! consistently — through DAX's item cache — or by Query.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -14,10 +15,23 @@ use super::SessionStore;
 use super::error::{ErrorClass, OpError};
 use crate::dynamo::{self, ClientPolicy, PK, SK, TTL_ATTRIBUTE};
 
+/// How a backend reads a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// GetItem with `ConsistentRead: true`.
+    Consistent,
+    /// GetItem, eventually consistent (DAX: the item cache).
+    Eventual,
+    /// Query on the partition key (DAX: the query cache, or bypassing it
+    /// when consistent) — "load the turns of a session".
+    Query { consistent: bool },
+}
+
 pub struct DynamoBackend {
     client: Client,
     table: String,
     policy: ClientPolicy,
+    reads: Reads,
 }
 
 impl DynamoBackend {
@@ -31,15 +45,27 @@ impl DynamoBackend {
             client: dynamo::client(endpoint, region, policy).await,
             table: table.to_string(),
             policy,
+            reads: Reads::Consistent,
         }
+    }
+
+    pub fn with_reads(mut self, reads: Reads) -> Self {
+        self.reads = reads;
+        self
     }
 
     pub fn describe(&self) -> String {
         format!(
-            "aws-sdk-dynamodb; table {}; operation timeout {} ms; retries off ({} attempt); consistent reads",
+            "aws-sdk-dynamodb; table {}; operation timeout {} ms; retries off ({} attempt); {}",
             self.table,
             self.policy.operation_timeout.as_millis(),
-            self.policy.max_attempts
+            self.policy.max_attempts,
+            match self.reads {
+                Reads::Consistent => "consistent reads",
+                Reads::Eventual => "eventually consistent GetItem",
+                Reads::Query { consistent: false } => "reads by Query",
+                Reads::Query { consistent: true } => "reads by consistent Query",
+            }
         )
     }
 
@@ -71,6 +97,11 @@ impl DynamoBackend {
     }
 
     pub async fn get(&self, pk: &str) -> Result<Option<String>, OpError> {
+        let consistent = match self.reads {
+            Reads::Consistent => true,
+            Reads::Eventual => false,
+            Reads::Query { consistent } => return self.query(pk, consistent).await,
+        };
         let [(pk_name, pk_v), (sk_name, sk_v)] = Self::key(pk);
         let out = self
             .client
@@ -78,14 +109,31 @@ impl DynamoBackend {
             .table_name(&self.table)
             .key(pk_name, pk_v)
             .key(sk_name, sk_v)
-            .consistent_read(true)
+            .consistent_read(consistent)
             .send()
             .await
             .map_err(|e| classify(&e))?;
-        Ok(out.item().and_then(|i| match i.get("data") {
-            Some(AttributeValue::S(s)) => Some(s.clone()),
-            _ => None,
-        }))
+        Ok(out.item().and_then(data))
+    }
+
+    /// Every item of the session's partition; the session is its `META`.
+    async fn query(&self, pk: &str, consistent: bool) -> Result<Option<String>, OpError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
+            .consistent_read(consistent)
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        Ok(out
+            .items()
+            .iter()
+            .find(|i| matches!(i.get(SK), Some(AttributeValue::S(s)) if s == "META"))
+            .and_then(data))
     }
 
     pub async fn delete(&self, pk: &str) -> Result<(), OpError> {
@@ -99,6 +147,13 @@ impl DynamoBackend {
             .await
             .map(|_| ())
             .map_err(|e| classify(&e))
+    }
+}
+
+fn data(item: &std::collections::HashMap<String, AttributeValue>) -> Option<String> {
+    match item.get("data") {
+        Some(AttributeValue::S(s)) => Some(s.clone()),
+        _ => None,
     }
 }
 

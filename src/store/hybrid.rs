@@ -56,6 +56,9 @@ impl SessionStore for WriteThrough {
         );
         durable
     }
+    async fn read_source(&self, id: u64) -> Option<Result<Option<String>, OpError>> {
+        Some(self.dynamo.get(&DynamoStore::pk(&self.namespace, id)).await)
+    }
     fn describe(&self) -> String {
         format!(
             "write both (ack = DynamoDB ok), read Redis then DynamoDB; Redis calls bounded by {} ms; Redis: {}; DynamoDB: {}",
@@ -108,6 +111,9 @@ impl SessionStore for CacheAside {
         let key = RedisStore::key(&self.namespace, id);
         let _ = bounded(self.cache_timeout, self.redis.del(&key)).await;
         Ok(())
+    }
+    async fn read_source(&self, id: u64) -> Option<Result<Option<String>, OpError>> {
+        Some(self.dynamo.get(&DynamoStore::pk(&self.namespace, id)).await)
     }
     fn describe(&self) -> String {
         format!(

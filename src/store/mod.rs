@@ -1,6 +1,7 @@
 //! Store strategies: how the application keeps sessions. One trait, one
 //! file per backend or strategy; [`build`] wires a strategy to a deployment.
 
+pub mod dax;
 pub mod dynamodb;
 mod error;
 pub mod hybrid;
@@ -19,7 +20,7 @@ pub use error::{ErrorClass, OpError, bounded, classify_redis};
 use crate::provision::Deployment;
 use crate::scenario::{Scenario, StrategyKind};
 use crate::topology::{DynamoEngine, NodeKind};
-use dynamodb::{DynamoBackend, DynamoStore};
+use dynamodb::{DynamoBackend, DynamoStore, Reads};
 use redis::{RedisBackend, RedisStore, RedisTarget};
 
 #[async_trait]
@@ -52,6 +53,13 @@ pub trait SessionStore: Send + Sync {
             ErrorClass::Other,
             "this strategy limits nothing",
         ))
+    }
+    /// Read the session from the store of record, past any cache in
+    /// front of it — so the checker can tell a stale or missing read that
+    /// the cache served from one the store itself would give. `None` for
+    /// strategies without a cache.
+    async fn read_source(&self, _id: u64) -> Option<Result<Option<String>, OpError>> {
+        None
     }
     /// Client configuration in one line (timeouts, retries), for the report.
     fn describe(&self) -> String;
@@ -108,6 +116,14 @@ pub async fn build(
             max: w.patterns.limit_max,
             window: w.patterns.limit_window,
         }),
+        StrategyKind::Dax | StrategyKind::DaxQuery | StrategyKind::DaxConsistent => {
+            let reads = match kind {
+                StrategyKind::Dax => Reads::Eventual,
+                StrategyKind::DaxQuery => Reads::Query { consistent: false },
+                _ => Reads::Query { consistent: true },
+            };
+            Arc::new(dax_store(scenario, deployment, reads, ns).await?)
+        }
         StrategyKind::Memcached => {
             let group = scenario
                 .targets
@@ -213,6 +229,59 @@ fn dynamo_backend(
     let table = cfg.tables[0].clone();
     let timeout = scenario.workload.op_timeout;
     Ok(async move { DynamoBackend::new(&url, &region, &table, timeout).await })
+}
+
+/// A DAX strategy: one client per DAX node (primary first), DynamoDB
+/// itself for the fallback and as the store of record.
+async fn dax_store(
+    scenario: &Scenario,
+    d: &Deployment,
+    reads: Reads,
+    namespace: String,
+) -> Result<dax::DaxStore, String> {
+    let group = scenario.targets.dax.as_deref().ok_or("no dax node")?;
+    let NodeKind::Dax(cfg) = &topology_node(d, group)?.kind else {
+        return Err(format!("node {group} is not DAX"));
+    };
+    let NodeKind::Dynamodb(db) = &topology_node(d, &cfg.dynamodb)?.kind else {
+        return Err(format!("node {} is not DynamoDB", cfg.dynamodb));
+    };
+    let direct = match &db.engine {
+        DynamoEngine::Endpoint { url } => url.clone(),
+        DynamoEngine::Embedded { .. } => d
+            .nodes
+            .iter()
+            .find(|n| n.info.group == cfg.dynamodb)
+            .map(|n| n.info.client_url())
+            .ok_or_else(|| format!("node {} is not running", cfg.dynamodb))?,
+    };
+    let table = &db.tables[0];
+    let timeout = scenario.workload.op_timeout;
+    let mut nodes = Vec::new();
+    for h in d.nodes.iter().filter(|n| n.info.group == group) {
+        nodes.push(
+            DynamoBackend::new(&h.info.client_url(), &db.region, table, timeout)
+                .await
+                .with_reads(reads),
+        );
+    }
+    let fallback = if cfg.fallback {
+        Some(
+            DynamoBackend::new(&direct, &db.region, table, timeout)
+                .await
+                .with_reads(reads),
+        )
+    } else {
+        None
+    };
+    Ok(dax::DaxStore {
+        nodes,
+        fallback,
+        source: DynamoBackend::new(&direct, &db.region, table, timeout).await,
+        namespace,
+        node_timeout: cache_timeout(timeout),
+        next: Default::default(),
+    })
 }
 
 /// How long the cache strategies wait for Redis before treating it as a

@@ -30,6 +30,7 @@ pub enum NodeKind {
     RedisReplicated(Replicated),
     RedisCluster(Cluster),
     Dynamodb(Dynamodb),
+    Dax(Dax),
     Memcached(Memcached),
 }
 
@@ -40,6 +41,7 @@ impl NodeKind {
             NodeKind::RedisReplicated(_) => "redis-replicated",
             NodeKind::RedisCluster(_) => "redis-cluster",
             NodeKind::Dynamodb(_) => "dynamodb",
+            NodeKind::Dax(_) => "dax",
             NodeKind::Memcached(_) => "memcached",
         }
     }
@@ -54,6 +56,7 @@ impl NodeKind {
                 DynamoEngine::Embedded { .. } => 1,
                 DynamoEngine::Endpoint { .. } => 0,
             },
+            NodeKind::Dax(d) => d.nodes as usize,
             NodeKind::Memcached(m) => m.instances as usize,
         }
     }
@@ -115,6 +118,24 @@ pub enum DynamoEngine {
     Embedded { ttl_sweep_interval_ms: u64 },
     /// An existing DynamoDB-compatible endpoint (LocalStack, DynamoDB Local, AWS).
     Endpoint { url: String },
+}
+
+/// A DAX cluster (seed 003): item and query caches in front of a
+/// `dynamodb` node, speaking the DynamoDB protocol.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dax {
+    /// The `dynamodb` node it fronts.
+    pub dynamodb: String,
+    pub item_ttl: std::time::Duration,
+    pub query_ttl: std::time::Duration,
+    /// Entries per cache before LRU eviction.
+    pub max_items: u64,
+    /// 1 primary + up to 2 replicas.
+    pub nodes: u32,
+    /// How long replica item caches lag the primary's write-through.
+    pub replica_delay: std::time::Duration,
+    /// Clients go to DynamoDB directly when no DAX node answers.
+    pub fallback: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

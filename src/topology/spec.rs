@@ -35,6 +35,7 @@ pub enum KindName {
     RedisReplicated,
     RedisCluster,
     Dynamodb,
+    Dax,
     Memcached,
 }
 
@@ -45,6 +46,7 @@ impl KindName {
             KindName::RedisReplicated => "redis-replicated",
             KindName::RedisCluster => "redis-cluster",
             KindName::Dynamodb => "dynamodb",
+            KindName::Dax => "dax",
             KindName::Memcached => "memcached",
         }
     }
@@ -121,6 +123,14 @@ pub struct NodeSpec {
     pub region: Option<String>,
     pub tables: Option<Vec<String>>,
     pub ttl_sweep_interval_ms: Option<u64>,
+    // dax
+    pub dynamodb: Option<String>,
+    pub item_ttl: Option<String>,
+    pub query_ttl: Option<String>,
+    pub max_items: Option<u64>,
+    pub nodes: Option<u32>,
+    pub replica_delay: Option<String>,
+    pub fallback: Option<bool>,
     // memcached
     pub instances: Option<u32>,
     pub memory_mb: Option<u32>,
@@ -153,6 +163,15 @@ const DYNAMODB: &[&str] = &[
     "tables",
     "ttl_sweep_interval_ms",
 ];
+const DAX: &[&str] = &[
+    "dynamodb",
+    "item_ttl",
+    "query_ttl",
+    "max_items",
+    "nodes",
+    "replica_delay",
+    "fallback",
+];
 const MEMCACHED: &[&str] = &["instances", "memory_mb"];
 
 /// Does `field` apply to `kind`? Returns the kinds it is for when it does not.
@@ -162,6 +181,7 @@ pub fn field_applies(kind: KindName, field: &str) -> Result<(), &'static str> {
         KindName::RedisReplicated => &[COMMON, REDIS_SERVER, REPLICATED],
         KindName::RedisCluster => &[COMMON, REDIS_SERVER, CLUSTER],
         KindName::Dynamodb => &[COMMON, DYNAMODB],
+        KindName::Dax => &[COMMON, DAX],
         KindName::Memcached => &[COMMON, MEMCACHED],
     };
     if groups.iter().any(|g| g.contains(&field)) {
@@ -175,6 +195,8 @@ pub fn field_applies(kind: KindName, field: &str) -> Result<(), &'static str> {
         "kind redis-cluster"
     } else if DYNAMODB.contains(&field) {
         "kind dynamodb"
+    } else if DAX.contains(&field) {
+        "kind dax"
     } else {
         "kind memcached"
     })

@@ -1,6 +1,8 @@
 //! Spec → domain types. Collects every problem, each with the position of
 //! the offending field.
 
+use std::time::Duration;
+
 use super::model::*;
 use super::spec::{EngineName, KindName, NodeSpec, ProviderName, TopologySpec, field_applies};
 use crate::yaml::{FileError, Positions, Problem, SourceText};
@@ -67,6 +69,7 @@ pub fn validate_at(
             nodes.push(n);
         }
     }
+    dax_targets(&mut c, &mut nodes);
     if !c.problems.is_empty() {
         c.problems.sort_by_key(|p| (p.pos.line, p.pos.col));
         return Err(FileError {
@@ -109,6 +112,7 @@ fn node_at(c: &mut Checker<'_>, path: &str, name: String, n: NodeSpec) -> Option
         KindName::RedisReplicated => NodeKind::RedisReplicated(replicated(c, path, &n)),
         KindName::RedisCluster => NodeKind::RedisCluster(cluster(c, path, &n)),
         KindName::Dynamodb => NodeKind::Dynamodb(dynamodb(c, path, &n)),
+        KindName::Dax => NodeKind::Dax(dax(c, path, &n)),
         KindName::Memcached => NodeKind::Memcached(memcached(c, path, &n)),
     };
     if let Some(port) = n.port {
@@ -371,6 +375,94 @@ fn dynamodb(c: &mut Checker<'_>, path: &str, n: &NodeSpec) -> Dynamodb {
         engine,
         region: n.region.clone().unwrap_or_else(|| "us-east-1".into()),
         tables,
+    }
+}
+
+fn dax(c: &mut Checker<'_>, path: &str, n: &NodeSpec) -> Dax {
+    let duration = |c: &mut Checker<'_>, field: &str, v: &Option<String>, default: u64| {
+        let Some(s) = v else {
+            return Duration::from_millis(default);
+        };
+        match humantime::parse_duration(s) {
+            Ok(d) => d,
+            Err(e) => {
+                c.at(
+                    &format!("{path}.{field}"),
+                    format!("{e}: expected a duration like 500ms, 30s, 5m; got {s:?}"),
+                );
+                Duration::from_millis(default)
+            }
+        }
+    };
+    let item_ttl = duration(c, "item_ttl", &n.item_ttl, 300_000);
+    let query_ttl = duration(c, "query_ttl", &n.query_ttl, 300_000);
+    let replica_delay = duration(c, "replica_delay", &n.replica_delay, 100);
+    for (field, d) in [("item_ttl", item_ttl), ("query_ttl", query_ttl)] {
+        if d.is_zero() {
+            c.at(
+                &format!("{path}.{field}"),
+                "a cache TTL must be longer than zero",
+            );
+        }
+    }
+    let nodes = n.nodes.unwrap_or(1);
+    range(c, path, "nodes", nodes.into(), 1, 3);
+    let max_items = n.max_items.unwrap_or(100_000);
+    range(c, path, "max_items", max_items, 1, 10_000_000);
+    Dax {
+        // Filled in (or refused) once every node is known: see `dax_targets`.
+        dynamodb: n.dynamodb.clone().unwrap_or_default(),
+        item_ttl,
+        query_ttl,
+        max_items,
+        nodes,
+        replica_delay,
+        fallback: n.fallback.unwrap_or(true),
+    }
+}
+
+/// Every `dax` node fronts a `dynamodb` node: the one it names, or the
+/// only one there is.
+fn dax_targets(c: &mut Checker<'_>, nodes: &mut [Node]) {
+    let dynamo: Vec<String> = nodes
+        .iter()
+        .filter(|n| matches!(n.kind, NodeKind::Dynamodb(_)))
+        .map(|n| n.name.clone())
+        .collect();
+    for n in nodes.iter_mut() {
+        let NodeKind::Dax(d) = &mut n.kind else {
+            continue;
+        };
+        let path = format!("nodes.{}", n.name);
+        if d.dynamodb.is_empty() {
+            match dynamo.as_slice() {
+                [only] => d.dynamodb = only.clone(),
+                [] => c.at(
+                    &path,
+                    "a dax node needs a dynamodb node to front, and there is none",
+                ),
+                _ => c.at(
+                    &path,
+                    format!(
+                        "name the dynamodb node this dax node fronts: `dynamodb: <{}>`",
+                        dynamo.join("|")
+                    ),
+                ),
+            }
+        } else if !dynamo.contains(&d.dynamodb) {
+            c.at(
+                &format!("{path}.dynamodb"),
+                format!(
+                    "`{}` is not a dynamodb node of this topology (dynamodb nodes: {})",
+                    d.dynamodb,
+                    if dynamo.is_empty() {
+                        "none".to_string()
+                    } else {
+                        dynamo.join(", ")
+                    }
+                ),
+            );
+        }
     }
 }
 

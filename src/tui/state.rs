@@ -332,6 +332,7 @@ mod tests {
                 state: NodeState::Down,
                 offset: Some(10),
                 lag_bytes: Some(3),
+                cache: None,
             },
             NodeStatus {
                 name: "cache-1".into(),
@@ -341,6 +342,7 @@ mod tests {
                 state: NodeState::Up,
                 offset: Some(13),
                 lag_bytes: None,
+                cache: None,
             },
         ];
         let pause = ActiveFault {

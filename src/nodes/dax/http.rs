@@ -1,0 +1,69 @@
+//! A small HTTP/1 client over hyper-util's pooled client: the DAX node
+//! talks to DynamoDB, to its primary and its replicas with it, and
+//! sessiondrill asks DAX nodes for their stats. Plain HTTP on loopback only.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+fn client() -> &'static Client<HttpConnector, Full<Bytes>> {
+    static CLIENT: OnceLock<Client<HttpConnector, Full<Bytes>>> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(Duration::from_secs(1)));
+        connector.set_nodelay(true);
+        Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(64)
+            .build(connector)
+    })
+}
+
+/// Send one request; an error when there is no complete answer within
+/// `limit`.
+pub async fn send(
+    method: Method,
+    url: &str,
+    headers: &HeaderMap,
+    body: Bytes,
+    limit: Duration,
+) -> Result<Response, String> {
+    let mut req = Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        req = req.header(name, value);
+    }
+    let req = req
+        .body(Full::new(body))
+        .map_err(|e| format!("{url}: {e}"))?;
+    let work = async {
+        let resp = client()
+            .request(req)
+            .await
+            .map_err(|e| format!("{url}: {e}"))?;
+        let (parts, body) = resp.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| format!("{url}: {e}"))?
+            .to_bytes();
+        Ok(Response {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        })
+    };
+    tokio::time::timeout(limit, work)
+        .await
+        .unwrap_or_else(|_| Err(format!("{url}: no answer within {limit:?}")))
+}

@@ -1,0 +1,163 @@
+//! The DAX node: DynamoDB Accelerator's cache semantics behind the
+//! DynamoDB JSON protocol, so the `dax` strategies are the DynamoDB client
+//! pointed at it (DAX's own binary protocol is out of scope).
+//!
+//! - GetItem / BatchGetItem: the item cache (table + full key; absent items
+//!   are cached too). A miss reads DynamoDB and fills the cache.
+//! - Query / Scan: the query cache, keyed by the exact request. Writes do
+//!   **not** invalidate it: a written item shows up in a cached query only
+//!   once the entry expires (`query_ttl`).
+//! - PutItem / UpdateItem / DeleteItem / BatchWriteItem /
+//!   TransactWriteItems: forwarded; on success the item cache is updated
+//!   (write-through); the query cache is left alone.
+//! - `ConsistentRead: true` bypasses both caches; anything else passes
+//!   through unchanged.
+//!
+//! A cluster is one primary and up to two replicas. Replicas answer reads
+//! from their own caches and forward writes to the primary, which pushes
+//! its write-through updates to them after `replica_delay` — so replica
+//! caches converge, as DAX's do, a little later.
+//!
+//! `GET /__dax/stats` reports hits, misses, evictions per cache; `POST
+//! /__dax/flush` empties both caches (the `flush` fault).
+
+mod cache;
+mod handlers;
+mod http;
+mod keys;
+pub mod probe;
+mod upstream;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use serde_json::Value;
+use tokio::signal::unix::{SignalKind, signal};
+
+use cache::Cache;
+pub use cache::CacheStats;
+use upstream::Upstream;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DaxNodeArgs {
+    /// Loopback port to listen on.
+    #[arg(long)]
+    pub port: u16,
+    /// The DynamoDB endpoint the cluster fronts.
+    #[arg(long)]
+    pub dynamodb: String,
+    /// Item cache TTL in milliseconds (DAX default: 5 minutes).
+    #[arg(long, default_value_t = 300_000)]
+    pub item_ttl_ms: u64,
+    /// Query cache TTL in milliseconds (DAX default: 5 minutes).
+    #[arg(long, default_value_t = 300_000)]
+    pub query_ttl_ms: u64,
+    /// Entries per cache before the least recently used is evicted.
+    #[arg(long, default_value_t = 100_000)]
+    pub max_items: usize,
+    /// This node is a replica of the primary at this URL (writes go there).
+    #[arg(long)]
+    pub primary: Option<String>,
+    /// Replicas this primary pushes its write-through updates to.
+    #[arg(long = "replica")]
+    pub replicas: Vec<String>,
+    /// How long after a write the replicas' item caches learn of it.
+    #[arg(long, default_value_t = 100)]
+    pub replica_delay_ms: u64,
+}
+
+/// Everything a DAX node reports about itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DaxStats {
+    pub role: String,
+    pub item: CacheStats,
+    pub query: CacheStats,
+    /// Reads with `ConsistentRead: true`: straight to DynamoDB.
+    pub bypassed: u64,
+    /// Writes forwarded (to DynamoDB, or by a replica to the primary).
+    pub writes: u64,
+    /// Requests DAX does not cache, passed through unchanged.
+    pub passed_through: u64,
+    /// Requests that failed because upstream did not answer.
+    pub upstream_errors: u64,
+}
+
+pub(crate) struct Dax {
+    items: Cache<Option<Value>>,
+    queries: Cache<bytes::Bytes>,
+    dynamodb: Upstream,
+    primary: Option<Upstream>,
+    replicas: Vec<String>,
+    replica_delay: Duration,
+    bypassed: AtomicU64,
+    writes: AtomicU64,
+    passed_through: AtomicU64,
+    upstream_errors: AtomicU64,
+}
+
+impl Dax {
+    fn stats(&self) -> DaxStats {
+        DaxStats {
+            role: if self.primary.is_some() {
+                "replica"
+            } else {
+                "primary"
+            }
+            .into(),
+            item: self.items.stats(),
+            query: self.queries.stats(),
+            bypassed: self.bypassed.load(Ordering::Relaxed),
+            writes: self.writes.load(Ordering::Relaxed),
+            passed_through: self.passed_through.load(Ordering::Relaxed),
+            upstream_errors: self.upstream_errors.load(Ordering::Relaxed),
+        }
+    }
+}
+
+pub async fn run(args: DaxNodeArgs) -> Result<(), String> {
+    let dax = Arc::new(Dax {
+        items: Cache::new(args.max_items, Duration::from_millis(args.item_ttl_ms)),
+        queries: Cache::new(args.max_items, Duration::from_millis(args.query_ttl_ms)),
+        dynamodb: Upstream::new(&args.dynamodb)?,
+        primary: args.primary.as_deref().map(Upstream::new).transpose()?,
+        replicas: args.replicas.clone(),
+        replica_delay: Duration::from_millis(args.replica_delay_ms),
+        bypassed: AtomicU64::new(0),
+        writes: AtomicU64::new(0),
+        passed_through: AtomicU64::new(0),
+        upstream_errors: AtomicU64::new(0),
+    });
+    let app = Router::new()
+        .route("/__dax/stats", get(handlers::stats))
+        .route("/__dax/flush", post(handlers::flush))
+        .route("/__dax/items", post(handlers::replicate))
+        .fallback(handlers::dynamodb)
+        .with_state(dax);
+    let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, args.port))
+        .await
+        .map_err(|e| format!("binding 127.0.0.1:{}: {e}", args.port))?;
+    eprintln!(
+        "dax node ({}) listening on http://127.0.0.1:{} in front of {}",
+        if args.primary.is_some() {
+            "replica"
+        } else {
+            "primary"
+        },
+        args.port,
+        args.dynamodb
+    );
+    let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())
+}

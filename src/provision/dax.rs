@@ -1,0 +1,86 @@
+//! `kind: dax`: a DAX cluster in front of a `dynamodb` node — our own
+//! binary's hidden `__node dax` subcommand, one process per DAX node. The
+//! first is the primary (it writes through to DynamoDB and pushes its item
+//! cache updates to the others), the rest are replicas.
+
+use super::ProvisionError;
+use super::launch::Ctx;
+use super::node::{NodeHandle, NodeInfo};
+use super::ports::HOST;
+use super::spawner::SpawnSpec;
+use crate::dynamo::{self, ClientPolicy};
+use crate::topology::Dax;
+
+const KIND: &str = "dax";
+
+/// Bring the cluster up; `dynamodb` is the URL of the node it fronts.
+pub async fn up(
+    ctx: &Ctx<'_>,
+    group: &str,
+    cfg: &Dax,
+    ports: &[u16],
+    dynamodb: &str,
+) -> Result<Vec<NodeHandle>, ProvisionError> {
+    let url = |port: u16| format!("http://{HOST}:{port}");
+    let mut started = Vec::new();
+    for (i, &port) in ports.iter().enumerate() {
+        let name = if ports.len() == 1 {
+            group.to_string()
+        } else {
+            format!("{group}-{i}")
+        };
+        let (dir, log) = ctx.dirs(&name)?;
+        let mut spec = SpawnSpec::new(ctx.node_binary, &dir, log)
+            .arg("__node")
+            .arg("dax")
+            .arg("--port")
+            .arg(port.to_string())
+            .arg("--dynamodb")
+            .arg(dynamodb)
+            .arg("--item-ttl-ms")
+            .arg(cfg.item_ttl.as_millis().to_string())
+            .arg("--query-ttl-ms")
+            .arg(cfg.query_ttl.as_millis().to_string())
+            .arg("--max-items")
+            .arg(cfg.max_items.to_string())
+            .arg("--replica-delay-ms")
+            .arg(cfg.replica_delay.as_millis().to_string());
+        if i == 0 {
+            for &p in &ports[1..] {
+                spec = spec.arg("--replica").arg(url(p));
+            }
+        } else {
+            spec = spec.arg("--primary").arg(url(ports[0]));
+        }
+        let role = if i == 0 { "primary" } else { "replica" };
+        started.push((name, port, role, ctx.start(group, spec).await?, dir));
+    }
+    let mut handles = Vec::new();
+    for (name, port, role, mut proc, dir) in started {
+        // Ready when a request passes through it to DynamoDB.
+        let client = dynamo::client(&url(port), "us-east-1", ClientPolicy::default()).await;
+        ctx.wait_ready(&name, &mut proc, || async {
+            client
+                .list_tables()
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| dynamo::error_text(&e))
+        })
+        .await?;
+        let info = NodeInfo {
+            name,
+            group: group.to_string(),
+            kind: KIND.into(),
+            role: role.into(),
+            host: HOST.to_string(),
+            port,
+            pid: None,
+            url: url(port),
+            proxy_port: None,
+            peer_port: None,
+        };
+        handles.push(NodeHandle::local(info, proc, dir));
+    }
+    Ok(handles)
+}

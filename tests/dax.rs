@@ -1,0 +1,286 @@
+//! The DAX node, through aws-sdk-dynamodb, in front of a real Dynoxide
+//! node: the stale query after a write (seed 003 scenario 4), item-cache
+//! freshness after write-through, ConsistentRead bypass, TTL expiry of
+//! both caches, LRU eviction at the size limit, replicas that converge.
+
+mod support;
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use sessiondrill::dynamo::{self, ClientPolicy};
+use sessiondrill::nodes::dax::{DaxStats, probe};
+use sessiondrill::provision::{self, Deployment};
+use sessiondrill::topology::Topology;
+use support::{home, up_options};
+
+async fn up(h: &tempfile::TempDir, dax: &str) -> Deployment {
+    let file = h.path().join("dax.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "name: dax-test\nnodes:\n  db: {{ kind: dynamodb }}\n  dax: {{ kind: dax, {dax} }}\n"
+        ),
+    )
+    .unwrap();
+    let t = Topology::load(&file).unwrap_or_else(|e| panic!("{e}"));
+    provision::up(&t, &up_options(h))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn node<'a>(d: &'a Deployment, name: &str) -> &'a provision::NodeHandle {
+    d.nodes.iter().find(|n| n.info.name == name).unwrap()
+}
+
+async fn client(d: &Deployment, name: &str) -> Client {
+    dynamo::client(
+        &node(d, name).info.url,
+        "us-east-1",
+        ClientPolicy::default(),
+    )
+    .await
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+/// A chat turn of `session`.
+async fn put_turn(c: &Client, session: &str, turn: &str, text: &str) {
+    c.put_item()
+        .table_name("sessions")
+        .item("PK", s(session))
+        .item("SK", s(turn))
+        .item("text", s(text))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The texts of a session's turns, by Query.
+async fn turns(c: &Client, session: &str, consistent: bool) -> Vec<String> {
+    let out = c
+        .query()
+        .table_name("sessions")
+        .key_condition_expression("PK = :pk")
+        .expression_attribute_values(":pk", s(session))
+        .consistent_read(consistent)
+        .send()
+        .await
+        .unwrap();
+    out.items()
+        .iter()
+        .filter_map(|i| i.get("text").and_then(|t| t.as_s().ok()).cloned())
+        .collect()
+}
+
+async fn get_text(c: &Client, session: &str, turn: &str, consistent: bool) -> Option<String> {
+    let out = c
+        .get_item()
+        .table_name("sessions")
+        .key("PK", s(session))
+        .key("SK", s(turn))
+        .consistent_read(consistent)
+        .send()
+        .await
+        .unwrap();
+    out.item()
+        .and_then(|i| i.get("text"))
+        .and_then(|t| t.as_s().ok())
+        .cloned()
+}
+
+async fn stats(d: &Deployment, name: &str) -> DaxStats {
+    probe::stats(node(d, name).info.port, Duration::from_secs(1))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_written_turn_is_missing_from_the_cached_query_but_fresh_in_the_item_cache() {
+    let h = home();
+    let d = up(&h, "item_ttl: 5m, query_ttl: 5m").await;
+    let dax = client(&d, "dax").await;
+    let direct = client(&d, "db").await;
+    put_turn(&dax, "S1", "T1", "hello").await;
+    // The context is loaded (and cached by the query cache).
+    assert_eq!(turns(&dax, "S1", false).await, ["hello"]);
+    // The user writes a turn; DAX writes it through to DynamoDB...
+    put_turn(&dax, "S1", "T2", "second").await;
+    assert_eq!(turns(&direct, "S1", true).await, ["hello", "second"]);
+    // ...but the cached query does not show it (seed 003 scenario 4).
+    assert_eq!(turns(&dax, "S1", false).await, ["hello"]);
+    // ConsistentRead bypasses the query cache and sees it at once.
+    assert_eq!(turns(&dax, "S1", true).await, ["hello", "second"]);
+    // The item cache was written through: GetItem is fresh.
+    assert_eq!(
+        get_text(&dax, "S1", "T2", false).await.as_deref(),
+        Some("second")
+    );
+    put_turn(&dax, "S1", "T2", "edited").await;
+    assert_eq!(
+        get_text(&dax, "S1", "T2", false).await.as_deref(),
+        Some("edited")
+    );
+    // An UpdateItem too: DAX asks for the new item and caches it.
+    dax.update_item()
+        .table_name("sessions")
+        .key("PK", s("S1"))
+        .key("SK", s("T2"))
+        .update_expression("SET #t = :t")
+        .expression_attribute_names("#t", "text")
+        .expression_attribute_values(":t", s("updated"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        get_text(&dax, "S1", "T2", false).await.as_deref(),
+        Some("updated")
+    );
+    // A delete is cached as absent.
+    dax.delete_item()
+        .table_name("sessions")
+        .key("PK", s("S1"))
+        .key("SK", s("T2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get_text(&dax, "S1", "T2", false).await, None);
+
+    let st = stats(&d, "dax").await;
+    assert_eq!(st.query.hits, 1, "{st:?}");
+    assert_eq!(st.query.misses, 1, "{st:?}");
+    assert!(st.bypassed >= 1, "{st:?}");
+    // Every GetItem above was answered by the item cache.
+    assert_eq!((st.item.hits, st.item.misses), (4, 0), "{st:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_write_behind_daxs_back_stays_invisible_until_the_ttls_expire() {
+    let h = home();
+    let d = up(&h, "item_ttl: 700ms, query_ttl: 1500ms").await;
+    let dax = client(&d, "dax").await;
+    let direct = client(&d, "db").await;
+    put_turn(&direct, "S2", "T1", "v1").await;
+    assert_eq!(
+        get_text(&dax, "S2", "T1", false).await.as_deref(),
+        Some("v1")
+    );
+    assert_eq!(turns(&dax, "S2", false).await, ["v1"]);
+    // Written straight to DynamoDB: DAX cannot know.
+    put_turn(&direct, "S2", "T1", "v2").await;
+    assert_eq!(
+        get_text(&dax, "S2", "T1", false).await.as_deref(),
+        Some("v1")
+    );
+    assert_eq!(turns(&dax, "S2", false).await, ["v1"]);
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    // The item cache has expired, the query cache not yet.
+    assert_eq!(
+        get_text(&dax, "S2", "T1", false).await.as_deref(),
+        Some("v2")
+    );
+    assert_eq!(turns(&dax, "S2", false).await, ["v1"]);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(turns(&dax, "S2", false).await, ["v2"]);
+    let st = stats(&d, "dax").await;
+    assert_eq!(st.item.expirations, 1, "{st:?}");
+    assert_eq!(st.query.expirations, 1, "{st:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_least_recently_used_item_is_evicted_at_the_size_limit() {
+    let h = home();
+    let d = up(&h, "max_items: 3").await;
+    let dax = client(&d, "dax").await;
+    let direct = client(&d, "db").await;
+    for k in ["A", "B", "C"] {
+        put_turn(&direct, "S3", k, k).await;
+        get_text(&dax, "S3", k, false).await; // fill: miss
+    }
+    get_text(&dax, "S3", "A", false).await; // hit: B is now least recent
+    put_turn(&direct, "S3", "D", "D").await;
+    get_text(&dax, "S3", "D", false).await; // miss, evicts B
+    let before = stats(&d, "dax").await.item;
+    assert_eq!(before.evictions, 1, "{before:?}");
+    assert_eq!(before.entries, 3, "{before:?}");
+    get_text(&dax, "S3", "A", false).await;
+    get_text(&dax, "S3", "C", false).await;
+    let mid = stats(&d, "dax").await.item;
+    assert_eq!(mid.hits - before.hits, 2, "A and C stayed: {mid:?}");
+    get_text(&dax, "S3", "B", false).await;
+    let after = stats(&d, "dax").await.item;
+    assert_eq!(after.misses - mid.misses, 1, "B was evicted: {after:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replicas_answer_reads_and_converge_after_the_replica_delay() {
+    let h = home();
+    let d = up(&h, "nodes: 3, replica_delay: 300ms").await;
+    let primary = client(&d, "dax-0").await;
+    let replica = client(&d, "dax-1").await;
+    put_turn(&primary, "S4", "T1", "v1").await;
+    // The replica fills its own item cache from DynamoDB.
+    assert_eq!(
+        get_text(&replica, "S4", "T1", false).await.as_deref(),
+        Some("v1")
+    );
+    // A write through the replica goes to the primary...
+    put_turn(&replica, "S4", "T1", "v2").await;
+    assert_eq!(stats(&d, "dax-1").await.writes, 1);
+    assert_eq!(
+        get_text(&primary, "S4", "T1", false).await.as_deref(),
+        Some("v2")
+    );
+    // ...the replica's cache learns of it only after the delay.
+    assert_eq!(
+        get_text(&replica, "S4", "T1", false).await.as_deref(),
+        Some("v1")
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        get_text(&replica, "S4", "T1", false).await.as_deref(),
+        Some("v2")
+    );
+    assert_eq!(stats(&d, "dax-1").await.role, "replica");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn batch_get_mixes_cache_hits_with_dynamodb_reads() {
+    use aws_sdk_dynamodb::types::KeysAndAttributes;
+    let h = home();
+    let d = up(&h, "item_ttl: 5m").await;
+    let dax = client(&d, "dax").await;
+    for k in ["A", "B"] {
+        put_turn(&dax, "S5", k, k).await;
+    }
+    let key = |k: &str| {
+        std::collections::HashMap::from([("PK".to_string(), s("S5")), ("SK".to_string(), s(k))])
+    };
+    let keys = KeysAndAttributes::builder()
+        .keys(key("A"))
+        .keys(key("B"))
+        .keys(key("missing"))
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let out = dax
+            .batch_get_item()
+            .request_items("sessions", keys.clone())
+            .send()
+            .await
+            .unwrap();
+        let mut got: Vec<String> = out.responses().unwrap()["sessions"]
+            .iter()
+            .filter_map(|i| i.get("text").and_then(|t| t.as_s().ok()).cloned())
+            .collect();
+        got.sort();
+        assert_eq!(got, ["A", "B"]);
+    }
+    let st = stats(&d, "dax").await.item;
+    // A and B were written through; "missing" missed once, then was
+    // cached as absent.
+    assert_eq!((st.hits, st.misses), (5, 1), "{st:?}");
+}
