@@ -156,10 +156,33 @@ impl Drill {
         let _ = self.observer.await;
         let faults = self.injector.records();
         drop(self.injector);
+        let caches = cache_stats(&self.deployment).await;
         // Last reference: the nodes die and the run directory goes here.
         drop(self.deployment);
-        report::build(&self.scenario, &outcome, &faults)
+        report::build(&self.scenario, &outcome, &faults, caches)
     }
+}
+
+/// Every DAX node's cache counters (nodes that do not answer are left out).
+async fn cache_stats(
+    deployment: &Mutex<Deployment>,
+) -> indexmap::IndexMap<String, crate::nodes::dax::DaxStats> {
+    let nodes: Vec<(String, u16)> = deployment
+        .lock()
+        .await
+        .nodes
+        .iter()
+        .filter(|n| n.info.kind == "dax")
+        .map(|n| (n.info.name.clone(), n.info.port))
+        .collect();
+    let mut out = indexmap::IndexMap::new();
+    for (name, port) in nodes {
+        let limit = std::time::Duration::from_secs(1);
+        if let Ok(s) = crate::nodes::dax::probe::stats(port, limit).await {
+            out.insert(name, s);
+        }
+    }
+    out
 }
 
 /// Write the report as JSON and/or Markdown.

@@ -220,3 +220,33 @@ fn noeviction_refuses_writes_instead_of_losing_sessions() {
     assert_eq!(s["redis"]["lost"], 0);
     assert!(s["redis"]["errors"]["oom"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn daxs_query_cache_serves_stale_sessions_and_the_checker_blames_the_cache() {
+    let (code, report) = run("dax-query-stale.yaml");
+    assert_eq!(code, 0, "{}", report["expectations"]);
+    let q = &report["strategies"]["dax-query"];
+    let wrong = q["lost"].as_u64().unwrap() + q["stale"].as_u64().unwrap();
+    assert!(wrong > 0);
+    // Every one of them DynamoDB has at the acknowledged version.
+    assert_eq!(q["from_cache"].as_u64().unwrap(), wrong);
+    let dax = &report["caches"]["dax"];
+    assert!(dax["query"]["hits"].as_u64().unwrap() > 0, "{dax}");
+    assert!(dax["item"]["hits"].as_u64().unwrap() > 0, "{dax}");
+    assert!(dax["bypassed"].as_u64().unwrap() > 0, "{dax}");
+}
+
+#[test]
+fn a_dead_dax_primary_costs_no_errors_and_dynamodb_loses_nothing() {
+    let (code, report) = run("dax-node-failure.yaml");
+    assert_eq!(code, 0, "{}", report["expectations"]);
+    let caches = report["caches"].as_object().unwrap();
+    // The killed primary does not answer at the end; a replica took the
+    // writes after it died.
+    assert!(!caches.contains_key("dax-0"), "{caches:?}");
+    let taken: u64 = caches
+        .values()
+        .map(|c| c["writes_as_primary"].as_u64().unwrap())
+        .sum();
+    assert!(taken > 0, "{caches:?}");
+}

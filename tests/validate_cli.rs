@@ -327,3 +327,35 @@ timeline:
         assert!(err.contains(expected), "expected {expected:?} in:\n{err}");
     }
 }
+
+#[test]
+fn a_dax_node_must_front_a_dynamodb_node() {
+    assert_problem(
+        "dax-nothing.yaml",
+        "name: t\nnodes:\n  dax: { kind: dax }\n",
+        3,
+        3,
+        &["a dax node needs a dynamodb node to front"],
+    );
+    assert_problem(
+        "dax-wrong.yaml",
+        "name: t\nnodes:\n  db: { kind: dynamodb }\n  c: { kind: memcached }\n  dax: { kind: dax, dynamodb: c }\n",
+        5,
+        21,
+        &["`c` is not a dynamodb node of this topology (dynamodb nodes: db)"],
+    );
+    assert_problem(
+        "dax-nodes.yaml",
+        "name: t\nnodes:\n  db: { kind: dynamodb }\n  dax: { kind: dax, nodes: 4 }\n",
+        4,
+        21,
+        &["nodes must be between 1 and 3; got 4"],
+    );
+    assert_problem(
+        "dax-ttl.yaml",
+        "name: t\nnodes:\n  db: { kind: dynamodb }\n  dax: { kind: dax, item_ttl: soon }\n",
+        4,
+        21,
+        &["expected a duration like 500ms"],
+    );
+}

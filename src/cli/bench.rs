@@ -37,6 +37,23 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 512)]
         bytes: usize,
     },
+    /// GetItem through a DAX node (item-cache hits) vs directly against the
+    /// DynamoDB node, same client and concurrency, closed loop.
+    Dax {
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        #[arg(long, default_value_t = 20_000)]
+        requests: u64,
+        #[arg(long, default_value_t = 512)]
+        bytes: usize,
+        /// Rounds (alternating direct and DAX); the best of each is kept.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Round-trip latency added on the client's link to DynamoDB (our
+        /// proxy), e.g. `4ms`: DynamoDB as far away as in AWS.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        dynamodb_latency: Option<Duration>,
+    },
     /// What the power-loss filesystem costs: redis-benchmark SET with AOF
     /// on a plain directory vs through the FUSE mount (alternating rounds).
     Fs {
@@ -64,6 +81,23 @@ pub async fn run(cmd: BenchCommand, home: Home) -> u8 {
             requests,
             bytes,
         } => dynamodb(clients.max(1), requests, bytes, home).await,
+        BenchCommand::Dax {
+            clients,
+            requests,
+            bytes,
+            rounds,
+            dynamodb_latency,
+        } => {
+            dax(
+                clients.max(1),
+                requests,
+                bytes,
+                rounds,
+                dynamodb_latency,
+                home,
+            )
+            .await
+        }
         BenchCommand::Fs {
             appendfsync,
             requests,
@@ -255,6 +289,128 @@ async fn redis(clients: usize, bytes: usize, requests: u64, rounds: usize, home:
     println!(
         "({clients} connections, {bytes}-byte values, {requests} requests per test, best of {rounds} rounds)"
     );
+    0
+}
+
+/// The same items read through DAX (every read an item-cache hit: they
+/// were written through it) and straight from DynamoDB.
+async fn dax(
+    clients: usize,
+    requests: u64,
+    bytes: usize,
+    rounds: usize,
+    latency: Option<Duration>,
+    home: Home,
+) -> u8 {
+    use crate::bench::{BenchOp, Throughput, drive};
+    use crate::store::SessionStore;
+    use crate::store::dynamodb::{DynamoBackend, DynamoStore, Reads};
+    let d = match bench_node(
+        "name: bench-dax\nnodes:\n  db: { kind: dynamodb }\n  dax: { kind: dax, item_ttl: 1h }\n",
+        home,
+    )
+    .await
+    {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    let url = |name: &str| {
+        d.nodes
+            .iter()
+            .find(|n| n.info.name == name)
+            .map(|n| n.info.url.clone())
+            .unwrap_or_default()
+    };
+    let store = |url: String| async move {
+        let backend = DynamoBackend::new(&url, "us-east-1", "sessions", Duration::from_secs(10))
+            .await
+            .with_reads(Reads::Eventual);
+        std::sync::Arc::new(DynamoStore {
+            backend,
+            namespace: "bench".into(),
+        }) as std::sync::Arc<dyn SessionStore>
+    };
+    let through_dax = store(url("dax")).await;
+    // The direct path, optionally through our proxy with added latency
+    // (item-cache hits never reach DynamoDB, so the DAX path is the same).
+    let port = |name: &str| {
+        d.nodes
+            .iter()
+            .find(|n| n.info.name == name)
+            .map(|n| n.info.port)
+            .unwrap_or(0)
+    };
+    let mut _proxy = None;
+    let direct_url = match latency {
+        Some(l) => match crate::faults::proxy::Proxy::start(port("db"), true).await {
+            Ok(p) => {
+                p.update(|t| t.latency = l);
+                let u = format!("http://127.0.0.1:{}", p.listen_port);
+                _proxy = Some(p);
+                u
+            }
+            Err(e) => {
+                eprintln!("error: starting the link proxy: {e}");
+                return 1;
+            }
+        },
+        None => url("db"),
+    };
+    let direct = store(direct_url).await;
+    let per_client = (requests / clients as u64).max(1);
+    let fleet = |s: &std::sync::Arc<dyn SessionStore>| vec![s.clone(); clients];
+    // Written through DAX: its item cache holds every item.
+    let put = drive(fleet(&through_dax), BenchOp::Set, per_client, bytes).await;
+    if put.errors > 0 {
+        eprintln!("error: {} writes failed", put.errors);
+        return 1;
+    }
+    let best = |a: Option<Throughput>, b: Throughput| match a {
+        Some(a) if a.latency_us.p50 <= b.latency_us.p50 => Some(a),
+        _ => Some(b),
+    };
+    let (mut best_direct, mut best_dax) = (None, None);
+    for _ in 0..rounds.max(1) {
+        best_direct = best(
+            best_direct,
+            drive(fleet(&direct), BenchOp::Get, per_client, bytes).await,
+        );
+        best_dax = best(
+            best_dax,
+            drive(fleet(&through_dax), BenchOp::Get, per_client, bytes).await,
+        );
+    }
+    let (Some(direct), Some(cached)) = (best_direct, best_dax) else {
+        return 1;
+    };
+    let stats = crate::nodes::dax::probe::stats(port("dax"), Duration::from_secs(1)).await;
+    println!("| read | ops/s | p50 | p99 | errors |");
+    println!("|---|---:|---:|---:|---:|");
+    for (name, t) in [
+        ("GetItem, DynamoDB node directly", direct),
+        ("GetItem through DAX (item-cache hit)", cached),
+    ] {
+        println!(
+            "| {name} | {:.0} | {:.3} ms | {:.3} ms | {} |",
+            t.ops_per_s,
+            t.latency_us.p50 as f64 / 1000.0,
+            t.latency_us.p99 as f64 / 1000.0,
+            t.errors
+        );
+    }
+    println!(
+        "p50 speed-up {:.1}x (target >= 3x); {clients} callers, {bytes}-byte values, {requests} reads per round, best of {rounds} rounds by p50; DynamoDB link latency {}",
+        direct.latency_us.p50 as f64 / cached.latency_us.p50.max(1) as f64,
+        latency.map_or("none (loopback)".to_string(), |l| format!(
+            "+{l:?} per round trip"
+        ))
+    );
+    if let Ok(s) = stats {
+        println!(
+            "DAX item cache: {} hits, {} misses",
+            s.item.hits, s.item.misses
+        );
+    }
     0
 }
 

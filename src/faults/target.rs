@@ -5,7 +5,8 @@
 //! - a process: `cache-0`, `cache-sentinel-1`, `sessions`;
 //! - a node group: `cache` — its only server, or its current primary;
 //! - a role: `cache.primary`, `cache.replica` (the first current replica),
-//!   `cache.replicas` (all of them).
+//!   `cache.replicas` (all of them) — for Redis the live role, for a DAX
+//!   cluster the provisioned one.
 
 use crate::provision::redis::probe::RedisProbe;
 use crate::provision::{Deployment, NodeHandle};
@@ -90,6 +91,26 @@ pub async fn resolve(dep: &Deployment, target: &str) -> Result<Vec<usize>, Strin
                 ));
             }
             if role == Some("replica") {
+                out.truncate(1);
+            }
+            Ok(out)
+        }
+        // Not Redis (a DAX cluster): roles are as provisioned.
+        Some(r @ ("primary" | "master" | "replica" | "replicas")) => {
+            let want = if matches!(r, "primary" | "master") {
+                "primary"
+            } else {
+                "replica"
+            };
+            let mut out: Vec<usize> = members
+                .iter()
+                .filter(|(_, n)| n.info.role == want)
+                .map(|(i, _)| *i)
+                .collect();
+            if out.is_empty() {
+                return Err(format!("`{group}` has no {want}"));
+            }
+            if r != "replicas" {
                 out.truncate(1);
             }
             Ok(out)

@@ -1,7 +1,8 @@
 //! `kind: dax`: a DAX cluster in front of a `dynamodb` node — our own
 //! binary's hidden `__node dax` subcommand, one process per DAX node. The
 //! first is the primary (it writes through to DynamoDB and pushes its item
-//! cache updates to the others), the rest are replicas.
+//! cache updates to the others), the rest are replicas (they take writes
+//! themselves when the primary does not answer).
 
 use super::ProvisionError;
 use super::launch::Ctx;
@@ -45,11 +46,10 @@ pub async fn up(
             .arg(cfg.max_items.to_string())
             .arg("--replica-delay-ms")
             .arg(cfg.replica_delay.as_millis().to_string());
-        if i == 0 {
-            for &p in &ports[1..] {
-                spec = spec.arg("--replica").arg(url(p));
-            }
-        } else {
+        for (_, &p) in ports.iter().enumerate().filter(|(j, _)| *j != i) {
+            spec = spec.arg("--peer").arg(url(p));
+        }
+        if i > 0 {
             spec = spec.arg("--primary").arg(url(ports[0]));
         }
         let role = if i == 0 { "primary" } else { "replica" };

@@ -61,6 +61,41 @@ pub fn markdown(r: &Report) -> String {
             );
         }
     }
+    let cached: Vec<_> = r
+        .strategies
+        .iter()
+        .filter(|(_, st)| st.from_cache > 0)
+        .collect();
+    if !cached.is_empty() || !r.caches.is_empty() {
+        let _ = writeln!(s, "\n## Caches\n");
+        for (name, st) in cached {
+            let _ = writeln!(
+                s,
+                "- {name}: {} of {} lost/stale sessions were served by the cache — the store of record has the acknowledged version",
+                st.from_cache,
+                st.lost + st.stale
+            );
+        }
+        let ratio = |c: &crate::nodes::dax::CacheStats| {
+            c.hit_ratio()
+                .map_or("—".to_string(), |x| format!("{:.1} %", x * 100.0))
+        };
+        for (node, c) in &r.caches {
+            let _ = writeln!(
+                s,
+                "- DAX {node} ({}): item cache {} hits / {} misses ({}), {} evictions; query cache {} hits / {} misses ({}); {} ConsistentRead bypasses",
+                c.role,
+                c.item.hits,
+                c.item.misses,
+                ratio(&c.item),
+                c.item.evictions,
+                c.query.hits,
+                c.query.misses,
+                ratio(&c.query),
+                c.bypassed
+            );
+        }
+    }
     if !r.expectations.is_empty() {
         let _ = writeln!(s, "\n## Expectations\n");
         for e in &r.expectations {

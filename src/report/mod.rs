@@ -38,6 +38,9 @@ pub struct Report {
     pub expectations: Vec<ExpectationResult>,
     /// Every expectation holds.
     pub ok: bool,
+    /// DAX nodes' cache counters at the end of the run, per node.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub caches: IndexMap<String, crate::nodes::dax::DaxStats>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -286,7 +289,12 @@ impl StrategyReport {
     }
 }
 
-pub fn build(scenario: &Scenario, outcome: &RunOutcome, faults: &[FaultRecord]) -> Report {
+pub fn build(
+    scenario: &Scenario,
+    outcome: &RunOutcome,
+    faults: &[FaultRecord],
+    caches: IndexMap<String, crate::nodes::dax::DaxStats>,
+) -> Report {
     let load_ms = outcome.load.as_millis() as u64;
     let strategies: IndexMap<String, StrategyReport> = outcome
         .strategies
@@ -322,6 +330,7 @@ pub fn build(scenario: &Scenario, outcome: &RunOutcome, faults: &[FaultRecord]) 
             prefill: w.prefill,
         },
         ok: expectations.iter().all(|e| e.ok),
+        caches,
         strategies,
         events: outcome.events.clone(),
         faults: faults::build(scenario, outcome, faults),

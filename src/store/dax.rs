@@ -26,14 +26,21 @@ pub struct DaxStore {
     /// DynamoDB itself, read consistently: the store of record.
     pub source: DynamoBackend,
     pub namespace: String,
-    /// How long to wait for one DAX node before trying the next.
+    /// How long a read waits for one DAX node before trying the next.
     pub node_timeout: Duration,
     pub next: AtomicUsize,
 }
 
 /// Errors that mean "this node is not there", worth trying elsewhere.
-fn unreachable(e: &OpError) -> bool {
-    matches!(e.class, ErrorClass::Timeout | ErrorClass::Refused)
+/// A write is tried elsewhere only when it was refused: one that timed
+/// out may still land, and writing it again by another path could land
+/// out of order.
+fn unreachable(e: &OpError, write: bool) -> bool {
+    match e.class {
+        ErrorClass::Refused => true,
+        ErrorClass::Timeout => !write,
+        _ => false,
+    }
 }
 
 impl DaxStore {
@@ -41,10 +48,13 @@ impl DaxStore {
         DynamoStore::pk(&self.namespace, id)
     }
 
-    /// Try `nodes` in order, then the fallback.
+    /// Try `nodes` in order, then the fallback. A read waits at most
+    /// `node_timeout` for each node; a write waits for its answer (the
+    /// operation's own timeout bounds it).
     async fn attempt<'a, T, F, Fut>(
         &'a self,
         order: Vec<&'a DynamoBackend>,
+        write: bool,
         call: F,
     ) -> Result<T, OpError>
     where
@@ -53,8 +63,13 @@ impl DaxStore {
     {
         let mut last = OpError::new(ErrorClass::Refused, "no DAX node");
         for node in order {
-            match bounded(self.node_timeout, call(node)).await {
-                Err(e) if unreachable(&e) => last = e,
+            let answer = if write {
+                call(node).await
+            } else {
+                bounded(self.node_timeout, call(node)).await
+            };
+            match answer {
+                Err(e) if unreachable(&e, write) => last = e,
                 done => return done,
             }
         }
@@ -64,9 +79,10 @@ impl DaxStore {
         }
     }
 
-    /// Writes: the primary (a replica would only forward to it).
+    /// Writes: the primary, then the replicas (which forward to it, or
+    /// take the write when it is gone).
     fn writer(&self) -> Vec<&DynamoBackend> {
-        self.nodes.iter().take(1).collect()
+        self.nodes.iter().collect()
     }
 
     /// Reads: every node, starting with the next in turn.
@@ -81,18 +97,18 @@ impl DaxStore {
 impl SessionStore for DaxStore {
     async fn put(&self, id: u64, value: &str, ttl: Duration) -> Result<(), OpError> {
         let pk = self.pk(id);
-        self.attempt(self.writer(), |b| b.put(&pk, value, ttl))
+        self.attempt(self.writer(), true, |b| b.put(&pk, value, ttl))
             .await
     }
 
     async fn get(&self, id: u64) -> Result<Option<String>, OpError> {
         let pk = self.pk(id);
-        self.attempt(self.readers(), |b| b.get(&pk)).await
+        self.attempt(self.readers(), false, |b| b.get(&pk)).await
     }
 
     async fn delete(&self, id: u64) -> Result<(), OpError> {
         let pk = self.pk(id);
-        self.attempt(self.writer(), |b| b.delete(&pk)).await
+        self.attempt(self.writer(), true, |b| b.delete(&pk)).await
     }
 
     async fn read_source(&self, id: u64) -> Option<Result<Option<String>, OpError>> {
@@ -101,7 +117,7 @@ impl SessionStore for DaxStore {
 
     fn describe(&self) -> String {
         format!(
-            "DAX, {} node(s) (writes to the primary, reads spread; {} ms per node, then {}); {}",
+            "DAX, {} node(s) (writes to the primary first, the next node when refused; reads spread, {} ms per node; then {}); {}",
             self.nodes.len(),
             self.node_timeout.as_millis(),
             if self.fallback.is_some() {

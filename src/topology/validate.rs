@@ -69,7 +69,7 @@ pub fn validate_at(
             nodes.push(n);
         }
     }
-    dax_targets(&mut c, &mut nodes);
+    dax_targets(&mut c, &mut nodes, &p);
     if !c.problems.is_empty() {
         c.problems.sort_by_key(|p| (p.pos.line, p.pos.col));
         return Err(FileError {
@@ -423,7 +423,7 @@ fn dax(c: &mut Checker<'_>, path: &str, n: &NodeSpec) -> Dax {
 
 /// Every `dax` node fronts a `dynamodb` node: the one it names, or the
 /// only one there is.
-fn dax_targets(c: &mut Checker<'_>, nodes: &mut [Node]) {
+fn dax_targets(c: &mut Checker<'_>, nodes: &mut [Node], p: &dyn Fn(&str) -> String) {
     let dynamo: Vec<String> = nodes
         .iter()
         .filter(|n| matches!(n.kind, NodeKind::Dynamodb(_)))
@@ -433,7 +433,7 @@ fn dax_targets(c: &mut Checker<'_>, nodes: &mut [Node]) {
         let NodeKind::Dax(d) = &mut n.kind else {
             continue;
         };
-        let path = format!("nodes.{}", n.name);
+        let path = p(&format!("nodes.{}", n.name));
         if d.dynamodb.is_empty() {
             match dynamo.as_slice() {
                 [only] => d.dynamodb = only.clone(),

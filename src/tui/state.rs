@@ -63,6 +63,8 @@ pub struct NodeRow {
     pub pid: Option<u32>,
     pub offset: Option<u64>,
     pub lag_bytes: Option<u64>,
+    /// A DAX node's hit ratios, item and query cache (0–1).
+    pub hit_ratio: Option<(Option<f64>, Option<f64>)>,
     /// Active faults on it, e.g. `latency 50ms`, `partition up`.
     pub faults: Vec<String>,
 }
@@ -193,6 +195,9 @@ impl State {
                     pid: info.pid,
                     offset: seen.and_then(|s| s.offset),
                     lag_bytes: seen.and_then(|s| s.lag_bytes),
+                    hit_ratio: seen
+                        .and_then(|s| s.cache.as_ref())
+                        .map(|c| (c.item.hit_ratio(), c.query.hit_ratio())),
                     faults: mine.iter().map(|a| fault_label(a)).collect(),
                 }
             })
@@ -398,6 +403,7 @@ pub(crate) mod tests_support {
             pid: Some(3456),
             offset: Some(98765),
             lag_bytes: None,
+            hit_ratio: None,
             faults: Vec::new(),
         }
     }

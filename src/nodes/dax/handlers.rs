@@ -46,7 +46,14 @@ pub async fn dynamodb(State(dax): State<Arc<Dax>>, headers: HeaderMap, body: Byt
         (
             "PutItem" | "UpdateItem" | "DeleteItem" | "BatchWriteItem" | "TransactWriteItems",
             Some(r),
-        ) => write(&dax, &op, &headers, body, r).await,
+        ) => {
+            // A write runs to its end even if the client hangs up: DynamoDB
+            // may already have it, and the item cache must then know.
+            let (dax, op, headers) = (dax.clone(), op.clone(), headers.clone());
+            tokio::spawn(async move { write(&dax, &op, &headers, body, r).await })
+                .await
+                .unwrap_or_else(|e| Err(format!("write task: {e}")))
+        }
         _ => {
             dax.passed_through.fetch_add(1, Ordering::Relaxed);
             pass(&dax, &headers, body).await
@@ -227,7 +234,13 @@ async fn query(dax: &Dax, op: &str, headers: &HeaderMap, body: Bytes, r: Value) 
 async fn write(dax: &Dax, op: &str, headers: &HeaderMap, body: Bytes, r: Value) -> Handled {
     dax.writes.fetch_add(1, Ordering::Relaxed);
     if let Some(primary) = &dax.primary {
-        return Ok(from_reply(primary.send(Some(op), headers, body).await?));
+        match primary.send(Some(op), headers, body.clone()).await {
+            Ok(reply) => return Ok(from_reply(reply)),
+            Err(e) => {
+                tracing::warn!("primary did not answer ({e}); taking the write");
+                dax.writes_as_primary.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
     if op == "UpdateItem" {
         return update_item(dax, headers, body, r).await;
@@ -378,7 +391,7 @@ fn apply_local(dax: &Dax, effects: &[Effect]) {
     }
 }
 
-/// Write-through here now; on the replicas after the replica delay.
+/// Write-through here now; on the peers after the replica delay.
 fn apply(dax: &Dax, effects: Vec<Effect>) {
     if effects.is_empty() {
         return;
@@ -388,8 +401,8 @@ fn apply(dax: &Dax, effects: Vec<Effect>) {
         return;
     };
     let body = Bytes::from(body);
-    for replica in &dax.replicas {
-        let url = format!("{}/__dax/items", replica.trim_end_matches('/'));
+    for peer in &dax.peers {
+        let url = format!("{}/__dax/items", peer.trim_end_matches('/'));
         let delay = dax.replica_delay;
         let body = body.clone();
         tokio::spawn(async move {
@@ -405,7 +418,7 @@ fn apply(dax: &Dax, effects: Vec<Effect>) {
             )
             .await;
             if let Err(e) = sent {
-                tracing::warn!("pushing to replica {url}: {e}");
+                tracing::warn!("pushing to peer {url}: {e}");
             }
         });
     }

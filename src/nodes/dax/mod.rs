@@ -15,8 +15,11 @@
 //!
 //! A cluster is one primary and up to two replicas. Replicas answer reads
 //! from their own caches and forward writes to the primary, which pushes
-//! its write-through updates to them after `replica_delay` — so replica
-//! caches converge, as DAX's do, a little later.
+//! its write-through updates to its peers after `replica_delay` — so
+//! replica caches converge, as DAX's do, a little later. When the primary
+//! does not answer, a replica takes the write itself (DAX promotes a
+//! replica) and pushes to its peers; updates the dead primary had not yet
+//! pushed are never learnt — stale until `item_ttl`.
 //!
 //! `GET /__dax/stats` reports hits, misses, evictions per cache; `POST
 //! /__dax/flush` empties both caches (the `flush` fault).
@@ -58,12 +61,14 @@ pub struct DaxNodeArgs {
     /// Entries per cache before the least recently used is evicted.
     #[arg(long, default_value_t = 100_000)]
     pub max_items: usize,
-    /// This node is a replica of the primary at this URL (writes go there).
+    /// This node is a replica of the primary at this URL (writes go there
+    /// while it answers).
     #[arg(long)]
     pub primary: Option<String>,
-    /// Replicas this primary pushes its write-through updates to.
-    #[arg(long = "replica")]
-    pub replicas: Vec<String>,
+    /// The other nodes of the cluster: write-through updates are pushed to
+    /// them.
+    #[arg(long = "peer")]
+    pub peers: Vec<String>,
     /// How long after a write the replicas' item caches learn of it.
     #[arg(long, default_value_t = 100)]
     pub replica_delay_ms: u64,
@@ -77,8 +82,12 @@ pub struct DaxStats {
     pub query: CacheStats,
     /// Reads with `ConsistentRead: true`: straight to DynamoDB.
     pub bypassed: u64,
-    /// Writes forwarded (to DynamoDB, or by a replica to the primary).
+    /// Writes received (forwarded to DynamoDB, or by a replica to the
+    /// primary).
     pub writes: u64,
+    /// Writes a replica took itself because the primary did not answer.
+    #[serde(default)]
+    pub writes_as_primary: u64,
     /// Requests DAX does not cache, passed through unchanged.
     pub passed_through: u64,
     /// Requests that failed because upstream did not answer.
@@ -90,10 +99,11 @@ pub(crate) struct Dax {
     queries: Cache<bytes::Bytes>,
     dynamodb: Upstream,
     primary: Option<Upstream>,
-    replicas: Vec<String>,
+    peers: Vec<String>,
     replica_delay: Duration,
     bypassed: AtomicU64,
     writes: AtomicU64,
+    writes_as_primary: AtomicU64,
     passed_through: AtomicU64,
     upstream_errors: AtomicU64,
 }
@@ -111,6 +121,7 @@ impl Dax {
             query: self.queries.stats(),
             bypassed: self.bypassed.load(Ordering::Relaxed),
             writes: self.writes.load(Ordering::Relaxed),
+            writes_as_primary: self.writes_as_primary.load(Ordering::Relaxed),
             passed_through: self.passed_through.load(Ordering::Relaxed),
             upstream_errors: self.upstream_errors.load(Ordering::Relaxed),
         }
@@ -123,10 +134,11 @@ pub async fn run(args: DaxNodeArgs) -> Result<(), String> {
         queries: Cache::new(args.max_items, Duration::from_millis(args.query_ttl_ms)),
         dynamodb: Upstream::new(&args.dynamodb)?,
         primary: args.primary.as_deref().map(Upstream::new).transpose()?,
-        replicas: args.replicas.clone(),
+        peers: args.peers.clone(),
         replica_delay: Duration::from_millis(args.replica_delay_ms),
         bypassed: AtomicU64::new(0),
         writes: AtomicU64::new(0),
+        writes_as_primary: AtomicU64::new(0),
         passed_through: AtomicU64::new(0),
         upstream_errors: AtomicU64::new(0),
     });

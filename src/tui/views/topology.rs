@@ -1,5 +1,6 @@
 //! Topology: every process with its role, state, client port, pid,
-//! replication offset or lag, and the faults active on it.
+//! replication offset or lag (a DAX node: its item and query cache hit
+//! ratios), and the faults active on it.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
@@ -57,9 +58,11 @@ fn row(n: &NodeRow, wide: bool) -> Row<'_> {
         "-" | "?" => Color::DarkGray,
         _ => Color::Red,
     };
-    let repl = match (n.lag_bytes, n.offset) {
-        (Some(lag), _) => format!("lag {lag}"),
-        (None, Some(off)) => format!("@{off}"),
+    let pct = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{:.0}%", r * 100.0));
+    let repl = match (n.lag_bytes, n.offset, n.hit_ratio) {
+        (Some(lag), _, _) => format!("lag {lag}"),
+        (None, Some(off), _) => format!("@{off}"),
+        (None, None, Some((item, query))) => format!("i{} q{}", pct(item), pct(query)),
         _ => String::new(),
     };
     let mut cells = vec![
@@ -100,5 +103,16 @@ mod tests {
         assert!(contains(&narrow, "cache-sentinel-0"), "{narrow:#?}");
         assert!(contains(&narrow, "lag 120"), "{narrow:#?}");
         assert!(!contains(&narrow, "3456"), "{narrow:#?}");
+    }
+
+    #[test]
+    fn a_dax_node_shows_its_hit_ratios() {
+        let mut s = sample();
+        let n = &mut s.nodes[0];
+        n.offset = None;
+        n.lag_bytes = None;
+        n.hit_ratio = Some((Some(0.667), None));
+        let screen = render(100, 10, |f| f.render_widget(Topology(&s), f.area()));
+        assert!(contains(&screen, "i67% q-"), "{screen:#?}");
     }
 }
