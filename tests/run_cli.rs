@@ -149,7 +149,7 @@ fn invalid_scenario_is_exit_2_with_position() {
     std::fs::write(
         &file,
         format!(
-            "name: bad\ntopology: {}\nstrategies: [redis, dax]\nworkload:\n  sessions: 10\n  duration: 1s\n  rates: {{ read: fast }}\nexpect:\n  redis.lots: \"== 0\"\n",
+            "name: bad\ntopology: {}\nstrategies: [redis, cassandra]\nworkload:\n  sessions: 10\n  duration: 1s\n  rates: {{ read: fast }}\nexpect:\n  redis.lots: \"== 0\"\n",
             topology_path("memcached.yaml").display()
         ),
     )
@@ -162,7 +162,7 @@ fn invalid_scenario_is_exit_2_with_position() {
         "{err}"
     );
     assert!(
-        err.contains("bad.yaml:3:21: unknown strategy `dax`"),
+        err.contains("bad.yaml:3:21: unknown strategy `cassandra`"),
         "{err}"
     );
     assert!(err.contains("bad.yaml:7:12: a rate is like 300/s, 100/m or 300 (per second, at most 1000000); got fast (workload.rates.read)"), "{err}");

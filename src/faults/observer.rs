@@ -33,6 +33,8 @@ struct Watched {
 enum Seen {
     Up(Option<String>),
     Down,
+    /// Down, with the role it had when last seen up.
+    Gone(Option<String>),
 }
 
 /// A running observer.
@@ -97,6 +99,19 @@ pub fn spawn(dep: &Deployment, events: EventLog, stop: CancellationToken) -> Obs
             for (i, w) in watched.iter().enumerate() {
                 report_change(&events, w, &last[i], &now[i], &mut masters);
             }
+            // Remember each process's last known role across a look that
+            // failed: a replica promoted while it did not answer (a loaded
+            // machine) is still reported as a failover.
+            let now: Vec<Seen> = now
+                .into_iter()
+                .zip(&last)
+                .map(|(seen, before)| match (seen, before) {
+                    (Seen::Down, Seen::Up(role)) | (Seen::Down, Seen::Gone(role)) => {
+                        Seen::Gone(role.clone())
+                    }
+                    (seen, _) => seen,
+                })
+                .collect();
             for w in watched.iter().filter(|w| w.kind == "redis-cluster") {
                 if let Seen::Up(_) = now[watched.iter().position(|x| x.name == w.name).unwrap_or(0)]
                 {
@@ -221,14 +236,14 @@ fn report_change(
             &w.name,
             format!("{} stopped answering", w.name),
         ),
-        (Seen::Down, Seen::Up(_)) => {
+        (Seen::Down | Seen::Gone(_), Seen::Up(_)) => {
             events.push("node-up", &w.name, format!("{} answers again", w.name))
         }
         _ => {}
     }
     let Seen::Up(Some(role)) = now else { return };
     let before = match last {
-        Seen::Up(Some(r)) => Some(r.as_str()),
+        Seen::Up(Some(r)) | Seen::Gone(Some(r)) => Some(r.as_str()),
         _ => None,
     };
     match (before, role.as_str()) {
