@@ -22,7 +22,8 @@ pub struct SweepResult {
     /// Sessions that could not be read (the store kept failing).
     pub unverified: u64,
     /// Of the lost and stale sessions, those the store of record holds at
-    /// the acknowledged version: a cache in front served the old copy.
+    /// the acknowledged version (or newer): a cache in front served the
+    /// old copy.
     pub from_cache: u64,
     /// Ids of lost sessions (for tests and drill-down).
     #[serde(skip)]
@@ -37,7 +38,9 @@ impl SweepResult {
     }
 }
 
-/// Does the store of record hold `version` of session `id`?
+/// Does the store of record hold `version` of session `id`, or a newer
+/// one (a write whose answer was lost but which landed)? Read up to three
+/// times: a failed read proves nothing either way.
 async fn source_holds(
     store: &dyn SessionStore,
     id: u64,
@@ -45,10 +48,19 @@ async fn source_holds(
     timeout: Duration,
 ) -> bool {
     let Some(version) = version else { return false };
-    match tokio::time::timeout(timeout, store.read_source(id)).await {
-        Ok(Some(Ok(Some(v)))) => value::version_of(&v) == Some(version),
-        _ => false,
+    for attempt in 0..3 {
+        match tokio::time::timeout(timeout, store.read_source(id)).await {
+            Ok(None) => return false,
+            Ok(Some(Ok(v))) => {
+                return v
+                    .as_deref()
+                    .and_then(value::version_of)
+                    .is_some_and(|held| held >= version);
+            }
+            _ => tokio::time::sleep(Duration::from_millis(100 * (attempt + 1))).await,
+        }
     }
+    false
 }
 
 pub async fn sweep(
