@@ -36,7 +36,7 @@ for r in reports:
     print(f"**Question.** {doc.get('question', '')}  ")
     print(f"**Claim** (seed {claim.get('seed')}, `{SEEDS.get(claim.get('seed'), '?')}`): {claim.get('says', '')}  ")
     print(f"**Run:** `sessiondrill run topologies/{file}`  ")
-    print(f"**Measured** ({when}, load {r['duration_ms'] / 1000:.0f} s):\n")
+    print(f"**Measured** ({when}, load {r['duration_ms'] / 1000:.0f} s; the file's own duration is {doc['workload']['duration']}):\n")
     print("| strategy | acked writes | lost | lost share | stale | unavailable | p50 ms | p99 ms |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, s in r["strategies"].items():
@@ -53,6 +53,11 @@ for r in reports:
             print(f"- {name}: **{s['violations']}** locks granted while an acknowledged lease was live (two holders); {s['refused']} acquires refused")
         if name == "redis-rate-limit":
             print(f"- {name}: **{s['violations']}** admits beyond the limit within the window; {s['refused']} requests denied")
+        if s.get("from_cache"):
+            print(f"- {name}: {s['from_cache']} of its {s['lost'] + s['stale']} lost/stale sessions were served by the cache (the store of record has the acknowledged version)")
+    for node, c in r.get("caches", {}).items():
+        ratio = lambda x: f"{x['hits'] / (x['hits'] + x['misses']) * 100:.1f} %" if x['hits'] + x['misses'] else "—"
+        print(f"- DAX {node} ({c['role']}): item cache hit ratio {ratio(c['item'])}, query cache {ratio(c['query'])}, {c['item']['evictions']} evictions")
     for e in r["expectations"]:
         mark = "✓" if e["ok"] else "✗"
         obs = e.get("observed")

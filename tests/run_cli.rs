@@ -91,6 +91,17 @@ fn single_strategy_scenarios_pass_their_expectations() {
     ] {
         let (code, report) = run(s, "1s");
         assert_eq!(code, 0, "{s}: {}", report["expectations"]);
+        // The generator's own lag is measured apart, and is part of the
+        // latency (counted from the intended start).
+        for (name, st) in report["strategies"].as_object().unwrap() {
+            let lag = &st["scheduler_lag_us"];
+            assert!(lag["max"].as_u64().unwrap() >= 1, "{s} {name}: {lag}");
+            assert!(
+                lag["p50"].as_u64().unwrap() <= st["latency_us"]["p50"].as_u64().unwrap(),
+                "{s} {name}: {lag} vs {}",
+                st["latency_us"]
+            );
+        }
     }
 }
 

@@ -49,6 +49,8 @@ pub struct StrategyStats {
     pub per_op: [OpStats; 4],
     pub errors: BTreeMap<ErrorClass, u64>,
     pub latency: LatencyWindows,
+    /// The load generator's lag: actual start minus intended start.
+    pub lag: LatencyWindows,
     pub acked_writes: u64,
     /// Reads checked live against the ledger.
     pub live: BTreeMap<ReadCheck, u64>,
@@ -81,6 +83,7 @@ impl StrategyStats {
             per_op: Default::default(),
             errors: BTreeMap::new(),
             latency: LatencyWindows::default(),
+            lag: LatencyWindows::default(),
             acked_writes: 0,
             live: BTreeMap::new(),
             proven_lost: 0,
@@ -111,6 +114,7 @@ impl StrategyStats {
         let us = s.latency_us();
         self.ops += 1;
         self.latency.record(second, us);
+        self.lag.record(second, s.lag_us());
         let per = &mut self.per_op[s.op.index()];
         per.ops += 1;
         per.latency.record(second, us);

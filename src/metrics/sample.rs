@@ -43,6 +43,10 @@ pub struct Sample {
     /// When the operation was meant to start (open loop): latency is
     /// measured from here, so a stalled server shows up as latency.
     pub intended: Instant,
+    /// When the load generator actually started it: `started - intended`
+    /// is the generator's own lag (timer resolution, a busy machine), part
+    /// of the measured latency but not the store's doing.
+    pub started: Instant,
     pub end: Instant,
     pub error: Option<ErrorClass>,
     /// For reads: what the value said against the ledger.
@@ -57,6 +61,12 @@ pub struct Sample {
 }
 
 impl Sample {
+    pub fn lag_us(&self) -> u64 {
+        self.started
+            .saturating_duration_since(self.intended)
+            .as_micros() as u64
+    }
+
     pub fn latency_us(&self) -> u64 {
         self.end
             .saturating_duration_since(self.intended)

@@ -44,6 +44,21 @@ pub fn markdown(r: &Report) -> String {
             ms(st.latency_us.max)
         );
     }
+    if let Some(lag) = r
+        .strategies
+        .values()
+        .map(|st| st.scheduler_lag_us)
+        .max_by_key(|l| l.p99)
+        .filter(|l| l.max > 0)
+    {
+        let _ = writeln!(
+            s,
+            "\nLoad generator lag (actual − intended start, part of every latency above): p50 {}, p99 {}, max {}.",
+            ms(lag.p50),
+            ms(lag.p99),
+            ms(lag.max)
+        );
+    }
     let patterns: Vec<_> = r
         .strategies
         .iter()

@@ -129,6 +129,11 @@ pub struct StrategyReport {
     pub unavailable_windows: Vec<[u64; 2]>,
     pub throughput: f64,
     pub latency_us: LatencyUs,
+    /// How late the load generator started operations (part of
+    /// `latency_us`: latency counts from the intended start). A large lag
+    /// means the machine, not the store, set the latency.
+    #[serde(default)]
+    pub scheduler_lag_us: LatencyUs,
     pub ops_by_kind: BTreeMap<String, OpReport>,
     /// Reads during the load that disagreed with the ledger.
     pub live: BTreeMap<String, u64>,
@@ -208,6 +213,7 @@ impl StrategyReport {
                 s.ops as f64 * 1000.0 / load_ms as f64
             },
             latency_us: s.latency.total().into(),
+            scheduler_lag_us: s.lag.total().into(),
             ops_by_kind: OpKind::ALL
                 .iter()
                 .filter(|k| s.per_op[k.index()].ops > 0)

@@ -174,6 +174,7 @@ async fn request(ctx: &OpCtx, state: &mut SessionState, id: u64) -> Outcome {
 /// waiting when the engine gives up on the drain is abandoned (no sample;
 /// a write in flight stays uncertain in the ledger).
 pub async fn run(ctx: Arc<OpCtx>, op: OpKind, id: u64, intended: Instant) {
+    let started = Instant::now();
     let outcome = tokio::select! {
         r = execute(&ctx, op, id) => r,
         _ = ctx.cancel.cancelled() => return,
@@ -182,6 +183,7 @@ pub async fn run(ctx: Arc<OpCtx>, op: OpKind, id: u64, intended: Instant) {
         strategy: ctx.strategy,
         op,
         intended,
+        started,
         end: Instant::now(),
         error: outcome.error,
         check: outcome.check,
