@@ -2,6 +2,13 @@
 //! least recently used one is evicted when the cache is full — DAX's item
 //! and query caches both work this way (TTL per cache, LRU under memory
 //! pressure). Sized in entries rather than bytes.
+//!
+//! Every store gets a sequence number. A read that missed and went to
+//! DynamoDB fills the cache only if nothing was stored, removed or lost
+//! for its key since the read began (`fill`): a write that raced the read
+//! knows better. Removals leave a tombstone (a miss that keeps its
+//! sequence number); a flush, an eviction or an expiry raises a floor
+//! below which no fill is taken.
 
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
@@ -11,21 +18,27 @@ use std::time::{Duration, Instant};
 use lru::LruCache;
 
 struct Entry<V> {
-    value: V,
+    /// `None`: a tombstone.
+    value: Option<V>,
     stored: Instant,
-    /// Order of stores: a fill from a read that started before a write
-    /// must not replace what the write stored.
     seq: u64,
 }
 
+struct Inner<V> {
+    entries: LruCache<String, Entry<V>>,
+    seq: u64,
+    /// Fills of reads that began before this were overtaken by a flush,
+    /// an eviction or an expiry: refused.
+    floor: u64,
+}
+
 pub struct Cache<V> {
-    entries: Mutex<LruCache<String, Entry<V>>>,
+    inner: Mutex<Inner<V>>,
     ttl: Duration,
     hits: AtomicU64,
     misses: AtomicU64,
     evictions: AtomicU64,
     expirations: AtomicU64,
-    seq: AtomicU64,
 }
 
 /// Counters of one cache, as `/__dax/stats` reports them.
@@ -50,36 +63,41 @@ impl CacheStats {
 impl<V: Clone> Cache<V> {
     pub fn new(capacity: usize, ttl: Duration) -> Self {
         Self {
-            entries: Mutex::new(LruCache::new(
-                NonZeroUsize::new(capacity.max(1)).expect("at least one"),
-            )),
+            inner: Mutex::new(Inner {
+                entries: LruCache::new(NonZeroUsize::new(capacity.max(1)).expect("at least one")),
+                seq: 0,
+                floor: 0,
+            }),
             ttl,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             evictions: AtomicU64::new(0),
             expirations: AtomicU64::new(0),
-            seq: AtomicU64::new(0),
         }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner<V>> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The current store sequence: take it before reading upstream for a
     /// [`Cache::fill`].
     pub fn seq(&self) -> u64 {
-        self.seq.load(Ordering::SeqCst)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<String, Entry<V>>> {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+        self.lock().seq
     }
 
     /// A live entry (a hit), or a miss.
     pub fn get(&self, key: &str) -> Option<V> {
-        let mut entries = self.lock();
-        let found = match entries.get(key) {
-            Some(e) if e.stored.elapsed() < self.ttl => Some(e.value.clone()),
+        let mut inner = self.lock();
+        let found = match inner.entries.get(key) {
+            Some(e) if e.stored.elapsed() < self.ttl => e.value.clone(),
             Some(_) => {
-                entries.pop(key);
-                self.expirations.fetch_add(1, Ordering::Relaxed);
+                if let Some(e) = inner.entries.pop(key) {
+                    inner.floor = inner.floor.max(e.seq);
+                    if e.value.is_some() {
+                        self.expirations.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
                 None
             }
             None => None,
@@ -95,52 +113,62 @@ impl<V: Clone> Cache<V> {
 
     /// Store `value` (a write: always wins).
     pub fn put(&self, key: String, value: V) {
-        self.store(key, value, None);
+        self.store(key, Some(value), None);
     }
 
-    /// Store what a read found upstream, unless something was stored under
-    /// `key` after `since` (a write that raced the read knows better).
+    /// Forget `key`, leaving a tombstone so an older read cannot fill it.
+    pub fn remove(&self, key: String) {
+        self.store(key, None, None);
+    }
+
+    /// Store what a read found upstream, unless something happened to
+    /// `key` (or the cache) after `since`.
     pub fn fill(&self, key: String, value: V, since: u64) {
-        self.store(key, value, Some(since));
+        self.store(key, Some(value), Some(since));
     }
 
-    fn store(&self, key: String, value: V, since: Option<u64>) {
-        let mut entries = self.lock();
-        if let (Some(since), Some(e)) = (since, entries.peek(&key))
-            && e.seq > since
+    fn store(&self, key: String, value: Option<V>, since: Option<u64>) {
+        let mut inner = self.lock();
+        if let Some(since) = since
+            && (since < inner.floor || inner.entries.peek(&key).is_some_and(|e| e.seq > since))
         {
             return;
         }
-        let full = entries.len() == entries.cap().get() && !entries.contains(&key);
-        let seq = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
-        entries.put(
-            key,
-            Entry {
-                value,
-                stored: Instant::now(),
-                seq,
-            },
-        );
-        if full {
-            self.evictions.fetch_add(1, Ordering::Relaxed);
+        inner.seq += 1;
+        let entry = Entry {
+            value,
+            stored: Instant::now(),
+            seq: inner.seq,
+        };
+        if let Some((old_key, old)) = inner.entries.push(key.clone(), entry)
+            && old_key != key
+        {
+            inner.floor = inner.floor.max(old.seq);
+            if old.value.is_some() {
+                self.evictions.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 
-    pub fn remove(&self, key: &str) {
-        self.lock().pop(key);
-    }
-
+    /// Empty the cache; reads in flight may not fill it.
     pub fn clear(&self) {
-        self.lock().clear();
+        let mut inner = self.lock();
+        inner.entries.clear();
+        inner.floor = inner.seq;
     }
 
     pub fn stats(&self) -> CacheStats {
+        let inner = self.lock();
         CacheStats {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
             evictions: self.evictions.load(Ordering::Relaxed),
             expirations: self.expirations.load(Ordering::Relaxed),
-            entries: self.lock().len() as u64,
+            entries: inner
+                .entries
+                .iter()
+                .filter(|(_, e)| e.value.is_some())
+                .count() as u64,
         }
     }
 }
@@ -161,15 +189,32 @@ mod tests {
     }
 
     #[test]
-    fn a_fill_does_not_replace_a_later_write() {
+    fn a_fill_does_not_replace_a_later_write_or_removal() {
         let c = Cache::new(10, Duration::from_secs(60));
         let since = c.seq();
         c.put("a".into(), "new");
         c.fill("a".into(), "old", since);
         assert_eq!(c.get("a"), Some("new"));
         let since = c.seq();
+        c.remove("a".into());
+        c.fill("a".into(), "old", since);
+        assert_eq!(c.get("a"), None, "the tombstone stays");
+        let since = c.seq();
         c.fill("b".into(), "read", since);
         assert_eq!(c.get("b"), Some("read"));
+    }
+
+    #[test]
+    fn a_flush_refuses_fills_of_reads_that_began_before_it() {
+        let c = Cache::new(10, Duration::from_secs(60));
+        let since = c.seq();
+        c.put("a".into(), 1);
+        c.clear();
+        c.fill("a".into(), 0, since);
+        assert_eq!(c.get("a"), None);
+        let since = c.seq();
+        c.fill("a".into(), 2, since);
+        assert_eq!(c.get("a"), Some(2));
     }
 
     #[test]

@@ -178,11 +178,17 @@ async fn batch_get(dax: &Dax, headers: &HeaderMap, body: Bytes, r: Value) -> Han
         };
         unprocessed = v["UnprocessedKeys"].clone();
         for (table, t) in &missing {
-            let schema = dax.dynamodb.key_schema(table, headers).await?;
             let items: Vec<Value> = v["Responses"][table]
                 .as_array()
                 .cloned()
                 .unwrap_or_default();
+            if let Some(Value::Array(hits)) = found.get_mut(table) {
+                hits.extend(items.iter().cloned());
+            }
+            // Without the key schema nothing can be cached; the answer stands.
+            let Ok(schema) = dax.dynamodb.key_schema(table, headers).await else {
+                continue;
+            };
             let mut returned = std::collections::HashSet::new();
             for item in &items {
                 if let Some(key) = key_of(item, &schema) {
@@ -202,9 +208,6 @@ async fn batch_get(dax: &Dax, headers: &HeaderMap, body: Bytes, r: Value) -> Han
                 if !returned.contains(&ck) && !pending.contains(&ck) {
                     dax.items.fill(ck, None, since);
                 }
-            }
-            if let Some(Value::Array(hits)) = found.get_mut(table) {
-                hits.extend(items);
             }
         }
     }
@@ -230,26 +233,44 @@ async fn query(dax: &Dax, op: &str, headers: &HeaderMap, body: Bytes, r: Value) 
 
 /// Writes: a replica hands them to the primary; the primary forwards them
 /// to DynamoDB and, on success, updates the item cache (and, a little
-/// later, the replicas'). The query cache is left alone.
+/// later, the replicas'). The query cache is left alone. Writes to one
+/// item are serialised from forward to cache update, so the cache ends
+/// with the item DynamoDB ends with.
 async fn write(dax: &Dax, op: &str, headers: &HeaderMap, body: Bytes, r: Value) -> Handled {
     dax.writes.fetch_add(1, Ordering::Relaxed);
     if let Some(primary) = &dax.primary {
         match primary.send(Some(op), headers, body.clone()).await {
             Ok(reply) => return Ok(from_reply(reply)),
-            Err(e) => {
-                tracing::warn!("primary did not answer ({e}); taking the write");
+            // Only a write that certainly never reached the primary may be
+            // taken here: one that did may already have been done.
+            Err(e) if e.connect => {
+                tracing::warn!("primary unreachable ({e}); taking the write");
                 dax.writes_as_primary.fetch_add(1, Ordering::Relaxed);
             }
+            Err(e) => return Err(e.into()),
         }
     }
+    let touched: Vec<String> = match effects(dax, op, headers, &r, None).await {
+        Ok(e) => e.into_iter().map(|e| e.key).collect(),
+        Err(_) => Vec::new(),
+    };
+    let _serialised = dax.write_locks.lock(&touched).await;
     if op == "UpdateItem" {
         return update_item(dax, headers, body, r).await;
     }
     let reply = dax.dynamodb.send(Some(op), headers, body).await?;
     if reply.ok() {
         let unprocessed = reply.json().map(|v| v["UnprocessedItems"].clone());
-        let effects = effects(dax, op, headers, &r, unprocessed.as_ref()).await?;
-        apply(dax, effects);
+        match effects(dax, op, headers, &r, unprocessed.as_ref()).await {
+            Ok(effects) => apply(dax, effects),
+            // DynamoDB has the write, but which items it touched is
+            // unknown (no key schema): forget everything rather than serve
+            // an old copy.
+            Err(e) => {
+                tracing::warn!("write-through unknown ({e}); emptying the item cache");
+                dax.items.clear();
+            }
+        }
     }
     Ok(from_reply(reply))
 }
@@ -384,44 +405,27 @@ async fn effects(
 fn apply_local(dax: &Dax, effects: &[Effect]) {
     for e in effects {
         if e.remove {
-            dax.items.remove(&e.key);
+            dax.items.remove(e.key.clone());
         } else {
             dax.items.put(e.key.clone(), e.item.clone());
         }
     }
 }
 
-/// Write-through here now; on the peers after the replica delay.
+/// Write-through here now; on the peers after the replica delay, in the
+/// order the writes were done here.
 fn apply(dax: &Dax, effects: Vec<Effect>) {
     if effects.is_empty() {
         return;
     }
     apply_local(dax, &effects);
+    if dax.peers.is_empty() {
+        return;
+    }
     let Ok(body) = serde_json::to_vec(&effects) else {
         return;
     };
-    let body = Bytes::from(body);
-    for peer in &dax.peers {
-        let url = format!("{}/__dax/items", peer.trim_end_matches('/'));
-        let delay = dax.replica_delay;
-        let body = body.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            let mut headers = HeaderMap::new();
-            headers.insert("content-type", HeaderValue::from_static("application/json"));
-            let sent = super::http::send(
-                axum::http::Method::POST,
-                &url,
-                &headers,
-                body,
-                std::time::Duration::from_secs(2),
-            )
-            .await;
-            if let Err(e) = sent {
-                tracing::warn!("pushing to peer {url}: {e}");
-            }
-        });
-    }
+    dax.push(Bytes::from(body));
 }
 
 /// A replica learns of the primary's writes.

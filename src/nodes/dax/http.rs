@@ -12,6 +12,26 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+/// A request that got no answer.
+#[derive(Debug, Clone)]
+pub struct HttpError {
+    /// The connection was never made: the request certainly was not sent.
+    pub connect: bool,
+    pub message: String,
+}
+
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<HttpError> for String {
+    fn from(e: HttpError) -> String {
+        e.message
+    }
+}
+
 pub struct Response {
     pub status: StatusCode,
     pub headers: HeaderMap,
@@ -38,24 +58,26 @@ pub async fn send(
     headers: &HeaderMap,
     body: Bytes,
     limit: Duration,
-) -> Result<Response, String> {
+) -> Result<Response, HttpError> {
+    let fail = |connect: bool, e: &dyn std::fmt::Display| HttpError {
+        connect,
+        message: format!("{url}: {e}"),
+    };
     let mut req = Request::builder().method(method).uri(url);
     for (name, value) in headers {
         req = req.header(name, value);
     }
-    let req = req
-        .body(Full::new(body))
-        .map_err(|e| format!("{url}: {e}"))?;
+    let req = req.body(Full::new(body)).map_err(|e| fail(true, &e))?;
     let work = async {
         let resp = client()
             .request(req)
             .await
-            .map_err(|e| format!("{url}: {e}"))?;
+            .map_err(|e| fail(e.is_connect(), &e))?;
         let (parts, body) = resp.into_parts();
         let body = body
             .collect()
             .await
-            .map_err(|e| format!("{url}: {e}"))?
+            .map_err(|e| fail(false, &e))?
             .to_bytes();
         Ok(Response {
             status: parts.status,
@@ -63,7 +85,10 @@ pub async fn send(
             body,
         })
     };
-    tokio::time::timeout(limit, work)
-        .await
-        .unwrap_or_else(|_| Err(format!("{url}: no answer within {limit:?}")))
+    tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+        Err(HttpError {
+            connect: false,
+            message: format!("{url}: no answer within {limit:?}"),
+        })
+    })
 }

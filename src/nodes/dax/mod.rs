@@ -28,7 +28,9 @@ mod cache;
 mod handlers;
 mod http;
 mod keys;
+mod locks;
 pub mod probe;
+mod push;
 mod upstream;
 
 use std::sync::Arc;
@@ -100,7 +102,10 @@ pub(crate) struct Dax {
     dynamodb: Upstream,
     primary: Option<Upstream>,
     peers: Vec<String>,
+    /// One ordered queue per peer.
+    pushers: Vec<tokio::sync::mpsc::UnboundedSender<(tokio::time::Instant, bytes::Bytes)>>,
     replica_delay: Duration,
+    write_locks: locks::KeyLocks,
     bypassed: AtomicU64,
     writes: AtomicU64,
     writes_as_primary: AtomicU64,
@@ -109,6 +114,14 @@ pub(crate) struct Dax {
 }
 
 impl Dax {
+    /// Send write-through effects to every peer after the replica delay.
+    fn push(&self, effects: bytes::Bytes) {
+        let due = tokio::time::Instant::now() + self.replica_delay;
+        for tx in &self.pushers {
+            let _ = tx.send((due, effects.clone()));
+        }
+    }
+
     fn stats(&self) -> DaxStats {
         DaxStats {
             role: if self.primary.is_some() {
@@ -135,7 +148,9 @@ pub async fn run(args: DaxNodeArgs) -> Result<(), String> {
         dynamodb: Upstream::new(&args.dynamodb)?,
         primary: args.primary.as_deref().map(Upstream::new).transpose()?,
         peers: args.peers.clone(),
+        pushers: args.peers.iter().map(|p| push::start(p.clone())).collect(),
         replica_delay: Duration::from_millis(args.replica_delay_ms),
+        write_locks: locks::KeyLocks::new(256),
         bypassed: AtomicU64::new(0),
         writes: AtomicU64::new(0),
         writes_as_primary: AtomicU64::new(0),
@@ -147,6 +162,7 @@ pub async fn run(args: DaxNodeArgs) -> Result<(), String> {
         .route("/__dax/flush", post(handlers::flush))
         .route("/__dax/items", post(handlers::replicate))
         .fallback(handlers::dynamodb)
+        .layer(axum::extract::DefaultBodyLimit::max(16 * 1024 * 1024))
         .with_state(dax);
     let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, args.port))
         .await

@@ -21,7 +21,8 @@ pub async fn stats(port: u16, limit: Duration) -> Result<DaxStats, String> {
         Bytes::new(),
         limit,
     )
-    .await?;
+    .await
+    .map_err(String::from)?;
     serde_json::from_slice(&resp.body).map_err(|e| format!("stats: {e}"))
 }
 
@@ -34,7 +35,8 @@ pub async fn flush(port: u16, limit: Duration) -> Result<(), String> {
         Bytes::new(),
         limit,
     )
-    .await?;
+    .await
+    .map_err(String::from)?;
     if resp.status.is_success() {
         Ok(())
     } else {

@@ -79,7 +79,7 @@ impl Upstream {
         op: Option<&str>,
         headers: &HeaderMap,
         body: Bytes,
-    ) -> Result<Reply, String> {
+    ) -> Result<Reply, http::HttpError> {
         let mut out = HeaderMap::new();
         for (name, value) in headers.iter().filter(|(n, _)| passes(n)) {
             if op.is_some() && name.as_str() == "x-amz-target" {
@@ -89,10 +89,11 @@ impl Upstream {
         }
         if let Some(op) = op {
             let target = format!("{TARGET_PREFIX}{op}");
-            out.insert(
-                "x-amz-target",
-                HeaderValue::from_str(&target).map_err(|e| e.to_string())?,
-            );
+            let value = HeaderValue::from_str(&target).map_err(|e| http::HttpError {
+                connect: true,
+                message: e.to_string(),
+            })?;
+            out.insert("x-amz-target", value);
         }
         let resp = http::send(Method::POST, &format!("{}/", self.url), &out, body, LIMIT).await?;
         let mut headers = resp.headers;
@@ -114,7 +115,8 @@ impl Upstream {
     ) -> Result<Value, String> {
         let reply = self
             .send(Some(op), headers, Bytes::from(request.to_string()))
-            .await?;
+            .await
+            .map_err(String::from)?;
         let v = reply.json().ok_or("upstream answered no JSON")?;
         if reply.ok() {
             Ok(v)

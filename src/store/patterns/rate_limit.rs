@@ -13,11 +13,14 @@ use crate::store::redis::RedisBackend;
 use crate::store::{OpError, SessionStore};
 
 /// KEYS[1] set; ARGV: now (ms), window (ms), member. Returns the count
-/// before this request.
+/// before this request. The key expires a window after this request's own
+/// time (the seed's `EXPIRE key window`, but on the request clock: a
+/// request that spent long in flight must not let the set expire while
+/// its entries are still inside the window).
 const CHECK: &str = "redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, ARGV[1] - ARGV[2]) \
                      local n = redis.call('ZCARD', KEYS[1]) \
                      redis.call('ZADD', KEYS[1], ARGV[1], ARGV[3]) \
-                     redis.call('PEXPIRE', KEYS[1], ARGV[2]) return n";
+                     redis.call('PEXPIREAT', KEYS[1], ARGV[1] + ARGV[2]) return n";
 
 pub struct RateLimiter {
     pub backend: RedisBackend,
