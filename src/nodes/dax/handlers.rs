@@ -250,9 +250,12 @@ async fn write(dax: &Dax, op: &str, headers: &HeaderMap, body: Bytes, r: Value) 
             Err(e) => return Err(e.into()),
         }
     }
-    let touched: Vec<String> = match effects(dax, op, headers, &r, None).await {
-        Ok(e) => e.into_iter().map(|e| e.key).collect(),
-        Err(_) => Vec::new(),
+    let touched: Vec<String> = match (op, r["TableName"].as_str(), r.get("Key")) {
+        ("UpdateItem", Some(table), Some(key)) => vec![item_key(table, key)],
+        _ => match effects(dax, op, headers, &r, None).await {
+            Ok(e) => e.into_iter().map(|e| e.key).collect(),
+            Err(_) => Vec::new(),
+        },
     };
     let _serialised = dax.write_locks.lock(&touched).await;
     if op == "UpdateItem" {
