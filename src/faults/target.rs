@@ -46,6 +46,38 @@ fn servers<'a>(dep: &'a Deployment, group: &str) -> Vec<(usize, &'a NodeHandle)>
         .collect()
 }
 
+/// The server the group's Sentinels name as primary, if it has Sentinels
+/// and one of them answers.
+async fn sentinel_primary(
+    dep: &Deployment,
+    group: &str,
+    members: &[(usize, &NodeHandle)],
+) -> Option<usize> {
+    let sentinels = dep
+        .nodes
+        .iter()
+        .filter(|n| n.info.group == group && n.info.role == "sentinel");
+    for s in sentinels {
+        let probe = RedisProbe::new(s.info.port, s.password.as_deref().unwrap_or(""));
+        let asked = tokio::time::timeout(
+            std::time::Duration::from_millis(500),
+            probe.query::<Vec<String>>(
+                redis::cmd("SENTINEL")
+                    .arg("get-master-addr-by-name")
+                    .arg(group),
+            ),
+        )
+        .await;
+        let Ok(Ok(addr)) = asked else { continue };
+        let port: u16 = addr.get(1)?.parse().ok()?;
+        return members
+            .iter()
+            .find(|(_, n)| n.info.port == port || n.info.peer_port == Some(port))
+            .map(|(i, _)| *i);
+    }
+    None
+}
+
 /// Indexes into `dep.nodes` of the processes `target` names.
 pub async fn resolve(dep: &Deployment, target: &str) -> Result<Vec<usize>, String> {
     if let Some(i) = dep.nodes.iter().position(|n| n.info.name == target) {
@@ -69,6 +101,12 @@ pub async fn resolve(dep: &Deployment, target: &str) -> Result<Vec<usize>, Strin
     match role {
         None if members.len() == 1 => Ok(vec![members[0].0]),
         None | Some("primary") | Some("master") if is_redis => {
+            // With Sentinels, the primary is the one they name — the one
+            // clients follow. In a split brain a demoted primary still
+            // answers `master` until it is reconfigured.
+            if let Some(i) = sentinel_primary(dep, group, &members).await {
+                return Ok(vec![i]);
+            }
             for (i, n) in &members {
                 if live_role(n).await.as_deref() == Some("master") {
                     return Ok(vec![*i]);
