@@ -1,9 +1,16 @@
 //! The DAX strategies: the DynamoDB client pointed at a DAX cluster, as an
 //! application using DAX is. Writes go to the primary DAX node (which
-//! writes through to DynamoDB); reads are spread over the DAX nodes. When
-//! no DAX node answers — killed, paused, cut off — and the topology says
-//! `fallback: true`, the client goes to DynamoDB directly (seed 003:
-//! "Failure impact: falls back to DynamoDB automatically").
+//! writes through to DynamoDB), or to a replica when the primary refuses
+//! the connection (the replica takes the write itself); reads are spread
+//! over the DAX nodes. When no DAX node answers — killed, paused, cut off —
+//! and the topology says `fallback: true`, the client goes to DynamoDB
+//! directly (seed 003: "Failure impact: falls back to DynamoDB
+//! automatically").
+//!
+//! aws-smithy reports a refused connection and an I/O error after the
+//! request was sent alike, so a write can be re-sent to another node after
+//! all; for the session workload (PutItem of one version) that is
+//! idempotent, and a late landing is counted indeterminate.
 //!
 //! - `dax`: GetItem, eventually consistent: DAX's item cache.
 //! - `dax-query`: the session read by Query: DAX's query cache, which
