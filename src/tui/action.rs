@@ -26,6 +26,8 @@ pub enum Action {
     PauseToggle,
     Restart,
     Failover,
+    /// Empty the selected cache (Redis, memcached, DAX).
+    Flush,
     Latency,
     Partition,
     HealAll,
@@ -46,6 +48,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("z", "pause / resume the selected node (SIGSTOP / SIGCONT)"),
     ("r", "restart the selected node (same port and data)"),
     ("f", "failover of the selected node's group"),
+    (
+        "c",
+        "flush the selected cache (Redis FLUSHALL, memcached, DAX caches)",
+    ),
     ("l", "latency on its link: +10, +50, +200 ms, then off"),
     ("x", "partition its link: one-way, both ways, then healed"),
     ("H", "heal every fault"),
@@ -102,6 +108,7 @@ pub fn of_key(key: KeyEvent, overlay: Overlay) -> Option<Action> {
         KeyCode::Char('z') => Action::PauseToggle,
         KeyCode::Char('r') => Action::Restart,
         KeyCode::Char('f') => Action::Failover,
+        KeyCode::Char('c') => Action::Flush,
         KeyCode::Char('l') => Action::Latency,
         KeyCode::Char('x') => Action::Partition,
         KeyCode::Char('H') => Action::HealAll,
@@ -128,6 +135,7 @@ mod tests {
             Some(Action::PowerLoss)
         );
         assert_eq!(of_key(key(KeyCode::Char('l')), none), Some(Action::Latency));
+        assert_eq!(of_key(key(KeyCode::Char('c')), none), Some(Action::Flush));
         assert_eq!(of_key(key(KeyCode::Tab), none), Some(Action::NextPanel));
         assert_eq!(of_key(key(KeyCode::BackTab), none), Some(Action::PrevPanel));
         assert_eq!(

@@ -278,6 +278,7 @@ impl Live {
         let target = node.name.clone();
         let plan = match a {
             Action::Kill => Plan::Inject(fault(FaultKind::Kill, &target)),
+            Action::Flush => Plan::Inject(fault(FaultKind::Flush, &target)),
             Action::PowerLoss => match &d.power_loss_unavailable {
                 Some(why) => {
                     state.message = format!("power loss is not possible here: {why}");
