@@ -92,6 +92,17 @@ pub async fn client(endpoint: &str, region: &str, policy: ClientPolicy) -> Clien
     Client::new(&shared)
 }
 
+/// Does the endpoint answer DynamoDB requests? (`ListTables`: the
+/// readiness and health check of every DynamoDB-protocol node.)
+pub async fn answers(client: &Client) -> Result<(), String> {
+    client
+        .list_tables()
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| error_text(&e))
+}
+
 /// Human text of an SDK error, with its cause chain.
 pub fn error_text<E: std::error::Error>(e: &E) -> String {
     DisplayErrorContext(e).to_string()

@@ -73,6 +73,22 @@ pub async fn drive(
 }
 
 /// One single-connection Redis store per client.
+/// One Markdown table of throughputs: ops/s, p50, p99 (ms with `decimals`
+/// digits), errors — as docs/PERFORMANCE.md records them.
+pub fn print_table(first: &str, rows: &[(&str, Throughput)], decimals: usize) {
+    println!("| {first} | ops/s | p50 | p99 | errors |");
+    println!("|---|---:|---:|---:|---:|");
+    for (name, t) in rows {
+        println!(
+            "| {name} | {:.0} | {:.decimals$} ms | {:.decimals$} ms | {} |",
+            t.ops_per_s,
+            t.latency_us.p50 as f64 / 1000.0,
+            t.latency_us.p99 as f64 / 1000.0,
+            t.errors
+        );
+    }
+}
+
 pub fn redis_clients(port: u16, password: &str, clients: usize) -> Vec<Arc<dyn SessionStore>> {
     (0..clients)
         .map(|_| {

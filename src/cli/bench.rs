@@ -314,13 +314,14 @@ async fn dax(
         Ok(d) => d,
         Err(code) => return code,
     };
-    let url = |name: &str| {
+    let node = |name: &str| {
         d.nodes
             .iter()
             .find(|n| n.info.name == name)
-            .map(|n| n.info.url.clone())
-            .unwrap_or_default()
+            .map(|n| &n.info)
     };
+    let url = |name: &str| node(name).map(|n| n.url.clone()).unwrap_or_default();
+    let port = |name: &str| node(name).map_or(0, |n| n.port);
     let store = |url: String| async move {
         let backend = DynamoBackend::new(&url, "us-east-1", "sessions", Duration::from_secs(10))
             .await
@@ -333,13 +334,6 @@ async fn dax(
     let through_dax = store(url("dax")).await;
     // The direct path, optionally through our proxy with added latency
     // (item-cache hits never reach DynamoDB, so the DAX path is the same).
-    let port = |name: &str| {
-        d.nodes
-            .iter()
-            .find(|n| n.info.name == name)
-            .map(|n| n.info.port)
-            .unwrap_or(0)
-    };
     let mut _proxy = None;
     let direct_url = match latency {
         Some(l) => match crate::faults::proxy::Proxy::start(port("db"), true).await {
@@ -384,20 +378,14 @@ async fn dax(
         return 1;
     };
     let stats = crate::nodes::dax::probe::stats(port("dax"), Duration::from_secs(1)).await;
-    println!("| read | ops/s | p50 | p99 | errors |");
-    println!("|---|---:|---:|---:|---:|");
-    for (name, t) in [
-        ("GetItem, DynamoDB node directly", direct),
-        ("GetItem through DAX (item-cache hit)", cached),
-    ] {
-        println!(
-            "| {name} | {:.0} | {:.3} ms | {:.3} ms | {} |",
-            t.ops_per_s,
-            t.latency_us.p50 as f64 / 1000.0,
-            t.latency_us.p99 as f64 / 1000.0,
-            t.errors
-        );
-    }
+    crate::bench::print_table(
+        "read",
+        &[
+            ("GetItem, DynamoDB node directly", direct),
+            ("GetItem through DAX (item-cache hit)", cached),
+        ],
+        3,
+    );
     println!(
         "p50 speed-up {:.1}x (target >= 3x); {clients} callers, {bytes}-byte values, {requests} reads per round, best of {rounds} rounds by p50; DynamoDB link latency {}",
         direct.latency_us.p50 as f64 / cached.latency_us.p50.max(1) as f64,
@@ -448,17 +436,7 @@ async fn dynamodb(clients: usize, requests: u64, bytes: usize, home: Home) -> u8
     )
     .await;
     let get = crate::bench::drive(stores, crate::bench::BenchOp::Get, per_client, bytes).await;
-    println!("| op | ops/s | p50 | p99 | errors |");
-    println!("|---|---:|---:|---:|---:|");
-    for (name, t) in [("PutItem", put), ("GetItem (consistent)", get)] {
-        println!(
-            "| {name} | {:.0} | {:.2} ms | {:.2} ms | {} |",
-            t.ops_per_s,
-            t.latency_us.p50 as f64 / 1000.0,
-            t.latency_us.p99 as f64 / 1000.0,
-            t.errors
-        );
-    }
+    crate::bench::print_table("op", &[("PutItem", put), ("GetItem (consistent)", get)], 2);
     println!(
         "({clients} concurrent callers sharing one SDK client, {bytes}-byte values, {requests} requests per op)"
     );

@@ -5,7 +5,7 @@
 //! themselves when the primary does not answer).
 
 use super::ProvisionError;
-use super::launch::Ctx;
+use super::launch::{Ctx, process_name};
 use super::node::{NodeHandle, NodeInfo};
 use super::ports::HOST;
 use super::spawner::SpawnSpec;
@@ -25,11 +25,7 @@ pub async fn up(
     let url = |port: u16| format!("http://{HOST}:{port}");
     let mut started = Vec::new();
     for (i, &port) in ports.iter().enumerate() {
-        let name = if ports.len() == 1 {
-            group.to_string()
-        } else {
-            format!("{group}-{i}")
-        };
+        let name = process_name(group, i, ports.len());
         let (dir, log) = ctx.dirs(&name)?;
         let mut spec = SpawnSpec::new(ctx.node_binary, &dir, log)
             .arg("__node")
@@ -60,12 +56,7 @@ pub async fn up(
         // Ready when a request passes through it to DynamoDB.
         let client = dynamo::client(&url(port), "us-east-1", ClientPolicy::default()).await;
         ctx.wait_ready(&name, &mut proc, || async {
-            client
-                .list_tables()
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| dynamo::error_text(&e))
+            dynamo::answers(&client).await
         })
         .await?;
         let info = NodeInfo {

@@ -66,12 +66,7 @@ async fn embedded(
     let url = format!("http://{HOST}:{port}");
     let client = dynamo::client(&url, &cfg.region, ClientPolicy::default()).await;
     ctx.wait_ready(group, &mut proc, || async {
-        client
-            .list_tables()
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| dynamo::error_text(&e))
+        dynamo::answers(&client).await
     })
     .await?;
     create_tables(&client, group, cfg).await?;
@@ -98,12 +93,7 @@ async fn endpoint(
 ) -> Result<Vec<NodeHandle>, ProvisionError> {
     let client = dynamo::client(url, &cfg.region, ClientPolicy::default()).await;
     poll_until(&format!("{group} ({url})"), ctx.timeout, || async {
-        client
-            .list_tables()
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| dynamo::error_text(&e))
+        dynamo::answers(&client).await
     })
     .await?;
     create_tables(&client, group, cfg).await?;

@@ -27,12 +27,7 @@ pub async fn check_info(
                 .map(|_| ()),
             "dynamodb" => {
                 let client = dynamo::client(&info.url, "us-east-1", ClientPolicy::default()).await;
-                client
-                    .list_tables()
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| dynamo::error_text(&e))
+                dynamo::answers(&client).await
             }
             _ => {
                 let probe = RedisProbe::new(port, password.unwrap_or(""));

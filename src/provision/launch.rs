@@ -107,6 +107,16 @@ impl Ctx<'_> {
 }
 
 /// Poll `check` (no process to watch) until it succeeds or `timeout`.
+/// Name of process `i` of a node of `count` processes: the node's own name
+/// when it has one process, `<node>-<i>` otherwise.
+pub fn process_name(group: &str, i: usize, count: usize) -> String {
+    if count == 1 {
+        group.to_string()
+    } else {
+        format!("{group}-{i}")
+    }
+}
+
 pub async fn poll_until<T, F, Fut>(
     what: &str,
     timeout: Duration,

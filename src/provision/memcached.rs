@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::launch::Ctx;
+use super::launch::{Ctx, process_name};
 use super::node::{NodeHandle, NodeInfo};
 use super::ports::HOST;
 use super::spawner::SpawnSpec;
@@ -21,11 +21,7 @@ pub async fn up(
     let program = binaries::MEMCACHED.locate()?;
     let mut started = Vec::new();
     for (i, &port) in ports.iter().enumerate() {
-        let name = if ports.len() == 1 {
-            group.to_string()
-        } else {
-            format!("{group}-{i}")
-        };
+        let name = process_name(group, i, ports.len());
         let (dir, log) = ctx.dirs(&name)?;
         let mut spec = SpawnSpec::new(&program, &dir, log)
             .arg("-l")

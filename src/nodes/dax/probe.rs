@@ -6,40 +6,26 @@ use std::time::Duration;
 use axum::http::{HeaderMap, Method};
 use bytes::Bytes;
 
-use super::{DaxStats, http};
+use super::DaxStats;
+use super::http::{self, Response};
 
-fn url(port: u16, path: &str) -> String {
-    format!("http://127.0.0.1:{port}/__dax/{path}")
+async fn call(method: Method, port: u16, path: &str, limit: Duration) -> Result<Response, String> {
+    let url = format!("http://127.0.0.1:{port}/__dax/{path}");
+    let resp = http::send(method, &url, &HeaderMap::new(), Bytes::new(), limit).await?;
+    if resp.status.is_success() {
+        Ok(resp)
+    } else {
+        Err(format!("{path}: {}", resp.status))
+    }
 }
 
 /// The node's cache counters; an error when it does not answer in `limit`.
 pub async fn stats(port: u16, limit: Duration) -> Result<DaxStats, String> {
-    let resp = http::send(
-        Method::GET,
-        &url(port, "stats"),
-        &HeaderMap::new(),
-        Bytes::new(),
-        limit,
-    )
-    .await
-    .map_err(String::from)?;
+    let resp = call(Method::GET, port, "stats", limit).await?;
     serde_json::from_slice(&resp.body).map_err(|e| format!("stats: {e}"))
 }
 
 /// Empty both caches.
 pub async fn flush(port: u16, limit: Duration) -> Result<(), String> {
-    let resp = http::send(
-        Method::POST,
-        &url(port, "flush"),
-        &HeaderMap::new(),
-        Bytes::new(),
-        limit,
-    )
-    .await
-    .map_err(String::from)?;
-    if resp.status.is_success() {
-        Ok(())
-    } else {
-        Err(format!("flush: {}", resp.status))
-    }
+    call(Method::POST, port, "flush", limit).await.map(|_| ())
 }
