@@ -39,9 +39,9 @@ const CHECKS: &[Check] = &[
         binary: binaries::FUSERMOUNT3,
     },
     Check {
-        what: "docker",
-        needed_for: "provider: docker",
-        binary: binaries::DOCKER,
+        what: "dockerd",
+        needed_for: "provider: docker, when no Docker engine runs (./scripts/dockerd.sh starts one)",
+        binary: binaries::DOCKERD,
     },
 ];
 
@@ -76,8 +76,16 @@ pub async fn run() -> u8 {
             "/dev/fuse"
         );
     }
-    match docker_engine() {
-        Ok(v) => println!("ok       {:<15} engine {v}", "docker engine"),
+    match crate::provision::docker::Engine::connect() {
+        Ok(engine) => {
+            println!(
+                "ok       {:<15} {} (API {}) at {}",
+                "docker engine", engine.version, engine.api, engine.host
+            );
+            for line in super::images::listing(&engine).await {
+                println!("         {line}");
+            }
+        }
         Err(why) => println!(
             "note     {:<15} no engine reachable ({why}); only provider: docker needs one",
             "docker engine"
@@ -124,19 +132,4 @@ fn version(path: &std::path::Path, arg: &str) -> String {
                 .to_string()
         })
         .unwrap_or_else(|| "version unknown".into())
-}
-
-fn docker_engine() -> Result<String, String> {
-    if which("docker").is_none() {
-        return Err("docker client not installed".into());
-    }
-    let out = Command::new("docker")
-        .args(["version", "--format", "{{.Server.Version}}"])
-        .output()
-        .map_err(|e| e.to_string())?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-    } else {
-        Err("`docker version` could not reach the daemon".into())
-    }
 }

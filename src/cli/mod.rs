@@ -6,6 +6,7 @@
 mod bench;
 mod compare;
 mod doctor;
+mod images;
 mod run;
 mod runs;
 mod up;
@@ -30,6 +31,10 @@ pub struct Cli {
     /// Where run directories live (default: $SESSIONDRILL_HOME, else ~/.local/state/sessiondrill).
     #[arg(long, global = true, env = "SESSIONDRILL_HOME")]
     pub home: Option<PathBuf>,
+    /// Run every topology on this provider, whatever its file says:
+    /// `process` (local processes) or `docker` (one container each).
+    #[arg(long, global = true, env = "SESSIONDRILL_PROVIDER", value_enum)]
+    pub provider: Option<crate::topology::Provider>,
     /// Without a command: the dashboard, with the scenario picker.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -63,6 +68,9 @@ pub enum Command {
     Bench(bench::BenchCommand),
     /// Check the programs sessiondrill needs and say how to install what is missing.
     Doctor,
+    /// Container images for the Docker provider.
+    #[command(subcommand)]
+    Images(images::ImagesCommand),
     /// Internal: node processes implemented by sessiondrill itself.
     #[command(name = "__node", hide = true, subcommand)]
     Node(NodeCommand),
@@ -129,6 +137,9 @@ pub fn main() -> ExitCode {
         // Plain threads only: nothing to gain from a runtime here.
         return ExitCode::from(crate::provision::watchdog::run(args));
     }
+    if let Some(p) = cli.provider {
+        crate::topology::override_provider(p);
+    }
     let home = cli.home();
     // Nothing may print on the dashboard's screen: its log goes to a file.
     let log_file = matches!(command, Command::Tui(_)).then(|| home.root.join("dashboard.log"));
@@ -161,6 +172,7 @@ pub fn main() -> ExitCode {
             Command::Status { json } => runs::status(&home, json),
             Command::Down { run_id } => runs::down(&home, run_id.as_deref()),
             Command::Doctor => doctor::run().await,
+            Command::Images(cmd) => images::run(cmd).await,
             Command::Bench(cmd) => bench::run(cmd, home).await,
             Command::Watchdog(args) => crate::provision::watchdog::run(&args),
             Command::Node(NodeCommand::Dynamodb(args)) => {

@@ -33,16 +33,14 @@ pub fn is_running(node: &mut NodeHandle) -> bool {
 /// data directory) and wait until it answers. Returns the time that took.
 pub async fn start_again(node: &mut NodeHandle, spawner: &Spawner) -> Result<Duration, String> {
     let name = node.info.name.clone();
-    let spec = process(node)?.spec.clone();
     if is_running(node) {
         return Err(format!("{name} is still running"));
     }
-    let child = spawner
-        .spawn(spec.clone())
+    let p = process(node)?;
+    p.restart(spawner)
         .await
         .map_err(|e| format!("restarting {name}: {e}"))?;
-    node.info.pid = Some(child.id());
-    node.process = Some(ManagedProcess::new(child, spec));
+    node.info.pid = Some(p.pid());
     health::wait(node, RESTART_TIMEOUT)
         .await
         .map_err(|e| format!("{name} restarted but does not answer: {e}"))

@@ -59,8 +59,8 @@ pub const FUSERMOUNT3: Binary = Binary {
     package: "fuse3",
     version_arg: "--version",
 };
-pub const DOCKER: Binary = Binary {
-    name: "docker",
+pub const DOCKERD: Binary = Binary {
+    name: "dockerd",
     package: "docker.io",
     version_arg: "--version",
 };

@@ -43,6 +43,9 @@ pub enum ProvisionError {
     },
     #[error("{0}")]
     Setup(String),
+    /// The Docker provider could not reach an engine or get an image.
+    #[error("{0}")]
+    Docker(String),
 }
 
 impl ProvisionError {
@@ -54,6 +57,7 @@ impl ProvisionError {
                 | ProvisionError::PortBusy { .. }
                 | ProvisionError::Unsupported(_)
                 | ProvisionError::Unavailable(_)
+                | ProvisionError::Docker(_)
         )
     }
 

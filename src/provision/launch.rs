@@ -22,6 +22,8 @@ pub struct Ctx<'a> {
     pub power_loss_fs: bool,
     /// Put link proxies between processes (peer links) too.
     pub proxies: bool,
+    /// The image the node names (`image:`), for the Docker provider.
+    pub image: Option<&'a str>,
 }
 
 /// How often readiness is polled: nodes start in milliseconds here.
@@ -56,13 +58,17 @@ impl Ctx<'_> {
         spec: SpawnSpec,
     ) -> Result<ManagedProcess, ProvisionError> {
         let program = spec.program.display().to_string();
-        let child = self
+        let mut spec = spec;
+        if spec.image.is_none() {
+            spec.image = self.image.map(str::to_string);
+        }
+        let p = self
             .spawner
-            .spawn(spec.clone())
+            .start(name, spec)
             .await
             .map_err(ProvisionError::io(format!("starting {name} ({program})")))?;
-        tracing::debug!(process = name, pid = child.id(), "started");
-        Ok(ManagedProcess::new(child, spec))
+        tracing::debug!(process = name, pid = p.pid(), "started");
+        Ok(p)
     }
 
     /// Poll `check` until it succeeds, the process exits, or the timeout.

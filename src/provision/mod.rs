@@ -4,9 +4,15 @@
 //! `up` → [`Deployment`]: a handle over every node process of the run. Its
 //! `Drop` kills every process and removes the run directory; processes also
 //! die if sessiondrill itself is killed (see [`spawner`]).
+//!
+//! Two providers run the same topology: `process` (children of
+//! sessiondrill) and `docker` (each process in its own container, see
+//! [`docker`]). Everything above the process handle — ports, config files,
+//! readiness, proxies, faults — is shared.
 
 pub mod binaries;
 pub mod dax;
+pub mod docker;
 pub mod dynamodb;
 mod error;
 pub mod health;
@@ -131,12 +137,19 @@ impl Drop for Deployment {
 /// Bring `topology` up. Free ports raced away by another program are
 /// retried with new ports (up to three times).
 pub async fn up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, ProvisionError> {
-    match topology.provider {
-        Provider::Process => {}
-        Provider::Docker => return Err(ProvisionError::Unsupported("docker".into())),
+    let started = Instant::now();
+    let node_binary = match &opts.node_binary {
+        Some(p) => p.clone(),
+        None => dynamodb::default_node_binary()?,
+    };
+    let containers = match topology.provider {
+        Provider::Process => {
+            check_binaries(topology)?;
+            None
+        }
+        Provider::Docker => Some(containers(topology, &node_binary).await?),
         Provider::External => return Err(ProvisionError::Unsupported("external".into())),
-    }
-    check_binaries(topology)?;
+    };
     if opts.power_loss_fs {
         crate::faults::powerfs::available().map_err(ProvisionError::Unavailable)?;
     }
@@ -144,7 +157,12 @@ pub async fn up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, Pro
     let fixed_ports = topology.nodes.iter().any(|n| n.port.is_some());
     let mut attempt = 1;
     loop {
-        match try_up(topology, opts).await {
+        let up = try_up(topology, opts, &node_binary, containers.clone()).await;
+        match up {
+            Ok(mut d) => {
+                d.ready_in = started.elapsed();
+                return Ok(d);
+            }
             Err(ProvisionError::Exited {
                 addr_in_use: true,
                 process,
@@ -153,10 +171,59 @@ pub async fn up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, Pro
                 tracing::info!(%process, "port taken by another program; retrying with new ports");
                 attempt += 1;
             }
-            other => return other,
+            Err(e) => return Err(e),
         }
     }
 }
+
+/// The engine, and the image of every program the topology runs, ready
+/// before anything starts (images are built or pulled here).
+async fn containers(
+    topology: &Topology,
+    node_binary: &std::path::Path,
+) -> Result<(std::sync::Arc<docker::Engine>, Images), ProvisionError> {
+    let engine = docker::Engine::connect().map_err(|e| {
+        ProvisionError::Docker(format!(
+            "no Docker engine reachable: {e} (start one, e.g. ./scripts/dockerd.sh start, \
+             and set DOCKER_HOST)"
+        ))
+    })?;
+    let swept = docker::orphans::sweep(&engine);
+    if swept > 0 {
+        tracing::info!(
+            swept,
+            "removed containers of sessiondrill runs that were killed"
+        );
+    }
+    let mut images = Images::new();
+    for n in &topology.nodes {
+        let families: &[docker::Family] = match &n.kind {
+            NodeKind::Redis(_) | NodeKind::RedisReplicated(_) | NodeKind::RedisCluster(_) => {
+                &[docker::Family::Redis]
+            }
+            NodeKind::Memcached(_) => &[docker::Family::Memcached],
+            NodeKind::Dynamodb(d) => match d.engine {
+                crate::topology::DynamoEngine::Embedded { .. } => &[docker::Family::Node],
+                crate::topology::DynamoEngine::Endpoint { .. } => &[],
+            },
+            NodeKind::Dax(_) => &[docker::Family::Node],
+        };
+        for &f in families {
+            let key = (f, n.image.clone());
+            if images.contains_key(&key) {
+                continue;
+            }
+            let image = docker::images::resolve(&engine, f, n.image.as_deref(), node_binary)
+                .await
+                .map_err(|e| ProvisionError::Docker(format!("node `{}`: {e}", n.name)))?;
+            tracing::debug!(node = %n.name, %image, "image");
+            images.insert(key, image);
+        }
+    }
+    Ok((engine, images))
+}
+
+type Images = std::collections::HashMap<(docker::Family, Option<String>), String>;
 
 /// Every binary the topology needs, checked before anything starts.
 fn check_binaries(topology: &Topology) -> Result<(), ProvisionError> {
@@ -178,7 +245,12 @@ fn check_binaries(topology: &Topology) -> Result<(), ProvisionError> {
     Ok(())
 }
 
-async fn try_up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, ProvisionError> {
+async fn try_up(
+    topology: &Topology,
+    opts: &UpOptions,
+    node_binary: &std::path::Path,
+    containers: Option<(std::sync::Arc<docker::Engine>, Images)>,
+) -> Result<Deployment, ProvisionError> {
     let started = Instant::now();
     let mut run = opts
         .home
@@ -201,16 +273,23 @@ async fn try_up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, Pro
     };
     run.write_state(&state)
         .map_err(ProvisionError::io("writing the run state file"))?;
-    let spawner = Spawner::new().map_err(ProvisionError::io("starting the spawner thread"))?;
-    let node_binary = match &opts.node_binary {
-        Some(p) => p.clone(),
-        None => dynamodb::default_node_binary()?,
-    };
-    // Mounts must not outlive a killed sessiondrill (see [`watchdog`]).
-    let watchdog = if opts.power_loss_fs {
+    let mut spawner = Spawner::new().map_err(ProvisionError::io("starting the spawner thread"))?;
+    let in_containers = containers.is_some();
+    if let Some((engine, images)) = containers {
+        spawner = spawner.with_containers(spawner::InContainers {
+            engine,
+            run_id: run.id.clone(),
+            bind: run.path.clone(),
+            node_binary: node_binary.to_path_buf(),
+            images,
+        });
+    }
+    // Mounts and containers must not outlive a killed sessiondrill (see
+    // [`watchdog`]).
+    let watchdog = if opts.power_loss_fs || in_containers {
         Some(
-            watchdog::Watchdog::start(&node_binary, &run.path, opts.keep)
-                .map_err(ProvisionError::io("starting the mount watchdog"))?,
+            watchdog::Watchdog::start(node_binary, &run.path, opts.keep, in_containers)
+                .map_err(ProvisionError::io("starting the watchdog"))?,
         )
     } else {
         None
@@ -219,9 +298,10 @@ async fn try_up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, Pro
         run: &run,
         spawner: &spawner,
         timeout: opts.ready_timeout,
-        node_binary: &node_binary,
+        node_binary,
         power_loss_fs: opts.power_loss_fs,
         proxies: opts.proxies,
+        image: None,
     };
     let plans = topology
         .nodes
@@ -301,6 +381,10 @@ async fn node_up(
     dynamodb_urls: &std::collections::HashMap<&str, String>,
 ) -> Result<Vec<NodeHandle>, ProvisionError> {
     let name = node.name.as_str();
+    let ctx = &Ctx {
+        image: node.image.as_deref(),
+        ..*ctx
+    };
     let password = || {
         match &node.kind {
             NodeKind::Redis(s) => s.password.clone(),

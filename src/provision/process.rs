@@ -1,4 +1,5 @@
-//! A running node process: signals, liveness, and kill-on-drop.
+//! A running node process — a child of sessiondrill, or the main process
+//! of a container — with signals, liveness, restart and kill-on-drop.
 
 use std::process::Child;
 use std::time::Duration;
@@ -6,36 +7,78 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use super::spawner::SpawnSpec;
+use super::docker::Container;
+use super::spawner::{SpawnSpec, Spawner};
+
+enum Running {
+    Local(Child),
+    Container(Container),
+}
 
 pub struct ManagedProcess {
-    child: Child,
+    running: Running,
     pub spec: SpawnSpec,
 }
 
 impl ManagedProcess {
     pub fn new(child: Child, spec: SpawnSpec) -> Self {
-        Self { child, spec }
+        Self {
+            running: Running::Local(child),
+            spec,
+        }
     }
 
+    pub fn in_container(c: Container, spec: SpawnSpec) -> Self {
+        Self {
+            running: Running::Container(c),
+            spec,
+        }
+    }
+
+    /// The process id on this machine (a container's main process too).
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        match &self.running {
+            Running::Local(c) => c.id(),
+            Running::Container(c) => c.pid(),
+        }
     }
 
-    pub fn signal(&self, sig: Signal) -> nix::Result<()> {
-        kill(Pid::from_raw(self.pid() as i32), sig)
+    /// The container it runs in, if any.
+    pub fn container_id(&self) -> Option<&str> {
+        match &self.running {
+            Running::Local(_) => None,
+            Running::Container(c) => Some(&c.id),
+        }
+    }
+
+    /// Send `sig`; in a container, KILL/STOP/CONT become `docker
+    /// kill`/`pause`/`unpause`.
+    pub fn signal(&mut self, sig: Signal) -> Result<(), String> {
+        match &mut self.running {
+            Running::Local(c) => kill(Pid::from_raw(c.id() as i32), sig).map_err(|e| e.to_string()),
+            Running::Container(c) => c.signal(sig),
+        }
     }
 
     /// `None` while running; the exit status once it has ended.
     pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.try_wait().ok().flatten()
+        match &mut self.running {
+            Running::Local(c) => c.try_wait().ok().flatten(),
+            Running::Container(c) => c.exit_status(),
+        }
     }
 
     /// SIGKILL and reap.
     pub fn kill_now(&mut self) {
-        if self.exit_status().is_none() {
-            let _ = self.signal(Signal::SIGKILL);
-            let _ = self.child.wait();
+        if self.exit_status().is_some() {
+            return;
+        }
+        match &mut self.running {
+            Running::Local(c) => {
+                let _ = kill(Pid::from_raw(c.id() as i32), Signal::SIGKILL);
+                let _ = c.wait();
+            }
+            Running::Container(c) => c.kill_now(),
         }
     }
 
@@ -53,6 +96,21 @@ impl ManagedProcess {
             std::thread::sleep(Duration::from_millis(5));
         }
         self.kill_now();
+    }
+
+    /// Start it again after it ended: the same command line (same port,
+    /// same data directory); a container is started again as it is.
+    pub async fn restart(&mut self, spawner: &Spawner) -> std::io::Result<()> {
+        if self.exit_status().is_none() {
+            return Err(std::io::Error::other("it is still running"));
+        }
+        match &mut self.running {
+            Running::Local(c) => {
+                *c = spawner.spawn_local(self.spec.clone()).await?;
+                Ok(())
+            }
+            Running::Container(c) => c.restart().await,
+        }
     }
 }
 

@@ -6,19 +6,27 @@
 //! exits, panics, or is SIGKILLed, that thread is gone and every node with it.
 //! (Forking from tokio's blocking pool would kill nodes whenever an idle pool
 //! thread retires.)
+//!
+//! With the Docker provider the spawner starts each process as a container
+//! instead ([`InContainers`]); those die with sessiondrill through its
+//! teardown, or its watchdog when it was killed.
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::OpenOptions;
 use std::io;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
 use nix::sys::prctl;
 use nix::sys::signal::Signal;
 use nix::unistd::getppid;
+
+use super::docker::{self, Engine, Family};
+use super::process::ManagedProcess;
 
 /// Everything needed to start (and later restart) a node process.
 #[derive(Debug, Clone)]
@@ -29,6 +37,8 @@ pub struct SpawnSpec {
     /// stdout and stderr are appended here.
     pub log: PathBuf,
     pub env: Vec<(OsString, OsString)>,
+    /// The image its node names (`image:`), for the Docker provider.
+    pub image: Option<String>,
 }
 
 impl SpawnSpec {
@@ -39,6 +49,7 @@ impl SpawnSpec {
             cwd: cwd.into(),
             log,
             env: Vec::new(),
+            image: None,
         }
     }
 
@@ -53,6 +64,18 @@ type Job = (SpawnSpec, tokio::sync::oneshot::Sender<io::Result<Child>>);
 pub struct Spawner {
     tx: Option<mpsc::Sender<Job>>,
     thread: Option<JoinHandle<()>>,
+    containers: Option<InContainers>,
+}
+
+/// How the Docker provider runs node processes.
+pub struct InContainers {
+    pub engine: Arc<Engine>,
+    pub run_id: String,
+    /// The run directory, bind-mounted into every container.
+    pub bind: PathBuf,
+    pub node_binary: PathBuf,
+    /// The image of each family, per image a node names (`None`: default).
+    pub images: HashMap<(Family, Option<String>), String>,
 }
 
 impl Spawner {
@@ -68,11 +91,66 @@ impl Spawner {
         Ok(Self {
             tx: Some(tx),
             thread: Some(thread),
+            containers: None,
         })
     }
 
-    /// Start `spec` from the spawner thread.
-    pub async fn spawn(&self, spec: SpawnSpec) -> io::Result<Child> {
+    /// Start node processes as containers from now on.
+    pub fn with_containers(mut self, c: InContainers) -> Self {
+        self.containers = Some(c);
+        self
+    }
+
+    /// The engine, when processes run as containers.
+    pub fn engine(&self) -> Option<&Arc<Engine>> {
+        self.containers.as_ref().map(|c| &c.engine)
+    }
+
+    /// Start process `name` of the run: a child, or a container.
+    pub async fn start(&self, name: &str, spec: SpawnSpec) -> io::Result<ManagedProcess> {
+        let Some(c) = &self.containers else {
+            let child = self.spawn_local(spec.clone()).await?;
+            return Ok(ManagedProcess::new(child, spec));
+        };
+        let family = Family::of(&spec.program, &c.node_binary).ok_or_else(|| {
+            io::Error::other(format!(
+                "no container image runs {}",
+                spec.program.display()
+            ))
+        })?;
+        let image = c
+            .images
+            .get(&(family, spec.image.clone()))
+            .cloned()
+            .ok_or_else(|| io::Error::other(format!("no {} image resolved", family.name())))?;
+        let launch = docker::Launch {
+            name: container_name(&c.run_id, name),
+            image,
+            entrypoint: family.entrypoint(&spec.program),
+            args: spec
+                .args
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+            cwd: spec.cwd.clone(),
+            env: spec
+                .env
+                .iter()
+                .map(|(k, v)| format!("{}={}", k.to_string_lossy(), v.to_string_lossy()))
+                .collect(),
+            bind: c.bind.clone(),
+            labels: vec![
+                (docker::container::LABEL_RUN.into(), c.run_id.clone()),
+                (docker::container::LABEL_OWNER.into(), docker::orphans::me()),
+            ],
+            log: spec.log.clone(),
+        };
+        let container = docker::Container::run(c.engine.clone(), launch).await?;
+        Ok(ManagedProcess::in_container(container, spec))
+    }
+
+    /// Start `spec` as a child, from the spawner thread.
+    pub async fn spawn_local(&self, spec: SpawnSpec) -> io::Result<Child> {
         let (reply, rx) = tokio::sync::oneshot::channel();
         self.tx
             .as_ref()
@@ -90,6 +168,20 @@ impl Drop for Spawner {
             let _ = t.join();
         }
     }
+}
+
+/// `sd-<run>-<process>`, in the characters Docker allows in names.
+fn container_name(run_id: &str, process: &str) -> String {
+    format!("sd-{run_id}-{process}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_.-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
 }
 
 fn spawn_now(spec: &SpawnSpec) -> io::Result<Child> {

@@ -11,6 +11,9 @@
 //! owner is gone it lazily unmounts whatever FUSE mount is left under the
 //! run directory, waits for the nodes to be gone, removes the directory
 //! (unless it was kept) and exits. A normal teardown stops it first.
+//!
+//! With the Docker provider it also removes the run's containers: they are
+//! the engine's children, so no parent-death signal reaches them.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -43,6 +46,9 @@ pub struct WatchdogArgs {
     /// Leave the run directory in place (`--keep`).
     #[arg(long)]
     pub keep: bool,
+    /// The run's nodes are containers (provider docker): remove them.
+    #[arg(long)]
+    pub containers: bool,
 }
 
 /// A running watchdog; dropping it stops it (the owner cleans up itself).
@@ -53,7 +59,12 @@ pub struct Watchdog {
 
 impl Watchdog {
     /// Start `binary __watchdog` for this process and `run_dir`.
-    pub fn start(binary: &Path, run_dir: &Path, keep: bool) -> io::Result<Watchdog> {
+    pub fn start(
+        binary: &Path,
+        run_dir: &Path,
+        keep: bool,
+        containers: bool,
+    ) -> io::Result<Watchdog> {
         use std::os::unix::process::CommandExt;
         let me = std::process::id();
         let start = process_start_time(me)
@@ -62,6 +73,9 @@ impl Watchdog {
         cmd.arg("__watchdog");
         if keep {
             cmd.arg("--keep");
+        }
+        if containers {
+            cmd.arg("--containers");
         }
         let child = cmd
             .arg("--owner")
@@ -97,7 +111,18 @@ pub fn run(args: &WatchdogArgs) -> u8 {
     if !args.dir.exists() {
         return 0;
     }
-    let nodes: Vec<u32> = RunState::read(&args.dir)
+    let state = RunState::read(&args.dir).ok();
+    if args.containers {
+        let run_id = state.as_ref().map(|s| s.run_id.clone()).or_else(|| {
+            args.dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        });
+        if let (Some(run_id), Ok(engine)) = (run_id, super::docker::Engine::connect()) {
+            super::docker::orphans::remove_run(&engine, &run_id);
+        }
+    }
+    let nodes: Vec<u32> = state
         .map(|s| s.nodes.iter().filter_map(|n| n.pid).collect())
         .unwrap_or_default();
     let deadline = Instant::now() + CLEANUP_LIMIT;

@@ -12,6 +12,19 @@ pub use validate::validate_at;
 
 use crate::yaml::{FileError, SourceText, parse_spec};
 
+static PROVIDER_OVERRIDE: std::sync::OnceLock<Provider> = std::sync::OnceLock::new();
+
+/// `--provider` on the command line: every topology this process loads
+/// runs on `p`, whatever its file says. Set once, before loading.
+pub fn override_provider(p: Provider) {
+    let _ = PROVIDER_OVERRIDE.set(p);
+}
+
+/// The provider the command line asked for, if any.
+pub fn provider_override() -> Option<Provider> {
+    PROVIDER_OVERRIDE.get().copied()
+}
+
 impl Topology {
     /// Read and validate a topology file.
     pub fn load(path: &Path) -> Result<Topology, FileError> {

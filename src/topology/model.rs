@@ -21,6 +21,9 @@ pub struct Node {
     /// Honoured base port: the first process of the node listens here, the
     /// others on the following ports.
     pub port: Option<u16>,
+    /// The container image its processes run from (provider docker);
+    /// `None`: the default image of each program.
+    pub image: Option<String>,
     pub kind: NodeKind,
 }
 

@@ -20,7 +20,7 @@ pub struct TopologySpec {
     pub nodes: IndexMap<String, NodeSpec>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProviderName {
     Process,
@@ -97,6 +97,8 @@ pub enum EngineName {
 pub struct NodeSpec {
     pub kind: KindName,
     pub port: Option<u16>,
+    /// The container image (provider docker).
+    pub image: Option<String>,
     pub password: Option<String>,
     // Redis server settings (all Redis kinds)
     pub persistence: Option<Persistence>,
@@ -136,7 +138,7 @@ pub struct NodeSpec {
     pub memory_mb: Option<u32>,
 }
 
-const COMMON: &[&str] = &["kind", "port"];
+const COMMON: &[&str] = &["image", "kind", "port"];
 const REDIS_SERVER: &[&str] = &[
     "password",
     "persistence",

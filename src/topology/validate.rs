@@ -80,7 +80,9 @@ pub fn validate_at(
     Ok(Topology {
         name: spec.name,
         description: spec.description,
-        provider: spec.provider.unwrap_or(ProviderName::Process),
+        provider: super::provider_override()
+            .or(spec.provider)
+            .unwrap_or(ProviderName::Process),
         nodes,
         source: Some(src.path.clone()),
     })
@@ -132,9 +134,16 @@ fn node_at(c: &mut Checker<'_>, path: &str, name: String, n: NodeSpec) -> Option
             );
         }
     }
+    if n.image.as_deref().is_some_and(|i| i.trim().is_empty()) {
+        c.at(
+            &format!("{path}.image"),
+            "image must name an image, e.g. redis:7 (omit it for the default)",
+        );
+    }
     (c.problems.len() == before).then_some(Node {
         name,
         port: n.port,
+        image: n.image,
         kind,
     })
 }

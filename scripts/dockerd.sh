@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# A private Docker engine for the Docker provider's tests (and for users
+# without one): `start` prints `export DOCKER_HOST=…`, `stop` takes it down
+# and removes everything it made.
+#
+# Only host-network containers are used (see src/provision/docker), so the
+# engine runs without a bridge, iptables rules or IP forwarding: it changes
+# nothing in the machine's network configuration.
+set -euo pipefail
+
+root="${SESSIONDRILL_DOCKERD_DIR:-/tmp/sessiondrill-dockerd}"
+sock="$root/docker.sock"
+pidfile="$root/dockerd.pid"
+
+running() {
+  [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+}
+
+case "${1:-}" in
+  start)
+    if ! command -v dockerd >/dev/null 2>&1; then
+      echo "dockerd not found: install the Debian package docker.io" >&2
+      exit 2
+    fi
+    if ! running; then
+      mkdir -p "$root"
+      dockerd \
+        --data-root "$root/data" \
+        --exec-root "$root/exec" \
+        --pidfile "$pidfile" \
+        -H "unix://$sock" \
+        --bridge=none --iptables=false --ip-forward=false --ip-masq=false \
+        >"$root/dockerd.log" 2>&1 &
+      for _ in $(seq 1 300); do
+        if docker -H "unix://$sock" version >/dev/null 2>&1; then break; fi
+        sleep 0.1
+      done
+      if ! docker -H "unix://$sock" version >/dev/null 2>&1; then
+        echo "dockerd did not start; its log:" >&2
+        tail -n 20 "$root/dockerd.log" >&2
+        exit 1
+      fi
+    fi
+    echo "export DOCKER_HOST=unix://$sock"
+    ;;
+  stop)
+    if running; then
+      pid="$(cat "$pidfile")"
+      kill "$pid"
+      for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    # Whatever the engine left mounted (overlay layers, netns files) first.
+    if [ -d "$root" ]; then
+      grep -F " $root/" /proc/self/mounts | awk '{print $2}' | sort -r | while read -r m; do
+        umount -l "$m" 2>/dev/null || true
+      done
+      rm -rf "$root"
+    fi
+    ;;
+  *)
+    echo "usage: $0 start|stop" >&2
+    exit 2
+    ;;
+esac
