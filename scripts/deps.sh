@@ -3,7 +3,7 @@
 # Idempotent: does nothing (not even `apt-get update`) when all are present.
 set -euo pipefail
 
-packages=(redis-server redis-sentinel redis-tools memcached fuse3 tmux)
+packages=(redis-server redis-sentinel redis-tools memcached fuse3 tmux docker.io)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -17,7 +17,9 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # The packages start system-wide services on the default ports; sessiondrill
   # starts its own nodes on free ports and needs none of them.
-  for svc in redis-server redis-sentinel memcached; do
+  # Likewise Docker's system engine (its bridge and iptables rules): the
+  # tests start a private engine without either (scripts/dockerd.sh).
+  for svc in redis-server redis-sentinel memcached docker.socket docker containerd; do
     $sudo systemctl disable --now "$svc" >/dev/null 2>&1 || $sudo service "$svc" stop >/dev/null 2>&1 || true
   done
 fi

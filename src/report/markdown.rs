@@ -12,8 +12,12 @@ pub fn markdown(r: &Report) -> String {
     }
     let _ = writeln!(
         s,
-        "Topology `{}`, {} s of load, {} sessions, {:.0} ops/s per strategy.\n",
+        "Topology `{}`{}, {} s of load, {} sessions, {:.0} ops/s per strategy.\n",
         r.topology,
+        match r.provider {
+            crate::topology::Provider::Docker => " (in containers)",
+            _ => "",
+        },
         r.duration_ms as f64 / 1000.0,
         r.workload.sessions,
         r.workload.rates_per_s.values().sum::<f64>()

@@ -26,6 +26,9 @@ pub struct Report {
     pub scenario: String,
     pub description: Option<String>,
     pub topology: String,
+    /// Where the nodes ran: local processes or containers.
+    #[serde(default = "default_provider")]
+    pub provider: crate::topology::Provider,
     pub started_unix_ms: u64,
     /// Length of the timed load.
     pub duration_ms: u64,
@@ -295,6 +298,10 @@ impl StrategyReport {
     }
 }
 
+fn default_provider() -> crate::topology::Provider {
+    crate::topology::Provider::Process
+}
+
 pub fn build(
     scenario: &Scenario,
     outcome: &RunOutcome,
@@ -317,6 +324,7 @@ pub fn build(
         scenario: scenario.name.clone(),
         description: scenario.description.clone(),
         topology: scenario.topology.name.clone(),
+        provider: scenario.topology.provider,
         started_unix_ms: outcome.started_unix_ms as u64,
         duration_ms: load_ms,
         workload: WorkloadReport {

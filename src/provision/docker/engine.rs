@@ -22,7 +22,7 @@ use bollard::{API_DEFAULT_VERSION, Docker};
 const REQUEST_TIMEOUT_S: u64 = 120;
 
 pub struct Engine {
-    rt: Option<tokio::runtime::Runtime>,
+    rt: OwnRuntime,
     docker: Docker,
     /// Where the engine was reached, e.g. `unix:///var/run/docker.sock`.
     pub host: String,
@@ -53,12 +53,14 @@ impl Engine {
     /// Only local engines: a unix socket, or TCP on a loopback address.
     pub fn connect() -> Result<Arc<Engine>, String> {
         let host = host();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("sessiondrill-docker")
-            .enable_all()
-            .build()
-            .map_err(|e| format!("starting the Docker client runtime: {e}"))?;
+        let rt = OwnRuntime(Some(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("sessiondrill-docker")
+                .enable_all()
+                .build()
+                .map_err(|e| format!("starting the Docker client runtime: {e}"))?,
+        ));
         let docker = if host.starts_with("unix://") {
             Docker::connect_with_unix(&host, REQUEST_TIMEOUT_S, API_DEFAULT_VERSION)
         } else if let Some(addr) = host
@@ -79,7 +81,7 @@ impl Engine {
         }
         .map_err(|e| format!("{host}: {e}"))?;
         let (tx, rx) = mpsc::channel();
-        rt.spawn(async move {
+        rt.get().spawn(async move {
             let answer = async {
                 let docker = docker.negotiate_version().await?;
                 let v = docker.version().await?;
@@ -94,7 +96,7 @@ impl Engine {
             Err(_) => return Err(format!("{host}: the client runtime stopped")),
         };
         Ok(Arc::new(Engine {
-            rt: Some(rt),
+            rt,
             docker,
             host,
             version: v.version.unwrap_or_else(|| "?".into()),
@@ -103,7 +105,7 @@ impl Engine {
     }
 
     fn rt(&self) -> &tokio::runtime::Runtime {
-        self.rt.as_ref().expect("runtime lives until drop")
+        self.rt.get()
     }
 
     /// A client handle, for requests that run on the engine's runtime.
@@ -149,11 +151,20 @@ impl Engine {
     }
 }
 
-impl Drop for Engine {
+/// The engine's runtime, shut down without blocking when dropped:
+/// dropping a runtime blocks, which is refused inside another runtime, and
+/// nothing left on it by then needs waiting for.
+struct OwnRuntime(Option<tokio::runtime::Runtime>);
+
+impl OwnRuntime {
+    fn get(&self) -> &tokio::runtime::Runtime {
+        self.0.as_ref().expect("runtime lives until drop")
+    }
+}
+
+impl Drop for OwnRuntime {
     fn drop(&mut self) {
-        // Dropping a runtime blocks, which is refused inside another
-        // runtime; nothing is left running by now that needs waiting for.
-        if let Some(rt) = self.rt.take() {
+        if let Some(rt) = self.0.take() {
             rt.shutdown_background();
         }
     }

@@ -68,6 +68,49 @@ fn remove_where(engine: &Engine, key: &str, value: Option<&str>) -> usize {
     n
 }
 
+/// The containers of run `run_id` (ids), running or not.
+pub fn of_run(engine: &Engine, run_id: &str) -> Result<Vec<String>, String> {
+    let opts = ListContainersOptions {
+        all: true,
+        filters: Some(HashMap::from([(
+            "label".to_string(),
+            vec![format!("{LABEL_RUN}={run_id}")],
+        )])),
+        ..Default::default()
+    };
+    engine
+        .block(move |d| async move { d.list_containers(Some(opts)).await })
+        .map(|cs| cs.into_iter().filter_map(|c| c.id).collect())
+        .map_err(|e| e.to_string())
+}
+
+/// The containers started by the sessiondrill process `pid` (ids).
+pub fn of_owner(engine: &Engine, pid: u32) -> Result<Vec<String>, String> {
+    let opts = ListContainersOptions {
+        all: true,
+        filters: Some(HashMap::from([(
+            "label".to_string(),
+            vec![LABEL_OWNER.to_string()],
+        )])),
+        ..Default::default()
+    };
+    let prefix = format!("{pid}:");
+    engine
+        .block(move |d| async move { d.list_containers(Some(opts)).await })
+        .map(|cs| {
+            cs.into_iter()
+                .filter(|c| {
+                    c.labels
+                        .as_ref()
+                        .and_then(|l| l.get(LABEL_OWNER))
+                        .is_some_and(|o| o.starts_with(&prefix))
+                })
+                .filter_map(|c| c.id)
+                .collect()
+        })
+        .map_err(|e| e.to_string())
+}
+
 /// Remove the containers of run `run_id` (its owner is gone).
 pub fn remove_run(engine: &Engine, run_id: &str) -> usize {
     remove_where(engine, LABEL_RUN, Some(run_id))
