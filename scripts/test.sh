@@ -15,7 +15,8 @@ if [ -z "${SESSIONDRILL_NO_DOCKER:-}" ]; then
     eval "$(./scripts/dockerd.sh start)"
     trap './scripts/dockerd.sh stop' EXIT
   fi
-  export DOCKER_HOST SESSIONDRILL_REQUIRE_DOCKER=1
+  # Tests never pull: images are built here from the installed programs.
+  export DOCKER_HOST SESSIONDRILL_REQUIRE_DOCKER=1 SESSIONDRILL_PULL=never
 fi
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --no-fail-fast "$@"

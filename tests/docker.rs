@@ -155,6 +155,48 @@ fn the_hybrid_topology_comes_up_as_containers() {
     stop(&engine, child, &h);
 }
 
+#[test]
+fn every_node_kind_runs_in_a_container() {
+    let Some(engine) = engine() else { return };
+    let h = home();
+    let topo = h.path().join("all-kinds.yaml");
+    std::fs::write(
+        &topo,
+        "name: all-kinds\nprovider: docker\nnodes:\n  \
+         cluster:\n    kind: redis-cluster\n    shards: 3\n    replicas_per_shard: 0\n  \
+         cache:\n    kind: redis\n  \
+         mc:\n    kind: memcached\n    instances: 2\n  \
+         db:\n    kind: dynamodb\n  \
+         dax:\n    kind: dax\n    dynamodb: db\n",
+    )
+    .unwrap();
+    let mut child = cli(&h)
+        .arg("up")
+        .arg(&topo)
+        .arg("--json")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map(KillOnDrop)
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("bad JSON {line:?}: {e}"));
+    let nodes = nodes(&report);
+    assert_eq!(nodes.len(), 3 + 1 + 2 + 1 + 1, "{report}");
+    let containers = orphans::of_owner(&engine, child.id()).unwrap();
+    assert_eq!(containers.len(), nodes.len(), "{containers:?}");
+    for kind in ["redis-cluster", "redis", "memcached", "dynamodb", "dax"] {
+        let n = nodes.iter().find(|n| n["kind"] == kind).unwrap();
+        assert!(in_a_container(n["pid"].as_u64().unwrap()), "{n}");
+    }
+    stop(&engine, child, &h);
+}
+
 /// `run --provider docker FILE`: exit code, report, and the containers
 /// left once it ended (none expected).
 fn run(engine: &Engine, file: &str, duration: &str) -> (i32, serde_json::Value, Vec<String>) {
@@ -229,6 +271,67 @@ fn a_sentinel_failover_follows_a_docker_kill_of_the_primary() {
 }
 
 #[test]
+fn a_frozen_primary_is_a_docker_pause_and_sentinel_fails_over() {
+    let Some(engine) = engine() else { return };
+    let h = home();
+    let scenario = h.path().join("frozen-primary.yaml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "name: frozen-primary\n\
+             topology: {}\n\
+             strategies: [redis]\n\
+             workload:\n  sessions: 300\n  duration: 7s\n  \
+             rates: {{ create: 100/s, read: 100/s, update: 100/s, delete: 0/s }}\n\
+             timeline:\n  - {{ at: 1s, fault: pause, target: cache.primary, duration: 4s }}\n",
+            topology_path("replicated-sentinel.yaml").display()
+        ),
+    )
+    .unwrap();
+    let json = h.path().join("report.json");
+    let child = cli(&h)
+        .args(["--provider", "docker", "run"])
+        .arg(&scenario)
+        .arg("--json")
+        .arg(&json)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let r: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(&json).unwrap_or_else(|e| panic!("no report ({e}): {stderr}")),
+    )
+    .unwrap();
+    let events = r["events"].as_array().unwrap();
+    let said = |kind: &str, text: &str| {
+        events
+            .iter()
+            .any(|e| e["kind"] == kind && e["message"].as_str().is_some_and(|m| m.contains(text)))
+    };
+    assert!(said("fault", "docker pause cache-0"), "{}", r["events"]);
+    assert!(
+        said("healed", "") || said("fault", "docker unpause"),
+        "{}",
+        r["events"]
+    );
+    // Frozen for 4 s with down-after 1 s: the Sentinels promote a replica.
+    assert!(
+        events.iter().any(|e| e["kind"] == "failover"),
+        "{}",
+        r["events"]
+    );
+    assert!(
+        r["strategies"]["redis"]["errors"]["timeout"].as_u64() > Some(0),
+        "{}",
+        r["strategies"]["redis"]
+    );
+    assert!(containers_gone(&engine, pid, Duration::from_secs(1)).is_empty());
+}
+
+#[test]
 fn a_killed_sessiondrill_leaves_no_container_behind() {
     let Some(engine) = engine() else { return };
     let h = home();
@@ -245,6 +348,32 @@ fn a_killed_sessiondrill_leaves_no_container_behind() {
         support::wait_gone(&pids, Duration::from_secs(5)),
         Vec::<u32>::new()
     );
+}
+
+#[test]
+fn an_image_that_is_not_there_names_the_node() {
+    let Some(_engine) = engine() else { return };
+    let h = home();
+    let topo = h.path().join("t.yaml");
+    std::fs::write(
+        &topo,
+        "name: t\nprovider: docker\nnodes:\n  cache:\n    kind: redis\n    image: sessiondrill/absent:1\n",
+    )
+    .unwrap();
+    let out = cli(&h)
+        .env("SESSIONDRILL_PULL", "never")
+        .arg("up")
+        .arg(&topo)
+        .args(["--duration", "1s"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("node `cache`: image sessiondrill/absent:1 is not in the Docker engine"),
+        "{stderr}"
+    );
+    assert!(support::run_dirs(&h).is_empty());
 }
 
 #[test]

@@ -137,6 +137,28 @@ fn port_zero() {
 }
 
 #[test]
+fn empty_image() {
+    assert_problem(
+        "image.yaml",
+        "name: x\nprovider: docker\nnodes:\n  a:\n    kind: redis\n    image: \"\"\n",
+        6,
+        5,
+        &["image must name an image", "(nodes.a.image)"],
+    );
+}
+
+#[test]
+fn unknown_provider() {
+    assert_problem(
+        "provider.yaml",
+        "name: x\nprovider: kubernetes\nnodes:\n  a:\n    kind: redis\n",
+        2,
+        11,
+        &["provider"],
+    );
+}
+
+#[test]
 fn duplicate_node_names() {
     assert_problem(
         "dup.yaml",

@@ -2,6 +2,7 @@
 //! their duration ends, and keeps a record of each for the report. The
 //! scenario timeline calls it; the TUI will call it for live faults.
 
+use nix::sys::signal::Signal;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -147,7 +148,7 @@ impl Injector {
                 for &i in &nodes {
                     process::kill(&mut dep.nodes[i])?;
                 }
-                format!("SIGKILL {}", names.join(", "))
+                process::how(&nodes.iter().map(|&i| &dep.nodes[i]).collect::<Vec<_>>(), Signal::SIGKILL)
             }
             FaultKind::Restart => {
                 let mut took = Vec::new();
@@ -169,7 +170,7 @@ impl Injector {
                 for &i in &nodes {
                     process::pause(&mut dep.nodes[i])?;
                 }
-                format!("SIGSTOP {}", names.join(", "))
+                process::how(&nodes.iter().map(|&i| &dep.nodes[i]).collect::<Vec<_>>(), Signal::SIGSTOP)
             }
             FaultKind::Resume => {
                 for &i in &nodes {
@@ -180,7 +181,7 @@ impl Injector {
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .retain(|a| !(a.kind == FaultKind::Pause && a.nodes == nodes));
-                format!("SIGCONT {}", names.join(", "))
+                process::how(&nodes.iter().map(|&i| &dep.nodes[i]).collect::<Vec<_>>(), Signal::SIGCONT)
             }
             FaultKind::PowerLoss => {
                 let mut total = LossSummary::default();

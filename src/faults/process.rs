@@ -1,5 +1,6 @@
 //! Process faults: `kill` (SIGKILL), `restart` (same port, same data),
-//! `pause`/`resume` (SIGSTOP/SIGCONT).
+//! `pause`/`resume` (SIGSTOP/SIGCONT). In a container (provider docker):
+//! `docker kill`, `docker start`, `docker pause`/`unpause`.
 
 use std::time::Duration;
 
@@ -44,6 +45,24 @@ pub async fn start_again(node: &mut NodeHandle, spawner: &Spawner) -> Result<Dur
     health::wait(node, RESTART_TIMEOUT)
         .await
         .map_err(|e| format!("{name} restarted but does not answer: {e}"))
+}
+
+/// How `sig` reaches `nodes` — what the timeline says was done:
+/// `SIGKILL a, b` for processes, `docker kill a, b` for containers.
+pub fn how(nodes: &[&NodeHandle], sig: Signal) -> String {
+    let names: Vec<&str> = nodes.iter().map(|n| n.info.name.as_str()).collect();
+    let in_containers = nodes.iter().any(|n| {
+        n.process
+            .as_ref()
+            .is_some_and(|p| p.container_id().is_some())
+    });
+    let verb = match (in_containers, sig) {
+        (false, s) => s.as_str(),
+        (true, Signal::SIGSTOP) => "docker pause",
+        (true, Signal::SIGCONT) => "docker unpause",
+        (true, _) => "docker kill",
+    };
+    format!("{verb} {}", names.join(", "))
 }
 
 pub fn pause(node: &mut NodeHandle) -> Result<(), String> {

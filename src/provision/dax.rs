@@ -49,7 +49,8 @@ pub async fn up(
             spec = spec.arg("--primary").arg(url(ports[0]));
         }
         let role = if i == 0 { "primary" } else { "replica" };
-        started.push((name, port, role, ctx.start(group, spec).await?, dir));
+        let p = ctx.start(&name, spec).await?;
+        started.push((name, port, role, p, dir));
     }
     let mut handles = Vec::new();
     for (name, port, role, mut proc, dir) in started {

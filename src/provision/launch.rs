@@ -52,6 +52,17 @@ impl Ctx<'_> {
         Ok((data, Some(fs)))
     }
 
+    /// The program to run for `binary`: on PATH here; in a container,
+    /// the image's own (nothing needs installing here for that).
+    pub fn program(&self, binary: super::binaries::Binary) -> Result<PathBuf, ProvisionError> {
+        match binary.locate() {
+            Err(_) if self.spawner.engine().is_some() => {
+                Ok(Path::new("/usr/bin").join(binary.name))
+            }
+            found => found,
+        }
+    }
+
     pub async fn start(
         &self,
         name: &str,

@@ -18,7 +18,7 @@ pub async fn up(
     cfg: &Memcached,
     ports: &[u16],
 ) -> Result<Vec<NodeHandle>, ProvisionError> {
-    let program = binaries::MEMCACHED.locate()?;
+    let program = ctx.program(binaries::MEMCACHED)?;
     let mut started = Vec::new();
     for (i, &port) in ports.iter().enumerate() {
         let name = process_name(group, i, ports.len());
@@ -38,7 +38,8 @@ pub async fn up(
         if nix::unistd::geteuid().is_root() {
             spec = spec.arg("-u").arg("root");
         }
-        started.push((name, port, ctx.start(group, spec).await?, dir));
+        let p = ctx.start(&name, spec).await?;
+        started.push((name, port, p, dir));
     }
     let mut handles = Vec::new();
     for (name, port, mut proc, dir) in started {

@@ -176,6 +176,20 @@ fn context(files: &[(PathBuf, String)]) -> Result<Vec<u8>, String> {
     header.set_cksum();
     tar.append_data(&mut header, "Dockerfile", &dockerfile[..])
         .map_err(|e| format!("writing the build context: {e}"))?;
+    // Users by name (memcached run as root is told `-u root`).
+    let passwd = b"root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n";
+    let group = b"root:x:0:\nnogroup:x:65534:\n";
+    for (name, text) in [
+        ("rootfs/etc/passwd", &passwd[..]),
+        ("rootfs/etc/group", &group[..]),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(text.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, name, text)
+            .map_err(|e| format!("writing the build context: {e}"))?;
+    }
     for (src, dest) in &entries {
         let mut f =
             std::fs::File::open(src).map_err(|e| format!("reading {}: {e}", src.display()))?;
@@ -251,7 +265,17 @@ pub async fn present(engine: &Engine, tag: &str) -> Option<Option<String>> {
         .await
 }
 
+/// Whether absent images may be pulled from a registry: not when
+/// `SESSIONDRILL_PULL=never` (offline machines, and the tests, which must
+/// not reach beyond this machine).
+fn pulling_allowed() -> bool {
+    std::env::var("SESSIONDRILL_PULL").map_or(true, |v| v != "never")
+}
+
 async fn pull(engine: &Engine, image: &str) -> Result<(), String> {
+    if !pulling_allowed() {
+        return Err("pulling is off (SESSIONDRILL_PULL=never)".into());
+    }
     let (repo, tag) = match image.rsplit_once(':') {
         Some((r, t)) if !t.contains('/') => (r.to_string(), t.to_string()),
         _ => (image.to_string(), "latest".to_string()),

@@ -44,7 +44,7 @@ async fn start(
     binary: binaries::Binary,
     conf: impl FnOnce(&Path) -> Conf,
 ) -> Result<Started, ProvisionError> {
-    let program = binary.locate()?;
+    let program = ctx.program(binary)?;
     let (dir, log) = ctx.dirs(&name)?;
     // Sentinels keep no data worth a power loss.
     let (data, fs) = if binary.name == binaries::REDIS_SERVER.name {
