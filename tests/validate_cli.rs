@@ -57,6 +57,26 @@ fn shipped_topologies_are_valid() {
 }
 
 #[test]
+fn shipped_localstack_files_are_valid() {
+    let h = home();
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("localstack");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    assert_eq!(files.len(), 3, "{files:?}");
+    let out = cli(&h).arg("validate").args(&files).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Every DynamoDB node there is LocalStack's edge port, on loopback.
+    let topo = std::fs::read_to_string(dir.join("hybrid.yaml")).unwrap();
+    assert!(topo.contains("endpoint: http://127.0.0.1:4566"), "{topo}");
+    assert!(stdout.contains("on topology hybrid-localstack"), "{stdout}");
+}
+
+#[test]
 fn bad_indentation() {
     assert_problem(
         "indent.yaml",
