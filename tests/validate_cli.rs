@@ -69,7 +69,11 @@ fn shipped_localstack_files_are_valid() {
     assert_eq!(files.len(), 3, "{files:?}");
     let out = cli(&h).arg("validate").args(&files).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Every DynamoDB node there is LocalStack's edge port, on loopback.
     let topo = std::fs::read_to_string(dir.join("hybrid.yaml")).unwrap();
     assert!(topo.contains("endpoint: http://127.0.0.1:4566"), "{topo}");

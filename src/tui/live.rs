@@ -78,10 +78,16 @@ pub async fn run(
     let name = scenario.name.clone();
     let description = scenario.description.clone().unwrap_or_default();
     let mut state = State::new(&name, &description, "", 0);
+    state.in_containers = scenario.topology.provider == crate::topology::Provider::Docker;
     state.message = format!(
-        "bringing up {} ({} processes)…",
+        "bringing up {} ({} processes{})…",
         scenario.topology.name,
-        scenario.topology.process_count()
+        scenario.topology.process_count(),
+        if state.in_containers {
+            ", in containers"
+        } else {
+            ""
+        }
     );
     draw(guard, &state)?;
     let drill = tokio::select! {

@@ -92,6 +92,8 @@ pub struct State {
     pub run_id: String,
     /// Length of the timed load, seconds.
     pub duration_s: u64,
+    /// The nodes run in containers (provider docker).
+    pub in_containers: bool,
     pub nodes: Vec<NodeRow>,
     pub selected: usize,
     pub focus: Panel,

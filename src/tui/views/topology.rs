@@ -16,7 +16,12 @@ pub struct Topology<'a>(pub &'a State);
 impl Widget for Topology<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let s = self.0;
-        let block = panel_block(" Topology ", Panel::Topology, s);
+        let title = if s.in_containers {
+            " Topology (containers) "
+        } else {
+            " Topology "
+        };
+        let block = panel_block(title, Panel::Topology, s);
         // Narrow: port and pid make way for what a drill watches.
         let wide = block.inner(area).width >= 76;
         let name_width = s
