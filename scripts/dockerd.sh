@@ -13,7 +13,12 @@ sock="$root/docker.sock"
 pidfile="$root/dockerd.pid"
 
 running() {
-  [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+  # A pid in the file that now belongs to another program does not count.
+  [ -f "$pidfile" ] && [ "$(cat "/proc/$(cat "$pidfile")/comm" 2>/dev/null)" = dockerd ]
+}
+
+dk() {
+  docker -H "unix://$sock" "$@"
 }
 
 case "${1:-}" in
@@ -29,15 +34,19 @@ case "${1:-}" in
         --exec-root "$root/exec" \
         --pidfile "$pidfile" \
         -H "unix://$sock" \
+        --containerd-namespace sessiondrill \
+        --containerd-plugins-namespace sessiondrill-plugins \
         --bridge=none --iptables=false --ip-forward=false --ip-masq=false \
         >"$root/dockerd.log" 2>&1 &
+      pid=$!
       for _ in $(seq 1 300); do
-        if docker -H "unix://$sock" version >/dev/null 2>&1; then break; fi
+        if dk version >/dev/null 2>&1 || ! kill -0 "$pid" 2>/dev/null; then break; fi
         sleep 0.1
       done
-      if ! docker -H "unix://$sock" version >/dev/null 2>&1; then
+      if ! dk version >/dev/null 2>&1; then
         echo "dockerd did not start; its log:" >&2
         tail -n 20 "$root/dockerd.log" >&2
+        kill "$pid" 2>/dev/null || true
         exit 1
       fi
     fi
@@ -46,15 +55,20 @@ case "${1:-}" in
   stop)
     if running; then
       pid="$(cat "$pidfile")"
+      # Containers first: a killed engine would leave them (and their ports).
+      ids="$(dk ps -aq 2>/dev/null || true)"
+      [ -z "$ids" ] || dk rm -f $ids >/dev/null 2>&1 || true
       kill "$pid"
       for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       kill -9 "$pid" 2>/dev/null || true
+      # Its own containerd, if it outlived it.
+      cpid="$(cat "$root/exec/containerd/containerd.pid" 2>/dev/null || true)"
+      [ -z "$cpid" ] || kill -9 "$cpid" 2>/dev/null || true
     fi
     # Whatever the engine left mounted (overlay layers, netns files) first.
     if [ -d "$root" ]; then
-      grep -F " $root/" /proc/self/mounts | awk '{print $2}' | sort -r | while read -r m; do
-        umount -l "$m" 2>/dev/null || true
-      done
+      awk -v r="$root/" 'index($2, r) == 1 { print $2 }' /proc/self/mounts | sort -r |
+        while read -r m; do umount -l "$m" 2>/dev/null || true; done
       rm -rf "$root"
     fi
     ;;

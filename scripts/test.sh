@@ -12,8 +12,9 @@ cd "$(dirname "$0")/.."
 ./scripts/deps.sh
 if [ -z "${SESSIONDRILL_NO_DOCKER:-}" ]; then
   if [ -z "${DOCKER_HOST:-}" ] || ! docker version >/dev/null 2>&1; then
-    eval "$(./scripts/dockerd.sh start)"
     trap './scripts/dockerd.sh stop' EXIT
+    engine="$(./scripts/dockerd.sh start)" || exit 1
+    eval "$engine"
   fi
   # Tests never pull: images are built here from the installed programs.
   export DOCKER_HOST SESSIONDRILL_REQUIRE_DOCKER=1 SESSIONDRILL_PULL=never

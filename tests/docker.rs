@@ -71,9 +71,11 @@ fn up(
     (child, report, containers)
 }
 
-/// Each node process runs in a container: its cgroup says so.
-fn in_a_container(pid: u64) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/cgroup")).is_ok_and(|c| c.contains("docker"))
+/// Process `pid` runs in one of `containers`: its cgroup names the
+/// container.
+fn in_a_container(pid: u64, containers: &[String]) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+        .is_ok_and(|c| containers.iter().any(|id| c.contains(id.as_str())))
 }
 
 fn nodes(report: &serde_json::Value) -> &Vec<serde_json::Value> {
@@ -104,7 +106,10 @@ fn the_replicated_sentinel_topology_comes_up_as_containers() {
     assert_eq!(containers.len(), 6, "{containers:?}");
     for n in nodes {
         let pid = n["pid"].as_u64().unwrap();
-        assert!(in_a_container(pid), "{n} is not in a container");
+        assert!(
+            in_a_container(pid, &containers),
+            "{n} is not in a container"
+        );
         assert_eq!(n["host"], "127.0.0.1");
     }
     // Replication and Sentinel work across containers: the primary has
@@ -151,7 +156,10 @@ fn the_hybrid_topology_comes_up_as_containers() {
     assert_eq!(nodes.len(), 7, "{report}");
     assert_eq!(containers.len(), 7, "{containers:?}");
     let dynamodb = nodes.iter().find(|n| n["kind"] == "dynamodb").unwrap();
-    assert!(in_a_container(dynamodb["pid"].as_u64().unwrap()));
+    assert!(in_a_container(
+        dynamodb["pid"].as_u64().unwrap(),
+        &containers
+    ));
     stop(&engine, child, &h);
 }
 
@@ -192,7 +200,10 @@ fn every_node_kind_runs_in_a_container() {
     assert_eq!(containers.len(), nodes.len(), "{containers:?}");
     for kind in ["redis-cluster", "redis", "memcached", "dynamodb", "dax"] {
         let n = nodes.iter().find(|n| n["kind"] == kind).unwrap();
-        assert!(in_a_container(n["pid"].as_u64().unwrap()), "{n}");
+        assert!(
+            in_a_container(n["pid"].as_u64().unwrap(), &containers),
+            "{n}"
+        );
     }
     stop(&engine, child, &h);
 }
@@ -208,13 +219,21 @@ fn run(engine: &Engine, file: &str, duration: &str) -> (i32, serde_json::Value, 
         .args(["--duration", duration, "--json"])
         .arg(&json)
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(std::fs::File::create(h.path().join("stderr")).unwrap())
         .spawn()
         .unwrap();
     let pid = child.id();
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let mut child = KillOnDrop(child);
+    // The nodes really ran as containers: watch them while it runs.
+    let mut most = 0;
+    while child.try_wait().unwrap().is_none() {
+        most = most.max(orphans::of_owner(engine, pid).unwrap().len());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let status = child.wait().unwrap();
+    let stderr = std::fs::read_to_string(h.path().join("stderr")).unwrap();
     assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(most > 0, "no container seen during the run: {stderr}");
     let report: serde_json::Value = serde_json::from_slice(
         &std::fs::read(&json).unwrap_or_else(|e| panic!("no report ({e}): {stderr}")),
     )
@@ -222,7 +241,7 @@ fn run(engine: &Engine, file: &str, duration: &str) -> (i32, serde_json::Value, 
     assert_eq!(report["provider"], "docker");
     assert!(support::run_dirs(&h).is_empty(), "run directory left");
     let left = containers_gone(engine, pid, Duration::from_secs(1));
-    (out.status.code().unwrap_or(-1), report, left)
+    (status.code().unwrap_or(-1), report, left)
 }
 
 #[test]
@@ -255,6 +274,20 @@ fn power_loss_in_a_container_loses_writes_with_everysec_and_none_with_always() {
 }
 
 #[test]
+fn a_restarted_container_answers_again_on_its_port() {
+    let Some(engine) = engine() else { return };
+    let (code, r, left) = run(&engine, "memcached-node-loss.yaml", "6s");
+    assert_eq!(code, 0, "{}", r["expectations"]);
+    let restarted = r["events"].as_array().unwrap().iter().any(|e| {
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("restarted: sessions-1 answered after"))
+    });
+    assert!(restarted, "{}", r["events"]);
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
 fn a_sentinel_failover_follows_a_docker_kill_of_the_primary() {
     let Some(engine) = engine() else { return };
     let (code, r, left) = run(&engine, "sentinel-kill-primary.yaml", "8s");
@@ -267,6 +300,13 @@ fn a_sentinel_failover_follows_a_docker_kill_of_the_primary() {
         .collect();
     assert_eq!(failovers.len(), 1, "{}", r["events"]);
     assert_eq!(r["faults"][0]["kind"], "kill", "{}", r["faults"]);
+    assert!(
+        r["faults"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("docker kill")),
+        "{}",
+        r["faults"]
+    );
     assert!(left.is_empty(), "{left:?}");
 }
 
@@ -344,6 +384,13 @@ fn a_killed_sessiondrill_leaves_no_container_behind() {
     // The watchdog removes them (polls every 200 ms).
     let left = containers_gone(&engine, pid, Duration::from_secs(15));
     assert!(left.is_empty(), "containers left: {left:?}");
+    // Only the watchdog cleans this private home: its run directory gone
+    // shows that it (not another run's sweep) did the work.
+    let start = Instant::now();
+    while !support::run_dirs(&h).is_empty() && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(support::run_dirs(&h).is_empty(), "run directory left");
     assert_eq!(
         support::wait_gone(&pids, Duration::from_secs(5)),
         Vec::<u32>::new()

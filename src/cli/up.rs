@@ -202,6 +202,10 @@ fn detach(args: &UpArgs, home: &Home) -> u8 {
         }
     };
     let mut cmd = Command::new(exe);
+    // The supervisor runs the topology on the provider asked for here.
+    if let Some(p) = crate::topology::provider_override() {
+        cmd.env("SESSIONDRILL_PROVIDER", p.as_str());
+    }
     cmd.arg("--home")
         .arg(&home.root)
         .arg("up")

@@ -163,6 +163,14 @@ impl Spawner {
 
 impl Drop for Spawner {
     fn drop(&mut self) {
+        // Containers die with their handles; any whose handle never came
+        // back (a bring-up that failed or was cancelled half way) go here.
+        if let Some(c) = &self.containers {
+            let left = docker::orphans::remove_run(&c.engine, &c.run_id);
+            if left > 0 {
+                tracing::debug!(left, "removed containers of an unfinished bring-up");
+            }
+        }
         drop(self.tx.take());
         if let Some(t) = self.thread.take() {
             let _ = t.join();

@@ -105,23 +105,23 @@ impl Drop for Watchdog {
 /// The watchdog process's body; returns its exit code.
 pub fn run(args: &WatchdogArgs) -> u8 {
     let alive = || process_start_time(args.owner) == Some(args.owner_start);
+    // The run id is the directory's name (known before anything can remove
+    // the directory).
+    let run_id = args
+        .dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     while alive() && args.dir.exists() {
         std::thread::sleep(POLL);
+    }
+    if args.containers {
+        remove_containers(&run_id);
     }
     if !args.dir.exists() {
         return 0;
     }
     let state = RunState::read(&args.dir).ok();
-    if args.containers {
-        let run_id = state.as_ref().map(|s| s.run_id.clone()).or_else(|| {
-            args.dir
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-        });
-        if let (Some(run_id), Ok(engine)) = (run_id, super::docker::Engine::connect()) {
-            super::docker::orphans::remove_run(&engine, &run_id);
-        }
-    }
     let nodes: Vec<u32> = state
         .map(|s| s.nodes.iter().filter_map(|n| n.pid).collect())
         .unwrap_or_default();
@@ -141,6 +141,20 @@ pub fn run(args: &WatchdogArgs) -> u8 {
         let _ = std::fs::remove_dir_all(&args.dir);
     }
     0
+}
+
+/// Remove the run's containers, retrying while the engine does not answer.
+fn remove_containers(run_id: &str) {
+    let deadline = Instant::now() + CLEANUP_LIMIT;
+    while Instant::now() < deadline {
+        if let Ok(engine) = super::docker::Engine::connect() {
+            super::docker::orphans::remove_run(&engine, run_id);
+            if super::docker::orphans::of_run(&engine, run_id).is_ok_and(|left| left.is_empty()) {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 fn no_mounts_under(dir: &Path) -> bool {

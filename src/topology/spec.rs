@@ -28,6 +28,16 @@ pub enum ProviderName {
     External,
 }
 
+impl ProviderName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderName::Process => "process",
+            ProviderName::Docker => "docker",
+            ProviderName::External => "external",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum KindName {

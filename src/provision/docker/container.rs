@@ -17,8 +17,10 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::ExitStatus;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use bollard::Docker;
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
     CreateContainerOptions, KillContainerOptions, LogsOptions, RemoveContainerOptions,
@@ -59,6 +61,9 @@ pub struct Container {
     pid: u32,
     start: Option<u64>,
     log: PathBuf,
+    /// Bytes of the container's output already in the log file: Docker
+    /// replays a restarted container's whole output, this much is skipped.
+    logged: Arc<AtomicU64>,
     follower: Option<tokio::task::JoinHandle<()>>,
     exited: Option<ExitStatus>,
 }
@@ -76,8 +81,33 @@ fn io_err(what: &str, e: impl std::fmt::Display) -> std::io::Error {
     std::io::Error::other(format!("{what}: {e}"))
 }
 
+/// How long Docker may take to record a container's end after its process
+/// is gone.
+const SETTLE: Duration = Duration::from_secs(5);
+
+/// Start container `id` and return its main process's pid.
+async fn start_and_inspect(d: &Docker, id: &str) -> Result<u32, bollard::errors::Error> {
+    d.start_container(id, None).await?;
+    let state = d
+        .inspect_container(id, None)
+        .await?
+        .state
+        .unwrap_or_default();
+    Ok(state.pid.unwrap_or(0).max(0) as u32)
+}
+
+fn remove_options() -> RemoveContainerOptions {
+    RemoveContainerOptions {
+        force: true,
+        v: true,
+        ..Default::default()
+    }
+}
+
 impl Container {
-    /// Create and start the container.
+    /// Create and start the container. Create and start run as one task on
+    /// the engine: a container whose start fails, or whose caller has gone
+    /// (bring-up cancelled), is removed there and then.
     pub async fn run(engine: Arc<Engine>, l: Launch) -> std::io::Result<Container> {
         let uid = nix::unistd::getuid();
         let gid = nix::unistd::getgid();
@@ -102,51 +132,61 @@ impl Container {
             name: Some(l.name.clone()),
             ..Default::default()
         };
-        let what = format!("creating container {} from {}", l.name, l.image);
-        let id = engine
-            .run(move |d| async move { d.create_container(Some(opts), body).await })
+        let what = format!("starting container {} from {}", l.name, l.image);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let d = engine.docker();
+        engine.spawn(async move {
+            let id = match d.create_container(Some(opts), body).await {
+                Ok(c) => c.id,
+                Err(e) => {
+                    let _ = tx.send(Err(e.to_string()));
+                    return;
+                }
+            };
+            let started = start_and_inspect(&d, &id).await;
+            let failed = started.is_err();
+            let answer = started
+                .map(|pid| (id.clone(), pid))
+                .map_err(|e| e.to_string());
+            if tx.send(answer).is_err() || failed {
+                let _ = d.remove_container(&id, Some(remove_options())).await;
+            }
+        });
+        let (id, pid) = rx
             .await
-            .map_err(|e| io_err(&what, e))?
-            .id;
+            .map_err(|_| io_err(&what, "the Docker client runtime stopped"))?
+            .map_err(|e| io_err(&what, e))?;
         let mut c = Container {
             engine,
             id,
-            pid: 0,
+            pid,
             start: None,
             log: l.log,
+            logged: Arc::new(AtomicU64::new(0)),
             follower: None,
             exited: None,
         };
-        c.start(0).await?;
+        c.started(pid);
         Ok(c)
     }
 
-    /// Start the (created or stopped) container and follow its output.
-    async fn start(&mut self, since: i32) -> std::io::Result<()> {
-        let id = self.id.clone();
-        let state = self
-            .engine
-            .run(move |d| async move {
-                d.start_container(&id, None).await?;
-                d.inspect_container(&id, None).await
-            })
-            .await
-            .map_err(|e| io_err(&format!("starting container {}", self.id), e))?
-            .state
-            .unwrap_or_default();
-        self.pid = state.pid.unwrap_or(0).max(0) as u32;
-        self.start = (self.pid != 0)
-            .then(|| process_start_time(self.pid))
-            .flatten();
+    /// Record the new main process and follow the output.
+    fn started(&mut self, pid: u32) {
+        self.pid = pid;
+        self.start = (pid != 0).then(|| process_start_time(pid)).flatten();
         self.exited = None;
-        self.follower = Some(self.follow(since));
-        Ok(())
+        if let Some(old) = self.follower.take() {
+            old.abort();
+        }
+        self.follower = Some(self.follow());
     }
 
-    /// Append the container's stdout and stderr to its log file.
-    fn follow(&self, since: i32) -> tokio::task::JoinHandle<()> {
+    /// Append the container's stdout and stderr to its log file, skipping
+    /// what an earlier run of the container already put there.
+    fn follow(&self) -> tokio::task::JoinHandle<()> {
         let id = self.id.clone();
         let log = self.log.clone();
+        let logged = self.logged.clone();
         let docker = self.engine.docker();
         self.engine.spawn(async move {
             let Ok(mut file) = tokio::fs::OpenOptions::new()
@@ -157,18 +197,37 @@ impl Container {
             else {
                 return;
             };
-            let opts = LogsOptions {
-                follow: true,
-                stdout: true,
-                stderr: true,
-                since,
-                ..Default::default()
-            };
-            let mut stream = docker.logs(&id, Some(opts));
-            while let Some(Ok(chunk)) = stream.next().await {
-                let _ = file.write_all(&chunk.into_bytes()).await;
+            // A broken stream is followed again (a few times), from where
+            // the file left off.
+            for _ in 0..3 {
+                let opts = LogsOptions {
+                    follow: true,
+                    stdout: true,
+                    stderr: true,
+                    ..Default::default()
+                };
+                let mut skip = logged.load(Ordering::Relaxed);
+                let mut stream = docker.logs(&id, Some(opts));
+                let mut broken = false;
+                while let Some(chunk) = stream.next().await {
+                    let Ok(chunk) = chunk else {
+                        broken = true;
+                        break;
+                    };
+                    let bytes = chunk.into_bytes();
+                    let n = bytes.len() as u64;
+                    let from = skip.min(n) as usize;
+                    skip -= from as u64;
+                    if from < bytes.len() && file.write_all(&bytes[from..]).await.is_ok() {
+                        logged.fetch_add(n - from as u64, Ordering::Relaxed);
+                    }
+                }
+                let _ = file.flush().await;
+                if !broken {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            let _ = file.flush().await;
         })
     }
 
@@ -188,17 +247,30 @@ impl Container {
         if self.process_alive() {
             return None;
         }
-        let id = self.id.clone();
-        let state = self
-            .engine
-            .block(move |d| async move { d.inspect_container(&id, None).await })
-            .ok()
-            .and_then(|i| i.state);
-        if state.as_ref().and_then(|s| s.running) == Some(true) {
-            // Started again meanwhile (not by us): not our process to judge.
-            return None;
-        }
-        let code = state.and_then(|s| s.exit_code).unwrap_or(-1);
+        // The process is gone; Docker records the end a moment later.
+        let deadline = Instant::now() + SETTLE;
+        let code = loop {
+            let id = self.id.clone();
+            match self
+                .engine
+                .block(move |d| async move { d.inspect_container(&id, None).await })
+            {
+                Ok(i) => {
+                    let state = i.state.unwrap_or_default();
+                    if state.running != Some(true) {
+                        break state.exit_code.unwrap_or(-1);
+                    }
+                }
+                // Removed by someone else: it certainly ended.
+                Err(e) if e.contains("404") => break -1,
+                // The engine did not answer: nothing known, nothing cached.
+                Err(_) => return None,
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
         // The log stream ends with the container; let it land first, so
         // that start-up errors show the container's last words.
         let deadline = Instant::now() + Duration::from_secs(1);
@@ -206,8 +278,7 @@ impl Container {
         {
             std::thread::sleep(Duration::from_millis(5));
         }
-        let status = ExitStatus::from_raw(((code & 0xff) as i32) << 8);
-        self.exited = Some(status);
+        self.exited = Some(exit_status(code));
         self.exited
     }
 
@@ -233,7 +304,8 @@ impl Container {
         r.map_err(|e| format!("docker {}: {e}", verb(sig)))
     }
 
-    /// `docker kill` and wait until the process is gone.
+    /// `docker kill`, and wait until Docker has recorded the end (so that
+    /// a restart right after finds the container stopped).
     pub fn kill_now(&mut self) {
         if self.exit_status().is_some() {
             return;
@@ -251,10 +323,23 @@ impl Container {
         if self.exit_status().is_none() {
             return Err(std::io::Error::other("still running"));
         }
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i32);
-        self.start(now).await
+        let id = self.id.clone();
+        let pid = self
+            .engine
+            .run(move |d| async move { start_and_inspect(&d, &id).await })
+            .await
+            .map_err(|e| io_err(&format!("starting container {}", self.id), e))?
+            .map_err(|e| io_err(&format!("starting container {}", self.id), e))?;
+        self.started(pid);
+        Ok(())
+    }
+}
+
+/// Docker's exit code as a process status: 128+N is death by signal N.
+fn exit_status(code: i64) -> ExitStatus {
+    match code {
+        129..=192 => ExitStatus::from_raw((code - 128) as i32),
+        c => ExitStatus::from_raw(((c & 0xff) as i32) << 8),
     }
 }
 
@@ -269,19 +354,28 @@ fn verb(sig: Signal) -> &'static str {
 impl Drop for Container {
     fn drop(&mut self) {
         let id = self.id.clone();
-        let opts = RemoveContainerOptions {
-            force: true,
-            v: true,
-            ..Default::default()
-        };
         let removed = self
             .engine
-            .block(move |d| async move { d.remove_container(&id, Some(opts)).await });
+            .block(move |d| async move { d.remove_container(&id, Some(remove_options())).await });
         if let Err(e) = removed {
             tracing::warn!(container = %self.id, "removing the container: {e}");
         }
         if let Some(f) = self.follower.take() {
             f.abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn signal_deaths_read_as_signals() {
+        let killed = super::exit_status(137);
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&killed),
+            Some(9)
+        );
+        assert_eq!(super::exit_status(3).code(), Some(3));
+        assert_eq!(super::exit_status(0).code(), Some(0));
     }
 }

@@ -40,6 +40,8 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+const STOPPED: &str = "the Docker client runtime stopped";
+
 /// Where to find the engine: `$DOCKER_HOST`, else the default socket.
 pub fn host() -> String {
     std::env::var("DOCKER_HOST")
@@ -115,22 +117,25 @@ impl Engine {
 
     /// Run `f` on the engine's runtime and wait for it (from any thread,
     /// inside or outside another runtime).
-    pub fn block<T, F, Fut>(&self, f: F) -> T
+    pub fn block<T, F, Fut>(&self, f: F) -> Result<T, String>
     where
         T: Send + 'static,
         F: FnOnce(Docker) -> Fut,
-        Fut: Future<Output = T> + Send + 'static,
+        Fut: Future<Output = Result<T, bollard::errors::Error>> + Send + 'static,
     {
         let (tx, rx) = mpsc::channel();
         let fut = f(self.docker.clone());
         self.rt().spawn(async move {
             let _ = tx.send(fut.await);
         });
-        rx.recv().expect("the Docker runtime outlives its requests")
+        match rx.recv() {
+            Ok(answer) => answer.map_err(|e| e.to_string()),
+            Err(_) => Err(STOPPED.into()),
+        }
     }
 
     /// Run `f` on the engine's runtime and await it.
-    pub async fn run<T, F, Fut>(&self, f: F) -> T
+    pub async fn run<T, F, Fut>(&self, f: F) -> Result<T, String>
     where
         T: Send + 'static,
         F: FnOnce(Docker) -> Fut,
@@ -139,7 +144,7 @@ impl Engine {
         self.rt()
             .spawn(f(self.docker.clone()))
             .await
-            .expect("Docker requests do not panic")
+            .map_err(|_| STOPPED.to_string())
     }
 
     /// Start `f` on the engine's runtime without waiting (log followers).

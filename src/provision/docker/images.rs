@@ -240,7 +240,7 @@ pub async fn build(engine: &Engine, family: Family, node_binary: &Path) -> Resul
             }
             Ok(())
         })
-        .await?;
+        .await??;
     Ok(Built {
         tag,
         bytes,
@@ -263,6 +263,8 @@ pub async fn present(engine: &Engine, tag: &str) -> Option<Option<String>> {
             )
         })
         .await
+        .ok()
+        .flatten()
 }
 
 /// Whether absent images may be pulled from a registry: not when
@@ -277,6 +279,8 @@ async fn pull(engine: &Engine, image: &str) -> Result<(), String> {
         return Err("pulling is off (SESSIONDRILL_PULL=never)".into());
     }
     let (repo, tag) = match image.rsplit_once(':') {
+        // `repo@sha256:…` is pulled by digest, whole.
+        _ if image.contains('@') => (image.to_string(), String::new()),
         Some((r, t)) if !t.contains('/') => (r.to_string(), t.to_string()),
         _ => (image.to_string(), "latest".to_string()),
     };
@@ -285,7 +289,7 @@ async fn pull(engine: &Engine, image: &str) -> Result<(), String> {
         .run(move |docker| async move {
             let opts = CreateImageOptions {
                 from_image: Some(repo),
-                tag: Some(tag),
+                tag: (!tag.is_empty()).then_some(tag),
                 ..Default::default()
             };
             let pulling = async {
@@ -300,7 +304,7 @@ async fn pull(engine: &Engine, image: &str) -> Result<(), String> {
                 .map_err(|_| "no answer from the registry within 5 min".to_string())?
                 .map_err(|e| format!("pulling {what}: {e}"))
         })
-        .await
+        .await?
 }
 
 /// The image to run `family`'s programs from, getting it if needed:

@@ -40,8 +40,8 @@ fn remove_where(engine: &Engine, key: &str, value: Option<&str>) -> usize {
         filters: Some(HashMap::from([("label".to_string(), vec![filter])])),
         ..Default::default()
     };
-    let listed = engine.block(move |d| async move { d.list_containers(Some(opts)).await });
-    let Ok(listed) = listed else {
+    let Ok(listed) = engine.block(move |d| async move { d.list_containers(Some(opts)).await })
+    else {
         return 0;
     };
     let doomed: Vec<String> = listed
@@ -81,7 +81,6 @@ pub fn of_run(engine: &Engine, run_id: &str) -> Result<Vec<String>, String> {
     engine
         .block(move |d| async move { d.list_containers(Some(opts)).await })
         .map(|cs| cs.into_iter().filter_map(|c| c.id).collect())
-        .map_err(|e| e.to_string())
 }
 
 /// The containers started by the sessiondrill process `pid` (ids).
@@ -108,7 +107,6 @@ pub fn of_owner(engine: &Engine, pid: u32) -> Result<Vec<String>, String> {
                 .filter_map(|c| c.id)
                 .collect()
         })
-        .map_err(|e| e.to_string())
 }
 
 /// Remove the containers of run `run_id` (its owner is gone).
