@@ -49,11 +49,11 @@ fn containers_gone(engine: &Engine, pid: u32, limit: Duration) -> Vec<String> {
 fn up(
     engine: &Engine,
     h: &tempfile::TempDir,
-    file: &str,
+    file: &std::path::Path,
 ) -> (KillOnDrop, serde_json::Value, Vec<String>) {
     let mut child = cli(h)
         .args(["--provider", "docker", "up"])
-        .arg(topology_path(file))
+        .arg(file)
         .arg("--json")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -100,7 +100,7 @@ fn stop(engine: &Engine, mut child: KillOnDrop, h: &tempfile::TempDir) {
 fn the_replicated_sentinel_topology_comes_up_as_containers() {
     let Some(engine) = engine() else { return };
     let h = home();
-    let (child, report, containers) = up(&engine, &h, "replicated-sentinel.yaml");
+    let (child, report, containers) = up(&engine, &h, &topology_path("replicated-sentinel.yaml"));
     let nodes = nodes(&report);
     assert_eq!(nodes.len(), 6, "{report}");
     assert_eq!(containers.len(), 6, "{containers:?}");
@@ -150,7 +150,7 @@ fn the_replicated_sentinel_topology_comes_up_as_containers() {
 fn the_hybrid_topology_comes_up_as_containers() {
     let Some(engine) = engine() else { return };
     let h = home();
-    let (child, report, containers) = up(&engine, &h, "hybrid.yaml");
+    let (child, report, containers) = up(&engine, &h, &topology_path("hybrid.yaml"));
     let nodes = nodes(&report);
     // Three Redis servers, three Sentinels, the DynamoDB node.
     assert_eq!(nodes.len(), 7, "{report}");
@@ -178,25 +178,9 @@ fn every_node_kind_runs_in_a_container() {
          dax:\n    kind: dax\n    dynamodb: db\n",
     )
     .unwrap();
-    let mut child = cli(&h)
-        .arg("up")
-        .arg(&topo)
-        .arg("--json")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map(KillOnDrop)
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let report: serde_json::Value =
-        serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("bad JSON {line:?}: {e}"));
+    let (child, report, containers) = up(&engine, &h, &topo);
     let nodes = nodes(&report);
     assert_eq!(nodes.len(), 3 + 1 + 2 + 1 + 1, "{report}");
-    let containers = orphans::of_owner(&engine, child.id()).unwrap();
     assert_eq!(containers.len(), nodes.len(), "{containers:?}");
     for kind in ["redis-cluster", "redis", "memcached", "dynamodb", "dax"] {
         let n = nodes.iter().find(|n| n["kind"] == kind).unwrap();
@@ -376,7 +360,7 @@ fn a_frozen_primary_is_a_docker_pause_and_sentinel_fails_over() {
 fn a_killed_sessiondrill_leaves_no_container_behind() {
     let Some(engine) = engine() else { return };
     let h = home();
-    let (child, report, containers) = up(&engine, &h, "replicated-sentinel.yaml");
+    let (child, report, containers) = up(&engine, &h, &topology_path("replicated-sentinel.yaml"));
     assert_eq!(containers.len(), 6);
     let pids = support::pids(&report);
     let pid = child.id();
@@ -398,60 +382,55 @@ fn a_killed_sessiondrill_leaves_no_container_behind() {
     );
 }
 
-#[test]
-fn an_image_that_is_not_there_names_the_node() {
-    let Some(_engine) = engine() else { return };
+/// `up FILE` expected to fail before anything starts, with `env` set:
+/// its stderr, once checked that it exited 2 and left no run directory.
+fn refused(file: &std::path::Path, env: &[(&str, &str)]) -> String {
     let h = home();
-    let topo = h.path().join("t.yaml");
-    std::fs::write(
-        &topo,
-        "name: t\nprovider: docker\nnodes:\n  cache:\n    kind: redis\n    image: sessiondrill/absent:1\n",
-    )
-    .unwrap();
     let out = cli(&h)
-        .env("SESSIONDRILL_PULL", "never")
-        .arg("up")
-        .arg(&topo)
+        .envs(env.iter().copied())
+        .args(["--provider", "docker", "up"])
+        .arg(file)
         .args(["--duration", "1s"])
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(support::run_dirs(&h).is_empty());
+    stderr
+}
+
+#[test]
+fn an_image_that_is_not_there_names_the_node() {
+    let Some(_engine) = engine() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let topo = dir.path().join("t.yaml");
+    std::fs::write(
+        &topo,
+        "name: t\nnodes:\n  cache:\n    kind: redis\n    image: sessiondrill/absent:1\n",
+    )
+    .unwrap();
+    let stderr = refused(&topo, &[("SESSIONDRILL_PULL", "never")]);
     assert!(
         stderr.contains("node `cache`: image sessiondrill/absent:1 is not in the Docker engine"),
         "{stderr}"
     );
-    assert!(support::run_dirs(&h).is_empty());
 }
 
 #[test]
 fn no_engine_is_a_clear_error() {
-    let h = home();
-    let out = cli(&h)
-        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-        .args(["--provider", "docker", "up"])
-        .arg(topology_path("redis-baseline.yaml"))
-        .args(["--duration", "1s"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let stderr = refused(
+        &topology_path("redis-baseline.yaml"),
+        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+    );
     assert!(stderr.contains("no Docker engine reachable"), "{stderr}");
     assert!(stderr.contains("DOCKER_HOST"), "{stderr}");
-    assert!(support::run_dirs(&h).is_empty());
 }
 
 #[test]
 fn a_remote_engine_is_refused() {
-    let h = home();
-    let out = cli(&h)
-        .env("DOCKER_HOST", "tcp://192.0.2.10:2375")
-        .args(["--provider", "docker", "up"])
-        .arg(topology_path("redis-baseline.yaml"))
-        .args(["--duration", "1s"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let stderr = refused(
+        &topology_path("redis-baseline.yaml"),
+        &[("DOCKER_HOST", "tcp://192.0.2.10:2375")],
+    );
     assert!(stderr.contains("loopback"), "{stderr}");
 }
