@@ -277,18 +277,32 @@ fn print_ready(r: &UpReport) {
 }
 
 pub(super) fn print_nodes(nodes: &[NodeInfo]) {
+    let containers = nodes.iter().any(|n| n.container.is_some());
+    let container = |c: Option<&str>| {
+        if containers {
+            format!(" {:<12}", c.unwrap_or("-"))
+        } else {
+            String::new()
+        }
+    };
     println!(
-        "  {:<22} {:<17} {:<9} {:>6} {:>8}  URL",
-        "NAME", "KIND", "ROLE", "PORT", "PID"
+        "  {:<22} {:<17} {:<9} {:>6} {:>8}{}  URL",
+        "NAME",
+        "KIND",
+        "ROLE",
+        "PORT",
+        "PID",
+        container(Some("CONTAINER"))
     );
     for n in nodes {
         println!(
-            "  {:<22} {:<17} {:<9} {:>6} {:>8}  {}",
+            "  {:<22} {:<17} {:<9} {:>6} {:>8}{}  {}",
             n.name,
             n.kind,
             n.role,
             n.port,
             n.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+            container(n.container.as_deref()),
             n.url
         );
     }

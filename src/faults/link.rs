@@ -226,6 +226,7 @@ mod tests {
                 host: "127.0.0.1".into(),
                 port: 1,
                 pid: None,
+                container: None,
                 url: String::new(),
                 proxy_port: Some(proxy.listen_port),
                 peer_port: None,

@@ -68,6 +68,7 @@ pub async fn up(
             host: HOST.to_string(),
             port,
             pid: None,
+            container: None,
             url: url(port),
             proxy_port: None,
             peer_port: None,

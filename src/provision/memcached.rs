@@ -52,6 +52,7 @@ pub async fn up(
             host: HOST.to_string(),
             port,
             pid: None,
+            container: None,
             url: format!("memcache://{HOST}:{port}"),
             proxy_port: None,
             peer_port: None,

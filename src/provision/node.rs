@@ -23,6 +23,9 @@ pub struct NodeInfo {
     pub host: String,
     pub port: u16,
     pub pid: Option<u32>,
+    /// The container it runs in (provider docker), short id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
     pub url: String,
     /// The link proxy in front of the node, when the run has proxies:
     /// clients connect here so link faults apply to them.
@@ -75,6 +78,9 @@ impl NodeHandle {
         Self {
             info: NodeInfo {
                 pid: Some(process.pid()),
+                container: process
+                    .container_id()
+                    .map(|id| id.chars().take(12).collect()),
                 ..info
             },
             process: Some(process),

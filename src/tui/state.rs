@@ -320,6 +320,7 @@ mod tests {
             host: "127.0.0.1".into(),
             port: 7000,
             pid: Some(42),
+            container: None,
             url: "redis://127.0.0.1:7000".into(),
             proxy_port: Some(7100),
             peer_port: None,

@@ -96,6 +96,7 @@ impl Started {
                 host: super::ports::HOST.to_string(),
                 port: self.port,
                 pid: None,
+                container: None,
                 url: redis_url(self.port, password),
                 proxy_port: None,
                 peer_port: None,
