@@ -111,6 +111,8 @@ fn the_replicated_sentinel_topology_comes_up_as_containers() {
             "{n} is not in a container"
         );
         assert_eq!(n["host"], "127.0.0.1");
+        let short = n["container"].as_str().unwrap();
+        assert!(containers.iter().any(|c| c.starts_with(short)), "{n}");
     }
     // Replication and Sentinel work across containers: the primary has
     // both replicas, and every Sentinel names the primary.
