@@ -419,6 +419,35 @@ fn an_image_that_is_not_there_names_the_node() {
 }
 
 #[test]
+fn an_engine_that_does_not_share_this_machines_processes_is_refused() {
+    let Some(engine) = engine() else { return };
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: needs root for a private PID namespace");
+        return;
+    }
+    // sessiondrill in its own PID namespace sees the engine as Docker
+    // Desktop's VM or a mounted socket would show it: containers whose
+    // processes are not its to watch.
+    let h = home();
+    let out = std::process::Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc"])
+        .arg(support::BIN)
+        .env("SESSIONDRILL_HOME", h.path())
+        .args(["--provider", "docker", "up"])
+        .arg(topology_path("standalone-aof-everysec.yaml"))
+        .args(["--duration", "1s"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("outside this machine's view"), "{stderr}");
+    assert!(support::run_dirs(&h).is_empty());
+    // The container it started was removed (its owner label carries the pid
+    // sessiondrill had in its namespace: 1).
+    assert_eq!(orphans::of_owner(&engine, 1).unwrap(), Vec::<String>::new());
+}
+
+#[test]
 fn no_engine_is_a_clear_error() {
     let stderr = refused(
         &topology_path("redis-baseline.yaml"),

@@ -73,11 +73,14 @@ impl Ctx<'_> {
         if spec.image.is_none() {
             spec.image = self.image.map(str::to_string);
         }
-        let p = self
-            .spawner
-            .start(name, spec)
-            .await
-            .map_err(ProvisionError::io(format!("starting {name} ({program})")))?;
+        let p = self.spawner.start(name, spec).await.map_err(|e| {
+            if e.kind() == std::io::ErrorKind::Unsupported {
+                // The engine is not on this machine: the user's to fix.
+                ProvisionError::Docker(e.to_string())
+            } else {
+                ProvisionError::io(format!("starting {name} ({program})"))(e)
+            }
+        })?;
         tracing::debug!(process = name, pid = p.pid(), "started");
         Ok(p)
     }

@@ -35,7 +35,7 @@ use crate::provision::rundir::process_start_time;
 /// Labels on every container: whose it is, so that a watchdog or the next
 /// run can remove the containers of a sessiondrill that was killed.
 pub const LABEL_RUN: &str = "io.sessiondrill.run";
-/// `<pid>:<start time>` of the owning sessiondrill.
+/// `<pid namespace>:<pid>:<start time>` of the owning sessiondrill.
 pub const LABEL_OWNER: &str = "io.sessiondrill.owner";
 
 /// What to run.
@@ -94,6 +94,30 @@ async fn start_and_inspect(d: &Docker, id: &str) -> Result<u32, bollard::errors:
         .state
         .unwrap_or_default();
     Ok(state.pid.unwrap_or(0).max(0) as u32)
+}
+
+/// Whether container `id`'s main process `pid` is visible here as that
+/// container's: sessiondrill watches, signals and shares files and loopback
+/// with its containers, which needs the engine on this machine.
+async fn on_this_machine(engine: &Engine, pid: u32, id: &str) -> bool {
+    if pid == 0 {
+        // Already ended: reported as a start-up failure, with its log.
+        return true;
+    }
+    if let Ok(cgroup) = std::fs::read_to_string(format!("/proc/{pid}/cgroup")) {
+        return cgroup.contains(id);
+    }
+    // No such process here: it ended meanwhile (fine, as above), or it
+    // lives where this machine cannot see it.
+    let id = id.to_string();
+    let running = engine
+        .run(move |d| async move { d.inspect_container(&id, None).await })
+        .await
+        .ok()
+        .and_then(|r| r.ok())
+        .and_then(|i| i.state)
+        .and_then(|s| s.running);
+    running != Some(true)
 }
 
 fn remove_options() -> RemoveContainerOptions {
@@ -156,6 +180,21 @@ impl Container {
             .await
             .map_err(|_| io_err(&what, "the Docker client runtime stopped"))?
             .map_err(|e| io_err(&what, e))?;
+        if !on_this_machine(&engine, pid, &id).await {
+            let _ = engine
+                .run(move |d| async move { d.remove_container(&id, Some(remove_options())).await })
+                .await;
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                format!(
+                    "the Docker engine at {} runs its containers outside this machine's view \
+                     (another PID namespace or a VM: Docker Desktop, or a socket mounted into a \
+                     container). provider: docker needs an engine on this machine, sharing its \
+                     processes, loopback and files (e.g. ./scripts/dockerd.sh start)",
+                    engine.host
+                ),
+            ));
+        }
         let mut c = Container {
             engine,
             id,

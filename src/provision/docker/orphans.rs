@@ -11,11 +11,29 @@ use super::container::{LABEL_OWNER, LABEL_RUN};
 use super::engine::Engine;
 use crate::provision::rundir::process_start_time;
 
-/// Whether `<pid>:<start>` names a live process.
+/// This process's PID namespace (the inode of /proc/self/ns/pid).
+fn pid_namespace() -> String {
+    std::fs::read_link("/proc/self/ns/pid")
+        .map(|l| {
+            l.to_string_lossy()
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether owner label `<pid namespace>:<pid>:<start>` may name a live
+/// process. An owner in another PID namespace (sessiondrill in a container,
+/// sharing the engine) cannot be judged from here, so it counts as alive.
 fn owner_alive(owner: &str) -> bool {
-    let Some((pid, start)) = owner.split_once(':') else {
+    let parts: Vec<&str> = owner.split(':').collect();
+    let [ns, pid, start] = parts[..] else {
         return false;
     };
+    if ns != pid_namespace() {
+        return true;
+    }
     match (pid.parse::<u32>(), start.parse::<u64>()) {
         (Ok(pid), Ok(start)) => process_start_time(pid) == Some(start),
         _ => false,
@@ -25,7 +43,16 @@ fn owner_alive(owner: &str) -> bool {
 /// The owner label of this process.
 pub fn me() -> String {
     let pid = std::process::id();
-    format!("{pid}:{}", process_start_time(pid).unwrap_or(0))
+    format!(
+        "{}:{pid}:{}",
+        pid_namespace(),
+        process_start_time(pid).unwrap_or(0)
+    )
+}
+
+/// The pid in an owner label.
+fn owner_pid(owner: &str) -> Option<u32> {
+    owner.split(':').nth(1)?.parse().ok()
 }
 
 /// Remove every container labelled `key=value`, or (with `value` `None`)
@@ -93,7 +120,6 @@ pub fn of_owner(engine: &Engine, pid: u32) -> Result<Vec<String>, String> {
         )])),
         ..Default::default()
     };
-    let prefix = format!("{pid}:");
     engine
         .block(move |d| async move { d.list_containers(Some(opts)).await })
         .map(|cs| {
@@ -102,7 +128,7 @@ pub fn of_owner(engine: &Engine, pid: u32) -> Result<Vec<String>, String> {
                     c.labels
                         .as_ref()
                         .and_then(|l| l.get(LABEL_OWNER))
-                        .is_some_and(|o| o.starts_with(&prefix))
+                        .is_some_and(|o| owner_pid(o) == Some(pid))
                 })
                 .filter_map(|c| c.id)
                 .collect()
@@ -123,8 +149,14 @@ pub fn sweep(engine: &Engine) -> usize {
 mod tests {
     #[test]
     fn owners() {
-        assert!(super::owner_alive(&super::me()));
-        assert!(!super::owner_alive("4194305:1"));
+        let me = super::me();
+        assert!(super::owner_alive(&me));
+        assert_eq!(super::owner_pid(&me), Some(std::process::id()));
+        let ns = super::pid_namespace();
+        assert!(!ns.is_empty());
+        assert!(!super::owner_alive(&format!("{ns}:4194305:1")));
+        // Another namespace's owner is not ours to declare dead.
+        assert!(super::owner_alive("1:4194305:1"));
         assert!(!super::owner_alive("garbage"));
     }
 }
