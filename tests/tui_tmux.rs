@@ -283,6 +283,57 @@ fn a_terminal_that_hangs_up_mid_run_leaves_nothing_behind() {
 }
 
 #[test]
+fn the_dashboard_runs_containers_and_kills_one_from_the_keyboard() {
+    use sessiondrill::provision::docker::{Engine, orphans};
+    let engine = match Engine::connect() {
+        Ok(e) => e,
+        Err(e) if std::env::var_os("SESSIONDRILL_REQUIRE_DOCKER").is_some() => {
+            panic!("SESSIONDRILL_REQUIRE_DOCKER is set but no Docker engine answers: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipped: no Docker engine ({e})");
+            return;
+        }
+    };
+    let h = home();
+    let tmux = Tmux::new(h.path());
+    let command = format!(
+        "exec env SESSIONDRILL_HOME={home} DOCKER_HOST={host} SESSIONDRILL_PROVIDER=docker \
+         SESSIONDRILL_PULL=never {BIN} tui {topology} --duration 120s --report-dir {home}",
+        home = h.path().display(),
+        host = engine.host,
+        topology = topology_path("standalone-aof-everysec.yaml").display(),
+    );
+    tmux.open(40, &command);
+    let (running, screen) = tmux.wait_for(Duration::from_secs(30), |s| {
+        s.contains("[running]") && s.contains("Topology (containers)") && s.contains("│›redis")
+    });
+    assert!(
+        running,
+        "the dashboard did not start in containers:\n{screen}"
+    );
+    let pid: u32 = tmux
+        .run(&["display", "-p", "-t", "sd", "#{pane_pid}"])
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(orphans::of_owner(&engine, pid).unwrap().len(), 1);
+    tmux.keys("k");
+    let (killed, screen) =
+        tmux.wait_for(Duration::from_secs(10), |s| s.contains("docker kill redis"));
+    assert!(killed, "the kill did not reach the container:\n{screen}");
+    tmux.keys("q");
+    let (asked, screen) = tmux.wait_for(Duration::from_secs(5), |s| s.contains("Quit "));
+    assert!(asked, "quitting a live run must ask first:\n{screen}");
+    tmux.keys("y");
+    assert_all_gone(&tmux, &h);
+    assert_eq!(
+        orphans::of_owner(&engine, pid).unwrap(),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
 fn discarded_bytes_are_read_from_the_event_log() {
     let screen = "│ 3.2s fault  power lost on redis: 670 bytes not fsynced discarded │\n│ 9.1s fault  power lost on redis: 41234 bytes not │\n";
     assert_eq!(discarded(screen), vec![670, 41234]);
