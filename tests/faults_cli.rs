@@ -326,6 +326,28 @@ fn sentinel_failover_promotes_and_its_losses_are_charged_to_it() {
     }
 }
 
+#[test]
+fn a_frozen_primary_is_failed_over_and_rejoins_when_it_thaws() {
+    let (code, r, err) = run("sentinel-frozen-primary.yaml", "8s");
+    assert_eq!(code, 0, "{err}\n{}", r["expectations"]);
+    let said = |kind: &str, text: &str| {
+        events_of(&r, kind)
+            .iter()
+            .any(|e| e["message"].as_str().is_some_and(|m| m.contains(text)))
+    };
+    assert!(said("fault", "SIGSTOP cache-0"), "{}", r["events"]);
+    // Sentinel cannot tell frozen from dead: a replica is promoted while
+    // the old primary is still stopped, which then resumes and answers.
+    assert_eq!(events_of(&r, "failover").len(), 1, "{}", r["events"]);
+    assert!(said("healed", "cache-0 resumed"), "{}", r["events"]);
+    assert!(said("node-up", "cache-0"), "{}", r["events"]);
+    let at = |kind: &str| events_of(&r, kind)[0]["t_ms"].as_u64().unwrap();
+    assert!(at("failover") < at("healed"), "{}", r["events"]);
+    // Writes wait for down-after (1 s) and the election.
+    let s = &r["strategies"]["redis"];
+    assert!(s["unavailable_ms"].as_u64().unwrap() > 1000, "{s}");
+}
+
 /// Redis Cluster's key slot: CRC16/XMODEM of the key, modulo 16384.
 fn slot(key: &str) -> u16 {
     let mut crc: u16 = 0;
