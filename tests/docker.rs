@@ -261,6 +261,46 @@ fn power_loss_in_a_container_loses_writes_with_everysec_and_none_with_always() {
 }
 
 #[test]
+fn compare_puts_processes_and_containers_side_by_side() {
+    let Some(_engine) = engine() else { return };
+    let h = home();
+    let json = h.path().join("both.json");
+    let child = cli(&h)
+        .arg("compare")
+        .arg(topology_path("aof-everysec-power-loss.yaml"))
+        .args([
+            "--providers",
+            "process,docker",
+            "--duration",
+            "5s",
+            "--json",
+        ])
+        .arg(&json)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let reports: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(reports.len(), 2);
+    assert_eq!(reports[0]["provider"], "process");
+    assert_eq!(reports[1]["provider"], "docker");
+    // The same drill loses acknowledged writes either way.
+    for r in &reports {
+        assert!(r["strategies"]["redis"]["lost"].as_u64() > Some(0), "{r}");
+    }
+    assert!(
+        stdout.contains("| aof-everysec-power-loss | redis |")
+            && stdout.contains("| aof-everysec-power-loss (docker) | redis |"),
+        "{stdout}"
+    );
+    assert!(support::run_dirs(&h).is_empty());
+}
+
+#[test]
 fn a_restarted_container_answers_again_on_its_port() {
     let Some(engine) = engine() else { return };
     let (code, r, left) = run(&engine, "memcached-node-loss.yaml", "6s");

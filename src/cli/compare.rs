@@ -25,6 +25,11 @@ pub struct CompareArgs {
     /// Write the comparison table (and each report) as Markdown here.
     #[arg(long)]
     pub md: Option<PathBuf>,
+    /// Run every scenario once on each of these providers (e.g.
+    /// `process,docker`), rows side by side: do containers change the
+    /// numbers?
+    #[arg(long, value_delimiter = ',', value_enum)]
+    pub providers: Vec<crate::topology::Provider>,
 }
 
 pub async fn run(args: CompareArgs, home: Home) -> u8 {
@@ -52,14 +57,27 @@ async fn compare(args: CompareArgs, home: Home) -> u8 {
         duration: args.duration,
         live_faults: false,
     };
+    // Each scenario on each provider asked for, else on its own.
+    let runs: Vec<_> = scenarios
+        .into_iter()
+        .flat_map(|s| {
+            if args.providers.is_empty() {
+                return vec![s];
+            }
+            args.providers
+                .iter()
+                .map(|&p| {
+                    let mut s = s.clone();
+                    s.topology.provider = p;
+                    s
+                })
+                .collect()
+        })
+        .collect();
+    let total = runs.len();
     let mut reports: Vec<Report> = Vec::new();
-    for (i, scenario) in scenarios.into_iter().enumerate() {
-        eprintln!(
-            "[{}/{}] {}: running…",
-            i + 1,
-            args.scenarios.len(),
-            scenario.name
-        );
+    for (i, scenario) in runs.into_iter().enumerate() {
+        eprintln!("[{}/{total}] {}: running…", i + 1, scenario.name);
         let drill = match Drill::start(scenario, &opts).await {
             Ok(d) => d,
             Err(e) => {
@@ -69,9 +87,8 @@ async fn compare(args: CompareArgs, home: Home) -> u8 {
         };
         let r = drill.finish().await;
         eprintln!(
-            "[{}/{}] {}: {}",
+            "[{}/{total}] {}: {}",
             i + 1,
-            args.scenarios.len(),
             r.scenario,
             if r.ok { "ok" } else { "an expectation failed" }
         );

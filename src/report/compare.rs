@@ -50,8 +50,12 @@ pub fn compare_markdown(reports: &[Report]) -> String {
             };
             let _ = writeln!(
                 s,
-                "| {} | {name} | {} | {} | {share} | {} | {violations} | {:.1} s | {:.2} | {:.2} | {verdict} |",
+                "| {}{} | {name} | {} | {} | {share} | {} | {violations} | {:.1} s | {:.2} | {:.2} | {verdict} |",
                 r.scenario,
+                match r.provider {
+                    crate::topology::Provider::Docker => " (docker)",
+                    _ => "",
+                },
                 st.acked_writes,
                 st.lost,
                 st.stale,
