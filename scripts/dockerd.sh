@@ -44,8 +44,9 @@ case "${1:-}" in
         sleep 0.1
       done
       if ! dk version >/dev/null 2>&1; then
-        echo "dockerd did not start; its log:" >&2
+        echo "dockerd did not start (it needs root); its log:" >&2
         tail -n 20 "$root/dockerd.log" >&2
+        echo "(SESSIONDRILL_NO_DOCKER=1 ./scripts/test.sh runs the tests without Docker)" >&2
         kill "$pid" 2>/dev/null || true
         exit 1
       fi
