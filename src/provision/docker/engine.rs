@@ -7,9 +7,9 @@
 //! from inside another one).
 //!
 //! The API version is negotiated: Debian 12's `docker.io` (Engine 20.10)
-//! speaks API 1.41 and refuses newer clients, which is why this talks to
-//! the engine through bollard rather than testcontainers (whose requests are
-//! pinned to the newest API; see the issue 8 note in docs).
+//! speaks API 1.41 and refuses newer clients. That is why this talks to the
+//! engine through bollard directly rather than through testcontainers,
+//! whose requests are pinned to the newest API version (1.53 in 0.28).
 
 use std::future::Future;
 use std::sync::{Arc, mpsc};
