@@ -9,28 +9,11 @@
 
 mod support;
 
-use std::io::BufRead;
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sessiondrill::provision::docker::{Engine, orphans};
-use support::{KillOnDrop, cli, home, topology_path};
-
-/// The engine, or `None` (test skipped) when none is reachable and none is
-/// required.
-fn engine() -> Option<Arc<Engine>> {
-    match Engine::connect() {
-        Ok(e) => Some(e),
-        Err(e) if std::env::var_os("SESSIONDRILL_REQUIRE_DOCKER").is_some() => {
-            panic!("SESSIONDRILL_REQUIRE_DOCKER is set but no Docker engine answers: {e}")
-        }
-        Err(e) => {
-            eprintln!("skipped: no Docker engine ({e})");
-            None
-        }
-    }
-}
+use support::{KillOnDrop, cli, docker_engine, home, topology_path};
 
 /// Wait until process `pid`'s containers are gone; returns those left.
 fn containers_gone(engine: &Engine, pid: u32, limit: Duration) -> Vec<String> {
@@ -51,22 +34,8 @@ fn up(
     h: &tempfile::TempDir,
     file: &std::path::Path,
 ) -> (KillOnDrop, serde_json::Value, Vec<String>) {
-    let mut child = cli(h)
-        .args(["--provider", "docker", "up"])
-        .arg(file)
-        .arg("--json")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map(KillOnDrop)
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let report: serde_json::Value =
-        serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("bad JSON {line:?}: {e}"));
+    let (child, report) =
+        support::up_foreground(h, file.to_str().unwrap(), &["--provider", "docker"]);
     let containers = orphans::of_owner(engine, child.id()).unwrap();
     (child, report, containers)
 }
@@ -98,7 +67,9 @@ fn stop(engine: &Engine, mut child: KillOnDrop, h: &tempfile::TempDir) {
 
 #[test]
 fn the_replicated_sentinel_topology_comes_up_as_containers() {
-    let Some(engine) = engine() else { return };
+    let Some(engine) = docker_engine() else {
+        return;
+    };
     let h = home();
     let (child, report, containers) = up(&engine, &h, &topology_path("replicated-sentinel.yaml"));
     let nodes = nodes(&report);
@@ -150,7 +121,9 @@ fn the_replicated_sentinel_topology_comes_up_as_containers() {
 
 #[test]
 fn the_hybrid_topology_comes_up_as_containers() {
-    let Some(engine) = engine() else { return };
+    let Some(engine) = docker_engine() else {
+        return;
+    };
     let h = home();
     let (child, report, containers) = up(&engine, &h, &topology_path("hybrid.yaml"));
     let nodes = nodes(&report);
@@ -167,7 +140,9 @@ fn the_hybrid_topology_comes_up_as_containers() {
 
 #[test]
 fn every_node_kind_runs_in_a_container() {
-    let Some(engine) = engine() else { return };
+    let Some(engine) = docker_engine() else {
+        return;
+    };
     let h = home();
     let topo = h.path().join("all-kinds.yaml");
     std::fs::write(
@@ -233,7 +208,9 @@ fn run(engine: &Engine, file: &str, duration: &str) -> (i32, serde_json::Value, 
 
 #[test]
 fn power_loss_in_a_container_loses_writes_with_everysec_and_none_with_always() {
-    let Some(engine) = engine() else { return };
+    let Some(engine) = docker_engine() else {
+        return;
+    };
     let (code, r, left) = run(&engine, "aof-everysec-power-loss.yaml", "5s");
     let s = &r["strategies"]["redis"];
     assert_eq!(code, 0, "{s}");
@@ -262,7 +239,9 @@ fn power_loss_in_a_container_loses_writes_with_everysec_and_none_with_always() {
 
 #[test]
 fn compare_puts_processes_and_containers_side_by_side() {
-    let Some(_engine) = engine() else { return };
+    let Some(_engine) = docker_engine() else {
+        return;
+    };
     let h = home();
     let json = h.path().join("both.json");
     let child = cli(&h)
@@ -302,7 +281,9 @@ fn compare_puts_processes_and_containers_side_by_side() {
 
 #[test]
 fn a_restarted_container_answers_again_on_its_port() {
-    let Some(engine) = engine() else { return };
+    let Some(engine) = docker_engine() else {
+        return;
+    };
     let (code, r, left) = run(&engine, "memcached-node-loss.yaml", "6s");
     assert_eq!(code, 0, "{}", r["expectations"]);
     let restarted = r["events"].as_array().unwrap().iter().any(|e| {
@@ -316,7 +297,9 @@ fn a_restarted_container_answers_again_on_its_port() {
 
 #[test]
 fn a_sentinel_failover_follows_a_docker_kill_of_the_primary() {
-    let Some(engine) = engine() else { return };
+    let Some(engine) = docker_engine() else {
+        return;
+    };
     let (code, r, left) = run(&engine, "sentinel-kill-primary.yaml", "8s");
     assert_eq!(code, 0, "{}", r["expectations"]);
     let failovers: Vec<_> = r["events"]
@@ -339,7 +322,9 @@ fn a_sentinel_failover_follows_a_docker_kill_of_the_primary() {
 
 #[test]
 fn a_frozen_primary_is_a_docker_pause_and_sentinel_fails_over() {
-    let Some(engine) = engine() else { return };
+    let Some(engine) = docker_engine() else {
+        return;
+    };
     let h = home();
     let scenario = h.path().join("frozen-primary.yaml");
     std::fs::write(
@@ -400,7 +385,9 @@ fn a_frozen_primary_is_a_docker_pause_and_sentinel_fails_over() {
 
 #[test]
 fn a_killed_sessiondrill_leaves_no_container_behind() {
-    let Some(engine) = engine() else { return };
+    let Some(engine) = docker_engine() else {
+        return;
+    };
     let h = home();
     let (child, report, containers) = up(&engine, &h, &topology_path("replicated-sentinel.yaml"));
     assert_eq!(containers.len(), 6);
@@ -443,7 +430,9 @@ fn refused(file: &std::path::Path, env: &[(&str, &str)]) -> String {
 
 #[test]
 fn an_image_that_is_not_there_names_the_node() {
-    let Some(_engine) = engine() else { return };
+    let Some(_engine) = docker_engine() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let topo = dir.path().join("t.yaml");
     std::fs::write(
@@ -460,7 +449,9 @@ fn an_image_that_is_not_there_names_the_node() {
 
 #[test]
 fn an_engine_that_does_not_share_this_machines_processes_is_refused() {
-    let Some(engine) = engine() else { return };
+    let Some(engine) = docker_engine() else {
+        return;
+    };
     if !nix::unistd::geteuid().is_root() {
         eprintln!("skipped: needs root for a private PID namespace");
         return;

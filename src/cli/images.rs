@@ -82,31 +82,24 @@ pub async fn listing(engine: &Engine) -> Vec<String> {
     let mut out = Vec::new();
     for f in Family::ALL {
         let local = f.local_tag();
-        let public = f.public();
-        let line = if let Some(p) = public {
-            if images::present(engine, p).await.is_some() {
-                format!("present  {:<10} {p}", f.name())
-            } else if images::present(engine, &local).await.is_some() {
-                format!(
-                    "present  {:<10} {local} (built here; {p} is not present)",
-                    f.name()
-                )
-            } else {
-                format!(
-                    "absent   {:<10} {p} or {local}: built from this machine's programs on first use (or `sessiondrill images build`), else pulled",
-                    f.name()
-                )
-            }
-        } else if images::present(engine, &local).await.is_some() {
-            format!(
-                "present  {:<10} {local} (rebuilt when this sessiondrill binary changes)",
+        let line = match (images::in_engine(engine, f).await, f.public()) {
+            (Some(tag), _) if tag != local => format!("present  {:<10} {tag}", f.name()),
+            (Some(tag), Some(public)) => format!(
+                "present  {:<10} {tag} (built here; {public} is not present)",
                 f.name()
-            )
-        } else {
-            format!(
+            ),
+            (Some(tag), None) => format!(
+                "present  {:<10} {tag} (rebuilt when this sessiondrill binary changes)",
+                f.name()
+            ),
+            (None, Some(public)) => format!(
+                "absent   {:<10} {public} or {local}: built from this machine's programs on first use (or `sessiondrill images build`), else pulled",
+                f.name()
+            ),
+            (None, None) => format!(
                 "absent   {:<10} {local}: built from this sessiondrill binary on first use",
                 f.name()
-            )
+            ),
         };
         out.push(line);
     }

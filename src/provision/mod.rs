@@ -122,8 +122,10 @@ impl Drop for Deployment {
         // own drops then reap them.
         // A process already reaped (killed by a fault) is not signalled:
         // its pid may belong to someone else by now.
+        // Containers are force-removed (killed) by their handles' drops.
         for n in &mut self.nodes {
             if let Some(p) = &mut n.process
+                && p.container_id().is_none()
                 && p.exit_status().is_none()
             {
                 let _ = p.signal(nix::sys::signal::Signal::SIGKILL);

@@ -116,6 +116,10 @@ impl ManagedProcess {
 
 impl Drop for ManagedProcess {
     fn drop(&mut self) {
-        self.kill_now();
+        // A container is force-removed by its own drop, which kills it
+        // first: a `docker kill` here would be the same work twice.
+        if let Running::Local(_) = self.running {
+            self.kill_now();
+        }
     }
 }

@@ -204,3 +204,19 @@ pub fn run_dirs(home: &TempDir) -> Vec<PathBuf> {
         .map(|d| d.flatten().map(|e| e.path()).collect())
         .unwrap_or_default()
 }
+
+/// The Docker engine, or `None` (the caller skips its test) when none is
+/// reachable and none is required: `./scripts/test.sh` sets
+/// `SESSIONDRILL_REQUIRE_DOCKER`, so in CI a missing engine fails instead.
+pub fn docker_engine() -> Option<std::sync::Arc<sessiondrill::provision::docker::Engine>> {
+    match sessiondrill::provision::docker::Engine::connect() {
+        Ok(e) => Some(e),
+        Err(e) if std::env::var_os("SESSIONDRILL_REQUIRE_DOCKER").is_some() => {
+            panic!("SESSIONDRILL_REQUIRE_DOCKER is set but no Docker engine answers: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipped: no Docker engine ({e})");
+            None
+        }
+    }
+}

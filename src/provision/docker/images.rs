@@ -307,6 +307,22 @@ async fn pull(engine: &Engine, image: &str) -> Result<(), String> {
         .await?
 }
 
+/// The image of `family` the engine already has that [`resolve`] picks
+/// first: the public one, else the one built here.
+pub async fn in_engine(engine: &Engine, family: Family) -> Option<String> {
+    for tag in family
+        .public()
+        .map(str::to_string)
+        .into_iter()
+        .chain([family.local_tag()])
+    {
+        if present(engine, &tag).await.is_some() {
+            return Some(tag);
+        }
+    }
+    None
+}
+
 /// The image to run `family`'s programs from, getting it if needed:
 /// - `image:` named in the topology: that one (pulled if absent);
 /// - the node image: built from this sessiondrill binary (rebuilt when
@@ -335,15 +351,12 @@ pub async fn resolve(
         }
         return Ok(local);
     }
+    if let Some(tag) = in_engine(engine, family).await {
+        return Ok(tag);
+    }
     let public = family
         .public()
         .expect("only the node image has no public one");
-    if present(engine, public).await.is_some() {
-        return Ok(public.to_string());
-    }
-    if present(engine, &local).await.is_some() {
-        return Ok(local);
-    }
     let built = match build(engine, family, node_binary).await {
         Ok(b) => return Ok(b.tag),
         Err(e) => e,
