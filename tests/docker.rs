@@ -333,9 +333,9 @@ fn a_frozen_primary_is_a_docker_pause_and_sentinel_fails_over() {
             "name: frozen-primary\n\
              topology: {}\n\
              strategies: [redis]\n\
-             workload:\n  sessions: 300\n  duration: 7s\n  \
+             workload:\n  sessions: 300\n  duration: 8s\n  \
              rates: {{ create: 100/s, read: 100/s, update: 100/s, delete: 0/s }}\n\
-             timeline:\n  - {{ at: 1s, fault: pause, target: cache.primary, duration: 4s }}\n",
+             timeline:\n  - {{ at: 1s, fault: pause, target: cache.primary, duration: 6s }}\n",
             topology_path("replicated-sentinel.yaml").display()
         ),
     )
@@ -369,7 +369,7 @@ fn a_frozen_primary_is_a_docker_pause_and_sentinel_fails_over() {
         "{}",
         r["events"]
     );
-    // Frozen for 4 s with down-after 1 s: the Sentinels promote a replica.
+    // Frozen for 6 s with down-after 2 s: the Sentinels promote a replica.
     assert!(
         events.iter().any(|e| e["kind"] == "failover"),
         "{}",

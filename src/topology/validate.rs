@@ -251,7 +251,7 @@ fn replicated(c: &mut Checker<'_>, path: &str, n: &NodeSpec) -> Replicated {
             ),
         );
     }
-    let down_after_ms = n.down_after_ms.unwrap_or(1000);
+    let down_after_ms = n.down_after_ms.unwrap_or(2000);
     range(c, path, "down_after_ms", down_after_ms, 100, 3_600_000);
     let failover_timeout_ms = n.failover_timeout_ms.unwrap_or(10_000);
     range(
