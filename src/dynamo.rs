@@ -12,6 +12,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     TimeToLiveSpecification, TimeToLiveStatus,
 };
+use aws_smithy_http_client::tls;
 
 /// Partition and sort key names of the session tables (seed 003's design:
 /// `PK=SESSION#id`, `SK=META`, chat turns `SK=TURN#…`).
@@ -65,9 +66,16 @@ pub async fn client(endpoint: &str, region: &str, policy: ClientPolicy) -> Clien
     } else {
         RetryConfig::standard().with_max_attempts(policy.max_attempts)
     };
+    // One TLS stack for every endpoint (rustls with ring; see Cargo.toml).
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
     if is_local(endpoint) {
         let conf = aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())
+            .http_client(http)
             .endpoint_url(endpoint)
             .region(Region::new(region.to_string()))
             .credentials_provider(Credentials::new(
@@ -83,6 +91,7 @@ pub async fn client(endpoint: &str, region: &str, policy: ClientPolicy) -> Clien
         return Client::from_conf(conf);
     }
     let shared = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http)
         .region(Region::new(region.to_string()))
         .endpoint_url(endpoint)
         .timeout_config(timeouts)
@@ -168,4 +177,47 @@ pub async fn ensure_session_table(client: &Client, name: &str) -> Result<(), Str
             .map_err(|e| format!("UpdateTimeToLive {name}: {}", error_text(&e)))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The first bytes a client for `scheme://127.0.0.1:PORT` sends to a
+    /// server that answers anything with a plain HTTP 400.
+    async fn first_bytes(scheme: &str) -> [u8; 5] {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut start = [0u8; 5];
+            s.read_exact(&mut start).await.unwrap();
+            let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+            start
+        });
+        let policy = ClientPolicy {
+            connect_timeout: Duration::from_secs(2),
+            operation_timeout: Duration::from_secs(3),
+            max_attempts: 1,
+        };
+        let c = client(&format!("{scheme}://127.0.0.1:{port}"), "us-east-1", policy).await;
+        assert!(answers(&c).await.is_err());
+        server.await.unwrap()
+    }
+
+    /// An `https://` endpoint goes through the one TLS stack (rustls with
+    /// ring, given to the SDK explicitly): a TLS handshake record (content
+    /// type 22, version 3.x) — and an error, not a panic for want of a
+    /// crypto provider.
+    #[tokio::test]
+    async fn an_https_endpoint_speaks_tls() {
+        let hello = first_bytes("https").await;
+        assert_eq!((hello[0], hello[1]), (22, 3), "{hello:?}");
+    }
+
+    #[tokio::test]
+    async fn an_http_endpoint_speaks_plain_http() {
+        assert_eq!(&first_bytes("http").await, b"POST ");
+    }
 }
