@@ -328,6 +328,8 @@ timeline:
   - { at: 1s, fault: flush, target: cache, duration: 2s }
   - { at: soon, fault: failover, target: cache }
   - { at: 1s, fault: power-loss, target: mc }
+  - { at: 1s, fault: kill, target: cache, unsynced: 500ms }
+  - { at: 1s, fault: power-loss, target: cache, unsynced: often }
 ";
     let (code, err) = validate("timeline.yaml", text);
     assert_eq!(code, 2, "{err}");
@@ -338,6 +340,9 @@ timeline:
         "timeline.yaml:16:7: ",
         "failover needs a redis-replicated or redis-cluster node",
         "`mc` is memcached: it keeps nothing on disk",
+        "timeline.yaml:18:43: `unsynced` applies to power-loss only",
+        "timeline.yaml:19:49: ",
+        "expected a duration like 500ms, 20s, 30m; got \"often\" (timeline[6].unsynced)",
     ] {
         assert!(err.contains(expected), "expected {expected:?} in:\n{err}");
     }

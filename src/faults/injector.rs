@@ -127,6 +127,13 @@ impl Injector {
         let dep = self.deployment().map_err(err)?;
         let mut dep = dep.lock().await;
         let nodes = target::resolve(&dep, &fault.target).await.map_err(err)?;
+        // A power loss asked to fall when this much is unsynced waits for
+        // that moment; the fault's time is when it falls.
+        if let (FaultKind::PowerLoss, Some(at_least), Some(&i)) =
+            (fault.kind, fault.unsynced, nodes.first())
+        {
+            power_loss::wait_unsynced(&dep.nodes[i], at_least).await;
+        }
         let repl_lag_bytes = match nodes.first() {
             Some(&i) => replication_lag(&dep.nodes[i]).await,
             None => None,
@@ -185,16 +192,19 @@ impl Injector {
             }
             FaultKind::PowerLoss => {
                 let mut total = LossSummary::default();
+                let mut unsynced = Vec::new();
                 for &i in &nodes {
-                    let s = power_loss::inject(&mut dep.nodes[i])?;
+                    let (s, since) = power_loss::inject(&mut dep.nodes[i])?;
                     add(&mut total, &s);
+                    unsynced.extend(since.map(|d| format!("{} ms", d.as_millis())));
                 }
                 let m = format!(
-                    "power lost on {}: {} bytes not fsynced discarded ({} files cut, {} removed)",
+                    "power lost on {}: {} bytes not fsynced discarded ({} files cut, {} removed; {} after the last fsync)",
                     names.join(", "),
                     total.bytes_discarded,
                     total.files_truncated,
-                    total.files_removed
+                    total.files_removed,
+                    unsynced.join(", "),
                 );
                 discarded = Some(total);
                 m

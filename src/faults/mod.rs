@@ -152,6 +152,9 @@ pub struct Fault {
     pub maxmemory: Option<String>,
     /// `evict`: the `maxmemory-policy` meanwhile (default `allkeys-lru`).
     pub policy: Option<String>,
+    /// `power-loss`: fall only once the node has gone this long without an
+    /// fsync (waiting at most this + 2 s), i.e. with this much at risk.
+    pub unsynced: Option<Duration>,
     /// Parameters of link faults.
     pub link: LinkParams,
 }

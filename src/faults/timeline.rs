@@ -80,6 +80,7 @@ mod tests {
             mode: None,
             maxmemory: None,
             policy: None,
+            unsynced: None,
             link: Default::default(),
         };
         let entries = vec![

@@ -136,6 +136,10 @@ pub struct TimelineSpec {
     /// Sentinel traffic to a redis-replicated server).
     #[serde(default)]
     pub link: Option<String>,
+    /// `power-loss`: fall once the node has gone this long without an
+    /// fsync, e.g. `700ms` (the worst moment of `appendfsync everysec`).
+    #[serde(default)]
+    pub unsynced: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

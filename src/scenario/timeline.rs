@@ -81,6 +81,17 @@ pub(crate) fn validate(
                 );
             }
         }
+        let unsynced = s.unsynced.as_ref().map(|u| {
+            let p = path("unsynced");
+            if kind != FaultKind::PowerLoss {
+                c.at(&p, "`unsynced` applies to power-loss only");
+            }
+            let d = super::duration(c, &p, u);
+            if d > Duration::from_secs(60) {
+                c.at(&p, format!("at most 60s; got {u:?}"));
+            }
+            d
+        });
         if s.mode.is_some() && kind != FaultKind::Failover {
             c.at(&path("mode"), "`mode` applies to failover only");
         }
@@ -148,6 +159,7 @@ pub(crate) fn validate(
                 mode: s.mode.clone(),
                 maxmemory: s.maxmemory.clone(),
                 policy: s.policy.clone(),
+                unsynced,
                 link,
             },
             repeat,

@@ -463,6 +463,7 @@ fn fault(kind: FaultKind, target: &str) -> Fault {
         mode: None,
         maxmemory: None,
         policy: None,
+        unsynced: None,
         link: LinkParams::default(),
     }
 }

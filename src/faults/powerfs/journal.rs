@@ -9,6 +9,7 @@ use std::ffi::{OsStr, OsString};
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use nix::fcntl::AtFlags;
 use nix::unistd::{UnlinkatFlags, linkat, unlinkat};
@@ -100,6 +101,9 @@ pub(super) struct Journal {
     /// Number of graveyard links; lets `hidden_links` skip the lock when 0.
     hidden_total: AtomicUsize,
     pending: Mutex<Pending>,
+    /// When a file or directory was last fsynced through the mount (or
+    /// the mount was made).
+    last_sync: Mutex<Instant>,
 }
 
 impl Journal {
@@ -110,7 +114,17 @@ impl Journal {
             next_grave: AtomicU64::new(1),
             hidden_total: AtomicUsize::new(0),
             pending: Mutex::new(Pending::default()),
+            last_sync: Mutex::new(Instant::now()),
         }
+    }
+
+    /// When anything was last fsynced through the mount.
+    pub fn last_sync(&self) -> Instant {
+        *self.last_sync.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn note_sync(&self) {
+        *self.last_sync.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
     }
 
     pub fn graveyard(&self) -> &OwnedFd {
@@ -138,6 +152,7 @@ impl Journal {
     /// fsync/fdatasync of `ino` covered its first `len` bytes, and its
     /// creation.
     pub fn synced(&self, ino: u64, len: u64) {
+        self.note_sync();
         let mut p = self.lock();
         p.durable_len.insert(ino, len);
         p.changes
@@ -204,6 +219,7 @@ impl Journal {
     /// fsync of directory `dir`: its pending changes are durable now; the
     /// graveyard links they kept are released.
     pub fn dir_synced(&self, dir: u64) {
+        self.note_sync();
         let graves: Vec<Grave> = {
             let mut p = self.lock();
             let (done, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut p.changes)

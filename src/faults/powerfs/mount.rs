@@ -88,6 +88,12 @@ impl PowerFs {
         &self.backing
     }
 
+    /// How long since anything was last fsynced through this mount (or it
+    /// was mounted): what a power loss now would put at risk.
+    pub fn since_last_sync(&self) -> Option<Duration> {
+        self.live.as_ref().map(|l| l.journal.last_sync().elapsed())
+    }
+
     /// Simulate a power loss. Precondition: the process using the mount has
     /// been SIGKILLed and reaped. Unmounts, makes the backing directory hold
     /// exactly what was durable, mounts again at the same mountpoint (a
