@@ -65,6 +65,13 @@ fn stop(engine: &Engine, mut child: KillOnDrop, h: &tempfile::TempDir) {
     assert!(support::run_dirs(h).is_empty(), "run directory left");
 }
 
+/// `cmd` on the Redis process `node` of an `up --json` report.
+fn query<T: redis::FromRedisValue>(node: &serde_json::Value, cmd: &redis::Cmd) -> T {
+    let client = redis::Client::open(node["url"].as_str().unwrap()).unwrap();
+    let mut c = client.get_connection().unwrap();
+    cmd.query(&mut c).unwrap()
+}
+
 #[test]
 fn the_replicated_sentinel_topology_comes_up_as_containers() {
     let Some(engine) = docker_engine() else {
@@ -87,35 +94,17 @@ fn the_replicated_sentinel_topology_comes_up_as_containers() {
     }
     // Replication and Sentinel work across containers: the primary has
     // both replicas, and every Sentinel names the primary.
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let url = nodes[0]["url"].as_str().unwrap();
-        let mut c = redis::Client::open(url)
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap();
-        let info: String = redis::cmd("INFO")
-            .arg("replication")
-            .query_async(&mut c)
-            .await
-            .unwrap();
-        assert!(info.contains("connected_slaves:2"), "{info}");
-        for s in nodes.iter().filter(|n| n["role"] == "sentinel") {
-            let mut c = redis::Client::open(s["url"].as_str().unwrap())
-                .unwrap()
-                .get_multiplexed_async_connection()
-                .await
-                .unwrap();
-            let addr: Vec<String> = redis::cmd("SENTINEL")
+    let info: String = query(&nodes[0], redis::cmd("INFO").arg("replication"));
+    assert!(info.contains("connected_slaves:2"), "{info}");
+    for s in nodes.iter().filter(|n| n["role"] == "sentinel") {
+        let addr: Vec<String> = query(
+            s,
+            redis::cmd("SENTINEL")
                 .arg("get-master-addr-by-name")
-                .arg("cache")
-                .query_async(&mut c)
-                .await
-                .unwrap();
-            assert_eq!(addr[1], nodes[0]["port"].as_u64().unwrap().to_string());
-        }
-    });
+                .arg("cache"),
+        );
+        assert_eq!(addr[1], nodes[0]["port"].as_u64().unwrap().to_string());
+    }
     stop(&engine, child, &h);
 }
 

@@ -42,6 +42,14 @@ impl Tmux {
         self.run(&["send-keys", "-t", "sd", keys]);
     }
 
+    /// The process the pane runs (sessiondrill).
+    fn pane_pid(&self) -> u32 {
+        self.run(&["display", "-p", "-t", "sd", "#{pane_pid}"])
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
     /// Wait until `ok` holds for the screen; the last screen either way.
     fn wait_for(&self, limit: Duration, ok: impl Fn(&str) -> bool) -> (bool, String) {
         let start = Instant::now();
@@ -158,12 +166,7 @@ fn sigterm_restores_the_terminal_and_tears_down() {
             .trim(),
         "1"
     );
-    let pid: i32 = tmux
-        .run(&["display", "-p", "-t", "sd", "#{pane_pid}"])
-        .trim()
-        .parse()
-        .unwrap();
-    support::signal(pid as u32, nix::sys::signal::Signal::SIGTERM);
+    support::signal(tmux.pane_pid(), nix::sys::signal::Signal::SIGTERM);
     assert_all_gone(&tmux, &h);
     assert_eq!(
         tmux.run(&["display", "-p", "-t", "sd", "#{alternate_on}"])
@@ -305,11 +308,7 @@ fn the_dashboard_runs_containers_and_kills_one_from_the_keyboard() {
         running,
         "the dashboard did not start in containers:\n{screen}"
     );
-    let pid: u32 = tmux
-        .run(&["display", "-p", "-t", "sd", "#{pane_pid}"])
-        .trim()
-        .parse()
-        .unwrap();
+    let pid = tmux.pane_pid();
     assert_eq!(orphans::of_owner(&engine, pid).unwrap().len(), 1);
     tmux.keys("k");
     let (killed, screen) =
