@@ -37,24 +37,36 @@ for r in reports:
     print(f"**Claim** (seed {claim.get('seed')}, `{SEEDS.get(claim.get('seed'), '?')}`): {claim.get('says', '')}  ")
     print(f"**Run:** `sessiondrill run topologies/{file}`  ")
     print(f"**Measured** ({when}, load {r['duration_ms'] / 1000:.0f} s; the file's own duration is {doc['workload']['duration']}):\n")
-    print("| strategy | acked writes | lost | lost share | stale | unavailable | p50 ms | p99 ms |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| strategy | acked writes | lost writes | lost sessions | lost share | stale | unverified | unavailable | p50 ms | p99 ms |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, s in r["strategies"].items():
-        judged = s["durable"] + s["lost"] + s["stale"] + s["resurrected"]
+        judged = s["durable"] + s["lost"] + s["stale"] + s["resurrected"] + s["unverified"]
         share = f"{s['lost'] / judged * 100:.1f} %" if judged else "—"
         print(
-            f"| {name} | {s['acked_writes']} | {s['lost']} | {share} | {s['stale']} | "
-            f"{s['unavailable_ms'] / 1000:.2f} s | {s['latency_us']['p50'] / 1000:.2f} | "
+            f"| {name} | {s['acked_writes']} | {s['writes']['lost']} | {s['lost']} | {share} | {s['stale']} | "
+            f"{s['unverified']} | {s['unavailable_ms'] / 1000:.2f} s | {s['latency_us']['p50'] / 1000:.2f} | "
             f"{s['latency_us']['p99'] / 1000:.2f} |"
         )
     print()
+    for f in r.get("faults", []):
+        if not f.get("fired", True) or f.get("error"):
+            print(f"- **{f['kind']} {f['target']} did not {'work' if f.get('fired', True) else 'fire'}**: {f.get('error', '')}")
+            continue
+        for name, w in f["strategies"].items():
+            if w["lost_writes"] or w["stale_writes"]:
+                seconds = f", {w['lost_writes_s']:.2f} s of writes at {w['write_rate']:.0f}/s" if w.get("lost_writes_s") else ""
+                unsynced = f"; the node had gone {f['unsynced_ms']} ms without an fsync" if f.get("unsynced_ms") is not None else ""
+                budget = "unbounded" if w["budget_writes"] is None else f"≤ {w['budget_writes']:.0f}"
+                print(f"- {f['kind']} {f['target']} at {f['at_ms'] / 1000:.1f} s: {name} lost {w['lost_writes']} acknowledged writes{seconds} (budget {budget}){unsynced}" + (f"; {w['stale_writes']} stale" if w["stale_writes"] else ""))
     for name, s in r["strategies"].items():
         if name == "redis-lock":
             print(f"- {name}: **{s['violations']}** locks granted while an acknowledged lease was live (two holders); {s['refused']} acquires refused")
         if name == "redis-rate-limit":
             print(f"- {name}: **{s['violations']}** admits beyond the limit within the window; {s['refused']} requests denied")
-        if s.get("from_cache"):
-            print(f"- {name}: {s['from_cache']} of its {s['lost'] + s['stale']} lost/stale sessions were served by the cache (the store of record has the acknowledged version)")
+        if s.get("lost_from_cache") or s.get("stale_from_cache"):
+            print(f"- {name}: {s['lost_from_cache']} of its {s['lost']} lost and {s['stale_from_cache']} of its {s['stale']} stale sessions were served by the cache (the store of record has the acknowledged version)")
+        if s.get("fallbacks"):
+            print(f"- {name}: {s['fallbacks']} operations fell back to the store of record when the cache failed")
     for node, c in r.get("caches", {}).items():
         ratio = lambda x: f"{x['hits'] / (x['hits'] + x['misses']) * 100:.1f} %" if x['hits'] + x['misses'] else "—"
         print(f"- DAX {node} ({c['role']}): item cache hit ratio {ratio(c['item'])}, query cache {ratio(c['query'])}, {c['item']['evictions']} evictions")

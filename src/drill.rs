@@ -13,10 +13,10 @@ use tokio_util::sync::CancellationToken;
 use crate::events::EventLog;
 use crate::faults::node_status::NodeStatus;
 use crate::faults::timeline::TimelineHooks;
-use crate::faults::{Injector, observer};
+use crate::faults::{FollowUp, Injector, observer};
 use crate::provision::{self, Deployment, Home, NodeInfo, ProvisionError, UpOptions};
 use crate::report::{self, Report};
-use crate::scenario::Scenario;
+use crate::scenario::{CheckMode, Scenario};
 use crate::store;
 use crate::workload::{self, LoadControl, RunHandle, RunHooks, StrategyRun};
 
@@ -37,6 +37,9 @@ pub enum DrillError {
     Provision(#[from] ProvisionError),
     #[error("strategy {strategy}: {reason}")]
     Strategy { strategy: String, reason: String },
+    /// A timeline entry would never fire in the load asked for.
+    #[error(transparent)]
+    Timeline(#[from] crate::yaml::FileError),
 }
 
 impl DrillError {
@@ -44,7 +47,7 @@ impl DrillError {
     pub fn is_user_error(&self) -> bool {
         match self {
             DrillError::Provision(e) => e.is_user_error(),
-            DrillError::Strategy { .. } => true,
+            DrillError::Strategy { .. } | DrillError::Timeline(_) => true,
         }
     }
 }
@@ -84,6 +87,9 @@ impl Drop for Abandon {
 impl Drill {
     /// Provision, connect every strategy and start the load (and timeline).
     pub async fn start(scenario: Scenario, opts: &DrillOptions) -> Result<Drill, DrillError> {
+        if let Some(d) = opts.duration {
+            scenario.fits(d)?;
+        }
         let mut up = UpOptions::new(opts.home.clone());
         up.keep = opts.keep;
         let fuse = crate::faults::powerfs::available();
@@ -98,7 +104,11 @@ impl Drill {
                     strategy: kind.name().to_string(),
                     reason: e.to_string(),
                 })?;
-            runs.push(StrategyRun { kind, store });
+            runs.push(StrategyRun {
+                kind,
+                store,
+                groups: scenario.groups_of(kind),
+            });
         }
         let duration = opts.duration.unwrap_or(scenario.workload.duration);
         let events = EventLog::new(Instant::now());
@@ -108,14 +118,26 @@ impl Drill {
         let ready_in = deployment.ready_in;
         let nodes = deployment.infos();
         let deployment = Arc::new(Mutex::new(deployment));
-        let injector = Injector::new(&deployment, events.clone(), events.origin());
+        // Checkpoints after faults, unless the scenario counts only at the end.
+        let (follow_up, requests) = match scenario.check {
+            CheckMode::Checkpoints => {
+                let (checkpoints, requests) = crate::check::checkpoint::channel();
+                let follow_up = FollowUp {
+                    checkpoints,
+                    status: obs.status.clone(),
+                };
+                (Some(follow_up), Some(requests))
+            }
+            CheckMode::EndOnly => (None, None),
+        };
+        let injector = Injector::new(&deployment, events.clone(), events.origin(), follow_up);
         let hooks: Option<Arc<dyn RunHooks>> = (!scenario.timeline.is_empty()).then(|| {
-            Arc::new(TimelineHooks {
-                injector: injector.clone(),
-                entries: scenario.timeline.clone(),
-            }) as Arc<dyn RunHooks>
+            Arc::new(TimelineHooks::new(
+                injector.clone(),
+                scenario.timeline.clone(),
+            )) as Arc<dyn RunHooks>
         });
-        let engine = workload::start(&scenario.workload, duration, runs, events, hooks);
+        let engine = workload::start(&scenario.workload, duration, runs, events, hooks, requests);
         let abandon = Abandon {
             load: engine.control.clone(),
             observer: stop_observing.clone(),
@@ -159,7 +181,7 @@ impl Drill {
         let caches = cache_stats(&self.deployment).await;
         // Last reference: the nodes die and the run directory goes here.
         drop(self.deployment);
-        report::build(&self.scenario, &outcome, &faults, caches)
+        report::build(&self.scenario, &self.run_id, &outcome, &faults, caches)
     }
 }
 

@@ -7,24 +7,46 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use redis::AsyncCommands;
+use sessiondrill::check::ReadCheck;
+use sessiondrill::check::checkpoint::{self, Request};
 use sessiondrill::metrics::Phase;
-use sessiondrill::metrics::ledger::Acked;
+use sessiondrill::metrics::ledger::{Acked, Fate};
 use sessiondrill::provision::{self, Deployment};
-use sessiondrill::scenario::Scenario;
+use sessiondrill::scenario::{Scenario, StrategyKind};
 use sessiondrill::store::{self, value};
 use sessiondrill::workload::{self, RunHandle, RunOutcome, StrategyRun};
 use sessiondrill::yaml::SourceText;
 use support::{home, topology_path, up_options};
 
 fn scenario(topology: &str, strategy: &str, sessions: u64, rates: &str, prefill: bool) -> Scenario {
+    scenario_for(topology, strategy, sessions, rates, prefill, "1500ms")
+}
+
+fn scenario_for(
+    topology: &str,
+    strategy: &str,
+    sessions: u64,
+    rates: &str,
+    prefill: bool,
+    duration: &str,
+) -> Scenario {
     let text = format!(
-        "name: checker\ntopology: {}\nstrategies: [{strategy}]\nworkload:\n  sessions: {sessions}\n  duration: 1500ms\n  rates: {{ {rates} }}\n  prefill: {prefill}\n  value_bytes: 64\n",
+        "name: checker\ntopology: {}\nstrategies: [{strategy}]\nworkload:\n  sessions: {sessions}\n  duration: {duration}\n  rates: {{ {rates} }}\n  prefill: {prefill}\n  value_bytes: 64\n",
         topology_path(topology).display()
     );
     Scenario::parse(&SourceText::inline("checker.yaml", text)).expect("valid scenario")
 }
 
 async fn start(s: &Scenario, h: &tempfile::TempDir) -> (Deployment, RunHandle) {
+    start_with(s, h, None).await
+}
+
+/// Start the engine, answering checkpoint `requests` if given.
+async fn start_with(
+    s: &Scenario,
+    h: &tempfile::TempDir,
+    requests: Option<tokio::sync::mpsc::UnboundedReceiver<Request>>,
+) -> (Deployment, RunHandle) {
     let d = provision::up(&s.topology, &up_options(h))
         .await
         .expect("up");
@@ -33,10 +55,18 @@ async fn start(s: &Scenario, h: &tempfile::TempDir) -> (Deployment, RunHandle) {
         runs.push(StrategyRun {
             kind,
             store: store::build(kind, s, &d).await.expect("store"),
+            groups: s.groups_of(kind),
         });
     }
     let events = sessiondrill::events::EventLog::new(std::time::Instant::now());
-    let handle = workload::start(&s.workload, s.workload.duration, runs, events, None);
+    let handle = workload::start(
+        &s.workload,
+        s.workload.duration,
+        runs,
+        events,
+        None,
+        requests,
+    );
     (d, handle)
 }
 
@@ -57,8 +87,9 @@ async fn redis_con(d: &Deployment) -> redis::aio::MultiplexedConnection {
         .unwrap()
 }
 
-fn key(id: u64) -> String {
-    format!("sd:redis:session:{id}")
+fn key(d: &Deployment, id: u64) -> String {
+    let ns = store::namespace(d.run_id(), sessiondrill::scenario::StrategyKind::Redis);
+    format!("sd:{ns}:session:{id}")
 }
 
 fn finish_counts(o: &RunOutcome) -> (u64, u64, Vec<u64>, Vec<u64>) {
@@ -85,7 +116,7 @@ async fn deleting_n_acknowledged_sessions_on_the_server_reports_exactly_n_lost()
     into_load(&run, Duration::from_millis(200)).await;
     let mut con = redis_con(&d).await;
     for id in 0..25 {
-        let n: i64 = con.del(key(id)).await.unwrap();
+        let n: i64 = con.del(key(&d, id)).await.unwrap();
         assert_eq!(n, 1, "session {id} should exist after prefill");
     }
     let o = run.finish().await;
@@ -115,7 +146,10 @@ async fn an_older_version_written_behind_the_engines_back_is_stale() {
     let mut con = redis_con(&d).await;
     for id in 30..40 {
         // Prefill acknowledged version 1; put version 0 back.
-        let _: () = con.set(key(id), value::encode(id, 0, 64)).await.unwrap();
+        let _: () = con
+            .set(key(&d, id), value::encode(id, 0, 64))
+            .await
+            .unwrap();
     }
     let o = run.finish().await;
     let (lost, stale, _, stale_ids) = finish_counts(&o);
@@ -191,7 +225,13 @@ async fn dynamodb_items_deleted_through_the_sdk_are_lost() {
         client
             .delete_item()
             .table_name("sessions")
-            .key("PK", AttributeValue::S(format!("SESSION#dynamodb:{id}")))
+            .key(
+                "PK",
+                AttributeValue::S(format!(
+                    "SESSION#{}:{id}",
+                    store::namespace(d.run_id(), sessiondrill::scenario::StrategyKind::Dynamodb)
+                )),
+            )
             .key("SK", AttributeValue::S("META".into()))
             .send()
             .await
@@ -201,4 +241,103 @@ async fn dynamodb_items_deleted_through_the_sdk_are_lost() {
     let (lost, stale, lost_ids, _) = finish_counts(&o);
     assert_eq!(lost_ids, (10..17).collect::<Vec<_>>());
     assert_eq!((lost, stale), (7, 0));
+}
+
+/// A FLUSHALL with the load paused, a checkpoint right after, then three
+/// seconds of load that rewrite each of the 100 sessions about ten times:
+/// every write acknowledged before the flush stays counted lost, though
+/// the final sweep finds every session back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_counts_every_write_a_flush_destroyed_however_much_is_written_after() {
+    let h = home();
+    let s = scenario_for(
+        "standalone-no-persistence.yaml",
+        "redis",
+        100,
+        "create: 100/s, update: 200/s, read: 100/s",
+        true,
+        "4s",
+    );
+    let (checkpoints, requests) = checkpoint::channel();
+    let (d, run) = start_with(&s, &h, Some(requests)).await;
+    into_load(&run, Duration::from_millis(500)).await;
+    // Hold the load so that nothing lands between the flush and the
+    // checkpoint's reads (operations in flight finish first).
+    run.control.set_paused(true);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = Instant::now();
+    let mut con = redis_con(&d).await;
+    let _: () = redis::cmd("FLUSHALL").query_async(&mut con).await.unwrap();
+    let cp = checkpoints
+        .take(
+            0,
+            s.groups_of(StrategyKind::Redis),
+            "flushed by the test",
+            Duration::ZERO,
+        )
+        .await
+        .expect("a checkpoint while the load runs");
+    run.control.set_paused(false);
+    let o = run.finish().await;
+    let mut acked_before = 0;
+    let mut lost = 0;
+    for state in o.strategies[0].ledger.iter() {
+        for w in &state.lock().await.writes {
+            if w.at < before {
+                acked_before += 1;
+                assert_eq!(w.fate, Fate::Lost, "acknowledged before the flush");
+            } else {
+                assert_ne!(w.fate, Fate::Lost, "acknowledged after the flush");
+            }
+            lost += (w.fate == Fate::Lost) as u64;
+        }
+    }
+    assert!(acked_before > 150, "{acked_before} writes before the flush");
+    assert_eq!(lost, acked_before);
+    assert_eq!(cp.strategies["redis"].writes.lost, lost);
+    assert_eq!(o.strategies[0].writes.lost, lost);
+    // The final sweep alone finds (almost) nothing missing: the load wrote
+    // over the flushed sessions.
+    assert!(
+        o.strategies[0].sweep.count(ReadCheck::Missing) <= 1,
+        "{:?}",
+        o.strategies[0].sweep.verdicts
+    );
+}
+
+/// Issue 15: `redis-lock` ignored what its compare-and-delete release
+/// answered. A release that finds its token gone while its lease certainly
+/// still runs proves the store forgot the lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_that_finds_its_lock_forgotten_is_a_proven_loss() {
+    let h = home();
+    let s = scenario(
+        "standalone-no-persistence.yaml",
+        "redis-lock",
+        200,
+        "create: 100/s, delete: 100/s",
+        true,
+    );
+    let (d, run) = start(&s, &h).await;
+    into_load(&run, Duration::from_millis(200)).await;
+    let mut con = redis_con(&d).await;
+    let ns = store::namespace(d.run_id(), StrategyKind::RedisLock);
+    for id in 0..80 {
+        let _: i64 = con
+            .del(format!("sd:{ns}:lock:session:{{{id}}}"))
+            .await
+            .unwrap();
+    }
+    let o = run.finish().await;
+    let stats = &o.strategies[0].stats;
+    assert!(
+        stats.proven_lost > 5,
+        "{} locks found forgotten",
+        stats.proven_lost
+    );
+    assert!(
+        o.strategies[0].writes.lost >= stats.proven_lost,
+        "{:?}",
+        o.strategies[0].writes
+    );
 }

@@ -189,6 +189,7 @@ fn run(engine: &Engine, file: &str, duration: &str) -> (i32, serde_json::Value, 
     )
     .unwrap();
     assert_eq!(report["provider"], "docker");
+    support::assert_valid_report(&report);
     assert!(support::run_dirs(&h).is_empty(), "run directory left");
     assert!(!support::mounted_under(h.path()), "a mount left");
     let left = containers_gone(engine, pid, Duration::from_secs(1));

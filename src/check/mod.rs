@@ -1,20 +1,29 @@
 //! The checker: what a read proves about the acknowledged writes, live and
-//! in the final sweep that reads every session after the load stops.
+//! in the sweeps that read every session (checkpoints after a fault, and
+//! the final sweep after the load stops).
 //!
+//! Per session (what a user would see now):
 //! - durable: the last acknowledged version is readable;
 //! - lost: acknowledged, not expired, not deleted, and missing;
 //! - stale: an older version than the one acknowledged;
 //! - resurrected: deleted (acknowledged), yet back;
 //! - indeterminate: a write or delete that failed or timed out turned out
 //!   to have landed — counted apart, never as lost.
+//!
+//! Per acknowledged write (what the fault destroyed), judged by sweeps
+//! only ([`judge_writes`]): every write newer than what the session holds
+//! is lost (or stale, when a cache hides it and the store of record holds
+//! it); every write at or below it is durable. A lost write stays lost
+//! whatever later load writes over it.
 
+pub mod checkpoint;
 mod sweep;
 
 use std::time::{Duration, Instant};
 
-pub use sweep::{SweepResult, sweep};
+pub use sweep::{Patience, SweepResult, WriteTally, sweep};
 
-use crate::metrics::ledger::{Acked, SessionState};
+use crate::metrics::ledger::{Acked, Fate, SessionState};
 use crate::store::value;
 
 /// A session closer than this to its expiry is not judged: it may expire
@@ -33,35 +42,133 @@ pub enum ReadCheck {
     Nothing,
 }
 
-/// Judge one read of a session against its ledger entry. When an uncertain
-/// write or delete is found to have landed, the ledger adopts it.
-pub fn judge(state: &mut SessionState, observed: Option<&str>, now: Instant) -> ReadCheck {
-    let observed_version = observed.map(|v| value::version_of(v).unwrap_or(0));
-    match (state.acked, observed_version) {
-        (Some(Acked::Write { expires_at, .. }), _) if expires_at <= now + EXPIRY_MARGIN => {
-            ReadCheck::Nothing
+impl ReadCheck {
+    pub const ALL: [ReadCheck; 6] = [
+        ReadCheck::Durable,
+        ReadCheck::Missing,
+        ReadCheck::Stale,
+        ReadCheck::Resurrected,
+        ReadCheck::Indeterminate,
+        ReadCheck::Nothing,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ReadCheck::Durable => "durable",
+            ReadCheck::Missing => "missing",
+            ReadCheck::Stale => "stale",
+            ReadCheck::Resurrected => "resurrected",
+            ReadCheck::Indeterminate => "indeterminate",
+            ReadCheck::Nothing => "nothing",
         }
-        (Some(Acked::Write { version, .. }), Some(r)) if r == version => ReadCheck::Durable,
-        // A write that failed or timed out (possibly older than the last
-        // acknowledged one, if it landed late) is what the store holds.
-        (_, Some(r)) if state.uncertain_write(r).is_some() => {
+    }
+}
+
+/// What one read found, judged against the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reading {
+    pub check: ReadCheck,
+    /// Every acknowledged write up to this version is accounted for (held,
+    /// superseded, or deleted); every one above it is not in the store.
+    pub holds: u64,
+    /// Why the writes cannot be judged, if they cannot.
+    pub unjudgeable: Option<Fate>,
+}
+
+/// The version a stored value carries; a value that is not this run's
+/// (unparsable) carries none.
+fn version_in(observed: Option<&str>) -> Option<Option<u64>> {
+    observed.map(value::version_of)
+}
+
+/// Judge one read of a session against its ledger entry. When an uncertain
+/// write or delete newer than the last acknowledged operation is found to
+/// have landed, the ledger adopts it.
+pub fn judge(state: &mut SessionState, observed: Option<&str>, now: Instant) -> Reading {
+    let seen = version_in(observed);
+    let floor = state.deleted_through;
+    let reading = |check, holds: u64| Reading {
+        check,
+        holds: holds.max(floor),
+        unjudgeable: None,
+    };
+    match (state.acked, seen) {
+        (Some(Acked::Write { expires_at, .. }), _) if expires_at <= now + EXPIRY_MARGIN => {
+            Reading {
+                check: ReadCheck::Nothing,
+                holds: floor,
+                unjudgeable: Some(Fate::Expired),
+            }
+        }
+        (Some(Acked::Write { version, .. }), Some(Some(r))) if r == version => {
+            reading(ReadCheck::Durable, r)
+        }
+        // A failed write newer than the last acknowledged operation landed.
+        (_, Some(Some(r))) if state.uncertain_write(r).is_some() => {
             let u = state.uncertain_write(r).expect("checked above");
             state.adopt_write(u);
-            ReadCheck::Indeterminate
+            reading(ReadCheck::Indeterminate, r)
         }
-        (Some(Acked::Write { version, .. }), Some(r)) if r < version => ReadCheck::Stale,
-        // Newer than anything acknowledged and not a known uncertain write:
-        // cannot come from this run's ledger; treat as durable (not a loss).
-        (Some(Acked::Write { .. }), Some(_)) => ReadCheck::Durable,
+        (Some(Acked::Write { version, .. }), Some(Some(r))) if r < version => {
+            reading(ReadCheck::Stale, r)
+        }
+        // Newer than anything this session was ever sent, or not a value of
+        // this run's at all: the acknowledged write is not there.
+        (Some(Acked::Write { .. }), Some(_)) => reading(ReadCheck::Missing, 0),
         (Some(Acked::Write { .. }), None) if state.uncertain_delete.is_some() => {
             state.adopt_delete();
-            ReadCheck::Indeterminate
+            Reading {
+                check: ReadCheck::Indeterminate,
+                holds: state.deleted_through,
+                unjudgeable: Some(Fate::Indeterminate),
+            }
         }
-        (Some(Acked::Write { .. }), None) => ReadCheck::Missing,
-        (Some(Acked::Delete { .. }), Some(_)) => ReadCheck::Resurrected,
-        (Some(Acked::Delete { .. }), None) => ReadCheck::Nothing,
-        (None, _) => ReadCheck::Nothing,
+        (Some(Acked::Write { .. }), None) => reading(ReadCheck::Missing, 0),
+        (Some(Acked::Delete { .. }), Some(_)) => reading(ReadCheck::Resurrected, 0),
+        (Some(Acked::Delete { .. }), None) => reading(ReadCheck::Nothing, 0),
+        (None, _) => reading(ReadCheck::Nothing, 0),
     }
+}
+
+/// Decide the fate of the session's acknowledged writes from a sweep's
+/// reading made at `at`. `source`: what the store of record behind a cache
+/// holds, when the read disagreed with the ledger (`Some(None)`: nothing).
+/// Returns how many writes this reading judged, by fate.
+pub fn judge_writes(
+    state: &mut SessionState,
+    reading: &Reading,
+    source: Option<Option<u64>>,
+    at: Instant,
+) -> WriteTally {
+    let mut tally = WriteTally::default();
+    let held_by_source = source.flatten().unwrap_or(0);
+    for w in state.writes.iter_mut().rev() {
+        let fate = if w.version > reading.holds {
+            match (reading.unjudgeable, w.fate) {
+                (_, Fate::Lost) => continue,
+                (Some(why), Fate::Unjudged) => why,
+                (Some(_), _) => continue,
+                (None, _) if source.is_some() && w.version <= held_by_source => {
+                    if w.fate == Fate::Stale {
+                        continue;
+                    }
+                    Fate::Stale
+                }
+                (None, _) => Fate::Lost,
+            }
+        } else {
+            match (reading.unjudgeable, w.fate) {
+                (Some(why), Fate::Unjudged) => why,
+                (None, Fate::Unjudged) => Fate::Durable,
+                // Judged by an earlier sweep; everything older was too.
+                _ => break,
+            }
+        };
+        w.fate = fate;
+        w.judged = Some(at);
+        tally.add(fate, 1);
+    }
+    tally
 }
 
 #[cfg(test)]
@@ -81,16 +188,23 @@ mod tests {
         value::encode(1, v, 40)
     }
 
+    fn check(s: &mut SessionState, observed: Option<&str>, now: Instant) -> ReadCheck {
+        judge(s, observed, now).check
+    }
+
     #[test]
     fn classifies_reads() {
         let now = Instant::now();
         let mut s = state_with(3, now);
-        assert_eq!(judge(&mut s, Some(&val(3)), now), ReadCheck::Durable);
-        assert_eq!(judge(&mut s, Some(&val(2)), now), ReadCheck::Stale);
-        assert_eq!(judge(&mut s, None, now), ReadCheck::Missing);
+        assert_eq!(check(&mut s, Some(&val(3)), now), ReadCheck::Durable);
+        assert_eq!(check(&mut s, Some(&val(2)), now), ReadCheck::Stale);
+        assert_eq!(check(&mut s, None, now), ReadCheck::Missing);
+        assert_eq!(check(&mut s, Some("not ours"), now), ReadCheck::Missing);
+        assert_eq!(check(&mut s, Some(&val(9)), now), ReadCheck::Missing);
+        s.begin_delete(now);
         s.delete_acked(now);
-        assert_eq!(judge(&mut s, None, now), ReadCheck::Nothing);
-        assert_eq!(judge(&mut s, Some(&val(3)), now), ReadCheck::Resurrected);
+        assert_eq!(check(&mut s, None, now), ReadCheck::Nothing);
+        assert_eq!(check(&mut s, Some(&val(3)), now), ReadCheck::Resurrected);
     }
 
     #[test]
@@ -99,37 +213,59 @@ mod tests {
         let mut s = state_with(3, now);
         let v = s.begin_write(now, Duration::from_secs(600));
         assert_eq!(v, 4);
-        assert_eq!(judge(&mut s, Some(&val(4)), now), ReadCheck::Indeterminate);
+        assert_eq!(check(&mut s, Some(&val(4)), now), ReadCheck::Indeterminate);
         assert_eq!(s.acked_version(), Some(4));
-        assert_eq!(judge(&mut s, Some(&val(4)), now), ReadCheck::Durable);
+        assert_eq!(check(&mut s, Some(&val(4)), now), ReadCheck::Durable);
     }
 
+    /// Issue 15: a store that rolls back to an older version whose write
+    /// had failed (its answer lost) used to be given the benefit of the
+    /// doubt — the failed write "landed late" — and adopted over the newer
+    /// acknowledged one, so the loss was never counted.
     #[test]
-    fn a_late_landing_older_write_is_indeterminate_not_stale() {
+    fn a_rollback_to_an_older_failed_write_is_stale_and_its_successors_lost() {
         let now = Instant::now();
         let mut s = SessionState::default();
         let ttl = Duration::from_secs(600);
         let v1 = s.begin_write(now, ttl);
         s.write_acked(v1, now);
-        // v2 times out, v3 is acknowledged, then v2 lands.
+        // v2 times out (it did reach the store), v3 is acknowledged, then
+        // the store loses v3 and holds v2.
         let _v2 = s.begin_write(now, ttl);
         let v3 = s.begin_write(now, ttl);
         s.write_acked(v3, now);
-        assert_eq!(judge(&mut s, Some(&val(2)), now), ReadCheck::Indeterminate);
-        assert_eq!(s.acked_version(), Some(2));
-        // v1 was acknowledged and overwritten: reading it now is stale.
-        assert_eq!(judge(&mut s, Some(&val(1)), now), ReadCheck::Stale);
+        let r = judge(&mut s, Some(&val(2)), now);
+        assert_eq!(r.check, ReadCheck::Stale);
+        assert_eq!(s.acked_version(), Some(3), "not adopted");
+        let t = judge_writes(&mut s, &r, None, now);
+        assert_eq!((t.lost, t.durable), (1, 1), "v3 lost, v1 superseded");
     }
 
+    /// Issue 15: a delete that failed before a write was acknowledged used
+    /// to explain that write's absence for 60 s (indeterminate, not lost).
     #[test]
-    fn a_late_landing_delete_is_indeterminate_not_lost() {
+    fn a_failed_delete_before_an_acknowledged_write_does_not_explain_its_loss() {
         let now = Instant::now();
         let mut s = state_with(2, now);
         s.begin_delete(now);
         let v = s.begin_write(now, Duration::from_secs(600));
         s.write_acked(v, now);
-        assert_eq!(judge(&mut s, None, now), ReadCheck::Indeterminate);
-        assert_eq!(judge(&mut s, None, now), ReadCheck::Nothing);
+        let r = judge(&mut s, None, now);
+        assert_eq!(r.check, ReadCheck::Missing);
+        let t = judge_writes(&mut s, &r, None, now);
+        assert_eq!(t.lost, 3, "every acknowledged write is gone");
+    }
+
+    #[test]
+    fn a_failed_delete_after_the_last_write_makes_its_absence_indeterminate() {
+        let now = Instant::now();
+        let mut s = state_with(2, now);
+        s.begin_delete(now);
+        let r = judge(&mut s, None, now);
+        assert_eq!(r.check, ReadCheck::Indeterminate);
+        let t = judge_writes(&mut s, &r, None, now);
+        assert_eq!((t.indeterminate, t.lost), (2, 0));
+        assert_eq!(check(&mut s, None, now), ReadCheck::Nothing);
     }
 
     #[test]
@@ -138,6 +274,72 @@ mod tests {
         let mut s = SessionState::default();
         let v = s.begin_write(now, Duration::from_secs(1));
         s.write_acked(v, now);
-        assert_eq!(judge(&mut s, None, now), ReadCheck::Nothing);
+        let r = judge(&mut s, None, now);
+        assert_eq!(r.check, ReadCheck::Nothing);
+        assert_eq!(judge_writes(&mut s, &r, None, now).expired, 1);
+    }
+
+    /// The point of judging writes: a write found lost by a checkpoint stays
+    /// lost after later load rewrites the session, and each write is
+    /// counted once.
+    #[test]
+    fn a_lost_write_stays_lost_after_the_session_is_rewritten() {
+        let now = Instant::now();
+        let ttl = Duration::from_secs(600);
+        let mut s = state_with(5, now);
+        // A checkpoint after a power loss finds version 2: 3, 4, 5 lost.
+        let r = judge(&mut s, Some(&val(2)), now);
+        let t = judge_writes(&mut s, &r, None, now);
+        assert_eq!((t.lost, t.durable), (3, 2));
+        // The load writes version 6 over it; the final sweep reads 6.
+        let v6 = s.begin_write(now, ttl);
+        s.write_acked(v6, now);
+        let r = judge(&mut s, Some(&val(6)), now);
+        assert_eq!(r.check, ReadCheck::Durable);
+        let t = judge_writes(&mut s, &r, None, now);
+        assert_eq!((t.lost, t.durable), (0, 1), "only v6 is new");
+        let lost = s.writes.iter().filter(|w| w.fate == Fate::Lost).count();
+        assert_eq!(lost, 3);
+    }
+
+    #[test]
+    fn a_rollback_past_an_earlier_sweep_loses_what_it_had_seen() {
+        let now = Instant::now();
+        let mut s = state_with(4, now);
+        let r = judge(&mut s, Some(&val(4)), now);
+        assert_eq!(judge_writes(&mut s, &r, None, now).durable, 4);
+        // An RDB restore takes the session back to version 1.
+        let r = judge(&mut s, Some(&val(1)), now);
+        let t = judge_writes(&mut s, &r, None, now);
+        assert_eq!((t.lost, t.durable), (3, 0));
+    }
+
+    #[test]
+    fn writes_the_store_of_record_holds_behind_a_stale_cache_are_stale_not_lost() {
+        let now = Instant::now();
+        let mut s = state_with(5, now);
+        // The cache serves version 2; the store of record has 4 (5 is gone).
+        let r = judge(&mut s, Some(&val(2)), now);
+        let t = judge_writes(&mut s, &r, Some(Some(4)), now);
+        assert_eq!((t.stale, t.lost, t.durable), (2, 1, 2));
+        // Later the store of record has lost them too: stale becomes lost.
+        let r = judge(&mut s, Some(&val(2)), now);
+        let t = judge_writes(&mut s, &r, Some(None), now);
+        assert_eq!((t.stale, t.lost), (0, 2));
+    }
+
+    #[test]
+    fn deleted_writes_are_not_lost_when_the_store_rolls_back_past_the_delete() {
+        let now = Instant::now();
+        let ttl = Duration::from_secs(600);
+        let mut s = state_with(2, now);
+        s.begin_delete(now);
+        s.delete_acked(now);
+        let v3 = s.begin_write(now, ttl);
+        s.write_acked(v3, now);
+        let r = judge(&mut s, Some(&val(1)), now);
+        assert_eq!(r.check, ReadCheck::Stale);
+        let t = judge_writes(&mut s, &r, None, now);
+        assert_eq!((t.lost, t.durable), (1, 2), "only v3 was lost");
     }
 }

@@ -1,19 +1,65 @@
-//! The final sweep: after the load stops, read every session that was ever
-//! written and judge it. These counts are the report's loss numbers.
+//! A sweep: read every session that was ever written and judge it — the
+//! session as it is now, and every acknowledged write not judged yet. The
+//! final sweep runs after the load stops; checkpoints run one after a fault
+//! has done its work, with the load paused, so that what the fault destroyed
+//! is counted before later load can write over it.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use tokio::sync::Mutex;
 
-use super::{ReadCheck, judge};
-use crate::metrics::ledger::SessionState;
+use super::{ReadCheck, judge, judge_writes};
+use crate::metrics::ledger::{Fate, SessionState};
 use crate::store::{SessionStore, value};
 
-/// Reads in flight at once during the sweep.
+/// Reads in flight at once during a sweep.
 const CONCURRENCY: usize = 64;
+
+/// Sessions that could not be read in a row before a sweep gives up on the
+/// store.
+const GIVE_UP: usize = 2 * CONCURRENCY;
+
+/// Acknowledged writes by fate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WriteTally {
+    pub durable: u64,
+    pub lost: u64,
+    pub stale: u64,
+    pub indeterminate: u64,
+    pub expired: u64,
+    /// Never read back: their session could not be read by any sweep.
+    pub unverified: u64,
+}
+
+impl WriteTally {
+    pub fn add(&mut self, fate: Fate, n: u64) {
+        match fate {
+            Fate::Durable => self.durable += n,
+            Fate::Lost => self.lost += n,
+            Fate::Stale => self.stale += n,
+            Fate::Indeterminate => self.indeterminate += n,
+            Fate::Expired => self.expired += n,
+            Fate::Unjudged => self.unverified += n,
+        }
+    }
+
+    pub fn merge(&mut self, o: &WriteTally) {
+        self.durable += o.durable;
+        self.lost += o.lost;
+        self.stale += o.stale;
+        self.indeterminate += o.indeterminate;
+        self.expired += o.expired;
+        self.unverified += o.unverified;
+    }
+
+    pub fn total(&self) -> u64 {
+        self.durable + self.lost + self.stale + self.indeterminate + self.expired + self.unverified
+    }
+}
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct SweepResult {
@@ -21,10 +67,12 @@ pub struct SweepResult {
     pub verdicts: BTreeMap<ReadCheck, u64>,
     /// Sessions that could not be read (the store kept failing).
     pub unverified: u64,
-    /// Of the lost and stale sessions, those the store of record holds at
-    /// the acknowledged version (or newer): a cache in front served the
-    /// old copy.
-    pub from_cache: u64,
+    /// Of the lost / stale sessions, those the store of record (behind a
+    /// cache) holds at the acknowledged version or newer: the cache's doing.
+    pub lost_from_cache: u64,
+    pub stale_from_cache: u64,
+    /// Acknowledged writes this sweep judged, by fate.
+    pub writes: WriteTally,
     /// Ids of lost sessions (for tests and drill-down).
     #[serde(skip)]
     pub lost_ids: Vec<u64>,
@@ -38,35 +86,90 @@ impl SweepResult {
     }
 }
 
-/// Does the store of record hold `version` of session `id`, or a newer
-/// one (a write whose answer was lost but which landed)? Read up to three
-/// times: a failed read proves nothing either way.
-async fn source_holds(
-    store: &dyn SessionStore,
-    id: u64,
-    version: Option<u64>,
-    timeout: Duration,
-) -> bool {
-    let Some(version) = version else { return false };
-    for attempt in 0..3 {
-        match tokio::time::timeout(timeout, store.read_source(id)).await {
-            Ok(None) => return false,
+/// How patient a sweep is with a store that does not answer.
+#[derive(Debug, Clone, Copy)]
+pub struct Patience {
+    /// Per read.
+    pub timeout: Duration,
+    /// Reads of one session before it counts as unverified (the n-th waits
+    /// n × 100 ms after the one before).
+    pub attempts: u32,
+}
+
+/// What the store of record holds, when a cache is in front of it.
+enum Source {
+    /// No cache: what the read found is the store's state.
+    NoCache,
+    /// The version it holds (`None`: nothing).
+    Holds(Option<u64>),
+    /// It did not answer: the writes cannot be judged now.
+    Unreadable,
+}
+
+/// Read the store of record behind the cache, a few times: a failed read
+/// proves nothing either way.
+async fn source(store: &dyn SessionStore, id: u64, p: Patience) -> Source {
+    for attempt in 0..p.attempts {
+        match tokio::time::timeout(p.timeout, store.read_source(id)).await {
+            Ok(None) => return Source::NoCache,
             Ok(Some(Ok(v))) => {
-                return v
-                    .as_deref()
-                    .and_then(value::version_of)
-                    .is_some_and(|held| held >= version);
+                return Source::Holds(v.as_deref().and_then(value::version_of));
             }
-            _ => tokio::time::sleep(Duration::from_millis(100 * (attempt + 1))).await,
+            _ => tokio::time::sleep(Duration::from_millis(100 * (attempt as u64 + 1))).await,
         }
     }
-    false
+    Source::Unreadable
+}
+
+/// What one session's read came to.
+struct Judged {
+    check: ReadCheck,
+    from_cache: bool,
+    writes: WriteTally,
+}
+
+async fn judge_one(
+    store: &dyn SessionStore,
+    state: &mut SessionState,
+    id: u64,
+    p: Patience,
+) -> Option<Judged> {
+    for attempt in 0..p.attempts {
+        let read = tokio::time::timeout(p.timeout, store.get(id)).await;
+        let Ok(Ok(v)) = read else {
+            tokio::time::sleep(Duration::from_millis(100 * (attempt as u64 + 1))).await;
+            continue;
+        };
+        let at = Instant::now();
+        let reading = judge(state, v.as_deref(), at);
+        let disagrees = matches!(reading.check, ReadCheck::Missing | ReadCheck::Stale);
+        let src = if disagrees {
+            source(store, id, p).await
+        } else {
+            Source::NoCache
+        };
+        let (source_holds, writes) = match src {
+            Source::NoCache => (None, judge_writes(state, &reading, None, at)),
+            Source::Holds(h) => (h, judge_writes(state, &reading, Some(h), at)),
+            Source::Unreadable => (None, WriteTally::default()),
+        };
+        let from_cache = disagrees
+            && state
+                .acked_version()
+                .is_some_and(|v| source_holds.is_some_and(|h| h >= v));
+        return Some(Judged {
+            check: reading.check,
+            from_cache,
+            writes,
+        });
+    }
+    None
 }
 
 pub async fn sweep(
     store: Arc<dyn SessionStore>,
     ledger: Arc<Vec<Mutex<SessionState>>>,
-    timeout: Duration,
+    patience: Patience,
 ) -> SweepResult {
     let ids: Vec<u64> = {
         let mut ids = Vec::new();
@@ -77,46 +180,53 @@ pub async fn sweep(
         }
         ids
     };
+    // Sessions that could not be read, in a row: past GIVE_UP the store is
+    // taken for dead and the rest are not tried (a sweep of a node that is
+    // gone would otherwise take a timeout per session).
+    let unread = Arc::new(AtomicUsize::new(0));
     let reads = futures::stream::iter(ids)
         .map(|id| {
             let store = store.clone();
             let ledger = ledger.clone();
+            let unread = unread.clone();
             async move {
+                if unread.load(Ordering::Relaxed) >= GIVE_UP {
+                    return (id, None);
+                }
                 // The session is locked for the read and the verdict, so no
                 // operation can change it in between. A read that fails is
-                // retried a few times: the sweep wants the store's state,
-                // not a transient error.
+                // retried: the sweep wants the store's state, not a
+                // transient error.
                 let mut state = ledger[id as usize].lock().await;
-                for attempt in 0..3 {
-                    match tokio::time::timeout(timeout, store.get(id)).await {
-                        Ok(Ok(v)) => {
-                            let verdict = judge(&mut state, v.as_deref(), Instant::now());
-                            let cached = matches!(verdict, ReadCheck::Missing | ReadCheck::Stale)
-                                && source_holds(&*store, id, state.acked_version(), timeout).await;
-                            return (id, Some((verdict, cached)));
-                        }
-                        _ => tokio::time::sleep(Duration::from_millis(100 * (attempt + 1))).await,
-                    }
+                let judged = judge_one(&*store, &mut state, id, patience).await;
+                match judged {
+                    Some(_) => unread.store(0, Ordering::Relaxed),
+                    None => drop(unread.fetch_add(1, Ordering::Relaxed)),
                 }
-                (id, None)
+                (id, judged)
             }
         })
         .buffer_unordered(CONCURRENCY);
-    let results: Vec<(u64, Option<(ReadCheck, bool)>)> = reads.collect().await;
+    let results: Vec<(u64, Option<Judged>)> = reads.collect().await;
     let mut out = SweepResult::default();
-    for (id, verdict) in results {
+    for (id, judged) in results {
         out.checked += 1;
-        match verdict {
-            Some((v, cached)) => {
-                *out.verdicts.entry(v).or_default() += 1;
-                out.from_cache += cached as u64;
-                match v {
-                    ReadCheck::Missing => out.lost_ids.push(id),
-                    ReadCheck::Stale => out.stale_ids.push(id),
-                    _ => {}
-                }
+        let Some(j) = judged else {
+            out.unverified += 1;
+            continue;
+        };
+        *out.verdicts.entry(j.check).or_default() += 1;
+        out.writes.merge(&j.writes);
+        match j.check {
+            ReadCheck::Missing => {
+                out.lost_ids.push(id);
+                out.lost_from_cache += j.from_cache as u64;
             }
-            None => out.unverified += 1,
+            ReadCheck::Stale => {
+                out.stale_ids.push(id);
+                out.stale_from_cache += j.from_cache as u64;
+            }
+            _ => {}
         }
     }
     out.lost_ids.sort_unstable();

@@ -40,7 +40,11 @@ async fn compare(args: CompareArgs, home: Home) -> u8 {
     let mut scenarios = Vec::new();
     let mut invalid = false;
     for path in &args.scenarios {
-        match crate::scenario::load_any(path) {
+        let fits = |s: &crate::scenario::Scenario| match args.duration {
+            Some(d) => s.fits(d),
+            None => Ok(()),
+        };
+        match crate::scenario::load_any(path).and_then(|s| fits(&s).map(|_| s)) {
             Ok(s) => scenarios.push(s),
             Err(e) => {
                 eprintln!("{e}");

@@ -33,16 +33,31 @@ pub struct RunArgs {
     /// FUSE works, data on the power-loss filesystem (for comparisons).
     #[arg(long)]
     pub live_faults: bool,
+    /// A control run: the scenario with its timeline removed. If every
+    /// expectation still holds, the drill's expectations prove nothing
+    /// about its faults.
+    #[arg(long)]
+    pub without_faults: bool,
 }
 
 pub async fn run(args: RunArgs, home: Home) -> u8 {
-    let scenario = match crate::scenario::load_any(&args.scenario) {
+    let mut scenario = match crate::scenario::load_any(&args.scenario) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");
             return 2;
         }
     };
+    if args.without_faults {
+        scenario.timeline.clear();
+    }
+    // A fault that would never fire in the load asked for: nothing starts.
+    if let Some(d) = args.duration
+        && let Err(e) = scenario.fits(d)
+    {
+        eprintln!("{e}");
+        return 2;
+    }
     super::until_signal(run_scenario(&scenario, &args, home)).await
 }
 

@@ -84,12 +84,16 @@ pub fn of(kind: FaultKind, node: &Node, peers: bool) -> Budget {
             r.min_replicas_to_write
                 .map(|_| r.min_replicas_max_lag.unwrap_or(10)),
         ) {
+            // The primary learns its replicas are gone from their missing
+            // acknowledgements, which they send once a second, and checks
+            // them once a second in whole seconds: it refuses writes up to
+            // `lag` + 2 s after the cut (about `lag` + 1 s measured).
             (_, Some(lag)) if cuts_primary && r.min_replicas_to_write.unwrap_or(0) > 0 => {
                 Budget::new(
                     format!(
-                        "Sentinel failover with min-replicas-max-lag {lag}: writes of the last {lag} s not yet replicated"
+                        "Sentinel failover with min-replicas-max-lag {lag}: the writes of at most {lag} s after the replicas were cut off, + up to 2 s until the primary notices (replicas acknowledge, and it checks, once a second)"
                     ),
-                    Some(lag as f64),
+                    Some(lag as f64 + 2.0),
                 )
             }
             _ if cuts_primary => Budget::new(

@@ -6,12 +6,15 @@ use nix::sys::signal::Signal;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, watch};
 
+use super::followup::{self, Plan};
+use super::node_status::NodeStatus;
 use super::powerfs::LossSummary;
 use super::{
     Fault, FaultKind, LinkParams, evict, failover, flush, link, power_loss, process, target,
 };
+use crate::check::checkpoint::Checkpoints;
 use crate::events::EventLog;
 use crate::provision::Deployment;
 
@@ -45,8 +48,47 @@ pub struct FaultRecord {
     /// For `power-loss`: what the filesystem discarded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub discarded: Option<LossSummary>,
+    /// For `power-loss`: how long the node had gone without an fsync when
+    /// the power went (the most its writes could lose).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unsynced_ms: Option<u64>,
+    /// Did it happen? A timeline entry that could not be injected, or never
+    /// came (the load ended first), did not.
+    pub fired: bool,
+    /// Why it did not happen, did not have its effect (a failover nobody
+    /// performed) or did not heal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     #[serde(skip)]
     pub at: Instant,
+}
+
+impl FaultRecord {
+    /// Did the fault not do what it was asked to?
+    pub fn failed(&self) -> bool {
+        !self.fired || self.error.is_some()
+    }
+}
+
+/// What a promotion watch needs to know of a group, taken when the fault
+/// is injected.
+#[derive(Debug, Default)]
+struct Watch {
+    group: String,
+    /// Its primaries before the fault.
+    before: Vec<String>,
+    /// Its Sentinels: (port, password).
+    sentinels: Vec<(u16, String)>,
+    /// Each process's ports (client, peer).
+    ports: Vec<(String, Vec<u16>)>,
+}
+
+/// What the injector needs to take checkpoints after faults: where to ask,
+/// and the observer's view of the nodes (to see a promotion).
+#[derive(Debug, Clone)]
+pub struct FollowUp {
+    pub checkpoints: Checkpoints,
+    pub status: watch::Receiver<Vec<NodeStatus>>,
 }
 
 /// A fault that can still be healed.
@@ -60,6 +102,10 @@ pub struct ActiveFault {
     pub link: LinkParams,
     /// What `evict` changed, per node, to put back.
     pub saved: Vec<(usize, evict::Saved)>,
+    /// When its checkpoints come.
+    pub plan: Plan,
+    /// The topology node it hit.
+    pub group: String,
 }
 
 pub struct Injector {
@@ -73,11 +119,19 @@ pub struct Injector {
     start: Instant,
     records: std::sync::Mutex<Vec<FaultRecord>>,
     active: std::sync::Mutex<Vec<ActiveFault>>,
+    follow_up: Option<FollowUp>,
 }
 
 impl Injector {
-    /// `start` is the run's time origin (the engine's).
-    pub fn new(dep: &Arc<Mutex<Deployment>>, events: EventLog, start: Instant) -> Arc<Self> {
+    /// `start` is the run's time origin (the engine's). With `follow_up`,
+    /// faults that can destroy acknowledged writes are followed by
+    /// checkpoints.
+    pub fn new(
+        dep: &Arc<Mutex<Deployment>>,
+        events: EventLog,
+        start: Instant,
+        follow_up: Option<FollowUp>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             dep: Arc::downgrade(dep),
             healing: Mutex::new(()),
@@ -85,7 +139,101 @@ impl Injector {
             start,
             records: Default::default(),
             active: Default::default(),
+            follow_up,
         })
+    }
+
+    /// Record a fault that was asked for and did not happen (the timeline
+    /// could not inject it, or the load ended before its time). `at`: when
+    /// it was due.
+    pub fn record_failed(&self, fault: &Fault, at: Instant, reason: String) {
+        let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
+        let id = records.len();
+        records.push(FaultRecord {
+            id,
+            kind: fault.kind,
+            target: fault.target.clone(),
+            group: String::new(),
+            processes: Vec::new(),
+            at_ms: self.ms(at),
+            healed_ms: None,
+            message: format!("{fault}: {reason}"),
+            peers: fault.link.peers,
+            repl_lag_bytes: None,
+            discarded: None,
+            unsynced_ms: None,
+            fired: false,
+            error: Some(reason),
+            at,
+        });
+    }
+
+    fn set_error(&self, id: usize, error: String) {
+        if let Some(r) = self
+            .records
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(id)
+        {
+            r.error.get_or_insert(error);
+        }
+    }
+
+    /// Take a checkpoint for fault `id` on `group`, in the background.
+    fn checkpoint_later(&self, id: usize, group: &str, why: String, settle: Duration) {
+        let Some(f) = &self.follow_up else { return };
+        let checkpoints = f.checkpoints.clone();
+        let groups = vec![group.to_string()];
+        tokio::spawn(async move {
+            checkpoints.take(id, groups, why, settle).await;
+        });
+    }
+
+    /// Watch for a promotion in `group` caused by fault `id` until
+    /// `deadline`; take a checkpoint when it comes (with Sentinels: once
+    /// they name the new primary, which is when the clients follow it). A
+    /// `failover` that nobody performs is a failed fault.
+    fn on_promotion(
+        self: &Arc<Self>,
+        id: usize,
+        kind: FaultKind,
+        watch: Watch,
+        deadline: Instant,
+        settle: Duration,
+    ) {
+        let Some(f) = &self.follow_up else { return };
+        let status = f.status.clone();
+        let me = self.clone();
+        tokio::spawn(async move {
+            let Watch {
+                group,
+                before,
+                sentinels,
+                ports,
+            } = watch;
+            match followup::promotion(status, &group, &before, deadline).await {
+                Some(p) => {
+                    if !sentinels.is_empty() {
+                        let promoted: Vec<u16> = ports
+                            .iter()
+                            .filter(|(name, _)| *name == p)
+                            .flat_map(|(_, ports)| ports.iter().copied())
+                            .collect();
+                        let limit = Instant::now() + followup::ANNOUNCE_LIMIT;
+                        followup::announced(&sentinels, &group, &promoted, limit).await;
+                    }
+                    me.checkpoint_later(id, &group, format!("{p} promoted"), settle)
+                }
+                None if kind == FaultKind::Failover => me.set_error(
+                    id,
+                    format!(
+                        "no replica of {group} was promoted within {} s",
+                        followup::FAILOVER_LIMIT.as_secs()
+                    ),
+                ),
+                None => {}
+            }
+        });
     }
 
     pub fn events(&self) -> &EventLog {
@@ -138,6 +286,28 @@ impl Injector {
             Some(&i) => replication_lag(&dep.nodes[i]).await,
             None => None,
         };
+        // What a promotion watch needs, taken now: who is primary before the
+        // fault, the group's Sentinels, and each server's ports.
+        let watch = match (&self.follow_up, nodes.first()) {
+            (Some(f), Some(&i)) => {
+                let group = dep.nodes[i].info.group.clone();
+                Watch {
+                    before: followup::primaries(&f.status.borrow(), &group),
+                    sentinels: target::sentinels(&dep, &group),
+                    ports: dep
+                        .nodes
+                        .iter()
+                        .filter(|n| n.info.group == group)
+                        .map(|n| {
+                            let ports = [Some(n.info.port), n.info.peer_port];
+                            (n.info.name.clone(), ports.into_iter().flatten().collect())
+                        })
+                        .collect(),
+                    group,
+                }
+            }
+            _ => Watch::default(),
+        };
         let at = Instant::now();
         let names: Vec<String> = nodes
             .iter()
@@ -147,7 +317,15 @@ impl Injector {
             .first()
             .map(|&i| dep.nodes[i].info.group.clone())
             .unwrap_or_default();
+        let plan = dep
+            .topology
+            .nodes
+            .iter()
+            .find(|n| n.name == group)
+            .map(|n| followup::plan(fault.kind, fault.link.peers, &n.kind, fault.duration))
+            .unwrap_or_default();
         let mut discarded: Option<LossSummary> = None;
+        let mut unsynced_ms: Option<u64> = None;
         let mut saved = Vec::new();
         let acted: Result<String, String> = async {
             Ok(match fault.kind {
@@ -197,6 +375,10 @@ impl Injector {
                     let (s, since) = power_loss::inject(&mut dep.nodes[i])?;
                     add(&mut total, &s);
                     unsynced.extend(since.map(|d| format!("{} ms", d.as_millis())));
+                    if let Some(d) = since {
+                        let ms = d.as_millis() as u64;
+                        unsynced_ms = Some(unsynced_ms.map_or(ms, |m| m.max(ms)));
+                    }
                 }
                 let m = format!(
                     "power lost on {}: {} bytes not fsynced discarded ({} files cut, {} removed; {} after the last fsync)",
@@ -286,7 +468,7 @@ impl Injector {
                 id,
                 kind: fault.kind,
                 target: fault.target.clone(),
-                group,
+                group: group.clone(),
                 processes: names.clone(),
                 at_ms: self.ms(at),
                 healed_ms: None,
@@ -294,6 +476,9 @@ impl Injector {
                 peers: fault.link.peers,
                 repl_lag_bytes,
                 discarded,
+                unsynced_ms,
+                fired: true,
+                error: failure.clone(),
                 at,
             });
             id
@@ -310,8 +495,21 @@ impl Injector {
                     duration: Some(Duration::ZERO),
                     link: LinkParams::default(),
                     saved: Vec::new(),
+                    plan: Plan::default(),
+                    group,
                 });
             return Err(err(reason));
+        }
+        if plan.at_once {
+            self.checkpoint_later(id, &group, format!("after {fault}"), plan.settle);
+        }
+        if plan.on_promotion {
+            let limit = match (fault.kind, fault.duration) {
+                (FaultKind::Failover, _) => followup::FAILOVER_LIMIT,
+                (_, Some(d)) => d,
+                (_, None) => followup::PROMOTION_LIMIT,
+            };
+            self.on_promotion(id, fault.kind, watch, at + limit, plan.settle);
         }
         if fault.kind.heals() {
             self.active
@@ -324,6 +522,8 @@ impl Injector {
                     duration: fault.duration,
                     link: fault.link.clone(),
                     saved,
+                    plan,
+                    group: group.clone(),
                 });
             if let Some(d) = fault.duration {
                 let me = self.clone();
@@ -391,11 +591,15 @@ impl Injector {
                 Ok(m) => notes.push(format!("{name} {m}")),
                 Err(e) => {
                     self.events.push("heal-failed", &name, e.clone());
+                    self.set_error(id, format!("{name} did not heal: {e}"));
                     notes.push(format!("{name}: {e}"));
                 }
             }
         }
         drop(dep);
+        if active.plan.at_heal {
+            self.checkpoint_later(id, &active.group, "healed".into(), active.plan.settle);
+        }
         let now = Instant::now();
         if let Some(r) = self
             .records

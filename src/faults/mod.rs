@@ -12,6 +12,7 @@ pub mod budget;
 pub mod evict;
 pub mod failover;
 pub mod flush;
+pub mod followup;
 mod injector;
 pub mod link;
 pub mod node_status;
@@ -25,7 +26,7 @@ pub mod timeline;
 
 use std::time::Duration;
 
-pub use injector::{ActiveFault, FaultError, FaultRecord, Injector};
+pub use injector::{ActiveFault, FaultError, FaultRecord, FollowUp, Injector};
 
 /// What breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -206,4 +207,43 @@ pub struct TimelineEntry {
     pub fault: Fault,
     /// Inject again every `every`, `times` times in all.
     pub repeat: Option<(Duration, u32)>,
+    /// Where the entry is written (for errors that name it).
+    pub pos: crate::yaml::Pos,
+}
+
+impl TimelineEntry {
+    /// When its last injection is due (`None`: beyond any duration).
+    pub fn last_at(&self) -> Option<Duration> {
+        match self.repeat {
+            Some((every, times)) => every
+                .checked_mul(times.saturating_sub(1))
+                .and_then(|d| d.checked_add(self.at)),
+            None => Some(self.at),
+        }
+    }
+
+    /// Why it does not fit in a load of length `load`, if it does not: a
+    /// fault that would never fire tests nothing.
+    pub fn misfit(&self, load: Duration) -> Option<String> {
+        let load_s = humantime::format_duration(load);
+        if self.at >= load {
+            return Some(format!(
+                "`{}` at {} does not fit in the {load_s} load: it would never fire",
+                self.fault,
+                humantime::format_duration(self.at)
+            ));
+        }
+        match self.last_at() {
+            Some(last) if last < load => None,
+            Some(last) => Some(format!(
+                "the last repeat of `{}` ({}) does not fit in the {load_s} load: it would never fire",
+                self.fault,
+                humantime::format_duration(last)
+            )),
+            None => Some(format!(
+                "the repeats of `{}` do not fit in any load",
+                self.fault
+            )),
+        }
+    }
 }

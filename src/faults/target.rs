@@ -46,19 +46,19 @@ fn servers<'a>(dep: &'a Deployment, group: &str) -> Vec<(usize, &'a NodeHandle)>
         .collect()
 }
 
-/// The server the group's Sentinels name as primary, if it has Sentinels
-/// and one of them answers.
-async fn sentinel_primary(
-    dep: &Deployment,
-    group: &str,
-    members: &[(usize, &NodeHandle)],
-) -> Option<usize> {
-    let sentinels = dep
-        .nodes
+/// The Sentinels of a group: (port, password).
+pub fn sentinels(dep: &Deployment, group: &str) -> Vec<(u16, String)> {
+    dep.nodes
         .iter()
-        .filter(|n| n.info.group == group && n.info.role == "sentinel");
-    for s in sentinels {
-        let probe = RedisProbe::new(s.info.port, s.password.as_deref().unwrap_or(""));
+        .filter(|n| n.info.group == group && n.info.role == "sentinel")
+        .map(|n| (n.info.port, n.password.clone().unwrap_or_default()))
+        .collect()
+}
+
+/// The port of the primary the first answering Sentinel names for `group`.
+pub async fn sentinels_primary_port(sentinels: &[(u16, String)], group: &str) -> Option<u16> {
+    for (port, password) in sentinels {
+        let probe = RedisProbe::new(*port, password);
         let asked = tokio::time::timeout(
             std::time::Duration::from_millis(500),
             probe.query::<Vec<String>>(
@@ -69,13 +69,23 @@ async fn sentinel_primary(
         )
         .await;
         let Ok(Ok(addr)) = asked else { continue };
-        let port: u16 = addr.get(1)?.parse().ok()?;
-        return members
-            .iter()
-            .find(|(_, n)| n.info.port == port || n.info.peer_port == Some(port))
-            .map(|(i, _)| *i);
+        return addr.get(1)?.parse().ok();
     }
     None
+}
+
+/// The server the group's Sentinels name as primary, if it has Sentinels
+/// and one of them answers.
+async fn sentinel_primary(
+    dep: &Deployment,
+    group: &str,
+    members: &[(usize, &NodeHandle)],
+) -> Option<usize> {
+    let port = sentinels_primary_port(&sentinels(dep, group), group).await?;
+    members
+        .iter()
+        .find(|(_, n)| n.info.port == port || n.info.peer_port == Some(port))
+        .map(|(i, _)| *i)
 }
 
 /// Indexes into `dep.nodes` of the processes `target` names.

@@ -3,6 +3,7 @@
 //! slow restart does not delay the next entry's start time.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{Fault, Injector, TimelineEntry};
@@ -24,24 +25,29 @@ pub fn expand(entries: &[TimelineEntry]) -> Vec<(Duration, Fault)> {
 }
 
 /// Inject the timeline's faults during a load of length `load`, starting at
-/// `load_start`; entries past the end of the load are skipped. Returns when
-/// every injection has been attempted.
+/// `load_start`; entries past the end of the load are not injected. Each
+/// injection started is counted in `started`. Returns when every injection
+/// has been attempted.
 pub async fn run(
     injector: Arc<Injector>,
     entries: Vec<TimelineEntry>,
     load_start: Instant,
     load: Duration,
+    started: &AtomicUsize,
 ) {
     let mut tasks = tokio::task::JoinSet::new();
     for (at, fault) in expand(&entries) {
         if at >= load {
-            continue;
+            break;
         }
-        tokio::time::sleep_until((load_start + at).into()).await;
+        let due = load_start + at;
+        tokio::time::sleep_until(due.into()).await;
+        started.fetch_add(1, Ordering::SeqCst);
         let inj = injector.clone();
         tasks.spawn(async move {
-            if let Err(e) = inj.inject(fault).await {
+            if let Err(e) = inj.inject(fault.clone()).await {
                 inj.events().push("fault-failed", "", e.to_string());
+                inj.record_failed(&fault, due, e.reason);
             }
         });
     }
@@ -49,20 +55,57 @@ pub async fn run(
 }
 
 /// The engine hooks that run a timeline: inject during the load, heal what
-/// should heal before the final sweep.
+/// should heal before the final sweep, and record every entry the load
+/// ended before as a fault that did not fire.
 pub struct TimelineHooks {
     pub injector: Arc<Injector>,
     pub entries: Vec<TimelineEntry>,
+    started: AtomicUsize,
+    load_start: std::sync::Mutex<Option<Instant>>,
+}
+
+impl TimelineHooks {
+    pub fn new(injector: Arc<Injector>, entries: Vec<TimelineEntry>) -> Self {
+        Self {
+            injector,
+            entries,
+            started: AtomicUsize::new(0),
+            load_start: Default::default(),
+        }
+    }
 }
 
 #[async_trait::async_trait]
 impl crate::workload::RunHooks for TimelineHooks {
     async fn load_started(&self, at: Instant, duration: Duration) {
-        run(self.injector.clone(), self.entries.clone(), at, duration).await;
+        *self.load_start.lock().unwrap_or_else(|p| p.into_inner()) = Some(at);
+        run(
+            self.injector.clone(),
+            self.entries.clone(),
+            at,
+            duration,
+            &self.started,
+        )
+        .await;
     }
 
     async fn before_sweep(&self) {
         self.injector.heal_pending().await;
+        let start = *self.load_start.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(start) = start else { return };
+        let missed = expand(&self.entries)
+            .into_iter()
+            .skip(self.started.load(Ordering::SeqCst));
+        for (at, fault) in missed {
+            self.injector.record_failed(
+                &fault,
+                start + at,
+                format!(
+                    "never injected: the load ended before {}",
+                    humantime::format_duration(at)
+                ),
+            );
+        }
     }
 }
 
@@ -88,11 +131,13 @@ mod tests {
                 at: Duration::from_secs(1),
                 fault: f(FaultKind::Pause),
                 repeat: Some((Duration::from_secs(2), 3)),
+                pos: crate::yaml::Pos::START,
             },
             TimelineEntry {
                 at: Duration::from_secs(2),
                 fault: f(FaultKind::Flush),
                 repeat: None,
+                pos: crate::yaml::Pos::START,
             },
         ];
         let at: Vec<(u64, FaultKind)> = expand(&entries)

@@ -1,5 +1,9 @@
-//! Unavailability: from the first failed operation to the first success
-//! after it (intended start to completion), per strategy.
+//! Write unavailability: from the first failed write to the first write
+//! that succeeds after it (intended start to completion), per strategy.
+//! Time the load was paused (by the user, or held for a checkpoint) is left
+//! out: nothing was tried then. A window shorter than [`MIN_OUTAGE`] — one
+//! failed write among successful ones, as under throttling — is a scattered
+//! error, not unavailability (the report lists those as error windows).
 //!
 //! Samples arrive in completion order, not in intended order: a timed-out
 //! operation reports its failure an op-timeout after it was meant to start,
@@ -15,6 +19,9 @@ use std::time::{Duration, Instant};
 /// How far back a late failure can be matched against earlier successes;
 /// longer than any per-operation timeout.
 pub const HORIZON: Duration = Duration::from_secs(60);
+
+/// The shortest run of failed writes that counts as unavailability.
+pub const MIN_OUTAGE: Duration = Duration::from_millis(100);
 
 #[derive(Debug, Clone)]
 pub struct Availability {
@@ -112,6 +119,26 @@ impl Availability {
         }
     }
 
+    /// Leave the paused intervals (relative to the start, sorted) out of
+    /// the closed windows, then the windows too short to be outages.
+    pub fn exclude(&mut self, pauses: &[(Duration, Duration)]) {
+        self.windows = outages(subtract(&self.windows, pauses));
+    }
+
+    /// Total time unavailable, the paused intervals left out.
+    pub fn total_excluding(&self, pauses: &[(Duration, Duration)]) -> Duration {
+        let mut windows = self.windows.clone();
+        if let Some(since) = self.open_since {
+            let now = self.start.elapsed();
+            let from = windows.last().map_or(since, |w| since.max(w.1.min(now)));
+            windows.push((from, now.max(from)));
+        }
+        outages(subtract(&windows, pauses))
+            .iter()
+            .map(|(a, b)| *b - *a)
+            .sum()
+    }
+
     /// Total time unavailable (closed windows plus an open one up to now).
     pub fn total(&self) -> Duration {
         let closed: Duration = self.windows.iter().map(|(a, b)| *b - *a).sum();
@@ -138,6 +165,37 @@ impl Availability {
     pub fn is_down(&self) -> bool {
         self.open_since.is_some()
     }
+}
+
+/// The windows long enough to be outages.
+fn outages(windows: Vec<(Duration, Duration)>) -> Vec<(Duration, Duration)> {
+    windows
+        .into_iter()
+        .filter(|(a, b)| *b - *a >= MIN_OUTAGE)
+        .collect()
+}
+
+/// `windows` minus `holes`, both sorted and disjoint.
+fn subtract(
+    windows: &[(Duration, Duration)],
+    holes: &[(Duration, Duration)],
+) -> Vec<(Duration, Duration)> {
+    let mut out = Vec::with_capacity(windows.len());
+    for &(mut a, b) in windows {
+        for &(h0, h1) in holes {
+            if h1 <= a || h0 >= b {
+                continue;
+            }
+            if h0 > a {
+                out.push((a, h0));
+            }
+            a = a.max(h1);
+        }
+        if a < b {
+            out.push((a, b));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -182,6 +240,51 @@ mod tests {
         // A second late failure inside the same window is not counted twice.
         a.failure(at(100));
         assert_eq!(a.total(), ms(2));
+    }
+
+    #[test]
+    fn paused_time_is_not_unavailable() {
+        let t0 = Instant::now();
+        let at = |n| t0 + ms(n);
+        let mut a = Availability::new(t0);
+        a.failure(at(100));
+        a.success(at(900), at(1000));
+        a.failure(at(2000));
+        a.success(at(2100), at(2200));
+        // Paused from 300 to 800 and from 1500 to 1600.
+        let pauses = [(ms(300), ms(800)), (ms(1500), ms(1600))];
+        assert_eq!(a.total_excluding(&pauses), ms(400 + 200));
+        a.exclude(&pauses);
+        assert_eq!(
+            a.windows(),
+            &[
+                (ms(100), ms(300)),
+                (ms(800), ms(1000)),
+                (ms(2000), ms(2200))
+            ]
+        );
+    }
+
+    /// Issue 15: under 30 % throttling every failed write opened a window
+    /// closed by the next success; together they made seconds of
+    /// "unavailability" while 70 % of writes succeeded.
+    #[test]
+    fn scattered_failed_writes_are_errors_not_unavailability() {
+        let t0 = Instant::now();
+        let at = |n| t0 + ms(n);
+        let mut a = Availability::new(t0);
+        // A write every 5 ms for 3 s, every third one failing.
+        for i in 0..600u64 {
+            if i % 3 == 0 {
+                a.failure(at(i * 5));
+            } else {
+                a.success(at(i * 5), at(i * 5 + 1));
+            }
+        }
+        assert!(a.total() > ms(1000), "the raw windows add up");
+        a.exclude(&[]);
+        assert_eq!(a.total(), Duration::ZERO);
+        assert_eq!(a.total_excluding(&[]), Duration::ZERO);
     }
 
     #[test]

@@ -1,21 +1,21 @@
-//! The ledger: per session, the last acknowledged operation, and the writes
-//! and deletes whose fate is unknown (failed, timed out or abandoned: they
-//! may still land). Operations on one session are serialised, so versions
-//! are ordered.
+//! The ledger: per session, every acknowledged write and what the checker
+//! made of it, the last acknowledged operation, and the operations whose
+//! fate is unknown (failed, timed out or abandoned: they may still land).
+//! Operations on one session are serialised, so versions are ordered.
 //!
 //! An operation enters the ledger as *pending* before it is sent and leaves
 //! it when acknowledged; if it fails it stays, because a request that timed
-//! out on the client can still be executed by the server later — even after
-//! a newer write of the same session was acknowledged. Such operations are
-//! remembered for [`UNCERTAIN_HORIZON`] after the next acknowledgement.
+//! out on the client may still have been executed by the server. An
+//! acknowledged operation supersedes every uncertain one issued before it:
+//! a failed write or delete can explain what a read finds only if it is
+//! newer than the last acknowledged operation. Were an older failed request
+//! to land after a newer acknowledged one (held in a network, replayed by a
+//! resumed node), the acknowledged data would be gone just the same — the
+//! checker counts it lost rather than giving the store the benefit of the
+//! doubt it cannot check.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
-
-/// How long an unacknowledged operation can still land, counted from the
-/// acknowledgement of a later one. Longer than any op timeout plus the
-/// longest stall the drills inject.
-pub const UNCERTAIN_HORIZON: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Acked {
@@ -38,16 +38,87 @@ pub struct Uncertain {
     pub expires_at: Instant,
 }
 
+/// A delete whose outcome is unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UncertainDelete {
+    pub issued: Instant,
+    /// The highest version issued before it: what it removes if it landed.
+    pub through: u64,
+}
+
+/// What the checker made of one acknowledged write. `Lost` is final: a
+/// write found gone stays lost however often the session is rewritten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fate {
+    /// Not read back by a sweep yet.
+    #[default]
+    Unjudged,
+    /// Read back, or superseded by a later write or delete that was.
+    Durable,
+    /// Gone: a sweep found the session holding neither it nor anything
+    /// newer (an older version, or nothing).
+    Lost,
+    /// Hidden: the cache served an older copy while the store of record
+    /// holds this write (or a newer one).
+    Stale,
+    /// Cannot be judged: a failed delete issued after it may have removed it.
+    Indeterminate,
+    /// The session expired (its TTL ran out) before a sweep read it.
+    Expired,
+}
+
+impl Fate {
+    pub const ALL: [Fate; 6] = [
+        Fate::Unjudged,
+        Fate::Durable,
+        Fate::Lost,
+        Fate::Stale,
+        Fate::Indeterminate,
+        Fate::Expired,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Fate::Unjudged => "unjudged",
+            Fate::Durable => "durable",
+            Fate::Lost => "lost",
+            Fate::Stale => "stale",
+            Fate::Indeterminate => "indeterminate",
+            Fate::Expired => "expired",
+        }
+    }
+}
+
+/// One acknowledged write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AckedWrite {
+    pub version: u64,
+    /// When it was acknowledged.
+    pub at: Instant,
+    pub fate: Fate,
+    /// When the read that decided its fate was made.
+    pub judged: Option<Instant>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct SessionState {
     /// Highest version handed out for this session.
     pub issued: u64,
-    /// The last acknowledged write or delete.
+    /// The last acknowledged write or delete (or an uncertain one a read
+    /// proved had landed).
     pub acked: Option<Acked>,
-    /// Writes sent but not acknowledged (pending or failed).
+    /// Every acknowledged write, oldest first, with its fate.
+    pub writes: Vec<AckedWrite>,
+    /// Versions up to this one were removed by an acknowledged delete (or
+    /// an uncertain one that landed): their absence is no loss.
+    pub deleted_through: u64,
+    /// Writes sent but not acknowledged, newer than the last acknowledged
+    /// operation.
     pub uncertain: Vec<Uncertain>,
-    /// A delete sent but not acknowledged: when it was issued.
-    pub uncertain_delete: Option<Instant>,
+    /// A delete sent but not acknowledged, newer than the last
+    /// acknowledged operation.
+    pub uncertain_delete: Option<UncertainDelete>,
     /// The acknowledged version a live read last proved lost or stale (0:
     /// none), so each loss is counted once however often it is read.
     pub proven: u64,
@@ -68,19 +139,31 @@ impl SessionState {
         self.issued
     }
 
-    /// The write of `version` was acknowledged at `at`.
+    /// The write of `version` was acknowledged at `at`. Every uncertain
+    /// operation issued before it is superseded.
     pub fn write_acked(&mut self, version: u64, at: Instant) {
-        let expires_at = match self.uncertain.iter().position(|u| u.version == version) {
-            Some(i) => self.uncertain.swap_remove(i).expires_at,
+        let expires_at = match self.uncertain_write(version) {
+            Some(u) => u.expires_at,
             // Not begun through the ledger (tests): expire far away.
             None => at + Duration::from_secs(3600),
         };
+        // Versions are handed out in issue order: a delete that would
+        // remove versions below this one was issued before it.
+        self.uncertain.retain(|u| u.version > version);
+        if self.uncertain_delete.is_some_and(|d| d.through < version) {
+            self.uncertain_delete = None;
+        }
         self.acked = Some(Acked::Write {
             version,
             at,
             expires_at,
         });
-        self.forget_old(at);
+        self.writes.push(AckedWrite {
+            version,
+            at,
+            fate: Fate::Unjudged,
+            judged: None,
+        });
     }
 
     /// The write of `version` was refused (a lock already held): it
@@ -114,23 +197,22 @@ impl SessionState {
 
     /// Start a delete.
     pub fn begin_delete(&mut self, issued: Instant) {
-        self.uncertain_delete = Some(issued);
+        self.uncertain_delete = Some(UncertainDelete {
+            issued,
+            through: self.issued,
+        });
     }
 
+    /// The delete begun last was acknowledged: it supersedes every write
+    /// issued before it.
     pub fn delete_acked(&mut self, at: Instant) {
+        let through = self
+            .uncertain_delete
+            .take()
+            .map_or(self.issued, |d| d.through);
+        self.deleted_through = self.deleted_through.max(through);
+        self.uncertain.retain(|u| u.version > through);
         self.acked = Some(Acked::Delete { at });
-        self.uncertain_delete = None;
-        self.forget_old(at);
-    }
-
-    fn forget_old(&mut self, now: Instant) {
-        let horizon = now.checked_sub(UNCERTAIN_HORIZON);
-        if let Some(h) = horizon {
-            self.uncertain.retain(|u| u.issued >= h);
-            if self.uncertain_delete.is_some_and(|t| t < h) {
-                self.uncertain_delete = None;
-            }
-        }
     }
 
     /// The uncertain write of `version`, if any.
@@ -142,9 +224,14 @@ impl SessionState {
     }
 
     /// Adopt an uncertain write found to have landed: it becomes the last
-    /// acknowledged state, with the expiry it was written with.
+    /// known state, with the expiry it was written with. It is not an
+    /// acknowledged write (it is not judged), but every acknowledged write
+    /// before it is superseded.
     pub fn adopt_write(&mut self, u: Uncertain) {
-        self.uncertain.retain(|x| x.version != u.version);
+        self.uncertain.retain(|x| x.version > u.version);
+        if self.uncertain_delete.is_some_and(|d| d.through < u.version) {
+            self.uncertain_delete = None;
+        }
         self.acked = Some(Acked::Write {
             version: u.version,
             at: u.issued,
@@ -154,10 +241,11 @@ impl SessionState {
 
     /// Adopt an uncertain delete found to have landed.
     pub fn adopt_delete(&mut self) {
-        let at = self.uncertain_delete.take();
-        self.acked = Some(Acked::Delete {
-            at: at.unwrap_or_else(Instant::now),
-        });
+        if let Some(d) = self.uncertain_delete.take() {
+            self.deleted_through = self.deleted_through.max(d.through);
+            self.uncertain.retain(|u| u.version > d.through);
+            self.acked = Some(Acked::Delete { at: d.issued });
+        }
     }
 
     /// Note that a read proved the acknowledged version lost or stale;
@@ -190,6 +278,11 @@ impl SessionState {
             Some(Acked::Write { at, .. } | Acked::Delete { at }) => Some(at),
             None => None,
         }
+    }
+
+    /// The last acknowledged write's version and fate, if it has one.
+    pub fn last_write(&self) -> Option<&AckedWrite> {
+        self.writes.last()
     }
 }
 
@@ -224,21 +317,40 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_write_stays_uncertain_after_a_later_ack() {
+    fn an_acknowledged_write_supersedes_the_failed_operations_before_it() {
         let t = Instant::now();
+        let later = |s| t + Duration::from_secs(s);
         let ttl = Duration::from_secs(600);
         let mut s = SessionState::default();
+        // v1 times out, a delete times out, v3 is acknowledged.
         let v1 = s.begin_write(t, ttl);
-        // v1 timed out; v2 is acknowledged.
-        let v2 = s.begin_write(t + Duration::from_secs(1), ttl);
-        s.write_acked(v2, t + Duration::from_secs(2));
-        assert_eq!(s.acked_version(), Some(2));
-        assert!(s.uncertain_write(v1).is_some());
-        assert!(s.uncertain_write(v2).is_none());
-        // Far beyond the horizon, v1 cannot land any more.
-        let v3 = s.begin_write(t + UNCERTAIN_HORIZON, ttl);
-        s.write_acked(v3, t + UNCERTAIN_HORIZON * 2);
+        s.begin_delete(later(1));
+        let v3 = s.begin_write(later(2), ttl);
+        assert_eq!(v3, 2);
+        s.write_acked(v3, later(3));
         assert!(s.uncertain_write(v1).is_none());
+        assert!(s.uncertain_delete.is_none());
+        // A write still in flight after it stays uncertain.
+        let v4 = s.begin_write(later(4), ttl);
+        assert!(s.uncertain_write(v4).is_some());
+        assert_eq!(s.writes.len(), 1);
+    }
+
+    #[test]
+    fn a_delete_issued_after_the_last_acknowledged_write_stays_uncertain() {
+        let t = Instant::now();
+        let mut s = SessionState::default();
+        let v = s.begin_write(t, Duration::from_secs(600));
+        s.write_acked(v, t);
+        s.begin_delete(t + Duration::from_secs(1));
+        assert_eq!(
+            s.uncertain_delete.map(|d| d.through),
+            Some(1),
+            "it would remove version 1"
+        );
+        s.adopt_delete();
+        assert_eq!(s.deleted_through, 1);
+        assert!(matches!(s.acked, Some(Acked::Delete { .. })));
     }
 
     #[test]

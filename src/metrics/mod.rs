@@ -70,7 +70,13 @@ pub struct StrategyStats {
     /// since the run start) of a successful write; `u32::MAX` when none.
     /// Gives "time from a fault to the first successful write after it".
     pub write_ok: Vec<u32>,
+    /// Acknowledged writes per [`WRITE_SLOT`] of completion: the write rate
+    /// at any moment (e.g. just before a fault).
+    pub acked_per_slot: Vec<u32>,
 }
+
+/// Time intervals (relative to the run start) when the load was paused.
+pub type Pauses = std::sync::Arc<dyn Fn() -> Vec<(Duration, Duration)> + Send + Sync>;
 
 /// Resolution of [`StrategyStats::write_ok`].
 pub const WRITE_SLOT: Duration = Duration::from_millis(10);
@@ -94,7 +100,26 @@ impl StrategyStats {
             throughput: Vec::new(),
             errors_per_second: Vec::new(),
             write_ok: Vec::new(),
+            acked_per_slot: Vec::new(),
         }
+    }
+
+    /// Acknowledged writes per second over `[from, to)` (since the run
+    /// start), by completion time.
+    pub fn write_rate(&self, from: Duration, to: Duration) -> f64 {
+        let slot = |d: Duration| (d.as_millis() / WRITE_SLOT.as_millis()) as usize;
+        let (a, b) = (slot(from), slot(to));
+        if b <= a {
+            return 0.0;
+        }
+        let n: u64 = self
+            .acked_per_slot
+            .get(a..b.min(self.acked_per_slot.len()))
+            .unwrap_or_default()
+            .iter()
+            .map(|&c| c as u64)
+            .sum();
+        n as f64 / ((b - a) as f64 * WRITE_SLOT.as_secs_f64())
     }
 
     /// Time from `at` (since the run start) until the first successful
@@ -120,27 +145,40 @@ impl StrategyStats {
         per.latency.record(second, us);
         let done = s.end.saturating_duration_since(start).as_secs() as usize;
         bump(&mut self.throughput, done);
+        // Availability is about writes: a failed read does not make the
+        // store unwritable, and a read that succeeds does not prove it
+        // writable again.
+        let write = s.op.is_write();
         match s.error {
             Some(class) => {
                 per.errors += 1;
                 *self.errors.entry(class).or_default() += 1;
                 bump(&mut self.errors_per_second, done);
-                self.availability.failure(s.intended);
+                if write {
+                    self.availability.failure(s.intended);
+                }
             }
             None => {
                 self.refused += s.refused as u64;
                 self.violations += s.violation as u64;
-                if s.op.is_write() && !s.refused {
+                if write && !s.refused {
                     self.acked_writes += 1;
                     let slot = (s.intended.saturating_duration_since(start).as_millis()
                         / WRITE_SLOT.as_millis()) as usize;
                     if self.write_ok.len() <= slot {
                         self.write_ok.resize(slot + 1, u32::MAX);
                     }
-                    let end = s.end.saturating_duration_since(start).as_millis() as u32;
-                    self.write_ok[slot] = self.write_ok[slot].min(end);
+                    let end_ms = s.end.saturating_duration_since(start).as_millis();
+                    self.write_ok[slot] = self.write_ok[slot].min(end_ms as u32);
+                    let acked = (end_ms / WRITE_SLOT.as_millis()) as usize;
+                    if self.acked_per_slot.len() <= acked {
+                        self.acked_per_slot.resize(acked + 1, 0);
+                    }
+                    self.acked_per_slot[acked] += 1;
                 }
-                self.availability.success(s.intended, s.end);
+                if write {
+                    self.availability.success(s.intended, s.end);
+                }
             }
         }
         if let Some(c) = s.check {
@@ -196,8 +234,9 @@ pub struct StrategySnapshot {
     pub down: bool,
 }
 
-fn snapshot(stats: &[StrategyStats], start: Instant, phase: Phase) -> Snapshot {
+fn snapshot(stats: &[StrategyStats], start: Instant, phase: Phase, pauses: &Pauses) -> Snapshot {
     let elapsed = start.elapsed();
+    let paused = pauses();
     let last = (elapsed.as_secs() as usize).saturating_sub(1);
     Snapshot {
         elapsed_ms: elapsed.as_millis() as u64,
@@ -223,7 +262,7 @@ fn snapshot(stats: &[StrategyStats], start: Instant, phase: Phase) -> Snapshot {
                 proven_stale: s.proven_stale,
                 live_indeterminate: s.live.get(&ReadCheck::Indeterminate).copied().unwrap_or(0),
                 violations: s.violations,
-                unavailable_ms: s.availability.total().as_millis() as u64,
+                unavailable_ms: s.availability.total_excluding(&paused).as_millis() as u64,
                 down: s.availability.is_down(),
             })
             .collect(),
@@ -238,6 +277,7 @@ pub async fn aggregate(
     mut samples: mpsc::UnboundedReceiver<Sample>,
     mut phase: watch::Receiver<Phase>,
     out: watch::Sender<Snapshot>,
+    pauses: Pauses,
 ) -> Vec<StrategyStats> {
     let mut stats: Vec<StrategyStats> =
         names.iter().map(|n| StrategyStats::new(n, start)).collect();
@@ -256,7 +296,7 @@ pub async fn aggregate(
                 }
             }
             _ = tick.tick() => {
-                let _ = out.send(snapshot(&stats, start, *phase.borrow()));
+                let _ = out.send(snapshot(&stats, start, *phase.borrow(), &pauses));
             }
             // Once the engine sweeps, operations still running past the
             // drain limit are not waited for.
@@ -272,6 +312,6 @@ pub async fn aggregate(
             }
         }
     }
-    let _ = out.send(snapshot(&stats, start, *phase.borrow()));
+    let _ = out.send(snapshot(&stats, start, *phase.borrow(), &pauses));
     stats
 }

@@ -7,9 +7,9 @@ use super::Report;
 
 /// Share of the acknowledged sessions the final sweep judged that were
 /// lost (durable + lost + stale + resurrected are the sessions it could
-/// judge).
+/// judge; unverified ones count as not lost here, see `metric_range`).
 pub fn lost_share(s: &super::StrategyReport) -> Option<f64> {
-    let judged = s.durable + s.lost + s.stale + s.resurrected;
+    let judged = s.durable + s.lost + s.stale + s.resurrected + s.unverified;
     (judged > 0).then(|| s.lost as f64 / judged as f64)
 }
 
@@ -18,11 +18,11 @@ pub fn compare_markdown(reports: &[Report]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "| scenario | strategy | acked writes | lost | lost share | stale | violations | unavailable | p50 ms | p99 ms | expectations |"
+        "| scenario | strategy | acked writes | lost writes | lost sessions | lost share | stale | unverified | violations | unavailable | p50 ms | p99 ms | expectations |"
     );
     let _ = writeln!(
         s,
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
     );
     for r in reports {
         for (name, st) in &r.strategies {
@@ -31,7 +31,10 @@ pub fn compare_markdown(reports: &[Report]) -> String {
                 .iter()
                 .filter(|e| e.expr.starts_with(&format!("{name}.")))
                 .collect();
-            let verdict = if mine.is_empty() {
+            let faults_failed = r.faults.iter().filter(|f| f.failed()).count();
+            let verdict = if faults_failed > 0 {
+                format!("**{faults_failed} fault(s) did not fire**")
+            } else if mine.is_empty() {
                 "—".to_string()
             } else {
                 let failed = mine.iter().filter(|e| !e.ok).count();
@@ -50,15 +53,17 @@ pub fn compare_markdown(reports: &[Report]) -> String {
             };
             let _ = writeln!(
                 s,
-                "| {}{} | {name} | {} | {} | {share} | {} | {violations} | {:.1} s | {:.2} | {:.2} | {verdict} |",
+                "| {}{} | {name} | {} | {} | {} | {share} | {} | {} | {violations} | {:.1} s | {:.2} | {:.2} | {verdict} |",
                 r.scenario,
                 match r.provider {
                     crate::topology::Provider::Docker => " (docker)",
                     _ => "",
                 },
                 st.acked_writes,
+                st.writes.lost,
                 st.lost,
                 st.stale,
+                super::markdown::unverified(st),
                 st.unavailable_ms as f64 / 1000.0,
                 st.latency_us.p50 as f64 / 1000.0,
                 st.latency_us.p99 as f64 / 1000.0,

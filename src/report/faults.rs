@@ -1,15 +1,20 @@
-//! Per fault window: what each strategy lost, how long it was unavailable,
-//! how long until the first successful write, and the budget the
-//! configuration promises next to it.
+//! Per fault: whether it fired, and per strategy on its nodes what it
+//! destroyed — acknowledged writes (judged write by write, mostly by the
+//! checkpoint taken once the fault had done its work) and sessions still
+//! lost at the end — how long writes were unavailable, how long until the
+//! first successful write, and the budget the configuration promises next
+//! to it.
 //!
-//! A lost (or stale) session is charged to the fault that destroyed it,
-//! among the faults on the nodes its strategy uses: the fault in force when
-//! its last write was acknowledged, if that kind of fault destroys writes
-//! accepted meanwhile (a primary cut off from its peers, an eviction); else
-//! the first fault after that write (a crash, a power loss); else the last
-//! fault before it (what a failover left behind). A fault's window runs
-//! from its injection to the next fault on those nodes (or the load's end).
+//! A lost (or stale) write is charged to the fault that destroyed it, among
+//! the faults on the nodes its strategy uses that came before the read that
+//! found it gone: the fault in force when it was acknowledged, if that kind
+//! of fault destroys writes accepted meanwhile (a primary cut off from its
+//! peers, an eviction); else the first fault after it (a crash, a power
+//! loss); else the last fault before it (what a failover left behind). A
+//! fault's window runs from its injection to the next fault on those nodes
+//! (or the load's end).
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use indexmap::IndexMap;
@@ -18,7 +23,8 @@ use serde::{Deserialize, Serialize};
 use crate::faults::budget::{self, Budget};
 use crate::faults::powerfs::LossSummary;
 use crate::faults::{FaultKind, FaultRecord};
-use crate::scenario::{Scenario, StrategyKind};
+use crate::metrics::ledger::Fate;
+use crate::scenario::Scenario;
 use crate::workload::{RunOutcome, StrategyOutcome};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -29,31 +35,77 @@ pub struct FaultReport {
     pub at_ms: u64,
     pub healed_ms: Option<u64>,
     pub message: String,
+    /// Did it happen? A drill whose fault did not fire tested nothing: the
+    /// run fails.
+    #[serde(default = "yes")]
+    pub fired: bool,
+    /// Why it did not happen, did not have its effect, or did not heal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discarded: Option<LossSummary>,
+    /// Power loss: how long the node had gone without an fsync when the
+    /// power went.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsynced_ms: Option<u64>,
     /// Bytes the furthest-behind replica lagged the primary at the fault.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repl_lag_bytes: Option<u64>,
     /// What the configuration promises for this fault.
     pub budget: String,
+    /// The strategies whose nodes it hit.
     pub strategies: IndexMap<String, FaultWindow>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl FaultReport {
+    pub fn failed(&self) -> bool {
+        !self.fired || self.error.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FaultWindow {
-    /// Acknowledged sessions this fault destroyed (proved by the sweep).
+    /// Acknowledged writes this fault destroyed: gone from the store (or
+    /// only in the store of record behind a stale cache, `stale_writes`).
+    #[serde(default)]
+    pub lost_writes: u64,
+    #[serde(default)]
+    pub stale_writes: u64,
+    /// Sessions this fault left lost / stale at the end of the run (the
+    /// final sweep): what a user would find.
     pub lost: u64,
     pub stale: u64,
     /// When the lost writes were acknowledged, relative to the fault
     /// (negative: before it): [earliest, latest].
     pub lost_acked_ms: Option<[i64; 2]>,
-    /// Writes the budget allows at this strategy's acknowledged write rate;
-    /// `null` when the budget is unbounded.
+    /// Acknowledged writes per second over the two seconds before the fault.
+    #[serde(default)]
+    pub write_rate: f64,
+    /// `lost_writes` as seconds of writes at `write_rate`.
+    #[serde(default)]
+    pub lost_writes_s: Option<f64>,
+    /// Writes the budget allows at `write_rate`; `null` when unbounded.
     pub budget_writes: Option<f64>,
+    /// Time writes were failing within the window (pauses left out).
     pub unavailable_ms: u64,
     /// From the fault to the first successful write meant to start after it
-    /// (for a failover: the failover time as clients see it).
+    /// (for a failover: the failover time as clients see it), pauses left
+    /// out.
     pub recovery_ms: Option<u64>,
+}
+
+/// What a strategy's ledger says the faults destroyed.
+#[derive(Debug, Default, Clone, Copy)]
+struct Charged {
+    lost_writes: u64,
+    stale_writes: u64,
+    lost_sessions: u64,
+    stale_sessions: u64,
+    offsets: Option<[i64; 2]>,
 }
 
 pub fn build(
@@ -62,14 +114,26 @@ pub fn build(
     records: &[FaultRecord],
 ) -> Vec<FaultReport> {
     let origin = outcome.started;
-    let load_end_ms = outcome
-        .load_end
-        .saturating_duration_since(origin)
-        .as_millis() as u64;
+    let ms_of = |t: Instant| t.saturating_duration_since(origin).as_millis() as u64;
+    let load_end_ms = ms_of(outcome.load_end);
+    let load_start_ms = ms_of(outcome.load_start);
+    // Per strategy: its groups, and what each fault (by id) destroyed.
+    let charged: Vec<(Vec<String>, HashMap<usize, Charged>)> = outcome
+        .strategies
+        .iter()
+        .map(|o| {
+            let groups = scenario.groups_of(o.kind);
+            let mine: Vec<&FaultRecord> = records
+                .iter()
+                .filter(|f| f.fired && groups.contains(&f.group))
+                .collect();
+            let c = charge(o, &mine, Instant::now());
+            (groups, c)
+        })
+        .collect();
     records
         .iter()
-        .enumerate()
-        .map(|(i, r)| {
+        .map(|r| {
             let budget = scenario
                 .topology
                 .nodes
@@ -77,28 +141,26 @@ pub fn build(
                 .find(|n| n.name == r.group)
                 .map(|n| budget::of(r.kind, n, r.peers))
                 .unwrap_or_else(|| Budget {
-                    rule: "unknown node".into(),
+                    rule: "the fault did not happen".into(),
                     window_s: None,
                 });
             let strategies = outcome
                 .strategies
                 .iter()
-                .map(|o| {
-                    // Only faults on the nodes this strategy uses can
-                    // destroy its writes; its windows end at the next one.
-                    let used = groups(scenario, o.kind);
-                    let mine: Vec<&FaultRecord> =
-                        records.iter().filter(|f| used.contains(&f.group)).collect();
-                    let window_end = records[i + 1..]
+                .zip(&charged)
+                .filter(|(_, (groups, _))| r.fired && groups.contains(&r.group))
+                .map(|(o, (groups, charges))| {
+                    // Its window ends at the next fault on these nodes.
+                    let window_end = records
                         .iter()
-                        .find(|f| used.contains(&f.group))
-                        .map_or(load_end_ms, |n| n.at_ms)
+                        .filter(|f| f.fired && f.at > r.at && groups.contains(&f.group))
+                        .map(|f| f.at_ms)
+                        .min()
+                        .unwrap_or(load_end_ms)
                         .max(r.at_ms);
-                    let me = mine.iter().position(|f| f.id == r.id);
-                    (
-                        o.kind.name().to_string(),
-                        window(o, &mine, me, (r.at_ms, window_end), &budget, outcome),
-                    )
+                    let c = charges.get(&r.id).copied().unwrap_or_default();
+                    let w = window(o, c, (r.at_ms, window_end), load_start_ms, &budget, outcome);
+                    (o.kind.name().to_string(), w)
                 })
                 .collect();
             FaultReport {
@@ -108,7 +170,10 @@ pub fn build(
                 at_ms: r.at_ms,
                 healed_ms: r.healed_ms,
                 message: r.message.clone(),
+                fired: r.fired,
+                error: r.error.clone(),
                 discarded: r.discarded.clone(),
+                unsynced_ms: r.unsynced_ms,
                 repl_lag_bytes: r.repl_lag_bytes,
                 budget: budget.rule,
                 strategies,
@@ -117,17 +182,62 @@ pub fn build(
         .collect()
 }
 
-/// The topology nodes a strategy's operations reach.
-fn groups(scenario: &Scenario, kind: StrategyKind) -> Vec<String> {
-    let t = &scenario.targets;
-    [
-        (kind.needs_redis(), &t.redis),
-        (kind.needs_dynamodb(), &t.dynamodb),
-        (kind == StrategyKind::Memcached, &t.memcached),
-    ]
-    .into_iter()
-    .filter_map(|(needed, g)| if needed { g.clone() } else { None })
-    .collect()
+/// Charge every lost or stale write, and every session the final sweep
+/// found lost or stale, to the fault that destroyed it.
+/// `end`: after the final sweep.
+fn charge(o: &StrategyOutcome, faults: &[&FaultRecord], end: Instant) -> HashMap<usize, Charged> {
+    let mut out: HashMap<usize, Charged> = HashMap::new();
+    if faults.is_empty() {
+        return out;
+    }
+    let offset = |acked: Instant, fault: Instant| -> i64 {
+        if acked >= fault {
+            acked.duration_since(fault).as_millis() as i64
+        } else {
+            -(fault.duration_since(acked).as_millis() as i64)
+        }
+    };
+    for session in o.ledger.iter() {
+        let Ok(s) = session.try_lock() else { continue };
+        for w in &s.writes {
+            if !matches!(w.fate, Fate::Lost | Fate::Stale) {
+                continue;
+            }
+            let judged = w.judged.unwrap_or(end);
+            let Some(i) = culprit(faults, w.at, judged) else {
+                continue;
+            };
+            let c = out.entry(faults[i].id).or_default();
+            if w.fate == Fate::Lost {
+                c.lost_writes += 1;
+                let off = offset(w.at, faults[i].at);
+                c.offsets = Some(match c.offsets {
+                    None => [off, off],
+                    Some([lo, hi]) => [lo.min(off), hi.max(off)],
+                });
+            } else {
+                c.stale_writes += 1;
+            }
+        }
+    }
+    for (ids, lost) in [(&o.sweep.lost_ids, true), (&o.sweep.stale_ids, false)] {
+        for &id in ids {
+            let acked = o.ledger[id as usize]
+                .try_lock()
+                .ok()
+                .and_then(|s| s.acked_at());
+            let Some(i) = acked.and_then(|a| culprit(faults, a, end)) else {
+                continue;
+            };
+            let c = out.entry(faults[i].id).or_default();
+            if lost {
+                c.lost_sessions += 1;
+            } else {
+                c.stale_sessions += 1;
+            }
+        }
+    }
+    out
 }
 
 /// Can writes acknowledged while this fault holds be destroyed by it? A
@@ -145,14 +255,21 @@ fn can_destroy(r: &FaultRecord) -> bool {
     !r.kind.is_link() || r.peers
 }
 
-/// The index of the fault that destroyed a write acknowledged at `acked`,
-/// among the faults on the strategy's nodes.
-fn culprit(records: &[&FaultRecord], acked: Instant, origin: Instant) -> Option<usize> {
-    let acked_ms = acked.saturating_duration_since(origin).as_millis() as u64;
+/// The index of the fault that destroyed a write acknowledged at `acked`
+/// and found gone by a read at `judged`, among the faults on the
+/// strategy's nodes (in time order).
+fn culprit(all: &[&FaultRecord], acked: Instant, judged: Instant) -> Option<usize> {
+    // Only a fault that came before the read can have destroyed the write.
+    let n = all.iter().take_while(|r| r.at <= judged).count().max(1);
+    let records = &all[..n.min(all.len())];
+    let acked_ms =
+        |r: &FaultRecord| r.at_ms + acked.saturating_duration_since(r.at).as_millis() as u64;
     records
         .iter()
         .rposition(|r| {
-            destroys_while_in_force(r) && r.at <= acked && r.healed_ms.is_none_or(|h| h >= acked_ms)
+            destroys_while_in_force(r)
+                && r.at <= acked
+                && r.healed_ms.is_none_or(|h| h >= acked_ms(r))
         })
         .or_else(|| records.iter().position(|r| r.at >= acked && can_destroy(r)))
         // After the last fault that could destroy it: its consequences (an
@@ -169,51 +286,12 @@ fn culprit(records: &[&FaultRecord], acked: Instant, origin: Instant) -> Option<
 
 fn window(
     o: &StrategyOutcome,
-    records: &[&FaultRecord],
-    me: Option<usize>,
+    c: Charged,
     (from_ms, to_ms): (u64, u64),
+    load_start_ms: u64,
     budget: &Budget,
     outcome: &RunOutcome,
 ) -> FaultWindow {
-    let fault_at = match me {
-        Some(m) => records[m].at,
-        None => Instant::now(),
-    };
-    let mut lost = 0;
-    let mut offsets: Option<[i64; 2]> = None;
-    for &id in &o.sweep.lost_ids {
-        let Some(acked) = o.ledger[id as usize]
-            .try_lock()
-            .ok()
-            .and_then(|s| s.acked_at())
-        else {
-            continue;
-        };
-        if me.is_some() && culprit(records, acked, outcome.started) == me {
-            lost += 1;
-            let off = if acked >= fault_at {
-                acked.duration_since(fault_at).as_millis() as i64
-            } else {
-                -(fault_at.duration_since(acked).as_millis() as i64)
-            };
-            offsets = Some(match offsets {
-                None => [off, off],
-                Some([lo, hi]) => [lo.min(off), hi.max(off)],
-            });
-        }
-    }
-    let stale = o
-        .sweep
-        .stale_ids
-        .iter()
-        .filter(|&&id| {
-            o.ledger[id as usize]
-                .try_lock()
-                .ok()
-                .and_then(|s| s.acked_at())
-                .is_some_and(|a| me.is_some() && culprit(records, a, outcome.started) == me)
-        })
-        .count() as u64;
     let from = Duration::from_millis(from_ms);
     let to = Duration::from_millis(to_ms);
     let unavailable: Duration = o
@@ -223,17 +301,25 @@ fn window(
         .iter()
         .map(|&(a, b)| b.min(to).saturating_sub(a.max(from)))
         .sum();
-    let load_s = outcome.load.as_secs_f64().max(0.001);
+    // The write rate just before the fault (two seconds, within the load).
+    let rate_from = from
+        .saturating_sub(Duration::from_secs(2))
+        .max(Duration::from_millis(load_start_ms));
+    let write_rate = o.stats.write_rate(rate_from, from);
     FaultWindow {
-        lost,
-        stale,
-        lost_acked_ms: offsets,
-        budget_writes: budget.max_writes(o.stats.acked_writes as f64 / load_s),
+        lost_writes: c.lost_writes,
+        stale_writes: c.stale_writes,
+        lost: c.lost_sessions,
+        stale: c.stale_sessions,
+        lost_acked_ms: c.offsets,
+        write_rate,
+        lost_writes_s: (write_rate > 0.0).then(|| c.lost_writes as f64 / write_rate),
+        budget_writes: budget.max_writes(write_rate),
         unavailable_ms: unavailable.as_millis() as u64,
-        recovery_ms: o
-            .stats
-            .first_write_after(from)
-            .map(|d| d.as_millis() as u64),
+        recovery_ms: o.stats.first_write_after(from).map(|d| {
+            let paused = outcome.paused_within(from, from + d);
+            d.saturating_sub(paused).as_millis() as u64
+        }),
     }
 }
 
@@ -255,6 +341,9 @@ mod tests {
             peers: false,
             repl_lag_bytes: None,
             discarded: None,
+            unsynced_ms: None,
+            fired: true,
+            error: None,
             at,
         }
     }
@@ -263,21 +352,36 @@ mod tests {
     fn a_client_link_fault_is_never_blamed_for_a_loss() {
         let origin = Instant::now();
         let s = |n| origin + Duration::from_secs(n);
+        let end = s(100);
         let power = record(0, FaultKind::PowerLoss, s(8), origin);
         let latency = record(1, FaultKind::Latency, s(15), origin);
         let records = [&power, &latency];
         // Acknowledged before the power loss: the power loss.
-        assert_eq!(culprit(&records, s(7), origin), Some(0));
+        assert_eq!(culprit(&records, s(7), end), Some(0));
         // Acknowledged after it (the old primary back as a primary), before
         // the latency fault: still the power loss's consequence.
-        assert_eq!(culprit(&records, s(12), origin), Some(0));
+        assert_eq!(culprit(&records, s(12), end), Some(0));
         // A kill after the latency fault takes the blame for what it destroys.
         let kill = record(2, FaultKind::Kill, s(20), origin);
         let records = [&power, &latency, &kill];
-        assert_eq!(culprit(&records, s(16), origin), Some(2));
+        assert_eq!(culprit(&records, s(16), end), Some(2));
         // With only client-link faults, the nearest one is named rather
         // than none.
         let records = [&latency];
-        assert_eq!(culprit(&records, s(12), origin), Some(0));
+        assert_eq!(culprit(&records, s(12), end), Some(0));
+    }
+
+    #[test]
+    fn a_write_found_gone_before_a_later_fault_is_not_charged_to_it() {
+        let origin = Instant::now();
+        let s = |n| origin + Duration::from_secs(n);
+        let first = record(0, FaultKind::PowerLoss, s(8), origin);
+        let second = record(1, FaultKind::PowerLoss, s(20), origin);
+        let records = [&first, &second];
+        // Acknowledged at 9 s (after the first cut), found gone by the
+        // checkpoint at 10 s: the first power loss's doing, not the second's.
+        assert_eq!(culprit(&records, s(9), s(10)), Some(0));
+        // The same write found gone only at the end: the second cut.
+        assert_eq!(culprit(&records, s(9), s(100)), Some(1));
     }
 }

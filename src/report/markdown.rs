@@ -24,21 +24,24 @@ pub fn markdown(r: &Report) -> String {
     );
     let _ = writeln!(
         s,
-        "| strategy | ops | acked writes | lost | stale | indeterminate | errors | unavailable | p50 | p99 | p99.9 | max |"
+        "| strategy | ops | acked writes | lost writes | stale writes | lost sessions | stale sessions | unverified | indeterminate | errors | unavailable | p50 | p99 | p99.9 | max |"
     );
     let _ = writeln!(
         s,
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     let ms = |us: u64| format!("{:.2} ms", us as f64 / 1000.0);
     for (name, st) in &r.strategies {
         let _ = writeln!(
             s,
-            "| {name} | {} | {} | {} | {} | {} | {} | {} ms | {} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} ms | {} | {} | {} | {} |",
             st.ops,
             st.acked_writes,
+            st.writes.lost,
+            st.writes.stale,
             st.lost,
             st.stale,
+            unverified(st),
             st.indeterminate,
             st.errors.values().sum::<u64>(),
             st.unavailable_ms,
@@ -48,6 +51,10 @@ pub fn markdown(r: &Report) -> String {
             ms(st.latency_us.max)
         );
     }
+    let _ = writeln!(
+        s,
+        "\n*Lost writes*: acknowledged writes the store no longer held when the checkpoint after a fault (or the final sweep) read their session — each counted once, whatever the load wrote afterwards; *stale writes*: held only by the store of record behind a cache that served an older copy. *Lost / stale sessions*: sessions missing / older than acknowledged at the end, what a user would find. *Unverified*: sessions (acknowledged writes) no sweep could read — every count above may be that much higher. *Unavailable*: time writes were failing, pauses left out."
+    );
     if let Some(lag) = r
         .strategies
         .values()
@@ -83,16 +90,15 @@ pub fn markdown(r: &Report) -> String {
     let cached: Vec<_> = r
         .strategies
         .iter()
-        .filter(|(_, st)| st.from_cache > 0)
+        .filter(|(_, st)| st.lost_from_cache + st.stale_from_cache + st.writes.stale > 0)
         .collect();
     if !cached.is_empty() || !r.caches.is_empty() {
         let _ = writeln!(s, "\n## Caches\n");
         for (name, st) in cached {
             let _ = writeln!(
                 s,
-                "- {name}: {} of {} lost/stale sessions were served by the cache — the store of record has the acknowledged version",
-                st.from_cache,
-                st.lost + st.stale
+                "- {name}: of {} lost and {} stale sessions, {} and {} were served by the cache — the store of record has the acknowledged version; {} acknowledged writes were hidden behind an older cached copy",
+                st.lost, st.stale, st.lost_from_cache, st.stale_from_cache, st.writes.stale
             );
         }
         let ratio = |c: &crate::nodes::dax::CacheStats| {
@@ -143,24 +149,38 @@ pub fn markdown(r: &Report) -> String {
         let _ = writeln!(s, "\n## Faults\n");
         let _ = writeln!(
             s,
-            "| at | fault | strategy | lost | budget (writes) | lost writes acked (vs fault) | stale | unavailable | first write after |"
+            "| at | fault | strategy | lost writes | as time at the write rate | budget (writes) | lost writes acked (vs fault) | stale writes | sessions lost / stale at the end | unavailable | first write after |"
         );
-        let _ = writeln!(s, "|---:|---|---|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(s, "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         let opt =
             |v: Option<u64>, unit: &str| v.map_or("—".to_string(), |v| format!("{v} {unit}"));
         for f in &r.faults {
+            let what = format!("{} {}", f.kind, f.processes.join(","));
+            if f.failed() {
+                let _ = writeln!(
+                    s,
+                    "| {:.3} s | {what} | **did not {}**: {} | | | | | | | | |",
+                    f.at_ms as f64 / 1000.0,
+                    if f.fired { "work" } else { "fire" },
+                    f.error.as_deref().unwrap_or("")
+                );
+            }
             for (name, w) in &f.strategies {
                 let _ = writeln!(
                     s,
-                    "| {:.3} s | {} {} | {name} | {} | {} | {} | {} | {} ms | {} |",
+                    "| {:.3} s | {what} | {name} | {} | {} | {} | {} | {} | {} / {} | {} ms | {} |",
                     f.at_ms as f64 / 1000.0,
-                    f.kind,
-                    f.processes.join(","),
-                    w.lost,
+                    w.lost_writes,
+                    w.lost_writes_s.map_or("—".to_string(), |t| format!(
+                        "{t:.2} s at {:.0}/s",
+                        w.write_rate
+                    )),
                     w.budget_writes
                         .map_or("unbounded".to_string(), |b| format!("≤ {b:.0}")),
                     w.lost_acked_ms
                         .map_or("—".to_string(), |[a, b]| format!("{a:+} … {b:+} ms")),
+                    w.stale_writes,
+                    w.lost,
                     w.stale,
                     w.unavailable_ms,
                     opt(w.recovery_ms, "ms"),
@@ -168,7 +188,34 @@ pub fn markdown(r: &Report) -> String {
             }
         }
         for f in &r.faults {
-            let _ = writeln!(s, "\n- {} {}: {}", f.kind, f.target, f.budget);
+            let unsynced = f
+                .unsynced_ms
+                .map(|u| format!(" The node had gone {u} ms without an fsync when the power went."))
+                .unwrap_or_default();
+            let _ = writeln!(s, "\n- {} {}: {}.{unsynced}", f.kind, f.target, f.budget);
+        }
+    }
+    if !r.checkpoints.is_empty() {
+        let _ = writeln!(s, "\n## Checkpoints\n");
+        for c in &r.checkpoints {
+            let per: Vec<String> = c
+                .strategies
+                .iter()
+                .map(|(name, t)| {
+                    format!(
+                        "{name}: {} lost, {} stale writes ({} sessions read, {} unverified)",
+                        t.writes.lost, t.writes.stale, t.checked, t.unverified
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                s,
+                "- {:.3} s, load held {} ms ({}): {}",
+                c.at_ms as f64 / 1000.0,
+                c.resumed_ms.saturating_sub(c.at_ms),
+                c.why,
+                per.join("; ")
+            );
         }
     }
     if !r.events.is_empty() {
@@ -184,4 +231,13 @@ pub fn markdown(r: &Report) -> String {
         }
     }
     s
+}
+
+/// Unverified sessions, with their acknowledged writes when any.
+pub(super) fn unverified(st: &super::StrategyReport) -> String {
+    if st.writes.unverified > 0 {
+        format!("{} ({} writes)", st.unverified, st.writes.unverified)
+    } else {
+        st.unverified.to_string()
+    }
 }

@@ -13,17 +13,22 @@ use serde::{Deserialize, Serialize};
 pub use compare::{compare_markdown, lost_share};
 pub use markdown::markdown;
 
-use crate::check::ReadCheck;
+use crate::check::checkpoint::Checkpoint;
+use crate::check::{ReadCheck, WriteTally};
 use crate::events::Event;
 use crate::faults::FaultRecord;
 use crate::metrics::{OpKind, Percentiles, StrategyStats};
-use crate::scenario::{Bound, Cmp, Expectation, Scenario};
+use crate::scenario::{Bound, Expectation, Scenario};
 use crate::workload::{RunOutcome, StrategyOutcome};
 pub use faults::{FaultReport, FaultWindow};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub scenario: String,
+    /// The run: its tag (the part after the last `-`) is in every key,
+    /// `sd:<tag>:<strategy>:session:<id>` (DynamoDB: `SESSION#<tag>:<strategy>:<id>`).
+    #[serde(default)]
+    pub run_id: String,
     pub description: Option<String>,
     pub topology: String,
     /// Where the nodes ran: local processes or containers.
@@ -35,11 +40,19 @@ pub struct Report {
     pub workload: WorkloadReport,
     pub strategies: IndexMap<String, StrategyReport>,
     pub events: Vec<Event>,
-    /// Every fault injected, with its window's numbers.
+    /// Every fault asked for (injected or not), with its window's numbers.
     #[serde(default)]
     pub faults: Vec<FaultReport>,
+    /// The checkpoints taken after faults: the load held, every session of
+    /// the strategies on the fault's nodes read.
+    #[serde(default)]
+    pub checkpoints: Vec<Checkpoint>,
+    /// When the load was paused or held, [from, to] ms since the start:
+    /// left out of unavailability and recovery times.
+    #[serde(default)]
+    pub paused_ms: Vec<[u64; 2]>,
     pub expectations: Vec<ExpectationResult>,
-    /// Every expectation holds.
+    /// Every expectation holds and every fault fired.
     pub ok: bool,
     /// DAX nodes' cache counters at the end of the run, per node.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
@@ -92,15 +105,30 @@ pub struct SecondReport {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorWindow {
+    /// [from, to) ms since the run start: consecutive seconds with errors.
+    pub from_ms: u64,
+    pub to_ms: u64,
+    pub ops: u64,
+    pub errors: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StrategyReport {
     /// Client configuration: timeouts and retry policy.
     pub client: String,
     pub ops: u64,
+    /// Writes acknowledged during the timed load.
     pub acked_writes: u64,
+    /// Every acknowledged write (prefill included), by what the checker
+    /// made of it: judged once, by the checkpoint after the fault that
+    /// destroyed it or by the final sweep.
+    pub writes: WriteTally,
     /// Sessions read back in the final sweep.
     pub checked: u64,
     pub durable: u64,
-    /// Acknowledged, not expired, not deleted, and missing in the final sweep.
+    /// Acknowledged, not expired, not deleted, and missing in the final
+    /// sweep: sessions a user would find gone at the end.
     pub lost: u64,
     pub stale: u64,
     pub resurrected: u64,
@@ -108,10 +136,22 @@ pub struct StrategyReport {
     pub indeterminate: u64,
     /// Sessions the final sweep could not read.
     pub unverified: u64,
-    /// Of the lost and stale sessions, those the store of record (DynamoDB
+    /// Of the lost / stale sessions, those the store of record (DynamoDB
     /// behind a cache) holds at the acknowledged version: the cache's doing.
     #[serde(default)]
-    pub from_cache: u64,
+    pub lost_from_cache: u64,
+    #[serde(default)]
+    pub stale_from_cache: u64,
+    /// Acknowledged versions a live read during the load proved lost /
+    /// stale, each once (what the dashboard shows).
+    #[serde(default)]
+    pub proven_lost: u64,
+    #[serde(default)]
+    pub proven_stale: u64,
+    /// Operations a cache in front failed (an error, not a miss) and the
+    /// store of record answered: the cache strategies' proof of a fallback.
+    #[serde(default)]
+    pub fallbacks: u64,
     /// Pattern strategies: answered but not done (a lock already held, a
     /// request over the limit).
     #[serde(default)]
@@ -121,15 +161,21 @@ pub struct StrategyReport {
     #[serde(default)]
     pub violations: u64,
     /// Ids of the lost sessions (the first [`ID_SAMPLE`]), for drill-down:
-    /// the store key is `sd:<strategy>:session:<id>`.
+    /// the store key is `sd:<run>:<strategy>:session:<id>`.
     #[serde(default)]
     pub lost_ids: Vec<u64>,
     #[serde(default)]
     pub stale_ids: Vec<u64>,
     pub errors: BTreeMap<String, u64>,
     pub error_rate: f64,
+    /// Time writes were failing: from a failed write to the first write
+    /// that succeeded after it, pauses left out.
     pub unavailable_ms: u64,
     pub unavailable_windows: Vec<[u64; 2]>,
+    /// Runs of seconds with any failed operation (reads too), with their
+    /// error counts: scattered failures that are not unavailability.
+    #[serde(default)]
+    pub error_windows: Vec<ErrorWindow>,
     pub throughput: f64,
     pub latency_us: LatencyUs,
     /// How late the load generator started operations (part of
@@ -138,7 +184,8 @@ pub struct StrategyReport {
     #[serde(default)]
     pub scheduler_lag_us: LatencyUs,
     pub ops_by_kind: BTreeMap<String, OpReport>,
-    /// Reads during the load that disagreed with the ledger.
+    /// Reads during the load that disagreed with the ledger (reads, not
+    /// versions: one lost session read ten times counts ten).
     pub live: BTreeMap<String, u64>,
     pub per_second: Vec<SecondReport>,
 }
@@ -154,10 +201,6 @@ pub struct ExpectationResult {
 
 /// How many lost (and stale) session ids the report lists.
 pub const ID_SAMPLE: usize = 1000;
-
-/// Metrics counted by the final sweep: with sessions it could not read,
-/// they are lower bounds.
-const SWEPT: [&str; 3] = ["lost", "stale", "resurrected"];
 
 impl StrategyReport {
     fn build(o: &StrategyOutcome, load_ms: u64) -> Self {
@@ -180,6 +223,7 @@ impl StrategyReport {
             client: o.client.clone(),
             ops: s.ops,
             acked_writes: s.acked_writes,
+            writes: o.writes,
             checked: sw.checked,
             durable: sw.count(ReadCheck::Durable),
             lost: sw.count(ReadCheck::Missing),
@@ -188,7 +232,11 @@ impl StrategyReport {
             indeterminate: sw.count(ReadCheck::Indeterminate)
                 + s.live.get(&ReadCheck::Indeterminate).copied().unwrap_or(0),
             unverified: sw.unverified,
-            from_cache: sw.from_cache,
+            lost_from_cache: sw.lost_from_cache,
+            stale_from_cache: sw.stale_from_cache,
+            proven_lost: s.proven_lost,
+            proven_stale: s.proven_stale,
+            fallbacks: o.fallbacks,
             refused: s.refused,
             violations: s.violations,
             lost_ids: sw.lost_ids.iter().take(ID_SAMPLE).copied().collect(),
@@ -210,6 +258,7 @@ impl StrategyReport {
                 .iter()
                 .map(|(a, b)| [a.as_millis() as u64, b.as_millis() as u64])
                 .collect(),
+            error_windows: error_windows(s),
             throughput: if load_ms == 0 {
                 0.0
             } else {
@@ -236,15 +285,7 @@ impl StrategyReport {
                 .live
                 .iter()
                 .filter(|(c, _)| !matches!(c, ReadCheck::Durable | ReadCheck::Nothing))
-                .map(|(c, n)| {
-                    (
-                        serde_json::to_value(c)
-                            .ok()
-                            .and_then(|v| v.as_str().map(String::from))
-                            .unwrap_or_default(),
-                        *n,
-                    )
-                })
+                .map(|(c, n)| (c.name().to_string(), *n))
                 .collect(),
             per_second,
         }
@@ -269,33 +310,92 @@ impl StrategyReport {
 
     /// The value an expectation names, e.g. `lost`, `latency.p99_ms`.
     pub fn metric(&self, name: &str) -> Option<f64> {
+        self.metric_range(name).map(|(lo, _)| lo)
+    }
+
+    /// The value an expectation names, as the range it may truly have:
+    /// counts from a sweep that could not read every session are lower
+    /// bounds (each unread session may be one more), and `lost_share` may
+    /// lie anywhere between all unread sessions durable and all lost.
+    pub fn metric_range(&self, name: &str) -> Option<(f64, f64)> {
         let ms = |us: u64| us as f64 / 1000.0;
-        Some(match name {
-            "ops" => self.ops as f64,
-            "acked_writes" => self.acked_writes as f64,
-            "lost" => self.lost as f64,
-            "stale" => self.stale as f64,
-            "resurrected" => self.resurrected as f64,
-            "indeterminate" => self.indeterminate as f64,
-            "unverified" => self.unverified as f64,
-            "from_cache" => self.from_cache as f64,
-            "refused" => self.refused as f64,
-            "violations" => self.violations as f64,
-            "errors" => self.errors.values().sum::<u64>() as f64,
-            "error_rate" => self.error_rate,
-            "unavailable_ms" => self.unavailable_ms as f64,
-            "throughput" => self.throughput,
-            "lost_share" => lost_share(self).unwrap_or(0.0),
-            "latency.p50_ms" => ms(self.latency_us.p50),
-            "latency.p99_ms" => ms(self.latency_us.p99),
-            "latency.p999_ms" => ms(self.latency_us.p999),
-            "latency.max_ms" => ms(self.latency_us.max),
+        let exact = |v: f64| Some((v, v));
+        let sessions = |v: u64| Some((v as f64, (v + self.unverified) as f64));
+        let writes = |v: u64| Some((v as f64, (v + self.writes.unverified) as f64));
+        match name {
+            "ops" => exact(self.ops as f64),
+            "acked_writes" => exact(self.acked_writes as f64),
+            "durable" => sessions(self.durable),
+            "lost" => sessions(self.lost),
+            "stale" => sessions(self.stale),
+            "resurrected" => sessions(self.resurrected),
+            "lost_from_cache" => sessions(self.lost_from_cache),
+            "stale_from_cache" => sessions(self.stale_from_cache),
+            "lost_writes" => writes(self.writes.lost),
+            "stale_writes" => writes(self.writes.stale),
+            "durable_writes" => writes(self.writes.durable),
+            "indeterminate_writes" => writes(self.writes.indeterminate),
+            "unverified_writes" => exact(self.writes.unverified as f64),
+            "indeterminate" => exact(self.indeterminate as f64),
+            "unverified" => exact(self.unverified as f64),
+            "proven_lost" => exact(self.proven_lost as f64),
+            "proven_stale" => exact(self.proven_stale as f64),
+            "refused" => exact(self.refused as f64),
+            "fallbacks" => exact(self.fallbacks as f64),
+            "violations" => exact(self.violations as f64),
+            "errors" => exact(self.errors.values().sum::<u64>() as f64),
+            "error_rate" => exact(self.error_rate),
+            "unavailable_ms" => exact(self.unavailable_ms as f64),
+            "throughput" => exact(self.throughput),
+            "lost_share" => {
+                let judged = (self.durable + self.lost + self.stale + self.resurrected) as f64;
+                let all = judged + self.unverified as f64;
+                if all == 0.0 {
+                    return exact(0.0);
+                }
+                Some((
+                    self.lost as f64 / all,
+                    (self.lost + self.unverified) as f64 / all,
+                ))
+            }
+            "latency.p50_ms" => exact(ms(self.latency_us.p50)),
+            "latency.p99_ms" => exact(ms(self.latency_us.p99)),
+            "latency.p999_ms" => exact(ms(self.latency_us.p999)),
+            "latency.max_ms" => exact(ms(self.latency_us.max)),
+            "scheduler_lag.p50_ms" => exact(ms(self.scheduler_lag_us.p50)),
+            "scheduler_lag.p99_ms" => exact(ms(self.scheduler_lag_us.p99)),
             other => {
                 let class = other.strip_prefix("errors.")?;
-                self.errors.get(class).copied().unwrap_or(0) as f64
+                exact(self.errors.get(class).copied().unwrap_or(0) as f64)
             }
-        })
+        }
     }
+}
+
+/// Runs of consecutive seconds with errors.
+fn error_windows(s: &StrategyStats) -> Vec<ErrorWindow> {
+    let mut out: Vec<ErrorWindow> = Vec::new();
+    for (t, &errors) in s.errors_per_second.iter().enumerate() {
+        if errors == 0 {
+            continue;
+        }
+        let ops = s.throughput.get(t).copied().unwrap_or(0);
+        let (from, to) = (t as u64 * 1000, (t as u64 + 1) * 1000);
+        match out.last_mut() {
+            Some(w) if w.to_ms == from => {
+                w.to_ms = to;
+                w.ops += ops;
+                w.errors += errors;
+            }
+            _ => out.push(ErrorWindow {
+                from_ms: from,
+                to_ms: to,
+                ops,
+                errors,
+            }),
+        }
+    }
+    out
 }
 
 fn default_provider() -> crate::topology::Provider {
@@ -304,6 +404,7 @@ fn default_provider() -> crate::topology::Provider {
 
 pub fn build(
     scenario: &Scenario,
+    run_id: &str,
     outcome: &RunOutcome,
     faults: &[FaultRecord],
     caches: IndexMap<String, crate::nodes::dax::DaxStats>,
@@ -319,9 +420,11 @@ pub fn build(
         .iter()
         .map(|e| evaluate(e, &strategies))
         .collect();
+    let faults = faults::build(scenario, outcome, faults);
     let w = &scenario.workload;
     Report {
         scenario: scenario.name.clone(),
+        run_id: run_id.to_string(),
         description: scenario.description.clone(),
         topology: scenario.topology.name.clone(),
         provider: scenario.topology.provider,
@@ -343,18 +446,24 @@ pub fn build(
             op_timeout_ms: w.op_timeout.as_millis() as u64,
             prefill: w.prefill,
         },
-        ok: expectations.iter().all(|e| e.ok),
+        ok: expectations.iter().all(|e| e.ok) && !faults.iter().any(FaultReport::failed),
         caches,
         strategies,
         events: outcome.events.clone(),
-        faults: faults::build(scenario, outcome, faults),
+        faults,
+        checkpoints: outcome.checkpoints.clone(),
+        paused_ms: outcome
+            .pauses
+            .iter()
+            .map(|(a, b)| [a.as_millis() as u64, b.as_millis() as u64])
+            .collect(),
         expectations,
     }
 }
 
 fn evaluate(e: &Expectation, strategies: &IndexMap<String, StrategyReport>) -> ExpectationResult {
     let strategy = strategies.get(&e.strategy);
-    let observed = strategy.and_then(|s| s.metric(&e.metric));
+    let range = strategy.and_then(|s| s.metric_range(&e.metric));
     let bound = match &e.bound {
         Bound::Value(v) => Some(*v),
         Bound::Metric {
@@ -366,19 +475,18 @@ fn evaluate(e: &Expectation, strategies: &IndexMap<String, StrategyReport>) -> E
             .and_then(|s| s.metric(metric))
             .map(|m| factor * m),
     };
-    let mut ok = observed.zip(bound).is_some_and(|(v, b)| e.cmp.holds(v, b));
+    // Holds only if it holds wherever the true value may lie: "lost == 0"
+    // is not proven when the sweep could not read every session.
+    let ok = range
+        .zip(bound)
+        .is_some_and(|((lo, hi), b)| e.cmp.holds(lo, b) && e.cmp.holds(hi, b));
     let mut note = None;
-    // "lost == 0" is not proven if the sweep could not read every session:
-    // an upper bound on a lower-bound count fails.
-    if let Some(s) = strategy
-        && s.unverified > 0
-        && SWEPT.contains(&e.metric.as_str())
-        && matches!(e.cmp, Cmp::Eq | Cmp::Lt | Cmp::Le)
+    if let (Some(s), Some((lo, hi))) = (strategy, range)
+        && lo != hi
     {
-        ok = false;
         note = Some(format!(
-            "{} sessions could not be read in the final sweep; {} is a lower bound",
-            s.unverified, e.metric
+            "{} sessions ({} acknowledged writes) could not be read; {} lies between {lo} and {hi}",
+            s.unverified, s.writes.unverified, e.metric
         ));
     }
     if let (Bound::Metric { .. }, Some(b)) = (&e.bound, bound)
@@ -389,7 +497,61 @@ fn evaluate(e: &Expectation, strategies: &IndexMap<String, StrategyReport>) -> E
     ExpectationResult {
         expr: e.to_string(),
         ok,
-        observed,
+        observed: range.map(|(lo, _)| lo),
         note,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strategy(lost: u64, durable: u64, unverified: u64) -> StrategyReport {
+        let json = serde_json::json!({
+            "client": "c", "ops": 10, "acked_writes": 10,
+            "writes": {"durable": durable, "lost": lost, "stale": 0, "indeterminate": 0,
+                       "expired": 0, "unverified": unverified},
+            "checked": 10, "durable": durable, "lost": lost, "stale": 0, "resurrected": 0,
+            "indeterminate": 0, "unverified": unverified, "errors": {}, "error_rate": 0.0,
+            "unavailable_ms": 0, "unavailable_windows": [], "throughput": 1.0,
+            "latency_us": {"p50": 1, "p99": 1, "p999": 1, "max": 1},
+            "ops_by_kind": {}, "live": {}, "per_second": []
+        });
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn check(s: StrategyReport, expr: (&str, &str)) -> bool {
+        let (cmp, bound) = crate::scenario::expect::parse_condition(expr.1).unwrap();
+        let e = Expectation {
+            strategy: "redis".into(),
+            metric: expr.0.into(),
+            cmp,
+            bound,
+        };
+        evaluate(&e, &[("redis".to_string(), s)].into_iter().collect()).ok
+    }
+
+    #[test]
+    fn every_metric_an_expectation_may_name_has_a_value() {
+        let s = strategy(1, 9, 0);
+        for m in crate::scenario::expect::METRICS {
+            assert!(s.metric_range(m).is_some(), "{m}");
+        }
+        assert_eq!(s.metric("errors.timeout"), Some(0.0));
+    }
+
+    /// Issue 15: the guard that fails "lost == 0" when reads went
+    /// unverified did not cover `lost_share` (nor, now, the write counts).
+    #[test]
+    fn every_metric_a_sweep_counts_fails_an_upper_bound_when_reads_went_unverified() {
+        for metric in ["lost", "lost_share", "lost_writes", "stale", "stale_writes"] {
+            assert!(check(strategy(0, 90, 0), (metric, "< 0.1")), "{metric}");
+            assert!(!check(strategy(0, 90, 10), (metric, "< 0.1")), "{metric}");
+        }
+        // A lower bound still holds: every unread session can only add.
+        assert!(check(strategy(5, 90, 10), ("lost", "> 2")));
+        // A share can also fall: 10 unread sessions all durable.
+        assert!(!check(strategy(5, 85, 10), ("lost_share", "> 0.055")));
+        assert!(check(strategy(5, 85, 0), ("lost_share", "> 0.055")));
     }
 }

@@ -85,6 +85,7 @@ pub fn for_topology(topology: Topology, path: &Path) -> Scenario {
         targets,
         workload: default_workload(),
         timeline: Vec::new(),
+        check: super::CheckMode::Checkpoints,
         expectations: Vec::new(),
     }
 }

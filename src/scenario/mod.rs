@@ -23,6 +23,34 @@ impl Scenario {
         Self::parse(&SourceText::read(path)?)
     }
 
+    /// Does every timeline entry fit in a load of length `load` (e.g. a
+    /// `--duration` given on the command line)? A fault that would never
+    /// fire tests nothing: each entry that does not fit is named.
+    pub fn fits(&self, load: Duration) -> Result<(), FileError> {
+        let problems: Vec<Problem> = self
+            .timeline
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| {
+                e.misfit(load).map(|why| {
+                    Problem::new(
+                        e.pos,
+                        format!("timeline[{i}]"),
+                        format!("{why} (--duration {})", humantime::format_duration(load)),
+                    )
+                })
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(FileError {
+                file: self.source.clone(),
+                problems,
+            })
+        }
+    }
+
     pub fn parse(src: &SourceText) -> Result<Scenario, FileError> {
         let (spec, positions) = parse_spec::<ScenarioSpec>(src)?;
         let mut c = Checker {
@@ -81,6 +109,10 @@ pub(crate) struct Checker<'a> {
 }
 
 impl Checker<'_> {
+    pub(crate) fn pos(&self, path: &str) -> crate::yaml::Pos {
+        self.positions.blame(path)
+    }
+
     pub(crate) fn at(&mut self, path: &str, message: impl Into<String>) {
         let pos = self.positions.blame(path);
         self.problems.push(Problem::new(pos, path, message));
@@ -185,7 +217,17 @@ fn validate(
     });
     let targets = targets(c, &spec, &topology, &strategies);
     let workload = workload(c, &spec.workload);
-    let timeline = timeline::validate(c, &spec.timeline, &topology);
+    let timeline = timeline::validate(c, &spec.timeline, &topology, workload.duration);
+    let check = match spec.check.as_deref() {
+        None => CheckMode::default(),
+        Some(s) => CheckMode::parse(s).unwrap_or_else(|| {
+            c.at(
+                "check",
+                format!("unknown check `{s}`, expected checkpoints (default) or end-only"),
+            );
+            CheckMode::default()
+        }),
+    };
     let mut expectations = Vec::new();
     for (key, cond) in &spec.expect {
         let path = format!("expect.{key}");
@@ -255,6 +297,7 @@ fn validate(
         targets,
         workload,
         timeline,
+        check,
         expectations,
     }
 }

@@ -22,7 +22,30 @@ pub struct Scenario {
     pub workload: Workload,
     /// Faults to inject during the load.
     pub timeline: Vec<TimelineEntry>,
+    /// When acknowledged writes are judged.
+    pub check: CheckMode,
     pub expectations: Vec<Expectation>,
+}
+
+/// When the checker reads every session back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CheckMode {
+    /// After each fault that can destroy acknowledged writes has done its
+    /// work (load held meanwhile), and at the end.
+    #[default]
+    Checkpoints,
+    /// Only at the end: losses that later load wrote over are not seen.
+    EndOnly,
+}
+
+impl CheckMode {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "checkpoints" => Some(CheckMode::Checkpoints),
+            "end-only" => Some(CheckMode::EndOnly),
+            _ => None,
+        }
+    }
 }
 
 impl Scenario {
@@ -31,6 +54,33 @@ impl Scenario {
         self.timeline
             .iter()
             .any(|e| e.fault.kind == FaultKind::PowerLoss)
+    }
+
+    /// The topology nodes a strategy's operations reach.
+    pub fn groups_of(&self, kind: StrategyKind) -> Vec<String> {
+        let t = &self.targets;
+        let dax_store = t.dax.as_ref().and_then(|dax| {
+            self.topology.nodes.iter().find_map(|n| match &n.kind {
+                crate::topology::NodeKind::Dax(d) if &n.name == dax => Some(d.dynamodb.clone()),
+                _ => None,
+            })
+        });
+        let uses = [
+            (kind.needs_redis(), t.redis.clone()),
+            (kind.needs_dynamodb(), t.dynamodb.clone()),
+            (kind == StrategyKind::Memcached, t.memcached.clone()),
+            (kind.needs_dax(), t.dax.clone()),
+            (kind.needs_dax(), dax_store),
+        ];
+        let mut out: Vec<String> = Vec::new();
+        for (needed, group) in uses {
+            if let (true, Some(g)) = (needed, group)
+                && !out.contains(&g)
+            {
+                out.push(g);
+            }
+        }
+        out
     }
 
     /// Does any fault act on a link (so clients must go through proxies)?

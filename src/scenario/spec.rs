@@ -25,6 +25,10 @@ pub struct ScenarioSpec {
     pub workload: WorkloadSpec,
     #[serde(default)]
     pub timeline: Vec<TimelineSpec>,
+    /// When the checker reads every session: `checkpoints` (default: after
+    /// each fault that can destroy writes, and at the end) or `end-only`.
+    #[serde(default)]
+    pub check: Option<String>,
     #[serde(default)]
     pub expect: IndexMap<String, String>,
 }

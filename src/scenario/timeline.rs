@@ -20,14 +20,17 @@ fn bounded(c: &mut Checker<'_>, path: &str, d: Duration) -> Duration {
     }
 }
 
+/// `load`: the workload's duration; every injection must fall within it.
 pub(crate) fn validate(
     c: &mut Checker<'_>,
     specs: &[TimelineSpec],
     topology: &Topology,
+    load: Duration,
 ) -> Vec<TimelineEntry> {
     let mut out = Vec::new();
     for (i, s) in specs.iter().enumerate() {
         let path = |field: &str| format!("timeline[{i}].{field}");
+        let pos = c.pos(&path("at"));
         let Some(kind) = FaultKind::parse(&s.fault) else {
             c.at(
                 &path("fault"),
@@ -60,8 +63,14 @@ pub(crate) fn validate(
             c.at(
                 &path("duration"),
                 format!(
-                    "`{}` does not last: a duration applies to kill, pause and power-loss",
-                    kind.name()
+                    "`{}` does not last: a duration applies to {}",
+                    kind.name(),
+                    FaultKind::ALL
+                        .into_iter()
+                        .filter(|k| k.heals())
+                        .map(FaultKind::name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             );
         }
@@ -150,7 +159,7 @@ pub(crate) fn validate(
             }
             (every, r.times)
         });
-        out.push(TimelineEntry {
+        let entry = TimelineEntry {
             at,
             fault: Fault {
                 kind,
@@ -163,7 +172,13 @@ pub(crate) fn validate(
                 link,
             },
             repeat,
-        });
+            pos,
+        };
+        if let Some(why) = entry.misfit(load) {
+            let field = if entry.at < load { "repeat" } else { "at" };
+            c.at(&path(field), why);
+        }
+        out.push(entry);
     }
     out
 }

@@ -17,7 +17,7 @@
 //!   writes do not invalidate.
 //! - `dax-consistent`: Query with `ConsistentRead`: DAX passes it through.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -36,6 +36,8 @@ pub struct DaxStore {
     /// How long a read waits for one DAX node before trying the next.
     pub node_timeout: Duration,
     pub next: AtomicUsize,
+    /// Operations a DAX node failed and another node (or DynamoDB) answered.
+    pub fallbacks: AtomicU64,
 }
 
 /// Errors that mean "this node is not there", worth trying elsewhere.
@@ -69,6 +71,7 @@ impl DaxStore {
         Fut: Future<Output = Result<T, OpError>> + 'a,
     {
         let mut last = OpError::new(ErrorClass::Refused, "no DAX node");
+        let mut failed = false;
         for node in order {
             let answer = if write {
                 call(node).await
@@ -76,12 +79,26 @@ impl DaxStore {
                 bounded(self.node_timeout, call(node)).await
             };
             match answer {
-                Err(e) if unreachable(&e, write) => last = e,
-                done => return done,
+                Err(e) if unreachable(&e, write) => {
+                    last = e;
+                    failed = true;
+                }
+                done => {
+                    if failed && done.is_ok() {
+                        self.fallbacks.fetch_add(1, Ordering::Relaxed);
+                    }
+                    return done;
+                }
             }
         }
         match &self.fallback {
-            Some(direct) => call(direct).await,
+            Some(direct) => {
+                let done = call(direct).await;
+                if done.is_ok() {
+                    self.fallbacks.fetch_add(1, Ordering::Relaxed);
+                }
+                done
+            }
             None => Err(last),
         }
     }
@@ -120,6 +137,10 @@ impl SessionStore for DaxStore {
 
     async fn read_source(&self, id: u64) -> Option<Result<Option<String>, OpError>> {
         Some(self.source.get(&self.pk(id)).await)
+    }
+
+    fn fallbacks(&self) -> u64 {
+        self.fallbacks.load(Ordering::Relaxed)
     }
 
     fn describe(&self) -> String {

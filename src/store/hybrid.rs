@@ -13,6 +13,7 @@
 //! degrades to a miss, as an application's short cache timeout would make
 //! it, instead of failing the whole operation.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -27,6 +28,15 @@ pub struct WriteThrough {
     pub dynamo: DynamoBackend,
     pub namespace: String,
     pub cache_timeout: Duration,
+    /// Operations Redis failed and DynamoDB carried.
+    pub fallbacks: AtomicU64,
+}
+
+/// Count a failed cache call that the store of record made up for.
+fn fell_back<T>(counter: &AtomicU64, cache: &Result<T, OpError>) {
+    if cache.is_err() {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 #[async_trait]
@@ -34,15 +44,18 @@ impl SessionStore for WriteThrough {
     async fn put(&self, id: u64, value: &str, ttl: Duration) -> Result<(), OpError> {
         let key = RedisStore::key(&self.namespace, id);
         let pk = DynamoStore::pk(&self.namespace, id);
-        let (_cache, durable) = tokio::join!(
+        let (cache, durable) = tokio::join!(
             bounded(self.cache_timeout, self.redis.set(&key, value, ttl)),
             self.dynamo.put(&pk, value, ttl)
         );
+        fell_back(&self.fallbacks, &cache);
         durable
     }
     async fn get(&self, id: u64) -> Result<Option<String>, OpError> {
         let key = RedisStore::key(&self.namespace, id);
-        match bounded(self.cache_timeout, self.redis.get(&key)).await {
+        let cache = bounded(self.cache_timeout, self.redis.get(&key)).await;
+        fell_back(&self.fallbacks, &cache);
+        match cache {
             Ok(Some(v)) => Ok(Some(v)),
             Ok(None) | Err(_) => self.dynamo.get(&DynamoStore::pk(&self.namespace, id)).await,
         }
@@ -50,14 +63,18 @@ impl SessionStore for WriteThrough {
     async fn delete(&self, id: u64) -> Result<(), OpError> {
         let key = RedisStore::key(&self.namespace, id);
         let pk = DynamoStore::pk(&self.namespace, id);
-        let (_cache, durable) = tokio::join!(
+        let (cache, durable) = tokio::join!(
             bounded(self.cache_timeout, self.redis.del(&key)),
             self.dynamo.delete(&pk)
         );
+        fell_back(&self.fallbacks, &cache);
         durable
     }
     async fn read_source(&self, id: u64) -> Option<Result<Option<String>, OpError>> {
         Some(self.dynamo.get(&DynamoStore::pk(&self.namespace, id)).await)
+    }
+    fn fallbacks(&self) -> u64 {
+        self.fallbacks.load(Ordering::Relaxed)
     }
     fn describe(&self) -> String {
         format!(
@@ -76,6 +93,8 @@ pub struct CacheAside {
     /// TTL of entries populated on a miss.
     pub ttl: Duration,
     pub cache_timeout: Duration,
+    /// Operations Redis failed and DynamoDB carried.
+    pub fallbacks: AtomicU64,
 }
 
 #[async_trait]
@@ -86,12 +105,14 @@ impl SessionStore for CacheAside {
             .await?;
         // Invalidate; a failure here leaves a stale entry until its TTL.
         let key = RedisStore::key(&self.namespace, id);
-        let _ = bounded(self.cache_timeout, self.redis.del(&key)).await;
+        let cache = bounded(self.cache_timeout, self.redis.del(&key)).await;
+        fell_back(&self.fallbacks, &cache);
         Ok(())
     }
     async fn get(&self, id: u64) -> Result<Option<String>, OpError> {
         let key = RedisStore::key(&self.namespace, id);
         let hit = bounded(self.cache_timeout, self.redis.get(&key)).await;
+        fell_back(&self.fallbacks, &hit);
         if let Ok(Some(v)) = hit {
             return Ok(Some(v));
         }
@@ -109,11 +130,15 @@ impl SessionStore for CacheAside {
             .delete(&DynamoStore::pk(&self.namespace, id))
             .await?;
         let key = RedisStore::key(&self.namespace, id);
-        let _ = bounded(self.cache_timeout, self.redis.del(&key)).await;
+        let cache = bounded(self.cache_timeout, self.redis.del(&key)).await;
+        fell_back(&self.fallbacks, &cache);
         Ok(())
     }
     async fn read_source(&self, id: u64) -> Option<Result<Option<String>, OpError>> {
         Some(self.dynamo.get(&DynamoStore::pk(&self.namespace, id)).await)
+    }
+    fn fallbacks(&self) -> u64 {
+        self.fallbacks.load(Ordering::Relaxed)
     }
     fn describe(&self) -> String {
         format!(

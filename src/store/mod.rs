@@ -38,8 +38,9 @@ pub trait SessionStore: Send + Sync {
             "this strategy takes no locks",
         ))
     }
-    /// A lock's release: delete only if `token` still holds it.
-    async fn release(&self, _id: u64, _token: &str) -> Result<(), OpError> {
+    /// A lock's release: delete only if `token` still holds it; whether it
+    /// did (`false`: the lock was no longer the caller's).
+    async fn release(&self, _id: u64, _token: &str) -> Result<bool, OpError> {
         Err(OpError::new(
             ErrorClass::Other,
             "this strategy takes no locks",
@@ -61,19 +62,34 @@ pub trait SessionStore: Send + Sync {
     async fn read_source(&self, _id: u64) -> Option<Result<Option<String>, OpError>> {
         None
     }
+    /// Operations a cache in front failed (an error, not a miss) and the
+    /// store of record answered instead: the proof a fallback happened.
+    /// 0 for strategies without a cache.
+    fn fallbacks(&self) -> u64 {
+        0
+    }
     /// Client configuration in one line (timeouts, retries), for the report.
     fn describe(&self) -> String;
 }
 
-/// Build the store of `kind` for `scenario` on `deployment`. Each strategy
-/// gets its own key namespace (its name) so several run side by side.
+/// The key namespace of strategy `kind` in run `run_id`: the run's tag
+/// (the random part of its id) and the strategy's name, so several
+/// strategies run side by side and a store shared between runs (an
+/// external endpoint) never shows one run another's sessions.
+pub fn namespace(run_id: &str, kind: StrategyKind) -> String {
+    let tag = run_id.rsplit('-').next().unwrap_or(run_id);
+    format!("{tag}:{}", kind.name())
+}
+
+/// Build the store of `kind` for `scenario` on `deployment`, in its own
+/// key namespace ([`namespace`]).
 pub async fn build(
     kind: StrategyKind,
     scenario: &Scenario,
     deployment: &Deployment,
 ) -> Result<Arc<dyn SessionStore>, String> {
     let w = &scenario.workload;
-    let ns = kind.name().to_string();
+    let ns = namespace(deployment.run_id(), kind);
     let redis = || redis_backend(scenario, deployment);
     let dynamo = || dynamo_backend(scenario, deployment);
     Ok(match kind {
@@ -90,6 +106,7 @@ pub async fn build(
             dynamo: dynamo()?.await,
             namespace: ns,
             cache_timeout: cache_timeout(w.op_timeout),
+            fallbacks: Default::default(),
         }),
         StrategyKind::CacheAside => Arc::new(hybrid::CacheAside {
             redis: redis()?,
@@ -97,6 +114,7 @@ pub async fn build(
             namespace: ns,
             ttl: w.ttl,
             cache_timeout: cache_timeout(w.op_timeout),
+            fallbacks: Default::default(),
         }),
         StrategyKind::RedisConnmap => Arc::new(patterns::ConnMap {
             backend: redis()?,
@@ -281,6 +299,7 @@ async fn dax_store(
         namespace,
         node_timeout: cache_timeout(timeout),
         next: Default::default(),
+        fallbacks: Default::default(),
     })
 }
 

@@ -176,6 +176,7 @@ impl Live {
         let Some(d) = &self.drill else { return };
         state.apply_snapshot(d.engine.snapshots.borrow().clone());
         state.load_paused = d.control().is_paused();
+        state.load_checking = d.control().is_checking();
         // Pids change when a node restarts. The deployment lock is never
         // waited for (a fault may hold it for seconds): the last infos
         // seen stay until it is free.

@@ -53,7 +53,10 @@ pub async fn run(args: TuiArgs, home: Home) -> u8 {
     }
     // A file given on the command line is checked before the screen changes.
     let first = match &args.scenario {
-        Some(path) => match crate::scenario::load_any(path) {
+        Some(path) => match crate::scenario::load_any(path).and_then(|s| match args.duration {
+            Some(d) => s.fits(d).map(|_| s),
+            None => Ok(s),
+        }) {
             Ok(s) => Some(s),
             Err(e) => {
                 eprintln!("{e}");

@@ -108,6 +108,8 @@ pub struct State {
     /// Per strategy: the loss the latest fault's budget allows, as text.
     pub budget: Option<String>,
     pub load_paused: bool,
+    /// A checkpoint holds the load while it reads every session.
+    pub load_checking: bool,
     /// The last thing a key did, or why it could not.
     pub message: String,
     /// The final report, once the run is over: the summary screen.
@@ -360,6 +362,8 @@ mod tests {
             duration: None,
             link: Default::default(),
             saved: Vec::new(),
+            plan: Default::default(),
+            group: "cache".into(),
         };
         let cut = ActiveFault {
             id: 1,
@@ -371,6 +375,8 @@ mod tests {
                 ..Default::default()
             },
             saved: Vec::new(),
+            plan: Default::default(),
+            group: "cache".into(),
         };
         s.apply_nodes(&infos, &status, &[pause.clone(), cut]);
         assert_eq!(s.nodes[1].faults, vec!["peers: partition both".to_string()]);

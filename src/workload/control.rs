@@ -1,19 +1,42 @@
 //! Live control of the load: pause and resume it (the dashboard's `space`),
-//! or end it early (finish the drill now). While paused no operation is
-//! issued and the intended start times that fall in the pause are skipped,
-//! not queued: resuming does not fire a burst, and nothing is measured for
-//! time the user chose not to load.
+//! hold it while a checkpoint reads every session, or end it early (finish
+//! the drill now). While paused or held no operation is issued and the
+//! intended start times that fall in the pause are skipped, not queued:
+//! resuming does not fire a burst, and nothing is measured for time the
+//! load was not running. Every pause is remembered, so availability can
+//! leave it out.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::events::EventLog;
 
+/// Who holds the load.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Hold {
+    /// The user paused it.
+    pub user: bool,
+    /// A checkpoint is reading every session.
+    pub checkpoint: bool,
+}
+
+impl Hold {
+    pub fn any(self) -> bool {
+        self.user || self.checkpoint
+    }
+}
+
+/// A pause: its start, and its end once resumed.
+type Pause = (Instant, Option<Instant>);
+
 #[derive(Debug, Clone)]
 pub struct LoadControl {
-    paused: Arc<watch::Sender<bool>>,
+    hold: Arc<watch::Sender<Hold>>,
+    /// Every pause (either kind).
+    pauses: Arc<Mutex<Vec<Pause>>>,
     stop: CancellationToken,
     events: EventLog,
 }
@@ -21,24 +44,46 @@ pub struct LoadControl {
 impl LoadControl {
     pub fn new(events: EventLog) -> Self {
         Self {
-            paused: Arc::new(watch::channel(false).0),
+            hold: Arc::new(watch::channel(Hold::default()).0),
+            pauses: Arc::default(),
             stop: CancellationToken::new(),
             events,
         }
     }
 
+    /// Paused by the user?
     pub fn is_paused(&self) -> bool {
-        *self.paused.borrow()
+        self.hold.borrow().user
+    }
+
+    /// Held by a checkpoint?
+    pub fn is_checking(&self) -> bool {
+        self.hold.borrow().checkpoint
+    }
+
+    fn set(&self, change: impl FnOnce(&mut Hold)) -> bool {
+        let mut before = Hold::default();
+        let mut after = Hold::default();
+        let changed = self.hold.send_if_modified(|h| {
+            before = *h;
+            change(h);
+            after = *h;
+            before != after
+        });
+        if before.any() != after.any() {
+            let mut p = self.pauses.lock().unwrap_or_else(|p| p.into_inner());
+            if after.any() {
+                p.push((Instant::now(), None));
+            } else if let Some(last) = p.last_mut() {
+                last.1 = Some(Instant::now());
+            }
+        }
+        changed
     }
 
     /// Pause or resume; says so in the event log. Returns the new state.
     pub fn set_paused(&self, paused: bool) -> bool {
-        let changed = self.paused.send_if_modified(|p| {
-            let changed = *p != paused;
-            *p = paused;
-            changed
-        });
-        if changed {
+        if self.set(|h| h.user = paused) {
             let (kind, msg) = if paused {
                 ("load-paused", "load paused: no new operations")
             } else {
@@ -51,6 +96,11 @@ impl LoadControl {
 
     pub fn toggle(&self) -> bool {
         self.set_paused(!self.is_paused())
+    }
+
+    /// Hold the load for a checkpoint (or let it go again).
+    pub(crate) fn hold_for_checkpoint(&self, on: bool) {
+        self.set(|h| h.checkpoint = on);
     }
 
     /// End the timed load now; the drain and the sweep follow as usual.
@@ -66,14 +116,48 @@ impl LoadControl {
     /// Stop without a word: the drill is being dropped (or is over).
     pub fn abandon(&self) {
         self.stop.cancel();
-        self.paused.send_replace(false);
+        self.set(|h| *h = Hold::default());
     }
 
     pub fn stopped(&self) -> &CancellationToken {
         &self.stop
     }
 
-    pub(crate) fn watch_paused(&self) -> watch::Receiver<bool> {
-        self.paused.subscribe()
+    pub(crate) fn watch_hold(&self) -> watch::Receiver<Hold> {
+        self.hold.subscribe()
+    }
+
+    /// Every pause so far, a pause still running ending now.
+    pub fn pauses(&self) -> Vec<(Instant, Instant)> {
+        let now = Instant::now();
+        self.pauses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|&(a, b)| (a, b.unwrap_or(now)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_checkpoint_does_not_resume_a_load_the_user_paused() {
+        let c = LoadControl::new(EventLog::new(Instant::now()));
+        c.set_paused(true);
+        c.hold_for_checkpoint(true);
+        c.hold_for_checkpoint(false);
+        assert!(c.is_paused());
+        assert!(c.watch_hold().borrow().any());
+        c.set_paused(false);
+        assert!(!c.watch_hold().borrow().any());
+        // One pause from the user's pause to the resume, not two.
+        assert_eq!(c.pauses().len(), 1);
+        c.hold_for_checkpoint(true);
+        assert!(c.is_checking() && !c.is_paused());
+        c.hold_for_checkpoint(false);
+        assert_eq!(c.pauses().len(), 2);
     }
 }

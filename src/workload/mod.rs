@@ -3,6 +3,7 @@
 //! and knows nothing of terminals; the TUI and the headless runner both
 //! consume it.
 
+mod checkpoint;
 mod control;
 mod op;
 pub mod rng;
@@ -15,13 +16,14 @@ use futures::StreamExt;
 use tokio::sync::{Mutex, Semaphore, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::check::{self, SweepResult};
+use crate::check::checkpoint::{Checkpoint, Request};
+use crate::check::{self, Patience, SweepResult, WriteTally};
 use crate::events::{Event, EventLog};
 use crate::metrics::ledger::SessionState;
 use crate::metrics::{self, OpKind, Phase, Snapshot, StrategyStats};
 use crate::scenario::{StrategyKind, Workload};
 use crate::store::SessionStore;
-pub use control::LoadControl;
+pub use control::{Hold, LoadControl};
 use op::OpCtx;
 use scheduler::{MAX_IN_FLIGHT, Schedule};
 
@@ -30,6 +32,8 @@ pub type Ledger = Arc<Vec<Mutex<SessionState>>>;
 pub struct StrategyRun {
     pub kind: StrategyKind,
     pub store: Arc<dyn SessionStore>,
+    /// The topology nodes its operations reach.
+    pub groups: Vec<String>,
 }
 
 /// A running engine.
@@ -62,16 +66,38 @@ pub struct RunOutcome {
     pub started_unix_ms: u128,
     /// Length of the timed load.
     pub load: Duration,
+    pub load_start: Instant,
     pub load_end: Instant,
     pub strategies: Vec<StrategyOutcome>,
     pub events: Vec<Event>,
+    /// Checkpoints taken after faults, in order.
+    pub checkpoints: Vec<Checkpoint>,
+    /// When the load was paused or held (relative to `started`).
+    pub pauses: Vec<(Duration, Duration)>,
+}
+
+impl RunOutcome {
+    /// How much of `[from, to)` (relative to the start) the load spent
+    /// paused.
+    pub fn paused_within(&self, from: Duration, to: Duration) -> Duration {
+        self.pauses
+            .iter()
+            .map(|&(a, b)| b.min(to).saturating_sub(a.max(from)))
+            .sum()
+    }
 }
 
 pub struct StrategyOutcome {
     pub kind: StrategyKind,
     pub client: String,
     pub stats: StrategyStats,
+    /// The final sweep.
     pub sweep: SweepResult,
+    /// Every acknowledged write by fate, over checkpoints and the final sweep.
+    pub writes: WriteTally,
+    /// Operations a cache failed and the store of record carried, during
+    /// the load.
+    pub fallbacks: u64,
     pub ledger: Ledger,
 }
 
@@ -87,12 +113,14 @@ pub trait RunHooks: Send + Sync {
 
 /// Start the engine. `duration` is the timed load (prefill comes first).
 /// Events go to `events`, whose origin is the run's time origin.
+/// `checkpoints`: requests from the fault side, answered while the load runs.
 pub fn start(
     workload: &Workload,
     duration: Duration,
     strategies: Vec<StrategyRun>,
     events: EventLog,
     hooks: Option<Arc<dyn RunHooks>>,
+    checkpoints: Option<mpsc::UnboundedReceiver<Request>>,
 ) -> RunHandle {
     let started = events.origin();
     let (snap_tx, snap_rx) = watch::channel(Snapshot::default());
@@ -113,6 +141,7 @@ pub fn start(
             duration,
             hooks,
             control: control.clone(),
+            checkpoints,
         },
         strategies,
         ledgers.clone(),
@@ -135,6 +164,7 @@ struct Load {
     duration: Duration,
     hooks: Option<Arc<dyn RunHooks>>,
     control: LoadControl,
+    checkpoints: Option<mpsc::UnboundedReceiver<Request>>,
 }
 
 async fn run(
@@ -149,6 +179,7 @@ async fn run(
         duration,
         hooks,
         control,
+        checkpoints,
     } = load;
     let started = events.origin();
     let started_unix_ms = crate::provision::rundir::now_unix_ms();
@@ -158,8 +189,12 @@ async fn run(
         .iter()
         .map(|s| s.kind.name().to_string())
         .collect();
+    let pauses = {
+        let control = control.clone();
+        Arc::new(move || relative(&control.pauses(), started)) as metrics::Pauses
+    };
     let aggregator = tokio::spawn(metrics::aggregate(
-        started, names, sample_rx, phase_rx, snapshots,
+        started, names, sample_rx, phase_rx, snapshots, pauses,
     ));
 
     let cancel = CancellationToken::new();
@@ -215,6 +250,32 @@ async fn run(
         .iter()
         .map(|_| Arc::new(Semaphore::new(MAX_IN_FLIGHT)))
         .collect();
+    let drain_limit = w.op_timeout * 2 + Duration::from_secs(1);
+    let load_over = CancellationToken::new();
+    let checkpointer = checkpoints.map(|requests| {
+        let server = checkpoint::Server {
+            strategies: strategies
+                .iter()
+                .zip(&ledgers)
+                .zip(&gates)
+                .map(|((s, l), g)| checkpoint::Swept {
+                    name: s.kind.name().to_string(),
+                    groups: s.groups.clone(),
+                    store: s.store.clone(),
+                    ledger: l.clone(),
+                    gate: g.clone(),
+                })
+                .collect(),
+            control: control.clone(),
+            events: events.clone(),
+            patience: Patience {
+                timeout: w.op_timeout,
+                attempts: 5,
+            },
+            drain_limit,
+        };
+        tokio::spawn(server.serve(requests, load_over.clone()))
+    });
     let drivers = ctxs.iter().zip(&gates).enumerate().map(|(i, (c, gate))| {
         scheduler::drive(
             c.clone(),
@@ -228,6 +289,12 @@ async fn run(
     });
     futures::future::join_all(drivers).await;
     let load_end = Instant::now();
+    load_over.cancel();
+    let fallbacks: Vec<u64> = strategies.iter().map(|s| s.store.fallbacks()).collect();
+    let checkpoints = match checkpointer {
+        Some(t) => t.await.unwrap_or_default(),
+        None => Vec::new(),
+    };
 
     let _ = phase_tx.send(Phase::Draining);
     events.push(
@@ -235,7 +302,6 @@ async fn run(
         "",
         "load stopped; waiting for operations in flight",
     );
-    let drain_limit = w.op_timeout * 2 + Duration::from_secs(1);
     for gate in &gates {
         let _ = tokio::time::timeout(drain_limit, gate.acquire_many(MAX_IN_FLIGHT as u32)).await;
     }
@@ -244,8 +310,10 @@ async fn run(
     drop(ctxs);
     let _ = phase_tx.send(Phase::Sweep);
     let mut stats = aggregator.await.unwrap_or_default();
+    let pauses = relative(&control.pauses(), started);
     for s in &mut stats {
         s.availability.finish(load_end);
+        s.availability.exclude(&pauses);
     }
 
     if let Some(t) = hook_task {
@@ -260,23 +328,34 @@ async fn run(
         h.before_sweep().await;
     }
     events.push("sweep", "", "final sweep: reading every session written");
+    let patience = Patience {
+        timeout: w.op_timeout,
+        attempts: 3,
+    };
     let sweeps = futures::future::join_all(
         strategies
             .iter()
             .zip(&ledgers)
-            .map(|(s, l)| check::sweep(s.store.clone(), l.clone(), w.op_timeout)),
+            .map(|(s, l)| check::sweep(s.store.clone(), l.clone(), patience)),
     )
     .await;
-    for (s, sw) in strategies.iter().zip(&sweeps) {
+    let mut writes = Vec::new();
+    for l in &ledgers {
+        writes.push(tally(l).await);
+    }
+    for ((s, sw), wr) in strategies.iter().zip(&sweeps).zip(&writes) {
         events.push(
             "checked",
             "",
             format!(
-                "{}: {} sessions checked, {} lost, {} stale",
+                "{}: {} sessions checked, {} lost, {} stale; of {} acknowledged writes, {} lost, {} stale",
                 s.kind.name(),
                 sw.checked,
                 sw.count(check::ReadCheck::Missing),
-                sw.count(check::ReadCheck::Stale)
+                sw.count(check::ReadCheck::Stale),
+                wr.total(),
+                wr.lost,
+                wr.stale
             ),
         );
     }
@@ -286,23 +365,56 @@ async fn run(
         started,
         started_unix_ms,
         load: load_end - load_start,
+        load_start,
         load_end,
         strategies: strategies
             .into_iter()
             .zip(stats)
             .zip(sweeps)
+            .zip(writes)
             .zip(ledgers)
             .zip(clients)
-            .map(|((((s, stats), sweep), ledger), client)| StrategyOutcome {
-                kind: s.kind,
-                client,
-                stats,
-                sweep,
-                ledger,
-            })
+            .zip(fallbacks)
+            .map(
+                |((((((s, stats), sweep), writes), ledger), client), fallbacks)| StrategyOutcome {
+                    kind: s.kind,
+                    client,
+                    stats,
+                    sweep,
+                    writes,
+                    fallbacks,
+                    ledger,
+                },
+            )
             .collect(),
         events: events.all(),
+        checkpoints,
+        pauses,
     }
+}
+
+/// Instants as offsets from `origin`.
+fn relative(spans: &[(Instant, Instant)], origin: Instant) -> Vec<(Duration, Duration)> {
+    spans
+        .iter()
+        .map(|&(a, b)| {
+            (
+                a.saturating_duration_since(origin),
+                b.saturating_duration_since(origin),
+            )
+        })
+        .collect()
+}
+
+/// Every acknowledged write in `ledger`, by fate.
+async fn tally(ledger: &Ledger) -> WriteTally {
+    let mut t = WriteTally::default();
+    for s in ledger.iter() {
+        for w in &s.lock().await.writes {
+            t.add(w.fate, 1);
+        }
+    }
+    t
 }
 
 /// Write every session once (closed loop, bounded concurrency); acknowledged

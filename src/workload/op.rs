@@ -8,7 +8,7 @@ use tokio::sync::{Mutex, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::check::{ReadCheck, judge};
-use crate::metrics::ledger::SessionState;
+use crate::metrics::ledger::{Fate, SessionState};
 use crate::metrics::{OpKind, Sample};
 use crate::scenario::{Patterns, Semantics};
 use crate::store::{ErrorClass, SessionStore, bounded, value};
@@ -81,7 +81,7 @@ async fn session(ctx: &OpCtx, state: &mut SessionState, op: OpKind, id: u64) -> 
         }
         OpKind::Read => match bounded(ctx.timeout, ctx.store.get(id)).await {
             Ok(v) => {
-                let check = judge(state, v.as_deref(), Instant::now());
+                let check = judge(state, v.as_deref(), Instant::now()).check;
                 let first_proof =
                     matches!(check, ReadCheck::Missing | ReadCheck::Stale) && state.first_proof();
                 Outcome {
@@ -112,11 +112,25 @@ async fn session(ctx: &OpCtx, state: &mut SessionState, op: OpKind, id: u64) -> 
 async fn lock(ctx: &OpCtx, state: &mut SessionState, op: OpKind, id: u64) -> Outcome {
     if op == OpKind::Delete {
         let token = value::encode(id, state.acked_version().unwrap_or(0), ctx.value_bytes);
+        let held_until = state.lease_until();
         state.begin_delete(Instant::now());
         return match bounded(ctx.timeout, ctx.store.release(id, &token)).await {
-            Ok(()) => {
-                state.delete_acked(Instant::now());
-                Outcome::default()
+            Ok(released) => {
+                let now = Instant::now();
+                // Our token was not there while our lease certainly ran:
+                // the store forgot the lock (or gave it to another).
+                let forgotten = !released && held_until.is_some_and(|until| until > now);
+                let first_proof = forgotten && state.first_proof();
+                if forgotten && let Some(w) = state.writes.last_mut() {
+                    w.fate = Fate::Lost;
+                    w.judged = Some(now);
+                }
+                state.delete_acked(now);
+                Outcome {
+                    check: forgotten.then_some(ReadCheck::Missing),
+                    first_proof,
+                    ..Outcome::default()
+                }
             }
             Err(e) => failed(e.class),
         };

@@ -80,7 +80,7 @@ pub async fn drive(
     in_flight: Arc<Semaphore>,
     control: LoadControl,
 ) {
-    let mut paused = control.watch_paused();
+    let mut hold = control.watch_hold();
     let stop = control.stopped().clone();
     let mut resumed_at: Option<Instant> = None;
     for (op, offset) in schedule {
@@ -92,9 +92,9 @@ pub async fn drive(
             _ = tokio::time::sleep_until(intended.into()) => {}
             _ = stop.cancelled() => return,
         }
-        if *paused.borrow_and_update() {
+        if hold.borrow_and_update().any() {
             tokio::select! {
-                _ = paused.wait_for(|p| !p) => {}
+                _ = hold.wait_for(|h| !h.any()) => {}
                 _ = stop.cancelled() => return,
             }
             resumed_at = Some(Instant::now());

@@ -220,3 +220,75 @@ pub fn docker_engine() -> Option<std::sync::Arc<sessiondrill::provision::docker:
         }
     }
 }
+
+/// The committed report schema, docs/report.schema.json.
+pub fn schema() -> jsonschema::Validator {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.schema.json"),
+    )
+    .expect("docs/report.schema.json");
+    jsonschema::validator_for(&serde_json::from_str(&text).expect("schema is JSON"))
+        .expect("schema compiles")
+}
+
+/// Fail unless `report` matches the committed schema.
+pub fn assert_valid_report(report: &serde_json::Value) {
+    let errors: Vec<String> = schema()
+        .iter_errors(report)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "report of {} does not match docs/report.schema.json: {errors:#?}",
+        report["scenario"]
+    );
+}
+
+/// What `sessiondrill run` left: exit code, the JSON report (checked
+/// against the schema), stderr.
+pub struct Ran {
+    pub code: i32,
+    pub report: serde_json::Value,
+    pub stderr: String,
+}
+
+/// `sessiondrill run FILE ARGS… --json R` in a private home, with `env`
+/// set: the report is checked against the schema, and the home must hold
+/// no run directory afterwards.
+pub fn run_scenario(file: &Path, args: &[&str], env: &[(&str, &str)]) -> Ran {
+    let h = home();
+    let json = h.path().join("report.json");
+    let out = cli(&h)
+        .arg("run")
+        .arg(file)
+        .args(args)
+        .arg("--json")
+        .arg(&json)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run sessiondrill");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(&json).unwrap_or_else(|e| panic!("no report ({e}): {stderr}")),
+    )
+    .expect("report is JSON");
+    assert_valid_report(&report);
+    assert!(run_dirs(&h).is_empty(), "run directory left behind");
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        report,
+        stderr,
+    }
+}
+
+/// A scenario written to a file of its own (kept while the TempDir lives).
+pub fn scenario_file(text: &str) -> (TempDir, PathBuf) {
+    let dir = tempfile::Builder::new()
+        .prefix("sessiondrill-scenario-")
+        .tempdir()
+        .expect("temp dir");
+    let path = dir.path().join("scenario.yaml");
+    std::fs::write(&path, text).expect("write scenario");
+    (dir, path)
+}

@@ -57,7 +57,7 @@ impl SessionStore for SessionLock {
         Ok(set.is_some())
     }
 
-    async fn release(&self, id: u64, token: &str) -> Result<(), OpError> {
+    async fn release(&self, id: u64, token: &str) -> Result<bool, OpError> {
         self.backend
             .exec::<i64>(
                 redis::cmd("EVAL")
@@ -67,7 +67,7 @@ impl SessionStore for SessionLock {
                     .arg(token),
             )
             .await
-            .map(|_| ())
+            .map(|deleted| deleted == 1)
     }
 
     fn describe(&self) -> String {

@@ -19,6 +19,7 @@ impl Widget for StatusBar<'_> {
         let (load, load_color) = match (s.summary.is_some(), s.phase(), s.load_paused) {
             (true, _, _) => ("done", Color::Green),
             (_, Phase::Load, true) => ("paused", Color::Yellow),
+            (_, Phase::Load, false) if s.load_checking => ("checkpoint", Color::Cyan),
             (_, Phase::Load, false) => ("running", Color::Green),
             (_, Phase::Prefill, _) => ("prefill", Color::Cyan),
             (_, Phase::Starting, _) => ("starting", Color::Cyan),
@@ -66,6 +67,9 @@ mod tests {
             "{screen:#?}"
         );
         assert!(contains(&screen, "? help"), "{screen:#?}");
+        s.load_checking = true;
+        let screen = render(80, 1, |f| f.render_widget(StatusBar(&s), f.area()));
+        assert!(contains(&screen, "[checkpoint]"), "{screen:#?}");
         s.load_paused = true;
         let screen = render(80, 1, |f| f.render_widget(StatusBar(&s), f.area()));
         assert!(contains(&screen, "[paused]"), "{screen:#?}");

@@ -1,5 +1,6 @@
 //! The summary screen at the end of a run: the headless report's numbers
-//! (final sweep), each fault's window, and the verdict of each `expect:`.
+//! (acknowledged writes lost, sessions lost at the end), each fault's
+//! window (or why it did not fire), and the verdict of each `expect:`.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -16,7 +17,7 @@ pub struct Summary<'a>(pub &'a State);
 impl Widget for Summary<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let Some(r) = &self.0.summary else { return };
-        let verdict = if r.expectations.is_empty() {
+        let verdict = if r.expectations.is_empty() && r.ok {
             Span::raw("no expectations")
         } else if r.ok {
             Span::styled("PASS", Style::new().fg(Color::Green).bold())
@@ -79,21 +80,23 @@ impl Widget for Summary<'_> {
 
 fn strategy_table(r: &Report) -> Table<'_> {
     let header = Row::new([
-        "strategy", "acked", "durable", "lost", "stale", "indet", "unverif", "unavail", "p50",
+        "strategy", "acked", "lost wr", "lost", "stale", "indet", "unverif", "unavail", "p50",
         "p99",
     ])
     .style(Style::new().fg(Color::DarkGray));
     let rows = r.strategies.iter().map(|(name, s)| {
-        let lost = if s.lost > 0 {
-            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
-        } else {
-            Style::new().fg(Color::Green)
+        let red = |n: u64| {
+            if n > 0 {
+                Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
+            } else {
+                Style::new().fg(Color::Green)
+            }
         };
         Row::new([
             Cell::from(name.as_str()),
             Cell::from(short(s.acked_writes)),
-            Cell::from(short(s.durable)),
-            Cell::from(Line::styled(short(s.lost), lost)),
+            Cell::from(Line::styled(short(s.writes.lost), red(s.writes.lost))),
+            Cell::from(Line::styled(short(s.lost), red(s.lost))),
             Cell::from(short(s.stale)),
             Cell::from(short(s.indeterminate)),
             Cell::from(short(s.unverified)),
@@ -121,19 +124,34 @@ fn strategy_table(r: &Report) -> Table<'_> {
 }
 
 fn fault_table(r: &Report) -> Table<'_> {
-    let header = Row::new(["at", "fault", "lost/stale per strategy", "budget"])
+    let header = Row::new(["at", "fault", "lost writes per strategy", "budget"])
         .style(Style::new().fg(Color::DarkGray));
     let rows = r.faults.iter().map(|f| {
         let per: Vec<String> = f
             .strategies
             .iter()
-            .map(|(name, w)| format!("{name} {}/{}", w.lost, w.stale))
+            .map(|(name, w)| match w.lost_writes_s {
+                Some(t) if w.lost_writes > 0 => format!("{name} {} ({t:.2}s)", w.lost_writes),
+                _ => format!("{name} {}", w.lost_writes),
+            })
             .collect();
+        let (what, style) = if f.failed() {
+            (
+                format!(
+                    "did not {}: {}",
+                    if f.fired { "work" } else { "fire" },
+                    f.error.as_deref().unwrap_or("")
+                ),
+                Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+            )
+        } else {
+            (f.budget.clone(), Style::new())
+        };
         Row::new([
-            format!("{:.1}s", f.at_ms as f64 / 1000.0),
-            format!("{} {}", f.kind, f.target),
-            per.join(" "),
-            f.budget.clone(),
+            Cell::from(format!("{:.1}s", f.at_ms as f64 / 1000.0)),
+            Cell::from(format!("{} {}", f.kind, f.target)),
+            Cell::from(per.join(" ")),
+            Cell::from(Line::styled(what, style)),
         ])
     });
     Table::new(
@@ -161,7 +179,10 @@ mod tests {
             "workload": {"sessions": 10, "rates_per_s": {}, "ttl_s": 60, "value_bytes": 64,
                          "op_timeout_ms": 1000, "prefill": false},
             "strategies": {"redis": {
-                "client": "c", "ops": 100, "acked_writes": 4321, "checked": 10, "durable": 4000,
+                "client": "c", "ops": 100, "acked_writes": 4321,
+                "writes": {"durable": 3400, "lost": 852, "stale": 0, "indeterminate": 0,
+                           "expired": 0, "unverified": 0},
+                "checked": 10, "durable": 4000,
                 "lost": 321, "stale": 2, "resurrected": 0, "indeterminate": 1, "unverified": 0,
                 "errors": {}, "error_rate": 0.0, "unavailable_ms": 900,
                 "unavailable_windows": [], "throughput": 1.0,
@@ -171,9 +192,15 @@ mod tests {
             "faults": [{"kind": "power-loss", "target": "redis", "processes": ["redis"],
                         "at_ms": 3000, "healed_ms": 3300, "message": "m",
                         "budget": "AOF everysec: about 1 s",
-                        "strategies": {"redis": {"lost": 321, "stale": 2, "lost_acked_ms": null,
+                        "strategies": {"redis": {"lost_writes": 852, "stale_writes": 0,
+                            "lost": 321, "stale": 2, "lost_acked_ms": null,
+                            "write_rate": 1200.0, "lost_writes_s": 0.71,
                             "budget_writes": 800.0, "unavailable_ms": 900,
-                            "recovery_ms": 1200}}}],
+                            "recovery_ms": 1200}}},
+                       {"kind": "kill", "target": "redis", "processes": [],
+                        "at_ms": 5000, "healed_ms": null, "message": "m", "fired": false,
+                        "error": "never injected: the load ended before 5s",
+                        "budget": "b", "strategies": {}}],
             "expectations": [{"expr": "redis.lost > 0", "ok": true, "observed": 321.0},
                              {"expr": "redis.unavailable_ms < 100", "ok": false, "observed": 900.0}],
             "ok": false
@@ -200,6 +227,8 @@ mod tests {
                 "{screen:#?}"
             );
             assert!(contains(&screen, "power-loss redis"), "{screen:#?}");
+            assert!(contains(&screen, "852"), "lost writes: {screen:#?}");
+            assert!(contains(&screen, "did not fire"), "{screen:#?}");
             assert!(
                 contains(&screen, "report written: /tmp/x.json"),
                 "{screen:#?}"

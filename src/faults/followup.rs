@@ -1,0 +1,214 @@
+//! What follows a fault: when it has done its work, so that a checkpoint
+//! can count what it destroyed before later load writes over it.
+//!
+//! - a fault that is over as soon as it is injected (`restart`, `flush`,
+//!   `resume`, a `kill` that leaves another node to answer) — at once;
+//! - a fault on a group with roles (Sentinel, cluster) that can cost the
+//!   primary — when a replica is promoted: then the writes the old primary
+//!   had not passed on are gone, and the clients are about to write over
+//!   them on the new one;
+//! - a fault with a duration — when it heals (the node back, the link
+//!   whole again).
+//!
+//! A client-link fault (latency, a client partition, throttling…) cannot
+//! take back what a server acknowledged: no checkpoint.
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use super::FaultKind;
+use super::node_status::{NodeState, NodeStatus};
+use crate::topology::NodeKind;
+
+/// How long a checkpoint on a Sentinel group waits, with the load held,
+/// before reading: the clients ask the Sentinels every 100 ms
+/// (`store::redis::WATCH_EVERY`) and drop their connections when the primary
+/// changed.
+pub const SENTINEL_SETTLE: Duration = Duration::from_millis(250);
+
+/// The same for a cluster: its clients learn of a new master from a
+/// refused connection or a MOVED, once the old master has heard of it over
+/// the bus (about 100 ms after a healed partition, measured).
+pub const CLUSTER_SETTLE: Duration = Duration::from_millis(500);
+
+/// How long to wait for the Sentinels to name a promoted replica.
+pub const ANNOUNCE_LIMIT: Duration = Duration::from_secs(5);
+
+/// How long a `failover` may take before it counts as failed.
+pub const FAILOVER_LIMIT: Duration = Duration::from_secs(10);
+
+/// How long to watch for a promotion after a fault that stays.
+pub const PROMOTION_LIMIT: Duration = Duration::from_secs(30);
+
+/// When to take checkpoints for a fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Plan {
+    pub at_once: bool,
+    pub on_promotion: bool,
+    pub at_heal: bool,
+    /// Wait this long, load held, before reading.
+    pub settle: Duration,
+}
+
+impl Plan {
+    pub fn any(&self) -> bool {
+        self.at_once || self.on_promotion || self.at_heal
+    }
+}
+
+/// The plan for a fault of `kind` on a node of `node` kind.
+pub fn plan(kind: FaultKind, peers: bool, node: &NodeKind, duration: Option<Duration>) -> Plan {
+    let roles = matches!(
+        node,
+        NodeKind::RedisReplicated(_) | NodeKind::RedisCluster(_)
+    );
+    let heals = duration.is_some();
+    let settle = match node {
+        NodeKind::RedisReplicated(_) => SENTINEL_SETTLE,
+        NodeKind::RedisCluster(_) => CLUSTER_SETTLE,
+        _ => Duration::ZERO,
+    };
+    let p = |at_once, on_promotion, at_heal| Plan {
+        at_once,
+        on_promotion,
+        at_heal,
+        settle,
+    };
+    match kind {
+        FaultKind::Kill => p(!roles && !heals, roles, heals),
+        FaultKind::PowerLoss | FaultKind::Pause => p(false, roles, heals),
+        FaultKind::Restart | FaultKind::Flush | FaultKind::Resume => p(true, false, false),
+        FaultKind::Failover => p(false, true, false),
+        FaultKind::Evict => p(false, false, heals),
+        FaultKind::Latency
+        | FaultKind::Bandwidth
+        | FaultKind::Partition
+        | FaultKind::Reset
+        | FaultKind::Timeout
+        | FaultKind::Throttle => {
+            if peers {
+                p(false, roles, heals)
+            } else {
+                Plan::default()
+            }
+        }
+    }
+}
+
+/// The processes of `group` the observer last saw as primaries.
+pub fn primaries(status: &[NodeStatus], group: &str) -> Vec<String> {
+    status
+        .iter()
+        .filter(|n| n.group == group && n.role == "master" && n.state != NodeState::Down)
+        .map(|n| n.name.clone())
+        .collect()
+}
+
+/// Wait until the observer sees a process of `group` that is not among
+/// `before` answer as a primary; its name, or `None` by `deadline`.
+pub async fn promotion(
+    mut status: watch::Receiver<Vec<NodeStatus>>,
+    group: &str,
+    before: &[String],
+    deadline: Instant,
+) -> Option<String> {
+    let promoted = |s: &[NodeStatus]| {
+        primaries(s, group)
+            .into_iter()
+            .find(|p| !before.contains(p))
+    };
+    loop {
+        if let Some(p) = promoted(&status.borrow_and_update()) {
+            return Some(p);
+        }
+        match tokio::time::timeout_at(deadline.into(), status.changed()).await {
+            Ok(Ok(())) => {}
+            _ => return None,
+        }
+    }
+}
+
+/// Wait until the Sentinels name one of `ports` as the primary of `group`
+/// (they announce a promotion after the replica has taken the role), at
+/// most until `deadline`.
+pub async fn announced(sentinels: &[(u16, String)], group: &str, ports: &[u16], deadline: Instant) {
+    while Instant::now() < deadline {
+        let named = super::target::sentinels_primary_port(sentinels, group).await;
+        if named.is_some_and(|p| ports.contains(&p)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::{AppendFsync, Memcached, Persistence, RedisServer};
+
+    fn status(name: &str, role: &str, state: NodeState) -> NodeStatus {
+        NodeStatus {
+            name: name.into(),
+            group: "cache".into(),
+            kind: "redis-replicated".into(),
+            role: role.into(),
+            state,
+            offset: None,
+            lag_bytes: None,
+            cache: None,
+        }
+    }
+
+    #[test]
+    fn client_link_faults_need_no_checkpoint_and_a_power_loss_waits_for_its_heal() {
+        let redis = NodeKind::Redis(RedisServer {
+            persistence: Persistence::Aof,
+            appendfsync: AppendFsync::Everysec,
+            save: Vec::new(),
+            maxmemory: None,
+            maxmemory_policy: None,
+            password: None,
+        });
+        let d = Some(Duration::from_secs(1));
+        for k in [
+            FaultKind::Latency,
+            FaultKind::Partition,
+            FaultKind::Throttle,
+        ] {
+            assert!(!plan(k, false, &redis, d).any(), "{k:?}");
+        }
+        let p = plan(FaultKind::PowerLoss, false, &redis, d);
+        assert!(p.at_heal && !p.at_once && !p.on_promotion);
+        assert!(plan(FaultKind::Flush, false, &redis, None).at_once);
+        let mc = NodeKind::Memcached(Memcached {
+            instances: 3,
+            memory_mb: 64,
+        });
+        assert!(plan(FaultKind::Kill, false, &mc, None).at_once);
+    }
+
+    #[tokio::test]
+    async fn a_promotion_is_a_new_primary_of_the_group() {
+        let (tx, rx) = watch::channel(vec![
+            status("cache-0", "master", NodeState::Up),
+            status("cache-1", "slave", NodeState::Up),
+        ]);
+        let before = primaries(&tx.borrow(), "cache");
+        assert_eq!(before, ["cache-0"]);
+        let deadline = Instant::now() + Duration::from_millis(100);
+        assert_eq!(
+            promotion(rx.clone(), "cache", &before, deadline).await,
+            None
+        );
+        tx.send_replace(vec![
+            status("cache-0", "master", NodeState::Down),
+            status("cache-1", "master", NodeState::Up),
+        ]);
+        let deadline = Instant::now() + Duration::from_secs(1);
+        assert_eq!(
+            promotion(rx, "cache", &before, deadline).await.as_deref(),
+            Some("cache-1")
+        );
+    }
+}

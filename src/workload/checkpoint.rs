@@ -1,0 +1,144 @@
+//! The engine's side of checkpoints (see [`crate::check::checkpoint`]):
+//! hold the load, let the clients settle, let the operations in flight
+//! finish, sweep the strategies on the fault's nodes, resume. One at a
+//! time, while the load runs.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use super::Ledger;
+use super::control::LoadControl;
+use super::scheduler::MAX_IN_FLIGHT;
+use crate::check::checkpoint::{Checkpoint, CheckpointTally, Request};
+use crate::check::{self, Patience, ReadCheck};
+use crate::events::EventLog;
+use crate::store::SessionStore;
+
+/// One strategy as a checkpoint sees it.
+pub(super) struct Swept {
+    pub name: String,
+    /// The topology nodes its operations reach.
+    pub groups: Vec<String>,
+    pub store: Arc<dyn SessionStore>,
+    pub ledger: Ledger,
+    /// Its operations in flight (all permits: none).
+    pub gate: Arc<Semaphore>,
+}
+
+pub(super) struct Server {
+    pub strategies: Vec<Swept>,
+    pub control: LoadControl,
+    pub events: EventLog,
+    pub patience: Patience,
+    /// How long to wait for operations in flight before reading anyway.
+    pub drain_limit: Duration,
+}
+
+impl Server {
+    /// Answer requests until `over` (the load has ended); requests still
+    /// queued then get no checkpoint (the final sweep judges instead).
+    pub async fn serve(
+        self,
+        mut requests: mpsc::UnboundedReceiver<Request>,
+        over: CancellationToken,
+    ) -> Vec<Checkpoint> {
+        let mut taken = Vec::new();
+        loop {
+            let req = tokio::select! {
+                r = requests.recv() => match r {
+                    Some(r) => r,
+                    None => break,
+                },
+                _ = over.cancelled() => break,
+            };
+            let cp = self.take(&req).await;
+            if let Some(c) = &cp {
+                taken.push(c.clone());
+            }
+            let _ = req.done.send(cp);
+        }
+        requests.close();
+        while let Ok(r) = requests.try_recv() {
+            let _ = r.done.send(None);
+        }
+        taken
+    }
+
+    async fn take(&self, req: &Request) -> Option<Checkpoint> {
+        let swept: Vec<&Swept> = self
+            .strategies
+            .iter()
+            .filter(|s| s.groups.iter().any(|g| req.groups.contains(g)))
+            .collect();
+        if swept.is_empty() {
+            return None;
+        }
+        let origin = self.events.origin();
+        let ms = |t: Instant| t.saturating_duration_since(origin).as_millis() as u64;
+        self.control.hold_for_checkpoint(true);
+        let at = Instant::now();
+        self.events.push(
+            "checkpoint",
+            "",
+            format!(
+                "load held to read every session ({}): {}",
+                swept
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                req.why
+            ),
+        );
+        tokio::time::sleep(req.settle).await;
+        for s in &swept {
+            let all = s.gate.acquire_many(MAX_IN_FLIGHT as u32);
+            drop(tokio::time::timeout(self.drain_limit, all).await);
+        }
+        let results = futures::future::join_all(
+            swept
+                .iter()
+                .map(|s| check::sweep(s.store.clone(), s.ledger.clone(), self.patience)),
+        )
+        .await;
+        self.control.hold_for_checkpoint(false);
+        let resumed = Instant::now();
+        let mut strategies = indexmap::IndexMap::new();
+        let mut said = Vec::new();
+        for (s, r) in swept.iter().zip(results) {
+            said.push(format!(
+                "{}: {} acknowledged writes lost, {} stale ({} sessions read, {} unverified)",
+                s.name, r.writes.lost, r.writes.stale, r.checked, r.unverified
+            ));
+            strategies.insert(
+                s.name.clone(),
+                CheckpointTally {
+                    checked: r.checked,
+                    missing: r.count(ReadCheck::Missing),
+                    stale: r.count(ReadCheck::Stale),
+                    unverified: r.unverified,
+                    writes: r.writes,
+                },
+            );
+        }
+        self.events.push(
+            "checkpoint",
+            "",
+            format!(
+                "{}; load resumed after {} ms",
+                said.join("; "),
+                (resumed - at).as_millis()
+            ),
+        );
+        Some(Checkpoint {
+            fault: req.fault,
+            why: req.why.clone(),
+            at_ms: ms(at),
+            resumed_ms: ms(resumed),
+            strategies,
+        })
+    }
+}
