@@ -204,7 +204,7 @@ fn power_loss_in_a_container_loses_writes_with_everysec_and_none_with_always() {
     let (code, r, left) = run(&engine, "aof-everysec-power-loss.yaml", "5s");
     let s = &r["strategies"]["redis"];
     assert_eq!(code, 0, "{s}");
-    assert!(s["lost"].as_u64().unwrap() > 0, "{s}");
+    assert!(s["writes"]["lost"].as_u64().unwrap() > 0, "{s}");
     assert!(left.is_empty(), "{left:?}");
     assert!(
         r["events"]
@@ -223,6 +223,7 @@ fn power_loss_in_a_container_loses_writes_with_everysec_and_none_with_always() {
     let s = &r["strategies"]["redis"];
     assert_eq!(code, 0, "{s}");
     assert_eq!(s["lost"], 0, "{s}");
+    assert_eq!(s["writes"]["lost"], 0, "{s}");
     assert!(s["acked_writes"].as_u64().unwrap() > 1000, "{s}");
     assert!(left.is_empty(), "{left:?}");
 }
@@ -259,7 +260,10 @@ fn compare_puts_processes_and_containers_side_by_side() {
     assert_eq!(reports[1]["provider"], "docker");
     // The same drill loses acknowledged writes either way.
     for r in &reports {
-        assert!(r["strategies"]["redis"]["lost"].as_u64() > Some(0), "{r}");
+        assert!(
+            r["strategies"]["redis"]["writes"]["lost"].as_u64() > Some(0),
+            "{r}"
+        );
     }
     assert!(
         stdout.contains("| aof-everysec-power-loss | redis |")

@@ -157,7 +157,7 @@ fn split_brain_loses_the_writes_the_cut_off_primary_accepted() {
     assert_eq!(events_of(&r, "failover").len(), 1, "{}", r["events"]);
     let f = &r["faults"][0];
     let w = &f["strategies"]["redis"];
-    assert!(w["lost"].as_u64().unwrap() > 0, "{w}");
+    assert!(w["lost_writes"].as_u64().unwrap() > 0, "{w}");
     // Every lost write was accepted by the old primary while it was cut
     // off: after the fault, before the heal.
     let [first, last] = [0, 1].map(|i| w["lost_acked_ms"][i].as_i64().unwrap());
@@ -232,7 +232,7 @@ fn cluster_recovers_after_a_master_is_killed() {
 fn eviction_loses_redis_only_sessions_but_not_those_backed_by_dynamodb() {
     let (code, r, err) = run("cache-evict.yaml", "4s");
     assert_eq!(code, 0, "{err}");
-    let lost = |s: &str| r["strategies"][s]["lost"].as_u64().unwrap();
+    let lost = |s: &str| r["strategies"][s]["writes"]["lost"].as_u64().unwrap();
     assert!(lost("redis") > 0);
     assert_eq!(lost("write-through"), 0);
     assert_eq!(lost("cache-aside"), 0);
@@ -241,7 +241,8 @@ fn eviction_loses_redis_only_sessions_but_not_those_backed_by_dynamodb() {
     assert!(f["healed_ms"].as_u64().is_some(), "{f}");
 }
 
-/// (lost, [earliest, latest] ack of a lost write relative to the fault).
+/// (acknowledged writes lost, [earliest, latest] ack of a lost write
+/// relative to the fault).
 fn power_loss(r: &serde_json::Value, strategy: &str) -> (u64, Option<[i64; 2]>) {
     let f = &r["faults"][0];
     assert_eq!(f["kind"], "power-loss", "{f}");
@@ -250,7 +251,7 @@ fn power_loss(r: &serde_json::Value, strategy: &str) -> (u64, Option<[i64; 2]>) 
     let acked = w["lost_acked_ms"]
         .as_array()
         .map(|a| [a[0].as_i64().unwrap(), a[1].as_i64().unwrap()]);
-    (w["lost"].as_u64().unwrap(), acked)
+    (w["lost_writes"].as_u64().unwrap(), acked)
 }
 
 #[test]

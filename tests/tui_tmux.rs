@@ -258,6 +258,37 @@ fn e_ends_the_load_shows_the_report_s_numbers_and_exports_it() {
     assert_all_gone(&tmux, &h);
 }
 
+/// A drill ended before its fault's time has not tested the fault: the
+/// summary says so and the report fails.
+#[test]
+fn ending_the_load_before_its_fault_fails_the_drill() {
+    let h = home();
+    let tmux = Tmux::new(h.path());
+    start(&tmux, h.path(), "aof-everysec-kill.yaml");
+    let (running, screen) = tmux.wait_for(Duration::from_secs(30), |s| s.contains("[running]"));
+    assert!(running, "the dashboard did not start:\n{screen}");
+    // The kill is due 2 s into the load.
+    tmux.keys("e");
+    let (done, screen) = tmux.wait_for(Duration::from_secs(30), |s| {
+        s.contains("Summary") && s.contains("report written")
+    });
+    assert!(done, "no summary:\n{screen}");
+    assert!(screen.contains("FAIL"), "{screen}");
+    assert!(screen.contains("did not fire"), "{screen}");
+    let json = std::fs::read_dir(h.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .expect("a JSON report");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["faults"][0]["fired"], false, "{}", report["faults"]);
+    assert_eq!(report["ok"], false);
+    support::assert_valid_report(&report);
+    tmux.keys("q");
+    assert_all_gone(&tmux, &h);
+}
+
 #[test]
 fn a_terminal_that_hangs_up_mid_run_leaves_nothing_behind() {
     let h = home();

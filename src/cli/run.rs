@@ -11,7 +11,7 @@ use crate::drill::{Drill, DrillOptions, write_report};
 use crate::metrics::Snapshot;
 use crate::provision::Home;
 use crate::report;
-use crate::scenario::Scenario;
+use crate::scenario::{CheckMode, Scenario};
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -38,6 +38,15 @@ pub struct RunArgs {
     /// about its faults.
     #[arg(long)]
     pub without_faults: bool,
+    /// When to read every session back: `checkpoints` (after each fault
+    /// that can destroy writes, and at the end) or `end-only`; overrides
+    /// the scenario's `check:`.
+    #[arg(long, value_parser = parse_check)]
+    pub check: Option<CheckMode>,
+}
+
+fn parse_check(s: &str) -> Result<CheckMode, String> {
+    CheckMode::parse(s).ok_or_else(|| format!("expected checkpoints or end-only, got {s:?}"))
 }
 
 pub async fn run(args: RunArgs, home: Home) -> u8 {
@@ -50,6 +59,9 @@ pub async fn run(args: RunArgs, home: Home) -> u8 {
     };
     if args.without_faults {
         scenario.timeline.clear();
+    }
+    if let Some(check) = args.check {
+        scenario.check = check;
     }
     // A fault that would never fire in the load asked for: nothing starts.
     if let Some(d) = args.duration

@@ -14,6 +14,9 @@ use crate::tui::state::State;
 
 pub struct Summary<'a>(pub &'a State);
 
+/// What the columns count, in one line.
+const LEGEND: &str = "lost wr: acknowledged writes the faults destroyed (each once) · lost, stale: sessions missing / older at the end";
+
 impl Widget for Summary<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let Some(r) = &self.0.summary else { return };
@@ -34,14 +37,16 @@ impl Widget for Summary<'_> {
         let inner = block.inner(area);
         block.render(area, buf);
         let n = r.strategies.len() as u16;
-        let [strategies, faults, expects, exported] = Layout::vertical([
+        let [strategies, legend, faults, expects, exported] = Layout::vertical([
             Constraint::Length(n + 1),
+            Constraint::Length(1),
             Constraint::Length((r.faults.len() as u16).min(6) + 2),
             Constraint::Fill(1),
             Constraint::Length(self.0.exported.len() as u16),
         ])
         .areas(inner);
         strategy_table(r).render(strategies, buf);
+        Line::from(LEGEND).fg(Color::DarkGray).render(legend, buf);
         fault_table(r).render(faults, buf);
         let lines: Vec<Line> = r
             .expectations
@@ -229,6 +234,7 @@ mod tests {
             assert!(contains(&screen, "power-loss redis"), "{screen:#?}");
             assert!(contains(&screen, "852"), "lost writes: {screen:#?}");
             assert!(contains(&screen, "did not fire"), "{screen:#?}");
+            assert!(contains(&screen, "lost wr: acknowledged writes"), "{screen:#?}");
             assert!(
                 contains(&screen, "report written: /tmp/x.json"),
                 "{screen:#?}"
