@@ -335,9 +335,7 @@ async fn a_release_that_finds_its_lock_forgotten_is_a_proven_loss() {
         "{} locks found forgotten",
         stats.proven_lost
     );
-    assert!(
-        o.strategies[0].writes.lost >= stats.proven_lost,
-        "{:?}",
-        o.strategies[0].writes
-    );
+    // Acquiring a forgotten lock while its lease runs is the other face of
+    // the same loss: a second holder.
+    assert!(stats.violations > 0, "{} violations", stats.violations);
 }

@@ -97,6 +97,9 @@ fn latency_on_the_link_raises_the_median_by_at_least_the_latency() {
         lag["p99"].as_u64().unwrap() < 20_000,
         "lag {lag}, latency {latency}"
     );
+    // …and measured: a value never recorded would read 1 µs, the floor of
+    // the histogram.
+    assert!(lag["max"].as_u64().unwrap() > 1, "lag {lag}");
 }
 
 #[test]

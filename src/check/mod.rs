@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 pub use sweep::{Patience, SweepResult, WriteTally, sweep};
 
-use crate::metrics::ledger::{Acked, Fate, SessionState};
+use crate::metrics::ledger::{Acked, Fate, Judged, SessionState};
 use crate::store::value;
 
 /// A session closer than this to its expiry is not judged: it may expire
@@ -71,8 +71,8 @@ pub struct Reading {
     /// Every acknowledged write up to this version is accounted for (held,
     /// superseded, or deleted); every one above it is not in the store.
     pub holds: u64,
-    /// Why the writes cannot be judged, if they cannot.
-    pub unjudgeable: Option<Fate>,
+    /// The session expired before it was read: its writes are not judged.
+    pub expired: bool,
 }
 
 /// The version a stored value carries; a value that is not this run's
@@ -90,14 +90,14 @@ pub fn judge(state: &mut SessionState, observed: Option<&str>, now: Instant) -> 
     let reading = |check, holds: u64| Reading {
         check,
         holds: holds.max(floor),
-        unjudgeable: None,
+        expired: false,
     };
     match (state.acked, seen) {
         (Some(Acked::Write { expires_at, .. }), _) if expires_at <= now + EXPIRY_MARGIN => {
             Reading {
                 check: ReadCheck::Nothing,
                 holds: floor,
-                unjudgeable: Some(Fate::Expired),
+                expired: true,
             }
         }
         (Some(Acked::Write { version, .. }), Some(Some(r))) if r == version => {
@@ -116,11 +116,11 @@ pub fn judge(state: &mut SessionState, observed: Option<&str>, now: Instant) -> 
         // this run's at all: the acknowledged write is not there.
         (Some(Acked::Write { .. }), Some(_)) => reading(ReadCheck::Missing, 0),
         (Some(Acked::Write { .. }), None) if state.uncertain_delete.is_some() => {
-            state.adopt_delete();
+            state.adopt_delete(now);
             Reading {
                 check: ReadCheck::Indeterminate,
                 holds: state.deleted_through,
-                unjudgeable: Some(Fate::Indeterminate),
+                expired: false,
             }
         }
         (Some(Acked::Write { .. }), None) => reading(ReadCheck::Missing, 0),
@@ -131,44 +131,53 @@ pub fn judge(state: &mut SessionState, observed: Option<&str>, now: Instant) -> 
 }
 
 /// Decide the fate of the session's acknowledged writes from a sweep's
-/// reading made at `at`. `source`: what the store of record behind a cache
-/// holds, when the read disagreed with the ledger (`Some(None)`: nothing).
-/// Returns how many writes this reading judged, by fate.
+/// reading. `source`: what the store of record behind a cache holds, when
+/// the read disagreed with the ledger (`Some(None)`: nothing). Returns the
+/// judgements made now, by fate (a write judged durable before and found
+/// lost now counts as lost now).
 pub fn judge_writes(
     state: &mut SessionState,
     reading: &Reading,
     source: Option<Option<u64>>,
-    at: Instant,
+    judged: Judged,
 ) -> WriteTally {
     let mut tally = WriteTally::default();
     let held_by_source = source.flatten().unwrap_or(0);
     for w in state.writes.iter_mut().rev() {
-        let fate = if w.version > reading.holds {
-            match (reading.unjudgeable, w.fate) {
-                (_, Fate::Lost) => continue,
-                (Some(why), Fate::Unjudged) => why,
-                (Some(_), _) => continue,
-                (None, _) if source.is_some() && w.version <= held_by_source => {
-                    if w.fate == Fate::Stale {
-                        continue;
-                    }
-                    Fate::Stale
-                }
-                (None, _) => Fate::Lost,
+        let fate = if w.fate.is_final() {
+            continue;
+        } else if w.version > reading.holds {
+            let hidden = source.is_some() && w.version <= held_by_source;
+            match (reading.expired, hidden, w.fate) {
+                (true, _, _) => Fate::Expired,
+                (false, true, Fate::Stale) => continue,
+                (false, true, _) => Fate::Stale,
+                (false, false, _) => Fate::Lost,
             }
+        } else if w.fate == Fate::Unjudged {
+            Fate::Durable
         } else {
-            match (reading.unjudgeable, w.fate) {
-                (Some(why), Fate::Unjudged) => why,
-                (None, Fate::Unjudged) => Fate::Durable,
-                // Judged by an earlier sweep; everything older was too.
-                _ => break,
-            }
+            // Judged by an earlier sweep; everything older was too.
+            break;
         };
         w.fate = fate;
-        w.judged = Some(at);
+        w.judged = Some(judged);
         tally.add(fate, 1);
     }
     tally
+}
+
+/// Writes not judged final whose session a sweep could not read: they are
+/// unverified again (a rollback may have taken them since they were last
+/// seen). How many.
+pub fn unverify(state: &mut SessionState) -> u64 {
+    let mut n = 0;
+    for w in state.writes.iter_mut().filter(|w| !w.fate.is_final()) {
+        w.fate = Fate::Unjudged;
+        w.judged = None;
+        n += 1;
+    }
+    n
 }
 
 #[cfg(test)]
@@ -190,6 +199,13 @@ mod tests {
 
     fn check(s: &mut SessionState, observed: Option<&str>, now: Instant) -> ReadCheck {
         judge(s, observed, now).check
+    }
+
+    fn at(now: Instant) -> Judged {
+        Judged {
+            at: now,
+            fault: None,
+        }
     }
 
     #[test]
@@ -237,7 +253,7 @@ mod tests {
         let r = judge(&mut s, Some(&val(2)), now);
         assert_eq!(r.check, ReadCheck::Stale);
         assert_eq!(s.acked_version(), Some(3), "not adopted");
-        let t = judge_writes(&mut s, &r, None, now);
+        let t = judge_writes(&mut s, &r, None, at(now));
         assert_eq!((t.lost, t.durable), (1, 1), "v3 lost, v1 superseded");
     }
 
@@ -252,7 +268,7 @@ mod tests {
         s.write_acked(v, now);
         let r = judge(&mut s, None, now);
         assert_eq!(r.check, ReadCheck::Missing);
-        let t = judge_writes(&mut s, &r, None, now);
+        let t = judge_writes(&mut s, &r, None, at(now));
         assert_eq!(t.lost, 3, "every acknowledged write is gone");
     }
 
@@ -261,11 +277,47 @@ mod tests {
         let now = Instant::now();
         let mut s = state_with(2, now);
         s.begin_delete(now);
+        // A live read (no write judgement) finds it gone: the delete landed.
+        assert_eq!(check(&mut s, None, now), ReadCheck::Indeterminate);
         let r = judge(&mut s, None, now);
-        assert_eq!(r.check, ReadCheck::Indeterminate);
-        let t = judge_writes(&mut s, &r, None, now);
-        assert_eq!((t.indeterminate, t.lost), (2, 0));
-        assert_eq!(check(&mut s, None, now), ReadCheck::Nothing);
+        assert_eq!(r.check, ReadCheck::Nothing);
+        let t = judge_writes(&mut s, &r, None, at(now));
+        assert_eq!(
+            t,
+            WriteTally::default(),
+            "judged when the delete was adopted"
+        );
+        let fates: Vec<Fate> = s.writes.iter().map(|w| w.fate).collect();
+        assert_eq!(fates, [Fate::Indeterminate, Fate::Indeterminate]);
+    }
+
+    /// Review of issue 15: an expired write stayed open to judgement and
+    /// was counted lost when a later write of the session was.
+    #[test]
+    fn an_expired_write_stays_expired() {
+        let now = Instant::now();
+        let mut s = SessionState::default();
+        let v1 = s.begin_write(now, Duration::from_secs(1));
+        s.write_acked(v1, now);
+        let r = judge(&mut s, None, now);
+        assert_eq!(judge_writes(&mut s, &r, None, at(now)).expired, 1);
+        let v2 = s.begin_write(now, Duration::from_secs(600));
+        s.write_acked(v2, now);
+        let r = judge(&mut s, None, now);
+        let t = judge_writes(&mut s, &r, None, at(now));
+        assert_eq!((t.lost, t.expired), (1, 0), "v2 lost, v1 still expired");
+    }
+
+    #[test]
+    fn writes_a_sweep_could_not_read_are_unverified_again() {
+        let now = Instant::now();
+        let mut s = state_with(3, now);
+        let r = judge(&mut s, Some(&val(1)), now);
+        judge_writes(&mut s, &r, None, at(now));
+        // 2 and 3 lost (final); 1 durable, but unread at the end.
+        assert_eq!(unverify(&mut s), 1);
+        assert_eq!(s.writes[0].fate, Fate::Unjudged);
+        assert_eq!(s.writes[2].fate, Fate::Lost);
     }
 
     #[test]
@@ -276,7 +328,7 @@ mod tests {
         s.write_acked(v, now);
         let r = judge(&mut s, None, now);
         assert_eq!(r.check, ReadCheck::Nothing);
-        assert_eq!(judge_writes(&mut s, &r, None, now).expired, 1);
+        assert_eq!(judge_writes(&mut s, &r, None, at(now)).expired, 1);
     }
 
     /// The point of judging writes: a write found lost by a checkpoint stays
@@ -289,14 +341,14 @@ mod tests {
         let mut s = state_with(5, now);
         // A checkpoint after a power loss finds version 2: 3, 4, 5 lost.
         let r = judge(&mut s, Some(&val(2)), now);
-        let t = judge_writes(&mut s, &r, None, now);
+        let t = judge_writes(&mut s, &r, None, at(now));
         assert_eq!((t.lost, t.durable), (3, 2));
         // The load writes version 6 over it; the final sweep reads 6.
         let v6 = s.begin_write(now, ttl);
         s.write_acked(v6, now);
         let r = judge(&mut s, Some(&val(6)), now);
         assert_eq!(r.check, ReadCheck::Durable);
-        let t = judge_writes(&mut s, &r, None, now);
+        let t = judge_writes(&mut s, &r, None, at(now));
         assert_eq!((t.lost, t.durable), (0, 1), "only v6 is new");
         let lost = s.writes.iter().filter(|w| w.fate == Fate::Lost).count();
         assert_eq!(lost, 3);
@@ -307,10 +359,10 @@ mod tests {
         let now = Instant::now();
         let mut s = state_with(4, now);
         let r = judge(&mut s, Some(&val(4)), now);
-        assert_eq!(judge_writes(&mut s, &r, None, now).durable, 4);
+        assert_eq!(judge_writes(&mut s, &r, None, at(now)).durable, 4);
         // An RDB restore takes the session back to version 1.
         let r = judge(&mut s, Some(&val(1)), now);
-        let t = judge_writes(&mut s, &r, None, now);
+        let t = judge_writes(&mut s, &r, None, at(now));
         assert_eq!((t.lost, t.durable), (3, 0));
     }
 
@@ -320,11 +372,11 @@ mod tests {
         let mut s = state_with(5, now);
         // The cache serves version 2; the store of record has 4 (5 is gone).
         let r = judge(&mut s, Some(&val(2)), now);
-        let t = judge_writes(&mut s, &r, Some(Some(4)), now);
+        let t = judge_writes(&mut s, &r, Some(Some(4)), at(now));
         assert_eq!((t.stale, t.lost, t.durable), (2, 1, 2));
         // Later the store of record has lost them too: stale becomes lost.
         let r = judge(&mut s, Some(&val(2)), now);
-        let t = judge_writes(&mut s, &r, Some(None), now);
+        let t = judge_writes(&mut s, &r, Some(None), at(now));
         assert_eq!((t.stale, t.lost), (0, 2));
     }
 
@@ -339,7 +391,7 @@ mod tests {
         s.write_acked(v3, now);
         let r = judge(&mut s, Some(&val(1)), now);
         assert_eq!(r.check, ReadCheck::Stale);
-        let t = judge_writes(&mut s, &r, None, now);
+        let t = judge_writes(&mut s, &r, None, at(now));
         assert_eq!((t.lost, t.durable), (1, 2), "only v3 was lost");
     }
 }

@@ -12,15 +12,15 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use tokio::sync::Mutex;
 
-use super::{ReadCheck, judge, judge_writes};
-use crate::metrics::ledger::{Fate, SessionState};
+use super::{ReadCheck, judge, judge_writes, unverify};
+use crate::metrics::ledger::{Fate, Judged, SessionState};
 use crate::store::{SessionStore, value};
 
 /// Reads in flight at once during a sweep.
 const CONCURRENCY: usize = 64;
 
-/// Sessions that could not be read in a row before a sweep gives up on the
-/// store.
+/// Sessions that could not be read before a sweep may give up on the store
+/// (when they are more than those it could read).
 const GIVE_UP: usize = 2 * CONCURRENCY;
 
 /// Acknowledged writes by fate.
@@ -94,6 +94,9 @@ pub struct Patience {
     /// Reads of one session before it counts as unverified (the n-th waits
     /// n × 100 ms after the one before).
     pub attempts: u32,
+    /// The whole sweep: sessions not read by then are unverified (a
+    /// checkpoint holds the load meanwhile).
+    pub limit: Option<Duration>,
 }
 
 /// What the store of record holds, when a cache is in front of it.
@@ -122,7 +125,7 @@ async fn source(store: &dyn SessionStore, id: u64, p: Patience) -> Source {
 }
 
 /// What one session's read came to.
-struct Judged {
+struct Verdict {
     check: ReadCheck,
     from_cache: bool,
     writes: WriteTally,
@@ -133,7 +136,8 @@ async fn judge_one(
     state: &mut SessionState,
     id: u64,
     p: Patience,
-) -> Option<Judged> {
+    fault: Option<usize>,
+) -> Option<Verdict> {
     for attempt in 0..p.attempts {
         let read = tokio::time::timeout(p.timeout, store.get(id)).await;
         let Ok(Ok(v)) = read else {
@@ -142,6 +146,7 @@ async fn judge_one(
         };
         let at = Instant::now();
         let reading = judge(state, v.as_deref(), at);
+        let judged = Judged { at, fault };
         let disagrees = matches!(reading.check, ReadCheck::Missing | ReadCheck::Stale);
         let src = if disagrees {
             source(store, id, p).await
@@ -149,15 +154,15 @@ async fn judge_one(
             Source::NoCache
         };
         let (source_holds, writes) = match src {
-            Source::NoCache => (None, judge_writes(state, &reading, None, at)),
-            Source::Holds(h) => (h, judge_writes(state, &reading, Some(h), at)),
+            Source::NoCache => (None, judge_writes(state, &reading, None, judged)),
+            Source::Holds(h) => (h, judge_writes(state, &reading, Some(h), judged)),
             Source::Unreadable => (None, WriteTally::default()),
         };
         let from_cache = disagrees
             && state
                 .acked_version()
                 .is_some_and(|v| source_holds.is_some_and(|h| h >= v));
-        return Some(Judged {
+        return Some(Verdict {
             check: reading.check,
             from_cache,
             writes,
@@ -166,10 +171,13 @@ async fn judge_one(
     None
 }
 
+/// Read and judge every session of `ledger` that was ever written. `fault`:
+/// the fault whose checkpoint this is (`None`: the final sweep).
 pub async fn sweep(
     store: Arc<dyn SessionStore>,
     ledger: Arc<Vec<Mutex<SessionState>>>,
     patience: Patience,
+    fault: Option<usize>,
 ) -> SweepResult {
     let ids: Vec<u64> = {
         let mut ids = Vec::new();
@@ -180,37 +188,55 @@ pub async fn sweep(
         }
         ids
     };
-    // Sessions that could not be read, in a row: past GIVE_UP the store is
-    // taken for dead and the rest are not tried (a sweep of a node that is
-    // gone would otherwise take a timeout per session).
-    let unread = Arc::new(AtomicUsize::new(0));
+    // Past GIVE_UP unreadable sessions, when they outnumber the readable
+    // ones, the store is taken for dead and the rest are not tried (a
+    // sweep of a node that is gone would otherwise wait out every read);
+    // likewise past the patience's limit.
+    let deadline = patience.limit.map(|l| Instant::now() + l);
+    let tally = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
     let reads = futures::stream::iter(ids)
         .map(|id| {
             let store = store.clone();
             let ledger = ledger.clone();
-            let unread = unread.clone();
+            let tally = tally.clone();
             async move {
-                if unread.load(Ordering::Relaxed) >= GIVE_UP {
-                    return (id, None);
-                }
                 // The session is locked for the read and the verdict, so no
                 // operation can change it in between. A read that fails is
                 // retried: the sweep wants the store's state, not a
                 // transient error.
                 let mut state = ledger[id as usize].lock().await;
-                let judged = judge_one(&*store, &mut state, id, patience).await;
-                match judged {
-                    Some(_) => unread.store(0, Ordering::Relaxed),
-                    None => drop(unread.fetch_add(1, Ordering::Relaxed)),
-                }
-                (id, judged)
+                let (read, unread) = (&tally.0, &tally.1);
+                let dead = unread.load(Ordering::Relaxed) >= GIVE_UP
+                    && unread.load(Ordering::Relaxed) > read.load(Ordering::Relaxed);
+                let late = deadline.is_some_and(|d| Instant::now() >= d);
+                let judged = if dead || late {
+                    None
+                } else {
+                    let limit = deadline.map_or(Duration::MAX, |d| d - Instant::now());
+                    tokio::time::timeout(limit, judge_one(&*store, &mut state, id, patience, fault))
+                        .await
+                        .ok()
+                        .flatten()
+                };
+                let unverified = match judged {
+                    Some(_) => {
+                        read.fetch_add(1, Ordering::Relaxed);
+                        0
+                    }
+                    None => {
+                        unread.fetch_add(1, Ordering::Relaxed);
+                        unverify(&mut state)
+                    }
+                };
+                (id, judged, unverified)
             }
         })
         .buffer_unordered(CONCURRENCY);
-    let results: Vec<(u64, Option<Judged>)> = reads.collect().await;
+    let results: Vec<(u64, Option<Verdict>, u64)> = reads.collect().await;
     let mut out = SweepResult::default();
-    for (id, judged) in results {
+    for (id, judged, unverified) in results {
         out.checked += 1;
+        out.writes.unverified += unverified;
         let Some(j) = judged else {
             out.unverified += 1;
             continue;

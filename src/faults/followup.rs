@@ -2,7 +2,7 @@
 //! can count what it destroyed before later load writes over it.
 //!
 //! - a fault that is over as soon as it is injected (`restart`, `flush`,
-//!   `resume`, a `kill` that leaves another node to answer) — at once;
+//!   `resume`) — at once;
 //! - a fault on a group with roles (Sentinel, cluster) that can cost the
 //!   primary — when a replica is promoted: then the writes the old primary
 //!   had not passed on are gone, and the clients are about to write over
@@ -76,9 +76,12 @@ pub fn plan(kind: FaultKind, peers: bool, node: &NodeKind, duration: Option<Dura
         settle,
     };
     match kind {
-        FaultKind::Kill => p(!roles && !heals, roles, heals),
-        FaultKind::PowerLoss | FaultKind::Pause => p(false, roles, heals),
-        FaultKind::Restart | FaultKind::Flush | FaultKind::Resume => p(true, false, false),
+        // A node killed for good: nothing to read on it (a checkpoint would
+        // hold the load while its reads fail); a failover on its group is
+        // watched for. The final sweep judges the rest.
+        FaultKind::Kill | FaultKind::PowerLoss | FaultKind::Pause => p(false, roles, heals),
+        FaultKind::Restart => p(true, roles, false),
+        FaultKind::Flush | FaultKind::Resume => p(true, false, false),
         FaultKind::Failover => p(false, true, false),
         FaultKind::Evict => p(false, false, heals),
         FaultKind::Latency
@@ -105,14 +108,25 @@ pub fn primaries(status: &[NodeStatus], group: &str) -> Vec<String> {
         .collect()
 }
 
+/// How a watch for a promotion ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Promotion {
+    /// This process now answers as the group's primary.
+    Of(String),
+    /// None by the deadline.
+    None,
+    /// The observer stopped (the run is over) before either.
+    Unknown,
+}
+
 /// Wait until the observer sees a process of `group` that is not among
-/// `before` answer as a primary; its name, or `None` by `deadline`.
+/// `before` answer as a primary, at most until `deadline`.
 pub async fn promotion(
     mut status: watch::Receiver<Vec<NodeStatus>>,
     group: &str,
     before: &[String],
     deadline: Instant,
-) -> Option<String> {
+) -> Promotion {
     let promoted = |s: &[NodeStatus]| {
         primaries(s, group)
             .into_iter()
@@ -120,11 +134,12 @@ pub async fn promotion(
     };
     loop {
         if let Some(p) = promoted(&status.borrow_and_update()) {
-            return Some(p);
+            return Promotion::Of(p);
         }
         match tokio::time::timeout_at(deadline.into(), status.changed()).await {
             Ok(Ok(())) => {}
-            _ => return None,
+            Ok(Err(_)) => return Promotion::Unknown,
+            Err(_) => return Promotion::None,
         }
     }
 }
@@ -185,7 +200,11 @@ mod tests {
             instances: 3,
             memory_mb: 64,
         });
-        assert!(plan(FaultKind::Kill, false, &mc, None).at_once);
+        assert!(
+            !plan(FaultKind::Kill, false, &mc, None).any(),
+            "a node killed for good has nothing to read"
+        );
+        assert!(plan(FaultKind::Kill, false, &mc, d).at_heal);
     }
 
     #[tokio::test]
@@ -199,7 +218,7 @@ mod tests {
         let deadline = Instant::now() + Duration::from_millis(100);
         assert_eq!(
             promotion(rx.clone(), "cache", &before, deadline).await,
-            None
+            Promotion::None
         );
         tx.send_replace(vec![
             status("cache-0", "master", NodeState::Down),
@@ -207,8 +226,15 @@ mod tests {
         ]);
         let deadline = Instant::now() + Duration::from_secs(1);
         assert_eq!(
-            promotion(rx, "cache", &before, deadline).await.as_deref(),
-            Some("cache-1")
+            promotion(rx.clone(), "cache", &before, deadline).await,
+            Promotion::Of("cache-1".into())
+        );
+        // The observer gone (the run over) is not "nobody was promoted".
+        let (tx, rx) = watch::channel(Vec::new());
+        drop(tx);
+        assert_eq!(
+            promotion(rx, "cache", &before, deadline).await,
+            Promotion::Unknown
         );
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Mutex, watch};
 
-use super::followup::{self, Plan};
+use super::followup::{self, Plan, Promotion};
 use super::node_status::NodeStatus;
 use super::powerfs::LossSummary;
 use super::{
@@ -23,6 +23,8 @@ use crate::provision::Deployment;
 pub struct FaultError {
     pub fault: String,
     pub reason: String,
+    /// The fault is in the records already (it failed half-way).
+    pub recorded: bool,
 }
 
 /// What happened to one injected fault.
@@ -61,13 +63,6 @@ pub struct FaultRecord {
     pub error: Option<String>,
     #[serde(skip)]
     pub at: Instant,
-}
-
-impl FaultRecord {
-    /// Did the fault not do what it was asked to?
-    pub fn failed(&self) -> bool {
-        !self.fired || self.error.is_some()
-    }
 }
 
 /// What a promotion watch needs to know of a group, taken when the fault
@@ -120,6 +115,8 @@ pub struct Injector {
     records: std::sync::Mutex<Vec<FaultRecord>>,
     active: std::sync::Mutex<Vec<ActiveFault>>,
     follow_up: Option<FollowUp>,
+    /// Watches of `failover` faults still waiting for their promotion.
+    failovers: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl Injector {
@@ -140,6 +137,7 @@ impl Injector {
             records: Default::default(),
             active: Default::default(),
             follow_up,
+            failovers: Default::default(),
         })
     }
 
@@ -204,7 +202,7 @@ impl Injector {
         let Some(f) = &self.follow_up else { return };
         let status = f.status.clone();
         let me = self.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let Watch {
                 group,
                 before,
@@ -212,7 +210,7 @@ impl Injector {
                 ports,
             } = watch;
             match followup::promotion(status, &group, &before, deadline).await {
-                Some(p) => {
+                Promotion::Of(p) => {
                     if !sentinels.is_empty() {
                         let promoted: Vec<u16> = ports
                             .iter()
@@ -224,16 +222,23 @@ impl Injector {
                     }
                     me.checkpoint_later(id, &group, format!("{p} promoted"), settle)
                 }
-                None if kind == FaultKind::Failover => me.set_error(
+                Promotion::None if kind == FaultKind::Failover => me.set_error(
                     id,
                     format!(
                         "no replica of {group} was promoted within {} s",
                         followup::FAILOVER_LIMIT.as_secs()
                     ),
                 ),
-                None => {}
+                Promotion::None | Promotion::Unknown => {}
             }
         });
+        // A failover must be seen to happen: the end of the run waits for it.
+        if kind == FaultKind::Failover {
+            self.failovers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(task);
+        }
     }
 
     pub fn events(&self) -> &EventLog {
@@ -271,6 +276,7 @@ impl Injector {
         let err = |reason: String| FaultError {
             fault: fault.to_string(),
             reason,
+            recorded: false,
         };
         let dep = self.deployment().map_err(err)?;
         let mut dep = dep.lock().await;
@@ -498,7 +504,10 @@ impl Injector {
                     plan: Plan::default(),
                     group,
                 });
-            return Err(err(reason));
+            return Err(FaultError {
+                recorded: true,
+                ..err(reason)
+            });
         }
         if plan.at_once {
             self.checkpoint_later(id, &group, format!("after {fault}"), plan.settle);
@@ -549,6 +558,7 @@ impl Injector {
         let Ok(dep) = self.deployment() else { return };
         let mut dep = dep.lock().await;
         let mut notes = Vec::new();
+        let mut failed = false;
         for &i in &active.nodes {
             let name = dep.nodes[i].info.name.clone();
             let result = match active.kind {
@@ -590,6 +600,7 @@ impl Injector {
             match result {
                 Ok(m) => notes.push(format!("{name} {m}")),
                 Err(e) => {
+                    failed = true;
                     self.events.push("heal-failed", &name, e.clone());
                     self.set_error(id, format!("{name} did not heal: {e}"));
                     notes.push(format!("{name}: {e}"));
@@ -597,7 +608,9 @@ impl Injector {
             }
         }
         drop(dep);
-        if active.plan.at_heal {
+        // Only on a node that is back: reading a dead one would hold the
+        // load while every read fails.
+        if active.plan.at_heal && !failed {
             self.checkpoint_later(id, &active.group, "healed".into(), active.plan.settle);
         }
         let now = Instant::now();
@@ -637,6 +650,17 @@ impl Injector {
         }
         // A heal a timer started just before is finished too.
         drop(self.healing.lock().await);
+        // A failover asked for is seen to happen, or fails the run (each
+        // watch ends by its own deadline).
+        let watches: Vec<_> = self
+            .failovers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+            .collect();
+        for w in watches {
+            let _ = w.await;
+        }
     }
 
     /// How long ago (from now) the run started.

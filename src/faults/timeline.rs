@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
 use super::{Fault, Injector, TimelineEntry};
 
@@ -25,15 +27,16 @@ pub fn expand(entries: &[TimelineEntry]) -> Vec<(Duration, Fault)> {
 }
 
 /// Inject the timeline's faults during a load of length `load`, starting at
-/// `load_start`; entries past the end of the load are not injected. Each
-/// injection started is counted in `started`. Returns when every injection
-/// has been attempted.
+/// `load_start`; entries past the end of the load, or due after `stopped`
+/// (the load ended early), are not injected. Each injection started is
+/// counted in `started`. Returns when every injection started has finished.
 pub async fn run(
     injector: Arc<Injector>,
     entries: Vec<TimelineEntry>,
     load_start: Instant,
     load: Duration,
     started: &AtomicUsize,
+    stopped: CancellationToken,
 ) {
     let mut tasks = tokio::task::JoinSet::new();
     for (at, fault) in expand(&entries) {
@@ -41,13 +44,18 @@ pub async fn run(
             break;
         }
         let due = load_start + at;
-        tokio::time::sleep_until(due.into()).await;
+        tokio::select! {
+            _ = tokio::time::sleep_until(due.into()) => {}
+            _ = stopped.cancelled() => break,
+        }
         started.fetch_add(1, Ordering::SeqCst);
         let inj = injector.clone();
         tasks.spawn(async move {
             if let Err(e) = inj.inject(fault.clone()).await {
                 inj.events().push("fault-failed", "", e.to_string());
-                inj.record_failed(&fault, due, e.reason);
+                if !e.recorded {
+                    inj.record_failed(&fault, due, e.reason);
+                }
             }
         });
     }
@@ -77,7 +85,7 @@ impl TimelineHooks {
 
 #[async_trait::async_trait]
 impl crate::workload::RunHooks for TimelineHooks {
-    async fn load_started(&self, at: Instant, duration: Duration) {
+    async fn load_started(&self, at: Instant, duration: Duration, stopped: CancellationToken) {
         *self.load_start.lock().unwrap_or_else(|p| p.into_inner()) = Some(at);
         run(
             self.injector.clone(),
@@ -85,6 +93,7 @@ impl crate::workload::RunHooks for TimelineHooks {
             at,
             duration,
             &self.started,
+            stopped,
         )
         .await;
     }

@@ -46,12 +46,15 @@ pub struct UncertainDelete {
     pub through: u64,
 }
 
-/// What the checker made of one acknowledged write. `Lost` is final: a
-/// write found gone stays lost however often the session is rewritten.
+/// What the checker made of one acknowledged write. `Lost` and `Expired`
+/// are final: a write found gone stays lost however often the session is
+/// rewritten. `Durable` is as of the last sweep: a later rollback past it
+/// (an RDB restore, a flush) makes it lost, charged to that fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Fate {
-    /// Not read back by a sweep yet.
+    /// Not read back by a sweep yet (or its session could not be read by
+    /// the last one).
     #[default]
     Unjudged,
     /// Read back, or superseded by a later write or delete that was.
@@ -69,24 +72,9 @@ pub enum Fate {
 }
 
 impl Fate {
-    pub const ALL: [Fate; 6] = [
-        Fate::Unjudged,
-        Fate::Durable,
-        Fate::Lost,
-        Fate::Stale,
-        Fate::Indeterminate,
-        Fate::Expired,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Fate::Unjudged => "unjudged",
-            Fate::Durable => "durable",
-            Fate::Lost => "lost",
-            Fate::Stale => "stale",
-            Fate::Indeterminate => "indeterminate",
-            Fate::Expired => "expired",
-        }
+    /// Can a later sweep still change it?
+    pub fn is_final(self) -> bool {
+        matches!(self, Fate::Lost | Fate::Expired | Fate::Indeterminate)
     }
 }
 
@@ -97,8 +85,17 @@ pub struct AckedWrite {
     /// When it was acknowledged.
     pub at: Instant,
     pub fate: Fate,
-    /// When the read that decided its fate was made.
-    pub judged: Option<Instant>,
+    /// The read that decided its fate.
+    pub judged: Option<Judged>,
+}
+
+/// When a fate was decided, and by a checkpoint for which fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Judged {
+    pub at: Instant,
+    /// The fault whose checkpoint read it; `None`: the final sweep, or a
+    /// live observation.
+    pub fault: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -239,12 +236,23 @@ impl SessionState {
         });
     }
 
-    /// Adopt an uncertain delete found to have landed.
-    pub fn adopt_delete(&mut self) {
+    /// Adopt an uncertain delete found to have landed (at `now`): the
+    /// writes it removed cannot be judged — the application's own delete
+    /// may have removed them.
+    pub fn adopt_delete(&mut self, now: Instant) {
         if let Some(d) = self.uncertain_delete.take() {
             self.deleted_through = self.deleted_through.max(d.through);
             self.uncertain.retain(|u| u.version > d.through);
             self.acked = Some(Acked::Delete { at: d.issued });
+            for w in self.writes.iter_mut().filter(|w| w.version <= d.through) {
+                if w.fate == Fate::Unjudged {
+                    w.fate = Fate::Indeterminate;
+                    w.judged = Some(Judged {
+                        at: now,
+                        fault: None,
+                    });
+                }
+            }
         }
     }
 
@@ -278,11 +286,6 @@ impl SessionState {
             Some(Acked::Write { at, .. } | Acked::Delete { at }) => Some(at),
             None => None,
         }
-    }
-
-    /// The last acknowledged write's version and fate, if it has one.
-    pub fn last_write(&self) -> Option<&AckedWrite> {
-        self.writes.last()
     }
 }
 
@@ -348,8 +351,9 @@ mod tests {
             Some(1),
             "it would remove version 1"
         );
-        s.adopt_delete();
+        s.adopt_delete(t);
         assert_eq!(s.deleted_through, 1);
+        assert_eq!(s.writes[0].fate, Fate::Indeterminate);
         assert!(matches!(s.acked, Some(Acked::Delete { .. })));
     }
 

@@ -5,14 +5,6 @@ use std::fmt::Write;
 
 use super::Report;
 
-/// Share of the acknowledged sessions the final sweep judged that were
-/// lost (durable + lost + stale + resurrected are the sessions it could
-/// judge; unverified ones count as not lost here, see `metric_range`).
-pub fn lost_share(s: &super::StrategyReport) -> Option<f64> {
-    let judged = s.durable + s.lost + s.stale + s.resurrected + s.unverified;
-    (judged > 0).then(|| s.lost as f64 / judged as f64)
-}
-
 /// One Markdown table over every report.
 pub fn compare_markdown(reports: &[Report]) -> String {
     let mut s = String::new();
@@ -44,9 +36,10 @@ pub fn compare_markdown(reports: &[Report]) -> String {
                     format!("**{failed} of {} failed**", mine.len())
                 }
             };
-            let share = lost_share(st)
-                .map(|x| format!("{:.2} %", x * 100.0))
-                .unwrap_or_else(|| "—".into());
+            let share = match st.metric("lost_share") {
+                Some(x) if st.checked > 0 => format!("{:.2} %", x * 100.0),
+                _ => "—".into(),
+            };
             let violations = match super::StrategyReport::pattern_terms(name) {
                 Some(_) => st.violations.to_string(),
                 None => "—".into(),
@@ -59,7 +52,7 @@ pub fn compare_markdown(reports: &[Report]) -> String {
                     crate::topology::Provider::Docker => " (docker)",
                     _ => "",
                 },
-                st.acked_writes,
+                st.writes.total(),
                 st.writes.lost,
                 st.lost,
                 st.stale,

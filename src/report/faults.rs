@@ -82,7 +82,8 @@ pub struct FaultWindow {
     /// When the lost writes were acknowledged, relative to the fault
     /// (negative: before it): [earliest, latest].
     pub lost_acked_ms: Option<[i64; 2]>,
-    /// Acknowledged writes per second over the two seconds before the fault.
+    /// The strategy's acknowledged writes per second (all its nodes) over
+    /// the two seconds before the fault, pauses left out.
     #[serde(default)]
     pub write_rate: f64,
     /// `lost_writes` as seconds of writes at `write_rate`.
@@ -123,10 +124,11 @@ pub fn build(
         .iter()
         .map(|o| {
             let groups = scenario.groups_of(o.kind);
-            let mine: Vec<&FaultRecord> = records
+            let mut mine: Vec<&FaultRecord> = records
                 .iter()
                 .filter(|f| f.fired && groups.contains(&f.group))
                 .collect();
+            mine.sort_by_key(|f| f.at);
             let c = charge(o, &mine, Instant::now());
             (groups, c)
         })
@@ -203,8 +205,14 @@ fn charge(o: &StrategyOutcome, faults: &[&FaultRecord], end: Instant) -> HashMap
             if !matches!(w.fate, Fate::Lost | Fate::Stale) {
                 continue;
             }
-            let judged = w.judged.unwrap_or(end);
-            let Some(i) = culprit(faults, w.at, judged) else {
+            // A checkpoint was taken for one fault: what it found gone is
+            // that fault's doing. Otherwise (the final sweep, a lock's
+            // release) the fault that explains it, among those before.
+            let (by, at) = w.judged.map_or((None, end), |j| (j.fault, j.at));
+            let Some(i) = by
+                .and_then(|f| faults.iter().position(|r| r.id == f))
+                .or_else(|| culprit(faults, w.at, at))
+            else {
                 continue;
             };
             let c = out.entry(faults[i].id).or_default();
@@ -260,8 +268,8 @@ fn can_destroy(r: &FaultRecord) -> bool {
 /// strategy's nodes (in time order).
 fn culprit(all: &[&FaultRecord], acked: Instant, judged: Instant) -> Option<usize> {
     // Only a fault that came before the read can have destroyed the write.
-    let n = all.iter().take_while(|r| r.at <= judged).count().max(1);
-    let records = &all[..n.min(all.len())];
+    let n = all.iter().take_while(|r| r.at <= judged).count();
+    let records = &all[..n];
     let acked_ms =
         |r: &FaultRecord| r.at_ms + acked.saturating_duration_since(r.at).as_millis() as u64;
     records
@@ -301,11 +309,18 @@ fn window(
         .iter()
         .map(|&(a, b)| b.min(to).saturating_sub(a.max(from)))
         .sum();
-    // The write rate just before the fault (two seconds, within the load).
+    // The write rate just before the fault: two seconds, within the load,
+    // time the load was paused left out.
     let rate_from = from
         .saturating_sub(Duration::from_secs(2))
         .max(Duration::from_millis(load_start_ms));
-    let write_rate = o.stats.write_rate(rate_from, from);
+    let span = from.saturating_sub(rate_from);
+    let running = span.saturating_sub(outcome.paused_within(rate_from, from));
+    let write_rate = if running.is_zero() {
+        0.0
+    } else {
+        o.stats.write_rate(rate_from, from) * span.as_secs_f64() / running.as_secs_f64()
+    };
     FaultWindow {
         lost_writes: c.lost_writes,
         stale_writes: c.stale_writes,
@@ -383,5 +398,7 @@ mod tests {
         assert_eq!(culprit(&records, s(9), s(10)), Some(0));
         // The same write found gone only at the end: the second cut.
         assert_eq!(culprit(&records, s(9), s(100)), Some(1));
+        // Found gone before any fault (a lock's release at 3 s): no fault's.
+        assert_eq!(culprit(&records, s(2), s(3)), None);
     }
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-pub use compare::{compare_markdown, lost_share};
+pub use compare::compare_markdown;
 pub use markdown::markdown;
 
 use crate::check::checkpoint::Checkpoint;

@@ -32,9 +32,10 @@ pub struct WriteThrough {
     pub fallbacks: AtomicU64,
 }
 
-/// Count a failed cache call that the store of record made up for.
-fn fell_back<T>(counter: &AtomicU64, cache: &Result<T, OpError>) {
-    if cache.is_err() {
+/// Count an operation whose cache call failed and whose store-of-record
+/// call answered: the operation was carried by the store of record.
+fn fell_back(counter: &AtomicU64, cache_failed: bool, source_answered: bool) {
+    if cache_failed && source_answered {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -48,17 +49,18 @@ impl SessionStore for WriteThrough {
             bounded(self.cache_timeout, self.redis.set(&key, value, ttl)),
             self.dynamo.put(&pk, value, ttl)
         );
-        fell_back(&self.fallbacks, &cache);
+        fell_back(&self.fallbacks, cache.is_err(), durable.is_ok());
         durable
     }
     async fn get(&self, id: u64) -> Result<Option<String>, OpError> {
         let key = RedisStore::key(&self.namespace, id);
         let cache = bounded(self.cache_timeout, self.redis.get(&key)).await;
-        fell_back(&self.fallbacks, &cache);
-        match cache {
-            Ok(Some(v)) => Ok(Some(v)),
-            Ok(None) | Err(_) => self.dynamo.get(&DynamoStore::pk(&self.namespace, id)).await,
+        if let Ok(Some(v)) = cache {
+            return Ok(Some(v));
         }
+        let found = self.dynamo.get(&DynamoStore::pk(&self.namespace, id)).await;
+        fell_back(&self.fallbacks, cache.is_err(), found.is_ok());
+        found
     }
     async fn delete(&self, id: u64) -> Result<(), OpError> {
         let key = RedisStore::key(&self.namespace, id);
@@ -67,7 +69,7 @@ impl SessionStore for WriteThrough {
             bounded(self.cache_timeout, self.redis.del(&key)),
             self.dynamo.delete(&pk)
         );
-        fell_back(&self.fallbacks, &cache);
+        fell_back(&self.fallbacks, cache.is_err(), durable.is_ok());
         durable
     }
     async fn read_source(&self, id: u64) -> Option<Result<Option<String>, OpError>> {
@@ -106,20 +108,18 @@ impl SessionStore for CacheAside {
         // Invalidate; a failure here leaves a stale entry until its TTL.
         let key = RedisStore::key(&self.namespace, id);
         let cache = bounded(self.cache_timeout, self.redis.del(&key)).await;
-        fell_back(&self.fallbacks, &cache);
+        fell_back(&self.fallbacks, cache.is_err(), true);
         Ok(())
     }
     async fn get(&self, id: u64) -> Result<Option<String>, OpError> {
         let key = RedisStore::key(&self.namespace, id);
         let hit = bounded(self.cache_timeout, self.redis.get(&key)).await;
-        fell_back(&self.fallbacks, &hit);
         if let Ok(Some(v)) = hit {
             return Ok(Some(v));
         }
-        let found = self
-            .dynamo
-            .get(&DynamoStore::pk(&self.namespace, id))
-            .await?;
+        let found = self.dynamo.get(&DynamoStore::pk(&self.namespace, id)).await;
+        fell_back(&self.fallbacks, hit.is_err(), found.is_ok());
+        let found = found?;
         if let (Ok(None), Some(v)) = (&hit, &found) {
             let _ = bounded(self.cache_timeout, self.redis.set(&key, v, self.ttl)).await;
         }
@@ -131,7 +131,7 @@ impl SessionStore for CacheAside {
             .await?;
         let key = RedisStore::key(&self.namespace, id);
         let cache = bounded(self.cache_timeout, self.redis.del(&key)).await;
-        fell_back(&self.fallbacks, &cache);
+        fell_back(&self.fallbacks, cache.is_err(), true);
         Ok(())
     }
     async fn read_source(&self, id: u64) -> Option<Result<Option<String>, OpError>> {

@@ -4,6 +4,7 @@
 //! time, while the load runs.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, mpsc};
@@ -17,6 +18,10 @@ use crate::check::{self, Patience, ReadCheck};
 use crate::events::EventLog;
 use crate::store::SessionStore;
 
+/// The longest a checkpoint reads (the load held): sessions not read by
+/// then are unverified, and the final sweep reads them again.
+pub(super) const LIMIT: Duration = Duration::from_secs(10);
+
 /// One strategy as a checkpoint sees it.
 pub(super) struct Swept {
     pub name: String,
@@ -26,6 +31,8 @@ pub(super) struct Swept {
     pub ledger: Ledger,
     /// Its operations in flight (all permits: none).
     pub gate: Arc<Semaphore>,
+    /// Fallbacks the checkpoints' own reads caused (not the load's).
+    pub swept_fallbacks: Arc<AtomicU64>,
 }
 
 pub(super) struct Server {
@@ -98,12 +105,20 @@ impl Server {
             let all = s.gate.acquire_many(MAX_IN_FLIGHT as u32);
             drop(tokio::time::timeout(self.drain_limit, all).await);
         }
-        let results = futures::future::join_all(
-            swept
-                .iter()
-                .map(|s| check::sweep(s.store.clone(), s.ledger.clone(), self.patience)),
-        )
+        let fallbacks: Vec<u64> = swept.iter().map(|s| s.store.fallbacks()).collect();
+        let results = futures::future::join_all(swept.iter().map(|s| {
+            check::sweep(
+                s.store.clone(),
+                s.ledger.clone(),
+                self.patience,
+                Some(req.fault),
+            )
+        }))
         .await;
+        for (s, before) in swept.iter().zip(fallbacks) {
+            let caused = s.store.fallbacks().saturating_sub(before);
+            s.swept_fallbacks.fetch_add(caused, Ordering::Relaxed);
+        }
         self.control.hold_for_checkpoint(false);
         let resumed = Instant::now();
         let mut strategies = indexmap::IndexMap::new();

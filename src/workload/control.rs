@@ -61,24 +61,23 @@ impl LoadControl {
         self.hold.borrow().checkpoint
     }
 
+    /// Change who holds the load; a pause starts or ends with it. Both
+    /// under the watch's lock, so two changes at once cannot leave a pause
+    /// open.
     fn set(&self, change: impl FnOnce(&mut Hold)) -> bool {
-        let mut before = Hold::default();
-        let mut after = Hold::default();
-        let changed = self.hold.send_if_modified(|h| {
-            before = *h;
+        self.hold.send_if_modified(|h| {
+            let before = *h;
             change(h);
-            after = *h;
-            before != after
-        });
-        if before.any() != after.any() {
-            let mut p = self.pauses.lock().unwrap_or_else(|p| p.into_inner());
-            if after.any() {
-                p.push((Instant::now(), None));
-            } else if let Some(last) = p.last_mut() {
-                last.1 = Some(Instant::now());
+            if before.any() != h.any() {
+                let mut p = self.pauses.lock().unwrap_or_else(|p| p.into_inner());
+                if h.any() {
+                    p.push((Instant::now(), None));
+                } else if let Some(last) = p.last_mut() {
+                    last.1 = Some(Instant::now());
+                }
             }
-        }
-        changed
+            before != *h
+        })
     }
 
     /// Pause or resume; says so in the event log. Returns the new state.

@@ -10,6 +10,7 @@ pub mod rng;
 mod scheduler;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -104,9 +105,10 @@ pub struct StrategyOutcome {
 /// What a consumer (the fault timeline) does at the engine's turning points.
 #[async_trait::async_trait]
 pub trait RunHooks: Send + Sync {
-    /// The timed load starts now (`at`) and lasts `duration`. Runs in its
-    /// own task while the load runs.
-    async fn load_started(&self, at: Instant, duration: Duration);
+    /// The timed load starts now (`at`) and lasts `duration`, unless
+    /// `stopped` is cancelled first (the load ended early). Runs in its own
+    /// task while the load runs.
+    async fn load_started(&self, at: Instant, duration: Duration, stopped: CancellationToken);
     /// The load has stopped and drained; the final sweep comes next.
     async fn before_sweep(&self);
 }
@@ -243,34 +245,39 @@ async fn run(
             humantime::format_duration(duration)
         ),
     );
-    let hook_task = hooks
-        .clone()
-        .map(|h| tokio::spawn(async move { h.load_started(load_start, duration).await }));
+    let hook_task = hooks.clone().map(|h| {
+        let stopped = control.stopped().clone();
+        tokio::spawn(async move { h.load_started(load_start, duration, stopped).await })
+    });
     let gates: Vec<Arc<Semaphore>> = ctxs
         .iter()
         .map(|_| Arc::new(Semaphore::new(MAX_IN_FLIGHT)))
         .collect();
     let drain_limit = w.op_timeout * 2 + Duration::from_secs(1);
     let load_over = CancellationToken::new();
+    let swept_fallbacks: Vec<Arc<AtomicU64>> = ctxs.iter().map(|_| Arc::default()).collect();
     let checkpointer = checkpoints.map(|requests| {
         let server = checkpoint::Server {
             strategies: strategies
                 .iter()
                 .zip(&ledgers)
                 .zip(&gates)
-                .map(|((s, l), g)| checkpoint::Swept {
+                .zip(&swept_fallbacks)
+                .map(|(((s, l), g), f)| checkpoint::Swept {
                     name: s.kind.name().to_string(),
                     groups: s.groups.clone(),
                     store: s.store.clone(),
                     ledger: l.clone(),
                     gate: g.clone(),
+                    swept_fallbacks: f.clone(),
                 })
                 .collect(),
             control: control.clone(),
             events: events.clone(),
             patience: Patience {
                 timeout: w.op_timeout,
-                attempts: 5,
+                attempts: 3,
+                limit: Some(checkpoint::LIMIT),
             },
             drain_limit,
         };
@@ -290,7 +297,6 @@ async fn run(
     futures::future::join_all(drivers).await;
     let load_end = Instant::now();
     load_over.cancel();
-    let fallbacks: Vec<u64> = strategies.iter().map(|s| s.store.fallbacks()).collect();
     let checkpoints = match checkpointer {
         Some(t) => t.await.unwrap_or_default(),
         None => Vec::new(),
@@ -306,6 +312,16 @@ async fn run(
         let _ = tokio::time::timeout(drain_limit, gate.acquire_many(MAX_IN_FLIGHT as u32)).await;
     }
     cancel.cancel();
+    // The load's fallbacks: not those the checkpoints' reads caused.
+    let fallbacks: Vec<u64> = strategies
+        .iter()
+        .zip(&swept_fallbacks)
+        .map(|(s, f)| {
+            s.store
+                .fallbacks()
+                .saturating_sub(f.load(Ordering::Relaxed))
+        })
+        .collect();
     let clients: Vec<String> = ctxs.iter().map(|c| c.store.describe()).collect();
     drop(ctxs);
     let _ = phase_tx.send(Phase::Sweep);
@@ -317,11 +333,8 @@ async fn run(
     }
 
     if let Some(t) = hook_task {
-        // A load ended early also ends the timeline; what it injected is
-        // healed before the sweep.
-        if control.stopped().is_cancelled() {
-            t.abort();
-        }
+        // A load ended early also ends the timeline (faults being injected
+        // finish); what it injected is healed before the sweep.
         let _ = t.await;
     }
     if let Some(h) = &hooks {
@@ -331,12 +344,13 @@ async fn run(
     let patience = Patience {
         timeout: w.op_timeout,
         attempts: 3,
+        limit: None,
     };
     let sweeps = futures::future::join_all(
         strategies
             .iter()
             .zip(&ledgers)
-            .map(|(s, l)| check::sweep(s.store.clone(), l.clone(), patience)),
+            .map(|(s, l)| check::sweep(s.store.clone(), l.clone(), patience, None)),
     )
     .await;
     let mut writes = Vec::new();

@@ -8,7 +8,7 @@ use tokio::sync::{Mutex, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::check::{ReadCheck, judge};
-use crate::metrics::ledger::{Fate, SessionState};
+use crate::metrics::ledger::{Fate, Judged, SessionState};
 use crate::metrics::{OpKind, Sample};
 use crate::scenario::{Patterns, Semantics};
 use crate::store::{ErrorClass, SessionStore, bounded, value};
@@ -121,9 +121,17 @@ async fn lock(ctx: &OpCtx, state: &mut SessionState, op: OpKind, id: u64) -> Out
                 // the store forgot the lock (or gave it to another).
                 let forgotten = !released && held_until.is_some_and(|until| until > now);
                 let first_proof = forgotten && state.first_proof();
-                if forgotten && let Some(w) = state.writes.last_mut() {
+                let acked = state.acked_version();
+                if forgotten
+                    && let Some(w) = state.writes.last_mut()
+                    && Some(w.version) == acked
+                    && !w.fate.is_final()
+                {
                     w.fate = Fate::Lost;
-                    w.judged = Some(now);
+                    w.judged = Some(Judged {
+                        at: now,
+                        fault: None,
+                    });
                 }
                 state.delete_acked(now);
                 Outcome {

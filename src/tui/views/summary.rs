@@ -234,7 +234,10 @@ mod tests {
             assert!(contains(&screen, "power-loss redis"), "{screen:#?}");
             assert!(contains(&screen, "852"), "lost writes: {screen:#?}");
             assert!(contains(&screen, "did not fire"), "{screen:#?}");
-            assert!(contains(&screen, "lost wr: acknowledged writes"), "{screen:#?}");
+            assert!(
+                contains(&screen, "lost wr: acknowledged writes"),
+                "{screen:#?}"
+            );
             assert!(
                 contains(&screen, "report written: /tmp/x.json"),
                 "{screen:#?}"
