@@ -43,7 +43,7 @@ for r in reports:
         judged = s["durable"] + s["lost"] + s["stale"] + s["resurrected"] + s["unverified"]
         share = f"{s['lost'] / judged * 100:.1f} %" if judged else "—"
         print(
-            f"| {name} | {s['acked_writes']} | {s['writes']['lost']} | {s['lost']} | {share} | {s['stale']} | "
+            f"| {name} | {sum(s['writes'].values())} | {s['writes']['lost']} | {s['lost']} | {share} | {s['stale']} | "
             f"{s['unverified']} | {s['unavailable_ms'] / 1000:.2f} s | {s['latency_us']['p50'] / 1000:.2f} | "
             f"{s['latency_us']['p99'] / 1000:.2f} |"
         )

@@ -19,6 +19,8 @@ use tokio::sync::watch;
 
 use super::FaultKind;
 use super::node_status::{NodeState, NodeStatus};
+use crate::check::checkpoint::Checkpoints;
+use crate::provision::Deployment;
 use crate::topology::NodeKind;
 
 /// How long a checkpoint on a Sentinel group waits, with the load held,
@@ -106,6 +108,139 @@ pub fn primaries(status: &[NodeStatus], group: &str) -> Vec<String> {
         .filter(|n| n.group == group && n.role == "master" && n.state != NodeState::Down)
         .map(|n| n.name.clone())
         .collect()
+}
+
+/// What the injector needs to take checkpoints after faults: where to ask,
+/// and the observer's view of the nodes (to see a promotion).
+#[derive(Debug, Clone)]
+pub struct FollowUp {
+    pub checkpoints: Checkpoints,
+    pub status: watch::Receiver<Vec<NodeStatus>>,
+}
+
+/// What a promotion watch needs to know of a group, taken when the fault
+/// is injected.
+#[derive(Debug)]
+pub struct Watch {
+    group: String,
+    /// Its primaries before the fault.
+    before: Vec<String>,
+    /// Its Sentinels: (port, password).
+    sentinels: Vec<(u16, String)>,
+    /// Each process's ports (client, peer).
+    ports: Vec<(String, Vec<u16>)>,
+}
+
+/// The checkpoints and promotion watches that follow the faults of a run.
+pub struct FollowUps {
+    to: FollowUp,
+    /// Watches of `failover` faults still waiting for their promotion.
+    failovers: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl FollowUps {
+    pub fn new(to: FollowUp) -> Self {
+        Self {
+            to,
+            failovers: Default::default(),
+        }
+    }
+
+    /// What a promotion watch on `group` needs, taken now.
+    pub fn watch(&self, dep: &Deployment, group: &str) -> Watch {
+        Watch {
+            before: primaries(&self.to.status.borrow(), group),
+            sentinels: super::target::sentinels(dep, group),
+            ports: dep
+                .nodes
+                .iter()
+                .filter(|n| n.info.group == group)
+                .map(|n| {
+                    let ports = [Some(n.info.port), n.info.peer_port];
+                    (n.info.name.clone(), ports.into_iter().flatten().collect())
+                })
+                .collect(),
+            group: group.to_string(),
+        }
+    }
+
+    /// Take a checkpoint for fault `id` on `group`, in the background.
+    pub fn checkpoint(&self, id: usize, group: &str, why: String, settle: Duration) {
+        let checkpoints = self.to.checkpoints.clone();
+        let groups = vec![group.to_string()];
+        tokio::spawn(async move {
+            checkpoints.take(id, groups, why, settle).await;
+        });
+    }
+
+    /// Watch for a promotion in the group caused by fault `id` until
+    /// `deadline`; take a checkpoint when it comes (with Sentinels: once
+    /// they name the new primary, which is when the clients follow it).
+    /// `failed`: for a `failover`, told why when nobody was promoted — and
+    /// the end of the run waits for the watch.
+    pub fn on_promotion(
+        &self,
+        id: usize,
+        watch: Watch,
+        deadline: Instant,
+        settle: Duration,
+        failed: Option<impl FnOnce(String) + Send + 'static>,
+    ) {
+        let status = self.to.status.clone();
+        let checkpoints = self.to.checkpoints.clone();
+        let must_happen = failed.is_some();
+        let task = tokio::spawn(async move {
+            let Watch {
+                group,
+                before,
+                sentinels,
+                ports,
+            } = watch;
+            match promotion(status, &group, &before, deadline).await {
+                Promotion::Of(p) => {
+                    if !sentinels.is_empty() {
+                        let promoted: Vec<u16> = ports
+                            .iter()
+                            .filter(|(name, _)| *name == p)
+                            .flat_map(|(_, ports)| ports.iter().copied())
+                            .collect();
+                        let limit = Instant::now() + ANNOUNCE_LIMIT;
+                        announced(&sentinels, &group, &promoted, limit).await;
+                    }
+                    let why = format!("{p} promoted");
+                    checkpoints.take(id, vec![group], why, settle).await;
+                }
+                Promotion::None => {
+                    if let Some(failed) = failed {
+                        failed(format!(
+                            "no replica of {group} was promoted within {} s",
+                            FAILOVER_LIMIT.as_secs()
+                        ));
+                    }
+                }
+                Promotion::Unknown => {}
+            }
+        });
+        if must_happen {
+            self.failovers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(task);
+        }
+    }
+
+    /// Wait for every `failover` watch to end (each by its deadline).
+    pub async fn failovers_done(&self) {
+        let watches: Vec<_> = self
+            .failovers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+            .collect();
+        for w in watches {
+            let _ = w.await;
+        }
+    }
 }
 
 /// How a watch for a promotion ended.

@@ -6,85 +6,16 @@ use nix::sys::signal::Signal;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Mutex, watch};
+use tokio::sync::Mutex;
 
-use super::followup::{self, Plan, Promotion};
-use super::node_status::NodeStatus;
+use super::followup::{self, FollowUp, FollowUps, Plan};
 use super::powerfs::LossSummary;
+pub use super::record::{FaultError, FaultRecord};
 use super::{
     Fault, FaultKind, LinkParams, evict, failover, flush, link, power_loss, process, target,
 };
-use crate::check::checkpoint::Checkpoints;
 use crate::events::EventLog;
 use crate::provision::Deployment;
-
-#[derive(Debug, thiserror::Error)]
-#[error("{fault}: {reason}")]
-pub struct FaultError {
-    pub fault: String,
-    pub reason: String,
-    /// The fault is in the records already (it failed half-way).
-    pub recorded: bool,
-}
-
-/// What happened to one injected fault.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct FaultRecord {
-    pub id: usize,
-    pub kind: FaultKind,
-    pub target: String,
-    /// The topology node (group) of the processes it hit.
-    pub group: String,
-    /// The processes it hit.
-    pub processes: Vec<String>,
-    /// Milliseconds since the run started.
-    pub at_ms: u64,
-    pub healed_ms: Option<u64>,
-    pub message: String,
-    /// A link fault on the peer link (replication, Sentinels).
-    pub peers: bool,
-    /// For a primary with replicas: how far (bytes of replication stream)
-    /// the furthest-behind replica was when the fault hit.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub repl_lag_bytes: Option<u64>,
-    /// For `power-loss`: what the filesystem discarded.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub discarded: Option<LossSummary>,
-    /// For `power-loss`: how long the node had gone without an fsync when
-    /// the power went (the most its writes could lose).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unsynced_ms: Option<u64>,
-    /// Did it happen? A timeline entry that could not be injected, or never
-    /// came (the load ended first), did not.
-    pub fired: bool,
-    /// Why it did not happen, did not have its effect (a failover nobody
-    /// performed) or did not heal.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(skip)]
-    pub at: Instant,
-}
-
-/// What a promotion watch needs to know of a group, taken when the fault
-/// is injected.
-#[derive(Debug, Default)]
-struct Watch {
-    group: String,
-    /// Its primaries before the fault.
-    before: Vec<String>,
-    /// Its Sentinels: (port, password).
-    sentinels: Vec<(u16, String)>,
-    /// Each process's ports (client, peer).
-    ports: Vec<(String, Vec<u16>)>,
-}
-
-/// What the injector needs to take checkpoints after faults: where to ask,
-/// and the observer's view of the nodes (to see a promotion).
-#[derive(Debug, Clone)]
-pub struct FollowUp {
-    pub checkpoints: Checkpoints,
-    pub status: watch::Receiver<Vec<NodeStatus>>,
-}
 
 /// A fault that can still be healed.
 #[derive(Debug, Clone)]
@@ -114,9 +45,7 @@ pub struct Injector {
     start: Instant,
     records: std::sync::Mutex<Vec<FaultRecord>>,
     active: std::sync::Mutex<Vec<ActiveFault>>,
-    follow_up: Option<FollowUp>,
-    /// Watches of `failover` faults still waiting for their promotion.
-    failovers: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    follow_ups: Option<FollowUps>,
 }
 
 impl Injector {
@@ -136,8 +65,7 @@ impl Injector {
             start,
             records: Default::default(),
             active: Default::default(),
-            follow_up,
-            failovers: Default::default(),
+            follow_ups: follow_up.map(FollowUps::new),
         })
     }
 
@@ -174,70 +102,6 @@ impl Injector {
             .get_mut(id)
         {
             r.error.get_or_insert(error);
-        }
-    }
-
-    /// Take a checkpoint for fault `id` on `group`, in the background.
-    fn checkpoint_later(&self, id: usize, group: &str, why: String, settle: Duration) {
-        let Some(f) = &self.follow_up else { return };
-        let checkpoints = f.checkpoints.clone();
-        let groups = vec![group.to_string()];
-        tokio::spawn(async move {
-            checkpoints.take(id, groups, why, settle).await;
-        });
-    }
-
-    /// Watch for a promotion in `group` caused by fault `id` until
-    /// `deadline`; take a checkpoint when it comes (with Sentinels: once
-    /// they name the new primary, which is when the clients follow it). A
-    /// `failover` that nobody performs is a failed fault.
-    fn on_promotion(
-        self: &Arc<Self>,
-        id: usize,
-        kind: FaultKind,
-        watch: Watch,
-        deadline: Instant,
-        settle: Duration,
-    ) {
-        let Some(f) = &self.follow_up else { return };
-        let status = f.status.clone();
-        let me = self.clone();
-        let task = tokio::spawn(async move {
-            let Watch {
-                group,
-                before,
-                sentinels,
-                ports,
-            } = watch;
-            match followup::promotion(status, &group, &before, deadline).await {
-                Promotion::Of(p) => {
-                    if !sentinels.is_empty() {
-                        let promoted: Vec<u16> = ports
-                            .iter()
-                            .filter(|(name, _)| *name == p)
-                            .flat_map(|(_, ports)| ports.iter().copied())
-                            .collect();
-                        let limit = Instant::now() + followup::ANNOUNCE_LIMIT;
-                        followup::announced(&sentinels, &group, &promoted, limit).await;
-                    }
-                    me.checkpoint_later(id, &group, format!("{p} promoted"), settle)
-                }
-                Promotion::None if kind == FaultKind::Failover => me.set_error(
-                    id,
-                    format!(
-                        "no replica of {group} was promoted within {} s",
-                        followup::FAILOVER_LIMIT.as_secs()
-                    ),
-                ),
-                Promotion::None | Promotion::Unknown => {}
-            }
-        });
-        // A failover must be seen to happen: the end of the run waits for it.
-        if kind == FaultKind::Failover {
-            self.failovers
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(task);
         }
     }
 
@@ -289,30 +153,13 @@ impl Injector {
             power_loss::wait_unsynced(&dep.nodes[i], at_least).await;
         }
         let repl_lag_bytes = match nodes.first() {
-            Some(&i) => replication_lag(&dep.nodes[i]).await,
+            Some(&i) => super::replication::replication_lag(&dep.nodes[i]).await,
             None => None,
         };
-        // What a promotion watch needs, taken now: who is primary before the
-        // fault, the group's Sentinels, and each server's ports.
-        let watch = match (&self.follow_up, nodes.first()) {
-            (Some(f), Some(&i)) => {
-                let group = dep.nodes[i].info.group.clone();
-                Watch {
-                    before: followup::primaries(&f.status.borrow(), &group),
-                    sentinels: target::sentinels(&dep, &group),
-                    ports: dep
-                        .nodes
-                        .iter()
-                        .filter(|n| n.info.group == group)
-                        .map(|n| {
-                            let ports = [Some(n.info.port), n.info.peer_port];
-                            (n.info.name.clone(), ports.into_iter().flatten().collect())
-                        })
-                        .collect(),
-                    group,
-                }
-            }
-            _ => Watch::default(),
+        // What a promotion watch needs, taken before the fault acts.
+        let watch = match (&self.follow_ups, nodes.first()) {
+            (Some(f), Some(&i)) => Some(f.watch(&dep, &dep.nodes[i].info.group)),
+            _ => None,
         };
         let at = Instant::now();
         let names: Vec<String> = nodes
@@ -509,16 +356,21 @@ impl Injector {
                 ..err(reason)
             });
         }
-        if plan.at_once {
-            self.checkpoint_later(id, &group, format!("after {fault}"), plan.settle);
-        }
-        if plan.on_promotion {
-            let limit = match (fault.kind, fault.duration) {
-                (FaultKind::Failover, _) => followup::FAILOVER_LIMIT,
-                (_, Some(d)) => d,
-                (_, None) => followup::PROMOTION_LIMIT,
-            };
-            self.on_promotion(id, fault.kind, watch, at + limit, plan.settle);
+        if let Some(f) = &self.follow_ups {
+            if plan.at_once {
+                f.checkpoint(id, &group, format!("after {fault}"), plan.settle);
+            }
+            if let (true, Some(watch)) = (plan.on_promotion, watch) {
+                let limit = match (fault.kind, fault.duration) {
+                    (FaultKind::Failover, _) => followup::FAILOVER_LIMIT,
+                    (_, Some(d)) => d,
+                    (_, None) => followup::PROMOTION_LIMIT,
+                };
+                let me = self.clone();
+                let failed = (fault.kind == FaultKind::Failover)
+                    .then_some(move |why: String| me.set_error(id, why));
+                f.on_promotion(id, watch, at + limit, plan.settle, failed);
+            }
         }
         if fault.kind.heals() {
             self.active
@@ -610,8 +462,8 @@ impl Injector {
         drop(dep);
         // Only on a node that is back: reading a dead one would hold the
         // load while every read fails.
-        if active.plan.at_heal && !failed {
-            self.checkpoint_later(id, &active.group, "healed".into(), active.plan.settle);
+        if let (true, false, Some(f)) = (active.plan.at_heal, failed, &self.follow_ups) {
+            f.checkpoint(id, &active.group, "healed".into(), active.plan.settle);
         }
         let now = Instant::now();
         if let Some(r) = self
@@ -650,16 +502,9 @@ impl Injector {
         }
         // A heal a timer started just before is finished too.
         drop(self.healing.lock().await);
-        // A failover asked for is seen to happen, or fails the run (each
-        // watch ends by its own deadline).
-        let watches: Vec<_> = self
-            .failovers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .drain(..)
-            .collect();
-        for w in watches {
-            let _ = w.await;
+        // A failover asked for is seen to happen, or fails the run.
+        if let Some(f) = &self.follow_ups {
+            f.failovers_done().await;
         }
     }
 
@@ -675,52 +520,4 @@ fn add(total: &mut LossSummary, s: &LossSummary) {
     total.files_removed += s.files_removed;
     total.renames_undone += s.renames_undone;
     total.unlinks_undone += s.unlinks_undone;
-}
-
-/// Replication lag of a primary's furthest-behind replica, in bytes, from
-/// `INFO replication`; `None` for anything that is not a primary with
-/// replicas (or does not answer within 200 ms).
-async fn replication_lag(node: &crate::provision::NodeHandle) -> Option<u64> {
-    if !node.info.kind.starts_with("redis") || node.info.role == "sentinel" {
-        return None;
-    }
-    let probe = crate::provision::redis::probe::RedisProbe::new(
-        node.info.port,
-        node.password.as_deref().unwrap_or(""),
-    );
-    let info = tokio::time::timeout(Duration::from_millis(200), probe.info("replication"))
-        .await
-        .ok()?
-        .ok()?;
-    parse_lag(&info)
-}
-
-fn parse_lag(info: &str) -> Option<u64> {
-    use crate::provision::redis::probe::info_field;
-    if info_field(info, "role") != Some("master") {
-        return None;
-    }
-    let master: u64 = info_field(info, "master_repl_offset")?.parse().ok()?;
-    info.lines()
-        .filter(|l| l.starts_with("slave") && l.contains("offset="))
-        .filter_map(|l| {
-            l.split(',')
-                .find_map(|kv| kv.strip_prefix("offset="))
-                .and_then(|v| v.parse::<u64>().ok())
-        })
-        .map(|o| master.saturating_sub(o))
-        .max()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn replication_lag_is_the_furthest_replica() {
-        let info = "# Replication\r\nrole:master\r\nconnected_slaves:2\r\n\
-slave0:ip=127.0.0.1,port=1,state=online,offset=900,lag=0\r\n\
-slave1:ip=127.0.0.1,port=2,state=online,offset=700,lag=1\r\n\
-master_repl_offset:1000\r\n";
-        assert_eq!(super::parse_lag(info), Some(300));
-        assert_eq!(super::parse_lag("role:slave\r\n"), None);
-    }
 }

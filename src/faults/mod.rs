@@ -21,12 +21,15 @@ pub mod power_loss;
 pub mod powerfs;
 pub mod process;
 pub mod proxy;
+mod record;
+mod replication;
 pub mod target;
 pub mod timeline;
 
 use std::time::Duration;
 
-pub use injector::{ActiveFault, FaultError, FaultRecord, FollowUp, Injector};
+pub use followup::FollowUp;
+pub use injector::{ActiveFault, FaultError, FaultRecord, Injector};
 
 /// What breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]

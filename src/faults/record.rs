@@ -1,0 +1,54 @@
+//! What the report keeps of each fault: a record of what it hit and did,
+//! and the error of a fault that could not be injected.
+
+use std::time::Instant;
+
+use super::FaultKind;
+use super::powerfs::LossSummary;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{fault}: {reason}")]
+pub struct FaultError {
+    pub fault: String,
+    pub reason: String,
+    /// The fault is in the records already (it failed half-way).
+    pub recorded: bool,
+}
+
+/// What happened to one injected fault.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FaultRecord {
+    pub id: usize,
+    pub kind: FaultKind,
+    pub target: String,
+    /// The topology node (group) of the processes it hit.
+    pub group: String,
+    /// The processes it hit.
+    pub processes: Vec<String>,
+    /// Milliseconds since the run started.
+    pub at_ms: u64,
+    pub healed_ms: Option<u64>,
+    pub message: String,
+    /// A link fault on the peer link (replication, Sentinels).
+    pub peers: bool,
+    /// For a primary with replicas: how far (bytes of replication stream)
+    /// the furthest-behind replica was when the fault hit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repl_lag_bytes: Option<u64>,
+    /// For `power-loss`: what the filesystem discarded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discarded: Option<LossSummary>,
+    /// For `power-loss`: how long the node had gone without an fsync when
+    /// the power went (the most its writes could lose).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unsynced_ms: Option<u64>,
+    /// Did it happen? A timeline entry that could not be injected, or never
+    /// came (the load ended first), did not.
+    pub fired: bool,
+    /// Why it did not happen, did not have its effect (a failover nobody
+    /// performed) or did not heal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip)]
+    pub at: Instant,
+}
