@@ -128,6 +128,13 @@ fn start(tmux: &Tmux, h: &std::path::Path, topology: &str) {
     start_sized(tmux, h, topology, 30);
 }
 
+/// `start`, and wait until the load runs.
+fn start_running(tmux: &Tmux, h: &std::path::Path, topology: &str) {
+    start(tmux, h, topology);
+    let (running, screen) = tmux.wait_for(Duration::from_secs(30), |s| s.contains("[running]"));
+    assert!(running, "the dashboard did not start:\n{screen}");
+}
+
 fn start_sized(tmux: &Tmux, h: &std::path::Path, topology: &str, rows: u16) {
     let command = format!(
         "exec env SESSIONDRILL_HOME={home} {BIN} tui {topology} --duration 120s --report-dir {home}",
@@ -158,9 +165,7 @@ fn assert_all_gone(tmux: &Tmux, h: &support::TestHome) {
 fn sigterm_restores_the_terminal_and_tears_down() {
     let h = home();
     let tmux = Tmux::new(h.path());
-    start(&tmux, h.path(), "replicated-sentinel.yaml");
-    let (running, screen) = tmux.wait_for(Duration::from_secs(30), |s| s.contains("[running]"));
-    assert!(running, "the dashboard did not start:\n{screen}");
+    start_running(&tmux, h.path(), "replicated-sentinel.yaml");
     assert_eq!(
         tmux.run(&["display", "-p", "-t", "sd", "#{alternate_on}"])
             .trim(),
@@ -222,9 +227,7 @@ fn power_loss_from_the_keyboard_shows_lost_sessions_and_quits_clean() {
 fn e_ends_the_load_shows_the_report_s_numbers_and_exports_it() {
     let h = home();
     let tmux = Tmux::new(h.path());
-    start(&tmux, h.path(), "standalone-aof-everysec.yaml");
-    let (running, screen) = tmux.wait_for(Duration::from_secs(30), |s| s.contains("[running]"));
-    assert!(running, "the dashboard did not start:\n{screen}");
+    start_running(&tmux, h.path(), "standalone-aof-everysec.yaml");
     std::thread::sleep(Duration::from_secs(2));
     tmux.keys("e");
     let (done, screen) = tmux.wait_for(Duration::from_secs(30), |s| {
@@ -264,9 +267,7 @@ fn e_ends_the_load_shows_the_report_s_numbers_and_exports_it() {
 fn ending_the_load_before_its_fault_fails_the_drill() {
     let h = home();
     let tmux = Tmux::new(h.path());
-    start(&tmux, h.path(), "aof-everysec-kill.yaml");
-    let (running, screen) = tmux.wait_for(Duration::from_secs(30), |s| s.contains("[running]"));
-    assert!(running, "the dashboard did not start:\n{screen}");
+    start_running(&tmux, h.path(), "aof-everysec-kill.yaml");
     // The kill is due 2 s into the load.
     tmux.keys("e");
     let (done, screen) = tmux.wait_for(Duration::from_secs(30), |s| {

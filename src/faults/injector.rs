@@ -73,25 +73,19 @@ impl Injector {
     /// could not inject it, or the load ended before its time). `at`: when
     /// it was due.
     pub fn record_failed(&self, fault: &Fault, at: Instant, reason: String) {
+        self.record(FaultRecord {
+            message: format!("{fault}: {reason}"),
+            error: Some(reason),
+            ..FaultRecord::of(fault, at, self.ms(at))
+        });
+    }
+
+    /// Keep `r` with the next id; that id.
+    fn record(&self, r: FaultRecord) -> usize {
         let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
         let id = records.len();
-        records.push(FaultRecord {
-            id,
-            kind: fault.kind,
-            target: fault.target.clone(),
-            group: String::new(),
-            processes: Vec::new(),
-            at_ms: self.ms(at),
-            healed_ms: None,
-            message: format!("{fault}: {reason}"),
-            peers: fault.link.peers,
-            repl_lag_bytes: None,
-            discarded: None,
-            unsynced_ms: None,
-            fired: false,
-            error: Some(reason),
-            at,
-        });
+        records.push(FaultRecord { id, ..r });
+        id
     }
 
     fn set_error(&self, id: usize, error: String) {
@@ -314,28 +308,17 @@ impl Injector {
             Err(e) => return Err(err(e)),
         };
         drop(dep);
-        let id = {
-            let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
-            let id = records.len();
-            records.push(FaultRecord {
-                id,
-                kind: fault.kind,
-                target: fault.target.clone(),
-                group: group.clone(),
-                processes: names.clone(),
-                at_ms: self.ms(at),
-                healed_ms: None,
-                message: message.clone(),
-                peers: fault.link.peers,
-                repl_lag_bytes,
-                discarded,
-                unsynced_ms,
-                fired: true,
-                error: failure.clone(),
-                at,
-            });
-            id
-        };
+        let id = self.record(FaultRecord {
+            group: group.clone(),
+            processes: names.clone(),
+            message: message.clone(),
+            repl_lag_bytes,
+            discarded,
+            unsynced_ms,
+            fired: true,
+            error: failure.clone(),
+            ..FaultRecord::of(&fault, at, self.ms(at))
+        });
         self.events.push("fault", &names.join(","), message);
         if let Some(reason) = failure {
             self.active

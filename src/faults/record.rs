@@ -3,8 +3,8 @@
 
 use std::time::Instant;
 
-use super::FaultKind;
 use super::powerfs::LossSummary;
+use super::{Fault, FaultKind};
 
 #[derive(Debug, thiserror::Error)]
 #[error("{fault}: {reason}")]
@@ -51,4 +51,29 @@ pub struct FaultRecord {
     pub error: Option<String>,
     #[serde(skip)]
     pub at: Instant,
+}
+
+impl FaultRecord {
+    /// The record of `fault`, due or injected at `at` (`at_ms` since the
+    /// run started), before anything is known of what it did: it did not
+    /// fire, and hit nothing.
+    pub fn of(fault: &Fault, at: Instant, at_ms: u64) -> Self {
+        Self {
+            id: 0,
+            kind: fault.kind,
+            target: fault.target.clone(),
+            group: String::new(),
+            processes: Vec::new(),
+            at_ms,
+            healed_ms: None,
+            message: String::new(),
+            peers: fault.link.peers,
+            repl_lag_bytes: None,
+            discarded: None,
+            unsynced_ms: None,
+            fired: false,
+            error: None,
+            at,
+        }
+    }
 }
