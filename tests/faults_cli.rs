@@ -155,7 +155,7 @@ fn throttling_30_percent_shows_as_30_percent_throttled() {
 
 #[test]
 fn split_brain_loses_the_writes_the_cut_off_primary_accepted() {
-    let (code, r, err) = run("sentinel-split-brain.yaml", "8s");
+    let (code, r, err) = run("sentinel-split-brain.yaml", "9s");
     assert_eq!(code, 0, "{err}");
     assert_eq!(events_of(&r, "failover").len(), 1, "{}", r["events"]);
     let f = &r["faults"][0];
@@ -172,14 +172,14 @@ fn split_brain_loses_the_writes_the_cut_off_primary_accepted() {
     // Clients never saw an error: the loss is silent.
     assert_eq!(r["strategies"]["redis"]["unavailable_ms"], 0);
     // Every write until the clients followed the new primary (down-after
-    // 2 s + the election): more than min-replicas-max-lag 1 lets through
+    // 5 s + the election): more than min-replicas-max-lag 1 lets through
     // (the bound of `sentinel-split-brain-min-replicas`).
-    assert!(w["lost_writes"].as_u64().unwrap() >= 2000, "{w}");
+    assert!(w["lost_writes"].as_u64().unwrap() >= 3500, "{w}");
 }
 
 #[test]
 fn min_replicas_max_lag_bounds_the_split_brain_loss() {
-    let (code, r, err) = run("sentinel-split-brain-min-replicas.yaml", "8s");
+    let (code, r, err) = run("sentinel-split-brain-min-replicas.yaml", "9s");
     assert_eq!(code, 0, "{err}");
     let s = &r["strategies"]["redis"];
     // The cut-off primary refused writes once its replicas lagged > 1 s.
@@ -191,15 +191,16 @@ fn min_replicas_max_lag_bounds_the_split_brain_loss() {
         destroyed > 0 && (destroyed as f64) <= budget,
         "{destroyed} writes destroyed, budget {budget}"
     );
-    assert!(destroyed < 2000, "the scenario's bound: {w}");
-    // Nothing acknowledged later than the lag (1 s) plus Redis's 1 s
-    // replication cron after the cut was lost.
-    if let Some(last) = w["lost_acked_ms"][1].as_i64() {
-        assert!(
-            last <= 2500,
-            "a write acked {last} ms after the cut was lost"
-        );
-    }
+    assert!(destroyed < 3500, "the scenario's bound: {w}");
+    // Nothing acknowledged later than the lag (1 s) + 2 s after the cut was
+    // lost: the primary counts the replicas' lag in whole seconds, on a
+    // once-a-second cron (2.9 s was measured, so 2.5 s — lag + the cron —
+    // was too tight).
+    let last = w["lost_acked_ms"][1].as_i64().unwrap();
+    assert!(
+        last <= 3000,
+        "a write acked {last} ms after the cut was lost"
+    );
 }
 
 #[test]
