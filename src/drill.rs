@@ -131,12 +131,12 @@ impl Drill {
             CheckMode::EndOnly => (None, None),
         };
         let injector = Injector::new(&deployment, events.clone(), events.origin(), follow_up);
-        let hooks: Option<Arc<dyn RunHooks>> = (!scenario.timeline.is_empty()).then(|| {
-            Arc::new(TimelineHooks::new(
-                injector.clone(),
-                scenario.timeline.clone(),
-            )) as Arc<dyn RunHooks>
-        });
+        // Also with an empty timeline: faults from the dashboard are healed
+        // before the final sweep, and a failover asked for is waited for.
+        let hooks: Option<Arc<dyn RunHooks>> = Some(Arc::new(TimelineHooks::new(
+            injector.clone(),
+            scenario.timeline.clone(),
+        )));
         let engine = workload::start(&scenario.workload, duration, runs, events, hooks, requests);
         let abandon = Abandon {
             load: engine.control.clone(),

@@ -338,4 +338,17 @@ async fn a_release_that_finds_its_lock_forgotten_is_a_proven_loss() {
     // Acquiring a forgotten lock while its lease runs is the other face of
     // the same loss: a second holder.
     assert!(stats.violations > 0, "{} violations", stats.violations);
+    // The releases themselves judged the forgotten acquires lost, during
+    // the load (the final sweep comes after it).
+    let mut by_release = 0;
+    for state in o.strategies[0].ledger.iter() {
+        for w in &state.lock().await.writes {
+            let during_load = w.judged.is_some_and(|j| j.at < o.load_end);
+            by_release += (w.fate == Fate::Lost && during_load) as u64;
+        }
+    }
+    assert!(
+        by_release > 5,
+        "{by_release} acquires found lost by a release"
+    );
 }

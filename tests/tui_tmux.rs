@@ -267,8 +267,8 @@ fn e_ends_the_load_shows_the_report_s_numbers_and_exports_it() {
 fn ending_the_load_before_its_fault_fails_the_drill() {
     let h = home();
     let tmux = Tmux::new(h.path());
-    start_running(&tmux, h.path(), "aof-everysec-kill.yaml");
-    // The kill is due 2 s into the load.
+    start_running(&tmux, h.path(), "redis-no-persistence-reboot.yaml");
+    // The restart is due 5.5 s into the load.
     tmux.keys("e");
     let (done, screen) = tmux.wait_for(Duration::from_secs(30), |s| {
         s.contains("Summary") && s.contains("report written")

@@ -37,6 +37,11 @@ pub struct CheckpointTally {
     pub unverified: u64,
     /// Acknowledged writes judged at this checkpoint, by fate.
     pub writes: WriteTally,
+    /// When its first read succeeded (ms since the run start): until then
+    /// the store may still have been unreachable, and the hold does not
+    /// hide that from unavailability.
+    #[serde(default)]
+    pub first_read_ms: Option<u64>,
 }
 
 /// A request to the engine.

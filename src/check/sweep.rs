@@ -31,7 +31,8 @@ pub struct WriteTally {
     pub stale: u64,
     pub indeterminate: u64,
     pub expired: u64,
-    /// Never read back: their session could not be read by any sweep.
+    /// Not judged for good: the last sweep that tried could not read their
+    /// session (or, behind a cache, the store of record).
     pub unverified: u64,
 }
 
@@ -73,6 +74,9 @@ pub struct SweepResult {
     pub stale_from_cache: u64,
     /// Acknowledged writes this sweep judged, by fate.
     pub writes: WriteTally,
+    /// When its first read succeeded: the store answered again.
+    #[serde(skip)]
+    pub first_read: Option<Instant>,
     /// Ids of lost sessions (for tests and drill-down).
     #[serde(skip)]
     pub lost_ids: Vec<u64>,
@@ -129,6 +133,8 @@ struct Verdict {
     check: ReadCheck,
     from_cache: bool,
     writes: WriteTally,
+    /// When the read was answered.
+    at: Instant,
 }
 
 async fn judge_one(
@@ -156,7 +162,13 @@ async fn judge_one(
         let (source_holds, writes) = match src {
             Source::NoCache => (None, judge_writes(state, &reading, None, judged)),
             Source::Holds(h) => (h, judge_writes(state, &reading, Some(h), judged)),
-            Source::Unreadable => (None, WriteTally::default()),
+            Source::Unreadable => (
+                None,
+                WriteTally {
+                    unverified: unverify(state),
+                    ..WriteTally::default()
+                },
+            ),
         };
         let from_cache = disagrees
             && state
@@ -166,6 +178,7 @@ async fn judge_one(
             check: reading.check,
             from_cache,
             writes,
+            at,
         });
     }
     None
@@ -241,6 +254,7 @@ pub async fn sweep(
             out.unverified += 1;
             continue;
         };
+        out.first_read = Some(out.first_read.map_or(j.at, |f| f.min(j.at)));
         *out.verdicts.entry(j.check).or_default() += 1;
         out.writes.merge(&j.writes);
         match j.check {

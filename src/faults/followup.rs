@@ -60,33 +60,33 @@ impl Plan {
     }
 }
 
-/// The plan for a fault of `kind` on a node of `node` kind.
-pub fn plan(kind: FaultKind, peers: bool, node: &NodeKind, duration: Option<Duration>) -> Plan {
+/// The plan for a fault of `kind` on a node of `node` kind. A fault that
+/// heals gets its checkpoint when it heals, whatever heals it (its
+/// duration, the dashboard's keys, `H`) — not before: a node killed for
+/// good has nothing to read (a checkpoint would hold the load while its
+/// reads fail).
+pub fn plan(kind: FaultKind, peers: bool, node: &NodeKind) -> Plan {
     let roles = matches!(
         node,
         NodeKind::RedisReplicated(_) | NodeKind::RedisCluster(_)
     );
-    let heals = duration.is_some();
     let settle = match node {
         NodeKind::RedisReplicated(_) => SENTINEL_SETTLE,
         NodeKind::RedisCluster(_) => CLUSTER_SETTLE,
         _ => Duration::ZERO,
     };
-    let p = |at_once, on_promotion, at_heal| Plan {
+    let p = |at_once, on_promotion| Plan {
         at_once,
         on_promotion,
-        at_heal,
+        at_heal: kind.heals(),
         settle,
     };
     match kind {
-        // A node killed for good: nothing to read on it (a checkpoint would
-        // hold the load while its reads fail); a failover on its group is
-        // watched for. The final sweep judges the rest.
-        FaultKind::Kill | FaultKind::PowerLoss | FaultKind::Pause => p(false, roles, heals),
-        FaultKind::Restart => p(true, roles, false),
-        FaultKind::Flush | FaultKind::Resume => p(true, false, false),
-        FaultKind::Failover => p(false, true, false),
-        FaultKind::Evict => p(false, false, heals),
+        FaultKind::Kill | FaultKind::PowerLoss | FaultKind::Pause => p(false, roles),
+        FaultKind::Restart => p(true, roles),
+        FaultKind::Flush | FaultKind::Resume => p(true, false),
+        FaultKind::Failover => p(false, true),
+        FaultKind::Evict => p(false, false),
         // On the client link nothing acknowledged can be destroyed, but a
         // cache whose invalidations were lost serves stale copies until
         // the next write: counted when the link is whole again.
@@ -95,7 +95,7 @@ pub fn plan(kind: FaultKind, peers: bool, node: &NodeKind, duration: Option<Dura
         | FaultKind::Partition
         | FaultKind::Reset
         | FaultKind::Timeout
-        | FaultKind::Throttle => p(false, roles && peers, heals),
+        | FaultKind::Throttle => p(false, roles && peers),
     }
 }
 
@@ -309,7 +309,7 @@ mod tests {
     }
 
     #[test]
-    fn client_link_faults_and_a_power_loss_wait_for_their_heal() {
+    fn faults_that_heal_wait_for_their_heal_and_a_flush_is_read_at_once() {
         let redis = NodeKind::Redis(RedisServer {
             persistence: Persistence::Aof,
             appendfsync: AppendFsync::Everysec,
@@ -318,31 +318,26 @@ mod tests {
             maxmemory_policy: None,
             password: None,
         });
-        let d = Some(Duration::from_secs(1));
         for k in [
+            FaultKind::Kill,
+            FaultKind::PowerLoss,
             FaultKind::Latency,
             FaultKind::Partition,
             FaultKind::Throttle,
         ] {
-            assert!(
-                !plan(k, false, &redis, None).any(),
-                "{k:?} in force to the end"
-            );
-            let p = plan(k, false, &redis, d);
-            assert!(p.at_heal && !p.on_promotion, "{k:?}");
+            let p = plan(k, false, &redis);
+            assert!(p.at_heal && !p.at_once && !p.on_promotion, "{k:?}");
         }
-        let p = plan(FaultKind::PowerLoss, false, &redis, d);
-        assert!(p.at_heal && !p.at_once && !p.on_promotion);
-        assert!(plan(FaultKind::Flush, false, &redis, None).at_once);
+        let p = plan(FaultKind::Flush, false, &redis);
+        assert!(p.at_once && !p.at_heal);
         let mc = NodeKind::Memcached(Memcached {
             instances: 3,
             memory_mb: 64,
         });
         assert!(
-            !plan(FaultKind::Kill, false, &mc, None).any(),
-            "a node killed for good has nothing to read"
+            !plan(FaultKind::Kill, false, &mc).at_once,
+            "a node killed has nothing to read until it is back"
         );
-        assert!(plan(FaultKind::Kill, false, &mc, d).at_heal);
     }
 
     #[tokio::test]

@@ -169,7 +169,7 @@ impl Injector {
             .nodes
             .iter()
             .find(|n| n.name == group)
-            .map(|n| followup::plan(fault.kind, fault.link.peers, &n.kind, fault.duration))
+            .map(|n| followup::plan(fault.kind, fault.link.peers, &n.kind))
             .unwrap_or_default();
         let mut discarded: Option<LossSummary> = None;
         let mut unsynced_ms: Option<u64> = None;

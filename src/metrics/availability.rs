@@ -102,7 +102,7 @@ impl Availability {
     /// Keep only outages, with the paused intervals (relative to the start,
     /// sorted) left out: the report's windows.
     pub fn exclude(&mut self, pauses: &[(Duration, Duration)]) {
-        self.windows = subtract(&outages(&self.windows), pauses);
+        self.windows = outages(&self.windows, pauses);
     }
 
     /// Every window, an open one up to now included.
@@ -120,7 +120,7 @@ impl Availability {
 
     /// Time unavailable so far: outages, the paused intervals left out.
     pub fn total_excluding(&self, pauses: &[(Duration, Duration)]) -> Duration {
-        sum(&subtract(&outages(&self.so_far()), pauses))
+        sum(&outages(&self.so_far(), pauses))
     }
 
     /// Total of every window so far, however short (before `exclude`).
@@ -143,17 +143,26 @@ fn sum(windows: &[(Duration, Duration)]) -> Duration {
     windows.iter().map(|(a, b)| *b - *a).sum()
 }
 
-/// The windows long enough to be outages.
-fn outages(windows: &[(Duration, Duration)]) -> Vec<(Duration, Duration)> {
-    windows
-        .iter()
-        .copied()
-        .filter(|(a, b)| *b - *a >= MIN_OUTAGE)
-        .collect()
+/// The windows that are outages — at least [`MIN_OUTAGE`] outside the
+/// paused intervals — with the paused intervals left out. (A window cut by
+/// a pause into short pieces stays whole; one that is long only because a
+/// pause stretched it is not an outage.)
+fn outages(
+    windows: &[(Duration, Duration)],
+    pauses: &[(Duration, Duration)],
+) -> Vec<(Duration, Duration)> {
+    let mut out = Vec::new();
+    for w in windows {
+        let pieces = subtract(std::slice::from_ref(w), pauses);
+        if sum(&pieces) >= MIN_OUTAGE {
+            out.extend(pieces);
+        }
+    }
+    out
 }
 
 /// `windows` minus `holes`, both sorted and disjoint.
-fn subtract(
+pub fn subtract(
     windows: &[(Duration, Duration)],
     holes: &[(Duration, Duration)],
 ) -> Vec<(Duration, Duration)> {
@@ -258,6 +267,21 @@ mod tests {
             ],
             "an outage cut by a pause into short pieces stays whole"
         );
+    }
+
+    /// Review of issue 15: one failed write just before a pause opened a
+    /// window that only the pause made long.
+    #[test]
+    fn a_window_long_only_because_of_a_pause_is_not_an_outage() {
+        let t0 = Instant::now();
+        let at = |n| t0 + ms(n);
+        let mut a = Availability::new(t0);
+        a.failure(at(100));
+        a.success(at(1010), at(1011));
+        let pauses = [(ms(105), ms(1000))];
+        assert_eq!(a.total_excluding(&pauses), Duration::ZERO);
+        a.exclude(&pauses);
+        assert_eq!(a.windows(), &[]);
     }
 
     /// Issue 15: under 30 % throttling every failed write opened a window

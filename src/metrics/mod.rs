@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 
-pub use availability::Availability;
+pub use availability::{Availability, subtract};
 pub use latency::{LatencyWindows, Percentiles};
 pub use sample::{OpKind, Sample};
 

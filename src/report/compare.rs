@@ -25,7 +25,7 @@ pub fn compare_markdown(reports: &[Report]) -> String {
                 .collect();
             let faults_failed = r.faults.iter().filter(|f| f.failed()).count();
             let verdict = if faults_failed > 0 {
-                format!("**{faults_failed} fault(s) did not fire**")
+                format!("**{faults_failed} fault(s) did not fire or work**")
             } else if mine.is_empty() {
                 "—".to_string()
             } else {

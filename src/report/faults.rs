@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::faults::budget::{self, Budget};
 use crate::faults::powerfs::LossSummary;
 use crate::faults::{FaultKind, FaultRecord};
-use crate::metrics::ledger::Fate;
+use crate::metrics::ledger::{AckedWrite, Fate};
 use crate::scenario::Scenario;
 use crate::workload::{RunOutcome, StrategyOutcome};
 
@@ -86,7 +86,8 @@ pub struct FaultWindow {
     /// the two seconds before the fault, pauses left out.
     #[serde(default)]
     pub write_rate: f64,
-    /// `lost_writes` as seconds of writes at `write_rate`.
+    /// `lost_writes` as seconds of writes at `write_rate`; `null` when some
+    /// were written before the load (the prefill), at another rate.
     #[serde(default)]
     pub lost_writes_s: Option<f64>,
     /// Writes the budget allows at `write_rate`; `null` when unbounded.
@@ -205,14 +206,7 @@ fn charge(o: &StrategyOutcome, faults: &[&FaultRecord], end: Instant) -> HashMap
             if !matches!(w.fate, Fate::Lost | Fate::Stale) {
                 continue;
             }
-            // A checkpoint was taken for one fault: what it found gone is
-            // that fault's doing. Otherwise (the final sweep, a lock's
-            // release) the fault that explains it, among those before.
-            let (by, at) = w.judged.map_or((None, end), |j| (j.fault, j.at));
-            let Some(i) = by
-                .and_then(|f| faults.iter().position(|r| r.id == f))
-                .or_else(|| culprit(faults, w.at, at))
-            else {
+            let Some(i) = charged_to(faults, w, end) else {
                 continue;
             };
             let c = out.entry(faults[i].id).or_default();
@@ -246,6 +240,19 @@ fn charge(o: &StrategyOutcome, faults: &[&FaultRecord], end: Instant) -> HashMap
         }
     }
     out
+}
+
+/// The fault (index into `faults`) a lost or stale write is charged to. A
+/// checkpoint was taken for one fault: what it found stale is that fault's
+/// doing, and what it found gone too if that fault can destroy writes (a
+/// client-link fault cannot). Otherwise (the final sweep, a lock's release,
+/// at `end` when unjudged) the fault that explains it, among those before
+/// the read.
+fn charged_to(faults: &[&FaultRecord], w: &AckedWrite, end: Instant) -> Option<usize> {
+    let (by, at) = w.judged.map_or((None, end), |j| (j.fault, j.at));
+    by.and_then(|f| faults.iter().position(|r| r.id == f))
+        .filter(|&i| w.fate == Fate::Stale || can_destroy(faults[i]))
+        .or_else(|| culprit(faults, w.at, at))
 }
 
 /// Can writes acknowledged while this fault holds be destroyed by it? A
@@ -316,6 +323,9 @@ fn window(
         .max(Duration::from_millis(load_start_ms));
     let span = from.saturating_sub(rate_from);
     let running = span.saturating_sub(outcome.paused_within(rate_from, from));
+    let lost_since_load_start = c
+        .offsets
+        .is_none_or(|[earliest, _]| from_ms as i64 + earliest >= load_start_ms as i64);
     let write_rate = if running.is_zero() {
         0.0
     } else {
@@ -328,12 +338,19 @@ fn window(
         stale: c.stale_sessions,
         lost_acked_ms: c.offsets,
         write_rate,
-        lost_writes_s: (write_rate > 0.0).then(|| c.lost_writes as f64 / write_rate),
+        // As time only when every lost write came at that rate: not when
+        // the fault also took writes of the prefill.
+        lost_writes_s: (write_rate > 0.0 && lost_since_load_start)
+            .then(|| c.lost_writes as f64 / write_rate),
         budget_writes: budget.max_writes(write_rate),
         unavailable_ms: unavailable.as_millis() as u64,
         recovery_ms: o.stats.first_write_after(from).map(|d| {
-            let paused = outcome.paused_within(from, from + d);
-            d.saturating_sub(paused).as_millis() as u64
+            let left_out: Duration = o
+                .excluded
+                .iter()
+                .map(|&(a, b)| b.min(from + d).saturating_sub(a.max(from)))
+                .sum();
+            d.saturating_sub(left_out).as_millis() as u64
         }),
     }
 }
@@ -341,6 +358,7 @@ fn window(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::ledger::Judged;
     use std::time::Duration;
 
     fn record(id: usize, kind: FaultKind, at: Instant, origin: Instant) -> FaultRecord {
@@ -384,6 +402,40 @@ mod tests {
         // than none.
         let records = [&latency];
         assert_eq!(culprit(&records, s(12), end), Some(0));
+    }
+
+    /// Review of issue 15: a checkpoint's own fault took the blame for
+    /// every loss it found, even a client-link fault that cannot destroy
+    /// writes.
+    #[test]
+    fn a_loss_found_at_a_link_faults_checkpoint_is_charged_to_the_fault_that_caused_it() {
+        let origin = Instant::now();
+        let s = |n| origin + Duration::from_secs(n);
+        let mut evict = record(0, FaultKind::Evict, s(2), origin);
+        evict.healed_ms = None;
+        let latency = record(1, FaultKind::Latency, s(4), origin);
+        let records = [&evict, &latency];
+        let found = |fate| AckedWrite {
+            version: 1,
+            at: s(3),
+            fate,
+            judged: Some(Judged {
+                at: s(5),
+                fault: Some(1),
+            }),
+        };
+        assert_eq!(charged_to(&records, &found(Fate::Lost), s(9)), Some(0));
+        assert_eq!(charged_to(&records, &found(Fate::Stale), s(9)), Some(1));
+        let kill = record(2, FaultKind::Kill, s(4), origin);
+        let records = [&evict, &kill];
+        let found_at_kill = AckedWrite {
+            judged: Some(Judged {
+                at: s(5),
+                fault: Some(2),
+            }),
+            ..found(Fate::Lost)
+        };
+        assert_eq!(charged_to(&records, &found_at_kill, s(9)), Some(1));
     }
 
     #[test]

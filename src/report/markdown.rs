@@ -53,7 +53,7 @@ pub fn markdown(r: &Report) -> String {
     }
     let _ = writeln!(
         s,
-        "\n*Acked writes*: every acknowledged write, prefill included. *Lost writes*: acknowledged writes the store no longer held (neither them nor anything newer) when the checkpoint after a fault, or the final sweep, read their session — each counted once, and still lost whatever the load wrote afterwards; *stale writes*: held only by the store of record behind a cache that served an older copy. *Lost / stale sessions*: sessions missing / older than acknowledged at the end, what a user would find. *Unverified*: sessions (acknowledged writes) no sweep could read — every count above may be that much higher. *Unavailable*: time writes were failing, from a failed write to the first write that succeeded after it (runs of at least 100 ms; time the load was paused left out)."
+        "\n*Acked writes*: every acknowledged write, prefill included. *Lost writes*: acknowledged writes the store no longer held (neither them nor anything newer) when the checkpoint after a fault, or the final sweep, read their session — each counted once, and still lost whatever the load wrote afterwards; *stale writes*: held only by the store of record behind a cache that served an older copy. *Lost / stale sessions*: sessions missing / older than acknowledged at the end, what a user would find. *Unverified*: sessions the final sweep could not read (and their acknowledged writes not judged for good) — every count above may be that much higher. *Unavailable*: time writes were failing, from a failed write to the first write that succeeded after it (runs of at least 100 ms; time the load was paused left out)."
     );
     if let Some(lag) = r
         .strategies

@@ -203,6 +203,7 @@ pub struct ExpectationResult {
 pub const ID_SAMPLE: usize = 1000;
 
 impl StrategyReport {
+    /// `load_ms`: how long the load ran (pauses left out).
     fn build(o: &StrategyOutcome, load_ms: u64) -> Self {
         let s: &StrategyStats = &o.stats;
         let sw = &o.sweep;
@@ -372,6 +373,15 @@ impl StrategyReport {
     }
 }
 
+/// How long the load was paused or held, in ms.
+fn paused_ms(outcome: &RunOutcome) -> u64 {
+    let load_start = outcome
+        .load_start
+        .saturating_duration_since(outcome.started);
+    let load_end = outcome.load_end.saturating_duration_since(outcome.started);
+    outcome.paused_within(load_start, load_end).as_millis() as u64
+}
+
 /// Runs of consecutive seconds with errors.
 fn error_windows(s: &StrategyStats) -> Vec<ErrorWindow> {
     let mut out: Vec<ErrorWindow> = Vec::new();
@@ -413,7 +423,10 @@ pub fn build(
     let strategies: IndexMap<String, StrategyReport> = outcome
         .strategies
         .iter()
-        .map(|o| (o.kind.name().to_string(), StrategyReport::build(o, load_ms)))
+        .map(|o| {
+            let ran_ms = load_ms.saturating_sub(paused_ms(outcome));
+            (o.kind.name().to_string(), StrategyReport::build(o, ran_ms))
+        })
         .collect();
     let expectations: Vec<ExpectationResult> = scenario
         .expectations

@@ -136,6 +136,7 @@ impl Server {
                     stale: r.count(ReadCheck::Stale),
                     unverified: r.unverified,
                     writes: r.writes,
+                    first_read_ms: r.first_read.map(ms),
                 },
             );
         }

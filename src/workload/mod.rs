@@ -99,6 +99,9 @@ pub struct StrategyOutcome {
     /// Operations a cache failed and the store of record carried, during
     /// the load.
     pub fallbacks: u64,
+    /// Time left out of its unavailability and recovery (relative to the
+    /// run start): pauses, but not a checkpoint's wait for the store.
+    pub excluded: Vec<(Duration, Duration)>,
     pub ledger: Ledger,
 }
 
@@ -327,9 +330,13 @@ async fn run(
     let _ = phase_tx.send(Phase::Sweep);
     let mut stats = aggregator.await.unwrap_or_default();
     let pauses = relative(&control.pauses(), started);
-    for s in &mut stats {
+    let excluded: Vec<Vec<(Duration, Duration)>> = strategies
+        .iter()
+        .map(|s| unmeasured(&pauses, &checkpoints, s.kind.name()))
+        .collect();
+    for (s, excluded) in stats.iter_mut().zip(&excluded) {
         s.availability.finish(load_end);
-        s.availability.exclude(&pauses);
+        s.availability.exclude(excluded);
     }
 
     if let Some(t) = hook_task {
@@ -389,15 +396,19 @@ async fn run(
             .zip(ledgers)
             .zip(clients)
             .zip(fallbacks)
+            .zip(excluded)
             .map(
-                |((((((s, stats), sweep), writes), ledger), client), fallbacks)| StrategyOutcome {
-                    kind: s.kind,
-                    client,
-                    stats,
-                    sweep,
-                    writes,
-                    fallbacks,
-                    ledger,
+                |(((((((s, stats), sweep), writes), ledger), client), fallbacks), excluded)| {
+                    StrategyOutcome {
+                        kind: s.kind,
+                        client,
+                        stats,
+                        sweep,
+                        writes,
+                        fallbacks,
+                        excluded,
+                        ledger,
+                    }
                 },
             )
             .collect(),
@@ -405,6 +416,27 @@ async fn run(
         checkpoints,
         pauses,
     }
+}
+
+/// The time left out of a strategy's unavailability and recovery: every
+/// pause, but of a checkpoint that read the strategy only the part after
+/// its first read succeeded — before that, the store may still have been
+/// unreachable, and the hold must not hide it.
+fn unmeasured(
+    pauses: &[(Duration, Duration)],
+    checkpoints: &[Checkpoint],
+    strategy: &str,
+) -> Vec<(Duration, Duration)> {
+    let ms = Duration::from_millis;
+    let mut unsure: Vec<(Duration, Duration)> = checkpoints
+        .iter()
+        .filter_map(|c| {
+            let t = c.strategies.get(strategy)?;
+            Some((ms(c.at_ms), ms(t.first_read_ms.unwrap_or(c.resumed_ms))))
+        })
+        .collect();
+    unsure.sort_unstable();
+    metrics::subtract(pauses, &unsure)
 }
 
 /// Instants as offsets from `origin`.
