@@ -104,7 +104,7 @@ impl RedisBackend {
             RedisTarget::Sentinel { .. } => {
                 "Sentinel-aware (re-resolves the primary after connection errors)"
             }
-            RedisTarget::Cluster { .. } => "cluster-aware (follows MOVED)",
+            RedisTarget::Cluster { .. } => "cluster-aware (follows MOVED; rebuilt after a timeout)",
         };
         format!(
             "redis-rs {mode}; {} connections; connect/response timeout {} ms; no retries",
@@ -183,10 +183,21 @@ impl RedisBackend {
     pub async fn exec<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, OpError> {
         if matches!(self.target, RedisTarget::Cluster { .. }) {
             let mut con = self.cluster_connection().await?;
-            return cmd
+            let answer = cmd
                 .query_async(&mut con)
                 .await
                 .map_err(|e| classify_redis(&e));
+            // A cluster connection that stopped answering is rebuilt, as
+            // the other connections are dropped: redis-rs's can stay stuck
+            // after a slot refresh during a failover (seen here: every
+            // operation timing out for seconds after the cluster was ok).
+            if answer
+                .as_ref()
+                .is_err_and(|e| e.class == ErrorClass::Timeout)
+            {
+                *self.cluster.lock().await = None;
+            }
+            return answer;
         }
         let slot = &self.slots[self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len()];
         let mut con = {
