@@ -128,6 +128,23 @@ fn start(tmux: &Tmux, h: &std::path::Path, topology: &str) {
     start_sized(tmux, h, topology, 30);
 }
 
+/// `e`: end the load; the summary screen, and the report it wrote.
+fn end_and_read_report(tmux: &Tmux, h: &support::TestHome) -> (String, serde_json::Value) {
+    tmux.keys("e");
+    let (done, screen) = tmux.wait_for(Duration::from_secs(30), |s| {
+        s.contains("Summary") && s.contains("report written")
+    });
+    assert!(done, "no summary:\n{screen}");
+    let json = std::fs::read_dir(h.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .expect("a JSON report");
+    let report = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    (screen, report)
+}
+
 /// `start`, and wait until the load runs.
 fn start_running(tmux: &Tmux, h: &std::path::Path, topology: &str) {
     start(tmux, h, topology);
@@ -229,21 +246,9 @@ fn e_ends_the_load_shows_the_report_s_numbers_and_exports_it() {
     let tmux = Tmux::new(h.path());
     start_running(&tmux, h.path(), "standalone-aof-everysec.yaml");
     std::thread::sleep(Duration::from_secs(2));
-    tmux.keys("e");
-    let (done, screen) = tmux.wait_for(Duration::from_secs(30), |s| {
-        s.contains("Summary") && s.contains("report written")
-    });
-    assert!(done, "no summary:\n{screen}");
-    let json = std::fs::read_dir(h.path())
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "json"))
-        .expect("a JSON report");
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-    let acked = report["strategies"]["redis"]["acked_writes"]
-        .as_u64()
-        .unwrap();
+    let (screen, report) = end_and_read_report(&tmux, &h);
+    let writes = report["strategies"]["redis"]["writes"].as_object().unwrap();
+    let acked: u64 = writes.values().map(|n| n.as_u64().unwrap()).sum();
     assert!(acked > 0);
     let shown = if acked < 10_000 {
         acked.to_string()
@@ -269,20 +274,9 @@ fn ending_the_load_before_its_fault_fails_the_drill() {
     let tmux = Tmux::new(h.path());
     start_running(&tmux, h.path(), "redis-no-persistence-reboot.yaml");
     // The restart is due 5.5 s into the load.
-    tmux.keys("e");
-    let (done, screen) = tmux.wait_for(Duration::from_secs(30), |s| {
-        s.contains("Summary") && s.contains("report written")
-    });
-    assert!(done, "no summary:\n{screen}");
+    let (screen, report) = end_and_read_report(&tmux, &h);
     assert!(screen.contains("FAIL"), "{screen}");
     assert!(screen.contains("did not fire"), "{screen}");
-    let json = std::fs::read_dir(h.path())
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "json"))
-        .expect("a JSON report");
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(report["faults"][0]["fired"], false, "{}", report["faults"]);
     assert_eq!(report["ok"], false);
     support::assert_valid_report(&report);
