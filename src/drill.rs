@@ -11,9 +11,10 @@ use tokio::sync::{Mutex, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::events::EventLog;
-use crate::faults::node_status::NodeStatus;
 use crate::faults::timeline::TimelineHooks;
-use crate::faults::{FollowUp, Injector, observer};
+use crate::faults::{FollowUp, Injector};
+use crate::observe::node_status::NodeStatus;
+use crate::observe::observer;
 use crate::provision::{self, Deployment, Home, NodeInfo, ProvisionError, UpOptions};
 use crate::report::{self, Report};
 use crate::scenario::{CheckMode, Scenario};
@@ -92,7 +93,7 @@ impl Drill {
         }
         let mut up = UpOptions::new(opts.home.clone());
         up.keep = opts.keep;
-        let fuse = crate::faults::powerfs::available();
+        let fuse = crate::fabric::powerfs::available();
         up.power_loss_fs = scenario.needs_power_loss_fs() || (opts.live_faults && fuse.is_ok());
         up.proxies = scenario.needs_proxies() || opts.live_faults;
         let deployment = provision::up(&scenario.topology, &up).await?;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sessiondrill::faults::powerfs::{self, LossSummary, PowerFs};
+use sessiondrill::fabric::powerfs::{self, LossSummary, PowerFs};
 use tempfile::TempDir;
 
 /// A mount in its own temp dir. Fields drop in order: the filesystem is
@@ -357,7 +357,7 @@ fn a_sigkilled_owner_leaves_no_mount() {
     assert!(!mounted_under(&root), "auto-unmount left the mount behind");
 }
 
-/// `sessiondrill::faults::powerfs::NO_PASSTHROUGH`.
+/// `sessiondrill::fabric::powerfs::NO_PASSTHROUGH`.
 const NO_PASSTHROUGH: &str = "SESSIONDRILL_POWERFS_NO_PASSTHROUGH";
 
 /// The whole suite again, in a child process, with every read and write
@@ -399,7 +399,7 @@ struct Redis {
 
 impl Redis {
     fn start(dir: &Path, appendfsync: &str) -> Redis {
-        let port = sessiondrill::provision::ports::free_port().unwrap();
+        let port = sessiondrill::fabric::ports::free_port().unwrap();
         let child = Command::new("/usr/bin/redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .arg("--dir")

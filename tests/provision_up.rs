@@ -330,7 +330,7 @@ async fn asked_for_port_is_honoured_and_a_busy_one_refused() {
     let h = home();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let busy = listener.local_addr().unwrap().port();
-    let free = sessiondrill::provision::ports::free_port().unwrap();
+    let free = sessiondrill::fabric::ports::free_port().unwrap();
     let file = h.path().join("t.yaml");
     std::fs::write(
         &file,

@@ -1,6 +1,6 @@
 //! What the power-loss filesystem costs: `redis-benchmark` SET throughput
 //! of a redis-server writing its AOF into a plain directory or into a
-//! [`PowerFs`](crate::faults::powerfs::PowerFs) mount.
+//! [`PowerFs`](crate::fabric::powerfs::PowerFs) mount.
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::provision::ports::free_port;
+use crate::fabric::ports::free_port;
 
 /// SET requests per second `redis-benchmark` (50 clients, 100-byte values,
 /// `requests` in all) gets from a fresh redis-server with

@@ -109,7 +109,7 @@ pub async fn run(cmd: BenchCommand, home: Home) -> u8 {
 }
 
 fn fs(appendfsync: &str, requests: u64, rounds: usize, home: Home) -> u8 {
-    use crate::faults::powerfs;
+    use crate::fabric::powerfs;
     if let Err(e) = powerfs::available() {
         eprintln!("error: the power-loss filesystem is unavailable: {e}");
         return 2;
@@ -126,7 +126,7 @@ fn fs(appendfsync: &str, requests: u64, rounds: usize, home: Home) -> u8 {
 
 fn fs_rounds(root: &Path, appendfsync: &str, requests: u64, rounds: usize) -> u8 {
     use crate::bench::fs::redis_aof_throughput;
-    use crate::faults::powerfs::PowerFs;
+    use crate::fabric::powerfs::PowerFs;
     println!("| round | plain ops/s | powerfs ops/s | ratio |");
     println!("|---:|---:|---:|---:|");
     let mut ratios = Vec::new();
@@ -336,7 +336,7 @@ async fn dax(
     // (item-cache hits never reach DynamoDB, so the DAX path is the same).
     let mut _proxy = None;
     let direct_url = match latency {
-        Some(l) => match crate::faults::proxy::Proxy::start(port("db"), true).await {
+        Some(l) => match crate::fabric::proxy::Proxy::start(port("db"), true).await {
             Ok(p) => {
                 p.update(|t| t.latency = l);
                 let u = format!("http://127.0.0.1:{}", p.listen_port);

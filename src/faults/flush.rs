@@ -4,8 +4,8 @@
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::fabric::ports::HOST;
 use crate::provision::NodeHandle;
-use crate::provision::ports::HOST;
 use crate::provision::redis::probe::RedisProbe;
 
 /// Bounded: a paused node must not hang the run (the deployment is locked

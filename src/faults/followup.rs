@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use super::FaultKind;
-use super::node_status::{NodeState, NodeStatus};
 use crate::check::checkpoint::Checkpoints;
+use crate::observe::node_status::{NodeState, NodeStatus};
 use crate::provision::Deployment;
 use crate::topology::NodeKind;
 

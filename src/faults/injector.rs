@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 use super::followup::{self, FollowUp, FollowUps, Plan};
-use super::powerfs::LossSummary;
 pub use super::record::{FaultError, FaultRecord};
 use super::{
     Fault, FaultKind, LinkParams, evict, failover, flush, link, power_loss, process, target,
 };
 use crate::events::EventLog;
+use crate::fabric::powerfs::LossSummary;
 use crate::provision::Deployment;
 
 /// A fault that can still be healed.
@@ -147,7 +147,7 @@ impl Injector {
             power_loss::wait_unsynced(&dep.nodes[i], at_least).await;
         }
         let repl_lag_bytes = match nodes.first() {
-            Some(&i) => super::replication::replication_lag(&dep.nodes[i]).await,
+            Some(&i) => crate::observe::replication::replication_lag(&dep.nodes[i]).await,
             None => None,
         };
         // What a promotion watch needs, taken before the fault acts.

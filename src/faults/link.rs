@@ -2,11 +2,14 @@
 //! `partition`, `reset`, `throttle` — and healing each (only its own part
 //! of the link's toxics, so overlapping faults heal independently).
 
-use super::proxy::{Throttle, Toxics};
 use super::{FaultKind, LinkParams, Way};
+use crate::fabric::proxy::{Throttle, Toxics};
 use crate::provision::NodeHandle;
 
-fn proxy<'a>(node: &'a NodeHandle, p: &LinkParams) -> Result<&'a super::proxy::Proxy, String> {
+fn proxy<'a>(
+    node: &'a NodeHandle,
+    p: &LinkParams,
+) -> Result<&'a crate::fabric::proxy::Proxy, String> {
     if p.peers {
         return node.peer_proxy.as_ref().ok_or_else(|| {
             format!(
@@ -213,7 +216,7 @@ pub fn cluster_partition(nodes: &[NodeHandle], i: usize, on: bool) -> Result<Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::faults::proxy::Proxy;
+    use crate::fabric::proxy::Proxy;
     use crate::provision::NodeInfo;
 
     fn node(proxy: Proxy) -> NodeHandle {

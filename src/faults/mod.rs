@@ -2,11 +2,12 @@
 //! with a target and an optional duration after which it heals itself.
 //!
 //! - process faults: `kill`, `restart`, `pause`/`resume` ([`process`]),
-//!   `power-loss` ([`power_loss`], over the [`powerfs`] filesystem);
+//!   `power-loss` ([`power_loss`], over the power-loss filesystem of
+//!   [`crate::fabric::powerfs`]);
 //! - server commands: `failover` ([`failover`]), `flush` ([`flush`]);
 //! - the [`Injector`] applies faults to a running deployment (the scenario
-//!   timeline and, later, the TUI call it); [`timeline`] schedules them;
-//!   [`observer`] watches roles and emits what it sees.
+//!   timeline and the dashboard call it); [`timeline`] schedules them;
+//!   [`followup`] takes the checkpoints that count what they destroyed.
 
 pub mod budget;
 pub mod evict;
@@ -15,14 +16,9 @@ pub mod flush;
 pub mod followup;
 mod injector;
 pub mod link;
-pub mod node_status;
-pub mod observer;
 pub mod power_loss;
-pub mod powerfs;
 pub mod process;
-pub mod proxy;
 mod record;
-mod replication;
 pub mod target;
 pub mod timeline;
 

@@ -1,10 +1,10 @@
 //! `power-loss`: SIGKILL the node, then make its data directory hold only
-//! what it had fsynced (see [`super::powerfs`]). A plain `kill` loses nothing
+//! what it had fsynced (see [`crate::fabric::powerfs`]). A plain `kill` loses nothing
 //! that reached the kernel; this is the difference the drill shows.
 
 use std::time::{Duration, Instant};
 
-use super::powerfs::LossSummary;
+use crate::fabric::powerfs::LossSummary;
 use crate::provision::NodeHandle;
 
 /// How long a power loss with `unsynced` waits beyond it for the node to go

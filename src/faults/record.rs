@@ -3,8 +3,8 @@
 
 use std::time::Instant;
 
-use super::powerfs::LossSummary;
 use super::{Fault, FaultKind};
+use crate::fabric::powerfs::LossSummary;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{fault}: {reason}")]

@@ -8,34 +8,9 @@
 //!   `cache.replicas` (all of them) — for Redis the live role, for a DAX
 //!   cluster the provisioned one.
 
+use crate::observe::roles::live_role;
 use crate::provision::redis::probe::RedisProbe;
 use crate::provision::{Deployment, NodeHandle};
-
-/// The live role of a Redis server process: `master`, `slave`, or `None`
-/// when it does not answer.
-pub async fn live_role(node: &NodeHandle) -> Option<String> {
-    role_at(node.info.port, node.password.as_deref().unwrap_or("")).await
-}
-
-/// The `ROLE` of the Redis server on `port`.
-pub async fn role_at(port: u16, password: &str) -> Option<String> {
-    let probe = RedisProbe::new(port, password);
-    let reply: redis::Value = tokio::time::timeout(
-        std::time::Duration::from_millis(500),
-        probe.query(&redis::cmd("ROLE")),
-    )
-    .await
-    .ok()?
-    .ok()?;
-    match reply {
-        redis::Value::Array(items) => match items.first()? {
-            redis::Value::BulkString(b) => Some(String::from_utf8_lossy(b).into_owned()),
-            redis::Value::SimpleString(s) => Some(s.clone()),
-            _ => None,
-        },
-        _ => None,
-    }
-}
 
 /// Server processes of a group (not Sentinels), in process order.
 fn servers<'a>(dep: &'a Deployment, group: &str) -> Vec<(usize, &'a NodeHandle)> {

@@ -7,9 +7,9 @@
 use super::ProvisionError;
 use super::launch::{Ctx, process_name};
 use super::node::{NodeHandle, NodeInfo};
-use super::ports::HOST;
 use super::spawner::SpawnSpec;
 use crate::dynamo::{self, ClientPolicy};
+use crate::fabric::ports::HOST;
 use crate::topology::Dax;
 
 const KIND: &str = "dax";

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use super::ProvisionError;
 use super::launch::{Ctx, poll_until};
 use super::node::{NodeHandle, NodeInfo};
-use super::ports::HOST;
 use super::spawner::SpawnSpec;
 use crate::dynamo::{self, ClientPolicy};
+use crate::fabric::ports::HOST;
 use crate::topology::{DynamoEngine, Dynamodb};
 
 const KIND: &str = "dynamodb";

@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
-use crate::faults::powerfs::PowerFs;
+use crate::fabric::powerfs::PowerFs;
 use std::time::{Duration, Instant};
 
 use super::ProvisionError;

@@ -7,9 +7,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::launch::{Ctx, process_name};
 use super::node::{NodeHandle, NodeInfo};
-use super::ports::HOST;
 use super::spawner::SpawnSpec;
 use super::{ProvisionError, binaries};
+use crate::fabric::ports::HOST;
 use crate::topology::Memcached;
 
 pub async fn up(

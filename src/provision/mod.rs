@@ -19,7 +19,6 @@ pub mod health;
 mod launch;
 pub mod memcached;
 mod node;
-pub mod ports;
 mod process;
 pub mod redis;
 pub mod registry;
@@ -34,6 +33,7 @@ pub use node::{NodeHandle, NodeInfo};
 pub use process::ManagedProcess;
 pub use rundir::{Home, RunDir, RunState};
 
+use crate::fabric::ports;
 use crate::topology::{Node, NodeKind, Provider, Topology};
 use launch::Ctx;
 use spawner::Spawner;
@@ -153,7 +153,7 @@ pub async fn up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, Pro
         Provider::External => return Err(ProvisionError::Unsupported("external".into())),
     };
     if opts.power_loss_fs {
-        crate::faults::powerfs::available().map_err(ProvisionError::Unavailable)?;
+        crate::fabric::powerfs::available().map_err(ProvisionError::Unavailable)?;
     }
     registry::sweep_stale(&opts.home);
     let fixed_ports = topology.nodes.iter().any(|n| n.port.is_some());
@@ -343,7 +343,7 @@ async fn try_up(
     if opts.proxies {
         for n in nodes.iter_mut().filter(|n| proxied(n)) {
             let http = n.info.kind == "dynamodb" || n.info.kind == "dax";
-            let proxy = crate::faults::proxy::Proxy::start(n.info.port, http)
+            let proxy = crate::fabric::proxy::Proxy::start(n.info.port, http)
                 .await
                 .map_err(ProvisionError::io(format!(
                     "starting the link proxy of {}",

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::process::ManagedProcess;
-use crate::faults::powerfs::PowerFs;
-use crate::faults::proxy::Proxy;
+use crate::fabric::powerfs::PowerFs;
+use crate::fabric::proxy::Proxy;
 
 /// One process (or external endpoint) of a deployment, as reported by
 /// `up --json` and `status`.

@@ -45,7 +45,7 @@ pub fn sweep_stale(home: &Home) -> usize {
         tracing::debug!(run = %r.state.run_id, "removing the directory of a dead run");
         // A crashed run may have left power-loss mounts (normally gone with
         // AutoUnmount); never recurse into a live mount.
-        crate::faults::powerfs::sweep_stale_mounts(&r.dir);
+        crate::fabric::powerfs::sweep_stale_mounts(&r.dir);
         let _ = std::fs::remove_dir_all(&r.dir);
     }
     stale.len()

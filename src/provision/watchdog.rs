@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 
 use super::rundir::{KEPT_FILE, RunState, process_start_time};
-use crate::faults::powerfs;
+use crate::fabric::powerfs;
 
 /// How often the owner is looked at.
 const POLL: Duration = Duration::from_millis(200);

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+use crate::fabric::powerfs::LossSummary;
 use crate::faults::budget::{self, Budget};
-use crate::faults::powerfs::LossSummary;
 use crate::faults::{FaultKind, FaultRecord};
 use crate::metrics::ledger::{AckedWrite, Fate};
 use crate::scenario::Scenario;

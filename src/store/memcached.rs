@@ -15,7 +15,7 @@ use tokio::sync::Mutex;
 
 use super::SessionStore;
 use super::error::{ErrorClass, OpError};
-use crate::provision::ports::HOST;
+use crate::fabric::ports::HOST;
 
 type Conn = BufReader<TcpStream>;
 

@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 
 use crate::events::Event;
-use crate::faults::node_status::{NodeState, NodeStatus};
 use crate::faults::{ActiveFault, FaultKind, FaultRecord};
 use crate::metrics::{Phase, Snapshot};
+use crate::observe::node_status::{NodeState, NodeStatus};
 use crate::provision::NodeInfo;
 use crate::report::Report;
 

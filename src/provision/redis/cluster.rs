@@ -6,7 +6,7 @@
 use super::conf;
 use super::probe::{RedisProbe, info_field};
 use super::start;
-use crate::faults::proxy::Proxy;
+use crate::fabric::proxy::Proxy;
 use crate::provision::launch::{Ctx, poll_until};
 use crate::provision::node::NodeHandle;
 use crate::provision::{ProvisionError, binaries};

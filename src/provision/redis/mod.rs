@@ -6,7 +6,7 @@ pub mod probe;
 pub mod replicated;
 pub mod standalone;
 
-use crate::faults::powerfs::PowerFs;
+use crate::fabric::powerfs::PowerFs;
 use std::path::{Path, PathBuf};
 
 use super::ProvisionError;
@@ -93,7 +93,7 @@ impl Started {
                 group: group.to_string(),
                 kind: kind.to_string(),
                 role: role.to_string(),
-                host: super::ports::HOST.to_string(),
+                host: crate::fabric::ports::HOST.to_string(),
                 port: self.port,
                 pid: None,
                 container: None,

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use redis::{AsyncConnectionConfig, Client, FromRedisValue};
 
-use crate::provision::ports::HOST;
+use crate::fabric::ports::HOST;
 
 #[derive(Debug, Clone)]
 pub struct RedisProbe {

@@ -10,7 +10,7 @@ use std::path::Path;
 use super::conf::{self, Conf, quoted};
 use super::probe::{RedisProbe, info_field};
 use super::start;
-use crate::faults::proxy::Proxy;
+use crate::fabric::proxy::Proxy;
 use crate::provision::launch::Ctx;
 use crate::provision::node::NodeHandle;
 use crate::provision::{ProvisionError, binaries};

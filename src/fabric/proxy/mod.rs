@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use toxics::{Direction, Throttle, Toxics};
 
-use crate::provision::ports::HOST;
+use crate::fabric::ports::HOST;
 
 /// One proxied link. Dropping it closes the listener and every connection.
 pub struct Proxy {
