@@ -99,7 +99,7 @@ impl Drill {
         let deployment = provision::up(&scenario.topology, &up).await?;
         let mut runs = Vec::new();
         for &kind in &scenario.strategies {
-            let store = store::build(kind, &scenario, &deployment)
+            let store = store::build(kind, &scenario.wiring(), &deployment)
                 .await
                 .map_err(|e| DrillError::Strategy {
                     strategy: kind.name().to_string(),

@@ -9,10 +9,11 @@ use std::time::{Duration, Instant};
 use redis::AsyncCommands;
 use sessiondrill::check::ReadCheck;
 use sessiondrill::check::checkpoint::{self, Request};
+use sessiondrill::check::ledger::{Acked, Fate};
 use sessiondrill::metrics::Phase;
-use sessiondrill::metrics::ledger::{Acked, Fate};
 use sessiondrill::provision::{self, Deployment};
-use sessiondrill::scenario::{Scenario, StrategyKind};
+use sessiondrill::scenario::Scenario;
+use sessiondrill::store::StrategyKind;
 use sessiondrill::store::{self, value};
 use sessiondrill::workload::{self, RunHandle, RunOutcome, StrategyRun};
 use sessiondrill::yaml::SourceText;
@@ -54,7 +55,7 @@ async fn start_with(
     for &kind in &s.strategies {
         runs.push(StrategyRun {
             kind,
-            store: store::build(kind, s, &d).await.expect("store"),
+            store: store::build(kind, &s.wiring(), &d).await.expect("store"),
             groups: s.groups_of(kind),
         });
     }
@@ -88,7 +89,7 @@ async fn redis_con(d: &Deployment) -> redis::aio::MultiplexedConnection {
 }
 
 fn key(d: &Deployment, id: u64) -> String {
-    let ns = store::namespace(d.run_id(), sessiondrill::scenario::StrategyKind::Redis);
+    let ns = store::namespace(d.run_id(), sessiondrill::store::StrategyKind::Redis);
     format!("sd:{ns}:session:{id}")
 }
 
@@ -229,7 +230,7 @@ async fn dynamodb_items_deleted_through_the_sdk_are_lost() {
                 "PK",
                 AttributeValue::S(format!(
                     "SESSION#{}:{id}",
-                    store::namespace(d.run_id(), sessiondrill::scenario::StrategyKind::Dynamodb)
+                    store::namespace(d.run_id(), sessiondrill::store::StrategyKind::Dynamodb)
                 )),
             )
             .key("SK", AttributeValue::S("META".into()))

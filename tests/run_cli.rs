@@ -113,8 +113,8 @@ fn the_schema_names_exactly_what_the_code_has() {
     use sessiondrill::check::ReadCheck;
     use sessiondrill::faults::FaultKind;
     use sessiondrill::metrics::OpKind;
-    use sessiondrill::scenario::StrategyKind;
     use sessiondrill::store::ErrorClass;
+    use sessiondrill::store::StrategyKind;
     let text = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.schema.json"),
     )

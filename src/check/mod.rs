@@ -17,14 +17,15 @@
 //! whatever later load writes over it.
 
 pub mod checkpoint;
+pub mod ledger;
 mod sweep;
 
 use std::time::{Duration, Instant};
 
 pub use sweep::{Patience, SweepResult, WriteTally, sweep};
 
-use crate::metrics::ledger::{Acked, Fate, Judged, SessionState};
 use crate::store::value;
+use ledger::{Acked, Fate, Judged, SessionState};
 
 /// A session closer than this to its expiry is not judged: it may expire
 /// between the read and the check.

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use tokio::sync::Mutex;
 
+use super::ledger::{Fate, Judged, SessionState};
 use super::{ReadCheck, judge, judge_writes, unverify};
-use crate::metrics::ledger::{Fate, Judged, SessionState};
 use crate::store::{SessionStore, value};
 
 /// Reads in flight at once during a sweep.

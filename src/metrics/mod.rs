@@ -4,7 +4,6 @@
 
 mod availability;
 mod latency;
-pub mod ledger;
 mod sample;
 
 use std::collections::BTreeMap;

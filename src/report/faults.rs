@@ -20,10 +20,10 @@ use std::time::{Duration, Instant};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+use crate::check::ledger::{AckedWrite, Fate};
 use crate::fabric::powerfs::LossSummary;
 use crate::faults::budget::{self, Budget};
 use crate::faults::{FaultKind, FaultRecord};
-use crate::metrics::ledger::{AckedWrite, Fate};
 use crate::scenario::Scenario;
 use crate::workload::{RunOutcome, StrategyOutcome};
 
@@ -358,7 +358,7 @@ fn window(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::ledger::Judged;
+    use crate::check::ledger::Judged;
     use std::time::Duration;
 
     fn record(id: usize, kind: FaultKind, at: Instant, origin: Instant) -> FaultRecord {

@@ -295,7 +295,7 @@ impl StrategyReport {
     /// What a violation and a refusal mean for strategy `name`, if it is a
     /// pattern strategy that has them.
     pub fn pattern_terms(name: &str) -> Option<(&'static str, &'static str)> {
-        use crate::scenario::{Semantics, StrategyKind};
+        use crate::store::{Semantics, StrategyKind};
         match StrategyKind::parse(name)?.semantics() {
             Semantics::Session => None,
             Semantics::Lock => Some((

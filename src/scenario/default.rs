@@ -4,7 +4,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::{Document, Patterns, Rates, Scenario, StrategyKind, Targets, Workload};
+use super::{Document, Rates, Scenario, Workload};
+use crate::store::{Patterns, StrategyKind, Targets};
 use crate::topology::{NodeKind, Topology};
 use crate::yaml::FileError;
 

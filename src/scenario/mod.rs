@@ -15,6 +15,7 @@ pub use expect::{Bound, Cmp, Expectation};
 pub use model::*;
 use spec::ScenarioSpec;
 
+use crate::store::{Backend, Patterns, StrategyKind, Targets};
 use crate::topology::{NodeKind, Topology, TopologySpec, validate_at};
 use crate::yaml::{FileError, Positions, Problem, SourceText, parse_spec};
 
@@ -349,25 +350,31 @@ fn targets(
             }
             found
         };
-    let redis = pick("redis", strategies.iter().any(|s| s.needs_redis()), |k| {
-        matches!(
-            k,
-            NodeKind::Redis(_) | NodeKind::RedisReplicated(_) | NodeKind::RedisCluster(_)
-        )
-    });
+    let redis = pick(
+        "redis",
+        strategies.iter().any(|s| s.uses(Backend::Redis)),
+        |k| {
+            matches!(
+                k,
+                NodeKind::Redis(_) | NodeKind::RedisReplicated(_) | NodeKind::RedisCluster(_)
+            )
+        },
+    );
     let dynamodb = pick(
         "dynamodb",
-        strategies.iter().any(|s| s.needs_dynamodb()),
+        strategies.iter().any(|s| s.uses(Backend::Dynamodb)),
         |k| matches!(k, NodeKind::Dynamodb(_)),
     );
     let memcached = pick(
         "memcached",
-        strategies.contains(&StrategyKind::Memcached),
+        strategies.iter().any(|s| s.uses(Backend::Memcached)),
         |k| matches!(k, NodeKind::Memcached(_)),
     );
-    let dax = pick("dax", strategies.iter().any(|s| s.needs_dax()), |k| {
-        matches!(k, NodeKind::Dax(_))
-    });
+    let dax = pick(
+        "dax",
+        strategies.iter().any(|s| s.uses(Backend::Dax)),
+        |k| matches!(k, NodeKind::Dax(_)),
+    );
     Targets {
         redis,
         dynamodb,

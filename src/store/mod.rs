@@ -5,6 +5,7 @@ pub mod dax;
 pub mod dynamodb;
 mod error;
 pub mod hybrid;
+mod kind;
 pub mod memcached;
 pub mod patterns;
 pub mod redis;
@@ -16,9 +17,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub use error::{ErrorClass, OpError, bounded, classify_redis};
+pub use kind::{Backend, Semantics, StrategyKind, Targets};
+pub use patterns::Patterns;
 
 use crate::provision::Deployment;
-use crate::scenario::{Scenario, StrategyKind};
 use crate::topology::{DynamoEngine, NodeKind};
 use dynamodb::{DynamoBackend, DynamoStore, Reads};
 use redis::{RedisBackend, RedisStore, RedisTarget};
@@ -72,6 +74,19 @@ pub trait SessionStore: Send + Sync {
     fn describe(&self) -> String;
 }
 
+/// What a store needs besides the deployment: which topology node each
+/// backend uses, and the client's settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Wiring<'a> {
+    pub targets: &'a Targets,
+    /// Connections per Redis/memcached endpoint.
+    pub connections: usize,
+    pub op_timeout: std::time::Duration,
+    /// The expiry cache-aside gives an entry it populates on a miss.
+    pub ttl: std::time::Duration,
+    pub patterns: Patterns,
+}
+
 /// The key namespace of strategy `kind` in run `run_id`: the run's tag
 /// (the random part of its id) and the strategy's name, so several
 /// strategies run side by side and a store shared between runs (an
@@ -85,13 +100,12 @@ pub fn namespace(run_id: &str, kind: StrategyKind) -> String {
 /// key namespace ([`namespace`]).
 pub async fn build(
     kind: StrategyKind,
-    scenario: &Scenario,
+    w: &Wiring<'_>,
     deployment: &Deployment,
 ) -> Result<Arc<dyn SessionStore>, String> {
-    let w = &scenario.workload;
     let ns = namespace(deployment.run_id(), kind);
-    let redis = || redis_backend(scenario, deployment);
-    let dynamo = || dynamo_backend(scenario, deployment);
+    let redis = || redis_backend(w, deployment);
+    let dynamo = || dynamo_backend(w, deployment);
     Ok(match kind {
         StrategyKind::Redis => Arc::new(RedisStore {
             backend: redis()?,
@@ -140,14 +154,10 @@ pub async fn build(
                 StrategyKind::DaxQuery => Reads::Query { consistent: false },
                 _ => Reads::Query { consistent: true },
             };
-            Arc::new(dax_store(scenario, deployment, reads, ns).await?)
+            Arc::new(dax_store(w, deployment, reads, ns).await?)
         }
         StrategyKind::Memcached => {
-            let group = scenario
-                .targets
-                .memcached
-                .as_deref()
-                .ok_or("no memcached node")?;
+            let group = w.targets.memcached.as_deref().ok_or("no memcached node")?;
             let ports: Vec<u16> = deployment
                 .nodes
                 .iter()
@@ -173,8 +183,8 @@ fn topology_node<'a>(d: &'a Deployment, group: &str) -> Result<&'a crate::topolo
         .ok_or_else(|| format!("no node {group}"))
 }
 
-fn redis_backend(scenario: &Scenario, d: &Deployment) -> Result<RedisBackend, String> {
-    let group = scenario.targets.redis.as_deref().ok_or("no redis node")?;
+fn redis_backend(w: &Wiring<'_>, d: &Deployment) -> Result<RedisBackend, String> {
+    let group = w.targets.redis.as_deref().ok_or("no redis node")?;
     let node = topology_node(d, group)?;
     let handles: Vec<_> = d.nodes.iter().filter(|n| n.info.group == group).collect();
     let password = handles
@@ -212,7 +222,6 @@ fn redis_backend(scenario: &Scenario, d: &Deployment) -> Result<RedisBackend, St
         },
         other => return Err(format!("node {group} is {}, not Redis", other.name())),
     };
-    let w = &scenario.workload;
     Ok(RedisBackend::new(
         target,
         &password,
@@ -222,14 +231,10 @@ fn redis_backend(scenario: &Scenario, d: &Deployment) -> Result<RedisBackend, St
 }
 
 fn dynamo_backend(
-    scenario: &Scenario,
+    w: &Wiring<'_>,
     d: &Deployment,
 ) -> Result<impl Future<Output = DynamoBackend> + use<>, String> {
-    let group = scenario
-        .targets
-        .dynamodb
-        .as_deref()
-        .ok_or("no dynamodb node")?;
+    let group = w.targets.dynamodb.as_deref().ok_or("no dynamodb node")?;
     let node = topology_node(d, group)?;
     let NodeKind::Dynamodb(cfg) = &node.kind else {
         return Err(format!("node {group} is not DynamoDB"));
@@ -245,19 +250,19 @@ fn dynamo_backend(
     };
     let region = cfg.region.clone();
     let table = cfg.tables[0].clone();
-    let timeout = scenario.workload.op_timeout;
+    let timeout = w.op_timeout;
     Ok(async move { DynamoBackend::new(&url, &region, &table, timeout).await })
 }
 
 /// A DAX strategy: one client per DAX node (primary first), DynamoDB
 /// itself for the fallback and as the store of record.
 async fn dax_store(
-    scenario: &Scenario,
+    w: &Wiring<'_>,
     d: &Deployment,
     reads: Reads,
     namespace: String,
 ) -> Result<dax::DaxStore, String> {
-    let group = scenario.targets.dax.as_deref().ok_or("no dax node")?;
+    let group = w.targets.dax.as_deref().ok_or("no dax node")?;
     let NodeKind::Dax(cfg) = &topology_node(d, group)?.kind else {
         return Err(format!("node {group} is not DAX"));
     };
@@ -274,7 +279,7 @@ async fn dax_store(
             .ok_or_else(|| format!("node {} is not running", cfg.dynamodb))?,
     };
     let table = &db.tables[0];
-    let timeout = scenario.workload.op_timeout;
+    let timeout = w.op_timeout;
     let mut nodes = Vec::new();
     for h in d.nodes.iter().filter(|n| n.info.group == group) {
         nodes.push(

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::scenario::Document;
 #[cfg(test)]
-use crate::scenario::StrategyKind;
+use crate::store::StrategyKind;
 use crate::topology::Topology;
 
 /// One file the picker offers.

@@ -18,12 +18,13 @@ use tokio::sync::{Mutex, Semaphore, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::check::checkpoint::{Checkpoint, Request};
+use crate::check::ledger::SessionState;
 use crate::check::{self, Patience, SweepResult, WriteTally};
 use crate::events::{Event, EventLog};
-use crate::metrics::ledger::SessionState;
 use crate::metrics::{self, OpKind, Phase, Snapshot, StrategyStats};
-use crate::scenario::{StrategyKind, Workload};
+use crate::scenario::Workload;
 use crate::store::SessionStore;
+use crate::store::StrategyKind;
 pub use control::{Hold, LoadControl};
 use op::OpCtx;
 use scheduler::{MAX_IN_FLIGHT, Schedule};
@@ -216,7 +217,7 @@ async fn run(
                 semantics: s.kind.semantics(),
                 patterns: w.patterns,
                 ttl: match s.kind.semantics() {
-                    crate::scenario::Semantics::Lock => w.patterns.lock_lease,
+                    crate::store::Semantics::Lock => w.patterns.lock_lease,
                     _ => w.ttl,
                 },
                 value_bytes: w.value_bytes,

@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, mpsc};
 use tokio_util::sync::CancellationToken;
 
+use crate::check::ledger::{Fate, Judged, SessionState};
 use crate::check::{ReadCheck, judge};
-use crate::metrics::ledger::{Fate, Judged, SessionState};
 use crate::metrics::{OpKind, Sample};
-use crate::scenario::{Patterns, Semantics};
 use crate::store::{ErrorClass, SessionStore, bounded, value};
+use crate::store::{Patterns, Semantics};
 
 /// What every operation of one strategy shares.
 pub struct OpCtx {

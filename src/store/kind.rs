@@ -1,0 +1,160 @@
+//! The strategies: how an application keeps sessions, what each one's
+//! operations mean to the checker, and which backends (topology nodes) it
+//! reaches — the one place that says so.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StrategyKind {
+    Redis,
+    Dynamodb,
+    WriteThrough,
+    CacheAside,
+    Memcached,
+    /// Seed 003's Redis patterns: WebSocket connection ↔ session map.
+    RedisConnmap,
+    /// Online presence (who is chatting) in sorted sets.
+    RedisPresence,
+    /// `SET NX` session lock with a lease.
+    RedisLock,
+    /// Sliding-window rate limiter on a sorted set.
+    RedisRateLimit,
+    /// DynamoDB through a DAX cluster: GetItem via the item cache.
+    Dax,
+    /// DynamoDB through DAX, sessions read by Query (the query cache).
+    DaxQuery,
+    /// DynamoDB through DAX, Query with `ConsistentRead` (bypasses DAX).
+    DaxConsistent,
+}
+
+/// What a strategy's operations mean and what the checker proves of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Semantics {
+    /// Writes, reads and deletes of a value: lost / stale / resurrected.
+    Session,
+    /// Writes are acquires (set if absent, with a lease), deletes release:
+    /// an acquire granted while an acknowledged lease is live is a
+    /// violation (two holders).
+    Lock,
+    /// Every operation is one request of customer `id`: an admit beyond
+    /// the limit within the window is a violation.
+    RateLimit,
+}
+
+impl StrategyKind {
+    pub const ALL: [StrategyKind; 12] = [
+        StrategyKind::Redis,
+        StrategyKind::Dynamodb,
+        StrategyKind::WriteThrough,
+        StrategyKind::CacheAside,
+        StrategyKind::Memcached,
+        StrategyKind::RedisConnmap,
+        StrategyKind::RedisPresence,
+        StrategyKind::RedisLock,
+        StrategyKind::RedisRateLimit,
+        StrategyKind::Dax,
+        StrategyKind::DaxQuery,
+        StrategyKind::DaxConsistent,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StrategyKind::Redis => "redis",
+            StrategyKind::Dynamodb => "dynamodb",
+            StrategyKind::WriteThrough => "write-through",
+            StrategyKind::CacheAside => "cache-aside",
+            StrategyKind::Memcached => "memcached",
+            StrategyKind::RedisConnmap => "redis-connmap",
+            StrategyKind::RedisPresence => "redis-presence",
+            StrategyKind::RedisLock => "redis-lock",
+            StrategyKind::RedisRateLimit => "redis-rate-limit",
+            StrategyKind::Dax => "dax",
+            StrategyKind::DaxQuery => "dax-query",
+            StrategyKind::DaxConsistent => "dax-consistent",
+        }
+    }
+
+    pub fn semantics(self) -> Semantics {
+        match self {
+            StrategyKind::RedisLock => Semantics::Lock,
+            StrategyKind::RedisRateLimit => Semantics::RateLimit,
+            _ => Semantics::Session,
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == s)
+    }
+
+    /// The backends its operations reach, each a topology node the
+    /// scenario names (or the first of its kind). A DAX strategy also
+    /// reaches the DynamoDB node behind the DAX node, through it.
+    pub fn backends(self) -> &'static [Backend] {
+        match self {
+            StrategyKind::Redis
+            | StrategyKind::RedisConnmap
+            | StrategyKind::RedisPresence
+            | StrategyKind::RedisLock
+            | StrategyKind::RedisRateLimit => &[Backend::Redis],
+            StrategyKind::Dynamodb => &[Backend::Dynamodb],
+            StrategyKind::WriteThrough | StrategyKind::CacheAside => {
+                &[Backend::Redis, Backend::Dynamodb]
+            }
+            StrategyKind::Memcached => &[Backend::Memcached],
+            StrategyKind::Dax | StrategyKind::DaxQuery | StrategyKind::DaxConsistent => {
+                &[Backend::Dax]
+            }
+        }
+    }
+
+    pub fn uses(self, b: Backend) -> bool {
+        self.backends().contains(&b)
+    }
+}
+
+/// A kind of store a strategy talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Backend {
+    Redis,
+    Dynamodb,
+    Dax,
+    Memcached,
+}
+
+impl Backend {
+    pub const ALL: [Backend; 4] = [
+        Backend::Redis,
+        Backend::Dynamodb,
+        Backend::Dax,
+        Backend::Memcached,
+    ];
+
+    /// As a scenario's `targets:` key names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Redis => "redis",
+            Backend::Dynamodb => "dynamodb",
+            Backend::Dax => "dax",
+            Backend::Memcached => "memcached",
+        }
+    }
+}
+
+/// The topology node each backend uses.
+#[derive(Debug, Clone, Default)]
+pub struct Targets {
+    pub redis: Option<String>,
+    pub dynamodb: Option<String>,
+    pub dax: Option<String>,
+    pub memcached: Option<String>,
+}
+
+impl Targets {
+    /// The node `b` uses, if the topology has one.
+    pub fn of(&self, b: Backend) -> Option<&str> {
+        match b {
+            Backend::Redis => self.redis.as_deref(),
+            Backend::Dynamodb => self.dynamodb.as_deref(),
+            Backend::Dax => self.dax.as_deref(),
+            Backend::Memcached => self.memcached.as_deref(),
+        }
+    }
+}
