@@ -195,7 +195,7 @@ async fn cache_stats(
         .await
         .nodes
         .iter()
-        .filter(|n| n.info.kind == "dax")
+        .filter(|n| n.info.kind == crate::topology::KindName::Dax)
         .map(|n| (n.info.name.clone(), n.info.port))
         .collect();
     let mut out = indexmap::IndexMap::new();

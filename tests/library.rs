@@ -366,7 +366,7 @@ expect:
         .collect();
     for f in scenario_files() {
         if let Ok(Document::Scenario(s)) = Document::load(&f) {
-            kinds.extend(s.timeline.iter().map(|e| e.fault.kind.name().to_string()));
+            kinds.extend(s.timeline.iter().map(|e| e.fault.kind().name().to_string()));
         }
     }
     for k in FaultKind::ALL {

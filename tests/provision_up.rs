@@ -8,7 +8,8 @@ use std::collections::HashMap;
 
 use redis::AsyncCommands;
 use sessiondrill::dynamo::{self, ClientPolicy};
-use sessiondrill::provision::{self, Deployment, NodeInfo};
+use sessiondrill::provision::{self, Deployment, NodeInfo, Role};
+use sessiondrill::topology::KindName;
 use support::{home, topology, up_options};
 
 async fn up(name: &str, h: &tempfile::TempDir) -> Deployment {
@@ -56,7 +57,7 @@ async fn standalone(name: &str, appendonly: &str, appendfsync: Option<&str>, sav
     let d = up(name, &h).await;
     assert_eq!(d.nodes.len(), 1);
     let n = &d.nodes[0].info;
-    assert_eq!((n.host.as_str(), n.role.as_str()), ("127.0.0.1", "primary"));
+    assert_eq!((n.host.as_str(), n.role.name()), ("127.0.0.1", "primary"));
     assert_eq!(field(&info(n, "replication").await, "role"), "master");
     assert_eq!(config(n, "appendonly").await, appendonly);
     if let Some(f) = appendfsync {
@@ -104,17 +105,17 @@ async fn check_replicated(d: &Deployment, group: &str) {
         .nodes
         .iter()
         .map(|n| &n.info)
-        .filter(|n| n.group == group && n.role != "sentinel")
+        .filter(|n| n.group == group && !n.role.is_sentinel())
         .collect();
     let sentinels: Vec<&NodeInfo> = d
         .nodes
         .iter()
         .map(|n| &n.info)
-        .filter(|n| n.group == group && n.role == "sentinel")
+        .filter(|n| n.group == group && n.role.is_sentinel())
         .collect();
     assert_eq!((servers.len(), sentinels.len()), (3, 3));
     let primary = servers[0];
-    assert_eq!(primary.role, "primary");
+    assert_eq!(primary.role, Role::Primary);
     let pinfo = info(primary, "replication").await;
     assert_eq!(field(&pinfo, "role"), "master");
     assert_eq!(field(&pinfo, "connected_slaves"), "2");
@@ -174,7 +175,7 @@ async fn cluster_3x1() {
         assert_eq!(field(&ci, "cluster_slots_ok"), "16384");
         assert_eq!(field(&ci, "cluster_known_nodes"), "6");
         let role = field(&info(n, "replication").await, "role");
-        if n.role == "master" {
+        if n.role == Role::Master {
             masters += 1;
             assert_eq!(role, "master");
         } else {
@@ -193,7 +194,7 @@ async fn cluster_3x1() {
         assert_eq!(c.get::<_, i32>(format!("session:{i}")).await.unwrap(), i);
     }
     let mut per_master = HashMap::new();
-    for n in d.nodes.iter().filter(|n| n.info.role == "master") {
+    for n in d.nodes.iter().filter(|n| n.info.role == Role::Master) {
         let size: i64 = redis::cmd("DBSIZE")
             .query_async(&mut con(&n.info).await)
             .await
@@ -276,7 +277,11 @@ async fn hybrid() {
     let d = up("hybrid.yaml", &h).await;
     assert_eq!(d.nodes.len(), 7);
     check_replicated(&d, "cache").await;
-    let dynamo = d.nodes.iter().find(|n| n.info.kind == "dynamodb").unwrap();
+    let dynamo = d
+        .nodes
+        .iter()
+        .find(|n| n.info.kind == KindName::Dynamodb)
+        .unwrap();
     check_dynamodb(&dynamo.info).await;
 }
 

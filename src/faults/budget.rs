@@ -1,7 +1,6 @@
 //! The expected-loss budget of a fault, from the node's configuration: what
 //! the documentation promises, to set next to what the checker observed.
 
-use super::FaultKind;
 use crate::topology::{AppendFsync, Node, NodeKind, RedisServer};
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -14,7 +13,7 @@ pub struct Budget {
 }
 
 impl Budget {
-    fn new(rule: impl Into<String>, window_s: Option<f64>) -> Self {
+    pub fn new(rule: impl Into<String>, window_s: Option<f64>) -> Self {
         Self {
             rule: rule.into(),
             window_s,
@@ -27,19 +26,86 @@ impl Budget {
     }
 }
 
-/// What a single server loses by the fault, by persistence.
-fn server(kind: FaultKind, s: &RedisServer) -> Budget {
-    let durable_on_kill = s.aof() || s.rdb();
-    match kind {
-        FaultKind::Kill | FaultKind::Restart if durable_on_kill && s.aof() => Budget::new(
+/// Nothing acknowledged may be lost.
+pub fn none() -> Budget {
+    Budget::new("no data loss expected", Some(0.0))
+}
+
+/// A fault on the client link.
+pub fn link() -> Budget {
+    Budget::new("link fault: nothing acknowledged may be lost", Some(0.0))
+}
+
+/// A fault that cannot destroy anything on `node`: DynamoDB says why.
+pub fn nothing(node: &Node) -> Budget {
+    match &node.kind {
+        NodeKind::Dynamodb(_) => durable(),
+        _ => none(),
+    }
+}
+
+fn durable() -> Budget {
+    Budget::new("DynamoDB: an acknowledged write is durable", Some(0.0))
+}
+
+/// A DAX node loses nothing: it is a cache in front of DynamoDB.
+pub fn dax_cache() -> Budget {
+    Budget::new(
+        "DAX is a cache: writes are acknowledged once DynamoDB has them, nothing is lost",
+        Some(0.0),
+    )
+}
+
+/// The Redis server settings of a node of the Redis family.
+pub fn redis_server(node: &Node) -> Option<&RedisServer> {
+    match &node.kind {
+        NodeKind::Redis(s) => Some(s),
+        NodeKind::RedisReplicated(r) => Some(&r.server),
+        NodeKind::RedisCluster(c) => Some(&c.server),
+        NodeKind::Dynamodb(_) | NodeKind::Dax(_) | NodeKind::Memcached(_) => None,
+    }
+}
+
+/// What a process crash (SIGKILL, nothing lost in the kernel) loses on
+/// `node`, by its persistence.
+pub fn crash(node: &Node) -> Budget {
+    match &node.kind {
+        NodeKind::Redis(s) => crash_server(s),
+        NodeKind::RedisReplicated(r) => crash_server(&r.server),
+        NodeKind::RedisCluster(c) => crash_server(&c.server),
+        NodeKind::Dynamodb(_) => durable(),
+        NodeKind::Dax(_) => dax_cache(),
+        NodeKind::Memcached(_) => {
+            Budget::new("memcached keeps nothing: everything on the node", None)
+        }
+    }
+}
+
+fn crash_server(s: &RedisServer) -> Budget {
+    if s.aof() {
+        Budget::new(
             "process crash: everything written to the kernel survives (AOF)",
             Some(0.0),
-        ),
-        FaultKind::Kill | FaultKind::Restart if durable_on_kill => Budget::new(
+        )
+    } else if s.rdb() {
+        Budget::new(
             "process crash, RDB only: every write since the last save",
             None,
-        ),
-        FaultKind::PowerLoss if s.aof() => match s.appendfsync {
+        )
+    } else {
+        everything()
+    }
+}
+
+fn everything() -> Budget {
+    Budget::new("no persistence: everything", None)
+}
+
+/// What a power loss (everything not fsynced gone) loses on a single
+/// Redis server, by its persistence.
+pub fn power_loss(s: &RedisServer) -> Budget {
+    if s.aof() {
+        match s.appendfsync {
             AppendFsync::Always => Budget::new("AOF always: nothing acknowledged", Some(0.0)),
             AppendFsync::Everysec => Budget::new(
                 "AOF everysec: about 1 s of acknowledged writes, at most 2 s",
@@ -49,46 +115,28 @@ fn server(kind: FaultKind, s: &RedisServer) -> Budget {
                 "AOF appendfsync no: whatever the kernel had not flushed (up to ~30 s)",
                 Some(30.0),
             ),
-        },
-        FaultKind::PowerLoss if s.rdb() => {
-            Budget::new("RDB only: every write since the last save", None)
         }
-        FaultKind::Kill | FaultKind::Restart | FaultKind::PowerLoss => {
-            Budget::new("no persistence: everything", None)
-        }
-        FaultKind::Flush => Budget::new("flush: every session in the cache", None),
-        FaultKind::Evict => Budget::new(
-            "eviction: whatever no longer fits in maxmemory (none with noeviction: writes fail with OOM)",
-            None,
-        ),
-        _ => Budget::new("no data loss expected", Some(0.0)),
+    } else if s.rdb() {
+        Budget::new("RDB only: every write since the last save", None)
+    } else {
+        everything()
     }
 }
 
-/// The budget of `kind` on topology node `node` (`peers`: a link fault on
-/// the peer link rather than the client link).
-pub fn of(kind: FaultKind, node: &Node, peers: bool) -> Budget {
-    let cuts_primary = matches!(
-        kind,
-        FaultKind::Kill | FaultKind::PowerLoss | FaultKind::Pause
-    ) || (peers && kind == FaultKind::Partition);
-    if kind.is_link() && !cuts_primary {
-        return Budget::new("link fault: nothing acknowledged may be lost", Some(0.0));
-    }
+/// What a fault that cuts the primary off (kill, power loss, pause, a
+/// peer partition) loses on a node with replicas: a failover's. `None` on
+/// a node without roles.
+pub fn cut_off_primary(node: &Node) -> Option<Budget> {
     match &node.kind {
-        NodeKind::Redis(s) => server(kind, s),
         // Provisioning applies a max lag of 10 s when only
         // min_replicas_to_write is given.
-        NodeKind::RedisReplicated(r) => match (
-            kind,
-            r.min_replicas_to_write
-                .map(|_| r.min_replicas_max_lag.unwrap_or(10)),
-        ) {
+        NodeKind::RedisReplicated(r) => Some(match r.min_replicas_to_write {
             // The primary learns its replicas are gone from their missing
             // acknowledgements, which they send once a second, and checks
             // them once a second in whole seconds: it refuses writes up to
             // `lag` + 2 s after the cut (about `lag` + 1 s measured).
-            (_, Some(lag)) if cuts_primary && r.min_replicas_to_write.unwrap_or(0) > 0 => {
+            Some(n) if n > 0 => {
+                let lag = r.min_replicas_max_lag.unwrap_or(10);
                 Budget::new(
                     format!(
                         "Sentinel failover with min-replicas-max-lag {lag}: the writes of at most {lag} s after the replicas were cut off, + up to 2 s until the primary notices (replicas acknowledge, and it checks, once a second)"
@@ -96,47 +144,20 @@ pub fn of(kind: FaultKind, node: &Node, peers: bool) -> Budget {
                     Some(lag as f64 + 2.0),
                 )
             }
-            _ if cuts_primary => Budget::new(
+            _ => Budget::new(
                 "Sentinel failover, asynchronous replication: writes not yet replicated when the primary was cut off, and all it accepts while cut off (unbounded while a partition holds)",
                 None,
             ),
-            (FaultKind::Failover, _) => Budget::new(
-                "SENTINEL FAILOVER is not coordinated: the old primary keeps accepting writes until it is reconfigured and clients follow the new primary; those writes are lost",
-                None,
+        }),
+        NodeKind::RedisCluster(c) => Some(Budget::new(
+            format!(
+                "cluster failover: writes to the shard within node-timeout ({} ms) not yet replicated",
+                c.node_timeout_ms
             ),
-            _ => server(kind, &r.server),
-        },
-        NodeKind::RedisCluster(c) => match kind {
-            FaultKind::Failover => Budget::new(
-                "CLUSTER FAILOVER: the master pauses clients until its replica has caught up (nothing lost); FORCE/TAKEOVER skip that",
-                Some(0.0),
-            ),
-            _ if cuts_primary => Budget::new(
-                format!(
-                    "cluster failover: writes to the shard within node-timeout ({} ms) not yet replicated",
-                    c.node_timeout_ms
-                ),
-                Some(c.node_timeout_ms as f64 / 1000.0),
-            ),
-            _ => server(kind, &c.server),
-        },
-        NodeKind::Dynamodb(_) => {
-            Budget::new("DynamoDB: an acknowledged write is durable", Some(0.0))
+            Some(c.node_timeout_ms as f64 / 1000.0),
+        )),
+        NodeKind::Redis(_) | NodeKind::Dynamodb(_) | NodeKind::Dax(_) | NodeKind::Memcached(_) => {
+            None
         }
-        NodeKind::Dax(_) => match kind {
-            FaultKind::Flush | FaultKind::Kill | FaultKind::Restart | FaultKind::Pause => {
-                Budget::new(
-                    "DAX is a cache: writes are acknowledged once DynamoDB has them, nothing is lost",
-                    Some(0.0),
-                )
-            }
-            _ => Budget::new("no data loss expected", Some(0.0)),
-        },
-        NodeKind::Memcached(_) => match kind {
-            FaultKind::Flush | FaultKind::Kill | FaultKind::Restart => {
-                Budget::new("memcached keeps nothing: everything on the node", None)
-            }
-            _ => Budget::new("no data loss expected", Some(0.0)),
-        },
     }
 }

@@ -75,27 +75,12 @@ pub fn plan(kind: FaultKind, peers: bool, node: &NodeKind) -> Plan {
         NodeKind::RedisCluster(_) => CLUSTER_SETTLE,
         _ => Duration::ZERO,
     };
-    let p = |at_once, on_promotion| Plan {
+    let (at_once, on_promotion) = kind.checkpoints(roles, peers);
+    Plan {
         at_once,
         on_promotion,
         at_heal: kind.heals(),
         settle,
-    };
-    match kind {
-        FaultKind::Kill | FaultKind::PowerLoss | FaultKind::Pause => p(false, roles),
-        FaultKind::Restart => p(true, roles),
-        FaultKind::Flush | FaultKind::Resume => p(true, false),
-        FaultKind::Failover => p(false, true),
-        FaultKind::Evict => p(false, false),
-        // On the client link nothing acknowledged can be destroyed, but a
-        // cache whose invalidations were lost serves stale copies until
-        // the next write: counted when the link is whole again.
-        FaultKind::Latency
-        | FaultKind::Bandwidth
-        | FaultKind::Partition
-        | FaultKind::Reset
-        | FaultKind::Timeout
-        | FaultKind::Throttle => p(false, roles && peers),
     }
 }
 
@@ -299,7 +284,7 @@ mod tests {
         NodeStatus {
             name: name.into(),
             group: "cache".into(),
-            kind: "redis-replicated".into(),
+            kind: crate::topology::KindName::RedisReplicated,
             role: role.into(),
             state,
             offset: None,

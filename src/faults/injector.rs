@@ -2,36 +2,39 @@
 //! their duration ends, and keeps a record of each for the report. The
 //! scenario timeline calls it; the TUI will call it for live faults.
 
-use nix::sys::signal::Signal;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
 
+use super::behaviour::{Mend, Strike};
 use super::followup::{self, FollowUp, FollowUps, Plan};
 pub use super::record::{FaultError, FaultRecord};
-use super::{
-    Fault, FaultKind, LinkParams, evict, failover, flush, link, power_loss, process, target,
-};
+use super::{Fault, FaultAction, FaultKind, process, target};
 use crate::events::EventLog;
-use crate::fabric::powerfs::LossSummary;
 use crate::provision::Deployment;
 
 /// A fault that can still be healed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ActiveFault {
     pub id: usize,
-    pub kind: FaultKind,
+    /// As injected: with what it keeps for its heal.
+    pub action: FaultAction,
+    /// On the peer link.
+    pub peers: bool,
     pub nodes: Vec<usize>,
     /// Heals by itself after this long; `None` waits for a manual heal.
     pub duration: Option<Duration>,
-    pub link: LinkParams,
-    /// What `evict` changed, per node, to put back.
-    pub saved: Vec<(usize, evict::Saved)>,
     /// When its checkpoints come.
     pub plan: Plan,
     /// The topology node it hit.
     pub group: String,
+}
+
+impl ActiveFault {
+    pub fn kind(&self) -> FaultKind {
+        self.action.kind()
+    }
 }
 
 pub struct Injector {
@@ -136,16 +139,11 @@ impl Injector {
             reason,
             recorded: false,
         };
+        let kind = fault.kind();
         let dep = self.deployment().map_err(err)?;
         let mut dep = dep.lock().await;
         let nodes = target::resolve(&dep, &fault.target).await.map_err(err)?;
-        // A power loss asked to fall when this much is unsynced waits for
-        // that moment; the fault's time is when it falls.
-        if let (FaultKind::PowerLoss, Some(at_least), Some(&i)) =
-            (fault.kind, fault.unsynced, nodes.first())
-        {
-            power_loss::wait_unsynced(&dep.nodes[i], at_least).await;
-        }
+        fault.action.prepare(&dep, &nodes).await;
         let repl_lag_bytes = match nodes.first() {
             Some(&i) => crate::observe::replication::replication_lag(&dep.nodes[i]).await,
             None => None,
@@ -169,139 +167,31 @@ impl Injector {
             .nodes
             .iter()
             .find(|n| n.name == group)
-            .map(|n| followup::plan(fault.kind, fault.link.peers, &n.kind))
+            .map(|n| followup::plan(kind, fault.peers, &n.kind))
             .unwrap_or_default();
-        let mut discarded: Option<LossSummary> = None;
-        let mut unsynced_ms: Option<u64> = None;
-        let mut saved = Vec::new();
-        let acted: Result<String, String> = async {
-            Ok(match fault.kind {
-            FaultKind::Kill => {
-                for &i in &nodes {
-                    process::kill(&mut dep.nodes[i])?;
-                }
-                process::how(&nodes.iter().map(|&i| &dep.nodes[i]).collect::<Vec<_>>(), Signal::SIGKILL)
-            }
-            FaultKind::Restart => {
-                let mut took = Vec::new();
-                for &i in &nodes {
-                    process::kill(&mut dep.nodes[i])?;
-                    let (nodes_mut, spawner) = dep.nodes_and_spawner();
-                    let t = process::start_again(&mut nodes_mut[i], spawner)
-                        .await
-                        ?;
-                    took.push(format!(
-                        "{} answered after {} ms",
-                        names[took.len()],
-                        t.as_millis()
-                    ));
-                }
-                format!("restarted: {}", took.join(", "))
-            }
-            FaultKind::Pause => {
-                for &i in &nodes {
-                    process::pause(&mut dep.nodes[i])?;
-                }
-                process::how(&nodes.iter().map(|&i| &dep.nodes[i]).collect::<Vec<_>>(), Signal::SIGSTOP)
-            }
-            FaultKind::Resume => {
-                for &i in &nodes {
-                    process::resume(&mut dep.nodes[i])?;
-                }
-                // Resuming heals any pause of these processes.
-                self.active
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .retain(|a| !(a.kind == FaultKind::Pause && a.nodes == nodes));
-                process::how(&nodes.iter().map(|&i| &dep.nodes[i]).collect::<Vec<_>>(), Signal::SIGCONT)
-            }
-            FaultKind::PowerLoss => {
-                let mut total = LossSummary::default();
-                let mut unsynced = Vec::new();
-                for &i in &nodes {
-                    let (s, since) = power_loss::inject(&mut dep.nodes[i])?;
-                    add(&mut total, &s);
-                    unsynced.extend(since.map(|d| format!("{} ms", d.as_millis())));
-                    if let Some(d) = since {
-                        let ms = d.as_millis() as u64;
-                        unsynced_ms = Some(unsynced_ms.map_or(ms, |m| m.max(ms)));
-                    }
-                }
-                let m = format!(
-                    "power lost on {}: {} bytes not fsynced discarded ({} files cut, {} removed; {} after the last fsync)",
-                    names.join(", "),
-                    total.bytes_discarded,
-                    total.files_truncated,
-                    total.files_removed,
-                    unsynced.join(", "),
-                );
-                discarded = Some(total);
-                m
-            }
-            FaultKind::Failover => {
-                let node = &dep.nodes[nodes[0]];
-                let group = node.info.group.clone();
-                if node.info.kind == "redis-cluster" {
-                    failover::cluster(node, fault.mode.as_deref())
-                        .await
-                        ?;
-                    format!("CLUSTER FAILOVER on {}", names[0])
-                } else {
-                    let mut done = Err("no Sentinel of this group answers".to_string());
-                    for s in dep
-                        .nodes
-                        .iter()
-                        .filter(|n| n.info.group == group && n.info.role == "sentinel")
-                    {
-                        done = failover::sentinel(s, &group).await;
-                        if done.is_ok() {
-                            break;
-                        }
-                    }
-                    done?;
-                    format!("SENTINEL FAILOVER {group} (primary was {})", names[0])
-                }
-            }
-            FaultKind::Flush => {
-                for &i in &nodes {
-                    flush::inject(&dep.nodes[i]).await?;
-                }
-                format!("flushed {}", names.join(", "))
-            }
-            FaultKind::Evict => {
-                let max = fault.maxmemory.as_deref().unwrap_or("1mb");
-                let policy = fault.policy.as_deref().unwrap_or(evict::DEFAULT_POLICY);
-                for &i in &nodes {
-                    saved.push((i, evict::inject(&dep.nodes[i], max, policy).await?));
-                }
-                format!("maxmemory {max} ({policy}) on {}", names.join(", "))
-            }
-            k if k.is_link() => {
-                let mut said = Vec::new();
-                for &i in &nodes {
-                    let cluster_cut = k == FaultKind::Partition
-                        && fault.link.peers
-                        && dep.nodes[i].bus_proxy.is_some();
-                    said.push(if cluster_cut {
-                        link::cluster_partition(&dep.nodes, i, true)?
-                    } else {
-                        link::inject(&dep.nodes[i], k, &fault.link)?
-                    });
-                }
-                said.join("; ")
-            }
-            k => return Err(format!("{} cannot be injected", k.name())),
-        })
+        let mut action = fault.action.clone();
+        let mut cx = Strike {
+            dep: &mut dep,
+            nodes: &nodes,
+            names: &names,
+            peers: fault.peers,
+            discarded: None,
+            unsynced_ms: None,
+        };
+        let acted = action.inject(&mut cx).await;
+        let (discarded, unsynced_ms) = (cx.discarded.take(), cx.unsynced_ms);
+        if let (Ok(_), Some(ended)) = (&acted, kind.ends()) {
+            self.active
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|a| !(a.kind() == ended && a.nodes == nodes));
         }
-        .await;
         // A kill, restart or power loss that failed half-way may have left
         // processes dead: it is still recorded (and healed by a restart).
-        let half_done = matches!(
-            fault.kind,
-            FaultKind::Kill | FaultKind::Restart | FaultKind::PowerLoss
-        ) && nodes
-            .iter()
-            .any(|&i| !process::is_running(&mut dep.nodes[i]));
+        let half_done = kind.stops_processes()
+            && nodes
+                .iter()
+                .any(|&i| !process::is_running(&mut dep.nodes[i]));
         let (message, failure) = match acted {
             Ok(m) => (m, None),
             Err(e) if half_done => (format!("{fault} failed half-way: {e}"), Some(e)),
@@ -321,16 +211,16 @@ impl Injector {
         });
         self.events.push("fault", &names.join(","), message);
         if let Some(reason) = failure {
+            // Healed like a kill: what is dead is started again.
             self.active
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .push(ActiveFault {
                     id,
-                    kind: FaultKind::Kill,
+                    action: FaultAction::Kill(super::kinds::Kill),
+                    peers: false,
                     nodes,
                     duration: Some(Duration::ZERO),
-                    link: LinkParams::default(),
-                    saved: Vec::new(),
                     plan: Plan::default(),
                     group,
                 });
@@ -344,28 +234,28 @@ impl Injector {
                 f.checkpoint(id, &group, format!("after {fault}"), plan.settle);
             }
             if let (true, Some(watch)) = (plan.on_promotion, watch) {
-                let limit = match (fault.kind, fault.duration) {
-                    (FaultKind::Failover, _) => followup::FAILOVER_LIMIT,
-                    (_, Some(d)) => d,
-                    (_, None) => followup::PROMOTION_LIMIT,
+                let limit = match fault.duration {
+                    _ if kind.must_promote() => followup::FAILOVER_LIMIT,
+                    Some(d) => d,
+                    None => followup::PROMOTION_LIMIT,
                 };
                 let me = self.clone();
-                let failed = (fault.kind == FaultKind::Failover)
+                let failed = kind
+                    .must_promote()
                     .then_some(move |why: String| me.set_error(id, why));
                 f.on_promotion(id, watch, at + limit, plan.settle, failed);
             }
         }
-        if fault.kind.heals() {
+        if kind.heals() {
             self.active
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .push(ActiveFault {
                     id,
-                    kind: fault.kind,
+                    action,
+                    peers: fault.peers,
                     nodes: nodes.clone(),
                     duration: fault.duration,
-                    link: fault.link.clone(),
-                    saved,
                     plan,
                     group: group.clone(),
                 });
@@ -381,7 +271,7 @@ impl Injector {
     }
 
     /// Heal fault `id` if it is still active: restart what was killed,
-    /// resume what was paused.
+    /// resume what was paused, take its toxics off the link…
     pub async fn heal(&self, id: usize) {
         let _healing = self.healing.lock().await;
         let Some(active) = ({
@@ -396,43 +286,21 @@ impl Injector {
         let mut failed = false;
         for &i in &active.nodes {
             let name = dep.nodes[i].info.name.clone();
-            let result = match active.kind {
-                FaultKind::Pause => {
-                    process::resume(&mut dep.nodes[i]).map(|_| "resumed".to_string())
-                }
-                FaultKind::Kill | FaultKind::PowerLoss => {
-                    let (nodes_mut, spawner) = dep.nodes_and_spawner();
-                    process::start_again(&mut nodes_mut[i], spawner)
-                        .await
-                        .map(|t| format!("restarted, answered after {} ms", t.as_millis()))
-                }
-                FaultKind::Partition if active.link.peers && dep.nodes[i].bus_proxy.is_some() => {
-                    link::cluster_partition(&dep.nodes, i, false)
-                }
-                k if k.is_link() => {
-                    let still: Vec<(FaultKind, LinkParams)> = self
-                        .active
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .iter()
-                        .filter(|a| {
-                            a.kind.is_link()
-                                && a.nodes.contains(&i)
-                                && a.link.peers == active.link.peers
-                        })
-                        .map(|a| (a.kind, a.link.clone()))
-                        .collect();
-                    link::rebuild(&dep.nodes[i], k, &active.link, &still)
-                }
-                FaultKind::Evict => match active.saved.iter().find(|(j, _)| *j == i) {
-                    Some((_, saved)) => evict::heal(&dep.nodes[i], saved)
-                        .await
-                        .map(|_| format!("maxmemory back to {}", saved.maxmemory)),
-                    None => Ok(String::new()),
-                },
-                _ => Ok(String::new()),
+            // The other link faults on the same link keep their toxics.
+            let still: Vec<FaultAction> = self
+                .active
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .filter(|a| a.kind().is_link() && a.nodes.contains(&i) && a.peers == active.peers)
+                .map(|a| a.action.clone())
+                .collect();
+            let mut cx = Mend {
+                dep: &mut dep,
+                peers: active.peers,
+                still: &still,
             };
-            match result {
+            match active.action.heal(&mut cx, i).await {
                 Ok(m) => notes.push(format!("{name} {m}")),
                 Err(e) => {
                     failed = true;
@@ -469,15 +337,7 @@ impl Injector {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .filter(|a| {
-                // A power loss is always followed by a restart: without
-                // one, the sweep could prove nothing about what survived.
-                matches!(
-                    a.kind,
-                    FaultKind::Pause | FaultKind::Evict | FaultKind::PowerLoss
-                ) || a.kind.is_link()
-                    || a.duration.is_some()
-            })
+            .filter(|a| a.kind().healed_at_end() || a.duration.is_some())
             .map(|a| a.id)
             .collect();
         for id in ids {
@@ -495,12 +355,4 @@ impl Injector {
     pub fn elapsed(&self) -> Duration {
         self.start.elapsed()
     }
-}
-
-fn add(total: &mut LossSummary, s: &LossSummary) {
-    total.files_truncated += s.files_truncated;
-    total.bytes_discarded += s.bytes_discarded;
-    total.files_removed += s.files_removed;
-    total.renames_undone += s.renames_undone;
-    total.unlinks_undone += s.unlinks_undone;
 }

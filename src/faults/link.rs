@@ -1,16 +1,16 @@
-//! Link faults on a node's client proxy: `latency`, `bandwidth`,
-//! `partition`, `reset`, `throttle` — and healing each (only its own part
-//! of the link's toxics, so overlapping faults heal independently).
+//! What link faults share: the proxy of a node's client or peer link,
+//! putting a fault's toxics on it, and healing one fault's part of them
+//! while the others on the link stay (overlapping faults heal
+//! independently). The kinds themselves are in [`super::kinds`].
 
-use super::{FaultKind, LinkParams, Way};
-use crate::fabric::proxy::{Throttle, Toxics};
+use super::behaviour::{Behaviour, Mend, Strike};
+use super::{FaultAction, FaultKind};
+use crate::fabric::proxy::{Proxy, Toxics};
 use crate::provision::NodeHandle;
 
-fn proxy<'a>(
-    node: &'a NodeHandle,
-    p: &LinkParams,
-) -> Result<&'a crate::fabric::proxy::Proxy, String> {
-    if p.peers {
+/// The proxy of `node`'s client link, or of its peer link (`peers`).
+pub fn proxy(node: &NodeHandle, peers: bool) -> Result<&Proxy, String> {
+    if peers {
         return node.peer_proxy.as_ref().ok_or_else(|| {
             format!(
                 "{} has no peer link (peer links exist between the servers and Sentinels of redis-replicated nodes)",
@@ -26,135 +26,46 @@ fn proxy<'a>(
     })
 }
 
-fn which(p: &LinkParams) -> &'static str {
-    if p.peers {
+/// Which link, in words.
+pub fn which(peers: bool) -> &'static str {
+    if peers {
         "peer link (replicas, Sentinels)"
     } else {
         "client link"
     }
 }
 
-/// Apply; returns a description.
-pub fn inject(node: &NodeHandle, kind: FaultKind, p: &LinkParams) -> Result<String, String> {
-    let proxy = proxy(node, p)?;
-    let name = &node.info.name;
-    Ok(match kind {
-        FaultKind::Latency => {
-            proxy.update(|t| {
-                t.latency = p.latency;
-                t.jitter = p.jitter;
-            });
-            format!(
-                "latency {} ms ± {} ms on the {} of {name}",
-                p.latency.as_millis(),
-                p.jitter.as_millis(),
-                which(p)
-            )
-        }
-        FaultKind::Bandwidth => {
-            proxy.update(|t| t.bandwidth = Some(p.bandwidth));
-            format!(
-                "bandwidth {} B/s on the {} of {name}",
-                p.bandwidth,
-                which(p)
-            )
-        }
-        FaultKind::Partition => {
-            proxy.update(|t| match p.way {
-                Way::Both => {
-                    t.block_up = true;
-                    t.block_down = true;
-                }
-                Way::Up => t.block_up = true,
-                Way::Down => t.block_down = true,
-            });
-            let way = match p.way {
-                Way::Both => "both ways",
-                Way::Up => "client → node",
-                Way::Down => "node → client",
-            };
-            format!(
-                "partition of the {} of {name} ({way}), held until healed",
-                which(p)
-            )
-        }
-        FaultKind::Timeout => {
-            proxy.update(|t| t.swallow = Some(p.close_after));
-            if p.close_after.is_zero() {
-                format!("every byte on the {} of {name} dropped", which(p))
-            } else {
-                format!(
-                    "every byte on the {} of {name} dropped; connections closed after {} ms",
-                    which(p),
-                    p.close_after.as_millis()
-                )
-            }
-        }
-        FaultKind::Reset => {
-            proxy.reset();
-            format!("every connection on the {} of {name} reset", which(p))
-        }
-        FaultKind::Throttle => {
-            if !proxy.http {
-                return Err(format!(
-                    "{name} does not speak DynamoDB's HTTP: throttle applies to DynamoDB nodes"
-                ));
-            }
-            proxy.update(|t| {
-                t.throttle = Some(Throttle {
-                    share: p.share,
-                    status: p.status,
-                })
-            });
-            format!(
-                "{:.0} % of requests to {name} answered with HTTP {}",
-                p.share * 100.0,
-                p.status
-            )
-        }
-        other => return Err(format!("{} is not a link fault", other.name())),
-    })
+/// Put `fault`'s toxics on the link of every process struck; `say` tells,
+/// for one process (its name), what was done.
+pub fn strike<B: Behaviour>(
+    cx: &Strike<'_>,
+    fault: &B,
+    say: impl Fn(&str) -> String,
+) -> Result<String, String> {
+    let mut said = Vec::new();
+    for &i in cx.nodes {
+        let node = &cx.dep.nodes[i];
+        proxy(node, cx.peers)?.update(|t| fault.toxics(t));
+        said.push(say(&node.info.name));
+    }
+    Ok(said.join("; "))
 }
 
-/// Set the link's toxics to what the faults still active on it add up to
-/// (after one of them healed): overlapping faults heal independently.
-pub fn rebuild(
-    node: &NodeHandle,
-    healed: FaultKind,
-    p: &LinkParams,
-    still: &[(FaultKind, LinkParams)],
-) -> Result<String, String> {
-    let proxy = proxy(node, p)?;
+/// Heal the `healed` fault on process `i`'s link: its toxics become what
+/// the faults still on it add up to.
+pub fn mend(cx: &Mend<'_>, i: usize, healed: FaultKind) -> Result<String, String> {
+    rebuild(proxy(&cx.dep.nodes[i], cx.peers)?, healed, cx.still)
+}
+
+fn rebuild(proxy: &Proxy, healed: FaultKind, still: &[FaultAction]) -> Result<String, String> {
     proxy.update(|t: &mut Toxics| {
         *t = Toxics {
             reset_generation: t.reset_generation,
             blocked_senders: std::mem::take(&mut t.blocked_senders),
             ..Toxics::default()
         };
-        for (kind, q) in still {
-            match kind {
-                FaultKind::Latency => {
-                    t.latency = q.latency;
-                    t.jitter = q.jitter;
-                }
-                FaultKind::Bandwidth => t.bandwidth = Some(q.bandwidth),
-                FaultKind::Partition => match q.way {
-                    Way::Both => {
-                        t.block_up = true;
-                        t.block_down = true;
-                    }
-                    Way::Up => t.block_up = true,
-                    Way::Down => t.block_down = true,
-                },
-                FaultKind::Throttle => {
-                    t.throttle = Some(Throttle {
-                        share: q.share,
-                        status: q.status,
-                    })
-                }
-                FaultKind::Timeout => t.swallow = Some(q.close_after),
-                _ => {}
-            }
+        for f in still {
+            f.toxics(t);
         }
     });
     Ok(if still.is_empty() {
@@ -165,7 +76,7 @@ pub fn rebuild(
             healed.name(),
             still
                 .iter()
-                .map(|(k, _)| k.name())
+                .map(|f| f.kind().name())
                 .collect::<Vec<_>>()
                 .join(", ")
         )
@@ -216,60 +127,32 @@ pub fn cluster_partition(nodes: &[NodeHandle], i: usize, on: bool) -> Result<Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fabric::proxy::Proxy;
-    use crate::provision::NodeInfo;
-
-    fn node(proxy: Proxy) -> NodeHandle {
-        NodeHandle {
-            info: NodeInfo {
-                name: "n".into(),
-                group: "n".into(),
-                kind: "redis".into(),
-                role: "server".into(),
-                host: "127.0.0.1".into(),
-                port: 1,
-                pid: None,
-                container: None,
-                url: String::new(),
-                proxy_port: Some(proxy.listen_port),
-                peer_port: None,
-            },
-            process: None,
-            dir: None,
-            password: None,
-            fs: None,
-            proxy: Some(proxy),
-            peer_proxy: None,
-            bus_proxy: None,
-            cluster_id: None,
-        }
-    }
+    use crate::faults::kinds::{Latency, Partition, Way};
+    use std::time::Duration;
 
     #[tokio::test]
     async fn healing_one_fault_keeps_the_others_on_the_link() {
-        let n = node(Proxy::start(1, false).await.unwrap());
-        let both = LinkParams::default();
-        let up = LinkParams {
-            way: Way::Up,
-            ..LinkParams::default()
-        };
-        let slow = LinkParams {
-            latency: std::time::Duration::from_millis(50),
-            ..LinkParams::default()
-        };
-        inject(&n, FaultKind::Partition, &up).unwrap();
-        inject(&n, FaultKind::Partition, &both).unwrap();
-        inject(&n, FaultKind::Latency, &slow).unwrap();
+        let proxy = Proxy::start(1, false).await.unwrap();
+        let up = FaultAction::Partition(Partition { way: Way::Up });
+        let both = FaultAction::Partition(Partition { way: Way::Both });
+        let slow = FaultAction::Latency(Latency {
+            latency: Duration::from_millis(50),
+            jitter: Duration::ZERO,
+        });
+        proxy.update(|t| {
+            for f in [&up, &both, &slow] {
+                f.toxics(t);
+            }
+        });
+        let t = proxy.toxics();
+        assert!(t.block_up && t.block_down, "{t:?}");
         // The `both` partition heals; the one-way partition and the latency stay.
-        let still = [
-            (FaultKind::Partition, up.clone()),
-            (FaultKind::Latency, slow.clone()),
-        ];
-        rebuild(&n, FaultKind::Partition, &both, &still).unwrap();
-        let t = n.proxy.as_ref().unwrap().toxics();
+        rebuild(&proxy, FaultKind::Partition, &[up.clone(), slow.clone()]).unwrap();
+        let t = proxy.toxics();
         assert!(t.block_up && !t.block_down, "{t:?}");
-        assert_eq!(t.latency, slow.latency);
-        rebuild(&n, FaultKind::Latency, &slow, &[]).unwrap();
-        assert!(n.proxy.as_ref().unwrap().toxics().is_clean());
+        assert_eq!(t.latency, Duration::from_millis(50));
+        rebuild(&proxy, FaultKind::Latency, &[up]).unwrap();
+        rebuild(&proxy, FaultKind::Partition, &[]).unwrap();
+        assert!(proxy.toxics().is_clean());
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use crate::provision::spawner::Spawner;
-use crate::provision::{ManagedProcess, NodeHandle, health};
+use crate::provision::{Deployment, ManagedProcess, NodeHandle, health};
 
 /// How long a restarted process may take to answer (Redis replays its AOF).
 pub const RESTART_TIMEOUT: Duration = Duration::from_secs(30);
@@ -45,6 +45,14 @@ pub async fn start_again(node: &mut NodeHandle, spawner: &Spawner) -> Result<Dur
     health::wait(node, RESTART_TIMEOUT)
         .await
         .map_err(|e| format!("{name} restarted but does not answer: {e}"))
+}
+
+/// Start process `i` of `dep` again (the heal of a kill or a power loss).
+pub async fn restart_in(dep: &mut Deployment, i: usize) -> Result<String, String> {
+    let (nodes, spawner) = dep.nodes_and_spawner();
+    start_again(&mut nodes[i], spawner)
+        .await
+        .map(|t| format!("restarted, answered after {} ms", t.as_millis()))
 }
 
 /// How `sig` reaches `nodes` — what the timeline says was done:

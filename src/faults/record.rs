@@ -60,14 +60,14 @@ impl FaultRecord {
     pub fn of(fault: &Fault, at: Instant, at_ms: u64) -> Self {
         Self {
             id: 0,
-            kind: fault.kind,
+            kind: fault.kind(),
             target: fault.target.clone(),
             group: String::new(),
             processes: Vec::new(),
             at_ms,
             healed_ms: None,
             message: String::new(),
-            peers: fault.link.peers,
+            peers: fault.peers,
             repl_lag_bytes: None,
             discarded: None,
             unsynced_ms: None,

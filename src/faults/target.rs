@@ -10,14 +10,14 @@
 
 use crate::observe::roles::live_role;
 use crate::provision::redis::probe::RedisProbe;
-use crate::provision::{Deployment, NodeHandle};
+use crate::provision::{Deployment, NodeHandle, Role};
 
 /// Server processes of a group (not Sentinels), in process order.
 fn servers<'a>(dep: &'a Deployment, group: &str) -> Vec<(usize, &'a NodeHandle)> {
     dep.nodes
         .iter()
         .enumerate()
-        .filter(|(_, n)| n.info.group == group && n.info.role != "sentinel")
+        .filter(|(_, n)| n.info.group == group && !n.info.role.is_sentinel())
         .collect()
 }
 
@@ -25,7 +25,7 @@ fn servers<'a>(dep: &'a Deployment, group: &str) -> Vec<(usize, &'a NodeHandle)>
 pub fn sentinels(dep: &Deployment, group: &str) -> Vec<(u16, String)> {
     dep.nodes
         .iter()
-        .filter(|n| n.info.group == group && n.info.role == "sentinel")
+        .filter(|n| n.info.group == group && n.info.role.is_sentinel())
         .map(|n| (n.info.port, n.password.clone().unwrap_or_default()))
         .collect()
 }
@@ -80,9 +80,7 @@ pub async fn resolve(dep: &Deployment, target: &str) -> Result<Vec<usize>, Strin
             names.join(", ")
         ));
     }
-    let is_redis = members
-        .iter()
-        .all(|(_, n)| n.info.kind.starts_with("redis"));
+    let is_redis = members.iter().all(|(_, n)| n.info.kind.is_redis());
     match role {
         None if members.len() == 1 => Ok(vec![members[0].0]),
         None | Some("primary") | Some("master") if is_redis => {
@@ -121,9 +119,9 @@ pub async fn resolve(dep: &Deployment, target: &str) -> Result<Vec<usize>, Strin
         // Not Redis (a DAX cluster): roles are as provisioned.
         Some(r @ ("primary" | "master" | "replica" | "replicas")) => {
             let want = if matches!(r, "primary" | "master") {
-                "primary"
+                Role::Primary
             } else {
-                "replica"
+                Role::Replica
             };
             let mut out: Vec<usize> = members
                 .iter()

@@ -121,37 +121,29 @@ impl crate::workload::RunHooks for TimelineHooks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::faults::FaultKind;
+    use crate::faults::kinds::{Flush, Pause};
+    use crate::faults::{FaultAction, FaultKind};
 
     #[test]
     fn repeats_are_expanded_in_time_order() {
-        let f = |kind| Fault {
-            kind,
-            target: "cache".into(),
-            duration: None,
-            mode: None,
-            maxmemory: None,
-            policy: None,
-            unsynced: None,
-            link: Default::default(),
-        };
+        let f = |action| Fault::new(action, "cache");
         let entries = vec![
             TimelineEntry {
                 at: Duration::from_secs(1),
-                fault: f(FaultKind::Pause),
+                fault: f(FaultAction::Pause(Pause)),
                 repeat: Some((Duration::from_secs(2), 3)),
                 pos: crate::yaml::Pos::START,
             },
             TimelineEntry {
                 at: Duration::from_secs(2),
-                fault: f(FaultKind::Flush),
+                fault: f(FaultAction::Flush(Flush)),
                 repeat: None,
                 pos: crate::yaml::Pos::START,
             },
         ];
         let at: Vec<(u64, FaultKind)> = expand(&entries)
             .into_iter()
-            .map(|(t, f)| (t.as_secs(), f.kind))
+            .map(|(t, f)| (t.as_secs(), f.kind()))
             .collect();
         assert_eq!(
             at,

@@ -3,6 +3,7 @@
 //! dashboard's topology panel; the headless runner ignores it.
 
 use crate::provision::redis::probe::info_field;
+use crate::topology::KindName;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -33,7 +34,7 @@ impl NodeState {
 pub struct NodeStatus {
     pub name: String,
     pub group: String,
-    pub kind: String,
+    pub kind: KindName,
     /// The live role (`master`, `slave`) when known, else the configured one.
     pub role: String,
     pub state: NodeState,
@@ -91,7 +92,7 @@ pub fn fill_lag(nodes: &mut [NodeStatus]) {
     let lags: Vec<Option<u64>> = nodes
         .iter()
         .map(|n| {
-            if n.role != "slave" || n.kind == "redis-cluster" {
+            if n.role != "slave" || n.kind.is_cluster() {
                 return None;
             }
             let p = primary_offset(&n.group, nodes)?;
@@ -129,7 +130,7 @@ mod tests {
         NodeStatus {
             name: name.into(),
             group: "cache".into(),
-            kind: "redis-replicated".into(),
+            kind: KindName::RedisReplicated,
             role: role.into(),
             state: NodeState::Up,
             offset: Some(offset),

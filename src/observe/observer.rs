@@ -13,7 +13,8 @@ use tokio::sync::watch;
 use super::node_status::{NodeState, NodeStatus, fill_lag, parse_redis_info};
 use crate::events::EventLog;
 use crate::provision::redis::probe::{RedisProbe, info_field};
-use crate::provision::{Deployment, NodeInfo, health};
+use crate::provision::{Deployment, NodeInfo, Role, health};
+use crate::topology::KindName;
 
 pub const EVERY: Duration = Duration::from_millis(100);
 
@@ -22,8 +23,8 @@ pub const EVERY: Duration = Duration::from_millis(100);
 struct Watched {
     name: String,
     group: String,
-    kind: String,
-    role: String,
+    kind: KindName,
+    role: Role,
     port: u16,
     password: String,
     info: NodeInfo,
@@ -53,8 +54,8 @@ pub fn spawn(dep: &Deployment, events: EventLog, stop: CancellationToken) -> Obs
         .map(|n| Watched {
             name: n.info.name.clone(),
             group: n.info.group.clone(),
-            kind: n.info.kind.clone(),
-            role: n.info.role.clone(),
+            kind: n.info.kind,
+            role: n.info.role,
             port: n.info.port,
             password: n.password.clone().unwrap_or_default(),
             info: n.info.clone(),
@@ -65,8 +66,8 @@ pub fn spawn(dep: &Deployment, events: EventLog, stop: CancellationToken) -> Obs
         .map(|w| NodeStatus {
             name: w.name.clone(),
             group: w.group.clone(),
-            kind: w.kind.clone(),
-            role: w.role.clone(),
+            kind: w.kind,
+            role: w.role.to_string(),
             state: NodeState::Unknown,
             offset: None,
             lag_bytes: None,
@@ -89,7 +90,7 @@ pub fn spawn(dep: &Deployment, events: EventLog, stop: CancellationToken) -> Obs
             let now: Vec<Seen> = looks.into_iter().map(|l| l.seen).collect();
             if last.is_empty() {
                 for (w, seen) in watched.iter().zip(&now) {
-                    if *seen == Seen::Up(Some("master".into())) && w.kind != "redis-cluster" {
+                    if *seen == Seen::Up(Some("master".into())) && !w.kind.is_cluster() {
                         masters.insert(w.group.clone(), w.name.clone());
                     }
                 }
@@ -112,7 +113,7 @@ pub fn spawn(dep: &Deployment, events: EventLog, stop: CancellationToken) -> Obs
                     (seen, _) => seen,
                 })
                 .collect();
-            for w in watched.iter().filter(|w| w.kind == "redis-cluster") {
+            for w in watched.iter().filter(|w| w.kind.is_cluster()) {
                 if let Seen::Up(_) = now[watched.iter().position(|x| x.name == w.name).unwrap_or(0)]
                 {
                     let probe = RedisProbe::new(w.port, &w.password);
@@ -158,7 +159,7 @@ const DOWN: Look = Look {
 };
 
 async fn look(w: &Watched) -> Look {
-    if w.kind == "dax" {
+    if w.kind == KindName::Dax {
         return match crate::nodes::dax::probe::stats(w.port, Duration::from_millis(300)).await {
             Ok(stats) => Look {
                 seen: Seen::Up(None),
@@ -169,7 +170,7 @@ async fn look(w: &Watched) -> Look {
             Err(_) => DOWN,
         };
     }
-    if w.kind.starts_with("redis") && w.role != "sentinel" {
+    if w.kind.is_redis() && !w.role.is_sentinel() {
         let probe = RedisProbe::new(w.port, &w.password);
         let info = tokio::time::timeout(
             Duration::from_millis(500),
@@ -208,10 +209,10 @@ fn publish(tx: &watch::Sender<Vec<NodeStatus>>, watched: &[Watched], looks: &[Lo
         .map(|(w, l)| NodeStatus {
             name: w.name.clone(),
             group: w.group.clone(),
-            kind: w.kind.clone(),
+            kind: w.kind,
             role: match &l.seen {
                 Seen::Up(Some(r)) => r.clone(),
-                _ => w.role.clone(),
+                _ => w.role.to_string(),
             },
             state: l.state,
             offset: l.offset,
@@ -247,7 +248,7 @@ fn report_change(
         _ => None,
     };
     match (before, role.as_str()) {
-        (Some("slave"), "master") if w.kind == "redis-cluster" => events.push(
+        (Some("slave"), "master") if w.kind.is_cluster() => events.push(
             "failover",
             &w.name,
             format!(

@@ -9,7 +9,7 @@ use crate::provision::redis::probe::{RedisProbe, info_field};
 /// `INFO replication`; `None` for anything that is not a primary with
 /// replicas (or does not answer within 200 ms).
 pub async fn replication_lag(node: &NodeHandle) -> Option<u64> {
-    if !node.info.kind.starts_with("redis") || node.info.role == "sentinel" {
+    if !node.info.kind.is_redis() || node.info.role.is_sentinel() {
         return None;
     }
     let probe = RedisProbe::new(node.info.port, node.password.as_deref().unwrap_or(""));

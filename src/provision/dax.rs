@@ -6,13 +6,13 @@
 
 use super::ProvisionError;
 use super::launch::{Ctx, process_name};
-use super::node::{NodeHandle, NodeInfo};
+use super::node::{NodeHandle, NodeInfo, Role};
 use super::spawner::SpawnSpec;
 use crate::dynamo::{self, ClientPolicy};
 use crate::fabric::ports::HOST;
-use crate::topology::Dax;
+use crate::topology::{Dax, KindName};
 
-const KIND: &str = "dax";
+const KIND: KindName = KindName::Dax;
 
 /// Bring the cluster up; `dynamodb` is the URL of the node it fronts.
 pub async fn up(
@@ -48,7 +48,7 @@ pub async fn up(
         if i > 0 {
             spec = spec.arg("--primary").arg(url(ports[0]));
         }
-        let role = if i == 0 { "primary" } else { "replica" };
+        let role = if i == 0 { Role::Primary } else { Role::Replica };
         let p = ctx.start(&name, spec).await?;
         started.push((name, port, role, p, dir));
     }
@@ -63,8 +63,8 @@ pub async fn up(
         let info = NodeInfo {
             name,
             group: group.to_string(),
-            kind: KIND.into(),
-            role: role.into(),
+            kind: KIND,
+            role,
             host: HOST.to_string(),
             port,
             pid: None,

@@ -6,13 +6,13 @@ use std::path::PathBuf;
 
 use super::ProvisionError;
 use super::launch::{Ctx, poll_until};
-use super::node::{NodeHandle, NodeInfo};
+use super::node::{NodeHandle, NodeInfo, Role};
 use super::spawner::SpawnSpec;
 use crate::dynamo::{self, ClientPolicy};
 use crate::fabric::ports::HOST;
-use crate::topology::{DynamoEngine, Dynamodb};
+use crate::topology::{DynamoEngine, Dynamodb, KindName};
 
-const KIND: &str = "dynamodb";
+const KIND: KindName = KindName::Dynamodb;
 
 /// Environment variable naming the sessiondrill binary that runs node
 /// subcommands (inside integration tests `current_exe` is the test binary).
@@ -73,8 +73,8 @@ async fn embedded(
     let info = NodeInfo {
         name: group.to_string(),
         group: group.to_string(),
-        kind: KIND.into(),
-        role: "server".into(),
+        kind: KIND,
+        role: Role::Server,
         host: HOST.to_string(),
         port,
         pid: None,
@@ -102,8 +102,8 @@ async fn endpoint(
     let info = NodeInfo {
         name: group.to_string(),
         group: group.to_string(),
-        kind: KIND.into(),
-        role: "endpoint".into(),
+        kind: KIND,
+        role: Role::Endpoint,
         host,
         port,
         pid: None,

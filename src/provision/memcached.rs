@@ -6,11 +6,11 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::launch::{Ctx, process_name};
-use super::node::{NodeHandle, NodeInfo};
+use super::node::{NodeHandle, NodeInfo, Role};
 use super::spawner::SpawnSpec;
 use super::{ProvisionError, binaries};
 use crate::fabric::ports::HOST;
-use crate::topology::Memcached;
+use crate::topology::{KindName, Memcached};
 
 pub async fn up(
     ctx: &Ctx<'_>,
@@ -47,8 +47,8 @@ pub async fn up(
         let info = NodeInfo {
             name: name.clone(),
             group: group.to_string(),
-            kind: "memcached".into(),
-            role: "server".into(),
+            kind: KindName::Memcached,
+            role: Role::Server,
             host: HOST.to_string(),
             port,
             pid: None,

@@ -29,12 +29,12 @@ pub mod watchdog;
 use std::time::{Duration, Instant};
 
 pub use error::ProvisionError;
-pub use node::{NodeHandle, NodeInfo};
+pub use node::{NodeHandle, NodeInfo, Role};
 pub use process::ManagedProcess;
 pub use rundir::{Home, RunDir, RunState};
 
 use crate::fabric::ports;
-use crate::topology::{Node, NodeKind, Provider, Topology};
+use crate::topology::{KindName, Node, NodeKind, Provider, Topology};
 use launch::Ctx;
 use spawner::Spawner;
 
@@ -342,7 +342,7 @@ async fn try_up(
         .collect();
     if opts.proxies {
         for n in nodes.iter_mut().filter(|n| proxied(n)) {
-            let http = n.info.kind == "dynamodb" || n.info.kind == "dax";
+            let http = matches!(n.info.kind, KindName::Dynamodb | KindName::Dax);
             let proxy = crate::fabric::proxy::Proxy::start(n.info.port, http)
                 .await
                 .map_err(ProvisionError::io(format!(
@@ -373,7 +373,7 @@ async fn try_up(
 /// server's peer address (from Sentinels, `CLUSTER SLOTS`, MOVED) and
 /// translate it to the client proxy ([`crate::store`]).
 fn proxied(n: &NodeHandle) -> bool {
-    n.process.is_some() && n.info.role != "sentinel"
+    n.process.is_some() && !n.info.role.is_sentinel()
 }
 
 async fn node_up(

@@ -6,8 +6,51 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::process::ManagedProcess;
+use super::redis::probe::RedisProbe;
 use crate::fabric::powerfs::PowerFs;
 use crate::fabric::proxy::Proxy;
+use crate::topology::KindName;
+
+/// What a process is for in its topology node, as provisioned (a Redis
+/// server's live role, which failovers change, is observed apart:
+/// [`crate::observe`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The only server of its node (redis, memcached, dynamodb).
+    Server,
+    /// The first server of a redis-replicated node or a DAX cluster.
+    Primary,
+    Replica,
+    /// A cluster shard's master.
+    Master,
+    Sentinel,
+    /// An external endpoint sessiondrill does not run.
+    Endpoint,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Server => "server",
+            Role::Primary => "primary",
+            Role::Replica => "replica",
+            Role::Master => "master",
+            Role::Sentinel => "sentinel",
+            Role::Endpoint => "endpoint",
+        }
+    }
+
+    pub fn is_sentinel(self) -> bool {
+        self == Role::Sentinel
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// One process (or external endpoint) of a deployment, as reported by
 /// `up --json` and `status`.
@@ -17,9 +60,8 @@ pub struct NodeInfo {
     pub name: String,
     /// The topology node it belongs to, e.g. `cache`.
     pub group: String,
-    pub kind: String,
-    /// primary, replica, sentinel, master, server, endpoint.
-    pub role: String,
+    pub kind: KindName,
+    pub role: Role,
     pub host: String,
     pub port: u16,
     pub pid: Option<u32>,
@@ -103,6 +145,12 @@ impl NodeHandle {
     pub fn with_fs(mut self, fs: Option<PowerFs>) -> Self {
         self.fs = fs;
         self
+    }
+
+    /// A connection for our own commands to this Redis process (server or
+    /// Sentinel): the one place that knows how to reach it.
+    pub fn redis_probe(&self) -> RedisProbe {
+        RedisProbe::new(self.info.port, self.password.as_deref().unwrap_or(""))
     }
 
     pub fn with_password(mut self, pw: &str) -> Self {

@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::check::ledger::{AckedWrite, Fate};
 use crate::fabric::powerfs::LossSummary;
-use crate::faults::budget::{self, Budget};
-use crate::faults::{FaultKind, FaultRecord};
+use crate::faults::FaultRecord;
+use crate::faults::budget::Budget;
 use crate::scenario::Scenario;
 use crate::workload::{RunOutcome, StrategyOutcome};
 
@@ -142,7 +142,7 @@ pub fn build(
                 .nodes
                 .iter()
                 .find(|n| n.name == r.group)
-                .map(|n| budget::of(r.kind, n, r.peers))
+                .map(|n| r.kind.budget(n, r.peers))
                 .unwrap_or_else(|| Budget {
                     rule: "the fault did not happen".into(),
                     window_s: None,
@@ -259,7 +259,7 @@ fn charged_to(faults: &[&FaultRecord], w: &AckedWrite, end: Instant) -> Option<u
 /// primary cut off from its peers keeps accepting them; an eviction
 /// removes them.
 fn destroys_while_in_force(r: &FaultRecord) -> bool {
-    (r.kind == FaultKind::Partition && r.peers) || r.kind == FaultKind::Evict
+    r.kind.destroys_while_in_force(r.peers)
 }
 
 /// Can the fault destroy writes acknowledged before it? A fault on the
@@ -267,7 +267,7 @@ fn destroys_while_in_force(r: &FaultRecord) -> bool {
 /// partition) delays or fails requests but cannot take back what the
 /// server has acknowledged.
 fn can_destroy(r: &FaultRecord) -> bool {
-    !r.kind.is_link() || r.peers
+    r.kind.can_destroy(r.peers)
 }
 
 /// The index of the fault that destroyed a write acknowledged at `acked`
@@ -359,6 +359,7 @@ fn window(
 mod tests {
     use super::*;
     use crate::check::ledger::Judged;
+    use crate::faults::FaultKind;
     use std::time::Duration;
 
     fn record(id: usize, kind: FaultKind, at: Instant, origin: Instant) -> FaultRecord {

@@ -17,7 +17,7 @@ use spec::ScenarioSpec;
 
 use crate::store::{Backend, Patterns, StrategyKind, Targets};
 use crate::topology::{NodeKind, Topology, TopologySpec, validate_at};
-use crate::yaml::{FileError, Positions, Problem, SourceText, parse_spec};
+use crate::yaml::{FileError, Problem, Problems, SourceText, parse_spec};
 
 impl Scenario {
     pub fn load(path: &Path) -> Result<Scenario, FileError> {
@@ -54,21 +54,11 @@ impl Scenario {
 
     pub fn parse(src: &SourceText) -> Result<Scenario, FileError> {
         let (spec, positions) = parse_spec::<ScenarioSpec>(src)?;
-        let mut c = Checker {
-            positions: &positions,
-            problems: Vec::new(),
-        };
+        let mut c = Problems::new(&positions);
         let topology = topology(&mut c, src, &spec.topology)?;
         let scenario = validate(&mut c, src, spec, topology);
-        if c.problems.is_empty() {
-            Ok(scenario)
-        } else {
-            c.problems.sort_by_key(|p| (p.pos.line, p.pos.col));
-            Err(FileError {
-                file: src.path.clone(),
-                problems: c.problems,
-            })
-        }
+        c.finish(&src.path)?;
+        Ok(scenario)
     }
 }
 
@@ -104,25 +94,9 @@ impl Document {
     }
 }
 
-pub(crate) struct Checker<'a> {
-    positions: &'a Positions,
-    problems: Vec<Problem>,
-}
-
-impl Checker<'_> {
-    pub(crate) fn pos(&self, path: &str) -> crate::yaml::Pos {
-        self.positions.blame(path)
-    }
-
-    pub(crate) fn at(&mut self, path: &str, message: impl Into<String>) {
-        let pos = self.positions.blame(path);
-        self.problems.push(Problem::new(pos, path, message));
-    }
-}
-
 /// The scenario's topology: a file next to the scenario, or inline.
 fn topology(
-    c: &mut Checker<'_>,
+    c: &mut Problems<'_>,
     src: &SourceText,
     v: &serde_yaml::Value,
 ) -> Result<Topology, FileError> {
@@ -133,7 +107,7 @@ fn topology(
                 return Err(FileError::single(
                     &src.path,
                     Problem::new(
-                        c.positions.blame("topology"),
+                        c.pos("topology"),
                         "topology",
                         format!("topology file {} does not exist", path.display()),
                     ),
@@ -146,18 +120,18 @@ fn topology(
                 FileError::single(
                     &src.path,
                     Problem::new(
-                        c.positions.blame("topology"),
+                        c.pos("topology"),
                         "topology",
                         format!("inline topology: {e}"),
                     ),
                 )
             })?;
-            validate_at(spec, c.positions, src, "topology")
+            validate_at(spec, c.positions(), src, "topology")
         }
         _ => Err(FileError::single(
             &src.path,
             Problem::new(
-                c.positions.blame("topology"),
+                c.pos("topology"),
                 "topology",
                 "topology must be a file name (relative to this file) or an inline topology mapping",
             ),
@@ -166,7 +140,7 @@ fn topology(
 }
 
 fn validate(
-    c: &mut Checker<'_>,
+    c: &mut Problems<'_>,
     src: &SourceText,
     spec: ScenarioSpec,
     topology: Topology,
@@ -304,7 +278,7 @@ fn validate(
 }
 
 fn targets(
-    c: &mut Checker<'_>,
+    c: &mut Problems<'_>,
     spec: &ScenarioSpec,
     t: &Topology,
     strategies: &[StrategyKind],
@@ -390,25 +364,8 @@ fn known_metric(metric: &str) -> bool {
             .is_some_and(|class| crate::store::ErrorClass::parse(class).is_some())
 }
 
-pub(crate) fn duration(c: &mut Checker<'_>, path: &str, s: &str) -> Duration {
-    match humantime::parse_duration(s) {
-        Ok(d) if !d.is_zero() => d,
-        Ok(_) => {
-            c.at(path, "must be longer than zero");
-            Duration::from_secs(1)
-        }
-        Err(e) => {
-            c.at(
-                path,
-                format!("{e}: expected a duration like 500ms, 20s, 30m; got {s:?}"),
-            );
-            Duration::from_secs(1)
-        }
-    }
-}
-
 /// `300/s`, `18000/m`, `300` (per second).
-fn rate(c: &mut Checker<'_>, path: &str, v: &Option<serde_yaml::Value>) -> f64 {
+fn rate(c: &mut Problems<'_>, path: &str, v: &Option<serde_yaml::Value>) -> f64 {
     let Some(v) = v else { return 0.0 };
     let parsed = match v {
         serde_yaml::Value::Number(n) => n.as_f64(),
@@ -441,7 +398,7 @@ fn rate(c: &mut Checker<'_>, path: &str, v: &Option<serde_yaml::Value>) -> f64 {
     }
 }
 
-fn workload(c: &mut Checker<'_>, w: &spec::WorkloadSpec) -> Workload {
+fn workload(c: &mut Problems<'_>, w: &spec::WorkloadSpec) -> Workload {
     if w.sessions == 0 || w.sessions > 10_000_000 {
         c.at(
             "workload.sessions",
@@ -474,18 +431,18 @@ fn workload(c: &mut Checker<'_>, w: &spec::WorkloadSpec) -> Workload {
     }
     Workload {
         sessions: w.sessions,
-        duration: duration(c, "workload.duration", &w.duration),
+        duration: c.duration("workload.duration", &w.duration),
         rates,
         ttl: w
             .ttl
             .as_deref()
-            .map(|s| duration(c, "workload.ttl", s))
+            .map(|s| c.duration("workload.ttl", s))
             .unwrap_or(Duration::from_secs(1800)),
         value_bytes,
         op_timeout: w
             .op_timeout
             .as_deref()
-            .map(|s| duration(c, "workload.op_timeout", s))
+            .map(|s| c.duration("workload.op_timeout", s))
             .unwrap_or(Duration::from_secs(1)),
         prefill: w.prefill.unwrap_or(false),
         connections,
@@ -494,11 +451,11 @@ fn workload(c: &mut Checker<'_>, w: &spec::WorkloadSpec) -> Workload {
     }
 }
 
-fn patterns(c: &mut Checker<'_>, p: Option<&spec::PatternsSpec>) -> Patterns {
+fn patterns(c: &mut Problems<'_>, p: Option<&spec::PatternsSpec>) -> Patterns {
     let mut out = Patterns::default();
     let Some(p) = p else { return out };
     if let Some(s) = &p.lock_lease {
-        out.lock_lease = duration(c, "workload.patterns.lock_lease", s);
+        out.lock_lease = c.duration("workload.patterns.lock_lease", s);
     }
     if let Some(s) = &p.rate_limit {
         let parsed = s.split_once('/').and_then(|(max, window)| {

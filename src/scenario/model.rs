@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::expect::Expectation;
-use crate::faults::{FaultKind, TimelineEntry};
+use crate::faults::TimelineEntry;
 use crate::store::{Backend, Patterns, StrategyKind, Targets, Wiring};
 use crate::topology::Topology;
 
@@ -54,7 +54,7 @@ impl Scenario {
     pub fn needs_power_loss_fs(&self) -> bool {
         self.timeline
             .iter()
-            .any(|e| e.fault.kind == FaultKind::PowerLoss)
+            .any(|e| e.fault.kind().needs().power_loss_fs)
     }
 
     /// The topology nodes a strategy's operations reach: its backends'
@@ -90,7 +90,7 @@ impl Scenario {
 
     /// Does any fault act on a link (so clients must go through proxies)?
     pub fn needs_proxies(&self) -> bool {
-        self.timeline.iter().any(|e| e.fault.kind.is_link())
+        self.timeline.iter().any(|e| e.fault.kind().needs().proxies)
     }
 }
 

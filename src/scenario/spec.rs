@@ -24,7 +24,7 @@ pub struct ScenarioSpec {
     pub targets: IndexMap<String, String>,
     pub workload: WorkloadSpec,
     #[serde(default)]
-    pub timeline: Vec<TimelineSpec>,
+    pub timeline: Vec<crate::faults::spec::TimelineSpec>,
     /// When the checker reads every session: `checkpoints` (default: after
     /// each fault that can destroy writes, and at the end) or `end-only`.
     #[serde(default)]
@@ -91,64 +91,4 @@ pub struct RatesSpec {
     pub update: Option<serde_yaml::Value>,
     #[serde(default)]
     pub delete: Option<serde_yaml::Value>,
-}
-
-/// One fault of the timeline.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TimelineSpec {
-    /// Offset from the start of the timed load, e.g. `5s`.
-    pub at: String,
-    pub fault: String,
-    pub target: String,
-    #[serde(default)]
-    pub duration: Option<String>,
-    #[serde(default)]
-    pub repeat: Option<RepeatSpec>,
-    /// `failover` on a cluster: `force` or `takeover`.
-    #[serde(default)]
-    pub mode: Option<String>,
-    /// `latency`: added delay, e.g. `50ms`; `jitter`: ± spread.
-    #[serde(default)]
-    pub latency: Option<String>,
-    #[serde(default)]
-    pub jitter: Option<String>,
-    /// `bandwidth`: bytes per second, e.g. `100kb/s`, `1mb/s`, `5000`.
-    #[serde(default)]
-    pub bandwidth: Option<serde_yaml::Value>,
-    /// `partition`: `both` (default), `up` (client → node), `down`.
-    #[serde(default)]
-    pub direction: Option<String>,
-    /// `timeout`: close connections this long after the fault (default:
-    /// never; bytes are dropped meanwhile).
-    #[serde(default)]
-    pub close_after: Option<String>,
-    /// `throttle`: share of requests, `30%` or `0.3`.
-    #[serde(default)]
-    pub share: Option<serde_yaml::Value>,
-    /// `throttle`: 400 (ProvisionedThroughputExceeded, default) or 500/503.
-    #[serde(default)]
-    pub status: Option<u16>,
-    /// `evict`: the `maxmemory` to shrink Redis to (default `1mb`).
-    #[serde(default)]
-    pub maxmemory: Option<String>,
-    /// `evict`: Redis's `maxmemory-policy` meanwhile (default
-    /// `allkeys-lru`; `noeviction` refuses writes instead of evicting).
-    #[serde(default)]
-    pub policy: Option<String>,
-    /// Link faults: `clients` (default) or `peers` (replication and
-    /// Sentinel traffic to a redis-replicated server).
-    #[serde(default)]
-    pub link: Option<String>,
-    /// `power-loss`: fall once the node has gone this long without an
-    /// fsync, e.g. `700ms` (the worst moment of `appendfsync everysec`).
-    #[serde(default)]
-    pub unsynced: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RepeatSpec {
-    pub every: String,
-    pub times: u32,
 }

@@ -1,35 +1,26 @@
 //! The scenario's `timeline:` → [`TimelineEntry`] values, checked against
-//! the topology (file:line errors like everything else).
+//! the topology (file:line errors like everything else). The envelope
+//! (`at`, `target`, `duration`, `repeat`, `link`) is checked here; each
+//! kind's own fields by the kind ([`FaultAction::from_spec`]).
 
 use std::time::Duration;
 
-use super::Checker;
-use super::spec::TimelineSpec;
-use crate::faults::{Fault, FaultKind, LinkParams, TimelineEntry, Way};
+use crate::faults::spec::{TimelineSpec, at_most_a_day, within_a_day};
+use crate::faults::{Fault, FaultAction, FaultKind, TimelineEntry};
 use crate::topology::{DynamoEngine, Node, NodeKind, Topology};
-
-/// Longest `at`, `duration`, `every` or link delay accepted: a day.
-const LONGEST: Duration = Duration::from_secs(24 * 3600);
-
-fn bounded(c: &mut Checker<'_>, path: &str, d: Duration) -> Duration {
-    if d > LONGEST {
-        c.at(path, "longer than a day: drills are measured in seconds");
-        LONGEST
-    } else {
-        d
-    }
-}
+use crate::yaml::Problems;
 
 /// `load`: the workload's duration; every injection must fall within it.
 pub(crate) fn validate(
-    c: &mut Checker<'_>,
+    c: &mut Problems<'_>,
     specs: &[TimelineSpec],
     topology: &Topology,
     load: Duration,
 ) -> Vec<TimelineEntry> {
     let mut out = Vec::new();
     for (i, s) in specs.iter().enumerate() {
-        let path = |field: &str| format!("timeline[{i}].{field}");
+        let entry = format!("timeline[{i}]");
+        let path = |field: &str| format!("{entry}.{field}");
         let pos = c.pos(&path("at"));
         let Some(kind) = FaultKind::parse(&s.fault) else {
             c.at(
@@ -37,13 +28,17 @@ pub(crate) fn validate(
                 format!(
                     "unknown fault `{}`, expected one of: {}",
                     s.fault,
-                    FaultKind::ALL.map(FaultKind::name).join(", ")
+                    FaultKind::ALL
+                        .iter()
+                        .map(|k| k.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             );
             continue;
         };
         let at = match humantime::parse_duration(&s.at) {
-            Ok(d) => bounded(c, &path("at"), d),
+            Ok(d) => at_most_a_day(c, &path("at"), d),
             Err(e) => {
                 c.at(
                     &path("at"),
@@ -55,10 +50,10 @@ pub(crate) fn validate(
                 Duration::ZERO
             }
         };
-        let duration = s.duration.as_ref().map(|d| {
-            let d = super::duration(c, &path("duration"), d);
-            bounded(c, &path("duration"), d)
-        });
+        let duration = s
+            .duration
+            .as_ref()
+            .map(|d| within_a_day(c, &path("duration"), d));
         if duration.is_some() && !kind.heals() {
             c.at(
                 &path("duration"),
@@ -66,53 +61,31 @@ pub(crate) fn validate(
                     "`{}` does not last: a duration applies to {}",
                     kind.name(),
                     FaultKind::ALL
-                        .into_iter()
+                        .iter()
                         .filter(|k| k.heals())
-                        .map(FaultKind::name)
+                        .map(|k| k.name())
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
             );
         }
-        if s.maxmemory.is_some() && kind != FaultKind::Evict {
-            c.at(&path("maxmemory"), "`maxmemory` applies to evict only");
-        }
-        if let Some(p) = &s.policy {
-            if kind != FaultKind::Evict {
-                c.at(&path("policy"), "`policy` applies to evict only");
-            } else if !crate::faults::evict::POLICIES.contains(&p.as_str()) {
+        // Another kind's field is a mistake, not something to ignore.
+        for field in s.given() {
+            if !kind.fields().contains(&field) {
+                let owners: Vec<&str> = FaultKind::ALL
+                    .iter()
+                    .filter(|k| k.fields().contains(&field))
+                    .map(|k| k.name())
+                    .collect();
                 c.at(
-                    &path("policy"),
-                    format!(
-                        "unknown maxmemory-policy `{p}`, expected one of: {}",
-                        crate::faults::evict::POLICIES.join(", ")
-                    ),
+                    &path(field),
+                    format!("`{field}` applies to {} only", owners.join(" and ")),
                 );
             }
         }
-        let unsynced = s.unsynced.as_ref().map(|u| {
-            let p = path("unsynced");
-            if kind != FaultKind::PowerLoss {
-                c.at(&p, "`unsynced` applies to power-loss only");
-            }
-            let d = super::duration(c, &p, u);
-            if d > Duration::from_secs(60) {
-                c.at(&p, format!("at most 60s; got {u:?}"));
-            }
-            d
-        });
-        if s.mode.is_some() && kind != FaultKind::Failover {
-            c.at(&path("mode"), "`mode` applies to failover only");
-        }
-        if let Some(m) = &s.mode
-            && !["force", "takeover"].contains(&m.as_str())
-        {
-            c.at(
-                &path("mode"),
-                format!("unknown mode `{m}`, expected force or takeover"),
-            );
-        }
-        match target_node(topology, &s.target) {
+        let action = FaultAction::from_spec(kind, c, &entry, s);
+        let node = target_node(topology, &s.target);
+        match node {
             None => c.at(
                 &path("target"),
                 format!(
@@ -133,9 +106,22 @@ pub(crate) fn validate(
                 }
             }
         }
-        let link = link_params(c, i, kind, s);
-        if link.peers
-            && target_node(topology, &s.target).is_some_and(|n| {
+        let peers = match s.link.as_deref() {
+            None | Some("clients") => false,
+            Some("peers") => true,
+            Some(other) => {
+                c.at(
+                    &path("link"),
+                    format!("unknown link `{other}`, expected clients or peers"),
+                );
+                false
+            }
+        };
+        if s.link.is_some() && !kind.is_link() {
+            c.at(&path("link"), "`link` applies to link faults only");
+        }
+        if peers
+            && node.is_some_and(|n| {
                 !matches!(
                     n.kind,
                     NodeKind::RedisReplicated(_) | NodeKind::RedisCluster(_)
@@ -148,28 +134,22 @@ pub(crate) fn validate(
             );
         }
         let repeat = s.repeat.as_ref().map(|r| {
-            let every_path = format!("timeline[{i}].repeat.every");
-            let every = super::duration(c, &every_path, &r.every);
-            let every = bounded(c, &every_path, every);
+            let every = within_a_day(c, &path("repeat.every"), &r.every);
             if r.times > 10_000 {
-                c.at(&format!("timeline[{i}].repeat.times"), "at most 10000");
+                c.at(&path("repeat.times"), "at most 10000");
             }
             if r.times == 0 {
-                c.at(&format!("timeline[{i}].repeat.times"), "must be at least 1");
+                c.at(&path("repeat.times"), "must be at least 1");
             }
             (every, r.times)
         });
         let entry = TimelineEntry {
             at,
             fault: Fault {
-                kind,
+                action,
                 target: s.target.clone(),
                 duration,
-                mode: s.mode.clone(),
-                maxmemory: s.maxmemory.clone(),
-                policy: s.policy.clone(),
-                unsynced,
-                link,
+                peers,
             },
             repeat,
             pos,
@@ -181,144 +161,6 @@ pub(crate) fn validate(
         out.push(entry);
     }
     out
-}
-
-/// Parameters of link faults; each must belong to its kind.
-fn link_params(c: &mut Checker<'_>, i: usize, kind: FaultKind, s: &TimelineSpec) -> LinkParams {
-    let path = |f: &str| format!("timeline[{i}].{f}");
-    let mut p = LinkParams {
-        status: 400,
-        ..LinkParams::default()
-    };
-    let given: [(&str, bool, FaultKind); 7] = [
-        ("close_after", s.close_after.is_some(), FaultKind::Timeout),
-        ("latency", s.latency.is_some(), FaultKind::Latency),
-        ("jitter", s.jitter.is_some(), FaultKind::Latency),
-        ("bandwidth", s.bandwidth.is_some(), FaultKind::Bandwidth),
-        ("direction", s.direction.is_some(), FaultKind::Partition),
-        ("share", s.share.is_some(), FaultKind::Throttle),
-        ("status", s.status.is_some(), FaultKind::Throttle),
-    ];
-    for (field, present, owner) in given {
-        if present && kind != owner {
-            c.at(
-                &path(field),
-                format!("`{field}` applies to {} only", owner.name()),
-            );
-        }
-    }
-    match kind {
-        FaultKind::Latency => match &s.latency {
-            Some(l) => {
-                let d = super::duration(c, &path("latency"), l);
-                p.latency = bounded(c, &path("latency"), d);
-            }
-            None => c.at(
-                &path("fault"),
-                "latency needs `latency`, e.g. `latency: 50ms`",
-            ),
-        },
-        FaultKind::Bandwidth => match s.bandwidth.as_ref().map(bytes_per_second) {
-            Some(Ok(b)) => p.bandwidth = b,
-            Some(Err(e)) => c.at(&path("bandwidth"), e),
-            None => c.at(
-                &path("fault"),
-                "bandwidth needs `bandwidth`, e.g. `bandwidth: 100kb/s`",
-            ),
-        },
-        FaultKind::Throttle => match s.share.as_ref().map(share) {
-            Some(Ok(v)) => p.share = v,
-            Some(Err(e)) => c.at(&path("share"), e),
-            None => c.at(&path("fault"), "throttle needs `share`, e.g. `share: 30%`"),
-        },
-        _ => {}
-    }
-    if let Some(a) = &s.close_after {
-        let d = super::duration(c, &path("close_after"), a);
-        p.close_after = bounded(c, &path("close_after"), d);
-    }
-    if let Some(j) = &s.jitter {
-        let d = super::duration(c, &path("jitter"), j);
-        p.jitter = bounded(c, &path("jitter"), d);
-    }
-    if let Some(d) = &s.direction {
-        match d.as_str() {
-            "both" => p.way = Way::Both,
-            "up" => p.way = Way::Up,
-            "down" => p.way = Way::Down,
-            other => c.at(
-                &path("direction"),
-                format!("unknown direction `{other}`, expected both, up (client → node) or down"),
-            ),
-        }
-    }
-    match s.link.as_deref() {
-        None | Some("clients") => {}
-        Some("peers") => p.peers = true,
-        Some(other) => c.at(
-            &path("link"),
-            format!("unknown link `{other}`, expected clients or peers"),
-        ),
-    }
-    if s.link.is_some() && !kind.is_link() {
-        c.at(&path("link"), "`link` applies to link faults only");
-    }
-    if let Some(st) = s.status {
-        if st == 400 || (500..600).contains(&st) {
-            p.status = st;
-        } else {
-            c.at(
-                &path("status"),
-                format!("status {st}: expected 400 (throughput exceeded) or a 5xx"),
-            );
-        }
-    }
-    p
-}
-
-fn bytes_per_second(v: &serde_yaml::Value) -> Result<u64, String> {
-    let text = match v {
-        serde_yaml::Value::Number(n) => {
-            return n
-                .as_u64()
-                .filter(|&b| b > 0)
-                .ok_or_else(|| format!("{n}: expected a positive number of bytes per second"));
-        }
-        serde_yaml::Value::String(s) => s.trim().to_ascii_lowercase(),
-        _ => return Err("expected bytes per second like 100kb/s".into()),
-    };
-    let t = text.strip_suffix("/s").unwrap_or(&text);
-    let (num, mult) = if let Some(n) = t.strip_suffix("mb") {
-        (n, 1_000_000.0)
-    } else if let Some(n) = t.strip_suffix("kb") {
-        (n, 1_000.0)
-    } else if let Some(n) = t.strip_suffix('b') {
-        (n, 1.0)
-    } else {
-        (t, 1.0)
-    };
-    match num.trim().parse::<f64>() {
-        Ok(x) if x > 0.0 && x.is_finite() => Ok((x * mult).round().max(1.0) as u64),
-        _ => Err(format!(
-            "{text:?}: expected bytes per second like 5000, 100kb/s, 1mb/s"
-        )),
-    }
-}
-
-fn share(v: &serde_yaml::Value) -> Result<f64, String> {
-    let x = match v {
-        serde_yaml::Value::Number(n) => n.as_f64(),
-        serde_yaml::Value::String(s) => s
-            .trim()
-            .strip_suffix('%')
-            .and_then(|p| p.trim().parse::<f64>().ok())
-            .map(|p| p / 100.0),
-        _ => None,
-    };
-    match x {
-        Some(x) if (0.0..=1.0).contains(&x) => Ok(x),
-        _ => Err("expected a share like 30% or 0.3 (between 0 and 100 %)".into()),
-    }
 }
 
 /// The topology node a target belongs to: `cache`, `cache.primary`,
@@ -337,46 +179,16 @@ fn target_node<'a>(t: &'a Topology, target: &str) -> Option<&'a Node> {
     })
 }
 
+/// Whether `kind` can hit `node`: never an endpoint sessiondrill does not
+/// own; otherwise the kind says.
 fn applies(kind: FaultKind, node: &Node) -> Result<(), String> {
-    let is_cache = matches!(
-        node.kind,
-        NodeKind::Redis(_)
-            | NodeKind::RedisReplicated(_)
-            | NodeKind::RedisCluster(_)
-            | NodeKind::Memcached(_)
-    );
-    let external = matches!(
-        &node.kind,
-        NodeKind::Dynamodb(d) if !matches!(d.engine, DynamoEngine::Embedded { .. })
-    );
-    match kind {
-        _ if external => Err(format!(
+    if let NodeKind::Dynamodb(d) = &node.kind
+        && !matches!(d.engine, DynamoEngine::Embedded { .. })
+    {
+        return Err(format!(
             "`{}` is an external endpoint: sessiondrill does not own its process",
             node.name
-        )),
-        FaultKind::Failover
-            if !matches!(
-                node.kind,
-                NodeKind::RedisReplicated(_) | NodeKind::RedisCluster(_)
-            ) =>
-        {
-            Err(format!(
-                "failover needs a redis-replicated or redis-cluster node; `{}` is neither",
-                node.name
-            ))
-        }
-        FaultKind::Flush if !is_cache => {
-            Err(format!("flush empties a cache; `{}` is not one", node.name))
-        }
-        FaultKind::Throttle if !matches!(node.kind, NodeKind::Dynamodb(_)) => Err(format!(
-            "throttle applies to DynamoDB; `{}` is {}",
-            node.name,
-            node.kind.name()
-        )),
-        FaultKind::PowerLoss if matches!(node.kind, NodeKind::Memcached(_)) => Err(format!(
-            "`{}` is memcached: it keeps nothing on disk, a power loss is a kill",
-            node.name
-        )),
-        _ => Ok(()),
+        ));
     }
+    kind.applies(node)
 }

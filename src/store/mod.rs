@@ -199,12 +199,12 @@ fn redis_backend(w: &Wiring<'_>, d: &Deployment) -> Result<RedisBackend, String>
             master: group.to_string(),
             sentinels: handles
                 .iter()
-                .filter(|h| h.info.role == "sentinel")
+                .filter(|h| h.info.role.is_sentinel())
                 .map(|h| h.info.port)
                 .collect(),
             translate: handles
                 .iter()
-                .filter(|h| h.info.role != "sentinel")
+                .filter(|h| !h.info.role.is_sentinel())
                 .flat_map(|h| {
                     let c = h.info.client_port();
                     [(h.info.port, c)]

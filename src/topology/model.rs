@@ -27,7 +27,22 @@ pub struct Node {
     pub kind: NodeKind,
 }
 
-#[derive(Debug, Clone)]
+/// A topology node's kind and its settings. [`KindName`], its tag, names
+/// the kind in YAML, `up --json`, reports and the dashboard.
+#[derive(Debug, Clone, strum::EnumDiscriminants)]
+#[strum_discriminants(
+    name(KindName),
+    vis(pub),
+    derive(
+        Hash,
+        serde::Serialize,
+        serde::Deserialize,
+        strum::VariantArray,
+        strum::IntoStaticStr
+    ),
+    serde(rename_all = "kebab-case"),
+    strum(serialize_all = "kebab-case")
+)]
 pub enum NodeKind {
     Redis(RedisServer),
     RedisReplicated(Replicated),
@@ -37,16 +52,45 @@ pub enum NodeKind {
     Memcached(Memcached),
 }
 
-impl NodeKind {
-    pub fn name(&self) -> &'static str {
+impl KindName {
+    pub const ALL: &'static [KindName] = <KindName as strum::VariantArray>::VARIANTS;
+
+    /// `redis-replicated`.
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.name()
+    }
+
+    /// A kind whose processes are Redis servers (and Sentinels).
+    pub fn is_redis(self) -> bool {
         match self {
-            NodeKind::Redis(_) => "redis",
-            NodeKind::RedisReplicated(_) => "redis-replicated",
-            NodeKind::RedisCluster(_) => "redis-cluster",
-            NodeKind::Dynamodb(_) => "dynamodb",
-            NodeKind::Dax(_) => "dax",
-            NodeKind::Memcached(_) => "memcached",
+            KindName::Redis | KindName::RedisReplicated | KindName::RedisCluster => true,
+            KindName::Dynamodb | KindName::Dax | KindName::Memcached => false,
         }
+    }
+
+    pub fn is_cluster(self) -> bool {
+        self == KindName::RedisCluster
+    }
+}
+
+impl std::fmt::Display for KindName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl NodeKind {
+    /// Its tag.
+    pub fn kind_name(&self) -> KindName {
+        self.into()
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.kind_name().name()
     }
 
     /// How many local processes the node runs (0 for an external endpoint).

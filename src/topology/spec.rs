@@ -9,6 +9,8 @@
 use indexmap::IndexMap;
 use serde::Deserialize;
 
+pub use super::model::KindName;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TopologySpec {
@@ -34,30 +36,6 @@ impl ProviderName {
             ProviderName::Process => "process",
             ProviderName::Docker => "docker",
             ProviderName::External => "external",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum KindName {
-    Redis,
-    RedisReplicated,
-    RedisCluster,
-    Dynamodb,
-    Dax,
-    Memcached,
-}
-
-impl KindName {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KindName::Redis => "redis",
-            KindName::RedisReplicated => "redis-replicated",
-            KindName::RedisCluster => "redis-cluster",
-            KindName::Dynamodb => "dynamodb",
-            KindName::Dax => "dax",
-            KindName::Memcached => "memcached",
         }
     }
 }

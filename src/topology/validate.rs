@@ -5,21 +5,9 @@ use std::time::Duration;
 
 use super::model::*;
 use super::spec::{EngineName, KindName, NodeSpec, ProviderName, TopologySpec, field_applies};
-use crate::yaml::{FileError, Positions, Problem, SourceText};
+use crate::yaml::{FileError, Positions, Problems, SourceText};
 
 /// Problems found while validating one spec, positioned through the index.
-struct Checker<'a> {
-    positions: &'a Positions,
-    problems: Vec<Problem>,
-}
-
-impl Checker<'_> {
-    fn at(&mut self, path: &str, message: impl Into<String>) {
-        let pos = self.positions.blame(path);
-        self.problems.push(Problem::new(pos, path, message));
-    }
-}
-
 pub fn validate(
     spec: TopologySpec,
     positions: &Positions,
@@ -36,10 +24,7 @@ pub fn validate_at(
     src: &SourceText,
     prefix: &str,
 ) -> Result<Topology, FileError> {
-    let mut c = Checker {
-        positions,
-        problems: Vec::new(),
-    };
+    let mut c = Problems::new(positions);
     let p = |field: &str| {
         if prefix.is_empty() {
             field.to_string()
@@ -70,13 +55,7 @@ pub fn validate_at(
         }
     }
     dax_targets(&mut c, &mut nodes, &p);
-    if !c.problems.is_empty() {
-        c.problems.sort_by_key(|p| (p.pos.line, p.pos.col));
-        return Err(FileError {
-            file: src.path.clone(),
-            problems: c.problems,
-        });
-    }
+    c.finish(&src.path)?;
     Ok(Topology {
         name: spec.name,
         description: spec.description,
@@ -95,10 +74,10 @@ fn valid_name(s: &str) -> bool {
             .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
 }
 
-fn node_at(c: &mut Checker<'_>, path: &str, name: String, n: NodeSpec) -> Option<Node> {
-    let before = c.problems.len();
+fn node_at(c: &mut Problems<'_>, path: &str, name: String, n: NodeSpec) -> Option<Node> {
+    let before = c.count();
     let kind_name = n.kind;
-    for (field, _) in c.positions.keys_of(path).to_vec() {
+    for (field, _) in c.positions().keys_of(path).to_vec() {
         if let Err(for_kind) = field_applies(kind_name, &field) {
             c.at(
                 &format!("{path}.{field}"),
@@ -140,7 +119,7 @@ fn node_at(c: &mut Checker<'_>, path: &str, name: String, n: NodeSpec) -> Option
             "image must name an image, e.g. redis:7 (omit it for the default)",
         );
     }
-    (c.problems.len() == before).then_some(Node {
+    (c.count() == before).then_some(Node {
         name,
         port: n.port,
         image: n.image,
@@ -148,7 +127,7 @@ fn node_at(c: &mut Checker<'_>, path: &str, name: String, n: NodeSpec) -> Option
     })
 }
 
-fn redis_server(c: &mut Checker<'_>, path: &str, n: &NodeSpec) -> RedisServer {
+fn redis_server(c: &mut Problems<'_>, path: &str, n: &NodeSpec) -> RedisServer {
     let persistence = n.persistence.unwrap_or(Persistence::None);
     let aof = matches!(persistence, Persistence::Aof | Persistence::AofRdb);
     let rdb = matches!(persistence, Persistence::Rdb | Persistence::AofRdb);
@@ -227,7 +206,7 @@ fn valid_memory(s: &str) -> bool {
         && ["", "b", "k", "kb", "m", "mb", "g", "gb"].contains(&unit)
 }
 
-fn range(c: &mut Checker<'_>, path: &str, field: &str, v: u64, lo: u64, hi: u64) {
+fn range(c: &mut Problems<'_>, path: &str, field: &str, v: u64, lo: u64, hi: u64) {
     if v < lo || v > hi {
         c.at(
             &format!("{path}.{field}"),
@@ -236,7 +215,7 @@ fn range(c: &mut Checker<'_>, path: &str, field: &str, v: u64, lo: u64, hi: u64)
     }
 }
 
-fn replicated(c: &mut Checker<'_>, path: &str, n: &NodeSpec) -> Replicated {
+fn replicated(c: &mut Problems<'_>, path: &str, n: &NodeSpec) -> Replicated {
     let server = redis_server(c, path, n);
     let replicas = n.replicas.unwrap_or(2);
     let sentinels = n.sentinels.unwrap_or(3);
@@ -291,7 +270,7 @@ fn replicated(c: &mut Checker<'_>, path: &str, n: &NodeSpec) -> Replicated {
     }
 }
 
-fn cluster(c: &mut Checker<'_>, path: &str, n: &NodeSpec) -> Cluster {
+fn cluster(c: &mut Problems<'_>, path: &str, n: &NodeSpec) -> Cluster {
     let server = redis_server(c, path, n);
     let shards = n.shards.unwrap_or(3);
     let replicas_per_shard = n.replicas_per_shard.unwrap_or(1);
@@ -314,7 +293,7 @@ fn cluster(c: &mut Checker<'_>, path: &str, n: &NodeSpec) -> Cluster {
     }
 }
 
-fn dynamodb(c: &mut Checker<'_>, path: &str, n: &NodeSpec) -> Dynamodb {
+fn dynamodb(c: &mut Problems<'_>, path: &str, n: &NodeSpec) -> Dynamodb {
     let engine = match (n.engine.unwrap_or(EngineName::Embedded), &n.endpoint) {
         (EngineName::Embedded, Some(_)) => {
             c.at(
@@ -387,8 +366,8 @@ fn dynamodb(c: &mut Checker<'_>, path: &str, n: &NodeSpec) -> Dynamodb {
     }
 }
 
-fn dax(c: &mut Checker<'_>, path: &str, n: &NodeSpec) -> Dax {
-    let duration = |c: &mut Checker<'_>, field: &str, v: &Option<String>, default: u64| {
+fn dax(c: &mut Problems<'_>, path: &str, n: &NodeSpec) -> Dax {
+    let duration = |c: &mut Problems<'_>, field: &str, v: &Option<String>, default: u64| {
         let Some(s) = v else {
             return Duration::from_millis(default);
         };
@@ -432,7 +411,7 @@ fn dax(c: &mut Checker<'_>, path: &str, n: &NodeSpec) -> Dax {
 
 /// Every `dax` node fronts a `dynamodb` node: the one it names, or the
 /// only one there is.
-fn dax_targets(c: &mut Checker<'_>, nodes: &mut [Node], p: &dyn Fn(&str) -> String) {
+fn dax_targets(c: &mut Problems<'_>, nodes: &mut [Node], p: &dyn Fn(&str) -> String) {
     let dynamo: Vec<String> = nodes
         .iter()
         .filter(|n| matches!(n.kind, NodeKind::Dynamodb(_)))
@@ -475,7 +454,7 @@ fn dax_targets(c: &mut Checker<'_>, nodes: &mut [Node], p: &dyn Fn(&str) -> Stri
     }
 }
 
-fn memcached(c: &mut Checker<'_>, path: &str, n: &NodeSpec) -> Memcached {
+fn memcached(c: &mut Problems<'_>, path: &str, n: &NodeSpec) -> Memcached {
     let instances = n.instances.unwrap_or(1);
     let memory_mb = n.memory_mb.unwrap_or(64);
     range(c, path, "instances", instances.into(), 1, 16);

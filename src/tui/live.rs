@@ -19,7 +19,10 @@ use super::state::{Overlay, State};
 use super::terminal::TerminalGuard;
 use super::views;
 use crate::drill::{Drill, DrillOptions, write_report};
-use crate::faults::{Fault, FaultKind, Injector, LinkParams, Way, budget};
+use crate::faults::kinds::{
+    Failover, Flush, Kill, Latency, Partition, Pause, PowerLoss, Restart, Way,
+};
+use crate::faults::{Fault, FaultAction, FaultKind, Injector};
 use crate::scenario::Scenario;
 
 /// How the dashboard of one drill ended.
@@ -284,8 +287,8 @@ impl Live {
         let index = state.selected;
         let target = node.name.clone();
         let plan = match a {
-            Action::Kill => Plan::Inject(fault(FaultKind::Kill, &target)),
-            Action::Flush => Plan::Inject(fault(FaultKind::Flush, &target)),
+            Action::Kill => Plan::Inject(Fault::new(FaultAction::Kill(Kill), &target)),
+            Action::Flush => Plan::Inject(Fault::new(FaultAction::Flush(Flush), &target)),
             Action::PowerLoss => match &d.power_loss_unavailable {
                 Some(why) => {
                     state.message = format!("power loss is not possible here: {why}");
@@ -293,18 +296,21 @@ impl Live {
                 }
                 None => Plan::Inject(Fault {
                     duration: Some(POWER_OFF_FOR),
-                    ..fault(FaultKind::PowerLoss, &target)
+                    ..Fault::new(
+                        FaultAction::PowerLoss(PowerLoss { unsynced: None }),
+                        &target,
+                    )
                 }),
             },
             Action::PauseToggle => Plan::Toggle {
                 index,
                 holds: &[FaultKind::Pause],
-                otherwise: fault(FaultKind::Pause, &target),
+                otherwise: Fault::new(FaultAction::Pause(Pause), &target),
             },
             Action::Restart => Plan::Toggle {
                 index,
                 holds: &[FaultKind::Kill, FaultKind::PowerLoss],
-                otherwise: fault(FaultKind::Restart, &target),
+                otherwise: Fault::new(FaultAction::Restart(Restart), &target),
             },
             Action::Failover => {
                 let group_or_node = if node.role == "sentinel" {
@@ -312,16 +318,19 @@ impl Live {
                 } else {
                     &target
                 };
-                Plan::Inject(fault(FaultKind::Failover, group_or_node))
+                Plan::Inject(Fault::new(
+                    FaultAction::Failover(Failover { mode: None }),
+                    group_or_node,
+                ))
             }
             Action::Latency => {
                 let step = self.latency.entry(target.clone()).or_default();
-                let next = LATENCIES_MS.get(*step).map(|&ms| Fault {
-                    link: LinkParams {
+                let next = LATENCIES_MS.get(*step).map(|&ms| {
+                    let latency = Latency {
                         latency: Duration::from_millis(ms),
-                        ..LinkParams::default()
-                    },
-                    ..fault(FaultKind::Latency, &target)
+                        jitter: Duration::ZERO,
+                    };
+                    Fault::new(FaultAction::Latency(latency), &target)
                 });
                 *step = if next.is_some() { *step + 1 } else { 0 };
                 Plan::Cycle {
@@ -332,13 +341,9 @@ impl Live {
             }
             Action::Partition => {
                 let step = self.partition.entry(target.clone()).or_default();
-                let next = [Way::Up, Way::Both].get(*step).map(|&way| Fault {
-                    link: LinkParams {
-                        way,
-                        ..LinkParams::default()
-                    },
-                    ..fault(FaultKind::Partition, &target)
-                });
+                let next = [Way::Up, Way::Both]
+                    .get(*step)
+                    .map(|&way| Fault::new(FaultAction::Partition(Partition { way }), &target));
                 *step = if next.is_some() { *step + 1 } else { 0 };
                 Plan::Cycle {
                     index,
@@ -380,9 +385,9 @@ pub enum Plan {
 impl Plan {
     fn describe(&self, node: &str) -> String {
         match self {
-            Plan::Inject(f) => format!("{} on {node}…", f.kind.name()),
-            Plan::Toggle { otherwise, .. } => format!("{} on {node}…", otherwise.kind.name()),
-            Plan::Cycle { next: Some(f), .. } => format!("{} on {node}…", f.kind.name()),
+            Plan::Inject(f) => format!("{} on {node}…", f.kind().name()),
+            Plan::Toggle { otherwise, .. } => format!("{} on {node}…", otherwise.kind().name()),
+            Plan::Cycle { next: Some(f), .. } => format!("{} on {node}…", f.kind().name()),
             Plan::Cycle { next: None, .. } => format!("healing the link of {node}…"),
             Plan::HealAll => "healing every fault…".into(),
         }
@@ -394,7 +399,7 @@ impl Plan {
             injector
                 .active()
                 .into_iter()
-                .filter(|f| f.nodes.contains(&index) && kinds.contains(&f.kind))
+                .filter(|f| f.nodes.contains(&index) && kinds.contains(&f.kind()))
                 .map(|f| f.id)
                 .collect()
         };
@@ -456,19 +461,6 @@ async fn inject(injector: &Arc<Injector>, f: Fault) -> String {
     }
 }
 
-fn fault(kind: FaultKind, target: &str) -> Fault {
-    Fault {
-        kind,
-        target: target.to_string(),
-        duration: None,
-        mode: None,
-        maxmemory: None,
-        policy: None,
-        unsynced: None,
-        link: LinkParams::default(),
-    }
-}
-
 struct AbortOnDrop(Option<tokio::task::JoinHandle<()>>);
 
 impl Drop for AbortOnDrop {
@@ -484,7 +476,7 @@ fn budget_line(d: &Drill, state: &State, r: &crate::faults::FaultRecord) -> Stri
     let Some(node) = d.scenario.topology.nodes.iter().find(|n| n.name == r.group) else {
         return format!("{} {}: unknown node", r.kind.name(), r.group);
     };
-    let b = budget::of(r.kind, node, r.peers);
+    let b = r.kind.budget(node, r.peers);
     let secs = (state.snapshot.elapsed_ms as f64 / 1000.0).max(1.0);
     let rate = state
         .snapshot

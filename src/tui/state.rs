@@ -190,10 +190,10 @@ impl State {
                 NodeRow {
                     name: info.name.clone(),
                     group: info.group.clone(),
-                    kind: info.kind.clone(),
+                    kind: info.kind.to_string(),
                     role: seen
                         .map(|s| role_name(&s.role))
-                        .unwrap_or_else(|| info.role.clone()),
+                        .unwrap_or_else(|| info.role.to_string()),
                     state: node_state(seen.map(|s| s.state), &mine),
                     port: info.client_port(),
                     pid: info.pid,
@@ -239,7 +239,7 @@ fn role_name(live: &str) -> String {
 /// What a process is doing: a fault that holds it says more than the
 /// observer (a paused process merely looks down).
 fn node_state(seen: Option<NodeState>, faults: &[&ActiveFault]) -> String {
-    let has = |k: FaultKind| faults.iter().any(|a| a.kind == k);
+    let has = |k: FaultKind| faults.iter().any(|a| a.kind() == k);
     if has(FaultKind::Pause) {
         return "paused".into();
     }
@@ -255,22 +255,10 @@ fn node_state(seen: Option<NodeState>, faults: &[&ActiveFault]) -> String {
 }
 
 fn fault_label(a: &ActiveFault) -> String {
-    let link = &a.link;
-    let way = match link.way {
-        crate::faults::Way::Both => "both",
-        crate::faults::Way::Up => "one-way",
-        crate::faults::Way::Down => "down",
-    };
-    let label = match a.kind {
-        FaultKind::Latency => format!("+{} ms", link.latency.as_millis()),
-        FaultKind::Partition => format!("partition {way}"),
-        FaultKind::Bandwidth => format!("{} B/s", link.bandwidth),
-        FaultKind::Throttle => format!("throttle {:.0}%", link.share * 100.0),
-        k => k.name().to_string(),
-    };
+    let label = a.action.label();
     // Which link: the clients' (default) or the peers' (replication,
     // Sentinels, cluster bus).
-    if a.kind.is_link() && link.peers {
+    if a.kind().is_link() && a.peers {
         format!("peers: {label}")
     } else {
         label
@@ -281,6 +269,7 @@ fn fault_label(a: &ActiveFault) -> String {
 mod tests {
     use super::*;
     use crate::metrics::{Percentiles, StrategySnapshot};
+    use crate::topology::KindName;
 
     fn snapshot(ms: u64, p99_us: u64) -> Snapshot {
         Snapshot {
@@ -313,12 +302,12 @@ mod tests {
         assert_eq!(h.throughput, vec![450, 450]);
     }
 
-    fn info(name: &str, role: &str) -> NodeInfo {
+    fn info(name: &str, role: crate::provision::Role) -> NodeInfo {
         NodeInfo {
             name: name.into(),
             group: "cache".into(),
-            kind: "redis-replicated".into(),
-            role: role.into(),
+            kind: KindName::RedisReplicated,
+            role,
             host: "127.0.0.1".into(),
             port: 7000,
             pid: Some(42),
@@ -332,12 +321,15 @@ mod tests {
     #[test]
     fn faults_say_more_than_the_observer() {
         let mut s = State::new("x", "", "run", 60);
-        let infos = [info("cache-0", "primary"), info("cache-1", "replica")];
+        let infos = [
+            info("cache-0", crate::provision::Role::Primary),
+            info("cache-1", crate::provision::Role::Replica),
+        ];
         let status = [
             NodeStatus {
                 name: "cache-0".into(),
                 group: "cache".into(),
-                kind: "redis-replicated".into(),
+                kind: KindName::RedisReplicated,
                 role: "slave".into(),
                 state: NodeState::Down,
                 offset: Some(10),
@@ -347,7 +339,7 @@ mod tests {
             NodeStatus {
                 name: "cache-1".into(),
                 group: "cache".into(),
-                kind: "redis-replicated".into(),
+                kind: KindName::RedisReplicated,
                 role: "master".into(),
                 state: NodeState::Up,
                 offset: Some(13),
@@ -357,24 +349,21 @@ mod tests {
         ];
         let pause = ActiveFault {
             id: 0,
-            kind: FaultKind::Pause,
+            action: crate::faults::FaultAction::Pause(crate::faults::kinds::Pause),
+            peers: false,
             nodes: vec![0],
             duration: None,
-            link: Default::default(),
-            saved: Vec::new(),
             plan: Default::default(),
             group: "cache".into(),
         };
         let cut = ActiveFault {
             id: 1,
-            kind: FaultKind::Partition,
+            action: crate::faults::FaultAction::Partition(crate::faults::kinds::Partition {
+                way: crate::faults::Way::Both,
+            }),
+            peers: true,
             nodes: vec![1],
             duration: None,
-            link: crate::faults::LinkParams {
-                peers: true,
-                ..Default::default()
-            },
-            saved: Vec::new(),
             plan: Default::default(),
             group: "cache".into(),
         };

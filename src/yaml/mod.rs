@@ -4,7 +4,9 @@
 mod load;
 mod positions;
 mod problem;
+mod problems;
 
 pub use load::{SourceText, parse_spec};
 pub use positions::{Pos, Positions};
 pub use problem::{FileError, Problem};
+pub use problems::Problems;

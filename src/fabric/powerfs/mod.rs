@@ -87,3 +87,14 @@ pub struct LossSummary {
     /// Unlinked files brought back.
     pub unlinks_undone: u64,
 }
+
+impl LossSummary {
+    /// Add what another power loss (another node's) discarded.
+    pub fn add(&mut self, s: &LossSummary) {
+        self.files_truncated += s.files_truncated;
+        self.bytes_discarded += s.bytes_discarded;
+        self.files_removed += s.files_removed;
+        self.renames_undone += s.renames_undone;
+        self.unlinks_undone += s.unlinks_undone;
+    }
+}

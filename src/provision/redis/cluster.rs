@@ -8,11 +8,11 @@ use super::probe::{RedisProbe, info_field};
 use super::start;
 use crate::fabric::proxy::Proxy;
 use crate::provision::launch::{Ctx, poll_until};
-use crate::provision::node::NodeHandle;
+use crate::provision::node::{NodeHandle, Role};
 use crate::provision::{ProvisionError, binaries};
-use crate::topology::Cluster;
+use crate::topology::{Cluster, KindName};
 
-const KIND: &str = "redis-cluster";
+const KIND: KindName = KindName::RedisCluster;
 pub const SLOTS: u32 = 16384;
 
 /// Slot range `[start, end]` owned by shard `i` of `n`.
@@ -150,7 +150,7 @@ pub async fn up(
         let replica = i >= shards;
         ctx.wait_ready(&node.name, &mut node.proc, || cluster_ok(probe, n, replica))
             .await?;
-        let role = if replica { "replica" } else { "master" };
+        let role = if replica { Role::Replica } else { Role::Master };
         let mut h = node
             .into_handle(group, KIND, role, password)
             .with_peer_proxy(peer);

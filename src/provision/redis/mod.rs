@@ -12,9 +12,10 @@ use std::path::{Path, PathBuf};
 use super::ProvisionError;
 use super::binaries;
 use super::launch::Ctx;
-use super::node::{NodeHandle, NodeInfo, redis_url};
+use super::node::{NodeHandle, NodeInfo, Role, redis_url};
 use super::process::ManagedProcess;
 use super::spawner::SpawnSpec;
+use crate::topology::KindName;
 use conf::Conf;
 use probe::RedisProbe;
 
@@ -86,13 +87,13 @@ impl Started {
     }
 
     /// The node handle, once ready.
-    fn into_handle(self, group: &str, kind: &str, role: &str, password: &str) -> NodeHandle {
+    fn into_handle(self, group: &str, kind: KindName, role: Role, password: &str) -> NodeHandle {
         NodeHandle::local(
             NodeInfo {
                 name: self.name,
                 group: group.to_string(),
-                kind: kind.to_string(),
-                role: role.to_string(),
+                kind,
+                role,
                 host: crate::fabric::ports::HOST.to_string(),
                 port: self.port,
                 pid: None,

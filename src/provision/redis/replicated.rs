@@ -12,11 +12,11 @@ use super::probe::{RedisProbe, info_field};
 use super::start;
 use crate::fabric::proxy::Proxy;
 use crate::provision::launch::Ctx;
-use crate::provision::node::NodeHandle;
+use crate::provision::node::{NodeHandle, Role};
 use crate::provision::{ProvisionError, binaries};
-use crate::topology::Replicated;
+use crate::topology::{KindName, Replicated};
 
-const KIND: &str = "redis-replicated";
+const KIND: KindName = KindName::RedisReplicated;
 
 /// Process names: `<group>-0` is the first primary, then the replicas, then
 /// `<group>-sentinel-<i>`. Ports come in the same order.
@@ -103,7 +103,7 @@ pub async fn up(
     let mut peers = peers.into_iter();
     let mut handles = vec![
         primary
-            .into_handle(group, KIND, "primary", password)
+            .into_handle(group, KIND, Role::Primary, password)
             .with_peer_proxy(peers.next().flatten()),
     ];
 
@@ -129,7 +129,7 @@ pub async fn up(
         })
         .await?;
         handles.push(
-            r.into_handle(group, KIND, "replica", password)
+            r.into_handle(group, KIND, Role::Replica, password)
                 .with_peer_proxy(peers.next().flatten()),
         );
     }
@@ -139,7 +139,7 @@ pub async fn up(
             sentinel_sees_everyone(&probe, group, primary_announced, cfg).await
         })
         .await?;
-        handles.push(s.into_handle(group, KIND, "sentinel", password));
+        handles.push(s.into_handle(group, KIND, Role::Sentinel, password));
     }
     Ok(handles)
 }

@@ -2,9 +2,9 @@
 
 use super::{conf, start};
 use crate::provision::launch::Ctx;
-use crate::provision::node::NodeHandle;
+use crate::provision::node::{NodeHandle, Role};
 use crate::provision::{ProvisionError, binaries};
-use crate::topology::RedisServer;
+use crate::topology::{KindName, RedisServer};
 
 pub async fn up(
     ctx: &Ctx<'_>,
@@ -22,5 +22,10 @@ pub async fn up(
     )
     .await?;
     node.wait_pong(ctx, password).await?;
-    Ok(vec![node.into_handle(group, "redis", "primary", password)])
+    Ok(vec![node.into_handle(
+        group,
+        KindName::Redis,
+        Role::Primary,
+        password,
+    )])
 }

@@ -1,0 +1,136 @@
+//! What every fault kind must say about itself, in its own file (see
+//! [`super::kinds`]): what it applies to, what provisioning must build for
+//! it, how it is injected and healed, what it may destroy, and which
+//! checkpoints count that.
+
+use crate::fabric::powerfs::LossSummary;
+use crate::fabric::proxy::Toxics;
+use crate::faults::budget::Budget;
+use crate::faults::spec::TimelineSpec;
+use crate::provision::Deployment;
+use crate::topology::Node;
+use crate::yaml::Problems;
+
+use super::FaultKind;
+
+/// What provisioning must build for a kind of fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Needs {
+    /// Data directories on the power-loss filesystem.
+    pub power_loss_fs: bool,
+    /// Clients (and peers) through proxies.
+    pub proxies: bool,
+}
+
+impl Needs {
+    pub const NOTHING: Needs = Needs {
+        power_loss_fs: false,
+        proxies: false,
+    };
+}
+
+/// What an injection works on: the deployment, the processes the target
+/// resolved to, and what it tells the record.
+pub struct Strike<'a> {
+    pub dep: &'a mut Deployment,
+    /// Indexes into `dep.nodes`.
+    pub nodes: &'a [usize],
+    pub names: &'a [String],
+    /// On the peer link rather than the client link.
+    pub peers: bool,
+    /// `power-loss`: what the filesystem discarded.
+    pub discarded: Option<LossSummary>,
+    /// `power-loss`: how long the node had gone without an fsync.
+    pub unsynced_ms: Option<u64>,
+}
+
+impl Strike<'_> {
+    /// The processes struck.
+    pub fn handles(&self) -> Vec<&crate::provision::NodeHandle> {
+        self.nodes.iter().map(|&i| &self.dep.nodes[i]).collect()
+    }
+}
+
+/// What a heal works on, one process at a time.
+pub struct Mend<'a> {
+    pub dep: &'a mut Deployment,
+    pub peers: bool,
+    /// The other link faults still holding on the same link, whose
+    /// toxics stay.
+    pub still: &'a [super::FaultAction],
+}
+
+/// A fault kind. Constants and associated functions describe the kind;
+/// methods act with its parameters.
+// Dispatched by `match` on the concrete kinds (`action.rs`), so whether
+// the futures are `Send` is known at each call: no bound is needed here.
+#[allow(async_fn_in_trait)]
+pub trait Behaviour: Sized {
+    const KIND: FaultKind;
+    /// Does a duration mean anything (it holds until healed)?
+    const HEALS: bool;
+    /// Acts on a link (a proxy) rather than a process or a server.
+    const LINK: bool = false;
+    /// Healed at the end of the load even without a duration, before the
+    /// final sweep.
+    const HEALED_AT_END: bool = false;
+    /// Can leave processes dead when it fails half-way.
+    const STOPS_PROCESSES: bool = false;
+    /// Has happened only once a replica is promoted (else the run fails).
+    const MUST_PROMOTE: bool = false;
+    /// Ends the faults of this kind on the same processes.
+    const ENDS: Option<FaultKind> = None;
+    const NEEDS: Needs = Needs::NOTHING;
+    /// Its own YAML fields (`latency`, `share`…): any other kind's field
+    /// on it is an error.
+    const FIELDS: &'static [&'static str] = &[];
+
+    /// Its parameters from the YAML entry at `path` (`timeline[3]`).
+    fn from_spec(c: &mut Problems<'_>, path: &str, s: &TimelineSpec) -> Self;
+
+    /// Can it hit `node`? (Whether it names a node at all, and whether
+    /// sessiondrill owns its processes, is checked before.)
+    fn applies(_node: &Node) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// What it may destroy on `node`, by the node's configuration.
+    fn budget(node: &Node, peers: bool) -> Budget;
+
+    /// Checkpoints that count what it destroyed: (at once, when a replica
+    /// is promoted), on a node with roles (Sentinel, cluster) or not. A
+    /// kind that heals gets one when it heals too.
+    fn checkpoints(roles: bool, peers: bool) -> (bool, bool);
+
+    /// Can it destroy writes acknowledged before it? A fault on the client
+    /// link delays or fails requests but cannot take back what a server
+    /// acknowledged.
+    fn can_destroy(peers: bool) -> bool {
+        !Self::LINK || peers
+    }
+
+    /// Can writes acknowledged while it holds be destroyed by it?
+    fn destroys_while_in_force(_peers: bool) -> bool {
+        false
+    }
+
+    /// Wait for the moment to strike, before anything is observed.
+    async fn prepare(&self, _dep: &Deployment, _nodes: &[usize]) {}
+
+    /// Strike; what was done, in words. It may keep what a heal needs in
+    /// `self`.
+    async fn inject(&mut self, cx: &mut Strike<'_>) -> Result<String, String>;
+
+    /// Heal process `i`; what was done, in words.
+    async fn heal(&self, _cx: &mut Mend<'_>, _i: usize) -> Result<String, String> {
+        Ok(String::new())
+    }
+
+    /// What it adds to a link's toxics (link faults).
+    fn toxics(&self, _t: &mut Toxics) {}
+
+    /// The dashboard's short word for it while it holds.
+    fn label(&self) -> String {
+        Self::KIND.name().to_string()
+    }
+}
