@@ -9,6 +9,7 @@ mod doctor;
 mod images;
 mod run;
 mod runs;
+mod tui_args;
 mod up;
 mod validate;
 
@@ -20,6 +21,7 @@ use clap::{Parser, Subcommand};
 
 use crate::nodes::dynamodb::DynamodbNodeArgs;
 use crate::provision::Home;
+use tui_args::TuiArgs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -43,7 +45,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The live dashboard on a scenario or topology (the default command).
-    Tui(crate::tui::TuiArgs),
+    Tui(TuiArgs),
     /// Check topology files; print FILE:LINE:COL: problem (field) for each problem.
     Validate {
         #[arg(required = true)]
@@ -123,16 +125,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 /// Run the CLI; returns the process exit code.
 pub fn main() -> ExitCode {
     let mut cli = Cli::parse();
-    let command = cli.command.take().unwrap_or_else(|| {
-        Command::Tui(crate::tui::TuiArgs {
-            scenario: None,
-            duration: None,
-            keep: false,
-            fps: 15,
-            report_dir: ".".into(),
-            scenarios: None,
-        })
-    });
+    let command = cli
+        .command
+        .take()
+        .unwrap_or_else(|| Command::Tui(TuiArgs::from(crate::tui::TuiOptions::default())));
     if let Command::Watchdog(args) = &command {
         // Plain threads only: nothing to gain from a runtime here.
         return ExitCode::from(crate::provision::watchdog::run(args));
@@ -164,7 +160,7 @@ pub fn main() -> ExitCode {
     };
     let code = runtime.block_on(async move {
         match command {
-            Command::Tui(args) => crate::tui::run(args, home).await,
+            Command::Tui(args) => crate::tui::run(args.into(), home).await,
             Command::Validate { files } => validate::run(&files),
             Command::Up(args) => up::run(args, home).await,
             Command::Run(args) => run::run(args, home).await,

@@ -22,6 +22,7 @@ use super::FaultKind;
 use crate::check::checkpoint::Checkpoints;
 use crate::observe::node_status::{NodeState, NodeStatus};
 use crate::provision::Deployment;
+use crate::provision::redis::probe::RedisProbe;
 use crate::topology::NodeKind;
 
 /// How long a checkpoint on a Sentinel group waits, with the load held,
@@ -108,8 +109,8 @@ pub struct Watch {
     group: String,
     /// Its primaries before the fault.
     before: Vec<String>,
-    /// Its Sentinels: (port, password).
-    sentinels: Vec<(u16, String)>,
+    /// Its Sentinels.
+    sentinels: Vec<RedisProbe>,
     /// Each process's ports (client, peer).
     ports: Vec<(String, Vec<u16>)>,
 }
@@ -265,7 +266,7 @@ pub async fn promotion(
 /// Wait until the Sentinels name one of `ports` as the primary of `group`
 /// (they announce a promotion after the replica has taken the role), at
 /// most until `deadline`.
-pub async fn announced(sentinels: &[(u16, String)], group: &str, ports: &[u16], deadline: Instant) {
+pub async fn announced(sentinels: &[RedisProbe], group: &str, ports: &[u16], deadline: Instant) {
     while Instant::now() < deadline {
         let named = super::target::sentinels_primary_port(sentinels, group).await;
         if named.is_some_and(|p| ports.contains(&p)) {

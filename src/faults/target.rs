@@ -21,19 +21,18 @@ fn servers<'a>(dep: &'a Deployment, group: &str) -> Vec<(usize, &'a NodeHandle)>
         .collect()
 }
 
-/// The Sentinels of a group: (port, password).
-pub fn sentinels(dep: &Deployment, group: &str) -> Vec<(u16, String)> {
+/// The Sentinels of a group.
+pub fn sentinels(dep: &Deployment, group: &str) -> Vec<RedisProbe> {
     dep.nodes
         .iter()
         .filter(|n| n.info.group == group && n.info.role.is_sentinel())
-        .map(|n| (n.info.port, n.password.clone().unwrap_or_default()))
+        .map(NodeHandle::redis_probe)
         .collect()
 }
 
 /// The port of the primary the first answering Sentinel names for `group`.
-pub async fn sentinels_primary_port(sentinels: &[(u16, String)], group: &str) -> Option<u16> {
-    for (port, password) in sentinels {
-        let probe = RedisProbe::new(*port, password);
+pub async fn sentinels_primary_port(sentinels: &[RedisProbe], group: &str) -> Option<u16> {
+    for probe in sentinels {
         let asked = tokio::time::timeout(
             std::time::Duration::from_millis(500),
             probe.query::<Vec<String>>(

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 use super::node_status::{NodeState, NodeStatus, fill_lag, parse_redis_info};
 use crate::events::EventLog;
-use crate::provision::redis::probe::{RedisProbe, info_field};
+use crate::provision::redis::probe::info_field;
 use crate::provision::{Deployment, NodeInfo, Role, health};
 use crate::topology::KindName;
 
@@ -116,7 +116,7 @@ pub fn spawn(dep: &Deployment, events: EventLog, stop: CancellationToken) -> Obs
             for w in watched.iter().filter(|w| w.kind.is_cluster()) {
                 if let Seen::Up(_) = now[watched.iter().position(|x| x.name == w.name).unwrap_or(0)]
                 {
-                    let probe = RedisProbe::new(w.port, &w.password);
+                    let probe = w.info.redis_probe(&w.password);
                     if let Ok(info) = probe
                         .query::<String>(redis::cmd("CLUSTER").arg("INFO"))
                         .await
@@ -171,7 +171,7 @@ async fn look(w: &Watched) -> Look {
         };
     }
     if w.kind.is_redis() && !w.role.is_sentinel() {
-        let probe = RedisProbe::new(w.port, &w.password);
+        let probe = w.info.redis_probe(&w.password);
         let info = tokio::time::timeout(
             Duration::from_millis(500),
             probe.query::<String>(redis::cmd("INFO").arg("replication").arg("persistence")),

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::provision::NodeHandle;
-use crate::provision::redis::probe::{RedisProbe, info_field};
+use crate::provision::redis::probe::info_field;
 
 /// Replication lag of a primary's furthest-behind replica, in bytes, from
 /// `INFO replication`; `None` for anything that is not a primary with
@@ -12,7 +12,7 @@ pub async fn replication_lag(node: &NodeHandle) -> Option<u64> {
     if !node.info.kind.is_redis() || node.info.role.is_sentinel() {
         return None;
     }
-    let probe = RedisProbe::new(node.info.port, node.password.as_deref().unwrap_or(""));
+    let probe = node.redis_probe();
     let info = tokio::time::timeout(Duration::from_millis(200), probe.info("replication"))
         .await
         .ok()?

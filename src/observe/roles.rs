@@ -2,17 +2,11 @@
 //! it is no longer the provisioned one.
 
 use crate::provision::NodeHandle;
-use crate::provision::redis::probe::RedisProbe;
 
 /// The live role of a Redis server process: `master`, `slave`, or `None`
 /// when it does not answer.
 pub async fn live_role(node: &NodeHandle) -> Option<String> {
-    role_at(node.info.port, node.password.as_deref().unwrap_or("")).await
-}
-
-/// The `ROLE` of the Redis server on `port`.
-pub async fn role_at(port: u16, password: &str) -> Option<String> {
-    let probe = RedisProbe::new(port, password);
+    let probe = node.redis_probe();
     let reply: redis::Value = tokio::time::timeout(
         std::time::Duration::from_millis(500),
         probe.query(&redis::cmd("ROLE")),

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use super::node::{NodeHandle, NodeInfo};
-use super::redis::probe::RedisProbe;
 use crate::dynamo::{self, ClientPolicy};
+use crate::topology::KindName;
 
 /// One check, bounded by `limit`. `Err` says why not (LOADING, refused…).
 pub async fn check(node: &NodeHandle, limit: Duration) -> Result<(), String> {
@@ -20,17 +20,17 @@ pub async fn check_info(
 ) -> Result<(), String> {
     let port = info.port;
     let work = async {
-        match info.kind.as_str() {
-            "memcached" => super::memcached::version(port).await.map(|_| ()),
-            "dax" => crate::nodes::dax::probe::stats(port, limit)
+        match info.kind {
+            KindName::Memcached => super::memcached::version(port).await.map(|_| ()),
+            KindName::Dax => crate::nodes::dax::probe::stats(port, limit)
                 .await
                 .map(|_| ()),
-            "dynamodb" => {
+            KindName::Dynamodb => {
                 let client = dynamo::client(&info.url, "us-east-1", ClientPolicy::default()).await;
                 dynamo::answers(&client).await
             }
-            _ => {
-                let probe = RedisProbe::new(port, password.unwrap_or(""));
+            KindName::Redis | KindName::RedisReplicated | KindName::RedisCluster => {
+                let probe = info.redis_probe(password.unwrap_or(""));
                 let pong: String = probe.query(&redis::cmd("PING")).await?;
                 if pong == "PONG" { Ok(()) } else { Err(pong) }
             }

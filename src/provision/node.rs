@@ -85,6 +85,13 @@ impl NodeInfo {
         self.proxy_port.unwrap_or(self.port)
     }
 
+    /// A connection for our own commands to this Redis process (server or
+    /// Sentinel), with the run's `password`: the one place that knows how
+    /// to reach one.
+    pub fn redis_probe(&self, password: &str) -> RedisProbe {
+        RedisProbe::new(self.port, password)
+    }
+
     /// The URL clients use (through the proxy when there is one).
     pub fn client_url(&self) -> String {
         match self.proxy_port {
@@ -148,9 +155,10 @@ impl NodeHandle {
     }
 
     /// A connection for our own commands to this Redis process (server or
-    /// Sentinel): the one place that knows how to reach it.
+    /// Sentinel).
     pub fn redis_probe(&self) -> RedisProbe {
-        RedisProbe::new(self.info.port, self.password.as_deref().unwrap_or(""))
+        self.info
+            .redis_probe(self.password.as_deref().unwrap_or(""))
     }
 
     pub fn with_password(mut self, pw: &str) -> Self {

@@ -16,7 +16,7 @@ pub use model::*;
 use spec::ScenarioSpec;
 
 use crate::store::{Backend, Patterns, StrategyKind, Targets};
-use crate::topology::{NodeKind, Topology, TopologySpec, validate_at};
+use crate::topology::{Topology, TopologySpec, validate_at};
 use crate::yaml::{FileError, Problem, Problems, SourceText, parse_spec};
 
 impl Scenario {
@@ -284,77 +284,60 @@ fn targets(
     strategies: &[StrategyKind],
 ) -> Targets {
     for key in spec.targets.keys() {
-        if !["redis", "dynamodb", "dax", "memcached"].contains(&key.as_str()) {
+        if Backend::parse(key).is_none() {
             c.at(
                 &format!("targets.{key}"),
-                format!("unknown target `{key}`, expected redis, dynamodb, dax or memcached"),
+                format!(
+                    "unknown target `{key}`, expected {}",
+                    Backend::ALL.map(Backend::name).join(", ")
+                ),
             );
         }
     }
-    let mut pick =
-        |backend: &str, needed: bool, is_kind: fn(&NodeKind) -> bool| -> Option<String> {
-            let path = format!("targets.{backend}");
-            if let Some(name) = spec.targets.get(backend) {
-                match t.nodes.iter().find(|n| &n.name == name) {
-                    Some(n) if is_kind(&n.kind) => return Some(name.clone()),
-                    Some(n) => c.at(
+    let mut out = Targets::default();
+    for backend in Backend::ALL {
+        let name = backend.name();
+        let needed = strategies.iter().any(|s| s.uses(backend));
+        let path = format!("targets.{name}");
+        let found = match spec.targets.get(name) {
+            Some(node) => match t.nodes.iter().find(|n| &n.name == node) {
+                Some(n) if backend.served_by(n.kind.kind_name()) => Some(node.clone()),
+                Some(n) => {
+                    c.at(
                         &path,
                         format!(
-                            "node `{name}` is a {} node, not a {backend} node",
+                            "node `{node}` is a {} node, not a {name} node",
                             n.kind.name()
                         ),
-                    ),
-                    None => c.at(&path, format!("the topology has no node `{name}`")),
+                    );
+                    None
                 }
-                return None;
+                None => {
+                    c.at(&path, format!("the topology has no node `{node}`"));
+                    None
+                }
+            },
+            None => {
+                let found = t
+                    .nodes
+                    .iter()
+                    .find(|n| backend.served_by(n.kind.kind_name()))
+                    .map(|n| n.name.clone());
+                if needed && found.is_none() {
+                    c.at(
+                        "strategies",
+                        format!(
+                            "a strategy here needs a {name} node, and topology `{}` has none",
+                            t.name
+                        ),
+                    );
+                }
+                found
             }
-            let found = t
-                .nodes
-                .iter()
-                .find(|n| is_kind(&n.kind))
-                .map(|n| n.name.clone());
-            if needed && found.is_none() {
-                c.at(
-                    "strategies",
-                    format!(
-                        "a strategy here needs a {backend} node, and topology `{}` has none",
-                        t.name
-                    ),
-                );
-            }
-            found
         };
-    let redis = pick(
-        "redis",
-        strategies.iter().any(|s| s.uses(Backend::Redis)),
-        |k| {
-            matches!(
-                k,
-                NodeKind::Redis(_) | NodeKind::RedisReplicated(_) | NodeKind::RedisCluster(_)
-            )
-        },
-    );
-    let dynamodb = pick(
-        "dynamodb",
-        strategies.iter().any(|s| s.uses(Backend::Dynamodb)),
-        |k| matches!(k, NodeKind::Dynamodb(_)),
-    );
-    let memcached = pick(
-        "memcached",
-        strategies.iter().any(|s| s.uses(Backend::Memcached)),
-        |k| matches!(k, NodeKind::Memcached(_)),
-    );
-    let dax = pick(
-        "dax",
-        strategies.iter().any(|s| s.uses(Backend::Dax)),
-        |k| matches!(k, NodeKind::Dax(_)),
-    );
-    Targets {
-        redis,
-        dynamodb,
-        dax,
-        memcached,
+        out.set(backend, found);
     }
+    out
 }
 
 fn known_metric(metric: &str) -> bool {

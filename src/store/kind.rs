@@ -2,6 +2,7 @@
 //! operations mean to the checker, and which backends (topology nodes) it
 //! reaches — the one place that says so.
 
+use crate::topology::KindName;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum StrategyKind {
     Redis,
@@ -136,6 +137,20 @@ impl Backend {
             Backend::Memcached => "memcached",
         }
     }
+
+    pub fn parse(s: &str) -> Option<Backend> {
+        Self::ALL.into_iter().find(|b| b.name() == s)
+    }
+
+    /// Can a topology node of `kind` serve it?
+    pub fn served_by(self, kind: KindName) -> bool {
+        match self {
+            Backend::Redis => kind.is_redis(),
+            Backend::Dynamodb => kind == KindName::Dynamodb,
+            Backend::Dax => kind == KindName::Dax,
+            Backend::Memcached => kind == KindName::Memcached,
+        }
+    }
 }
 
 /// The topology node each backend uses.
@@ -148,6 +163,17 @@ pub struct Targets {
 }
 
 impl Targets {
+    /// Set the node `b` uses.
+    pub fn set(&mut self, b: Backend, node: Option<String>) {
+        let slot = match b {
+            Backend::Redis => &mut self.redis,
+            Backend::Dynamodb => &mut self.dynamodb,
+            Backend::Dax => &mut self.dax,
+            Backend::Memcached => &mut self.memcached,
+        };
+        *slot = node;
+    }
+
     /// The node `b` uses, if the topology has one.
     pub fn of(&self, b: Backend) -> Option<&str> {
         match b {

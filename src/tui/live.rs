@@ -313,11 +313,7 @@ impl Live {
                 otherwise: Fault::new(FaultAction::Restart(Restart), &target),
             },
             Action::Failover => {
-                let group_or_node = if node.role == "sentinel" {
-                    &node.group
-                } else {
-                    &target
-                };
+                let group_or_node = if node.sentinel { &node.group } else { &target };
                 Plan::Inject(Fault::new(
                     FaultAction::Failover(Failover { mode: None }),
                     group_or_node,

@@ -22,29 +22,42 @@ use live::{Exit, LiveOptions};
 use terminal::TerminalGuard;
 use views::{Picker, PickerState};
 
-#[derive(Debug, Clone, clap::Args)]
-pub struct TuiArgs {
+/// Frames per second unless told otherwise.
+pub const DEFAULT_FPS: u32 = 15;
+/// Where `e` writes the report unless told otherwise.
+pub const DEFAULT_REPORT_DIR: &str = ".";
+
+/// What the dashboard is asked to do (the command line's `tui` options).
+#[derive(Debug, Clone)]
+pub struct TuiOptions {
     /// A scenario or topology file; without one, pick from the catalogue.
     pub scenario: Option<PathBuf>,
-    /// Override the load duration (a bare topology loads for 10 minutes).
-    #[arg(long, value_parser = crate::cli::parse_duration)]
+    /// Override the load duration.
     pub duration: Option<Duration>,
-    /// Keep the run directory (configs, data, logs) afterwards.
-    #[arg(long)]
+    /// Keep the run directory afterwards.
     pub keep: bool,
-    /// Frames per second.
-    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=60))]
     pub fps: u32,
     /// Where `e` writes the report (JSON and Markdown).
-    #[arg(long, default_value = ".")]
     pub report_dir: PathBuf,
     /// The catalogue the picker shows (default: ./topologies).
-    #[arg(long)]
     pub scenarios: Option<PathBuf>,
 }
 
+impl Default for TuiOptions {
+    fn default() -> Self {
+        Self {
+            scenario: None,
+            duration: None,
+            keep: false,
+            fps: DEFAULT_FPS,
+            report_dir: DEFAULT_REPORT_DIR.into(),
+            scenarios: None,
+        }
+    }
+}
+
 /// Run the dashboard; returns the exit code.
-pub async fn run(args: TuiArgs, home: Home) -> u8 {
+pub async fn run(args: TuiOptions, home: Home) -> u8 {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         eprintln!(
             "error: the dashboard needs a terminal; for a headless drill use `sessiondrill run SCENARIO`"
@@ -111,7 +124,7 @@ pub async fn run(args: TuiArgs, home: Home) -> u8 {
 
 async fn pick_and_run(
     guard: &mut TerminalGuard,
-    args: &TuiArgs,
+    args: &TuiOptions,
     opts: &LiveOptions,
     keys: &mut EventStream,
     signals: &mut live::Signals,

@@ -56,7 +56,11 @@ pub struct NodeRow {
     pub name: String,
     pub group: String,
     pub kind: String,
+    /// Its live role (a Redis server's, after failovers), else as
+    /// provisioned.
     pub role: String,
+    /// A Sentinel process (a failover key on it fails over its group).
+    pub sentinel: bool,
     /// up, down, paused, partitioned, loading, syncing, killed, …
     pub state: String,
     pub port: u16,
@@ -191,6 +195,7 @@ impl State {
                     name: info.name.clone(),
                     group: info.group.clone(),
                     kind: info.kind.to_string(),
+                    sentinel: info.role.is_sentinel(),
                     role: seen
                         .map(|s| role_name(&s.role))
                         .unwrap_or_else(|| info.role.to_string()),
@@ -396,6 +401,7 @@ pub(crate) mod tests_support {
             group: "cache".into(),
             kind: "redis-replicated".into(),
             role: role.into(),
+            sentinel: role == "sentinel",
             state: state.into(),
             port: 41234,
             pid: Some(3456),

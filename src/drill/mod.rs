@@ -4,6 +4,10 @@
 //! anything itself; both read the engine's snapshots and events and end
 //! with the same [`Report`].
 
+mod timeline_hooks;
+
+use timeline_hooks::TimelineHooks;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,7 +15,6 @@ use tokio::sync::{Mutex, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::events::EventLog;
-use crate::faults::timeline::TimelineHooks;
 use crate::faults::{FollowUp, Injector};
 use crate::observe::node_status::NodeStatus;
 use crate::observe::observer;
