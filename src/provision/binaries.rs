@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use super::ProvisionError;
+use crate::topology::{NodeKind, Topology};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Binary {
@@ -75,4 +76,24 @@ pub fn which(name: &str) -> Option<PathBuf> {
             p.metadata()
                 .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
         })
+}
+
+/// Every binary the topology needs, checked before anything starts.
+pub fn check_all(topology: &Topology) -> Result<(), ProvisionError> {
+    for n in &topology.nodes {
+        match &n.kind {
+            NodeKind::Redis(_) | NodeKind::RedisCluster(_) => {
+                REDIS_SERVER.locate()?;
+            }
+            NodeKind::RedisReplicated(_) => {
+                REDIS_SERVER.locate()?;
+                REDIS_SENTINEL.locate()?;
+            }
+            NodeKind::Memcached(_) => {
+                MEMCACHED.locate()?;
+            }
+            NodeKind::Dynamodb(_) | NodeKind::Dax(_) => {}
+        }
+    }
+    Ok(())
 }

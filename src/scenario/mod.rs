@@ -2,21 +2,26 @@
 //! and `expect:` thresholds, validated with file:line:col errors.
 
 mod default;
+mod document;
 pub mod expect;
 mod model;
 mod spec;
+mod targets;
 mod timeline;
+mod topology;
+mod workload;
 
 use std::path::Path;
 use std::time::Duration;
 
 pub use default::{default_workload, for_topology, load_any};
+pub use document::Document;
 pub use expect::{Bound, Cmp, Expectation};
 pub use model::*;
 use spec::ScenarioSpec;
 
-use crate::store::{Backend, Patterns, StrategyKind, Targets};
-use crate::topology::{Topology, TopologySpec, validate_at};
+use crate::store::StrategyKind;
+use crate::topology::Topology;
 use crate::yaml::{FileError, Problem, Problems, SourceText, parse_spec};
 
 impl Scenario {
@@ -55,87 +60,10 @@ impl Scenario {
     pub fn parse(src: &SourceText) -> Result<Scenario, FileError> {
         let (spec, positions) = parse_spec::<ScenarioSpec>(src)?;
         let mut c = Problems::new(&positions);
-        let topology = topology(&mut c, src, &spec.topology)?;
+        let topology = topology::topology(&mut c, src, &spec.topology)?;
         let scenario = validate(&mut c, src, spec, topology);
         c.finish(&src.path)?;
         Ok(scenario)
-    }
-}
-
-/// A file in `topologies/`: a topology or a scenario (which has a workload).
-pub enum Document {
-    Topology(Topology),
-    Scenario(Box<Scenario>),
-}
-
-impl Document {
-    pub fn load(path: &Path) -> Result<Document, FileError> {
-        let src = SourceText::read(path)?;
-        let is_scenario = serde_yaml::from_str::<serde_yaml::Value>(&src.text)
-            .ok()
-            .and_then(|v| {
-                v.as_mapping()
-                    .map(|m| m.contains_key("workload") || m.contains_key("strategies"))
-            })
-            .unwrap_or(false);
-        if is_scenario {
-            Scenario::parse(&src).map(|s| Document::Scenario(Box::new(s)))
-        } else {
-            Topology::parse(&src).map(Document::Topology)
-        }
-    }
-
-    /// The topology to provision.
-    pub fn topology(&self) -> &Topology {
-        match self {
-            Document::Topology(t) => t,
-            Document::Scenario(s) => &s.topology,
-        }
-    }
-}
-
-/// The scenario's topology: a file next to the scenario, or inline.
-fn topology(
-    c: &mut Problems<'_>,
-    src: &SourceText,
-    v: &serde_yaml::Value,
-) -> Result<Topology, FileError> {
-    match v {
-        serde_yaml::Value::String(rel) => {
-            let path = src.path.parent().unwrap_or(Path::new(".")).join(rel);
-            if !path.is_file() {
-                return Err(FileError::single(
-                    &src.path,
-                    Problem::new(
-                        c.pos("topology"),
-                        "topology",
-                        format!("topology file {} does not exist", path.display()),
-                    ),
-                ));
-            }
-            Topology::load(&path)
-        }
-        serde_yaml::Value::Mapping(_) => {
-            let spec: TopologySpec = serde_yaml::from_value(v.clone()).map_err(|e| {
-                FileError::single(
-                    &src.path,
-                    Problem::new(
-                        c.pos("topology"),
-                        "topology",
-                        format!("inline topology: {e}"),
-                    ),
-                )
-            })?;
-            validate_at(spec, c.positions(), src, "topology")
-        }
-        _ => Err(FileError::single(
-            &src.path,
-            Problem::new(
-                c.pos("topology"),
-                "topology",
-                "topology must be a file name (relative to this file) or an inline topology mapping",
-            ),
-        )),
     }
 }
 
@@ -190,8 +118,8 @@ fn validate(
             says: cl.says.trim().to_string(),
         })
     });
-    let targets = targets(c, &spec, &topology, &strategies);
-    let workload = workload(c, &spec.workload);
+    let targets = targets::targets(c, &spec, &topology, &strategies);
+    let workload = workload::workload(c, &spec.workload);
     let timeline = timeline::validate(c, &spec.timeline, &topology, workload.duration);
     let check = match spec.check.as_deref() {
         None => CheckMode::default(),
@@ -277,187 +205,9 @@ fn validate(
     }
 }
 
-fn targets(
-    c: &mut Problems<'_>,
-    spec: &ScenarioSpec,
-    t: &Topology,
-    strategies: &[StrategyKind],
-) -> Targets {
-    for key in spec.targets.keys() {
-        if Backend::parse(key).is_none() {
-            c.at(
-                &format!("targets.{key}"),
-                format!(
-                    "unknown target `{key}`, expected {}",
-                    Backend::ALL.map(Backend::name).join(", ")
-                ),
-            );
-        }
-    }
-    let mut out = Targets::default();
-    for backend in Backend::ALL {
-        let name = backend.name();
-        let needed = strategies.iter().any(|s| s.uses(backend));
-        let path = format!("targets.{name}");
-        let found = match spec.targets.get(name) {
-            Some(node) => match t.nodes.iter().find(|n| &n.name == node) {
-                Some(n) if backend.served_by(n.kind.kind_name()) => Some(node.clone()),
-                Some(n) => {
-                    c.at(
-                        &path,
-                        format!(
-                            "node `{node}` is a {} node, not a {name} node",
-                            n.kind.name()
-                        ),
-                    );
-                    None
-                }
-                None => {
-                    c.at(&path, format!("the topology has no node `{node}`"));
-                    None
-                }
-            },
-            None => {
-                let found = t
-                    .nodes
-                    .iter()
-                    .find(|n| backend.served_by(n.kind.kind_name()))
-                    .map(|n| n.name.clone());
-                if needed && found.is_none() {
-                    c.at(
-                        "strategies",
-                        format!(
-                            "a strategy here needs a {name} node, and topology `{}` has none",
-                            t.name
-                        ),
-                    );
-                }
-                found
-            }
-        };
-        out.set(backend, found);
-    }
-    out
-}
-
 fn known_metric(metric: &str) -> bool {
     expect::METRICS.contains(&metric)
         || metric
             .strip_prefix("errors.")
             .is_some_and(|class| crate::store::ErrorClass::parse(class).is_some())
-}
-
-/// `300/s`, `18000/m`, `300` (per second).
-fn rate(c: &mut Problems<'_>, path: &str, v: &Option<serde_yaml::Value>) -> f64 {
-    let Some(v) = v else { return 0.0 };
-    let parsed = match v {
-        serde_yaml::Value::Number(n) => n.as_f64(),
-        serde_yaml::Value::String(s) => {
-            let (num, per) = s.split_once('/').unwrap_or((s, "s"));
-            let per = match per.trim() {
-                "s" => Some(1.0),
-                "m" => Some(60.0),
-                "h" => Some(3600.0),
-                _ => None,
-            };
-            num.trim().parse::<f64>().ok().zip(per).map(|(n, p)| n / p)
-        }
-        _ => None,
-    };
-    match parsed {
-        Some(r) if r >= 0.0 && r.is_finite() && r <= 1_000_000.0 => r,
-        _ => {
-            let shown = serde_yaml::to_string(v).unwrap_or_default();
-            c.at(
-                path,
-                format!(
-                    "a rate is like 300/s, 100/m or 300 (per second, at most 1000000); got {}",
-                    shown.trim()
-                ),
-            );
-            // NaN marks a rate already reported as invalid.
-            f64::NAN
-        }
-    }
-}
-
-fn workload(c: &mut Problems<'_>, w: &spec::WorkloadSpec) -> Workload {
-    if w.sessions == 0 || w.sessions > 10_000_000 {
-        c.at(
-            "workload.sessions",
-            "sessions must be between 1 and 10000000",
-        );
-    }
-    let rates = Rates {
-        create: rate(c, "workload.rates.create", &w.rates.create),
-        read: rate(c, "workload.rates.read", &w.rates.read),
-        update: rate(c, "workload.rates.update", &w.rates.update),
-        delete: rate(c, "workload.rates.delete", &w.rates.delete),
-    };
-    // NaN marks a rate already reported as invalid.
-    if !rates.total().is_nan() && rates.total() <= 0.0 {
-        c.at("workload.rates", "at least one rate must be above zero");
-    }
-    let value_bytes = w.value_bytes.unwrap_or(512);
-    if !(32..=400_000).contains(&value_bytes) {
-        c.at(
-            "workload.value_bytes",
-            "value_bytes must be between 32 and 400000 (DynamoDB's item limit)",
-        );
-    }
-    let connections = w.connections.unwrap_or(8);
-    if !(1..=512).contains(&connections) {
-        c.at(
-            "workload.connections",
-            "connections must be between 1 and 512",
-        );
-    }
-    Workload {
-        sessions: w.sessions,
-        duration: c.duration("workload.duration", &w.duration),
-        rates,
-        ttl: w
-            .ttl
-            .as_deref()
-            .map(|s| c.duration("workload.ttl", s))
-            .unwrap_or(Duration::from_secs(1800)),
-        value_bytes,
-        op_timeout: w
-            .op_timeout
-            .as_deref()
-            .map(|s| c.duration("workload.op_timeout", s))
-            .unwrap_or(Duration::from_secs(1)),
-        prefill: w.prefill.unwrap_or(false),
-        connections,
-        seed: w.seed.unwrap_or(1),
-        patterns: patterns(c, w.patterns.as_ref()),
-    }
-}
-
-fn patterns(c: &mut Problems<'_>, p: Option<&spec::PatternsSpec>) -> Patterns {
-    let mut out = Patterns::default();
-    let Some(p) = p else { return out };
-    if let Some(s) = &p.lock_lease {
-        out.lock_lease = c.duration("workload.patterns.lock_lease", s);
-    }
-    if let Some(s) = &p.rate_limit {
-        let parsed = s.split_once('/').and_then(|(max, window)| {
-            let max = max.trim().parse::<u64>().ok().filter(|m| *m > 0)?;
-            let window = humantime::parse_duration(window.trim())
-                .ok()
-                .filter(|w| !w.is_zero())?;
-            Some((max, window))
-        });
-        match parsed {
-            Some((max, window)) => {
-                out.limit_max = max;
-                out.limit_window = window;
-            }
-            None => c.at(
-                "workload.patterns.rate_limit",
-                format!("expected requests per window like 30/60s; got {s:?}"),
-            ),
-        }
-    }
-    out
 }

@@ -3,6 +3,7 @@
 mod model;
 mod spec;
 mod validate;
+mod validate_aws;
 
 use std::path::Path;
 

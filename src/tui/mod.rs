@@ -4,6 +4,7 @@
 
 mod action;
 pub mod catalog;
+mod fault_keys;
 mod live;
 pub mod state;
 mod terminal;

@@ -6,6 +6,7 @@
 mod checkpoint;
 mod control;
 mod op;
+mod outcome;
 pub mod rng;
 mod scheduler;
 
@@ -13,7 +14,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use tokio::sync::{Mutex, Semaphore, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -21,12 +21,13 @@ use crate::check::checkpoint::{Checkpoint, Request};
 use crate::check::ledger::SessionState;
 use crate::check::{self, Patience, SweepResult, WriteTally};
 use crate::events::{Event, EventLog};
-use crate::metrics::{self, OpKind, Phase, Snapshot, StrategyStats};
+use crate::metrics::{self, Phase, Snapshot, StrategyStats};
 use crate::scenario::Workload;
 use crate::store::SessionStore;
 use crate::store::StrategyKind;
 pub use control::{Hold, LoadControl};
 use op::OpCtx;
+use outcome::{prefill, relative, tally, unmeasured};
 use scheduler::{MAX_IN_FLIGHT, Schedule};
 
 pub type Ledger = Arc<Vec<Mutex<SessionState>>>;
@@ -417,62 +418,4 @@ async fn run(
         checkpoints,
         pauses,
     }
-}
-
-/// The time left out of a strategy's unavailability and recovery: every
-/// pause, but of a checkpoint that read the strategy only the part after
-/// its first read succeeded — before that, the store may still have been
-/// unreachable, and the hold must not hide it.
-fn unmeasured(
-    pauses: &[(Duration, Duration)],
-    checkpoints: &[Checkpoint],
-    strategy: &str,
-) -> Vec<(Duration, Duration)> {
-    let ms = Duration::from_millis;
-    let mut unsure: Vec<(Duration, Duration)> = checkpoints
-        .iter()
-        .filter_map(|c| {
-            let t = c.strategies.get(strategy)?;
-            Some((ms(c.at_ms), ms(t.first_read_ms.unwrap_or(c.resumed_ms))))
-        })
-        .collect();
-    unsure.sort_unstable();
-    metrics::subtract(pauses, &unsure)
-}
-
-/// Instants as offsets from `origin`.
-fn relative(spans: &[(Instant, Instant)], origin: Instant) -> Vec<(Duration, Duration)> {
-    spans
-        .iter()
-        .map(|&(a, b)| {
-            (
-                a.saturating_duration_since(origin),
-                b.saturating_duration_since(origin),
-            )
-        })
-        .collect()
-}
-
-/// Every acknowledged write in `ledger`, by fate.
-async fn tally(ledger: &Ledger) -> WriteTally {
-    let mut t = WriteTally::default();
-    for s in ledger.iter() {
-        for w in &s.lock().await.writes {
-            t.add(w.fate, 1);
-        }
-    }
-    t
-}
-
-/// Write every session once (closed loop, bounded concurrency); acknowledged
-/// writes enter the ledger, no samples are recorded.
-async fn prefill(ctx: Arc<OpCtx>, sessions: u64) {
-    futures::stream::iter(0..sessions)
-        .for_each_concurrent(64, |id| {
-            let ctx = ctx.clone();
-            async move {
-                op::execute(&ctx, OpKind::Create, id).await;
-            }
-        })
-        .await;
 }

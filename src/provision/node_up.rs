@@ -1,0 +1,61 @@
+//! One topology node brought up: its kind's provisioning, with the run's
+//! password for Redis, and the DynamoDB node a DAX node sits in front of.
+
+use std::collections::HashMap;
+
+use super::launch::Ctx;
+use super::port_plan::PortPlan;
+use super::{NodeHandle, ProvisionError, dax, dynamodb, memcached, redis};
+use crate::topology::{Node, NodeKind};
+
+/// Processes that get a client link proxy: every server (Sentinels are
+/// reached directly). Clients of replicated and cluster nodes learn a
+/// server's peer address (from Sentinels, `CLUSTER SLOTS`, MOVED) and
+/// translate it to the client proxy ([`crate::store`]).
+pub(super) fn proxied(n: &NodeHandle) -> bool {
+    n.process.is_some() && !n.info.role.is_sentinel()
+}
+
+pub(super) async fn node_up(
+    ctx: &Ctx<'_>,
+    node: &Node,
+    plan: &PortPlan,
+    dynamodb_urls: &HashMap<&str, String>,
+) -> Result<Vec<NodeHandle>, ProvisionError> {
+    let name = node.name.as_str();
+    let ctx = &Ctx {
+        image: node.image.as_deref(),
+        ..*ctx
+    };
+    let password = || {
+        match &node.kind {
+            NodeKind::Redis(s) => s.password.clone(),
+            NodeKind::RedisReplicated(r) => r.server.password.clone(),
+            NodeKind::RedisCluster(c) => c.server.password.clone(),
+            _ => None,
+        }
+        .unwrap_or_else(redis::random_password)
+    };
+    match &node.kind {
+        NodeKind::Redis(cfg) => {
+            redis::standalone::up(ctx, name, cfg, plan.client[0], &password()).await
+        }
+        NodeKind::RedisReplicated(cfg) => {
+            redis::replicated::up(ctx, name, cfg, &plan.client, &password()).await
+        }
+        NodeKind::RedisCluster(cfg) => {
+            redis::cluster::up(ctx, name, cfg, &plan.client, &plan.bus, &password()).await
+        }
+        NodeKind::Dynamodb(cfg) => dynamodb::up(ctx, name, cfg, plan.client.first().copied()).await,
+        NodeKind::Dax(cfg) => {
+            let upstream = dynamodb_urls.get(cfg.dynamodb.as_str()).ok_or_else(|| {
+                ProvisionError::Setup(format!(
+                    "dax node `{name}`: no dynamodb node `{}`",
+                    cfg.dynamodb
+                ))
+            })?;
+            dax::up(ctx, name, cfg, &plan.client, upstream).await
+        }
+        NodeKind::Memcached(cfg) => memcached::up(ctx, name, cfg, &plan.client).await,
+    }
+}

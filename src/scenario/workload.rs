@@ -1,0 +1,124 @@
+//! A scenario's `workload:` — sessions, rates, duration, TTL, timeouts and
+//! the seeds' Redis patterns, checked.
+
+use std::time::Duration;
+
+use super::spec;
+use super::{Rates, Workload};
+use crate::store::Patterns;
+use crate::yaml::Problems;
+
+/// `300/s`, `18000/m`, `300` (per second).
+fn rate(c: &mut Problems<'_>, path: &str, v: &Option<serde_yaml::Value>) -> f64 {
+    let Some(v) = v else { return 0.0 };
+    let parsed = match v {
+        serde_yaml::Value::Number(n) => n.as_f64(),
+        serde_yaml::Value::String(s) => {
+            let (num, per) = s.split_once('/').unwrap_or((s, "s"));
+            let per = match per.trim() {
+                "s" => Some(1.0),
+                "m" => Some(60.0),
+                "h" => Some(3600.0),
+                _ => None,
+            };
+            num.trim().parse::<f64>().ok().zip(per).map(|(n, p)| n / p)
+        }
+        _ => None,
+    };
+    match parsed {
+        Some(r) if r >= 0.0 && r.is_finite() && r <= 1_000_000.0 => r,
+        _ => {
+            let shown = serde_yaml::to_string(v).unwrap_or_default();
+            c.at(
+                path,
+                format!(
+                    "a rate is like 300/s, 100/m or 300 (per second, at most 1000000); got {}",
+                    shown.trim()
+                ),
+            );
+            // NaN marks a rate already reported as invalid.
+            f64::NAN
+        }
+    }
+}
+
+pub(super) fn workload(c: &mut Problems<'_>, w: &spec::WorkloadSpec) -> Workload {
+    if w.sessions == 0 || w.sessions > 10_000_000 {
+        c.at(
+            "workload.sessions",
+            "sessions must be between 1 and 10000000",
+        );
+    }
+    let rates = Rates {
+        create: rate(c, "workload.rates.create", &w.rates.create),
+        read: rate(c, "workload.rates.read", &w.rates.read),
+        update: rate(c, "workload.rates.update", &w.rates.update),
+        delete: rate(c, "workload.rates.delete", &w.rates.delete),
+    };
+    // NaN marks a rate already reported as invalid.
+    if !rates.total().is_nan() && rates.total() <= 0.0 {
+        c.at("workload.rates", "at least one rate must be above zero");
+    }
+    let value_bytes = w.value_bytes.unwrap_or(512);
+    if !(32..=400_000).contains(&value_bytes) {
+        c.at(
+            "workload.value_bytes",
+            "value_bytes must be between 32 and 400000 (DynamoDB's item limit)",
+        );
+    }
+    let connections = w.connections.unwrap_or(8);
+    if !(1..=512).contains(&connections) {
+        c.at(
+            "workload.connections",
+            "connections must be between 1 and 512",
+        );
+    }
+    Workload {
+        sessions: w.sessions,
+        duration: c.duration("workload.duration", &w.duration),
+        rates,
+        ttl: w
+            .ttl
+            .as_deref()
+            .map(|s| c.duration("workload.ttl", s))
+            .unwrap_or(Duration::from_secs(1800)),
+        value_bytes,
+        op_timeout: w
+            .op_timeout
+            .as_deref()
+            .map(|s| c.duration("workload.op_timeout", s))
+            .unwrap_or(Duration::from_secs(1)),
+        prefill: w.prefill.unwrap_or(false),
+        connections,
+        seed: w.seed.unwrap_or(1),
+        patterns: patterns(c, w.patterns.as_ref()),
+    }
+}
+
+fn patterns(c: &mut Problems<'_>, p: Option<&spec::PatternsSpec>) -> Patterns {
+    let mut out = Patterns::default();
+    let Some(p) = p else { return out };
+    if let Some(s) = &p.lock_lease {
+        out.lock_lease = c.duration("workload.patterns.lock_lease", s);
+    }
+    if let Some(s) = &p.rate_limit {
+        let parsed = s.split_once('/').and_then(|(max, window)| {
+            let max = max.trim().parse::<u64>().ok().filter(|m| *m > 0)?;
+            let window = humantime::parse_duration(window.trim())
+                .ok()
+                .filter(|w| !w.is_zero())?;
+            Some((max, window))
+        });
+        match parsed {
+            Some((max, window)) => {
+                out.limit_max = max;
+                out.limit_window = window;
+            }
+            None => c.at(
+                "workload.patterns.rate_limit",
+                format!("expected requests per window like 30/60s; got {s:?}"),
+            ),
+        }
+    }
+    out
+}
