@@ -300,7 +300,7 @@ async fn a_checkpoint_counts_every_write_a_flush_destroyed_however_much_is_writt
     // The final sweep alone finds (almost) nothing missing: the load wrote
     // over the flushed sessions.
     assert!(
-        o.strategies[0].sweep.count(ReadCheck::Missing) <= 1,
+        o.strategies[0].sweep.count(ReadCheck::Lost) <= 1,
         "{:?}",
         o.strategies[0].sweep.verdicts
     );

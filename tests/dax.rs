@@ -30,7 +30,7 @@ async fn up(h: &tempfile::TempDir, dax: &str) -> Deployment {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn node<'a>(d: &'a Deployment, name: &str) -> &'a provision::NodeHandle {
+fn node<'a>(d: &'a Deployment, name: &str) -> &'a provision::ProcessHandle {
     d.nodes.iter().find(|n| n.info.name == name).unwrap()
 }
 

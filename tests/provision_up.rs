@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use redis::AsyncCommands;
 use sessiondrill::dynamo::{self, ClientPolicy};
-use sessiondrill::provision::{self, Deployment, NodeInfo, Role};
+use sessiondrill::provision::{self, Deployment, ProcessInfo, Role};
 use sessiondrill::topology::KindName;
 use support::{home, topology, up_options};
 
@@ -18,7 +18,7 @@ async fn up(name: &str, h: &tempfile::TempDir) -> Deployment {
         .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-async fn con(n: &NodeInfo) -> redis::aio::MultiplexedConnection {
+async fn con(n: &ProcessInfo) -> redis::aio::MultiplexedConnection {
     redis::Client::open(n.url.as_str())
         .unwrap()
         .get_multiplexed_async_connection()
@@ -34,7 +34,7 @@ fn field(info: &str, key: &str) -> String {
         .to_string()
 }
 
-async fn info(n: &NodeInfo, section: &str) -> String {
+async fn info(n: &ProcessInfo, section: &str) -> String {
     redis::cmd("INFO")
         .arg(section)
         .query_async(&mut con(n).await)
@@ -42,7 +42,7 @@ async fn info(n: &NodeInfo, section: &str) -> String {
         .unwrap()
 }
 
-async fn config(n: &NodeInfo, key: &str) -> String {
+async fn config(n: &ProcessInfo, key: &str) -> String {
     let kv: Vec<String> = redis::cmd("CONFIG")
         .arg("GET")
         .arg(key)
@@ -101,17 +101,17 @@ async fn standalone_no_persistence() {
 
 /// Roles from INFO replication, Sentinel's primary, replication working.
 async fn check_replicated(d: &Deployment, group: &str) {
-    let servers: Vec<&NodeInfo> = d
+    let servers: Vec<&ProcessInfo> = d
         .nodes
         .iter()
         .map(|n| &n.info)
-        .filter(|n| n.group == group && !n.role.is_sentinel())
+        .filter(|n| n.node == group && !n.role.is_sentinel())
         .collect();
-    let sentinels: Vec<&NodeInfo> = d
+    let sentinels: Vec<&ProcessInfo> = d
         .nodes
         .iter()
         .map(|n| &n.info)
-        .filter(|n| n.group == group && n.role.is_sentinel())
+        .filter(|n| n.node == group && n.role.is_sentinel())
         .collect();
     assert_eq!((servers.len(), sentinels.len()), (3, 3));
     let primary = servers[0];
@@ -204,7 +204,7 @@ async fn cluster_3x1() {
     assert!(per_master.values().all(|&s| s > 0), "{per_master:?}");
 }
 
-async fn check_dynamodb(n: &NodeInfo) {
+async fn check_dynamodb(n: &ProcessInfo) {
     use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
     let c = dynamo::client(&n.url, "us-east-1", ClientPolicy::default()).await;
     let t = c

@@ -35,7 +35,11 @@ pub const EXPIRY_MARGIN: Duration = Duration::from_secs(2);
 #[serde(rename_all = "lowercase")]
 pub enum ReadCheck {
     Durable,
-    Missing,
+    /// The read found the session without its last acknowledged write
+    /// (absent, or an older version): the write is lost. `missing` in the
+    /// report's `live` counts, as before.
+    #[serde(rename = "missing")]
+    Lost,
     Stale,
     Resurrected,
     Indeterminate,
@@ -46,7 +50,7 @@ pub enum ReadCheck {
 impl ReadCheck {
     pub const ALL: [ReadCheck; 6] = [
         ReadCheck::Durable,
-        ReadCheck::Missing,
+        ReadCheck::Lost,
         ReadCheck::Stale,
         ReadCheck::Resurrected,
         ReadCheck::Indeterminate,
@@ -56,7 +60,7 @@ impl ReadCheck {
     pub fn name(self) -> &'static str {
         match self {
             ReadCheck::Durable => "durable",
-            ReadCheck::Missing => "missing",
+            ReadCheck::Lost => "missing",
             ReadCheck::Stale => "stale",
             ReadCheck::Resurrected => "resurrected",
             ReadCheck::Indeterminate => "indeterminate",
@@ -115,7 +119,7 @@ pub fn judge(state: &mut SessionState, observed: Option<&str>, now: Instant) -> 
         }
         // Newer than anything this session was ever sent, or not a value of
         // this run's at all: the acknowledged write is not there.
-        (Some(Acked::Write { .. }), Some(_)) => reading(ReadCheck::Missing, 0),
+        (Some(Acked::Write { .. }), Some(_)) => reading(ReadCheck::Lost, 0),
         (Some(Acked::Write { .. }), None) if state.uncertain_delete.is_some() => {
             state.adopt_delete(now);
             Reading {
@@ -124,7 +128,7 @@ pub fn judge(state: &mut SessionState, observed: Option<&str>, now: Instant) -> 
                 expired: false,
             }
         }
-        (Some(Acked::Write { .. }), None) => reading(ReadCheck::Missing, 0),
+        (Some(Acked::Write { .. }), None) => reading(ReadCheck::Lost, 0),
         (Some(Acked::Delete { .. }), Some(_)) => reading(ReadCheck::Resurrected, 0),
         (Some(Acked::Delete { .. }), None) => reading(ReadCheck::Nothing, 0),
         (None, _) => reading(ReadCheck::Nothing, 0),
@@ -215,9 +219,9 @@ mod tests {
         let mut s = state_with(3, now);
         assert_eq!(check(&mut s, Some(&val(3)), now), ReadCheck::Durable);
         assert_eq!(check(&mut s, Some(&val(2)), now), ReadCheck::Stale);
-        assert_eq!(check(&mut s, None, now), ReadCheck::Missing);
-        assert_eq!(check(&mut s, Some("not ours"), now), ReadCheck::Missing);
-        assert_eq!(check(&mut s, Some(&val(9)), now), ReadCheck::Missing);
+        assert_eq!(check(&mut s, None, now), ReadCheck::Lost);
+        assert_eq!(check(&mut s, Some("not ours"), now), ReadCheck::Lost);
+        assert_eq!(check(&mut s, Some(&val(9)), now), ReadCheck::Lost);
         s.begin_delete(now);
         s.delete_acked(now);
         assert_eq!(check(&mut s, None, now), ReadCheck::Nothing);
@@ -268,7 +272,7 @@ mod tests {
         let v = s.begin_write(now, Duration::from_secs(600));
         s.write_acked(v, now);
         let r = judge(&mut s, None, now);
-        assert_eq!(r.check, ReadCheck::Missing);
+        assert_eq!(r.check, ReadCheck::Lost);
         let t = judge_writes(&mut s, &r, None, at(now));
         assert_eq!(t.lost, 3, "every acknowledged write is gone");
     }

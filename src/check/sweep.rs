@@ -153,7 +153,7 @@ async fn judge_one(
         let at = Instant::now();
         let reading = judge(state, v.as_deref(), at);
         let judged = Judged { at, fault };
-        let disagrees = matches!(reading.check, ReadCheck::Missing | ReadCheck::Stale);
+        let disagrees = matches!(reading.check, ReadCheck::Lost | ReadCheck::Stale);
         let src = if disagrees {
             source(store, id, p).await
         } else {
@@ -258,7 +258,7 @@ pub async fn sweep(
         *out.verdicts.entry(j.check).or_default() += 1;
         out.writes.merge(&j.writes);
         match j.check {
-            ReadCheck::Missing => {
+            ReadCheck::Lost => {
                 out.lost_ids.push(id);
                 out.lost_from_cache += j.from_cache as u64;
             }

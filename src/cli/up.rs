@@ -15,7 +15,7 @@ use serde::Serialize;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use super::parse_duration;
-use crate::provision::{self, Home, NodeInfo, UpOptions};
+use crate::provision::{self, Home, ProcessInfo, UpOptions};
 use crate::scenario::Document;
 
 #[derive(Debug, clap::Args)]
@@ -56,7 +56,7 @@ pub struct UpReport {
     pub run_id: String,
     pub topology: String,
     pub ready_ms: u128,
-    pub nodes: Vec<NodeInfo>,
+    pub nodes: Vec<ProcessInfo>,
 }
 
 pub async fn run(args: UpArgs, home: Home) -> u8 {
@@ -276,7 +276,7 @@ fn print_ready(r: &UpReport) {
     print_nodes(&r.nodes);
 }
 
-pub(super) fn print_nodes(nodes: &[NodeInfo]) {
+pub(super) fn print_nodes(nodes: &[ProcessInfo]) {
     let containers = nodes.iter().any(|n| n.container.is_some());
     let container = |c: Option<&str>| {
         if containers {

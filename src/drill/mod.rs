@@ -18,7 +18,7 @@ use crate::events::EventLog;
 use crate::faults::{FollowUp, Injector};
 use crate::observe::node_status::NodeStatus;
 use crate::observe::observer;
-use crate::provision::{self, Deployment, Home, NodeInfo, ProvisionError, UpOptions};
+use crate::provision::{self, Deployment, Home, ProcessInfo, ProvisionError, UpOptions};
 use crate::report::{self, Report};
 use crate::scenario::{CheckMode, Scenario};
 use crate::store;
@@ -61,7 +61,7 @@ pub struct Drill {
     pub run_id: String,
     pub ready_in: Duration,
     /// Every node as provisioned (ports, pids at start), in deployment order.
-    pub nodes: Vec<NodeInfo>,
+    pub nodes: Vec<ProcessInfo>,
     /// Why power-loss is not possible in this drill, if it is not.
     pub power_loss_unavailable: Option<String>,
     pub deployment: Arc<Mutex<Deployment>>,

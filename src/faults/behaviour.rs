@@ -27,6 +27,16 @@ impl Needs {
         power_loss_fs: false,
         proxies: false,
     };
+    /// Link faults: every link through a proxy.
+    pub const PROXIES: Needs = Needs {
+        power_loss_fs: false,
+        proxies: true,
+    };
+    /// Data directories on the power-loss filesystem.
+    pub const POWER_LOSS_FS: Needs = Needs {
+        power_loss_fs: true,
+        proxies: false,
+    };
 }
 
 /// What an injection works on: the deployment, the processes the target
@@ -46,7 +56,7 @@ pub struct Strike<'a> {
 
 impl Strike<'_> {
     /// The processes struck.
-    pub fn handles(&self) -> Vec<&crate::provision::NodeHandle> {
+    pub fn handles(&self) -> Vec<&crate::provision::ProcessHandle> {
         self.nodes.iter().map(|&i| &self.dep.nodes[i]).collect()
     }
 }
@@ -70,17 +80,19 @@ pub trait Behaviour: Sized {
     /// Does a duration mean anything (it holds until healed)?
     const HEALS: bool;
     /// Acts on a link (a proxy) rather than a process or a server.
-    const LINK: bool = false;
+    const LINK: bool;
     /// Healed at the end of the load even without a duration, before the
     /// final sweep.
-    const HEALED_AT_END: bool = false;
+    const HEALED_AT_END: bool;
     /// Can leave processes dead when it fails half-way.
-    const STOPS_PROCESSES: bool = false;
+    const STOPS_PROCESSES: bool;
     /// Has happened only once a replica is promoted (else the run fails).
     const MUST_PROMOTE: bool = false;
     /// Ends the faults of this kind on the same processes.
     const ENDS: Option<FaultKind> = None;
-    const NEEDS: Needs = Needs::NOTHING;
+    /// What provisioning must build for it (forget the power-loss
+    /// filesystem and the fault fails only at run time: no default).
+    const NEEDS: Needs;
     /// Its own YAML fields (`latency`, `share`…): any other kind's field
     /// on it is an error.
     const FIELDS: &'static [&'static str] = &[];
@@ -90,9 +102,7 @@ pub trait Behaviour: Sized {
 
     /// Can it hit `node`? (Whether it names a node at all, and whether
     /// sessiondrill owns its processes, is checked before.)
-    fn applies(_node: &Node) -> Result<(), String> {
-        Ok(())
-    }
+    fn applies(node: &Node) -> Result<(), String>;
 
     /// What it may destroy on `node`, by the node's configuration.
     fn budget(node: &Node, peers: bool) -> Budget;
@@ -110,9 +120,7 @@ pub trait Behaviour: Sized {
     }
 
     /// Can writes acknowledged while it holds be destroyed by it?
-    fn destroys_while_in_force(_peers: bool) -> bool {
-        false
-    }
+    fn destroys_while_in_force(peers: bool) -> bool;
 
     /// Wait for the moment to strike, before anything is observed.
     async fn prepare(&self, _dep: &Deployment, _nodes: &[usize]) {}

@@ -40,7 +40,11 @@ pub fn link() -> Budget {
 pub fn nothing(node: &Node) -> Budget {
     match &node.kind {
         NodeKind::Dynamodb(_) => durable(),
-        _ => none(),
+        NodeKind::Redis(_)
+        | NodeKind::RedisReplicated(_)
+        | NodeKind::RedisCluster(_)
+        | NodeKind::Dax(_)
+        | NodeKind::Memcached(_) => none(),
     }
 }
 

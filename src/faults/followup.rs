@@ -67,14 +67,14 @@ impl Plan {
 /// good has nothing to read (a checkpoint would hold the load while its
 /// reads fail).
 pub fn plan(kind: FaultKind, peers: bool, node: &NodeKind) -> Plan {
-    let roles = matches!(
-        node,
-        NodeKind::RedisReplicated(_) | NodeKind::RedisCluster(_)
-    );
-    let settle = match node {
-        NodeKind::RedisReplicated(_) => SENTINEL_SETTLE,
-        NodeKind::RedisCluster(_) => CLUSTER_SETTLE,
-        _ => Duration::ZERO,
+    // Whether a replica can be promoted, and how long its clients take to
+    // follow.
+    let (roles, settle) = match node {
+        NodeKind::RedisReplicated(_) => (true, SENTINEL_SETTLE),
+        NodeKind::RedisCluster(_) => (true, CLUSTER_SETTLE),
+        NodeKind::Redis(_) | NodeKind::Dynamodb(_) | NodeKind::Dax(_) | NodeKind::Memcached(_) => {
+            (false, Duration::ZERO)
+        }
     };
     let (at_once, on_promotion) = kind.checkpoints(roles, peers);
     Plan {
@@ -138,7 +138,7 @@ impl FollowUps {
             ports: dep
                 .nodes
                 .iter()
-                .filter(|n| n.info.group == group)
+                .filter(|n| n.info.node == group)
                 .map(|n| {
                     let ports = [Some(n.info.port), n.info.peer_port];
                     (n.info.name.clone(), ports.into_iter().flatten().collect())

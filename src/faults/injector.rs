@@ -1,6 +1,7 @@
 //! The injector: applies faults to a running deployment, heals them when
 //! their duration ends, and keeps a record of each for the report. The
-//! scenario timeline calls it; the TUI will call it for live faults.
+//! scenario timeline and the dashboard's fault keys call it. What each kind
+//! does is its own file's ([`super::kinds`]); this is only the lifecycle.
 
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -28,7 +29,7 @@ pub struct ActiveFault {
     /// When its checkpoints come.
     pub plan: Plan,
     /// The topology node it hit.
-    pub group: String,
+    pub node: String,
 }
 
 impl ActiveFault {
@@ -150,7 +151,7 @@ impl Injector {
         };
         // What a promotion watch needs, taken before the fault acts.
         let watch = match (&self.follow_ups, nodes.first()) {
-            (Some(f), Some(&i)) => Some(f.watch(&dep, &dep.nodes[i].info.group)),
+            (Some(f), Some(&i)) => Some(f.watch(&dep, &dep.nodes[i].info.node)),
             _ => None,
         };
         let at = Instant::now();
@@ -158,9 +159,11 @@ impl Injector {
             .iter()
             .map(|&i| dep.nodes[i].info.name.clone())
             .collect();
+        let sentinels_only =
+            !nodes.is_empty() && nodes.iter().all(|&i| dep.nodes[i].info.role.is_sentinel());
         let group = nodes
             .first()
-            .map(|&i| dep.nodes[i].info.group.clone())
+            .map(|&i| dep.nodes[i].info.node.clone())
             .unwrap_or_default();
         let plan = dep
             .topology
@@ -206,6 +209,7 @@ impl Injector {
             discarded,
             unsynced_ms,
             fired: true,
+            sentinels_only,
             error: failure.clone(),
             ..FaultRecord::of(&fault, at, self.ms(at))
         });
@@ -222,7 +226,7 @@ impl Injector {
                     nodes,
                     duration: Some(Duration::ZERO),
                     plan: Plan::default(),
-                    group,
+                    node: group,
                 });
             return Err(FaultError {
                 recorded: true,
@@ -257,7 +261,7 @@ impl Injector {
                     nodes: nodes.clone(),
                     duration: fault.duration,
                     plan,
-                    group: group.clone(),
+                    node: group.clone(),
                 });
             if let Some(d) = fault.duration {
                 let me = self.clone();
@@ -314,7 +318,7 @@ impl Injector {
         // Only on a node that is back: reading a dead one would hold the
         // load while every read fails.
         if let (true, false, Some(f)) = (active.plan.at_heal, failed, &self.follow_ups) {
-            f.checkpoint(id, &active.group, "healed".into(), active.plan.settle);
+            f.checkpoint(id, &active.node, "healed".into(), active.plan.settle);
         }
         let now = Instant::now();
         if let Some(r) = self

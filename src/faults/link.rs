@@ -6,10 +6,10 @@
 use super::behaviour::{Behaviour, Mend, Strike};
 use super::{FaultAction, FaultKind};
 use crate::fabric::proxy::{Proxy, Toxics};
-use crate::provision::NodeHandle;
+use crate::provision::ProcessHandle;
 
 /// The proxy of `node`'s client link, or of its peer link (`peers`).
-pub fn proxy(node: &NodeHandle, peers: bool) -> Result<&Proxy, String> {
+pub fn proxy(node: &ProcessHandle, peers: bool) -> Result<&Proxy, String> {
     if peers {
         return node.peer_proxy.as_ref().ok_or_else(|| {
             format!(
@@ -88,7 +88,7 @@ fn rebuild(proxy: &Proxy, healed: FaultKind, still: &[FaultAction]) -> Result<St
 /// and its bus proxy hold everything, and every other node's bus proxy
 /// holds the bus connections node `i` opened. Clients still reach it
 /// through its client proxy.
-pub fn cluster_partition(nodes: &[NodeHandle], i: usize, on: bool) -> Result<String, String> {
+pub fn cluster_partition(nodes: &[ProcessHandle], i: usize, on: bool) -> Result<String, String> {
     let me = &nodes[i];
     let name = &me.info.name;
     let (Some(peer), Some(bus), Some(id)) = (&me.peer_proxy, &me.bus_proxy, &me.cluster_id) else {
@@ -104,7 +104,7 @@ pub fn cluster_partition(nodes: &[NodeHandle], i: usize, on: bool) -> Result<Str
     }
     for other in nodes
         .iter()
-        .filter(|n| n.info.group == me.info.group && n.info.name != *name)
+        .filter(|n| n.info.node == me.info.node && n.info.name != *name)
     {
         if let Some(b) = &other.bus_proxy {
             b.update(|t| {
@@ -127,32 +127,47 @@ pub fn cluster_partition(nodes: &[NodeHandle], i: usize, on: bool) -> Result<Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::faults::kinds::{Latency, Partition, Way};
+    use crate::fabric::proxy::Direction;
+    use crate::faults::kinds::{Latency, Partition};
     use std::time::Duration;
 
     #[tokio::test]
     async fn healing_one_fault_keeps_the_others_on_the_link() {
         let proxy = Proxy::start(1, false).await.unwrap();
-        let up = FaultAction::Partition(Partition { way: Way::Up });
-        let both = FaultAction::Partition(Partition { way: Way::Both });
+        let up = FaultAction::Partition(Partition {
+            direction: Some(Direction::Up),
+        });
+        let both = FaultAction::Partition(Partition { direction: None });
         let slow = FaultAction::Latency(Latency {
             latency: Duration::from_millis(50),
             jitter: Duration::ZERO,
         });
-        proxy.update(|t| {
-            for f in [&up, &both, &slow] {
-                f.toxics(t);
-            }
-        });
+        proxy.update(|t| up.toxics(t));
         let t = proxy.toxics();
-        assert!(t.block_up && t.block_down, "{t:?}");
+        assert!(t.block_up && !t.block_down, "{t:?}");
+        proxy.update(|t| {
+            both.toxics(t);
+            slow.toxics(t);
+        });
+        proxy.reset();
+        let generation = proxy.toxics().reset_generation;
         // The `both` partition heals; the one-way partition and the latency stay.
-        rebuild(&proxy, FaultKind::Partition, &[up.clone(), slow.clone()]).unwrap();
+        let said = rebuild(&proxy, FaultKind::Partition, &[up.clone(), slow.clone()]).unwrap();
+        assert_eq!(
+            said,
+            "partition healed; still on the link: partition, latency"
+        );
         let t = proxy.toxics();
         assert!(t.block_up && !t.block_down, "{t:?}");
         assert_eq!(t.latency, Duration::from_millis(50));
-        rebuild(&proxy, FaultKind::Latency, &[up]).unwrap();
-        rebuild(&proxy, FaultKind::Partition, &[]).unwrap();
-        assert!(proxy.toxics().is_clean());
+        assert_eq!(t.reset_generation, generation, "a heal is no reset");
+        // The latency heals; the one-way partition stays.
+        rebuild(&proxy, FaultKind::Latency, std::slice::from_ref(&up)).unwrap();
+        let t = proxy.toxics();
+        assert!(t.block_up && !t.block_down && t.latency.is_zero(), "{t:?}");
+        // The last one heals.
+        let said = rebuild(&proxy, FaultKind::Partition, &[]).unwrap();
+        assert_eq!(said, "link healed (partition)");
+        assert!(!proxy.toxics().block_up);
     }
 }

@@ -2,14 +2,13 @@
 //! with a target and an optional duration after which it heals itself.
 //!
 //! - [`kinds`]: one file per kind (processes, server commands, links),
-//!   each a [`behaviour::Behaviour`]; [`FaultAction`] holds them all and
-//!   derives [`FaultKind`];
+//!   each a [`behaviour::Behaviour`], and the registry: [`FaultAction`]
+//!   holds them all and derives [`FaultKind`];
 //! - the [`Injector`] applies faults to a running deployment (the scenario
 //!   timeline and the dashboard call it) and keeps their records;
 //!   [`timeline`] schedules them; [`followup`] takes the checkpoints that
 //!   count what they destroyed; [`budget`] says what each may destroy.
 
-mod action;
 pub mod behaviour;
 pub mod budget;
 pub mod followup;
@@ -24,10 +23,9 @@ pub mod timeline;
 
 use std::time::Duration;
 
-pub use action::{FaultAction, FaultKind};
 pub use followup::FollowUp;
 pub use injector::{ActiveFault, FaultError, FaultRecord, Injector};
-pub use kinds::Way;
+pub use kinds::{FaultAction, FaultKind};
 
 /// One fault to inject: what ([`FaultAction`]) and where.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,24 +7,24 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use crate::provision::spawner::Spawner;
-use crate::provision::{Deployment, ManagedProcess, NodeHandle, health};
+use crate::provision::{Deployment, ManagedProcess, ProcessHandle, health};
 
 /// How long a restarted process may take to answer (Redis replays its AOF).
 pub const RESTART_TIMEOUT: Duration = Duration::from_secs(30);
 
-fn process(node: &mut NodeHandle) -> Result<&mut ManagedProcess, String> {
+fn process(node: &mut ProcessHandle) -> Result<&mut ManagedProcess, String> {
     node.process
         .as_mut()
         .ok_or_else(|| format!("{} is not a process of this run", node.info.name))
 }
 
 /// SIGKILL and reap. Killing a dead process is not an error.
-pub fn kill(node: &mut NodeHandle) -> Result<(), String> {
+pub fn kill(node: &mut ProcessHandle) -> Result<(), String> {
     process(node)?.kill_now();
     Ok(())
 }
 
-pub fn is_running(node: &mut NodeHandle) -> bool {
+pub fn is_running(node: &mut ProcessHandle) -> bool {
     node.process
         .as_mut()
         .is_some_and(|p| p.exit_status().is_none())
@@ -32,7 +32,7 @@ pub fn is_running(node: &mut NodeHandle) -> bool {
 
 /// Start the process again from its original command line (same port, same
 /// data directory) and wait until it answers. Returns the time that took.
-pub async fn start_again(node: &mut NodeHandle, spawner: &Spawner) -> Result<Duration, String> {
+pub async fn start_again(node: &mut ProcessHandle, spawner: &Spawner) -> Result<Duration, String> {
     let name = node.info.name.clone();
     if is_running(node) {
         return Err(format!("{name} is still running"));
@@ -57,7 +57,7 @@ pub async fn restart_in(dep: &mut Deployment, i: usize) -> Result<String, String
 
 /// How `sig` reaches `nodes` — what the timeline says was done:
 /// `SIGKILL a, b` for processes, `docker kill a, b` for containers.
-pub fn how(nodes: &[&NodeHandle], sig: Signal) -> String {
+pub fn how(nodes: &[&ProcessHandle], sig: Signal) -> String {
     let names: Vec<&str> = nodes.iter().map(|n| n.info.name.as_str()).collect();
     let in_containers = nodes.iter().any(|n| {
         n.process
@@ -73,15 +73,15 @@ pub fn how(nodes: &[&NodeHandle], sig: Signal) -> String {
     format!("{verb} {}", names.join(", "))
 }
 
-pub fn pause(node: &mut NodeHandle) -> Result<(), String> {
+pub fn pause(node: &mut ProcessHandle) -> Result<(), String> {
     signal(node, Signal::SIGSTOP)
 }
 
-pub fn resume(node: &mut NodeHandle) -> Result<(), String> {
+pub fn resume(node: &mut ProcessHandle) -> Result<(), String> {
     signal(node, Signal::SIGCONT)
 }
 
-fn signal(node: &mut NodeHandle, sig: Signal) -> Result<(), String> {
+fn signal(node: &mut ProcessHandle, sig: Signal) -> Result<(), String> {
     let name = node.info.name.clone();
     let p = process(node)?;
     if p.exit_status().is_some() {

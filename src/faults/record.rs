@@ -3,8 +3,10 @@
 
 use std::time::Instant;
 
+use super::budget::Budget;
 use super::{Fault, FaultKind};
 use crate::fabric::powerfs::LossSummary;
+use crate::topology::Node;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{fault}: {reason}")]
@@ -51,6 +53,9 @@ pub struct FaultRecord {
     pub error: Option<String>,
     #[serde(skip)]
     pub at: Instant,
+    /// Every process it hit is a Sentinel (which holds no sessions).
+    #[serde(skip)]
+    pub sentinels_only: bool,
 }
 
 impl FaultRecord {
@@ -74,6 +79,63 @@ impl FaultRecord {
             fired: false,
             error: None,
             at,
+            sentinels_only: false,
         }
+    }
+}
+
+impl FaultRecord {
+    /// What it may destroy on topology node `node`: its kind's budget, but
+    /// nothing when it hit only Sentinels (they hold no sessions) — unless
+    /// it is a failover, which the Sentinels perform on the primary.
+    pub fn budget(&self, node: &Node) -> Budget {
+        if self.sentinels_only && !self.kind.must_promote() {
+            return Budget::new(
+                "Sentinels hold no sessions: nothing acknowledged is lost",
+                Some(0.0),
+            );
+        }
+        self.kind.budget(node, self.peers)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::faults::FaultAction;
+    use crate::faults::kinds::Pause;
+    use crate::topology::Topology;
+    use crate::yaml::SourceText;
+
+    #[test]
+    fn pausing_sentinels_loses_nothing_but_pausing_the_primary_may() {
+        let t = Topology::parse(&SourceText::inline(
+            "t.yaml",
+            "name: t\nnodes:\n  cache: { kind: redis-replicated }\n",
+        ))
+        .unwrap();
+        let node = &t.nodes[0];
+        let pause = Fault::new(FaultAction::Pause(Pause), "cache.primary");
+        let mut r = FaultRecord::of(&pause, Instant::now(), 0);
+        let primary = r.budget(node);
+        assert!(
+            primary.rule.contains("Sentinel failover"),
+            "{}",
+            primary.rule
+        );
+        r.sentinels_only = true;
+        let sentinels = r.budget(node);
+        assert_eq!(sentinels.window_s, Some(0.0), "{}", sentinels.rule);
+        assert!(sentinels.rule.contains("Sentinels hold no sessions"));
+        // A failover asked of a Sentinel is still the failover's loss.
+        let failover = Fault::new(
+            FaultAction::Failover(crate::faults::kinds::Failover { mode: None }),
+            "cache-sentinel-0",
+        );
+        let r = FaultRecord {
+            sentinels_only: true,
+            ..FaultRecord::of(&failover, Instant::now(), 0)
+        };
+        assert_eq!(r.budget(node).window_s, None, "{}", r.budget(node).rule);
     }
 }

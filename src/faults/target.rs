@@ -10,14 +10,14 @@
 
 use crate::observe::roles::live_role;
 use crate::provision::redis::probe::RedisProbe;
-use crate::provision::{Deployment, NodeHandle, Role};
+use crate::provision::{Deployment, ProcessHandle, Role};
 
 /// Server processes of a group (not Sentinels), in process order.
-fn servers<'a>(dep: &'a Deployment, group: &str) -> Vec<(usize, &'a NodeHandle)> {
+fn servers<'a>(dep: &'a Deployment, group: &str) -> Vec<(usize, &'a ProcessHandle)> {
     dep.nodes
         .iter()
         .enumerate()
-        .filter(|(_, n)| n.info.group == group && !n.info.role.is_sentinel())
+        .filter(|(_, n)| n.info.node == group && !n.info.role.is_sentinel())
         .collect()
 }
 
@@ -25,8 +25,8 @@ fn servers<'a>(dep: &'a Deployment, group: &str) -> Vec<(usize, &'a NodeHandle)>
 pub fn sentinels(dep: &Deployment, group: &str) -> Vec<RedisProbe> {
     dep.nodes
         .iter()
-        .filter(|n| n.info.group == group && n.info.role.is_sentinel())
-        .map(NodeHandle::redis_probe)
+        .filter(|n| n.info.node == group && n.info.role.is_sentinel())
+        .map(ProcessHandle::redis_probe)
         .collect()
 }
 
@@ -53,7 +53,7 @@ pub async fn sentinels_primary_port(sentinels: &[RedisProbe], group: &str) -> Op
 async fn sentinel_primary(
     dep: &Deployment,
     group: &str,
-    members: &[(usize, &NodeHandle)],
+    members: &[(usize, &ProcessHandle)],
 ) -> Option<usize> {
     let port = sentinels_primary_port(&sentinels(dep, group), group).await?;
     members

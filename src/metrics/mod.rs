@@ -183,7 +183,7 @@ impl StrategyStats {
         if let Some(c) = s.check {
             *self.live.entry(c).or_default() += 1;
             match c {
-                ReadCheck::Missing if s.first_proof => self.proven_lost += 1,
+                ReadCheck::Lost if s.first_proof => self.proven_lost += 1,
                 ReadCheck::Stale if s.first_proof => self.proven_stale += 1,
                 _ => {}
             }
@@ -255,7 +255,7 @@ fn snapshot(stats: &[StrategyStats], start: Instant, phase: Phase, pauses: &Paus
                 latency_us: s.latency.total(),
                 latency_last_us: s.latency.window(last),
                 throughput_last: s.throughput.get(last).copied().unwrap_or(0),
-                live_missing: s.live.get(&ReadCheck::Missing).copied().unwrap_or(0),
+                live_missing: s.live.get(&ReadCheck::Lost).copied().unwrap_or(0),
                 live_stale: s.live.get(&ReadCheck::Stale).copied().unwrap_or(0),
                 proven_lost: s.proven_lost,
                 proven_stale: s.proven_stale,

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use super::node_status::{NodeState, NodeStatus, fill_lag, parse_redis_info};
 use crate::events::EventLog;
 use crate::provision::redis::probe::info_field;
-use crate::provision::{Deployment, NodeInfo, Role, health};
+use crate::provision::{Deployment, ProcessInfo, Role, health};
 use crate::topology::KindName;
 
 pub const EVERY: Duration = Duration::from_millis(100);
@@ -27,7 +27,7 @@ struct Watched {
     role: Role,
     port: u16,
     password: String,
-    info: NodeInfo,
+    info: ProcessInfo,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -53,7 +53,7 @@ pub fn spawn(dep: &Deployment, events: EventLog, stop: CancellationToken) -> Obs
         .filter(|n| n.process.is_some())
         .map(|n| Watched {
             name: n.info.name.clone(),
-            group: n.info.group.clone(),
+            group: n.info.node.clone(),
             kind: n.info.kind,
             role: n.info.role,
             port: n.info.port,

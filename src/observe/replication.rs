@@ -2,13 +2,13 @@
 
 use std::time::Duration;
 
-use crate::provision::NodeHandle;
+use crate::provision::ProcessHandle;
 use crate::provision::redis::probe::info_field;
 
 /// Replication lag of a primary's furthest-behind replica, in bytes, from
 /// `INFO replication`; `None` for anything that is not a primary with
 /// replicas (or does not answer within 200 ms).
-pub async fn replication_lag(node: &NodeHandle) -> Option<u64> {
+pub async fn replication_lag(node: &ProcessHandle) -> Option<u64> {
     if !node.info.kind.is_redis() || node.info.role.is_sentinel() {
         return None;
     }

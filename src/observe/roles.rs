@@ -1,11 +1,11 @@
 //! The live role of a Redis server, asked with `ROLE`: after a failover
 //! it is no longer the provisioned one.
 
-use crate::provision::NodeHandle;
+use crate::provision::ProcessHandle;
 
 /// The live role of a Redis server process: `master`, `slave`, or `None`
 /// when it does not answer.
-pub async fn live_role(node: &NodeHandle) -> Option<String> {
+pub async fn live_role(node: &ProcessHandle) -> Option<String> {
     let probe = node.redis_probe();
     let reply: redis::Value = tokio::time::timeout(
         std::time::Duration::from_millis(500),

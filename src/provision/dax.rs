@@ -5,8 +5,8 @@
 //! themselves when the primary does not answer).
 
 use super::ProvisionError;
+use super::handle::{ProcessHandle, ProcessInfo, Role};
 use super::launch::{Ctx, process_name};
-use super::node::{NodeHandle, NodeInfo, Role};
 use super::spawner::SpawnSpec;
 use crate::dynamo::{self, ClientPolicy};
 use crate::fabric::ports::HOST;
@@ -21,7 +21,7 @@ pub async fn up(
     cfg: &Dax,
     ports: &[u16],
     dynamodb: &str,
-) -> Result<Vec<NodeHandle>, ProvisionError> {
+) -> Result<Vec<ProcessHandle>, ProvisionError> {
     let url = |port: u16| format!("http://{HOST}:{port}");
     let mut started = Vec::new();
     for (i, &port) in ports.iter().enumerate() {
@@ -60,9 +60,9 @@ pub async fn up(
             dynamo::answers(&client).await
         })
         .await?;
-        let info = NodeInfo {
+        let info = ProcessInfo {
             name,
-            group: group.to_string(),
+            node: group.to_string(),
             kind: KIND,
             role,
             host: HOST.to_string(),
@@ -73,7 +73,7 @@ pub async fn up(
             proxy_port: None,
             peer_port: None,
         };
-        handles.push(NodeHandle::local(info, proc, dir));
+        handles.push(ProcessHandle::local(info, proc, dir));
     }
     Ok(handles)
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::spawner::Spawner;
-use super::{Home, NodeHandle, NodeInfo, RunDir, RunState, watchdog};
+use super::{Home, ProcessHandle, ProcessInfo, RunDir, RunState, watchdog};
 use crate::topology::Topology;
 
 #[derive(Debug, Clone)]
@@ -46,7 +46,7 @@ impl UpOptions {
 pub struct Deployment {
     // Field order is drop order: processes (and their mounts), then the
     // spawner thread, then the mount watchdog, then the run directory.
-    pub nodes: Vec<NodeHandle>,
+    pub nodes: Vec<ProcessHandle>,
     pub(super) spawner: Spawner,
     /// Held for its `Drop`: stopped once the nodes and mounts are gone.
     pub(super) _watchdog: Option<watchdog::Watchdog>,
@@ -62,7 +62,7 @@ impl Deployment {
         &self.run.id
     }
 
-    pub fn infos(&self) -> Vec<NodeInfo> {
+    pub fn infos(&self) -> Vec<ProcessInfo> {
         self.nodes.iter().map(|n| n.info.clone()).collect()
     }
 
@@ -70,7 +70,7 @@ impl Deployment {
         &self.state
     }
 
-    pub fn node(&self, name: &str) -> Option<&NodeHandle> {
+    pub fn node(&self, name: &str) -> Option<&ProcessHandle> {
         self.nodes.iter().find(|n| n.info.name == name)
     }
 
@@ -80,7 +80,7 @@ impl Deployment {
     }
 
     /// The nodes (mutable) and the spawner at once, for restarts.
-    pub fn nodes_and_spawner(&mut self) -> (&mut Vec<NodeHandle>, &Spawner) {
+    pub fn nodes_and_spawner(&mut self) -> (&mut Vec<ProcessHandle>, &Spawner) {
         (&mut self.nodes, &self.spawner)
     }
 }

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use super::ProvisionError;
+use super::handle::{ProcessHandle, ProcessInfo, Role};
 use super::launch::{Ctx, poll_until};
-use super::node::{NodeHandle, NodeInfo, Role};
 use super::spawner::SpawnSpec;
 use crate::dynamo::{self, ClientPolicy};
 use crate::fabric::ports::HOST;
@@ -30,7 +30,7 @@ pub async fn up(
     group: &str,
     cfg: &Dynamodb,
     port: Option<u16>,
-) -> Result<Vec<NodeHandle>, ProvisionError> {
+) -> Result<Vec<ProcessHandle>, ProvisionError> {
     match &cfg.engine {
         DynamoEngine::Embedded {
             ttl_sweep_interval_ms,
@@ -48,7 +48,7 @@ async fn embedded(
     cfg: &Dynamodb,
     port: u16,
     sweep_ms: u64,
-) -> Result<Vec<NodeHandle>, ProvisionError> {
+) -> Result<Vec<ProcessHandle>, ProvisionError> {
     let (dir, log) = ctx.dirs(group)?;
     let (data, fs) = ctx.data_dir(&dir)?;
     std::fs::create_dir_all(&data)
@@ -70,9 +70,9 @@ async fn embedded(
     })
     .await?;
     create_tables(&client, group, cfg).await?;
-    let info = NodeInfo {
+    let info = ProcessInfo {
         name: group.to_string(),
-        group: group.to_string(),
+        node: group.to_string(),
         kind: KIND,
         role: Role::Server,
         host: HOST.to_string(),
@@ -83,7 +83,7 @@ async fn embedded(
         proxy_port: None,
         peer_port: None,
     };
-    Ok(vec![NodeHandle::local(info, proc, dir).with_fs(fs)])
+    Ok(vec![ProcessHandle::local(info, proc, dir).with_fs(fs)])
 }
 
 async fn endpoint(
@@ -91,7 +91,7 @@ async fn endpoint(
     group: &str,
     cfg: &Dynamodb,
     url: &str,
-) -> Result<Vec<NodeHandle>, ProvisionError> {
+) -> Result<Vec<ProcessHandle>, ProvisionError> {
     let client = dynamo::client(url, &cfg.region, ClientPolicy::default()).await;
     poll_until(&format!("{group} ({url})"), ctx.timeout, || async {
         dynamo::answers(&client).await
@@ -99,9 +99,9 @@ async fn endpoint(
     .await?;
     create_tables(&client, group, cfg).await?;
     let (host, port) = host_port(url);
-    let info = NodeInfo {
+    let info = ProcessInfo {
         name: group.to_string(),
-        group: group.to_string(),
+        node: group.to_string(),
         kind: KIND,
         role: Role::Endpoint,
         host,
@@ -112,7 +112,7 @@ async fn endpoint(
         proxy_port: None,
         peer_port: None,
     };
-    Ok(vec![NodeHandle {
+    Ok(vec![ProcessHandle {
         info,
         process: None,
         dir: None,

@@ -3,18 +3,18 @@
 
 use std::time::Duration;
 
-use super::node::{NodeHandle, NodeInfo};
+use super::handle::{ProcessHandle, ProcessInfo};
 use crate::dynamo::{self, ClientPolicy};
 use crate::topology::KindName;
 
 /// One check, bounded by `limit`. `Err` says why not (LOADING, refused…).
-pub async fn check(node: &NodeHandle, limit: Duration) -> Result<(), String> {
+pub async fn check(node: &ProcessHandle, limit: Duration) -> Result<(), String> {
     check_info(&node.info, node.password.as_deref(), limit).await
 }
 
-/// [`check`] from what a node's [`NodeInfo`] and password say.
+/// [`check`] from what a node's [`ProcessInfo`] and password say.
 pub async fn check_info(
-    info: &NodeInfo,
+    info: &ProcessInfo,
     password: Option<&str>,
     limit: Duration,
 ) -> Result<(), String> {
@@ -42,7 +42,7 @@ pub async fn check_info(
 }
 
 /// Poll [`check`] until it passes or `timeout` ends; returns the last error.
-pub async fn wait(node: &NodeHandle, timeout: Duration) -> Result<Duration, String> {
+pub async fn wait(node: &ProcessHandle, timeout: Duration) -> Result<Duration, String> {
     let start = std::time::Instant::now();
     loop {
         match check(node, Duration::from_millis(500)).await {

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::handle::{ProcessHandle, ProcessInfo, Role};
 use super::launch::{Ctx, process_name};
-use super::node::{NodeHandle, NodeInfo, Role};
 use super::spawner::SpawnSpec;
 use super::{ProvisionError, binaries};
 use crate::fabric::ports::HOST;
@@ -17,7 +17,7 @@ pub async fn up(
     group: &str,
     cfg: &Memcached,
     ports: &[u16],
-) -> Result<Vec<NodeHandle>, ProvisionError> {
+) -> Result<Vec<ProcessHandle>, ProvisionError> {
     let program = ctx.program(binaries::MEMCACHED)?;
     let mut started = Vec::new();
     for (i, &port) in ports.iter().enumerate() {
@@ -44,9 +44,9 @@ pub async fn up(
     let mut handles = Vec::new();
     for (name, port, mut proc, dir) in started {
         ctx.wait_ready(&name, &mut proc, || version(port)).await?;
-        let info = NodeInfo {
+        let info = ProcessInfo {
             name: name.clone(),
-            group: group.to_string(),
+            node: group.to_string(),
             kind: KindName::Memcached,
             role: Role::Server,
             host: HOST.to_string(),
@@ -57,7 +57,7 @@ pub async fn up(
             proxy_port: None,
             peer_port: None,
         };
-        handles.push(NodeHandle::local(info, proc, dir));
+        handles.push(ProcessHandle::local(info, proc, dir));
     }
     Ok(handles)
 }

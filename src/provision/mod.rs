@@ -17,10 +17,10 @@ mod deployment;
 pub mod docker;
 pub mod dynamodb;
 mod error;
+mod handle;
 pub mod health;
 mod launch;
 pub mod memcached;
-mod node;
 mod node_up;
 mod port_plan;
 mod process;
@@ -34,7 +34,7 @@ use std::time::Instant;
 
 pub use deployment::{Deployment, UpOptions};
 pub use error::ProvisionError;
-pub use node::{NodeHandle, NodeInfo, Role};
+pub use handle::{ProcessHandle, ProcessInfo, Role};
 pub use process::ManagedProcess;
 pub use rundir::{Home, RunDir, RunState};
 
@@ -165,7 +165,11 @@ async fn try_up(
                     ),
                 },
             )),
-            _ => None,
+            NodeKind::Redis(_)
+            | NodeKind::RedisReplicated(_)
+            | NodeKind::RedisCluster(_)
+            | NodeKind::Dax(_)
+            | NodeKind::Memcached(_) => None,
         })
         .collect();
     let bring_up = topology
@@ -173,7 +177,7 @@ async fn try_up(
         .iter()
         .zip(&plans)
         .map(|(node, plan)| node_up::node_up(&ctx, node, plan, &dynamodb_urls));
-    let mut nodes: Vec<NodeHandle> = futures::future::try_join_all(bring_up)
+    let mut nodes: Vec<ProcessHandle> = futures::future::try_join_all(bring_up)
         .await?
         .into_iter()
         .flatten()

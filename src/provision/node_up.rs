@@ -5,14 +5,14 @@ use std::collections::HashMap;
 
 use super::launch::Ctx;
 use super::port_plan::PortPlan;
-use super::{NodeHandle, ProvisionError, dax, dynamodb, memcached, redis};
+use super::{ProcessHandle, ProvisionError, dax, dynamodb, memcached, redis};
 use crate::topology::{Node, NodeKind};
 
 /// Processes that get a client link proxy: every server (Sentinels are
 /// reached directly). Clients of replicated and cluster nodes learn a
 /// server's peer address (from Sentinels, `CLUSTER SLOTS`, MOVED) and
 /// translate it to the client proxy ([`crate::store`]).
-pub(super) fn proxied(n: &NodeHandle) -> bool {
+pub(super) fn proxied(n: &ProcessHandle) -> bool {
     n.process.is_some() && !n.info.role.is_sentinel()
 }
 
@@ -21,7 +21,7 @@ pub(super) async fn node_up(
     node: &Node,
     plan: &PortPlan,
     dynamodb_urls: &HashMap<&str, String>,
-) -> Result<Vec<NodeHandle>, ProvisionError> {
+) -> Result<Vec<ProcessHandle>, ProvisionError> {
     let name = node.name.as_str();
     let ctx = &Ctx {
         image: node.image.as_deref(),
@@ -32,7 +32,7 @@ pub(super) async fn node_up(
             NodeKind::Redis(s) => s.password.clone(),
             NodeKind::RedisReplicated(r) => r.server.password.clone(),
             NodeKind::RedisCluster(c) => c.server.password.clone(),
-            _ => None,
+            NodeKind::Dynamodb(_) | NodeKind::Dax(_) | NodeKind::Memcached(_) => None,
         }
         .unwrap_or_else(redis::random_password)
     };

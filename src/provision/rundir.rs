@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::NodeInfo;
+use super::ProcessInfo;
 
 /// The directory that holds all runs.
 #[derive(Debug, Clone)]
@@ -113,7 +113,7 @@ pub struct RunState {
     pub owner_start: u64,
     pub started_unix_ms: u128,
     pub ready: bool,
-    pub nodes: Vec<NodeInfo>,
+    pub nodes: Vec<ProcessInfo>,
 }
 
 impl RunState {

@@ -142,7 +142,7 @@ pub fn build(
                 .nodes
                 .iter()
                 .find(|n| n.name == r.group)
-                .map(|n| r.kind.budget(n, r.peers))
+                .map(|n| r.budget(n))
                 .unwrap_or_else(|| Budget {
                     rule: "the fault did not happen".into(),
                     window_s: None,
@@ -379,6 +379,7 @@ mod tests {
             fired: true,
             error: None,
             at,
+            sentinels_only: false,
         }
     }
 

@@ -29,7 +29,7 @@ impl StrategyReport {
             writes: o.writes,
             checked: sw.checked,
             durable: sw.count(ReadCheck::Durable),
-            lost: sw.count(ReadCheck::Missing),
+            lost: sw.count(ReadCheck::Lost),
             stale: sw.count(ReadCheck::Stale),
             resurrected: sw.count(ReadCheck::Resurrected),
             indeterminate: sw.count(ReadCheck::Indeterminate)

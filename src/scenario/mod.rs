@@ -88,7 +88,11 @@ fn validate(
                 &format!("strategies[{i}]"),
                 format!(
                     "unknown strategy `{s}`, expected one of: {}",
-                    StrategyKind::ALL.map(StrategyKind::name).join(", ")
+                    StrategyKind::ALL
+                        .iter()
+                        .map(|k| k.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             ),
         }

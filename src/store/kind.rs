@@ -3,7 +3,19 @@
 //! reaches — the one place that says so.
 
 use crate::topology::KindName;
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    strum::VariantArray,
+    strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "kebab-case")]
 pub enum StrategyKind {
     Redis,
     Dynamodb,
@@ -41,48 +53,32 @@ pub enum Semantics {
 }
 
 impl StrategyKind {
-    pub const ALL: [StrategyKind; 12] = [
-        StrategyKind::Redis,
-        StrategyKind::Dynamodb,
-        StrategyKind::WriteThrough,
-        StrategyKind::CacheAside,
-        StrategyKind::Memcached,
-        StrategyKind::RedisConnmap,
-        StrategyKind::RedisPresence,
-        StrategyKind::RedisLock,
-        StrategyKind::RedisRateLimit,
-        StrategyKind::Dax,
-        StrategyKind::DaxQuery,
-        StrategyKind::DaxConsistent,
-    ];
+    pub const ALL: &'static [StrategyKind] = <StrategyKind as strum::VariantArray>::VARIANTS;
 
+    /// As `strategies:` and the report name it (`write-through`).
     pub fn name(self) -> &'static str {
-        match self {
-            StrategyKind::Redis => "redis",
-            StrategyKind::Dynamodb => "dynamodb",
-            StrategyKind::WriteThrough => "write-through",
-            StrategyKind::CacheAside => "cache-aside",
-            StrategyKind::Memcached => "memcached",
-            StrategyKind::RedisConnmap => "redis-connmap",
-            StrategyKind::RedisPresence => "redis-presence",
-            StrategyKind::RedisLock => "redis-lock",
-            StrategyKind::RedisRateLimit => "redis-rate-limit",
-            StrategyKind::Dax => "dax",
-            StrategyKind::DaxQuery => "dax-query",
-            StrategyKind::DaxConsistent => "dax-consistent",
-        }
+        self.into()
     }
 
     pub fn semantics(self) -> Semantics {
         match self {
             StrategyKind::RedisLock => Semantics::Lock,
             StrategyKind::RedisRateLimit => Semantics::RateLimit,
-            _ => Semantics::Session,
+            StrategyKind::Redis
+            | StrategyKind::Dynamodb
+            | StrategyKind::WriteThrough
+            | StrategyKind::CacheAside
+            | StrategyKind::Memcached
+            | StrategyKind::RedisConnmap
+            | StrategyKind::RedisPresence
+            | StrategyKind::Dax
+            | StrategyKind::DaxQuery
+            | StrategyKind::DaxConsistent => Semantics::Session,
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.name() == s)
+        Self::ALL.iter().copied().find(|k| k.name() == s)
     }
 
     /// The backends its operations reach, each a topology node the

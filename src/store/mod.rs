@@ -161,7 +161,7 @@ pub async fn build(
             let ports: Vec<u16> = deployment
                 .nodes
                 .iter()
-                .filter(|n| n.info.group == group)
+                .filter(|n| n.info.node == group)
                 .map(|n| n.info.client_port())
                 .collect();
             Arc::new(memcached::MemcachedStore::new(
@@ -186,7 +186,7 @@ fn topology_node<'a>(d: &'a Deployment, group: &str) -> Result<&'a crate::topolo
 fn redis_backend(w: &Wiring<'_>, d: &Deployment) -> Result<RedisBackend, String> {
     let group = w.targets.redis.as_deref().ok_or("no redis node")?;
     let node = topology_node(d, group)?;
-    let handles: Vec<_> = d.nodes.iter().filter(|n| n.info.group == group).collect();
+    let handles: Vec<_> = d.nodes.iter().filter(|n| n.info.node == group).collect();
     let password = handles
         .first()
         .and_then(|h| h.password.clone())
@@ -244,7 +244,7 @@ fn dynamo_backend(
         DynamoEngine::Embedded { .. } => d
             .nodes
             .iter()
-            .find(|n| n.info.group == group)
+            .find(|n| n.info.node == group)
             .map(|n| n.info.client_url())
             .ok_or_else(|| format!("node {group} is not running"))?,
     };
@@ -274,14 +274,14 @@ async fn dax_store(
         DynamoEngine::Embedded { .. } => d
             .nodes
             .iter()
-            .find(|n| n.info.group == cfg.dynamodb)
+            .find(|n| n.info.node == cfg.dynamodb)
             .map(|n| n.info.client_url())
             .ok_or_else(|| format!("node {} is not running", cfg.dynamodb))?,
     };
     let table = &db.tables[0];
     let timeout = w.op_timeout;
     let mut nodes = Vec::new();
-    for h in d.nodes.iter().filter(|n| n.info.group == group) {
+    for h in d.nodes.iter().filter(|n| n.info.node == group) {
         nodes.push(
             DynamoBackend::new(&h.info.client_url(), &db.region, table, timeout)
                 .await

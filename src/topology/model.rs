@@ -78,8 +78,9 @@ impl KindName {
 }
 
 impl std::fmt::Display for KindName {
+    /// Honours width and alignment (`{:<17}` in the `up` table).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
     }
 }
 

@@ -11,9 +11,8 @@ use tokio::sync::mpsc;
 use super::action::Action;
 use super::state::{NodeRow, State};
 use crate::drill::Drill;
-use crate::faults::kinds::{
-    Failover, Flush, Kill, Latency, Partition, Pause, PowerLoss, Restart, Way,
-};
+use crate::fabric::proxy::Direction;
+use crate::faults::kinds::{Failover, Flush, Kill, Latency, Partition, Pause, PowerLoss, Restart};
 use crate::faults::{Fault, FaultAction, FaultKind, FaultRecord, Injector};
 
 /// Power loss from the keyboard: the node is back on what survived after this.
@@ -63,7 +62,7 @@ impl FaultKeys {
                 otherwise: Fault::new(FaultAction::Restart(Restart), &target),
             },
             Action::Failover => {
-                let group_or_node = if node.sentinel { &node.group } else { &target };
+                let group_or_node = if node.sentinel { &node.node } else { &target };
                 Plan::Inject(Fault::new(
                     FaultAction::Failover(Failover { mode: None }),
                     group_or_node,
@@ -87,9 +86,9 @@ impl FaultKeys {
             }
             Action::Partition => {
                 let step = self.partition.entry(target.clone()).or_default();
-                let next = [Way::Up, Way::Both]
-                    .get(*step)
-                    .map(|&way| Fault::new(FaultAction::Partition(Partition { way }), &target));
+                let next = [Some(Direction::Up), None].get(*step).map(|&direction| {
+                    Fault::new(FaultAction::Partition(Partition { direction }), &target)
+                });
                 *step = if next.is_some() { *step + 1 } else { 0 };
                 Plan::Cycle {
                     index,
@@ -211,7 +210,7 @@ pub fn budget_line(d: &Drill, state: &State, r: &FaultRecord) -> String {
     let Some(node) = d.scenario.topology.nodes.iter().find(|n| n.name == r.group) else {
         return format!("{} {}: unknown node", r.kind.name(), r.group);
     };
-    let b = r.kind.budget(node, r.peers);
+    let b = r.budget(node);
     let secs = (state.snapshot.elapsed_ms as f64 / 1000.0).max(1.0);
     let rate = state
         .snapshot

@@ -157,7 +157,7 @@ struct Live {
     export_when_done: bool,
     report_dir: PathBuf,
     /// Every node as last read from the deployment.
-    infos: Vec<crate::provision::NodeInfo>,
+    infos: Vec<crate::provision::ProcessInfo>,
 }
 
 impl Live {

@@ -9,7 +9,7 @@ use crate::events::Event;
 use crate::faults::{ActiveFault, FaultKind, FaultRecord};
 use crate::metrics::{Phase, Snapshot};
 use crate::observe::node_status::{NodeState, NodeStatus};
-use crate::provision::NodeInfo;
+use crate::provision::ProcessInfo;
 use crate::report::Report;
 
 /// A panel that can have the focus.
@@ -54,7 +54,8 @@ pub enum Overlay {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeRow {
     pub name: String,
-    pub group: String,
+    /// Its topology node.
+    pub node: String,
     pub kind: String,
     /// Its live role (a Redis server's, after failovers), else as
     /// provisioned.
@@ -180,7 +181,7 @@ impl State {
     /// (ports, pids) and the faults active on each process.
     pub fn apply_nodes(
         &mut self,
-        infos: &[NodeInfo],
+        infos: &[ProcessInfo],
         status: &[NodeStatus],
         active: &[ActiveFault],
     ) {
@@ -193,7 +194,7 @@ impl State {
                     active.iter().filter(|a| a.nodes.contains(&i)).collect();
                 NodeRow {
                     name: info.name.clone(),
-                    group: info.group.clone(),
+                    node: info.node.clone(),
                     kind: info.kind.to_string(),
                     sentinel: info.role.is_sentinel(),
                     role: seen
@@ -307,10 +308,10 @@ mod tests {
         assert_eq!(h.throughput, vec![450, 450]);
     }
 
-    fn info(name: &str, role: crate::provision::Role) -> NodeInfo {
-        NodeInfo {
+    fn info(name: &str, role: crate::provision::Role) -> ProcessInfo {
+        ProcessInfo {
             name: name.into(),
-            group: "cache".into(),
+            node: "cache".into(),
             kind: KindName::RedisReplicated,
             role,
             host: "127.0.0.1".into(),
@@ -359,18 +360,18 @@ mod tests {
             nodes: vec![0],
             duration: None,
             plan: Default::default(),
-            group: "cache".into(),
+            node: "cache".into(),
         };
         let cut = ActiveFault {
             id: 1,
             action: crate::faults::FaultAction::Partition(crate::faults::kinds::Partition {
-                way: crate::faults::Way::Both,
+                direction: None,
             }),
             peers: true,
             nodes: vec![1],
             duration: None,
             plan: Default::default(),
-            group: "cache".into(),
+            node: "cache".into(),
         };
         s.apply_nodes(&infos, &status, &[pause.clone(), cut]);
         assert_eq!(s.nodes[1].faults, vec!["peers: partition both".to_string()]);
@@ -398,7 +399,7 @@ pub(crate) mod tests_support {
     fn node(name: &str, role: &str, state: &str) -> NodeRow {
         NodeRow {
             name: name.into(),
-            group: "cache".into(),
+            node: "cache".into(),
             kind: "redis-replicated".into(),
             role: role.into(),
             sentinel: role == "sentinel",
@@ -458,7 +459,7 @@ pub(crate) mod tests_support {
             node("cache-sentinel-0", "sentinel", "up"),
             NodeRow {
                 kind: "dynamodb".into(),
-                group: "sessions".into(),
+                node: "sessions".into(),
                 offset: None,
                 ..node("sessions", "server", "down")
             },

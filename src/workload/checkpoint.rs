@@ -132,7 +132,7 @@ impl Server {
                 s.name.clone(),
                 CheckpointTally {
                     checked: r.checked,
-                    missing: r.count(ReadCheck::Missing),
+                    missing: r.count(ReadCheck::Lost),
                     stale: r.count(ReadCheck::Stale),
                     unverified: r.unverified,
                     writes: r.writes,

@@ -374,7 +374,7 @@ async fn run(
                 "{}: {} sessions checked, {} lost, {} stale; of {} acknowledged writes, {} lost, {} stale",
                 s.kind.name(),
                 sw.checked,
-                sw.count(check::ReadCheck::Missing),
+                sw.count(check::ReadCheck::Lost),
                 sw.count(check::ReadCheck::Stale),
                 wr.total(),
                 wr.lost,

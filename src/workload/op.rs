@@ -83,7 +83,7 @@ async fn session(ctx: &OpCtx, state: &mut SessionState, op: OpKind, id: u64) -> 
             Ok(v) => {
                 let check = judge(state, v.as_deref(), Instant::now()).check;
                 let first_proof =
-                    matches!(check, ReadCheck::Missing | ReadCheck::Stale) && state.first_proof();
+                    matches!(check, ReadCheck::Lost | ReadCheck::Stale) && state.first_proof();
                 Outcome {
                     check: Some(check),
                     first_proof,
@@ -135,7 +135,7 @@ async fn lock(ctx: &OpCtx, state: &mut SessionState, op: OpKind, id: u64) -> Out
                 }
                 state.delete_acked(now);
                 Outcome {
-                    check: forgotten.then_some(ReadCheck::Missing),
+                    check: forgotten.then_some(ReadCheck::Lost),
                     first_proof,
                     ..Outcome::default()
                 }

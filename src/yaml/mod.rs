@@ -1,5 +1,5 @@
 //! Reading YAML files into typed specs with errors that name file, line,
-//! column and field path. Shared by topologies and (later) scenarios.
+//! column and field path. Shared by topologies and scenarios.
 
 mod load;
 mod positions;

@@ -87,9 +87,9 @@ pub async fn connection(client: TcpStream, server: TcpStream, link: Link) {
     // Ends the connection on a reset, or `after` into a `timeout` toxic.
     let reset = async move {
         loop {
-            let swallow = reset_watch.borrow_and_update().swallow;
+            let timeout = reset_watch.borrow_and_update().timeout;
             let closing = async {
-                match swallow {
+                match timeout {
                     Some(after) if !after.is_zero() => tokio::time::sleep(after).await,
                     _ => std::future::pending().await,
                 }
@@ -217,7 +217,7 @@ async fn write(
     while let Some((arrived, bytes)) = chunks.recv().await {
         loop {
             let t = toxics.borrow_and_update().clone();
-            if t.swallow.is_some() {
+            if t.timeout.is_some() {
                 // Dropped, never delivered.
                 break;
             }

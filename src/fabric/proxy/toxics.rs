@@ -36,7 +36,7 @@ pub struct Toxics {
     pub reset_generation: u64,
     /// toxiproxy's `timeout`: drop every byte (not hold it) and close each
     /// connection this long after the toxic was set (zero: never close).
-    pub swallow: Option<Duration>,
+    pub timeout: Option<Duration>,
     pub throttle: Option<Throttle>,
     /// Cluster bus: hold connections opened by these node ids (both ways),
     /// so one node can be cut off from the bus of every other node.

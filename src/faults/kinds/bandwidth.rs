@@ -16,12 +16,10 @@ pub struct Bandwidth {
 impl Behaviour for Bandwidth {
     const KIND: FaultKind = FaultKind::Bandwidth;
     const HEALS: bool = true;
+    const STOPS_PROCESSES: bool = false;
     const LINK: bool = true;
     const HEALED_AT_END: bool = true;
-    const NEEDS: Needs = Needs {
-        power_loss_fs: false,
-        proxies: true,
-    };
+    const NEEDS: Needs = Needs::PROXIES;
     const FIELDS: &'static [&'static str] = &["bandwidth"];
 
     fn from_spec(c: &mut Problems<'_>, path: &str, s: &TimelineSpec) -> Self {
@@ -40,6 +38,15 @@ impl Behaviour for Bandwidth {
             }
         };
         Bandwidth { bytes_per_s }
+    }
+
+    /// Any node sessiondrill runs.
+    fn applies(_node: &Node) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn destroys_while_in_force(_peers: bool) -> bool {
+        false
     }
 
     fn budget(_node: &Node, _peers: bool) -> Budget {

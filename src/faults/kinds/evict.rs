@@ -4,10 +4,10 @@
 //! the previous settings back.
 
 use crate::faults::FaultKind;
-use crate::faults::behaviour::{Behaviour, Mend, Strike};
+use crate::faults::behaviour::{Behaviour, Mend, Needs, Strike};
 use crate::faults::budget::{self, Budget};
 use crate::faults::spec::TimelineSpec;
-use crate::provision::NodeHandle;
+use crate::provision::ProcessHandle;
 use crate::provision::redis::probe::RedisProbe;
 use crate::topology::{Node, NodeKind};
 use crate::yaml::Problems;
@@ -50,6 +50,9 @@ pub struct Saved {
 impl Behaviour for Evict {
     const KIND: FaultKind = FaultKind::Evict;
     const HEALS: bool = true;
+    const LINK: bool = false;
+    const STOPS_PROCESSES: bool = false;
+    const NEEDS: Needs = Needs::NOTHING;
     const HEALED_AT_END: bool = true;
     const FIELDS: &'static [&'static str] = &["maxmemory", "policy"];
 
@@ -94,7 +97,9 @@ impl Behaviour for Evict {
                     None,
                 )
             }
-            _ => budget::nothing(node),
+            NodeKind::Dynamodb(_) | NodeKind::Dax(_) | NodeKind::Memcached(_) => {
+                budget::nothing(node)
+            }
         }
     }
 
@@ -145,7 +150,7 @@ async fn set(p: &RedisProbe, key: &str, value: &str) -> Result<(), String> {
     if ok == "OK" { Ok(()) } else { Err(ok) }
 }
 
-async fn shrink(node: &NodeHandle, maxmemory: &str, policy: &str) -> Result<Saved, String> {
+async fn shrink(node: &ProcessHandle, maxmemory: &str, policy: &str) -> Result<Saved, String> {
     if !node.info.kind.is_redis() || node.info.role.is_sentinel() {
         return Err(format!(
             "evict applies to Redis servers, not {}",

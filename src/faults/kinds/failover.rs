@@ -3,10 +3,10 @@
 //! `CLUSTER FAILOVER [FORCE|TAKEOVER]` on a replica (the target).
 
 use crate::faults::FaultKind;
-use crate::faults::behaviour::{Behaviour, Strike};
+use crate::faults::behaviour::{Behaviour, Needs, Strike};
 use crate::faults::budget::{self, Budget};
 use crate::faults::spec::TimelineSpec;
-use crate::provision::NodeHandle;
+use crate::provision::ProcessHandle;
 use crate::topology::{Node, NodeKind};
 use crate::yaml::Problems;
 
@@ -19,6 +19,10 @@ pub struct Failover {
 impl Behaviour for Failover {
     const KIND: FaultKind = FaultKind::Failover;
     const HEALS: bool = false;
+    const LINK: bool = false;
+    const HEALED_AT_END: bool = false;
+    const STOPS_PROCESSES: bool = false;
+    const NEEDS: Needs = Needs::NOTHING;
     const MUST_PROMOTE: bool = true;
     const FIELDS: &'static [&'static str] = &["mode"];
 
@@ -39,11 +43,18 @@ impl Behaviour for Failover {
     fn applies(node: &Node) -> Result<(), String> {
         match node.kind {
             NodeKind::RedisReplicated(_) | NodeKind::RedisCluster(_) => Ok(()),
-            _ => Err(format!(
+            NodeKind::Redis(_)
+            | NodeKind::Dynamodb(_)
+            | NodeKind::Dax(_)
+            | NodeKind::Memcached(_) => Err(format!(
                 "failover needs a redis-replicated or redis-cluster node; `{}` is neither",
                 node.name
             )),
         }
+    }
+
+    fn destroys_while_in_force(_peers: bool) -> bool {
+        false
     }
 
     fn budget(node: &Node, _peers: bool) -> Budget {
@@ -56,7 +67,10 @@ impl Behaviour for Failover {
                 "CLUSTER FAILOVER: the master pauses clients until its replica has caught up (nothing lost); FORCE/TAKEOVER skip that",
                 Some(0.0),
             ),
-            _ => budget::nothing(node),
+            NodeKind::Redis(_)
+            | NodeKind::Dynamodb(_)
+            | NodeKind::Dax(_)
+            | NodeKind::Memcached(_) => budget::nothing(node),
         }
     }
 
@@ -69,7 +83,7 @@ impl Behaviour for Failover {
             return Err("no process to fail over".into());
         };
         let node = &cx.dep.nodes[first];
-        let group = node.info.group.clone();
+        let group = node.info.node.clone();
         if node.info.kind.is_cluster() {
             cluster(node, self.mode.as_deref()).await?;
             return Ok(format!("CLUSTER FAILOVER on {}", cx.names[0]));
@@ -79,7 +93,7 @@ impl Behaviour for Failover {
             .dep
             .nodes
             .iter()
-            .filter(|n| n.info.group == group && n.info.role.is_sentinel())
+            .filter(|n| n.info.node == group && n.info.role.is_sentinel())
         {
             done = sentinel(s, &group).await;
             if done.is_ok() {
@@ -99,7 +113,7 @@ pub fn sentinel_master_name(group: &str) -> String {
     group.to_string()
 }
 
-async fn sentinel(sentinel: &NodeHandle, group: &str) -> Result<(), String> {
+async fn sentinel(sentinel: &ProcessHandle, group: &str) -> Result<(), String> {
     let ok: String = sentinel
         .redis_probe()
         .query(
@@ -111,7 +125,7 @@ async fn sentinel(sentinel: &NodeHandle, group: &str) -> Result<(), String> {
     if ok == "OK" { Ok(()) } else { Err(ok) }
 }
 
-async fn cluster(replica: &NodeHandle, mode: Option<&str>) -> Result<(), String> {
+async fn cluster(replica: &ProcessHandle, mode: Option<&str>) -> Result<(), String> {
     let mut cmd = redis::cmd("CLUSTER");
     cmd.arg("FAILOVER");
     if let Some(m) = mode {

@@ -6,10 +6,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::fabric::ports::HOST;
 use crate::faults::FaultKind;
-use crate::faults::behaviour::{Behaviour, Strike};
+use crate::faults::behaviour::{Behaviour, Needs, Strike};
 use crate::faults::budget::{self, Budget};
 use crate::faults::spec::TimelineSpec;
-use crate::provision::NodeHandle;
+use crate::provision::ProcessHandle;
 use crate::topology::KindName;
 use crate::topology::{Node, NodeKind};
 use crate::yaml::Problems;
@@ -20,6 +20,10 @@ pub struct Flush;
 impl Behaviour for Flush {
     const KIND: FaultKind = FaultKind::Flush;
     const HEALS: bool = false;
+    const LINK: bool = false;
+    const HEALED_AT_END: bool = false;
+    const STOPS_PROCESSES: bool = false;
+    const NEEDS: Needs = Needs::NOTHING;
 
     fn from_spec(_: &mut Problems<'_>, _: &str, _: &TimelineSpec) -> Self {
         Flush
@@ -36,6 +40,10 @@ impl Behaviour for Flush {
                 Err(format!("flush empties a cache; `{}` is not one", node.name))
             }
         }
+    }
+
+    fn destroys_while_in_force(_peers: bool) -> bool {
+        false
     }
 
     fn budget(node: &Node, _peers: bool) -> Budget {
@@ -62,13 +70,13 @@ impl Behaviour for Flush {
 
 /// Bounded: a paused node must not hang the run (the deployment is locked
 /// while a fault is injected).
-async fn bounded(node: &NodeHandle) -> Result<(), String> {
+async fn bounded(node: &ProcessHandle) -> Result<(), String> {
     tokio::time::timeout(std::time::Duration::from_secs(2), flush(node))
         .await
         .unwrap_or_else(|_| Err(format!("{} did not answer within 2 s", node.info.name)))
 }
 
-async fn flush(node: &NodeHandle) -> Result<(), String> {
+async fn flush(node: &ProcessHandle) -> Result<(), String> {
     let port = node.info.port;
     match node.info.kind {
         KindName::Memcached => {
@@ -89,16 +97,19 @@ async fn flush(node: &NodeHandle) -> Result<(), String> {
         KindName::Dax => {
             crate::nodes::dax::probe::flush(port, std::time::Duration::from_secs(2)).await
         }
-        KindName::Redis | KindName::RedisReplicated | KindName::RedisCluster
-            if !node.info.role.is_sentinel() =>
-        {
+        KindName::Redis | KindName::RedisReplicated | KindName::RedisCluster => {
+            if node.info.role.is_sentinel() {
+                return Err(format!(
+                    "{} is a Sentinel: it holds no sessions",
+                    node.info.name
+                ));
+            }
             let ok: String = node.redis_probe().query(&redis::cmd("FLUSHALL")).await?;
             if ok == "OK" { Ok(()) } else { Err(ok) }
         }
-        _ => Err(format!(
-            "flush applies to caches, not {} ({})",
-            node.info.name,
-            node.info.kind.name()
+        KindName::Dynamodb => Err(format!(
+            "flush empties a cache; {} is DynamoDB",
+            node.info.name
         )),
     }
 }

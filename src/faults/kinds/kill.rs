@@ -3,7 +3,7 @@
 
 use nix::sys::signal::Signal;
 
-use crate::faults::behaviour::{Behaviour, Mend, Strike};
+use crate::faults::behaviour::{Behaviour, Mend, Needs, Strike};
 use crate::faults::budget::{self, Budget};
 use crate::faults::spec::TimelineSpec;
 use crate::faults::{FaultKind, process};
@@ -16,10 +16,22 @@ pub struct Kill;
 impl Behaviour for Kill {
     const KIND: FaultKind = FaultKind::Kill;
     const HEALS: bool = true;
+    const LINK: bool = false;
+    const HEALED_AT_END: bool = false;
+    const NEEDS: Needs = Needs::NOTHING;
     const STOPS_PROCESSES: bool = true;
 
     fn from_spec(_: &mut Problems<'_>, _: &str, _: &TimelineSpec) -> Self {
         Kill
+    }
+
+    /// Any node sessiondrill runs.
+    fn applies(_node: &Node) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn destroys_while_in_force(_peers: bool) -> bool {
+        false
     }
 
     fn budget(node: &Node, _peers: bool) -> Budget {

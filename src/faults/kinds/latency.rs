@@ -19,12 +19,10 @@ pub struct Latency {
 impl Behaviour for Latency {
     const KIND: FaultKind = FaultKind::Latency;
     const HEALS: bool = true;
+    const STOPS_PROCESSES: bool = false;
     const LINK: bool = true;
     const HEALED_AT_END: bool = true;
-    const NEEDS: Needs = Needs {
-        power_loss_fs: false,
-        proxies: true,
-    };
+    const NEEDS: Needs = Needs::PROXIES;
     const FIELDS: &'static [&'static str] = &["latency", "jitter"];
 
     fn from_spec(c: &mut Problems<'_>, path: &str, s: &TimelineSpec) -> Self {
@@ -44,6 +42,15 @@ impl Behaviour for Latency {
             .map(|j| within_a_day(c, &format!("{path}.jitter"), j))
             .unwrap_or_default();
         Latency { latency, jitter }
+    }
+
+    /// Any node sessiondrill runs.
+    fn applies(_node: &Node) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn destroys_while_in_force(_peers: bool) -> bool {
+        false
     }
 
     fn budget(_node: &Node, _peers: bool) -> Budget {

@@ -2,7 +2,7 @@
 //! healed. On the peer link of a cluster node: cut it off the cluster bus
 //! and replication, while clients still reach it.
 
-use crate::fabric::proxy::Toxics;
+use crate::fabric::proxy::{Direction, Toxics};
 use crate::faults::behaviour::{Behaviour, Mend, Needs, Strike};
 use crate::faults::budget::{self, Budget};
 use crate::faults::spec::TimelineSpec;
@@ -10,38 +10,26 @@ use crate::faults::{FaultKind, link};
 use crate::topology::Node;
 use crate::yaml::Problems;
 
-/// Which way a partition holds bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Way {
-    #[default]
-    Both,
-    /// Client → node only.
-    Up,
-    /// Node → client only.
-    Down,
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct Partition {
-    pub way: Way,
+    /// The one direction it holds, or both (`None`).
+    pub direction: Option<Direction>,
 }
 
 impl Behaviour for Partition {
     const KIND: FaultKind = FaultKind::Partition;
     const HEALS: bool = true;
+    const STOPS_PROCESSES: bool = false;
     const LINK: bool = true;
     const HEALED_AT_END: bool = true;
-    const NEEDS: Needs = Needs {
-        power_loss_fs: false,
-        proxies: true,
-    };
+    const NEEDS: Needs = Needs::PROXIES;
     const FIELDS: &'static [&'static str] = &["direction"];
 
     fn from_spec(c: &mut Problems<'_>, path: &str, s: &TimelineSpec) -> Self {
-        let way = match s.direction.as_deref() {
-            None | Some("both") => Way::Both,
-            Some("up") => Way::Up,
-            Some("down") => Way::Down,
+        let direction = match s.direction.as_deref() {
+            None | Some("both") => None,
+            Some("up") => Some(Direction::Up),
+            Some("down") => Some(Direction::Down),
             Some(other) => {
                 c.at(
                     &format!("{path}.direction"),
@@ -49,13 +37,18 @@ impl Behaviour for Partition {
                         "unknown direction `{other}`, expected both, up (client → node) or down"
                     ),
                 );
-                Way::Both
+                None
             }
         };
-        Partition { way }
+        Partition { direction }
     }
 
     /// A primary cut off from its peers: a failover's loss.
+    /// Any node sessiondrill runs.
+    fn applies(_node: &Node) -> Result<(), String> {
+        Ok(())
+    }
+
     fn budget(node: &Node, peers: bool) -> Budget {
         if peers {
             budget::cut_off_primary(node).unwrap_or_else(|| budget::nothing(node))
@@ -82,10 +75,10 @@ impl Behaviour for Partition {
                 link::cluster_partition(&cx.dep.nodes, i, true)?
             } else {
                 link::proxy(node, cx.peers)?.update(|t| self.toxics(t));
-                let way = match self.way {
-                    Way::Both => "both ways",
-                    Way::Up => "client → node",
-                    Way::Down => "node → client",
+                let way = match self.direction {
+                    None => "both ways",
+                    Some(Direction::Up) => "client → node",
+                    Some(Direction::Down) => "node → client",
                 };
                 format!(
                     "partition of the {} of {} ({way}), held until healed",
@@ -106,21 +99,21 @@ impl Behaviour for Partition {
     }
 
     fn toxics(&self, t: &mut Toxics) {
-        match self.way {
-            Way::Both => {
+        match self.direction {
+            None => {
                 t.block_up = true;
                 t.block_down = true;
             }
-            Way::Up => t.block_up = true,
-            Way::Down => t.block_down = true,
+            Some(Direction::Up) => t.block_up = true,
+            Some(Direction::Down) => t.block_down = true,
         }
     }
 
     fn label(&self) -> String {
-        let way = match self.way {
-            Way::Both => "both",
-            Way::Up => "one-way",
-            Way::Down => "down",
+        let way = match self.direction {
+            None => "both",
+            Some(Direction::Up) => "one-way",
+            Some(Direction::Down) => "down",
         };
         format!("partition {way}")
     }

@@ -2,7 +2,7 @@
 
 use nix::sys::signal::Signal;
 
-use crate::faults::behaviour::{Behaviour, Mend, Strike};
+use crate::faults::behaviour::{Behaviour, Mend, Needs, Strike};
 use crate::faults::budget::{self, Budget};
 use crate::faults::spec::TimelineSpec;
 use crate::faults::{FaultKind, process};
@@ -15,16 +15,32 @@ pub struct Pause;
 impl Behaviour for Pause {
     const KIND: FaultKind = FaultKind::Pause;
     const HEALS: bool = true;
+    const LINK: bool = false;
+    const STOPS_PROCESSES: bool = false;
+    const NEEDS: Needs = Needs::NOTHING;
     const HEALED_AT_END: bool = true;
 
     fn from_spec(_: &mut Problems<'_>, _: &str, _: &TimelineSpec) -> Self {
         Pause
     }
 
+    /// Any node sessiondrill runs.
+    fn applies(_node: &Node) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn destroys_while_in_force(_peers: bool) -> bool {
+        false
+    }
+
     fn budget(node: &Node, _peers: bool) -> Budget {
         budget::cut_off_primary(node).unwrap_or_else(|| match node.kind {
             NodeKind::Dax(_) => budget::dax_cache(),
-            _ => budget::nothing(node),
+            NodeKind::Redis(_)
+            | NodeKind::RedisReplicated(_)
+            | NodeKind::RedisCluster(_)
+            | NodeKind::Dynamodb(_)
+            | NodeKind::Memcached(_) => budget::nothing(node),
         })
     }
 

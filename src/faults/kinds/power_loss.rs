@@ -10,7 +10,7 @@ use crate::faults::behaviour::{Behaviour, Mend, Needs, Strike};
 use crate::faults::budget::{self, Budget};
 use crate::faults::spec::TimelineSpec;
 use crate::faults::{FaultKind, process};
-use crate::provision::{Deployment, NodeHandle};
+use crate::provision::{Deployment, ProcessHandle};
 use crate::topology::{Node, NodeKind};
 use crate::yaml::Problems;
 
@@ -29,14 +29,12 @@ pub struct PowerLoss {
 impl Behaviour for PowerLoss {
     const KIND: FaultKind = FaultKind::PowerLoss;
     const HEALS: bool = true;
+    const LINK: bool = false;
     // Always followed by a restart: without one, the sweep could prove
     // nothing about what survived.
     const HEALED_AT_END: bool = true;
     const STOPS_PROCESSES: bool = true;
-    const NEEDS: Needs = Needs {
-        power_loss_fs: true,
-        proxies: false,
-    };
+    const NEEDS: Needs = Needs::POWER_LOSS_FS;
     const FIELDS: &'static [&'static str] = &["unsynced"];
 
     fn from_spec(c: &mut Problems<'_>, path: &str, s: &TimelineSpec) -> Self {
@@ -57,8 +55,16 @@ impl Behaviour for PowerLoss {
                 "`{}` is memcached: it keeps nothing on disk, a power loss is a kill",
                 node.name
             )),
-            _ => Ok(()),
+            NodeKind::Redis(_)
+            | NodeKind::RedisReplicated(_)
+            | NodeKind::RedisCluster(_)
+            | NodeKind::Dynamodb(_)
+            | NodeKind::Dax(_) => Ok(()),
         }
+    }
+
+    fn destroys_while_in_force(_peers: bool) -> bool {
+        false
     }
 
     fn budget(node: &Node, _peers: bool) -> Budget {
@@ -111,7 +117,7 @@ impl Behaviour for PowerLoss {
 /// Wait until nothing has been fsynced on `node`'s data directory for
 /// `at_least` (at most `at_least` + [`UNSYNCED_GRACE`]): the moment when
 /// that much of the node's writes would be lost. How long it waited.
-pub async fn wait_unsynced(node: &NodeHandle, at_least: Duration) -> Duration {
+pub async fn wait_unsynced(node: &ProcessHandle, at_least: Duration) -> Duration {
     let start = Instant::now();
     while let Some(since) = node.fs.as_ref().and_then(|fs| fs.since_last_sync()) {
         if since >= at_least || start.elapsed() >= at_least + UNSYNCED_GRACE {
@@ -124,7 +130,7 @@ pub async fn wait_unsynced(node: &NodeHandle, at_least: Duration) -> Duration {
 
 /// Cut the power: what was discarded, and how long the node had gone
 /// without an fsync when it was cut.
-fn cut(node: &mut NodeHandle) -> Result<(LossSummary, Option<Duration>), String> {
+fn cut(node: &mut ProcessHandle) -> Result<(LossSummary, Option<Duration>), String> {
     let name = node.info.name.clone();
     if node.fs.is_none() {
         return Err(format!(

@@ -13,14 +13,22 @@ pub struct Reset;
 impl Behaviour for Reset {
     const KIND: FaultKind = FaultKind::Reset;
     const HEALS: bool = false;
+    const HEALED_AT_END: bool = true;
+    const STOPS_PROCESSES: bool = false;
     const LINK: bool = true;
-    const NEEDS: Needs = Needs {
-        power_loss_fs: false,
-        proxies: true,
-    };
+    const NEEDS: Needs = Needs::PROXIES;
 
     fn from_spec(_: &mut Problems<'_>, _: &str, _: &TimelineSpec) -> Self {
         Reset
+    }
+
+    /// Any node sessiondrill runs.
+    fn applies(_node: &Node) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn destroys_while_in_force(_peers: bool) -> bool {
+        false
     }
 
     fn budget(_node: &Node, _peers: bool) -> Budget {

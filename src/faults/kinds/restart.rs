@@ -1,6 +1,6 @@
 //! `restart`: SIGKILL and start again at once, on the same port and data.
 
-use crate::faults::behaviour::{Behaviour, Strike};
+use crate::faults::behaviour::{Behaviour, Needs, Strike};
 use crate::faults::budget::{self, Budget};
 use crate::faults::spec::TimelineSpec;
 use crate::faults::{FaultKind, process};
@@ -13,10 +13,22 @@ pub struct Restart;
 impl Behaviour for Restart {
     const KIND: FaultKind = FaultKind::Restart;
     const HEALS: bool = false;
+    const LINK: bool = false;
+    const HEALED_AT_END: bool = false;
+    const NEEDS: Needs = Needs::NOTHING;
     const STOPS_PROCESSES: bool = true;
 
     fn from_spec(_: &mut Problems<'_>, _: &str, _: &TimelineSpec) -> Self {
         Restart
+    }
+
+    /// Any node sessiondrill runs.
+    fn applies(_node: &Node) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn destroys_while_in_force(_peers: bool) -> bool {
+        false
     }
 
     fn budget(node: &Node, _peers: bool) -> Budget {

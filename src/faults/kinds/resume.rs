@@ -2,7 +2,7 @@
 
 use nix::sys::signal::Signal;
 
-use crate::faults::behaviour::{Behaviour, Strike};
+use crate::faults::behaviour::{Behaviour, Needs, Strike};
 use crate::faults::budget::{self, Budget};
 use crate::faults::spec::TimelineSpec;
 use crate::faults::{FaultKind, process};
@@ -15,10 +15,23 @@ pub struct Resume;
 impl Behaviour for Resume {
     const KIND: FaultKind = FaultKind::Resume;
     const HEALS: bool = false;
+    const LINK: bool = false;
+    const HEALED_AT_END: bool = false;
+    const STOPS_PROCESSES: bool = false;
+    const NEEDS: Needs = Needs::NOTHING;
     const ENDS: Option<FaultKind> = Some(FaultKind::Pause);
 
     fn from_spec(_: &mut Problems<'_>, _: &str, _: &TimelineSpec) -> Self {
         Resume
+    }
+
+    /// Any node sessiondrill runs.
+    fn applies(_node: &Node) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn destroys_while_in_force(_peers: bool) -> bool {
+        false
     }
 
     fn budget(node: &Node, _peers: bool) -> Budget {

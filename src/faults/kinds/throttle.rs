@@ -20,12 +20,10 @@ pub struct Throttle {
 impl Behaviour for Throttle {
     const KIND: FaultKind = FaultKind::Throttle;
     const HEALS: bool = true;
+    const STOPS_PROCESSES: bool = false;
     const LINK: bool = true;
     const HEALED_AT_END: bool = true;
-    const NEEDS: Needs = Needs {
-        power_loss_fs: false,
-        proxies: true,
-    };
+    const NEEDS: Needs = Needs::PROXIES;
     const FIELDS: &'static [&'static str] = &["share", "status"];
 
     fn from_spec(c: &mut Problems<'_>, path: &str, s: &TimelineSpec) -> Self {
@@ -60,12 +58,20 @@ impl Behaviour for Throttle {
     fn applies(node: &Node) -> Result<(), String> {
         match node.kind {
             NodeKind::Dynamodb(_) => Ok(()),
-            _ => Err(format!(
+            NodeKind::Redis(_)
+            | NodeKind::RedisReplicated(_)
+            | NodeKind::RedisCluster(_)
+            | NodeKind::Dax(_)
+            | NodeKind::Memcached(_) => Err(format!(
                 "throttle applies to DynamoDB; `{}` is {}",
                 node.name,
                 node.kind.name()
             )),
         }
+    }
+
+    fn destroys_while_in_force(_peers: bool) -> bool {
+        false
     }
 
     fn budget(_node: &Node, _peers: bool) -> Budget {

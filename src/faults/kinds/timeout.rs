@@ -20,12 +20,10 @@ pub struct Timeout {
 impl Behaviour for Timeout {
     const KIND: FaultKind = FaultKind::Timeout;
     const HEALS: bool = true;
+    const STOPS_PROCESSES: bool = false;
     const LINK: bool = true;
     const HEALED_AT_END: bool = true;
-    const NEEDS: Needs = Needs {
-        power_loss_fs: false,
-        proxies: true,
-    };
+    const NEEDS: Needs = Needs::PROXIES;
     const FIELDS: &'static [&'static str] = &["close_after"];
 
     fn from_spec(c: &mut Problems<'_>, path: &str, s: &TimelineSpec) -> Self {
@@ -35,6 +33,15 @@ impl Behaviour for Timeout {
             .map(|a| within_a_day(c, &format!("{path}.close_after"), a))
             .unwrap_or_default();
         Timeout { close_after }
+    }
+
+    /// Any node sessiondrill runs.
+    fn applies(_node: &Node) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn destroys_while_in_force(_peers: bool) -> bool {
+        false
     }
 
     fn budget(_node: &Node, _peers: bool) -> Budget {
@@ -64,6 +71,6 @@ impl Behaviour for Timeout {
     }
 
     fn toxics(&self, t: &mut Toxics) {
-        t.swallow = Some(self.close_after);
+        t.timeout = Some(self.close_after);
     }
 }

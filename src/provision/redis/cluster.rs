@@ -7,8 +7,8 @@ use super::conf;
 use super::probe::{RedisProbe, info_field};
 use super::start;
 use crate::fabric::proxy::Proxy;
+use crate::provision::handle::{ProcessHandle, Role};
 use crate::provision::launch::{Ctx, poll_until};
-use crate::provision::node::{NodeHandle, Role};
 use crate::provision::{ProvisionError, binaries};
 use crate::topology::{Cluster, KindName};
 
@@ -30,7 +30,7 @@ pub async fn up(
     ports: &[u16],
     bus_ports: &[u16],
     password: &str,
-) -> Result<Vec<NodeHandle>, ProvisionError> {
+) -> Result<Vec<ProcessHandle>, ProvisionError> {
     let n = ports.len();
     let shards = cfg.shards as usize;
     // With link proxies, every node announces a peer proxy (what other

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use super::ProvisionError;
 use super::binaries;
+use super::handle::{ProcessHandle, ProcessInfo, Role, redis_url};
 use super::launch::Ctx;
-use super::node::{NodeHandle, NodeInfo, Role, redis_url};
 use super::process::ManagedProcess;
 use super::spawner::SpawnSpec;
 use crate::topology::KindName;
@@ -87,11 +87,11 @@ impl Started {
     }
 
     /// The node handle, once ready.
-    fn into_handle(self, group: &str, kind: KindName, role: Role, password: &str) -> NodeHandle {
-        NodeHandle::local(
-            NodeInfo {
+    fn into_handle(self, group: &str, kind: KindName, role: Role, password: &str) -> ProcessHandle {
+        ProcessHandle::local(
+            ProcessInfo {
                 name: self.name,
-                group: group.to_string(),
+                node: group.to_string(),
                 kind,
                 role,
                 host: crate::fabric::ports::HOST.to_string(),

@@ -11,8 +11,8 @@ use super::conf::{self, Conf, quoted};
 use super::probe::{RedisProbe, info_field};
 use super::start;
 use crate::fabric::proxy::Proxy;
+use crate::provision::handle::{ProcessHandle, Role};
 use crate::provision::launch::Ctx;
-use crate::provision::node::{NodeHandle, Role};
 use crate::provision::{ProvisionError, binaries};
 use crate::topology::{KindName, Replicated};
 
@@ -26,7 +26,7 @@ pub async fn up(
     cfg: &Replicated,
     ports: &[u16],
     password: &str,
-) -> Result<Vec<NodeHandle>, ProvisionError> {
+) -> Result<Vec<ProcessHandle>, ProvisionError> {
     let servers = 1 + cfg.replicas as usize;
     let (server_ports, sentinel_ports) = ports.split_at(servers);
     // With link proxies, servers and Sentinels reach each server through

@@ -1,8 +1,8 @@
 //! `kind: redis`: one redis-server.
 
 use super::{conf, start};
+use crate::provision::handle::{ProcessHandle, Role};
 use crate::provision::launch::Ctx;
-use crate::provision::node::{NodeHandle, Role};
 use crate::provision::{ProvisionError, binaries};
 use crate::topology::{KindName, RedisServer};
 
@@ -12,7 +12,7 @@ pub async fn up(
     cfg: &RedisServer,
     port: u16,
     password: &str,
-) -> Result<Vec<NodeHandle>, ProvisionError> {
+) -> Result<Vec<ProcessHandle>, ProvisionError> {
     let mut node = start(
         ctx,
         group.to_string(),

@@ -1,5 +1,5 @@
-//! Running nodes: what the outside sees ([`NodeInfo`]) and what we hold
-//! ([`NodeHandle`], which kills its process when dropped).
+//! Running processes: what the outside sees ([`ProcessInfo`]) and what we hold
+//! ([`ProcessHandle`], which kills its process when dropped).
 
 use std::path::PathBuf;
 
@@ -47,19 +47,21 @@ impl Role {
 }
 
 impl std::fmt::Display for Role {
+    /// Honours width and alignment (`{:<9}` in the `up` table).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
     }
 }
 
 /// One process (or external endpoint) of a deployment, as reported by
 /// `up --json` and `status`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct NodeInfo {
+pub struct ProcessInfo {
     /// Unique within the run, e.g. `cache-0`, `cache-sentinel-1`.
     pub name: String,
-    /// The topology node it belongs to, e.g. `cache`.
-    pub group: String,
+    /// The topology node it belongs to, e.g. `cache` (`group` in JSON).
+    #[serde(rename = "group")]
+    pub node: String,
     pub kind: KindName,
     pub role: Role,
     pub host: String,
@@ -79,7 +81,7 @@ pub struct NodeInfo {
     pub peer_port: Option<u16>,
 }
 
-impl NodeInfo {
+impl ProcessInfo {
     /// The port clients use: the proxy's, else the node's.
     pub fn client_port(&self) -> u16 {
         self.proxy_port.unwrap_or(self.port)
@@ -103,8 +105,8 @@ impl NodeInfo {
     }
 }
 
-pub struct NodeHandle {
-    pub info: NodeInfo,
+pub struct ProcessHandle {
+    pub info: ProcessInfo,
     pub process: Option<ManagedProcess>,
     /// The node's directory in the run (config, data, log).
     pub dir: Option<PathBuf>,
@@ -122,10 +124,10 @@ pub struct NodeHandle {
     pub cluster_id: Option<String>,
 }
 
-impl NodeHandle {
-    pub fn local(info: NodeInfo, process: ManagedProcess, dir: PathBuf) -> Self {
+impl ProcessHandle {
+    pub fn local(info: ProcessInfo, process: ManagedProcess, dir: PathBuf) -> Self {
         Self {
-            info: NodeInfo {
+            info: ProcessInfo {
                 pid: Some(process.pid()),
                 container: process
                     .container_id()
