@@ -1,7 +1,9 @@
 //! The ledger: per session, every acknowledged write and what the checker
 //! made of it, the last acknowledged operation, and the operations whose
 //! fate is unknown (failed, timed out or abandoned: they may still land).
-//! Operations on one session are serialised, so versions are ordered.
+//! Operations on one session are serialised unless the workload asks for
+//! concurrency per session; then overlapping operations are judged by
+//! real-time order (see [`crate::check::judge`]).
 //!
 //! An operation enters the ledger as *pending* before it is sent and leaves
 //! it when acknowledged; if it fails it stays, because a request that timed
@@ -34,6 +36,9 @@ pub enum Acked {
 pub struct Uncertain {
     pub version: u64,
     pub issued: Instant,
+    /// Its answer came back an error (or never will): it may still land.
+    /// Until then it is in flight.
+    pub failed: bool,
     /// When the session would expire had this write landed at issue time.
     pub expires_at: Instant,
 }
@@ -82,6 +87,8 @@ impl Fate {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AckedWrite {
     pub version: u64,
+    /// When it was sent.
+    pub issued: Instant,
     /// When it was acknowledged.
     pub at: Instant,
     pub fate: Fate,
@@ -122,6 +129,14 @@ pub struct SessionState {
     /// `redis-rate-limit`: when (ms on the request clock) the limiter
     /// admitted this customer's requests, within the last window.
     pub admits: VecDeque<u64>,
+    /// Operations on this session in flight now (concurrency per session).
+    pub in_flight: u32,
+    /// When the last delete was sent: a write acknowledged after it may
+    /// have landed after the delete.
+    pub last_delete_issued: Option<Instant>,
+    /// When the last delete was acknowledged: a write sent before then may
+    /// have been removed by it.
+    pub last_delete_acked: Option<Instant>,
 }
 
 impl SessionState {
@@ -131,36 +146,89 @@ impl SessionState {
         self.uncertain.push(Uncertain {
             version: self.issued,
             issued,
+            failed: false,
             expires_at: issued + ttl,
         });
         self.issued
     }
 
+    /// An operation on this session starts; did it overlap another?
+    pub fn begin_op(&mut self) -> bool {
+        self.in_flight += 1;
+        self.in_flight > 1
+    }
+
+    pub fn end_op(&mut self) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+    }
+
+    /// Every operation in flight was abandoned (the drain gave up on it):
+    /// what it sent may still land, as if it had failed.
+    pub fn abandon(&mut self) {
+        for u in &mut self.uncertain {
+            u.failed = true;
+        }
+        self.in_flight = 0;
+    }
+
+    /// The write of `version` failed (timed out, refused by an error): it
+    /// may still land.
+    pub fn write_failed(&mut self, version: u64) {
+        if let Some(u) = self.uncertain.iter_mut().find(|u| u.version == version) {
+            u.failed = true;
+        }
+    }
+
     /// The write of `version` was acknowledged at `at`. Every uncertain
     /// operation issued before it is superseded.
     pub fn write_acked(&mut self, version: u64, at: Instant) {
-        let expires_at = match self.uncertain_write(version) {
-            Some(u) => u.expires_at,
+        let (issued, expires_at) = match self.uncertain_write(version) {
+            Some(u) => (u.issued, u.expires_at),
             // Not begun through the ledger (tests): expire far away.
-            None => at + Duration::from_secs(3600),
+            None => (at, at + Duration::from_secs(3600)),
         };
         // Versions are handed out in issue order: a delete that would
-        // remove versions below this one was issued before it.
-        self.uncertain.retain(|u| u.version > version);
+        // remove versions below this one was issued before it. A write
+        // still in flight (concurrency per session) is not superseded: it
+        // may land after this one.
+        self.uncertain
+            .retain(|u| u.version > version || (!u.failed && u.version != version));
         if self.uncertain_delete.is_some_and(|d| d.through < version) {
             self.uncertain_delete = None;
         }
-        self.acked = Some(Acked::Write {
-            version,
-            at,
-            expires_at,
-        });
-        self.writes.push(AckedWrite {
-            version,
-            at,
-            fate: Fate::Unjudged,
-            judged: None,
-        });
+        // With concurrency an older write can be acknowledged after a newer
+        // one or a delete: the newest stays the last acknowledged operation.
+        let newest = match self.acked {
+            Some(Acked::Write { version: v, .. }) => version > v,
+            Some(Acked::Delete { .. }) => version > self.deleted_through,
+            None => true,
+        };
+        if newest {
+            self.acked = Some(Acked::Write {
+                version,
+                at,
+                expires_at,
+            });
+        }
+        let pos = self.writes.partition_point(|w| w.version < version);
+        self.writes.insert(
+            pos,
+            AckedWrite {
+                version,
+                issued,
+                at,
+                fate: Fate::Unjudged,
+                judged: None,
+            },
+        );
+    }
+
+    /// The acknowledged write of `version`, if any.
+    pub fn acked_write(&self, version: u64) -> Option<&AckedWrite> {
+        self.writes
+            .binary_search_by_key(&version, |w| w.version)
+            .ok()
+            .map(|i| &self.writes[i])
     }
 
     /// The write of `version` was refused (a lock already held): it
@@ -194,6 +262,7 @@ impl SessionState {
 
     /// Start a delete.
     pub fn begin_delete(&mut self, issued: Instant) {
+        self.last_delete_issued = Some(issued);
         self.uncertain_delete = Some(UncertainDelete {
             issued,
             through: self.issued,
@@ -208,8 +277,13 @@ impl SessionState {
             .take()
             .map_or(self.issued, |d| d.through);
         self.deleted_through = self.deleted_through.max(through);
-        self.uncertain.retain(|u| u.version > through);
-        self.acked = Some(Acked::Delete { at });
+        self.last_delete_acked = Some(at);
+        self.uncertain.retain(|u| u.version > through || !u.failed);
+        // A write issued after the delete and acknowledged before it (only
+        // with concurrency) stays the last acknowledged operation.
+        if !matches!(self.acked, Some(Acked::Write { version, .. }) if version > through) {
+            self.acked = Some(Acked::Delete { at });
+        }
     }
 
     /// The uncertain write of `version`, if any.
@@ -327,6 +401,7 @@ mod tests {
         let mut s = SessionState::default();
         // v1 times out, a delete times out, v3 is acknowledged.
         let v1 = s.begin_write(t, ttl);
+        s.write_failed(v1);
         s.begin_delete(later(1));
         let v3 = s.begin_write(later(2), ttl);
         assert_eq!(v3, 2);
@@ -337,6 +412,12 @@ mod tests {
         let v4 = s.begin_write(later(4), ttl);
         assert!(s.uncertain_write(v4).is_some());
         assert_eq!(s.writes.len(), 1);
+        // So does one sent before the next acknowledged write and still in
+        // flight (concurrency per session): it may land after it.
+        let v5 = s.begin_write(later(5), ttl);
+        let v6 = s.begin_write(later(6), ttl);
+        s.write_acked(v6, later(7));
+        assert!(s.uncertain_write(v5).is_some());
     }
 
     #[test]

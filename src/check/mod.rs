@@ -78,6 +78,11 @@ pub struct Reading {
     pub holds: u64,
     /// The session expired before it was read: its writes are not judged.
     pub expired: bool,
+    /// Concurrency per session: the write whose value the read found may
+    /// have landed as late as this. Acknowledged writes above `holds` sent
+    /// before then may have been overwritten by it legitimately, so they
+    /// are not proven lost. `None`: operations did not overlap.
+    pub landed_by: Option<Instant>,
 }
 
 /// The version a stored value carries; a value that is not this run's
@@ -86,16 +91,124 @@ fn version_in(observed: Option<&str>) -> Option<Option<u64>> {
     observed.map(value::version_of)
 }
 
-/// Judge one read of a session against its ledger entry. When an uncertain
-/// write or delete newer than the last acknowledged operation is found to
-/// have landed, the ledger adopts it.
+/// Judge one read of a session against its ledger entry, operations on the
+/// session serialised. When an uncertain write or delete newer than the
+/// last acknowledged operation is found to have landed, the ledger adopts
+/// it.
 pub fn judge(state: &mut SessionState, observed: Option<&str>, now: Instant) -> Reading {
+    judge_read(state, observed, now, None)
+}
+
+/// Judge a read sent at `invoked` that may have overlapped other
+/// operations on the session, by real-time order (a register, as Jepsen
+/// checks one): it may return any write not yet overwritten when it was
+/// sent — one in flight, or an acknowledged one no write acknowledged
+/// before the read had followed — and nothing only if no write was
+/// acknowledged before it. What it may not return is judged as a serial
+/// read would be.
+pub fn judge_concurrent(
+    state: &mut SessionState,
+    observed: Option<&str>,
+    invoked: Instant,
+    now: Instant,
+) -> Reading {
+    judge_read(state, observed, now, Some(invoked))
+}
+
+/// A write, acknowledged at `at`, that a later write acknowledged before
+/// `invoked` (and sent after it) or a delete sent after it and acknowledged
+/// before `invoked` certainly overwrote.
+fn overwritten_before(state: &SessionState, w: &ledger::AckedWrite, invoked: Instant) -> bool {
+    let by_write = state
+        .writes
+        .iter()
+        .any(|w2| w2.version > w.version && w2.at < invoked && w2.issued > w.at);
+    // A write adopted from a failed one (not in `writes`): its issue time.
+    let by_adopted = matches!(
+        state.acked,
+        Some(Acked::Write { version, at, .. })
+            if version > w.version && at < invoked && at > w.at
+                && state.acked_write(version).is_none()
+    );
+    let by_delete = matches!(state.acked, Some(Acked::Delete { at }) if at < invoked)
+        && state.last_delete_issued.is_some_and(|d| d > w.at);
+    by_write || by_adopted || by_delete
+}
+
+/// What a read that overlapped other operations may legally have found,
+/// as a reading; `None`: judge it as a serial read.
+fn legal_overlap(
+    state: &SessionState,
+    seen: Option<Option<u64>>,
+    invoked: Instant,
+    now: Instant,
+) -> Option<Reading> {
+    let floor = state.deleted_through;
+    let durable = |holds: u64, landed_by: Instant| Reading {
+        check: ReadCheck::Durable,
+        holds: holds.max(floor),
+        expired: false,
+        landed_by: Some(landed_by),
+    };
+    match seen {
+        // A write in flight: it landed before its answer came back.
+        Some(Some(r)) if state.uncertain.iter().any(|u| u.version == r && !u.failed) => {
+            Some(durable(r, now))
+        }
+        // An acknowledged write nothing had certainly overwritten when the
+        // read was sent (the newest, or one concurrent with it).
+        Some(Some(r)) => {
+            let w = state.acked_write(r)?;
+            (!overwritten_before(state, w, invoked)).then(|| durable(r, w.at))
+        }
+        // Not a value of this run's: judged as a serial read would be.
+        Some(None) => None,
+        // Nothing: legal while no write still live was acknowledged before
+        // the read was sent.
+        None => {
+            // A delete acknowledged after a write was sent may have come
+            // after it.
+            let maybe_deleted =
+                |w: &ledger::AckedWrite| state.last_delete_acked.is_some_and(|d| d > w.issued);
+            let owed = state.writes.iter().any(|w| {
+                w.version > floor
+                    && w.at < invoked
+                    && !maybe_deleted(w)
+                    && !overwritten_before(state, w, invoked)
+            });
+            (!owed && state.uncertain_delete.is_none()).then_some(Reading {
+                check: ReadCheck::Nothing,
+                holds: floor,
+                expired: false,
+                landed_by: None,
+            })
+        }
+    }
+}
+
+fn judge_read(
+    state: &mut SessionState,
+    observed: Option<&str>,
+    now: Instant,
+    invoked: Option<Instant>,
+) -> Reading {
     let seen = version_in(observed);
     let floor = state.deleted_through;
+    let expiring = matches!(
+        state.acked,
+        Some(Acked::Write { expires_at, .. }) if expires_at <= now + EXPIRY_MARGIN
+    );
+    if let Some(invoked) = invoked
+        && !expiring
+        && let Some(r) = legal_overlap(state, seen, invoked, now)
+    {
+        return r;
+    }
     let reading = |check, holds: u64| Reading {
         check,
         holds: holds.max(floor),
         expired: false,
+        landed_by: None,
     };
     match (state.acked, seen) {
         (Some(Acked::Write { expires_at, .. }), _) if expires_at <= now + EXPIRY_MARGIN => {
@@ -103,6 +216,7 @@ pub fn judge(state: &mut SessionState, observed: Option<&str>, now: Instant) -> 
                 check: ReadCheck::Nothing,
                 holds: floor,
                 expired: true,
+                landed_by: None,
             }
         }
         (Some(Acked::Write { version, .. }), Some(Some(r))) if r == version => {
@@ -126,6 +240,7 @@ pub fn judge(state: &mut SessionState, observed: Option<&str>, now: Instant) -> 
                 check: ReadCheck::Indeterminate,
                 holds: state.deleted_through,
                 expired: false,
+                landed_by: None,
             }
         }
         (Some(Acked::Write { .. }), None) => reading(ReadCheck::Lost, 0),
@@ -149,9 +264,12 @@ pub fn judge_writes(
     let mut tally = WriteTally::default();
     let held_by_source = source.flatten().unwrap_or(0);
     for w in state.writes.iter_mut().rev() {
+        // Sent before the write the read found had landed: it may have
+        // been overwritten by it legitimately (concurrency per session).
+        let overlapped = reading.landed_by.is_some_and(|t| w.issued <= t);
         let fate = if w.fate.is_final() {
             continue;
-        } else if w.version > reading.holds {
+        } else if w.version > reading.holds && !overlapped {
             let hidden = source.is_some() && w.version <= held_by_source;
             match (reading.expired, hidden, w.fate) {
                 (true, _, _) => Fate::Expired,
@@ -252,7 +370,8 @@ mod tests {
         s.write_acked(v1, now);
         // v2 times out (it did reach the store), v3 is acknowledged, then
         // the store loses v3 and holds v2.
-        let _v2 = s.begin_write(now, ttl);
+        let v2 = s.begin_write(now, ttl);
+        s.write_failed(v2);
         let v3 = s.begin_write(now, ttl);
         s.write_acked(v3, now);
         let r = judge(&mut s, Some(&val(2)), now);
@@ -398,5 +517,160 @@ mod tests {
         assert_eq!(r.check, ReadCheck::Stale);
         let t = judge_writes(&mut s, &r, None, at(now));
         assert_eq!((t.lost, t.durable), (1, 2), "only v3 was lost");
+    }
+
+    /// Concurrency per session (issue 17): histories of overlapping
+    /// operations, each rule against the serial judgement it relaxes.
+    mod real_time {
+        use super::*;
+
+        const TTL: Duration = Duration::from_secs(600);
+
+        fn t(base: Instant, ms: u64) -> Instant {
+            base + Duration::from_millis(ms)
+        }
+
+        /// w1 [0, 10] and w2 [5, 20] overlap: a read after both may find
+        /// either; a serial judgement would call v1 stale.
+        #[test]
+        fn concurrent_writes_may_land_in_either_order() {
+            let b = Instant::now();
+            let mut s = SessionState::default();
+            let v1 = s.begin_write(t(b, 0), TTL);
+            let v2 = s.begin_write(t(b, 5), TTL);
+            s.write_acked(v1, t(b, 10));
+            s.write_acked(v2, t(b, 20));
+            let r = judge_concurrent(&mut s, Some(&val(1)), t(b, 30), t(b, 31));
+            assert_eq!(r.check, ReadCheck::Durable);
+            assert_eq!(
+                judge_concurrent(&mut s.clone(), Some(&val(2)), t(b, 30), t(b, 31)).check,
+                ReadCheck::Durable
+            );
+            // Nor is v2 lost when a sweep finds v1: v2 was sent before v1 landed.
+            let tally = judge_writes(&mut s, &r, None, at(t(b, 31)));
+            assert_eq!((tally.lost, tally.durable), (0, 2));
+            let mut serial = s.clone();
+            assert_eq!(
+                check(&mut serial, Some(&val(1)), t(b, 31)),
+                ReadCheck::Stale
+            );
+        }
+
+        /// w1 [0, 10], then w2 [20, 30] strictly after it: a read sent at
+        /// 40 that finds v1 is stale, and a sweep that finds v1 has lost v2.
+        #[test]
+        fn a_write_overwritten_before_the_read_was_sent_is_stale() {
+            let b = Instant::now();
+            let mut s = SessionState::default();
+            let v1 = s.begin_write(t(b, 0), TTL);
+            s.write_acked(v1, t(b, 10));
+            let v2 = s.begin_write(t(b, 20), TTL);
+            s.write_acked(v2, t(b, 30));
+            let r = judge_concurrent(&mut s, Some(&val(1)), t(b, 40), t(b, 41));
+            assert_eq!(r.check, ReadCheck::Stale);
+            let tally = judge_writes(&mut s, &r, None, at(t(b, 41)));
+            assert_eq!((tally.lost, tally.durable), (1, 1));
+        }
+
+        /// A read sent at 15 while w2 [12, 30] is in flight may find v1 (the
+        /// read came first) or v2 (it landed before its answer came back).
+        #[test]
+        fn a_read_overlapping_a_write_may_find_either() {
+            let b = Instant::now();
+            let mut s = SessionState::default();
+            let v1 = s.begin_write(t(b, 0), TTL);
+            s.write_acked(v1, t(b, 10));
+            let v2 = s.begin_write(t(b, 12), TTL);
+            let early = judge_concurrent(&mut s.clone(), Some(&val(1)), t(b, 15), t(b, 25));
+            assert_eq!(early.check, ReadCheck::Durable);
+            let landed = judge_concurrent(&mut s, Some(&val(2)), t(b, 15), t(b, 25));
+            assert_eq!(landed.check, ReadCheck::Durable);
+            assert_eq!(s.acked_version(), Some(1), "in flight is not adopted");
+            s.write_acked(v2, t(b, 30));
+            // Sent after v2 was acknowledged, v1 is stale.
+            let late = judge_concurrent(&mut s, Some(&val(1)), t(b, 35), t(b, 36));
+            assert_eq!(late.check, ReadCheck::Stale);
+            // The first write of a session, still in flight: nothing is legal.
+            let mut fresh = SessionState::default();
+            fresh.begin_write(t(b, 0), TTL);
+            assert_eq!(
+                judge_concurrent(&mut fresh, None, t(b, 1), t(b, 2)).check,
+                ReadCheck::Nothing
+            );
+        }
+
+        /// A write that timed out may land late: found, it is indeterminate
+        /// and adopted, as in a serial run — not the benefit the doubt of a
+        /// write still in flight gets.
+        #[test]
+        fn a_timed_out_write_that_lands_late_is_indeterminate() {
+            let b = Instant::now();
+            let mut s = SessionState::default();
+            let v1 = s.begin_write(t(b, 0), TTL);
+            s.write_acked(v1, t(b, 10));
+            let v2 = s.begin_write(t(b, 20), TTL);
+            s.write_failed(v2);
+            let r = judge_concurrent(&mut s, Some(&val(2)), t(b, 1040), t(b, 1041));
+            assert_eq!(r.check, ReadCheck::Indeterminate);
+            assert_eq!(s.acked_version(), Some(2), "adopted");
+            // And a version never sent is lost, overlap or not.
+            assert_eq!(
+                judge_concurrent(&mut s, Some(&val(9)), t(b, 1050), t(b, 1051)).check,
+                ReadCheck::Lost
+            );
+        }
+
+        /// w1 acknowledged, then a delete [20, 40] races w2 [30, 50]: either
+        /// may have come last, so nothing and v2 are both legal; a serial
+        /// judgement calls nothing lost.
+        #[test]
+        fn a_delete_racing_a_write_may_win_or_lose() {
+            let b = Instant::now();
+            let mut s = SessionState::default();
+            let v1 = s.begin_write(t(b, 0), TTL);
+            s.write_acked(v1, t(b, 10));
+            s.begin_delete(t(b, 20));
+            let v2 = s.begin_write(t(b, 30), TTL);
+            s.delete_acked(t(b, 40));
+            s.write_acked(v2, t(b, 50));
+            assert_eq!(s.acked_version(), Some(2));
+            let gone = judge_concurrent(&mut s.clone(), None, t(b, 60), t(b, 61));
+            assert_eq!(gone.check, ReadCheck::Nothing);
+            let kept = judge_concurrent(&mut s.clone(), Some(&val(2)), t(b, 60), t(b, 61));
+            assert_eq!(kept.check, ReadCheck::Durable);
+            assert_eq!(check(&mut s.clone(), None, t(b, 61)), ReadCheck::Lost);
+            // A write acknowledged before the delete was sent and found
+            // after it is resurrected, overlap or not.
+            let mut r = SessionState::default();
+            let v1 = r.begin_write(t(b, 0), TTL);
+            r.write_acked(v1, t(b, 10));
+            r.begin_delete(t(b, 20));
+            r.delete_acked(t(b, 30));
+            let back = judge_concurrent(&mut r, Some(&val(1)), t(b, 40), t(b, 41));
+            assert_eq!(back.check, ReadCheck::Resurrected);
+        }
+
+        /// Without overlap the real-time judgement is the serial one.
+        #[test]
+        fn serial_histories_are_judged_alike() {
+            let b = Instant::now();
+            let mut s = SessionState::default();
+            for i in 0..3u64 {
+                let v = s.begin_write(t(b, i * 20), TTL);
+                s.write_acked(v, t(b, i * 20 + 10));
+            }
+            for seen in [
+                Some(val(1)),
+                Some(val(2)),
+                Some(val(3)),
+                None,
+                Some("x".into()),
+            ] {
+                let serial = judge(&mut s.clone(), seen.as_deref(), t(b, 100)).check;
+                let rt =
+                    judge_concurrent(&mut s.clone(), seen.as_deref(), t(b, 90), t(b, 100)).check;
+                assert_eq!(serial, rt, "{seen:?}");
+            }
+        }
     }
 }

@@ -13,7 +13,7 @@ use futures::StreamExt;
 use tokio::sync::Mutex;
 
 use super::ledger::{Fate, Judged, SessionState};
-use super::{ReadCheck, judge, judge_writes, unverify};
+use super::{ReadCheck, judge, judge_concurrent, judge_writes, unverify};
 use crate::store::{SessionStore, value};
 
 /// Reads in flight at once during a sweep.
@@ -101,6 +101,10 @@ pub struct Patience {
     /// The whole sweep: sessions not read by then are unverified (a
     /// checkpoint holds the load meanwhile).
     pub limit: Option<Duration>,
+    /// Operations on a session may overlap (concurrency per session): a
+    /// checkpoint's read may meet writes in flight, and is judged by
+    /// real-time order.
+    pub overlaps: bool,
 }
 
 /// What the store of record holds, when a cache is in front of it.
@@ -145,13 +149,18 @@ async fn judge_one(
     fault: Option<usize>,
 ) -> Option<Verdict> {
     for attempt in 0..p.attempts {
+        let invoked = Instant::now();
         let read = tokio::time::timeout(p.timeout, store.get(id)).await;
         let Ok(Ok(v)) = read else {
             tokio::time::sleep(Duration::from_millis(100 * (attempt as u64 + 1))).await;
             continue;
         };
         let at = Instant::now();
-        let reading = judge(state, v.as_deref(), at);
+        let reading = if p.overlaps {
+            judge_concurrent(state, v.as_deref(), invoked, at)
+        } else {
+            judge(state, v.as_deref(), at)
+        };
         let judged = Judged { at, fault };
         let disagrees = matches!(reading.check, ReadCheck::Lost | ReadCheck::Stale);
         let src = if disagrees {

@@ -60,6 +60,9 @@ pub struct StrategyStats {
     /// violations (two holders, admits beyond the limit).
     pub refused: u64,
     pub violations: u64,
+    /// Operations that started while another on the same session was in
+    /// flight.
+    pub overlapped: u64,
     pub availability: Availability,
     /// Completed operations per second of the run.
     pub throughput: Vec<u64>,
@@ -95,6 +98,7 @@ impl StrategyStats {
             proven_stale: 0,
             refused: 0,
             violations: 0,
+            overlapped: 0,
             availability: Availability::new(start),
             throughput: Vec::new(),
             errors_per_second: Vec::new(),
@@ -148,6 +152,7 @@ impl StrategyStats {
         // store unwritable, and a read that succeeds does not prove it
         // writable again.
         let write = s.op.is_write();
+        self.overlapped += s.overlapped as u64;
         match s.error {
             Some(class) => {
                 per.errors += 1;
@@ -229,6 +234,8 @@ pub struct StrategySnapshot {
     pub live_indeterminate: u64,
     /// Pattern strategies: a lock's second holders, admits over the limit.
     pub violations: u64,
+    /// Operations that overlapped another on the same session.
+    pub overlapped: u64,
     pub unavailable_ms: u64,
     pub down: bool,
 }
@@ -261,6 +268,7 @@ fn snapshot(stats: &[StrategyStats], start: Instant, phase: Phase, pauses: &Paus
                 proven_stale: s.proven_stale,
                 live_indeterminate: s.live.get(&ReadCheck::Indeterminate).copied().unwrap_or(0),
                 violations: s.violations,
+                overlapped: s.overlapped,
                 unavailable_ms: s.availability.total_excluding(&paused).as_millis() as u64,
                 down: s.availability.is_down(),
             })

@@ -58,6 +58,9 @@ pub struct Sample {
     pub refused: bool,
     /// A lock granted to a second holder, an admit beyond the limit.
     pub violation: bool,
+    /// It started while another operation on the same session was in
+    /// flight (concurrency per session).
+    pub overlapped: bool,
 }
 
 impl Sample {

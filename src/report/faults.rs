@@ -419,6 +419,7 @@ mod tests {
         let records = [&evict, &latency];
         let found = |fate| AckedWrite {
             version: 1,
+            issued: s(3),
             at: s(3),
             fate,
             judged: Some(Judged {

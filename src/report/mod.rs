@@ -162,6 +162,10 @@ pub struct StrategyReport {
     /// live (two holders), an admit beyond the limit.
     #[serde(default)]
     pub violations: u64,
+    /// Operations that started while another on the same session was in
+    /// flight (`workload.concurrency_per_session` above 1).
+    #[serde(default)]
+    pub overlapped: u64,
     /// Ids of the lost sessions (the first [`ID_SAMPLE`]), for drill-down:
     /// the store key is `sd:<run>:<strategy>:session:<id>`.
     #[serde(default)]

@@ -42,6 +42,7 @@ impl StrategyReport {
             fallbacks: o.fallbacks,
             refused: s.refused,
             violations: s.violations,
+            overlapped: s.overlapped,
             lost_ids: sw.lost_ids.iter().take(ID_SAMPLE).copied().collect(),
             stale_ids: sw.stale_ids.iter().take(ID_SAMPLE).copied().collect(),
             errors: s
@@ -146,6 +147,7 @@ impl StrategyReport {
             "refused" => exact(self.refused as f64),
             "fallbacks" => exact(self.fallbacks as f64),
             "violations" => exact(self.violations as f64),
+            "overlapped" => exact(self.overlapped as f64),
             "errors" => exact(self.errors.values().sum::<u64>() as f64),
             "error_rate" => exact(self.error_rate),
             "unavailable_ms" => exact(self.unavailable_ms as f64),

@@ -37,6 +37,8 @@ pub fn default_workload() -> Workload {
         connections: 8,
         seed: 1,
         patterns: Patterns::default(),
+        concurrency_per_session: 1,
+        hot: None,
     }
 }
 

@@ -114,6 +114,7 @@ pub const METRICS: &[&str] = &[
     "fallbacks",
     "refused",
     "violations",
+    "overlapped",
     "errors",
     "error_rate",
     "unavailable_ms",

@@ -145,6 +145,26 @@ pub struct Workload {
     pub seed: u64,
     /// Parameters of seed 003's Redis patterns.
     pub patterns: Patterns,
+    /// Operations on one session in flight at once (1: serialised).
+    pub concurrency_per_session: u32,
+    /// Skew: a share of the sessions that takes a share of the operations.
+    pub hot: Option<Hot>,
+}
+
+/// `hot_sessions` of the session ids take `hot_traffic` of the operations.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hot {
+    /// Share of the session ids, 0..1.
+    pub sessions: f64,
+    /// Share of the operations, 0..=1.
+    pub traffic: f64,
+}
+
+impl Hot {
+    /// How many of `sessions` ids are hot (at least one).
+    pub fn ids(&self, sessions: u64) -> u64 {
+        ((sessions as f64 * self.sessions).ceil() as u64).clamp(1, sessions.max(1))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

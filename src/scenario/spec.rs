@@ -67,6 +67,17 @@ pub struct WorkloadSpec {
     /// Parameters of the Redis pattern strategies (seed 003).
     #[serde(default)]
     pub patterns: Option<PatternsSpec>,
+    /// Operations on one session in flight at once (default 1: each waits
+    /// for the one before).
+    #[serde(default)]
+    pub concurrency_per_session: Option<u32>,
+    /// This share of the session ids (e.g. `5%`) takes `hot_traffic` of the
+    /// operations (default: every session alike).
+    #[serde(default)]
+    pub hot_sessions: Option<serde_yaml::Value>,
+    /// The share of the operations the hot sessions take (default `50%`).
+    #[serde(default)]
+    pub hot_traffic: Option<serde_yaml::Value>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::spec;
-use super::{Rates, Workload};
+use super::{Hot, Rates, Workload};
 use crate::store::Patterns;
 use crate::yaml::Problems;
 
@@ -92,7 +92,55 @@ pub(super) fn workload(c: &mut Problems<'_>, w: &spec::WorkloadSpec) -> Workload
         connections,
         seed: w.seed.unwrap_or(1),
         patterns: patterns(c, w.patterns.as_ref()),
+        concurrency_per_session: concurrency(c, w.concurrency_per_session),
+        hot: hot(c, w),
     }
+}
+
+fn concurrency(c: &mut Problems<'_>, n: Option<u32>) -> u32 {
+    let n = n.unwrap_or(1);
+    if !(1..=64).contains(&n) {
+        c.at(
+            "workload.concurrency_per_session",
+            "concurrency_per_session must be between 1 and 64",
+        );
+    }
+    n.clamp(1, 64)
+}
+
+fn hot(c: &mut Problems<'_>, w: &spec::WorkloadSpec) -> Option<Hot> {
+    let share =
+        |c: &mut Problems<'_>, path: &str, v: &serde_yaml::Value| match crate::yaml::share(v) {
+            Ok(x) => x,
+            Err(e) => {
+                c.at(path, e);
+                0.5
+            }
+        };
+    let traffic = w
+        .hot_traffic
+        .as_ref()
+        .map(|v| share(c, "workload.hot_traffic", v));
+    let Some(v) = &w.hot_sessions else {
+        if traffic.is_some() {
+            c.at(
+                "workload.hot_traffic",
+                "`hot_traffic` needs `hot_sessions` (which share of the sessions is hot)",
+            );
+        }
+        return None;
+    };
+    let sessions = share(c, "workload.hot_sessions", v);
+    if sessions <= 0.0 || sessions >= 1.0 {
+        c.at(
+            "workload.hot_sessions",
+            "hot_sessions must be above 0 % and below 100 %",
+        );
+    }
+    Some(Hot {
+        sessions,
+        traffic: traffic.unwrap_or(0.5),
+    })
 }
 
 fn patterns(c: &mut Problems<'_>, p: Option<&spec::PatternsSpec>) -> Patterns {

@@ -224,6 +224,13 @@ async fn run(
                 value_bytes: w.value_bytes,
                 timeout: w.op_timeout,
                 cancel: cancel.clone(),
+                sessions_in_flight: (w.concurrency_per_session > 1).then(|| {
+                    Arc::new(
+                        (0..w.sessions)
+                            .map(|_| Semaphore::new(w.concurrency_per_session as usize))
+                            .collect(),
+                    )
+                }),
             })
         })
         .collect();
@@ -283,6 +290,7 @@ async fn run(
                 timeout: w.op_timeout,
                 attempts: 3,
                 limit: Some(checkpoint::LIMIT),
+                overlaps: w.concurrency_per_session > 1,
             },
             drain_limit,
         };
@@ -293,7 +301,10 @@ async fn run(
             c.clone(),
             Schedule::new(&w.rates, duration),
             load_start,
-            w.sessions,
+            scheduler::Sessions {
+                count: w.sessions,
+                hot: w.hot,
+            },
             rng::SplitMix::new(w.seed.wrapping_add(i as u64)),
             gate.clone(),
             control.clone(),
@@ -354,6 +365,8 @@ async fn run(
         timeout: w.op_timeout,
         attempts: 3,
         limit: None,
+        // The load has drained: nothing overlaps the final sweep.
+        overlaps: false,
     };
     let sweeps = futures::future::join_all(
         strategies

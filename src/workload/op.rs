@@ -1,14 +1,15 @@
 //! One operation on one session: serialised with the session's other
-//! operations, timed from its intended start, recorded in the ledger.
+//! operations (or, with `concurrency_per_session`, up to that many at
+//! once), timed from its intended start, recorded in the ledger.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::{Mutex, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::check::ledger::{Fate, Judged, SessionState};
-use crate::check::{ReadCheck, judge};
+use crate::check::{ReadCheck, judge, judge_concurrent};
 use crate::metrics::{OpKind, Sample};
 use crate::store::{ErrorClass, SessionStore, bounded, value};
 use crate::store::{Patterns, Semantics};
@@ -27,6 +28,10 @@ pub struct OpCtx {
     pub timeout: Duration,
     /// Cancelled when the drain ends: stragglers stop before the sweep.
     pub cancel: CancellationToken,
+    /// With concurrency per session: how many more operations each
+    /// session may have in flight. `None`: one at a time, the ledger held
+    /// for the whole operation.
+    pub sessions_in_flight: Option<Arc<Vec<Semaphore>>>,
 }
 
 /// What one operation came to.
@@ -42,6 +47,9 @@ pub struct Outcome {
     /// The store broke the pattern's promise: a lock granted while an
     /// acknowledged lease was live, an admit beyond the limit.
     pub violation: bool,
+    /// It started while another operation on the same session was in
+    /// flight.
+    pub overlapped: bool,
 }
 
 fn failed(class: ErrorClass) -> Outcome {
@@ -53,6 +61,14 @@ fn failed(class: ErrorClass) -> Outcome {
 
 /// Run operation `op` on session (lock, customer) `id`.
 pub async fn execute(ctx: &OpCtx, op: OpKind, id: u64) -> Outcome {
+    // Locks and rate limits stay one operation at a time per id: their
+    // checks are about order, which concurrency would blur.
+    if let (Some(gates), Semantics::Session) = (&ctx.sessions_in_flight, ctx.semantics) {
+        let Ok(_permit) = gates[id as usize].acquire().await else {
+            return failed(ErrorClass::Other);
+        };
+        return overlapping(ctx, op, id).await;
+    }
     let mut state = ctx.ledger[id as usize].lock().await;
     match (ctx.semantics, op) {
         (Semantics::Session, _) | (Semantics::Lock, OpKind::Read) => {
@@ -76,7 +92,10 @@ async fn session(ctx: &OpCtx, state: &mut SessionState, op: OpKind, id: u64) -> 
                     state.write_acked(version, Instant::now());
                     Outcome::default()
                 }
-                Err(e) => failed(e.class),
+                Err(e) => {
+                    state.write_failed(version);
+                    failed(e.class)
+                }
             }
         }
         OpKind::Read => match bounded(ctx.timeout, ctx.store.get(id)).await {
@@ -102,6 +121,72 @@ async fn session(ctx: &OpCtx, state: &mut SessionState, op: OpKind, id: u64) -> 
                 Err(e) => failed(e.class),
             }
         }
+    }
+}
+
+/// Write, read or delete session `id` while other operations on it may be
+/// in flight: the ledger is held only to record what is sent and what came
+/// back, and a read is judged by real-time order from when it was sent.
+async fn overlapping(ctx: &OpCtx, op: OpKind, id: u64) -> Outcome {
+    let cell = &ctx.ledger[id as usize];
+    let mut state = cell.lock().await;
+    let overlapped = state.begin_op();
+    let outcome = match op {
+        OpKind::Create | OpKind::Update => {
+            let version = state.begin_write(Instant::now(), ctx.ttl);
+            drop(state);
+            let v = value::encode(id, version, ctx.value_bytes);
+            let r = bounded(ctx.timeout, ctx.store.put(id, &v, ctx.ttl)).await;
+            state = cell.lock().await;
+            match r {
+                Ok(()) => {
+                    state.write_acked(version, Instant::now());
+                    Outcome::default()
+                }
+                Err(e) => {
+                    state.write_failed(version);
+                    failed(e.class)
+                }
+            }
+        }
+        OpKind::Read => {
+            drop(state);
+            let invoked = Instant::now();
+            let r = bounded(ctx.timeout, ctx.store.get(id)).await;
+            state = cell.lock().await;
+            match r {
+                Ok(v) => {
+                    let check =
+                        judge_concurrent(&mut state, v.as_deref(), invoked, Instant::now()).check;
+                    let first_proof =
+                        matches!(check, ReadCheck::Lost | ReadCheck::Stale) && state.first_proof();
+                    Outcome {
+                        check: Some(check),
+                        first_proof,
+                        ..Outcome::default()
+                    }
+                }
+                Err(e) => failed(e.class),
+            }
+        }
+        OpKind::Delete => {
+            state.begin_delete(Instant::now());
+            drop(state);
+            let r = bounded(ctx.timeout, ctx.store.delete(id)).await;
+            state = cell.lock().await;
+            match r {
+                Ok(()) => {
+                    state.delete_acked(Instant::now());
+                    Outcome::default()
+                }
+                Err(e) => failed(e.class),
+            }
+        }
+    };
+    state.end_op();
+    Outcome {
+        overlapped,
+        ..outcome
     }
 }
 
@@ -162,7 +247,10 @@ async fn lock(ctx: &OpCtx, state: &mut SessionState, op: OpKind, id: u64) -> Out
                 ..Outcome::default()
             }
         }
-        Err(e) => failed(e.class),
+        Err(e) => {
+            state.write_failed(version);
+            failed(e.class)
+        }
     }
 }
 
@@ -199,7 +287,12 @@ pub async fn run(ctx: Arc<OpCtx>, op: OpKind, id: u64, intended: Instant) {
     let started = Instant::now();
     let outcome = tokio::select! {
         r = execute(&ctx, op, id) => r,
-        _ = ctx.cancel.cancelled() => return,
+        _ = ctx.cancel.cancelled() => {
+            // Abandoned mid-flight: what it sent may still land, like a
+            // write that timed out.
+            ctx.ledger[id as usize].lock().await.abandon();
+            return;
+        }
     };
     let _ = ctx.samples.send(Sample {
         strategy: ctx.strategy,
@@ -212,5 +305,6 @@ pub async fn run(ctx: Arc<OpCtx>, op: OpKind, id: u64, intended: Instant) {
         first_proof: outcome.first_proof,
         refused: outcome.refused,
         violation: outcome.violation,
+        overlapped: outcome.overlapped,
     });
 }

@@ -12,7 +12,7 @@ use super::control::LoadControl;
 use super::op::{self, OpCtx};
 use super::rng::SplitMix;
 use crate::metrics::OpKind;
-use crate::scenario::Rates;
+use crate::scenario::{Hot, Rates};
 
 /// Operations in flight per strategy before the scheduler waits (the wait
 /// still counts as latency, from the intended start).
@@ -68,6 +68,32 @@ impl Iterator for Schedule {
     }
 }
 
+/// The sessions the scheduler picks from.
+#[derive(Debug, Clone, Copy)]
+pub struct Sessions {
+    pub count: u64,
+    pub hot: Option<Hot>,
+}
+
+impl Sessions {
+    /// A session id: without skew any of them alike; with it, one of the
+    /// hot ids (the lowest) with probability `hot.traffic`, else one of
+    /// the rest.
+    pub fn pick(&self, rng: &mut SplitMix) -> u64 {
+        let Some(h) = self.hot else {
+            return rng.below(self.count);
+        };
+        let hot = h.ids(self.count);
+        let cold = self.count - hot;
+        let roll = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        if roll < h.traffic || cold == 0 {
+            rng.below(hot)
+        } else {
+            hot + rng.below(cold)
+        }
+    }
+}
+
 /// Drive one strategy from `load_start` for the schedule's length, or
 /// until `control` stops the load. Intended starts that fall in a pause
 /// are skipped.
@@ -75,7 +101,7 @@ pub async fn drive(
     ctx: Arc<OpCtx>,
     schedule: Schedule,
     load_start: Instant,
-    sessions: u64,
+    sessions: Sessions,
     mut rng: SplitMix,
     in_flight: Arc<Semaphore>,
     control: LoadControl,
@@ -103,7 +129,7 @@ pub async fn drive(
         let Ok(permit) = in_flight.clone().acquire_owned().await else {
             return;
         };
-        let id = rng.below(sessions);
+        let id = sessions.pick(&mut rng);
         let ctx = ctx.clone();
         tokio::spawn(async move {
             op::run(ctx, op, id, intended).await;
@@ -132,6 +158,29 @@ mod tests {
         assert_eq!(count(OpKind::Delete), 2);
         assert!(ops.windows(2).all(|w| w[0].1 <= w[1].1));
         assert!(ops.iter().all(|(_, t)| *t < Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn hot_sessions_take_their_share_of_the_operations() {
+        let s = Sessions {
+            count: 1000,
+            hot: Some(Hot {
+                sessions: 0.05,
+                traffic: 0.5,
+            }),
+        };
+        let mut rng = SplitMix::new(7);
+        let picks: Vec<u64> = (0..100_000).map(|_| s.pick(&mut rng)).collect();
+        let hot = picks.iter().filter(|&&id| id < 50).count() as f64 / 1e5;
+        assert!((0.48..0.52).contains(&hot), "{hot}");
+        assert!(picks.iter().all(|&id| id < 1000));
+        // Without skew: every id alike, the same draws as before skew existed.
+        let plain = Sessions {
+            count: 1000,
+            hot: None,
+        };
+        let (mut a, mut b) = (SplitMix::new(7), SplitMix::new(7));
+        assert!((0..100).all(|_| plain.pick(&mut a) == b.below(1000)));
     }
 
     #[test]

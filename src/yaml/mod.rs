@@ -5,8 +5,10 @@ mod load;
 mod positions;
 mod problem;
 mod problems;
+mod share;
 
 pub use load::{SourceText, parse_spec};
 pub use positions::{Pos, Positions};
 pub use problem::{FileError, Problem};
 pub use problems::Problems;
+pub use share::share;

@@ -27,7 +27,7 @@ impl Behaviour for Throttle {
     const FIELDS: &'static [&'static str] = &["share", "status"];
 
     fn from_spec(c: &mut Problems<'_>, path: &str, s: &TimelineSpec) -> Self {
-        let share = match s.share.as_ref().map(share) {
+        let share = match s.share.as_ref().map(crate::yaml::share) {
             Some(Ok(v)) => v,
             Some(Err(e)) => {
                 c.at(&format!("{path}.share"), e);
@@ -114,22 +114,5 @@ impl Behaviour for Throttle {
 
     fn label(&self) -> String {
         format!("throttle {:.0}%", self.share * 100.0)
-    }
-}
-
-/// `30%` or `0.3`.
-fn share(v: &serde_yaml::Value) -> Result<f64, String> {
-    let x = match v {
-        serde_yaml::Value::Number(n) => n.as_f64(),
-        serde_yaml::Value::String(s) => s
-            .trim()
-            .strip_suffix('%')
-            .and_then(|p| p.trim().parse::<f64>().ok())
-            .map(|p| p / 100.0),
-        _ => None,
-    };
-    match x {
-        Some(x) if (0.0..=1.0).contains(&x) => Ok(x),
-        _ => Err("expected a share like 30% or 0.3 (between 0 and 100 %)".into()),
     }
 }

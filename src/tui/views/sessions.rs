@@ -1,6 +1,7 @@
 //! Sessions: per strategy, acknowledged writes and what live reads proved
-//! of them — lost (red), stale, indeterminate — with errors and time
-//! without successful writes; the expected-loss budget of the latest fault
+//! of them — lost (red), stale, indeterminate — with errors, operations
+//! that overlapped another on their session, and time without successful
+//! writes; the expected-loss budget of the latest fault
 //! under it. The final sweep's numbers are on the summary screen.
 
 use ratatui::buffer::Buffer;
@@ -32,9 +33,15 @@ impl Widget for Sessions<'_> {
             .strategies
             .iter()
             .any(|st| crate::report::StrategyReport::pattern_terms(&st.name).is_some());
+        // Concurrency per session: operations that overlapped another on
+        // the same session, when any did.
+        let overlaps = s.snapshot.strategies.iter().any(|st| st.overlapped > 0);
         let mut header = vec!["strategy", "acked", "lost", "stale"];
         if patterns {
             header.push("viol");
+        }
+        if overlaps {
+            header.push("ovlp");
         }
         if wide {
             header.extend(["indet", "err"]);
@@ -71,6 +78,9 @@ impl Widget for Sessions<'_> {
                 };
                 cells.push(Cell::from(Line::styled(short(st.violations), style)));
             }
+            if overlaps {
+                cells.push(Cell::from(short(st.overlapped)));
+            }
             if wide {
                 cells.push(Cell::from(short(st.live_indeterminate)));
                 cells.push(Cell::from(short(st.errors)));
@@ -88,6 +98,9 @@ impl Widget for Sessions<'_> {
             Constraint::Length(5),
         ];
         if patterns {
+            widths.push(Constraint::Length(5));
+        }
+        if overlaps {
             widths.push(Constraint::Length(5));
         }
         if wide {
@@ -139,6 +152,17 @@ mod tests {
             !contains(&narrow, "viol"),
             "no pattern strategy: {narrow:#?}"
         );
+    }
+
+    #[test]
+    fn overlapping_operations_get_a_column_only_when_there_are_any() {
+        let mut s = sample();
+        let plain = render(60, 8, |f| f.render_widget(Sessions(&s), f.area()));
+        assert!(!contains(&plain, "ovlp"), "{plain:#?}");
+        s.snapshot.strategies[0].overlapped = 43_210;
+        let screen = render(60, 8, |f| f.render_widget(Sessions(&s), f.area()));
+        assert!(contains(&screen, "ovlp"), "{screen:#?}");
+        assert!(contains(&screen, "43.2k"), "{screen:#?}");
     }
 
     #[test]
