@@ -180,11 +180,20 @@ async fn flushall_mid_run_loses_exactly_what_was_acknowledged_before_it_and_not_
     let mut certainly = BTreeSet::new();
     let mut possibly = BTreeSet::new();
     for (id, state) in ledger.iter().enumerate() {
-        if let Some(Acked::Write { at, .. }) = state.lock().await.acked {
+        let state = state.lock().await;
+        if let Some(Acked::Write { version, at, .. }) = state.acked {
             if at < before {
                 certainly.insert(id as u64);
             }
-            if at <= after {
+            // A write sent before the flush ended may have been executed
+            // before it even if its answer came after (another connection
+            // answered the flush first): possibly flushed.
+            let sent = state
+                .writes
+                .iter()
+                .find(|w| w.version == version)
+                .map_or(at, |w| w.issued);
+            if sent <= after {
                 possibly.insert(id as u64);
             }
         }

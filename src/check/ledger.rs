@@ -49,6 +49,8 @@ pub struct UncertainDelete {
     pub issued: Instant,
     /// The highest version issued before it: what it removes if it landed.
     pub through: u64,
+    /// Its answer came back an error; until then it is in flight.
+    pub failed: bool,
 }
 
 /// What the checker made of one acknowledged write. `Lost` and `Expired`
@@ -137,6 +139,8 @@ pub struct SessionState {
     /// When the last delete was acknowledged: a write sent before then may
     /// have been removed by it.
     pub last_delete_acked: Option<Instant>,
+    /// When that acknowledged delete was sent.
+    pub acked_delete_issued: Option<Instant>,
 }
 
 impl SessionState {
@@ -168,6 +172,7 @@ impl SessionState {
         for u in &mut self.uncertain {
             u.failed = true;
         }
+        self.delete_failed();
         self.in_flight = 0;
     }
 
@@ -193,7 +198,12 @@ impl SessionState {
         // may land after this one.
         self.uncertain
             .retain(|u| u.version > version || (!u.failed && u.version != version));
-        if self.uncertain_delete.is_some_and(|d| d.through < version) {
+        // Likewise a delete: a failed one is superseded, one in flight may
+        // still land after this write.
+        if self
+            .uncertain_delete
+            .is_some_and(|d| d.through < version && d.failed)
+        {
             self.uncertain_delete = None;
         }
         // With concurrency an older write can be acknowledged after a newer
@@ -260,24 +270,55 @@ impl SessionState {
         self.admits.len()
     }
 
-    /// Start a delete.
-    pub fn begin_delete(&mut self, issued: Instant) {
+    /// Start a delete; the highest version it may remove.
+    pub fn begin_delete(&mut self, issued: Instant) -> u64 {
         self.last_delete_issued = Some(issued);
         self.uncertain_delete = Some(UncertainDelete {
             issued,
             through: self.issued,
+            failed: false,
         });
+        self.issued
+    }
+
+    /// The delete in flight failed: it may still land.
+    pub fn delete_failed(&mut self) {
+        if let Some(d) = &mut self.uncertain_delete {
+            d.failed = true;
+        }
+    }
+
+    /// The delete sent when the highest version was `through` was
+    /// acknowledged (with concurrency, another delete may have been sent
+    /// since: its own stays uncertain).
+    pub fn delete_acked_through(&mut self, at: Instant, through: u64) {
+        // Its own record, or (when another delete replaced it or a read
+        // adopted it) one with its own reach — never the versions issued
+        // since it was sent.
+        let ours = self.uncertain_delete.filter(|d| d.through == through);
+        let other = match ours {
+            Some(_) => None,
+            None => self.uncertain_delete.take(),
+        };
+        self.uncertain_delete = Some(ours.unwrap_or(UncertainDelete {
+            issued: self.last_delete_issued.unwrap_or(at),
+            through,
+            failed: false,
+        }));
+        self.delete_acked(at);
+        if other.is_some() {
+            self.uncertain_delete = other;
+        }
     }
 
     /// The delete begun last was acknowledged: it supersedes every write
     /// issued before it.
     pub fn delete_acked(&mut self, at: Instant) {
-        let through = self
-            .uncertain_delete
-            .take()
-            .map_or(self.issued, |d| d.through);
+        let d = self.uncertain_delete.take();
+        let through = d.map_or(self.issued, |d| d.through);
         self.deleted_through = self.deleted_through.max(through);
         self.last_delete_acked = Some(at);
+        self.acked_delete_issued = Some(d.map_or(at, |d| d.issued));
         self.uncertain.retain(|u| u.version > through || !u.failed);
         // A write issued after the delete and acknowledged before it (only
         // with concurrency) stays the last acknowledged operation.
@@ -299,8 +340,13 @@ impl SessionState {
     /// acknowledged write (it is not judged), but every acknowledged write
     /// before it is superseded.
     pub fn adopt_write(&mut self, u: Uncertain) {
-        self.uncertain.retain(|x| x.version > u.version);
-        if self.uncertain_delete.is_some_and(|d| d.through < u.version) {
+        // Writes and deletes still in flight (concurrency) may land after it.
+        self.uncertain
+            .retain(|x| x.version > u.version || (!x.failed && x.version != u.version));
+        if self
+            .uncertain_delete
+            .is_some_and(|d| d.through < u.version && d.failed)
+        {
             self.uncertain_delete = None;
         }
         self.acked = Some(Acked::Write {
@@ -318,6 +364,7 @@ impl SessionState {
             self.deleted_through = self.deleted_through.max(d.through);
             self.uncertain.retain(|u| u.version > d.through);
             self.acked = Some(Acked::Delete { at: d.issued });
+            self.acked_delete_issued = Some(d.issued);
             for w in self.writes.iter_mut().filter(|w| w.version <= d.through) {
                 if w.fate == Fate::Unjudged {
                     w.fate = Fate::Indeterminate;
@@ -403,6 +450,7 @@ mod tests {
         let v1 = s.begin_write(t, ttl);
         s.write_failed(v1);
         s.begin_delete(later(1));
+        s.delete_failed();
         let v3 = s.begin_write(later(2), ttl);
         assert_eq!(v3, 2);
         s.write_acked(v3, later(3));

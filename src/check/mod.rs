@@ -131,7 +131,7 @@ fn overwritten_before(state: &SessionState, w: &ledger::AckedWrite, invoked: Ins
                 && state.acked_write(version).is_none()
     );
     let by_delete = matches!(state.acked, Some(Acked::Delete { at }) if at < invoked)
-        && state.last_delete_issued.is_some_and(|d| d > w.at);
+        && state.acked_delete_issued.is_some_and(|d| d > w.at);
     by_write || by_adopted || by_delete
 }
 
@@ -155,6 +155,24 @@ fn legal_overlap(
         Some(Some(r)) if state.uncertain.iter().any(|u| u.version == r && !u.failed) => {
             Some(durable(r, now))
         }
+        // A write that failed but landed, sent before a newer write was
+        // acknowledged: it may have landed after it. Indeterminate, and
+        // not adopted (the newer write stays the last acknowledged one).
+        Some(Some(r))
+            if state.uncertain_write(r).is_some_and(|u| {
+                state
+                    .writes
+                    .iter()
+                    .any(|w| w.version > r && w.at > u.issued)
+            }) =>
+        {
+            Some(Reading {
+                check: ReadCheck::Indeterminate,
+                holds: r.max(floor),
+                expired: false,
+                landed_by: Some(now),
+            })
+        }
         // An acknowledged write nothing had certainly overwritten when the
         // read was sent (the newest, or one concurrent with it).
         Some(Some(r)) => {
@@ -176,11 +194,15 @@ fn legal_overlap(
                     && !maybe_deleted(w)
                     && !overwritten_before(state, w, invoked)
             });
-            (!owed && state.uncertain_delete.is_none()).then_some(Reading {
+            // A delete in flight may have landed already.
+            let delete_in_flight = state.uncertain_delete.is_some_and(|d| !d.failed);
+            // Every write above the floor is excused: none was owed, or a
+            // delete in flight may have removed it.
+            (delete_in_flight || (!owed && state.uncertain_delete.is_none())).then_some(Reading {
                 check: ReadCheck::Nothing,
                 holds: floor,
                 expired: false,
-                landed_by: None,
+                landed_by: Some(now),
             })
         }
     }
@@ -210,7 +232,7 @@ fn judge_read(
         expired: false,
         landed_by: None,
     };
-    match (state.acked, seen) {
+    let serial = match (state.acked, seen) {
         (Some(Acked::Write { expires_at, .. }), _) if expires_at <= now + EXPIRY_MARGIN => {
             Reading {
                 check: ReadCheck::Nothing,
@@ -247,6 +269,15 @@ fn judge_read(
         (Some(Acked::Delete { .. }), Some(_)) => reading(ReadCheck::Resurrected, 0),
         (Some(Acked::Delete { .. }), None) => reading(ReadCheck::Nothing, 0),
         (None, _) => reading(ReadCheck::Nothing, 0),
+    };
+    // A stale read with overlapping operations: the writes sent before the
+    // version it found had landed may have been overwritten by it.
+    match (invoked, serial.check, seen) {
+        (Some(_), ReadCheck::Stale, Some(Some(r))) => Reading {
+            landed_by: state.acked_write(r).map(|w| w.at),
+            ..serial
+        },
+        _ => serial,
     }
 }
 
@@ -280,8 +311,10 @@ pub fn judge_writes(
         } else if w.fate == Fate::Unjudged {
             Fate::Durable
         } else {
-            // Judged by an earlier sweep; everything older was too.
-            break;
+            // Judged by an earlier sweep. (Not a reason to stop: with
+            // concurrency an older write can be acknowledged after a newer
+            // one was judged.)
+            continue;
         };
         w.fate = fate;
         w.judged = Some(judged);
@@ -388,6 +421,7 @@ mod tests {
         let now = Instant::now();
         let mut s = state_with(2, now);
         s.begin_delete(now);
+        s.delete_failed();
         let v = s.begin_write(now, Duration::from_secs(600));
         s.write_acked(v, now);
         let r = judge(&mut s, None, now);
@@ -634,8 +668,12 @@ mod tests {
             s.delete_acked(t(b, 40));
             s.write_acked(v2, t(b, 50));
             assert_eq!(s.acked_version(), Some(2));
-            let gone = judge_concurrent(&mut s.clone(), None, t(b, 60), t(b, 61));
+            let mut swept = s.clone();
+            let gone = judge_concurrent(&mut swept, None, t(b, 60), t(b, 61));
             assert_eq!(gone.check, ReadCheck::Nothing);
+            // A sweep that finds nothing does not condemn v2 either.
+            let tally = judge_writes(&mut swept, &gone, None, at(t(b, 61)));
+            assert_eq!(tally.lost, 0, "{tally:?}");
             let kept = judge_concurrent(&mut s.clone(), Some(&val(2)), t(b, 60), t(b, 61));
             assert_eq!(kept.check, ReadCheck::Durable);
             assert_eq!(check(&mut s.clone(), None, t(b, 61)), ReadCheck::Lost);
@@ -648,6 +686,70 @@ mod tests {
             r.delete_acked(t(b, 30));
             let back = judge_concurrent(&mut r, Some(&val(1)), t(b, 40), t(b, 41));
             assert_eq!(back.check, ReadCheck::Resurrected);
+        }
+
+        /// A delete in flight may have landed: nothing is legal, and
+        /// nothing is adopted (its writes are not made indeterminate) until
+        /// its answer comes; one that failed is adopted as before.
+        #[test]
+        fn a_delete_in_flight_may_have_landed() {
+            let b = Instant::now();
+            let mut s = SessionState::default();
+            let v1 = s.begin_write(t(b, 0), TTL);
+            s.write_acked(v1, t(b, 10));
+            let through = s.begin_delete(t(b, 20));
+            let r = judge_concurrent(&mut s, None, t(b, 25), t(b, 26));
+            assert_eq!(r.check, ReadCheck::Nothing);
+            assert_eq!(s.writes[0].fate, Fate::Unjudged, "not adopted");
+            assert_eq!(s.acked_version(), Some(1));
+            s.delete_acked_through(t(b, 30), through);
+            assert_eq!(s.deleted_through, 1);
+            // Failed instead: adopted, its writes indeterminate.
+            let mut f = SessionState::default();
+            let v1 = f.begin_write(t(b, 0), TTL);
+            f.write_acked(v1, t(b, 10));
+            f.begin_delete(t(b, 20));
+            f.delete_failed();
+            let r = judge_concurrent(&mut f, None, t(b, 1025), t(b, 1026));
+            assert_eq!(r.check, ReadCheck::Indeterminate);
+            assert_eq!(f.writes[0].fate, Fate::Indeterminate);
+        }
+
+        /// w1 sent at 0 and still in flight when w2 [5, 10] is
+        /// acknowledged; w1 lands late and times out at 1000. Found later,
+        /// it is indeterminate, not adopted over w2, and w2 is not lost.
+        #[test]
+        fn a_failed_write_sent_before_a_newer_one_was_acknowledged_may_land_last() {
+            let b = Instant::now();
+            let mut s = SessionState::default();
+            let v1 = s.begin_write(t(b, 0), TTL);
+            let v2 = s.begin_write(t(b, 5), TTL);
+            s.write_acked(v2, t(b, 10));
+            s.write_failed(v1);
+            let r = judge_concurrent(&mut s, Some(&val(1)), t(b, 1100), t(b, 1101));
+            assert_eq!(r.check, ReadCheck::Indeterminate);
+            assert_eq!(s.acked_version(), Some(2), "not adopted over v2");
+            let tally = judge_writes(&mut s, &r, None, at(t(b, 1101)));
+            assert_eq!((tally.lost, tally.durable), (0, 1), "{tally:?}");
+        }
+
+        /// w1 [0, 10] and w2 [5, 15] overlap, w3 [20, 30] follows; the
+        /// store rolls back to v1. v1 is stale, w3 is lost, but w2 may have
+        /// been overwritten by w1 legitimately: not lost.
+        #[test]
+        fn a_rollback_condemns_only_what_came_after_the_version_found() {
+            let b = Instant::now();
+            let mut s = SessionState::default();
+            let v1 = s.begin_write(t(b, 0), TTL);
+            let v2 = s.begin_write(t(b, 5), TTL);
+            s.write_acked(v1, t(b, 10));
+            s.write_acked(v2, t(b, 15));
+            let v3 = s.begin_write(t(b, 20), TTL);
+            s.write_acked(v3, t(b, 30));
+            let r = judge_concurrent(&mut s, Some(&val(1)), t(b, 40), t(b, 41));
+            assert_eq!(r.check, ReadCheck::Stale);
+            let tally = judge_writes(&mut s, &r, None, at(t(b, 41)));
+            assert_eq!((tally.lost, tally.durable), (1, 2), "{tally:?}");
         }
 
         /// Without overlap the real-time judgement is the serial one.

@@ -101,9 +101,10 @@ pub struct Patience {
     /// The whole sweep: sessions not read by then are unverified (a
     /// checkpoint holds the load meanwhile).
     pub limit: Option<Duration>,
-    /// Operations on a session may overlap (concurrency per session): a
-    /// checkpoint's read may meet writes in flight, and is judged by
-    /// real-time order.
+    /// Operations on a session may overlap (concurrency per session): the
+    /// session's writes may have landed in any order among those that
+    /// overlapped, and a checkpoint's read may meet writes in flight, so
+    /// reads are judged by real-time order.
     pub overlaps: bool,
 }
 

@@ -33,6 +33,9 @@ pub(super) struct Swept {
     pub gate: Arc<Semaphore>,
     /// Fallbacks the checkpoints' own reads caused (not the load's).
     pub swept_fallbacks: Arc<AtomicU64>,
+    /// Its operations on one session overlapped (concurrency per session,
+    /// session strategies): judge by real-time order.
+    pub overlaps: bool,
 }
 
 pub(super) struct Server {
@@ -110,7 +113,10 @@ impl Server {
             check::sweep(
                 s.store.clone(),
                 s.ledger.clone(),
-                self.patience,
+                Patience {
+                    overlaps: s.overlaps,
+                    ..self.patience
+                },
                 Some(req.fault),
             )
         }))

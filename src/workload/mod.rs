@@ -200,6 +200,11 @@ async fn run(
         let control = control.clone();
         Arc::new(move || relative(&control.pauses(), started)) as metrics::Pauses
     };
+    // Sessions whose operations overlapped are judged by real-time order;
+    // locks and rate limits stay one operation at a time per id.
+    let overlaps = |kind: crate::store::StrategyKind| {
+        w.concurrency_per_session > 1 && kind.semantics() == crate::store::Semantics::Session
+    };
     let aggregator = tokio::spawn(metrics::aggregate(
         started, names, sample_rx, phase_rx, snapshots, pauses,
     ));
@@ -282,6 +287,7 @@ async fn run(
                     ledger: l.clone(),
                     gate: g.clone(),
                     swept_fallbacks: f.clone(),
+                    overlaps: overlaps(s.kind),
                 })
                 .collect(),
             control: control.clone(),
@@ -290,7 +296,7 @@ async fn run(
                 timeout: w.op_timeout,
                 attempts: 3,
                 limit: Some(checkpoint::LIMIT),
-                overlaps: w.concurrency_per_session > 1,
+                overlaps: false,
             },
             drain_limit,
         };
@@ -365,15 +371,18 @@ async fn run(
         timeout: w.op_timeout,
         attempts: 3,
         limit: None,
-        // The load has drained: nothing overlaps the final sweep.
+        // The load has drained, but writes that overlapped may have landed
+        // in either order: the sweep judges by real-time order too (per
+        // strategy, below).
         overlaps: false,
     };
-    let sweeps = futures::future::join_all(
-        strategies
-            .iter()
-            .zip(&ledgers)
-            .map(|(s, l)| check::sweep(s.store.clone(), l.clone(), patience, None)),
-    )
+    let sweeps = futures::future::join_all(strategies.iter().zip(&ledgers).map(|(s, l)| {
+        let patience = Patience {
+            overlaps: overlaps(s.kind),
+            ..patience
+        };
+        check::sweep(s.store.clone(), l.clone(), patience, None)
+    }))
     .await;
     let mut writes = Vec::new();
     for l in &ledgers {

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::check::ledger::{Fate, Judged, SessionState};
 use crate::check::{ReadCheck, judge, judge_concurrent};
 use crate::metrics::{OpKind, Sample};
-use crate::store::{ErrorClass, SessionStore, bounded, value};
+use crate::store::{ErrorClass, OpError, SessionStore, bounded, value};
 use crate::store::{Patterns, Semantics};
 
 /// What every operation of one strategy shares.
@@ -87,39 +87,20 @@ async fn session(ctx: &OpCtx, state: &mut SessionState, op: OpKind, id: u64) -> 
         OpKind::Create | OpKind::Update => {
             let version = state.begin_write(Instant::now(), ctx.ttl);
             let v = value::encode(id, version, ctx.value_bytes);
-            match bounded(ctx.timeout, ctx.store.put(id, &v, ctx.ttl)).await {
-                Ok(()) => {
-                    state.write_acked(version, Instant::now());
-                    Outcome::default()
-                }
-                Err(e) => {
-                    state.write_failed(version);
-                    failed(e.class)
-                }
-            }
+            let r = bounded(ctx.timeout, ctx.store.put(id, &v, ctx.ttl)).await;
+            wrote(state, version, r, Instant::now())
         }
         OpKind::Read => match bounded(ctx.timeout, ctx.store.get(id)).await {
             Ok(v) => {
                 let check = judge(state, v.as_deref(), Instant::now()).check;
-                let first_proof =
-                    matches!(check, ReadCheck::Lost | ReadCheck::Stale) && state.first_proof();
-                Outcome {
-                    check: Some(check),
-                    first_proof,
-                    ..Outcome::default()
-                }
+                read(state, check)
             }
             Err(e) => failed(e.class),
         },
         OpKind::Delete => {
             state.begin_delete(Instant::now());
-            match bounded(ctx.timeout, ctx.store.delete(id)).await {
-                Ok(()) => {
-                    state.delete_acked(Instant::now());
-                    Outcome::default()
-                }
-                Err(e) => failed(e.class),
-            }
+            let r = bounded(ctx.timeout, ctx.store.delete(id)).await;
+            deleted(state, r, Instant::now(), None)
         }
     }
 }
@@ -137,56 +118,88 @@ async fn overlapping(ctx: &OpCtx, op: OpKind, id: u64) -> Outcome {
             drop(state);
             let v = value::encode(id, version, ctx.value_bytes);
             let r = bounded(ctx.timeout, ctx.store.put(id, &v, ctx.ttl)).await;
+            // Answered now, whenever the ledger is free (a checkpoint may
+            // hold it).
+            let at = Instant::now();
             state = cell.lock().await;
-            match r {
-                Ok(()) => {
-                    state.write_acked(version, Instant::now());
-                    Outcome::default()
-                }
-                Err(e) => {
-                    state.write_failed(version);
-                    failed(e.class)
-                }
-            }
+            wrote(&mut state, version, r, at)
         }
         OpKind::Read => {
             drop(state);
             let invoked = Instant::now();
             let r = bounded(ctx.timeout, ctx.store.get(id)).await;
+            let answered = Instant::now();
             state = cell.lock().await;
             match r {
                 Ok(v) => {
-                    let check =
-                        judge_concurrent(&mut state, v.as_deref(), invoked, Instant::now()).check;
-                    let first_proof =
-                        matches!(check, ReadCheck::Lost | ReadCheck::Stale) && state.first_proof();
-                    Outcome {
-                        check: Some(check),
-                        first_proof,
-                        ..Outcome::default()
-                    }
+                    let check = judge_concurrent(&mut state, v.as_deref(), invoked, answered).check;
+                    read(&mut state, check)
                 }
                 Err(e) => failed(e.class),
             }
         }
         OpKind::Delete => {
-            state.begin_delete(Instant::now());
+            let through = state.begin_delete(Instant::now());
             drop(state);
             let r = bounded(ctx.timeout, ctx.store.delete(id)).await;
+            let at = Instant::now();
             state = cell.lock().await;
-            match r {
-                Ok(()) => {
-                    state.delete_acked(Instant::now());
-                    Outcome::default()
-                }
-                Err(e) => failed(e.class),
-            }
+            deleted(&mut state, r, at, Some(through))
         }
     };
     state.end_op();
     Outcome {
         overlapped,
         ..outcome
+    }
+}
+
+/// Record the answer to the write of `version`, which came at `at`.
+fn wrote(state: &mut SessionState, version: u64, r: Result<(), OpError>, at: Instant) -> Outcome {
+    match r {
+        Ok(()) => {
+            state.write_acked(version, at);
+            Outcome::default()
+        }
+        Err(e) => {
+            state.write_failed(version);
+            failed(e.class)
+        }
+    }
+}
+
+/// A read judged `check`: the first read to prove its write lost or stale
+/// says so.
+fn read(state: &mut SessionState, check: ReadCheck) -> Outcome {
+    let first_proof = matches!(check, ReadCheck::Lost | ReadCheck::Stale) && state.first_proof();
+    Outcome {
+        check: Some(check),
+        first_proof,
+        ..Outcome::default()
+    }
+}
+
+/// Record the answer to a delete, which came at `at`; `through`: the
+/// highest version it may remove, when other deletes may be in flight.
+fn deleted(
+    state: &mut SessionState,
+    r: Result<(), OpError>,
+    at: Instant,
+    through: Option<u64>,
+) -> Outcome {
+    match (r, through) {
+        (Ok(()), Some(through)) => {
+            state.delete_acked_through(at, through);
+            Outcome::default()
+        }
+        (Ok(()), None) => {
+            state.delete_acked(at);
+            Outcome::default()
+        }
+        (Err(e), _) => {
+            state.delete_failed();
+            failed(e.class)
+        }
     }
 }
 
@@ -225,7 +238,10 @@ async fn lock(ctx: &OpCtx, state: &mut SessionState, op: OpKind, id: u64) -> Out
                     ..Outcome::default()
                 }
             }
-            Err(e) => failed(e.class),
+            Err(e) => {
+                state.delete_failed();
+                failed(e.class)
+            }
         };
     }
     let held_until = state.lease_until();
