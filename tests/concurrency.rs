@@ -62,8 +62,9 @@ expect:
 
 /// `cache-aside-race`: with overlapping requests the cache serves stale
 /// copies (the read that missed puts an old value back after an update
-/// deleted it); with one request per session at a time, on the same load
-/// and the same link, it cannot.
+/// deleted it), and `cache-aside-versioned` beside it on the same load
+/// serves none; with one request per session at a time, on the same load
+/// and the same link, neither can.
 #[test]
 fn cache_aside_serves_stale_copies_only_when_requests_overlap() {
     let file = topology_path("cache-aside-race.yaml");
@@ -72,6 +73,14 @@ fn cache_aside_serves_stale_copies_only_when_requests_overlap() {
     assert!(n(s, "overlapped") > 0, "{s}");
     assert!(n(s, "proven_stale") > 10, "few stale copies proven: {s}");
     assert_eq!(n(s, "lost"), 0, "{s}");
+    // The fix, side by side on the same load: no stale copy at all.
+    let fixed = strategy(&raced.report, "cache-aside-versioned");
+    assert!(n(fixed, "overlapped") > 0, "{fixed}");
+    assert_eq!(
+        (n(fixed, "proven_stale"), n(fixed, "stale")),
+        (0, 0),
+        "{fixed}"
+    );
     assert_eq!(raced.code, 0, "{}", raced.stderr);
 
     let serial_text = std::fs::read_to_string(&file)
@@ -88,6 +97,10 @@ fn cache_aside_serves_stale_copies_only_when_requests_overlap() {
         .replace(
             "cache-aside.proven_stale: \"> 10\"",
             "cache-aside.proven_stale: \"== 0\"",
+        )
+        .replace(
+            "cache-aside-versioned.overlapped: \"> 0\"",
+            "cache-aside-versioned.overlapped: \"== 0\"",
         );
     let (_dir, serial) = scenario_file(&serial_text);
     let r = run_scenario(&serial, &["--duration", "10s"], &[]);

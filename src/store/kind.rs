@@ -21,6 +21,9 @@ pub enum StrategyKind {
     Dynamodb,
     WriteThrough,
     CacheAside,
+    /// Cache-aside without the stale-set race: version markers instead of
+    /// DEL, populate only if not older.
+    CacheAsideVersioned,
     Memcached,
     /// Seed 003's Redis patterns: WebSocket connection ↔ session map.
     RedisConnmap,
@@ -68,6 +71,7 @@ impl StrategyKind {
             | StrategyKind::Dynamodb
             | StrategyKind::WriteThrough
             | StrategyKind::CacheAside
+            | StrategyKind::CacheAsideVersioned
             | StrategyKind::Memcached
             | StrategyKind::RedisConnmap
             | StrategyKind::RedisPresence
@@ -92,9 +96,9 @@ impl StrategyKind {
             | StrategyKind::RedisLock
             | StrategyKind::RedisRateLimit => &[Backend::Redis],
             StrategyKind::Dynamodb => &[Backend::Dynamodb],
-            StrategyKind::WriteThrough | StrategyKind::CacheAside => {
-                &[Backend::Redis, Backend::Dynamodb]
-            }
+            StrategyKind::WriteThrough
+            | StrategyKind::CacheAside
+            | StrategyKind::CacheAsideVersioned => &[Backend::Redis, Backend::Dynamodb],
             StrategyKind::Memcached => &[Backend::Memcached],
             StrategyKind::Dax | StrategyKind::DaxQuery | StrategyKind::DaxConsistent => {
                 &[Backend::Dax]

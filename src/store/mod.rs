@@ -1,6 +1,7 @@
 //! Store strategies: how the application keeps sessions. One trait, one
 //! file per backend or strategy; [`build`] wires a strategy to a deployment.
 
+pub mod cache_aside_versioned;
 pub mod dax;
 pub mod dynamodb;
 mod error;
@@ -123,6 +124,14 @@ pub async fn build(
             fallbacks: Default::default(),
         }),
         StrategyKind::CacheAside => Arc::new(hybrid::CacheAside {
+            redis: redis()?,
+            dynamo: dynamo()?.await,
+            namespace: ns,
+            ttl: w.ttl,
+            cache_timeout: cache_timeout(w.op_timeout),
+            fallbacks: Default::default(),
+        }),
+        StrategyKind::CacheAsideVersioned => Arc::new(cache_aside_versioned::CacheAsideVersioned {
             redis: redis()?,
             dynamo: dynamo()?.await,
             namespace: ns,
