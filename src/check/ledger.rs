@@ -294,27 +294,28 @@ impl SessionState {
     pub fn delete_acked_through(&mut self, at: Instant, through: u64) {
         // Its own record, or (when another delete replaced it or a read
         // adopted it) one with its own reach — never the versions issued
-        // since it was sent.
-        let ours = self.uncertain_delete.filter(|d| d.through == through);
-        let other = match ours {
-            Some(_) => None,
-            None => self.uncertain_delete.take(),
+        // since it was sent. Another delete's record stays uncertain.
+        let ours = match self.uncertain_delete {
+            Some(d) if d.through == through => self.uncertain_delete.take(),
+            _ => Some(UncertainDelete {
+                issued: self.last_delete_issued.unwrap_or(at),
+                through,
+                failed: false,
+            }),
         };
-        self.uncertain_delete = Some(ours.unwrap_or(UncertainDelete {
-            issued: self.last_delete_issued.unwrap_or(at),
-            through,
-            failed: false,
-        }));
-        self.delete_acked(at);
-        if other.is_some() {
-            self.uncertain_delete = other;
-        }
+        self.acknowledge_delete(at, ours);
     }
 
     /// The delete begun last was acknowledged: it supersedes every write
     /// issued before it.
     pub fn delete_acked(&mut self, at: Instant) {
         let d = self.uncertain_delete.take();
+        self.acknowledge_delete(at, d);
+    }
+
+    /// Delete `d` (its record; `None`: one that reached every version
+    /// issued so far) was acknowledged at `at`.
+    fn acknowledge_delete(&mut self, at: Instant, d: Option<UncertainDelete>) {
         let through = d.map_or(self.issued, |d| d.through);
         self.deleted_through = self.deleted_through.max(through);
         self.last_delete_acked = Some(at);

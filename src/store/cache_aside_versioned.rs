@@ -18,6 +18,7 @@ use async_trait::async_trait;
 use super::SessionStore;
 use super::dynamodb::{DynamoBackend, DynamoStore};
 use super::error::{OpError, bounded};
+use super::hybrid::fell_back;
 use super::redis::{RedisBackend, RedisStore};
 use super::value;
 
@@ -72,9 +73,7 @@ impl CacheAsideVersioned {
             .arg(self.ttl.as_millis() as u64)
             .to_owned();
         let r = bounded(self.cache_timeout, self.redis.exec::<i64>(&cmd)).await;
-        if r.is_err() {
-            self.fallbacks.fetch_add(1, Ordering::Relaxed);
-        }
+        fell_back(&self.fallbacks, r.is_err(), true);
         Ok(())
     }
 }
@@ -99,9 +98,7 @@ impl SessionStore for CacheAsideVersioned {
             return Ok(Some(v.clone()));
         }
         let found = self.dynamo.get(&DynamoStore::pk(&self.namespace, id)).await;
-        if hit.is_err() && found.is_ok() {
-            self.fallbacks.fetch_add(1, Ordering::Relaxed);
-        }
+        fell_back(&self.fallbacks, hit.is_err(), found.is_ok());
         let found = found?;
         if let (Ok(_), Some(v)) = (&hit, &found)
             && let Some(version) = value::version_of(v)

@@ -34,7 +34,7 @@ pub struct WriteThrough {
 
 /// Count an operation whose cache call failed and whose store-of-record
 /// call answered: the operation was carried by the store of record.
-fn fell_back(counter: &AtomicU64, cache_failed: bool, source_answered: bool) {
+pub(super) fn fell_back(counter: &AtomicU64, cache_failed: bool, source_answered: bool) {
     if cache_failed && source_answered {
         counter.fetch_add(1, Ordering::Relaxed);
     }

@@ -60,10 +60,6 @@ impl KindName {
         self.into()
     }
 
-    pub fn as_str(self) -> &'static str {
-        self.name()
-    }
-
     /// A kind whose processes are Redis servers (and Sentinels).
     pub fn is_redis(self) -> bool {
         match self {

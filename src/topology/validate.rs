@@ -82,7 +82,7 @@ fn node_at(c: &mut Problems<'_>, path: &str, name: String, n: NodeSpec) -> Optio
                 &format!("{path}.{field}"),
                 format!(
                     "field `{field}` does not apply to kind {} (it is for {for_kind})",
-                    kind_name.as_str()
+                    kind_name.name()
                 ),
             );
         }
