@@ -96,6 +96,24 @@ pub struct AckedWrite {
     pub fate: Fate,
     /// The read that decided its fate.
     pub judged: Option<Judged>,
+    /// When the session would expire had nothing written it since.
+    pub expires_at: Instant,
+    /// Read-modify-write updates: what later reads found of its token.
+    pub token: Token,
+}
+
+/// What reads found of an update's token ([`crate::check::updates`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Token {
+    /// Not checked by a read sent after it was acknowledged (or not an
+    /// update).
+    #[default]
+    Unchecked,
+    /// Found by a read sent after it was acknowledged.
+    Found,
+    /// A later value lacked it although nothing removed the session since:
+    /// a lost update. Final, counted once.
+    Lost,
 }
 
 /// When a fate was decided, and by a checkpoint for which fault.
@@ -141,6 +159,9 @@ pub struct SessionState {
     pub last_delete_acked: Option<Instant>,
     /// When that acknowledged delete was sent.
     pub acked_delete_issued: Option<Instant>,
+    /// The highest version issued before the last delete was sent (whatever
+    /// became of it): a write up to it may have been removed by a delete.
+    pub deletes_reach: u64,
 }
 
 impl SessionState {
@@ -229,6 +250,8 @@ impl SessionState {
                 at,
                 fate: Fate::Unjudged,
                 judged: None,
+                expires_at,
+                token: Token::Unchecked,
             },
         );
     }
@@ -273,6 +296,7 @@ impl SessionState {
     /// Start a delete; the highest version it may remove.
     pub fn begin_delete(&mut self, issued: Instant) -> u64 {
         self.last_delete_issued = Some(issued);
+        self.deletes_reach = self.issued;
         self.uncertain_delete = Some(UncertainDelete {
             issued,
             through: self.issued,

@@ -19,6 +19,7 @@
 pub mod checkpoint;
 pub mod ledger;
 mod sweep;
+pub mod updates;
 
 use std::time::{Duration, Instant};
 

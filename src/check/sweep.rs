@@ -74,6 +74,9 @@ pub struct SweepResult {
     pub stale_from_cache: u64,
     /// Acknowledged writes this sweep judged, by fate.
     pub writes: WriteTally,
+    /// Read-modify-write updates this sweep proved lost (not proven
+    /// before).
+    pub lost_updates: u64,
     /// When its first read succeeded: the store answered again.
     #[serde(skip)]
     pub first_read: Option<Instant>,
@@ -138,6 +141,7 @@ struct Verdict {
     check: ReadCheck,
     from_cache: bool,
     writes: WriteTally,
+    lost_updates: u64,
     /// When the read was answered.
     at: Instant,
 }
@@ -162,6 +166,8 @@ async fn judge_one(
         } else {
             judge(state, v.as_deref(), at)
         };
+        let lost_updates =
+            super::updates::proven_by_read(state, reading.check, v.as_deref(), invoked, at);
         let judged = Judged { at, fault };
         let disagrees = matches!(reading.check, ReadCheck::Lost | ReadCheck::Stale);
         let src = if disagrees {
@@ -188,6 +194,7 @@ async fn judge_one(
             check: reading.check,
             from_cache,
             writes,
+            lost_updates,
             at,
         });
     }
@@ -267,6 +274,7 @@ pub async fn sweep(
         out.first_read = Some(out.first_read.map_or(j.at, |f| f.min(j.at)));
         *out.verdicts.entry(j.check).or_default() += 1;
         out.writes.merge(&j.writes);
+        out.lost_updates += j.lost_updates;
         match j.check {
             ReadCheck::Lost => {
                 out.lost_ids.push(id);

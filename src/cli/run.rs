@@ -122,7 +122,7 @@ async fn progress(mut rx: tokio::sync::watch::Receiver<Snapshot>) {
             .iter()
             .map(|st| {
                 format!(
-                    "{} {} ops/s p99 {:.2} ms err {}{}{}",
+                    "{} {} ops/s p99 {:.2} ms err {}{}{}{}",
                     st.name,
                     st.throughput_last,
                     st.latency_last_us.p99 as f64 / 1000.0,
@@ -134,6 +134,11 @@ async fn progress(mut rx: tokio::sync::watch::Receiver<Snapshot>) {
                     },
                     if st.violations > 0 {
                         format!(" violations {}", st.violations)
+                    } else {
+                        String::new()
+                    },
+                    if st.lost_updates > 0 {
+                        format!(" lost updates {}", st.lost_updates)
                     } else {
                         String::new()
                     }

@@ -63,6 +63,8 @@ pub struct StrategyStats {
     /// Operations that started while another on the same session was in
     /// flight.
     pub overlapped: u64,
+    /// Read-modify-write updates live reads proved lost (each once).
+    pub lost_updates: u64,
     pub availability: Availability,
     /// Completed operations per second of the run.
     pub throughput: Vec<u64>,
@@ -99,6 +101,7 @@ impl StrategyStats {
             refused: 0,
             violations: 0,
             overlapped: 0,
+            lost_updates: 0,
             availability: Availability::new(start),
             throughput: Vec::new(),
             errors_per_second: Vec::new(),
@@ -153,6 +156,7 @@ impl StrategyStats {
         // writable again.
         let write = s.op.is_write();
         self.overlapped += s.overlapped as u64;
+        self.lost_updates += s.lost_updates as u64;
         match s.error {
             Some(class) => {
                 per.errors += 1;
@@ -236,6 +240,8 @@ pub struct StrategySnapshot {
     pub violations: u64,
     /// Operations that overlapped another on the same session.
     pub overlapped: u64,
+    /// Read-modify-write updates live reads proved lost.
+    pub lost_updates: u64,
     pub unavailable_ms: u64,
     pub down: bool,
 }
@@ -269,6 +275,7 @@ fn snapshot(stats: &[StrategyStats], start: Instant, phase: Phase, pauses: &Paus
                 live_indeterminate: s.live.get(&ReadCheck::Indeterminate).copied().unwrap_or(0),
                 violations: s.violations,
                 overlapped: s.overlapped,
+                lost_updates: s.lost_updates,
                 unavailable_ms: s.availability.total_excluding(&paused).as_millis() as u64,
                 down: s.availability.is_down(),
             })

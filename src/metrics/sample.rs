@@ -61,6 +61,8 @@ pub struct Sample {
     /// It started while another operation on the same session was in
     /// flight (concurrency per session).
     pub overlapped: bool,
+    /// Read-modify-write updates this read proved lost.
+    pub lost_updates: u32,
 }
 
 impl Sample {

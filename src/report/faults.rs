@@ -426,6 +426,8 @@ mod tests {
                 at: s(5),
                 fault: Some(1),
             }),
+            expires_at: s(600),
+            token: crate::check::ledger::Token::Unchecked,
         };
         assert_eq!(charged_to(&records, &found(Fate::Lost), s(9)), Some(0));
         assert_eq!(charged_to(&records, &found(Fate::Stale), s(9)), Some(1));

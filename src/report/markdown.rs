@@ -87,6 +87,23 @@ pub fn markdown(r: &Report) -> String {
             );
         }
     }
+    let updates: Vec<_> = r
+        .strategies
+        .iter()
+        .filter(|(name, _)| {
+            crate::store::StrategyKind::parse(name).is_some_and(|k| k.update_flavour().is_some())
+        })
+        .collect();
+    if !updates.is_empty() {
+        let _ = writeln!(s, "\n## Read-modify-write updates\n");
+        for (name, st) in updates {
+            let _ = writeln!(
+                s,
+                "- {name}: **{}** acknowledged updates lost (overwritten by an update that never saw them), {} found by later reads; {} conflicts retried; {} operations overlapped another on their session",
+                st.lost_updates, st.updates_found, st.conflicts, st.overlapped
+            );
+        }
+    }
     let cached: Vec<_> = r
         .strategies
         .iter()

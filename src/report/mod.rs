@@ -166,6 +166,20 @@ pub struct StrategyReport {
     /// flight (`workload.concurrency_per_session` above 1).
     #[serde(default)]
     pub overlapped: u64,
+    /// Read-modify-write strategies: acknowledged updates whose token a
+    /// later legal value lacked although no delete or expiry removed the
+    /// session since — overwritten by an update that never saw them.
+    #[serde(default)]
+    pub lost_updates: u64,
+    /// Read-modify-write strategies: acknowledged updates whose token a
+    /// read sent after them found (and no later read missed) — the proof
+    /// that `lost_updates` was looked for.
+    #[serde(default)]
+    pub updates_found: u64,
+    /// Optimistic updates: conditional writes refused because the session
+    /// changed since it was read (each retried, up to 10 attempts).
+    #[serde(default)]
+    pub conflicts: u64,
     /// Ids of the lost sessions (the first [`ID_SAMPLE`]), for drill-down:
     /// the store key is `sd:<run>:<strategy>:session:<id>`.
     #[serde(default)]

@@ -39,6 +39,7 @@ pub fn default_workload() -> Workload {
         patterns: Patterns::default(),
         concurrency_per_session: 1,
         hot: None,
+        update_work: Duration::ZERO,
     }
 }
 

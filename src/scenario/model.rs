@@ -85,6 +85,7 @@ impl Scenario {
             op_timeout: w.op_timeout,
             ttl: w.ttl,
             patterns: w.patterns,
+            update_work: w.update_work,
         }
     }
 
@@ -149,6 +150,9 @@ pub struct Workload {
     pub concurrency_per_session: u32,
     /// Skew: a share of the sessions that takes a share of the operations.
     pub hot: Option<Hot>,
+    /// Read-modify-write updates: the application's work between reading
+    /// a session and writing it back.
+    pub update_work: Duration,
 }
 
 /// `hot_sessions` of the session ids take `hot_traffic` of the operations.

@@ -78,6 +78,10 @@ pub struct WorkloadSpec {
     /// The share of the operations the hot sessions take (default `50%`).
     #[serde(default)]
     pub hot_traffic: Option<serde_yaml::Value>,
+    /// Read-modify-write updates: the application's work on a session
+    /// between reading it and writing it back (default 0).
+    #[serde(default)]
+    pub update_work: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -73,6 +73,22 @@ pub(super) fn workload(c: &mut Problems<'_>, w: &spec::WorkloadSpec) -> Workload
             "connections must be between 1 and 512",
         );
     }
+    let op_timeout = w
+        .op_timeout
+        .as_deref()
+        .map(|s| c.duration("workload.op_timeout", s))
+        .unwrap_or(Duration::from_secs(1));
+    let update_work = w
+        .update_work
+        .as_deref()
+        .map(|s| c.duration("workload.update_work", s))
+        .unwrap_or(Duration::ZERO);
+    if update_work >= op_timeout {
+        c.at(
+            "workload.update_work",
+            "update_work must be shorter than op_timeout (every update would time out)",
+        );
+    }
     Workload {
         sessions: w.sessions,
         duration: c.duration("workload.duration", &w.duration),
@@ -83,17 +99,14 @@ pub(super) fn workload(c: &mut Problems<'_>, w: &spec::WorkloadSpec) -> Workload
             .map(|s| c.duration("workload.ttl", s))
             .unwrap_or(Duration::from_secs(1800)),
         value_bytes,
-        op_timeout: w
-            .op_timeout
-            .as_deref()
-            .map(|s| c.duration("workload.op_timeout", s))
-            .unwrap_or(Duration::from_secs(1)),
+        op_timeout,
         prefill: w.prefill.unwrap_or(false),
         connections,
         seed: w.seed.unwrap_or(1),
         patterns: patterns(c, w.patterns.as_ref()),
         concurrency_per_session: concurrency(c, w.concurrency_per_session),
         hot: hot(c, w),
+        update_work,
     }
 }
 

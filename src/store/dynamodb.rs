@@ -69,7 +69,15 @@ impl DynamoBackend {
         )
     }
 
-    fn key(pk: &str) -> [(String, AttributeValue); 2] {
+    pub(super) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub(super) fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub(super) fn key(pk: &str) -> [(String, AttributeValue); 2] {
         [
             (PK.into(), AttributeValue::S(pk.to_string())),
             (SK.into(), AttributeValue::S("META".into())),
@@ -77,11 +85,7 @@ impl DynamoBackend {
     }
 
     pub async fn put(&self, pk: &str, value: &str, ttl: Duration) -> Result<(), OpError> {
-        let expires = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .saturating_add(ttl)
-            .as_secs();
+        let expires = expires_at(ttl);
         let [(pk_name, pk_v), (sk_name, sk_v)] = Self::key(pk);
         self.client
             .put_item()
@@ -150,6 +154,16 @@ impl DynamoBackend {
     }
 }
 
+/// The `expires_at` of an item written now with `ttl` (seconds since the
+/// epoch).
+pub(super) fn expires_at(ttl: Duration) -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .saturating_add(ttl)
+        .as_secs()
+}
+
 fn data(item: &std::collections::HashMap<String, AttributeValue>) -> Option<String> {
     match item.get("data") {
         Some(AttributeValue::S(s)) => Some(s.clone()),
@@ -157,7 +171,10 @@ fn data(item: &std::collections::HashMap<String, AttributeValue>) -> Option<Stri
     }
 }
 
-fn classify<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+pub(super) fn classify<
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+>(
     e: &SdkError<E, R>,
 ) -> OpError {
     let class = match e {

@@ -24,11 +24,14 @@ pub enum ErrorClass {
     Oom,
     /// DynamoDB throttling (ProvisionedThroughputExceeded, Throttling).
     Throttled,
+    /// An optimistic update whose conditional write was refused on every
+    /// attempt: other updates kept changing the session under it.
+    Conflict,
     Other,
 }
 
 impl ErrorClass {
-    pub const ALL: [ErrorClass; 10] = [
+    pub const ALL: [ErrorClass; 11] = [
         ErrorClass::Timeout,
         ErrorClass::Refused,
         ErrorClass::Readonly,
@@ -38,6 +41,7 @@ impl ErrorClass {
         ErrorClass::Noreplicas,
         ErrorClass::Oom,
         ErrorClass::Throttled,
+        ErrorClass::Conflict,
         ErrorClass::Other,
     ];
 
@@ -52,6 +56,7 @@ impl ErrorClass {
             ErrorClass::Noreplicas => "noreplicas",
             ErrorClass::Oom => "oom",
             ErrorClass::Throttled => "throttled",
+            ErrorClass::Conflict => "conflict",
             ErrorClass::Other => "other",
         }
     }

@@ -2,7 +2,9 @@
 //! operations mean to the checker, and which backends (topology nodes) it
 //! reaches — the one place that says so.
 
+use super::updates::Flavour;
 use crate::topology::KindName;
+
 #[derive(
     Debug,
     Clone,
@@ -39,6 +41,18 @@ pub enum StrategyKind {
     DaxQuery,
     /// DynamoDB through DAX, Query with `ConsistentRead` (bypasses DAX).
     DaxConsistent,
+    /// Read-modify-write updates ([`super::updates`]): GET then SET.
+    RedisBlindUpdate,
+    /// Compare-and-set script, retried on a conflict.
+    RedisOptimisticUpdate,
+    /// One script appends the update.
+    RedisAtomicUpdate,
+    /// GetItem then PutItem.
+    DynamodbBlindUpdate,
+    /// PutItem with a `ConditionExpression` on what was read, retried.
+    DynamodbOptimisticUpdate,
+    /// `UpdateItem` with `list_append`.
+    DynamodbAtomicUpdate,
 }
 
 /// What a strategy's operations mean and what the checker proves of them.
@@ -77,7 +91,42 @@ impl StrategyKind {
             | StrategyKind::RedisPresence
             | StrategyKind::Dax
             | StrategyKind::DaxQuery
-            | StrategyKind::DaxConsistent => Semantics::Session,
+            | StrategyKind::DaxConsistent
+            | StrategyKind::RedisBlindUpdate
+            | StrategyKind::RedisOptimisticUpdate
+            | StrategyKind::RedisAtomicUpdate
+            | StrategyKind::DynamodbBlindUpdate
+            | StrategyKind::DynamodbOptimisticUpdate
+            | StrategyKind::DynamodbAtomicUpdate => Semantics::Session,
+        }
+    }
+
+    /// How its writes update a session, for the read-modify-write
+    /// strategies (their reads are also checked for lost updates).
+    pub fn update_flavour(self) -> Option<Flavour> {
+        match self {
+            StrategyKind::RedisBlindUpdate | StrategyKind::DynamodbBlindUpdate => {
+                Some(Flavour::Blind)
+            }
+            StrategyKind::RedisOptimisticUpdate | StrategyKind::DynamodbOptimisticUpdate => {
+                Some(Flavour::Optimistic)
+            }
+            StrategyKind::RedisAtomicUpdate | StrategyKind::DynamodbAtomicUpdate => {
+                Some(Flavour::Atomic)
+            }
+            StrategyKind::Redis
+            | StrategyKind::Dynamodb
+            | StrategyKind::WriteThrough
+            | StrategyKind::CacheAside
+            | StrategyKind::CacheAsideVersioned
+            | StrategyKind::Memcached
+            | StrategyKind::RedisConnmap
+            | StrategyKind::RedisPresence
+            | StrategyKind::RedisLock
+            | StrategyKind::RedisRateLimit
+            | StrategyKind::Dax
+            | StrategyKind::DaxQuery
+            | StrategyKind::DaxConsistent => None,
         }
     }
 
@@ -94,8 +143,14 @@ impl StrategyKind {
             | StrategyKind::RedisConnmap
             | StrategyKind::RedisPresence
             | StrategyKind::RedisLock
-            | StrategyKind::RedisRateLimit => &[Backend::Redis],
-            StrategyKind::Dynamodb => &[Backend::Dynamodb],
+            | StrategyKind::RedisRateLimit
+            | StrategyKind::RedisBlindUpdate
+            | StrategyKind::RedisOptimisticUpdate
+            | StrategyKind::RedisAtomicUpdate => &[Backend::Redis],
+            StrategyKind::Dynamodb
+            | StrategyKind::DynamodbBlindUpdate
+            | StrategyKind::DynamodbOptimisticUpdate
+            | StrategyKind::DynamodbAtomicUpdate => &[Backend::Dynamodb],
             StrategyKind::WriteThrough
             | StrategyKind::CacheAside
             | StrategyKind::CacheAsideVersioned => &[Backend::Redis, Backend::Dynamodb],

@@ -10,6 +10,7 @@ mod kind;
 pub mod memcached;
 pub mod patterns;
 pub mod redis;
+pub mod updates;
 pub mod value;
 
 use std::sync::Arc;
@@ -71,6 +72,11 @@ pub trait SessionStore: Send + Sync {
     fn fallbacks(&self) -> u64 {
         0
     }
+    /// Conditional writes refused because the session changed since it
+    /// was read (optimistic updates retry them). 0 for other strategies.
+    fn conflicts(&self) -> u64 {
+        0
+    }
     /// Client configuration in one line (timeouts, retries), for the report.
     fn describe(&self) -> String;
 }
@@ -86,6 +92,9 @@ pub struct Wiring<'a> {
     /// The expiry cache-aside gives an entry it populates on a miss.
     pub ttl: std::time::Duration,
     pub patterns: Patterns,
+    /// Read-modify-write updates: the application's work on a session
+    /// before it writes it back.
+    pub update_work: std::time::Duration,
 }
 
 /// The key namespace of strategy `kind` in run `run_id`: the run's tag
@@ -107,6 +116,10 @@ pub async fn build(
     let ns = namespace(deployment.run_id(), kind);
     let redis = || redis_backend(w, deployment);
     let dynamo = || dynamo_backend(w, deployment);
+    let flavour = || {
+        kind.update_flavour()
+            .ok_or_else(|| format!("{} makes no updates", kind.name()))
+    };
     Ok(match kind {
         StrategyKind::Redis => Arc::new(RedisStore {
             backend: redis()?,
@@ -165,6 +178,24 @@ pub async fn build(
             };
             Arc::new(dax_store(w, deployment, reads, ns).await?)
         }
+        StrategyKind::RedisBlindUpdate
+        | StrategyKind::RedisOptimisticUpdate
+        | StrategyKind::RedisAtomicUpdate => Arc::new(updates::redis::RedisUpdates {
+            backend: redis()?,
+            namespace: ns,
+            flavour: flavour()?,
+            work: w.update_work,
+            conflicts: Default::default(),
+        }),
+        StrategyKind::DynamodbBlindUpdate
+        | StrategyKind::DynamodbOptimisticUpdate
+        | StrategyKind::DynamodbAtomicUpdate => Arc::new(updates::dynamodb::DynamoUpdates {
+            backend: dynamo()?.await,
+            namespace: ns,
+            flavour: flavour()?,
+            work: w.update_work,
+            conflicts: Default::default(),
+        }),
         StrategyKind::Memcached => {
             let group = w.targets.memcached.as_deref().ok_or("no memcached node")?;
             let ports: Vec<u16> = deployment

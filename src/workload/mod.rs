@@ -101,6 +101,13 @@ pub struct StrategyOutcome {
     /// Operations a cache failed and the store of record carried, during
     /// the load.
     pub fallbacks: u64,
+    /// Read-modify-write updates proven lost, live and by every sweep.
+    pub lost_updates: u64,
+    /// Read-modify-write updates whose token a read found (and none later
+    /// missed): the proof the checker read the tokens.
+    pub updates_found: u64,
+    /// Optimistic updates' conditional writes refused (and retried).
+    pub conflicts: u64,
     /// Time left out of its unavailability and recovery (relative to the
     /// run start): pauses, but not a checkpoint's wait for the store.
     pub excluded: Vec<(Duration, Duration)>,
@@ -344,6 +351,7 @@ async fn run(
                 .saturating_sub(f.load(Ordering::Relaxed))
         })
         .collect();
+    let conflicts: Vec<u64> = strategies.iter().map(|s| s.store.conflicts()).collect();
     let clients: Vec<String> = ctxs.iter().map(|c| c.store.describe()).collect();
     drop(ctxs);
     let _ = phase_tx.send(Phase::Sweep);
@@ -385,8 +393,10 @@ async fn run(
     }))
     .await;
     let mut writes = Vec::new();
+    let mut lost = Vec::new();
     for l in &ledgers {
         writes.push(tally(l).await);
+        lost.push(outcome::tokens(l).await);
     }
     for ((s, sw), wr) in strategies.iter().zip(&sweeps).zip(&writes) {
         events.push(
@@ -421,18 +431,23 @@ async fn run(
             .zip(clients)
             .zip(fallbacks)
             .zip(excluded)
+            .zip(lost.into_iter().zip(conflicts))
             .map(
-                |(((((((s, stats), sweep), writes), ledger), client), fallbacks), excluded)| {
-                    StrategyOutcome {
-                        kind: s.kind,
-                        client,
-                        stats,
-                        sweep,
-                        writes,
-                        fallbacks,
-                        excluded,
-                        ledger,
-                    }
+                |(
+                    (((((((s, stats), sweep), writes), ledger), client), fallbacks), excluded),
+                    ((updates_found, lost_updates), conflicts),
+                )| StrategyOutcome {
+                    kind: s.kind,
+                    client,
+                    stats,
+                    sweep,
+                    writes,
+                    fallbacks,
+                    lost_updates,
+                    updates_found,
+                    conflicts,
+                    excluded,
+                    ledger,
                 },
             )
             .collect(),

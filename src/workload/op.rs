@@ -9,6 +9,7 @@ use tokio::sync::{Mutex, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::check::ledger::{Fate, Judged, SessionState};
+use crate::check::updates::proven_by_read;
 use crate::check::{ReadCheck, judge, judge_concurrent};
 use crate::metrics::{OpKind, Sample};
 use crate::store::{ErrorClass, OpError, SessionStore, bounded, value};
@@ -50,6 +51,8 @@ pub struct Outcome {
     /// It started while another operation on the same session was in
     /// flight.
     pub overlapped: bool,
+    /// Read-modify-write updates this read proved lost (each once).
+    pub lost_updates: u32,
 }
 
 fn failed(class: ErrorClass) -> Outcome {
@@ -90,13 +93,17 @@ async fn session(ctx: &OpCtx, state: &mut SessionState, op: OpKind, id: u64) -> 
             let r = bounded(ctx.timeout, ctx.store.put(id, &v, ctx.ttl)).await;
             wrote(state, version, r, Instant::now())
         }
-        OpKind::Read => match bounded(ctx.timeout, ctx.store.get(id)).await {
-            Ok(v) => {
-                let check = judge(state, v.as_deref(), Instant::now()).check;
-                read(state, check)
+        OpKind::Read => {
+            let invoked = Instant::now();
+            match bounded(ctx.timeout, ctx.store.get(id)).await {
+                Ok(v) => {
+                    let now = Instant::now();
+                    let check = judge(state, v.as_deref(), now).check;
+                    read(state, check, v.as_deref(), invoked, now)
+                }
+                Err(e) => failed(e.class),
             }
-            Err(e) => failed(e.class),
-        },
+        }
         OpKind::Delete => {
             state.begin_delete(Instant::now());
             let r = bounded(ctx.timeout, ctx.store.delete(id)).await;
@@ -133,7 +140,7 @@ async fn overlapping(ctx: &OpCtx, op: OpKind, id: u64) -> Outcome {
             match r {
                 Ok(v) => {
                     let check = judge_concurrent(&mut state, v.as_deref(), invoked, answered).check;
-                    read(&mut state, check)
+                    read(&mut state, check, v.as_deref(), invoked, answered)
                 }
                 Err(e) => failed(e.class),
             }
@@ -168,13 +175,22 @@ fn wrote(state: &mut SessionState, version: u64, r: Result<(), OpError>, at: Ins
     }
 }
 
-/// A read judged `check`: the first read to prove its write lost or stale
-/// says so.
-fn read(state: &mut SessionState, check: ReadCheck) -> Outcome {
+/// A read sent at `invoked` that found `observed` at `now`, judged
+/// `check`: the first read to prove its write lost or stale says so, and
+/// every read says which updates it proved lost.
+fn read(
+    state: &mut SessionState,
+    check: ReadCheck,
+    observed: Option<&str>,
+    invoked: Instant,
+    now: Instant,
+) -> Outcome {
     let first_proof = matches!(check, ReadCheck::Lost | ReadCheck::Stale) && state.first_proof();
+    let lost_updates = proven_by_read(state, check, observed, invoked, now);
     Outcome {
         check: Some(check),
         first_proof,
+        lost_updates: lost_updates.try_into().unwrap_or(u32::MAX),
         ..Outcome::default()
     }
 }
@@ -322,5 +338,6 @@ pub async fn run(ctx: Arc<OpCtx>, op: OpKind, id: u64, intended: Instant) {
         refused: outcome.refused,
         violation: outcome.violation,
         overlapped: outcome.overlapped,
+        lost_updates: outcome.lost_updates,
     });
 }

@@ -58,6 +58,18 @@ pub(super) async fn tally(ledger: &Ledger) -> WriteTally {
     t
 }
 
+/// The read-modify-write updates in `ledger` whose token reads found, and
+/// those proven lost.
+pub(super) async fn tokens(ledger: &Ledger) -> (u64, u64) {
+    let (mut found, mut lost) = (0, 0);
+    for s in ledger.iter() {
+        let (f, l) = crate::check::updates::tokens(&*s.lock().await);
+        found += f;
+        lost += l;
+    }
+    (found, lost)
+}
+
 /// Write every session once (closed loop, bounded concurrency); acknowledged
 /// writes enter the ledger, no samples are recorded.
 pub(super) async fn prefill(ctx: Arc<OpCtx>, sessions: u64) {

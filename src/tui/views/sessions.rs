@@ -1,6 +1,7 @@
 //! Sessions: per strategy, acknowledged writes and what live reads proved
 //! of them — lost (red), stale, indeterminate — with errors, operations
-//! that overlapped another on their session, and time without successful
+//! that overlapped another on their session, read-modify-write updates
+//! lost (when an update strategy runs), and time without successful
 //! writes; the expected-loss budget of the latest fault
 //! under it. The final sweep's numbers are on the summary screen.
 
@@ -36,12 +37,21 @@ impl Widget for Sessions<'_> {
         // Concurrency per session: operations that overlapped another on
         // the same session, when any did.
         let overlaps = s.snapshot.strategies.iter().any(|st| st.overlapped > 0);
+        // Read-modify-write strategies: updates lost to another that never
+        // saw them.
+        let updates = s.snapshot.strategies.iter().any(|st| {
+            crate::store::StrategyKind::parse(&st.name)
+                .is_some_and(|k| k.update_flavour().is_some())
+        });
         let mut header = vec!["strategy", "acked", "lost", "stale"];
         if patterns {
             header.push("viol");
         }
         if overlaps {
             header.push("ovlp");
+        }
+        if updates {
+            header.push("lupd");
         }
         if wide {
             header.extend(["indet", "err"]);
@@ -81,6 +91,14 @@ impl Widget for Sessions<'_> {
             if overlaps {
                 cells.push(Cell::from(short(st.overlapped)));
             }
+            if updates {
+                let style = if st.lost_updates > 0 {
+                    Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
+                } else {
+                    Style::new()
+                };
+                cells.push(Cell::from(Line::styled(short(st.lost_updates), style)));
+            }
             if wide {
                 cells.push(Cell::from(short(st.live_indeterminate)));
                 cells.push(Cell::from(short(st.errors)));
@@ -101,6 +119,9 @@ impl Widget for Sessions<'_> {
             widths.push(Constraint::Length(5));
         }
         if overlaps {
+            widths.push(Constraint::Length(5));
+        }
+        if updates {
             widths.push(Constraint::Length(5));
         }
         if wide {
@@ -174,5 +195,17 @@ mod tests {
         assert!(contains(&screen, "viol"), "{screen:#?}");
         let row = screen.iter().find(|l| l.contains("redis-lock")).unwrap();
         assert!(row.contains(" 7 "), "{screen:#?}");
+    }
+
+    #[test]
+    fn an_update_strategy_shows_its_lost_updates() {
+        let mut s = sample();
+        let plain = render(60, 8, |f| f.render_widget(Sessions(&s), f.area()));
+        assert!(!contains(&plain, "lupd"), "{plain:#?}");
+        s.snapshot.strategies[0].name = "redis-blind-update".into();
+        s.snapshot.strategies[0].lost_updates = 4_321;
+        let screen = render(70, 8, |f| f.render_widget(Sessions(&s), f.area()));
+        assert!(contains(&screen, "lupd"), "{screen:#?}");
+        assert!(contains(&screen, "4321"), "{screen:#?}");
     }
 }
