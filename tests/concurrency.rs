@@ -202,3 +202,48 @@ fn blind_updates_lose_changes_only_when_requests_overlap() {
     // The scenario's expectations need the overlap: without it they fail.
     assert_eq!(r.code, 1, "{}", r.stderr);
 }
+
+/// `write-through-race`: overlapping writes reach Redis and DynamoDB in
+/// different orders (the requests to DynamoDB jitter), so the two copies
+/// disagree until the next write; each time the cache is flushed, readers
+/// fall back to DynamoDB's older copy, and writes they had already seen are
+/// gone (lost: the checker saw them after the version that came back).
+/// `write-through-versioned` keeps the newest in both: nothing lost, nothing
+/// stale. One request per session at a time, same load: nothing to reorder.
+#[test]
+fn write_through_copies_disagree_only_when_requests_overlap() {
+    let file = topology_path("write-through-race.yaml");
+    let raced = run_scenario(&file, &[], &[]);
+    let s = strategy(&raced.report, "write-through");
+    assert!(n(s, "overlapped") > 0, "{s}");
+    assert!(s["writes"]["lost"].as_u64().unwrap() > 0, "{s}");
+    let fixed = strategy(&raced.report, "write-through-versioned");
+    assert!(n(fixed, "overlapped") > 0, "{fixed}");
+    assert_eq!(fixed["writes"]["lost"], 0, "{fixed}");
+    assert_eq!(fixed["writes"]["stale"], 0, "{fixed}");
+    assert_eq!(
+        (
+            n(fixed, "proven_lost"),
+            n(fixed, "proven_stale"),
+            n(fixed, "stale")
+        ),
+        (0, 0, 0),
+        "{fixed}"
+    );
+    assert_eq!(raced.code, 0, "{}", raced.stderr);
+
+    let serial_text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("concurrency_per_session: 4", "concurrency_per_session: 1")
+        .replace(
+            "topology: hybrid.yaml",
+            &format!("topology: {}", topology_path("hybrid.yaml").display()),
+        );
+    let (_dir, serial) = scenario_file(&serial_text);
+    let r = run_scenario(&serial, &[], &[]);
+    let s = strategy(&r.report, "write-through");
+    assert_eq!(n(s, "overlapped"), 0, "{s}");
+    assert_eq!(s["writes"]["lost"], 0, "{s}");
+    assert_eq!(n(s, "proven_stale"), 0, "{s}");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+}

@@ -162,7 +162,25 @@ pub struct SessionState {
     /// The highest version issued before the last delete was sent (whatever
     /// became of it): a write up to it may have been removed by a delete.
     pub deletes_reach: u64,
+    /// Concurrency per session: the versions the last few reads judged
+    /// legal found, newest last ([`Observed`]).
+    pub observed: VecDeque<Observed>,
 }
+
+/// A version a read found, and when that read was sent and answered. A
+/// later read sent after it was answered may not find an acknowledged
+/// write that was acknowledged before it was sent, unless that is the
+/// version it found: that write had been overwritten before (the register
+/// Jepsen checks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Observed {
+    pub version: u64,
+    pub invoked: Instant,
+    pub answered: Instant,
+}
+
+/// How many observations a session keeps.
+const OBSERVED: usize = 4;
 
 impl SessionState {
     /// Start a write: hand out the next version and record it as pending.
@@ -175,6 +193,14 @@ impl SessionState {
             expires_at: issued + ttl,
         });
         self.issued
+    }
+
+    /// Remember what a read found (the oldest observation goes).
+    pub fn observe(&mut self, o: Observed) {
+        if self.observed.len() == OBSERVED {
+            self.observed.pop_front();
+        }
+        self.observed.push_back(o);
     }
 
     /// An operation on this session starts; did it overlap another?

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 pub use sweep::{Patience, SweepResult, WriteTally, sweep};
 
 use crate::store::value;
-use ledger::{Acked, Fate, Judged, SessionState};
+use ledger::{Acked, Fate, Judged, Observed, SessionState};
 
 /// A session closer than this to its expiry is not judged: it may expire
 /// between the read and the check.
@@ -175,10 +175,17 @@ fn legal_overlap(
             })
         }
         // An acknowledged write nothing had certainly overwritten when the
-        // read was sent (the newest, or one concurrent with it).
+        // read was sent (the newest, or one concurrent with it), and no
+        // earlier read had seen overwritten: a read answered before this
+        // one was sent found another version, although this write was
+        // acknowledged before that read was sent.
         Some(Some(r)) => {
             let w = state.acked_write(r)?;
-            (!overwritten_before(state, w, invoked)).then(|| durable(r, w.at))
+            let seen_overwritten = state
+                .observed
+                .iter()
+                .any(|o| o.version != r && o.answered < invoked && w.at < o.invoked);
+            (!overwritten_before(state, w, invoked) && !seen_overwritten).then(|| durable(r, w.at))
         }
         // Not a value of this run's: judged as a serial read would be.
         Some(None) => None,
@@ -225,6 +232,7 @@ fn judge_read(
         && !expiring
         && let Some(r) = legal_overlap(state, seen, invoked, now)
     {
+        remember(state, &r, seen, invoked, now);
         return r;
     }
     let reading = |check, holds: u64| Reading {
@@ -278,7 +286,29 @@ fn judge_read(
             landed_by: state.acked_write(r).map(|w| w.at),
             ..serial
         },
+        (Some(invoked), _, _) => {
+            remember(state, &serial, seen, invoked, now);
+            serial
+        }
         _ => serial,
+    }
+}
+
+/// A read that may have overlapped others, sent at `invoked`, found a
+/// version it was judged to have found legally: later reads are held to it.
+fn remember(
+    state: &mut SessionState,
+    r: &Reading,
+    seen: Option<Option<u64>>,
+    invoked: Instant,
+    now: Instant,
+) {
+    if let (ReadCheck::Durable | ReadCheck::Indeterminate, Some(Some(version))) = (r.check, seen) {
+        state.observe(Observed {
+            version,
+            invoked,
+            answered: now,
+        });
     }
 }
 
@@ -295,10 +325,28 @@ pub fn judge_writes(
 ) -> WriteTally {
     let mut tally = WriteTally::default();
     let held_by_source = source.flatten().unwrap_or(0);
+    // Versions reads found after the write the session now holds had been
+    // acknowledged: they came after it, so it did not overwrite them
+    // legitimately, however they overlapped.
+    let seen_after: Vec<u64> = match (reading.check, reading.landed_by) {
+        (ReadCheck::Stale, Some(_)) => state
+            .acked_write(reading.holds)
+            .map(|found| {
+                state
+                    .observed
+                    .iter()
+                    .filter(|o| o.version != found.version && o.invoked > found.at)
+                    .map(|o| o.version)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
     for w in state.writes.iter_mut().rev() {
         // Sent before the write the read found had landed: it may have
         // been overwritten by it legitimately (concurrency per session).
-        let overlapped = reading.landed_by.is_some_and(|t| w.issued <= t);
+        let overlapped =
+            reading.landed_by.is_some_and(|t| w.issued <= t) && !seen_after.contains(&w.version);
         let fate = if w.fate.is_final() {
             continue;
         } else if w.version > reading.holds && !overlapped {

@@ -253,6 +253,45 @@ mod real_time {
         );
     }
 
+    /// w1 [0, 10] and w2 [5, 20] overlap; a read [25, 26] finds v2: v2 was
+    /// the last write before it, so w1 (acknowledged before that read was
+    /// sent) came before v2. A read sent after that one was answered may
+    /// not find v1 again: the session stepped back (two copies written in
+    /// different orders, one of them lost). Had the first read been sent
+    /// before w1 was acknowledged, w1 could have landed after it.
+    #[test]
+    fn a_version_seen_overwritten_may_not_come_back() {
+        let b = Instant::now();
+        let mut s = SessionState::default();
+        let v1 = s.begin_write(t(b, 0), TTL);
+        let v2 = s.begin_write(t(b, 5), TTL);
+        s.write_acked(v1, t(b, 10));
+        s.write_acked(v2, t(b, 20));
+        let mut early = s.clone();
+        assert_eq!(
+            judge_concurrent(&mut s, Some(&val(2)), t(b, 25), t(b, 26)).check,
+            ReadCheck::Durable
+        );
+        let mut swept = s.clone();
+        let back = judge_concurrent(&mut swept, Some(&val(1)), t(b, 30), t(b, 31));
+        assert_eq!(back.check, ReadCheck::Stale);
+        // v2 was seen after v1 landed: v1 did not overwrite it
+        // legitimately, and it is gone.
+        let tally = judge_writes(&mut swept, &back, None, at(t(b, 31)));
+        assert_eq!((tally.lost, tally.durable), (1, 1), "{:?}", swept.writes);
+        // Sent before the first read was answered: it may have come first.
+        assert_eq!(
+            judge_concurrent(&mut s.clone(), Some(&val(1)), t(b, 25), t(b, 27)).check,
+            ReadCheck::Durable
+        );
+        // The first read sent at 8, before w1 was acknowledged.
+        judge_concurrent(&mut early, Some(&val(2)), t(b, 8), t(b, 21));
+        assert_eq!(
+            judge_concurrent(&mut early, Some(&val(1)), t(b, 30), t(b, 31)).check,
+            ReadCheck::Durable
+        );
+    }
+
     /// w1 [0, 10], then w2 [20, 30] strictly after it: a read sent at
     /// 40 that finds v1 is stale, and a sweep that finds v1 has lost v2.
     #[test]

@@ -141,6 +141,7 @@ mod tests {
         let slow = FaultAction::Latency(Latency {
             latency: Duration::from_millis(50),
             jitter: Duration::ZERO,
+            direction: Default::default(),
         });
         proxy.update(|t| up.toxics(t));
         let t = proxy.toxics();

@@ -3,7 +3,12 @@
 //! - `write-through` (seed 000 case 3): write both; read Redis, fall back to
 //!   DynamoDB on a miss or a Redis error. A write is acknowledged once
 //!   DynamoDB has it (Redis failures are non-fatal), so a Redis crash loses
-//!   nothing — but a failed Redis write can leave an older copy there.
+//!   nothing — but a failed Redis write can leave an older copy there, and
+//!   two overlapping writes can reach the two copies in different orders
+//!   (`write-through-race`). `write-through-versioned` writes each copy
+//!   only if it holds nothing newer ([`super::versioned`]), so both keep
+//!   the newest; a delete is a plain delete in both (a write older than it
+//!   that lands after it can bring the session back: no tombstones).
 //! - `cache-aside` (seed 003): read Redis; on a miss read DynamoDB and
 //!   populate Redis with the TTL; write DynamoDB, then delete the Redis key.
 //!   Redis failures are non-fatal.
@@ -22,6 +27,7 @@ use super::SessionStore;
 use super::dynamodb::{DynamoBackend, DynamoStore};
 use super::error::{OpError, bounded};
 use super::redis::{RedisBackend, RedisStore};
+use super::versioned;
 
 pub struct WriteThrough {
     pub redis: RedisBackend,
@@ -30,6 +36,8 @@ pub struct WriteThrough {
     pub cache_timeout: Duration,
     /// Operations Redis failed and DynamoDB carried.
     pub fallbacks: AtomicU64,
+    /// Write each copy only if it holds nothing newer.
+    pub versioned: bool,
 }
 
 /// Count an operation whose cache call failed and whose store-of-record
@@ -45,6 +53,18 @@ impl SessionStore for WriteThrough {
     async fn put(&self, id: u64, value: &str, ttl: Duration) -> Result<(), OpError> {
         let key = RedisStore::key(&self.namespace, id);
         let pk = DynamoStore::pk(&self.namespace, id);
+        if self.versioned {
+            // A copy that refused the write holds a newer one: done.
+            let (cache, durable) = tokio::join!(
+                bounded(
+                    self.cache_timeout,
+                    versioned::set_if_newer(&self.redis, &key, value, ttl)
+                ),
+                versioned::put_if_newer(&self.dynamo, &pk, value, ttl)
+            );
+            fell_back(&self.fallbacks, cache.is_err(), durable.is_ok());
+            return durable.map(|_| ());
+        }
         let (cache, durable) = tokio::join!(
             bounded(self.cache_timeout, self.redis.set(&key, value, ttl)),
             self.dynamo.put(&pk, value, ttl)
@@ -80,7 +100,12 @@ impl SessionStore for WriteThrough {
     }
     fn describe(&self) -> String {
         format!(
-            "write both (ack = DynamoDB ok), read Redis then DynamoDB; Redis calls bounded by {} ms; Redis: {}; DynamoDB: {}",
+            "write both{} (ack = DynamoDB ok), read Redis then DynamoDB; Redis calls bounded by {} ms; Redis: {}; DynamoDB: {}",
+            if self.versioned {
+                ", each only if it holds nothing newer"
+            } else {
+                ""
+            },
             self.cache_timeout.as_millis(),
             self.redis.describe(),
             self.dynamo.describe()

@@ -22,6 +22,9 @@ pub enum StrategyKind {
     Redis,
     Dynamodb,
     WriteThrough,
+    /// Write-through without its ordering race: each copy keeps the newest
+    /// version (a script; a `ConditionExpression`).
+    WriteThroughVersioned,
     CacheAside,
     /// Cache-aside without the stale-set race: version markers instead of
     /// DEL, populate only if not older.
@@ -84,6 +87,7 @@ impl StrategyKind {
             StrategyKind::Redis
             | StrategyKind::Dynamodb
             | StrategyKind::WriteThrough
+            | StrategyKind::WriteThroughVersioned
             | StrategyKind::CacheAside
             | StrategyKind::CacheAsideVersioned
             | StrategyKind::Memcached
@@ -117,6 +121,7 @@ impl StrategyKind {
             StrategyKind::Redis
             | StrategyKind::Dynamodb
             | StrategyKind::WriteThrough
+            | StrategyKind::WriteThroughVersioned
             | StrategyKind::CacheAside
             | StrategyKind::CacheAsideVersioned
             | StrategyKind::Memcached
@@ -152,6 +157,7 @@ impl StrategyKind {
             | StrategyKind::DynamodbOptimisticUpdate
             | StrategyKind::DynamodbAtomicUpdate => &[Backend::Dynamodb],
             StrategyKind::WriteThrough
+            | StrategyKind::WriteThroughVersioned
             | StrategyKind::CacheAside
             | StrategyKind::CacheAsideVersioned => &[Backend::Redis, Backend::Dynamodb],
             StrategyKind::Memcached => &[Backend::Memcached],

@@ -12,6 +12,7 @@ pub mod patterns;
 pub mod redis;
 pub mod updates;
 pub mod value;
+pub mod versioned;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -129,13 +130,16 @@ pub async fn build(
             backend: dynamo()?.await,
             namespace: ns,
         }),
-        StrategyKind::WriteThrough => Arc::new(hybrid::WriteThrough {
-            redis: redis()?,
-            dynamo: dynamo()?.await,
-            namespace: ns,
-            cache_timeout: cache_timeout(w.op_timeout),
-            fallbacks: Default::default(),
-        }),
+        StrategyKind::WriteThrough | StrategyKind::WriteThroughVersioned => {
+            Arc::new(hybrid::WriteThrough {
+                redis: redis()?,
+                dynamo: dynamo()?.await,
+                namespace: ns,
+                cache_timeout: cache_timeout(w.op_timeout),
+                fallbacks: Default::default(),
+                versioned: kind == StrategyKind::WriteThroughVersioned,
+            })
+        }
         StrategyKind::CacheAside => Arc::new(hybrid::CacheAside {
             redis: redis()?,
             dynamo: dynamo()?.await,

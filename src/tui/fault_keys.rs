@@ -74,6 +74,7 @@ impl FaultKeys {
                     let latency = Latency {
                         latency: Duration::from_millis(ms),
                         jitter: Duration::ZERO,
+                        direction: Default::default(),
                     };
                     Fault::new(FaultAction::Latency(latency), &target)
                 });

@@ -118,3 +118,56 @@ async fn accept_loop(listener: TcpListener, upstream: u16, link: pump::Link) {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+    use crate::fabric::proxy::toxics::Direction;
+
+    /// An upstream that answers each byte with one byte, and says how long
+    /// after `start` the first byte reached it.
+    async fn round_trip(direction: Direction) -> (Duration, Duration) {
+        let upstream = TcpListener::bind((HOST, 0)).await.unwrap();
+        let port = upstream.local_addr().unwrap().port();
+        let proxy = Proxy::start(port, false).await.unwrap();
+        proxy.update(|t| {
+            t.latency = Duration::from_millis(150);
+            t.latency_direction = direction;
+        });
+        let start = Instant::now();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = upstream.accept().await.unwrap();
+            let mut b = [0u8; 1];
+            s.read_exact(&mut b).await.unwrap();
+            let arrived = start.elapsed();
+            s.write_all(&b).await.unwrap();
+            arrived
+        });
+        let mut c = tokio::net::TcpStream::connect((HOST, proxy.listen_port))
+            .await
+            .unwrap();
+        c.write_all(b"x").await.unwrap();
+        let mut b = [0u8; 1];
+        c.read_exact(&mut b).await.unwrap();
+        (server.await.unwrap(), start.elapsed())
+    }
+
+    /// The latency goes on the answers by default, on the requests with
+    /// `direction: up` — once per round trip either way.
+    #[tokio::test]
+    async fn latency_delays_the_answers_or_the_requests() {
+        let (arrived, total) = round_trip(Direction::Down).await;
+        assert!(arrived < Duration::from_millis(100), "{arrived:?}");
+        assert!(total >= Duration::from_millis(150), "{total:?}");
+        let (arrived, total) = round_trip(Direction::Up).await;
+        assert!(arrived >= Duration::from_millis(150), "{arrived:?}");
+        assert!(
+            total < Duration::from_millis(290),
+            "once, not twice: {total:?}"
+        );
+    }
+}

@@ -213,7 +213,13 @@ async fn write(
     mut toxics: watch::Receiver<Toxics>,
     sender: Option<String>,
 ) -> Option<OwnedWriteHalf> {
-    let mut jitter_seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    // Each pump its own jitter sequence: connections of one pool are not
+    // delayed alike.
+    static PUMPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut jitter_seed: u64 = 0x9e37_79b9_7f4a_7c15
+        ^ PUMPS
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .wrapping_mul(0xbf58_476d_1ce4_e5b9);
     while let Some((arrived, bytes)) = chunks.recv().await {
         loop {
             let t = toxics.borrow_and_update().clone();
@@ -228,13 +234,14 @@ async fn write(
                 }
                 continue;
             }
-            // Latency is added once per round trip: on the way back.
-            let mut delay = if dir == Direction::Down {
+            // Latency is added once per round trip: on the way back, unless
+            // the fault delays the requests.
+            let mut delay = if dir == t.latency_direction {
                 t.latency
             } else {
                 Duration::ZERO
             };
-            if !t.jitter.is_zero() && dir == Direction::Down {
+            if !t.jitter.is_zero() && dir == t.latency_direction {
                 jitter_seed = jitter_seed
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);

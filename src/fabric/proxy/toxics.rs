@@ -5,9 +5,10 @@
 use std::time::Duration;
 
 /// Which way bytes travel: `Up` is client → node, `Down` node → client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Direction {
     Up,
+    #[default]
     Down,
 }
 
@@ -23,9 +24,13 @@ pub struct Throttle {
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Toxics {
-    /// Added to every round trip (applied to node → client bytes).
+    /// Added to every round trip, with `jitter`, on the bytes going
+    /// `latency_direction` (node → client by default: the answers; client
+    /// → node delays the requests, which jitter can then reorder between
+    /// connections).
     pub latency: Duration,
     pub jitter: Duration,
+    pub latency_direction: Direction,
     /// Bytes per second, per direction; `None` = unlimited.
     pub bandwidth: Option<u64>,
     /// Hold bytes going up (client → node) until healed.

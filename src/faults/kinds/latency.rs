@@ -1,8 +1,11 @@
-//! `latency`: delay every chunk on the link by `latency` ± `jitter`.
+//! `latency`: delay every chunk on the link by `latency` ± `jitter` — the
+//! answers (node → client), or with `direction: up` the requests, which
+//! jitter then reorders between connections.
 
 use std::time::Duration;
 
 use crate::fabric::proxy::Toxics;
+use crate::fabric::proxy::toxics::Direction;
 use crate::faults::behaviour::{Behaviour, Mend, Needs, Strike};
 use crate::faults::budget::{self, Budget};
 use crate::faults::spec::{TimelineSpec, within_a_day};
@@ -14,6 +17,9 @@ use crate::yaml::Problems;
 pub struct Latency {
     pub latency: Duration,
     pub jitter: Duration,
+    /// The bytes delayed: `Down` (the answers, default) or `Up` (the
+    /// requests).
+    pub direction: Direction,
 }
 
 impl Behaviour for Latency {
@@ -23,7 +29,7 @@ impl Behaviour for Latency {
     const LINK: bool = true;
     const HEALED_AT_END: bool = true;
     const NEEDS: Needs = Needs::PROXIES;
-    const FIELDS: &'static [&'static str] = &["latency", "jitter"];
+    const FIELDS: &'static [&'static str] = &["latency", "jitter", "direction"];
 
     fn from_spec(c: &mut Problems<'_>, path: &str, s: &TimelineSpec) -> Self {
         let latency = match &s.latency {
@@ -41,7 +47,24 @@ impl Behaviour for Latency {
             .as_ref()
             .map(|j| within_a_day(c, &format!("{path}.jitter"), j))
             .unwrap_or_default();
-        Latency { latency, jitter }
+        let direction = match s.direction.as_deref() {
+            None | Some("down") => Direction::Down,
+            Some("up") => Direction::Up,
+            Some(other) => {
+                c.at(
+                    &format!("{path}.direction"),
+                    format!(
+                        "unknown direction `{other}` for latency, expected down (the answers, default) or up (the requests)"
+                    ),
+                );
+                Direction::Down
+            }
+        };
+        Latency {
+            latency,
+            jitter,
+            direction,
+        }
     }
 
     /// Any node sessiondrill runs.
@@ -64,10 +87,14 @@ impl Behaviour for Latency {
     async fn inject(&mut self, cx: &mut Strike<'_>) -> Result<String, String> {
         link::strike(cx, self, |name| {
             format!(
-                "latency {} ms ± {} ms on the {} of {name}",
+                "latency {} ms ± {} ms on the {} of {name}{}",
                 self.latency.as_millis(),
                 self.jitter.as_millis(),
-                link::which(cx.peers)
+                link::which(cx.peers),
+                match self.direction {
+                    Direction::Up => " (requests)",
+                    Direction::Down => "",
+                }
             )
         })
     }
@@ -79,6 +106,7 @@ impl Behaviour for Latency {
     fn toxics(&self, t: &mut Toxics) {
         t.latency = self.latency;
         t.jitter = self.jitter;
+        t.latency_direction = self.direction;
     }
 
     fn label(&self) -> String {

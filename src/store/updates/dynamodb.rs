@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{Conflicts, Flavour, gave_up, not_ours, work};
@@ -18,6 +17,7 @@ use crate::store::SessionStore;
 use crate::store::dynamodb::{DynamoBackend, DynamoStore, classify, expires_at};
 use crate::store::error::OpError;
 use crate::store::value;
+use crate::store::versioned::conditional_check_failed;
 
 const TOKENS: &str = "tokens";
 
@@ -77,10 +77,6 @@ fn numbers(tokens: &[u64]) -> AttributeValue {
             .map(|t| AttributeValue::N(t.to_string()))
             .collect(),
     )
-}
-
-fn conditional_check_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
-    matches!(e, SdkError::ServiceError(s) if s.err().code() == Some("ConditionalCheckFailedException"))
 }
 
 impl DynamoUpdates {
