@@ -329,17 +329,12 @@ pub fn judge_writes(
     // acknowledged: they came after it, so it did not overwrite them
     // legitimately, however they overlapped.
     let seen_after: Vec<u64> = match (reading.check, reading.landed_by) {
-        (ReadCheck::Stale, Some(_)) => state
-            .acked_write(reading.holds)
-            .map(|found| {
-                state
-                    .observed
-                    .iter()
-                    .filter(|o| o.version != found.version && o.invoked > found.at)
-                    .map(|o| o.version)
-                    .collect()
-            })
-            .unwrap_or_default(),
+        (ReadCheck::Stale, Some(landed)) => state
+            .observed
+            .iter()
+            .filter(|o| o.invoked > landed)
+            .map(|o| o.version)
+            .collect(),
         _ => Vec::new(),
     };
     for w in state.writes.iter_mut().rev() {

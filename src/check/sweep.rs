@@ -166,8 +166,6 @@ async fn judge_one(
         } else {
             judge(state, v.as_deref(), at)
         };
-        let lost_updates =
-            super::updates::proven_by_read(state, reading.check, v.as_deref(), invoked, at);
         let judged = Judged { at, fault };
         let disagrees = matches!(reading.check, ReadCheck::Lost | ReadCheck::Stale);
         let src = if disagrees {
@@ -186,6 +184,10 @@ async fn judge_one(
                 },
             ),
         };
+        // After the writes' fates: one this sweep judged lost (a fault's)
+        // is not an update another overwrote.
+        let lost_updates =
+            super::updates::proven_by_read(state, reading.check, v.as_deref(), invoked, at);
         let from_cache = disagrees
             && state
                 .acked_version()

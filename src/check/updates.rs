@@ -9,6 +9,12 @@
 //! Only reads that found a legal value are judged here (durable, or an
 //! uncertain write that landed): a value a fault rolled back or a cache
 //! served stale is the write-level checker's ([`super::judge_writes`]).
+//! And an update counts as lost only when the value still holds what came
+//! before it — the token of an update acknowledged before it was sent — so
+//! it was dropped from a history that survived: a flush or a restart that
+//! took the whole session (and the updates before it) is a loss of writes,
+//! which the sweeps count, not of updates. (The very first updates of a
+//! session have nothing before them and are never counted: an undercount.)
 
 use std::time::Instant;
 
@@ -46,13 +52,21 @@ pub fn judge_updates(
     let mut found = tokens.to_vec();
     found.sort_unstable();
     let reach = state.deletes_reach;
+    // The earliest acknowledgement among the updates the value holds.
+    let history = found
+        .iter()
+        .filter_map(|&t| state.acked_write(t).map(|w| w.at))
+        .min();
+    let delete_may_follow = delete_may_follow(state);
     let mut lost = 0;
     for w in &mut state.writes {
         let owed = w.token != Token::Lost
             // Acknowledged before the read was sent: it had landed.
             && w.at < invoked
-            // No delete sent after it was issued: none may have removed it.
+            // No delete sent after it was issued, or still landing when
+            // it was: none may have removed it.
             && w.version > reach
+            && !delete_may_follow(w.issued)
             // Its session may not have expired (a later update renews the
             // expiry, but one lost may not have).
             && w.expires_at > now + EXPIRY_MARGIN
@@ -63,12 +77,27 @@ pub fn judge_updates(
         }
         if found.binary_search(&w.version).is_ok() {
             w.token = Token::Found;
-        } else {
+        } else if history.is_some_and(|h| h < w.issued) {
+            // The value holds an update from before it: it was dropped
+            // from a history that survived, not wiped with it.
             w.token = Token::Lost;
             lost += 1;
         }
     }
     lost
+}
+
+/// Could a delete sent before `issued` have landed after it? The last one
+/// sent, unless it was acknowledged before then (a delete sent after it is
+/// `deletes_reach`'s).
+fn delete_may_follow(state: &SessionState) -> impl Fn(Instant) -> bool + use<> {
+    let sent = state.last_delete_issued;
+    let settled = match (state.last_delete_acked, state.acked_delete_issued) {
+        // The acknowledged delete is the last one sent.
+        (Some(at), Some(issued)) if Some(issued) == sent => Some(at),
+        _ => None,
+    };
+    move |issued| sent.is_some_and(|s| s < issued) && settled.is_none_or(|at| at >= issued)
 }
 
 /// Updates in this session whose token reads found (and none later
@@ -90,29 +119,54 @@ mod tests {
         t + Duration::from_millis(ms)
     }
 
+    /// A session with one update `p` acknowledged at 1 ms: the history
+    /// the later updates build on.
+    fn with_history(t: Instant) -> (SessionState, u64) {
+        let mut s = SessionState::default();
+        let p = s.begin_write(t, TTL);
+        s.write_acked(p, at(t, 1));
+        (s, p)
+    }
+
     /// Two updates both read the session before either wrote: the second
     /// to land overwrote the first's token.
     #[test]
     fn an_update_overwritten_by_one_that_never_saw_it_is_lost_once() {
         let t = Instant::now();
-        let mut s = SessionState::default();
-        let a = s.begin_write(at(t, 0), TTL);
-        let b = s.begin_write(at(t, 1), TTL);
-        s.write_acked(a, at(t, 5));
-        s.write_acked(b, at(t, 6));
+        let (mut s, p) = with_history(t);
+        let a = s.begin_write(at(t, 10), TTL);
+        let b = s.begin_write(at(t, 11), TTL);
+        s.write_acked(a, at(t, 15));
+        s.write_acked(b, at(t, 16));
         // b's value, without a's token.
-        assert_eq!(judge_updates(&mut s, &[b], at(t, 10), at(t, 11)), 1);
-        assert_eq!(s.writes[0].token, Token::Lost);
-        assert_eq!(judge_updates(&mut s, &[b], at(t, 20), at(t, 21)), 0);
-        assert_eq!(tokens(&s), (1, 1), "b found, a lost");
+        assert_eq!(judge_updates(&mut s, &[p, b], at(t, 20), at(t, 21)), 1);
+        assert_eq!(s.writes[1].token, Token::Lost);
+        assert_eq!(judge_updates(&mut s, &[p, b], at(t, 30), at(t, 31)), 0);
+        assert_eq!(tokens(&s), (2, 1), "p and b found, a lost");
         // Both tokens there: nothing lost.
-        let mut s = SessionState::default();
-        let a = s.begin_write(at(t, 0), TTL);
-        let b = s.begin_write(at(t, 1), TTL);
-        s.write_acked(a, at(t, 5));
-        s.write_acked(b, at(t, 6));
-        assert_eq!(judge_updates(&mut s, &[a, b], at(t, 10), at(t, 11)), 0);
-        assert_eq!(tokens(&s), (2, 0));
+        let (mut s, p) = with_history(t);
+        let a = s.begin_write(at(t, 10), TTL);
+        let b = s.begin_write(at(t, 11), TTL);
+        s.write_acked(a, at(t, 15));
+        s.write_acked(b, at(t, 16));
+        assert_eq!(judge_updates(&mut s, &[p, a, b], at(t, 20), at(t, 21)), 0);
+        assert_eq!(tokens(&s), (3, 0));
+    }
+
+    /// A flush (or a restart without persistence) takes the whole session:
+    /// the next updates start afresh, and what came before them is gone —
+    /// writes the sweeps count lost, not updates another overwrote.
+    #[test]
+    fn a_session_wiped_with_its_history_loses_writes_not_updates() {
+        let t = Instant::now();
+        let (mut s, _p) = with_history(t);
+        let a = s.begin_write(at(t, 10), TTL);
+        s.write_acked(a, at(t, 15));
+        // Flushed at 20 ms; b reads nothing and writes only its own token.
+        let b = s.begin_write(at(t, 25), TTL);
+        s.write_acked(b, at(t, 30));
+        assert_eq!(judge_updates(&mut s, &[b], at(t, 40), at(t, 41)), 0);
+        assert_eq!(tokens(&s), (1, 0));
     }
 
     /// Found once is not safe for good: an update that read the session
@@ -120,56 +174,70 @@ mod tests {
     #[test]
     fn a_token_found_and_missed_later_is_lost() {
         let t = Instant::now();
-        let mut s = SessionState::default();
-        let a = s.begin_write(at(t, 0), TTL);
-        let b = s.begin_write(at(t, 1), TTL);
-        s.write_acked(a, at(t, 2));
-        assert_eq!(judge_updates(&mut s, &[a], at(t, 3), at(t, 4)), 0);
-        assert_eq!(s.writes[0].token, Token::Found);
-        s.write_acked(b, at(t, 6));
-        assert_eq!(judge_updates(&mut s, &[b], at(t, 7), at(t, 8)), 1);
-        assert_eq!(tokens(&s), (1, 1));
+        let (mut s, p) = with_history(t);
+        let a = s.begin_write(at(t, 10), TTL);
+        let b = s.begin_write(at(t, 11), TTL);
+        s.write_acked(a, at(t, 12));
+        assert_eq!(judge_updates(&mut s, &[p, a], at(t, 13), at(t, 14)), 0);
+        assert_eq!(s.writes[1].token, Token::Found);
+        s.write_acked(b, at(t, 16));
+        assert_eq!(judge_updates(&mut s, &[p, b], at(t, 17), at(t, 18)), 1);
+        assert_eq!(tokens(&s), (2, 1));
     }
 
     /// A read sent before an update was acknowledged may not see it yet.
     #[test]
     fn an_update_acknowledged_after_the_read_was_sent_is_not_owed() {
         let t = Instant::now();
-        let mut s = SessionState::default();
-        let a = s.begin_write(at(t, 0), TTL);
-        s.write_acked(a, at(t, 5));
-        assert_eq!(judge_updates(&mut s, &[], at(t, 4), at(t, 6)), 0);
-        assert_eq!(judge_updates(&mut s, &[], at(t, 6), at(t, 7)), 1);
+        let (mut s, p) = with_history(t);
+        let a = s.begin_write(at(t, 10), TTL);
+        s.write_acked(a, at(t, 15));
+        assert_eq!(judge_updates(&mut s, &[p], at(t, 14), at(t, 16)), 0);
+        assert_eq!(judge_updates(&mut s, &[p], at(t, 16), at(t, 17)), 1);
     }
 
     /// A delete sent after an update was issued may have removed it
-    /// (whether it was acknowledged, failed or is in flight).
+    /// (whether it was acknowledged, failed or is in flight); so may one
+    /// sent before it and not acknowledged when it was sent.
     #[test]
-    fn a_delete_after_an_update_excuses_its_token() {
+    fn a_delete_that_may_have_come_after_an_update_excuses_its_token() {
         let t = Instant::now();
-        let mut s = SessionState::default();
-        let a = s.begin_write(at(t, 0), TTL);
-        s.write_acked(a, at(t, 5));
-        s.begin_delete(at(t, 6));
+        let (mut s, p) = with_history(t);
+        let a = s.begin_write(at(t, 10), TTL);
+        s.write_acked(a, at(t, 15));
+        s.begin_delete(at(t, 16));
         s.delete_failed();
-        let b = s.begin_write(at(t, 7), TTL);
-        s.write_acked(b, at(t, 8));
-        assert_eq!(judge_updates(&mut s, &[b], at(t, 10), at(t, 11)), 0);
-        // …but not the updates sent after it.
-        assert_eq!(judge_updates(&mut s, &[], at(t, 10), at(t, 11)), 1);
-        assert_eq!(s.writes[1].token, Token::Lost);
+        let b = s.begin_write(at(t, 17), TTL);
+        s.write_acked(b, at(t, 18));
+        assert_eq!(judge_updates(&mut s, &[p, b], at(t, 20), at(t, 21)), 0);
+        // …and b too: the failed delete may have landed after it.
+        assert_eq!(judge_updates(&mut s, &[p], at(t, 20), at(t, 21)), 0);
+        // A delete in flight when c was sent, acknowledged after it.
+        let (mut s, p) = with_history(t);
+        s.begin_delete(at(t, 10));
+        let c = s.begin_write(at(t, 11), TTL);
+        s.write_acked(c, at(t, 12));
+        s.delete_acked_through(at(t, 13), 1);
+        assert_eq!(judge_updates(&mut s, &[p], at(t, 20), at(t, 21)), 0);
+        // One acknowledged before the update was sent excuses nothing.
+        let (mut s, p) = with_history(t);
+        s.begin_delete(at(t, 10));
+        s.delete_acked(at(t, 11));
+        let d = s.begin_write(at(t, 12), TTL);
+        s.write_acked(d, at(t, 13));
+        assert_eq!(judge_updates(&mut s, &[p], at(t, 20), at(t, 21)), 1);
     }
 
     /// An update whose session may have expired is not owed.
     #[test]
     fn an_update_whose_session_may_have_expired_is_not_owed() {
         let t = Instant::now();
-        let mut s = SessionState::default();
-        let a = s.begin_write(at(t, 0), Duration::from_secs(3));
-        s.write_acked(a, at(t, 5));
-        assert_eq!(judge_updates(&mut s, &[], at(t, 10), at(t, 1500)), 0);
-        assert_eq!(s.writes[0].token, Token::Unchecked);
-        assert_eq!(judge_updates(&mut s, &[], at(t, 10), at(t, 900)), 1);
+        let (mut s, p) = with_history(t);
+        let a = s.begin_write(at(t, 10), Duration::from_secs(3));
+        s.write_acked(a, at(t, 15));
+        assert_eq!(judge_updates(&mut s, &[p], at(t, 20), at(t, 1500)), 0);
+        assert_eq!(s.writes[1].token, Token::Unchecked);
+        assert_eq!(judge_updates(&mut s, &[p], at(t, 20), at(t, 900)), 1);
     }
 
     /// An uncertain update (timed out) is owed nothing: it may never have
@@ -177,12 +245,12 @@ mod tests {
     #[test]
     fn uncertain_updates_and_judged_losses_are_not_lost_updates() {
         let t = Instant::now();
-        let mut s = SessionState::default();
-        let a = s.begin_write(at(t, 0), TTL);
+        let (mut s, p) = with_history(t);
+        let a = s.begin_write(at(t, 10), TTL);
         s.write_failed(a);
-        let b = s.begin_write(at(t, 1), TTL);
-        s.write_acked(b, at(t, 2));
-        s.writes[0].fate = crate::check::ledger::Fate::Lost;
-        assert_eq!(judge_updates(&mut s, &[], at(t, 10), at(t, 11)), 0);
+        let b = s.begin_write(at(t, 11), TTL);
+        s.write_acked(b, at(t, 12));
+        s.writes[1].fate = crate::check::ledger::Fate::Lost;
+        assert_eq!(judge_updates(&mut s, &[p], at(t, 20), at(t, 21)), 0);
     }
 }

@@ -167,8 +167,9 @@ pub struct StrategyReport {
     #[serde(default)]
     pub overlapped: u64,
     /// Read-modify-write strategies: acknowledged updates whose token a
-    /// later legal value lacked although no delete or expiry removed the
-    /// session since — overwritten by an update that never saw them.
+    /// later legal value lacked although no delete or expiry may have
+    /// removed the session since and the value still held an update from
+    /// before them — overwritten by an update that never saw them.
     #[serde(default)]
     pub lost_updates: u64,
     /// Read-modify-write strategies: acknowledged updates whose token a
@@ -178,6 +179,8 @@ pub struct StrategyReport {
     pub updates_found: u64,
     /// Optimistic updates: conditional writes refused because the session
     /// changed since it was read (each retried, up to 10 attempts).
+    /// `write-through-versioned`: writes a copy refused because it held a
+    /// newer one (overlapping writes that reached it out of order).
     #[serde(default)]
     pub conflicts: u64,
     /// Ids of the lost sessions (the first [`ID_SAMPLE`]), for drill-down:

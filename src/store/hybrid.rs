@@ -38,6 +38,9 @@ pub struct WriteThrough {
     pub fallbacks: AtomicU64,
     /// Write each copy only if it holds nothing newer.
     pub versioned: bool,
+    /// Versioned: writes a copy refused because it held a newer one — the
+    /// proof that overlapping writes reached it out of order.
+    pub conflicts: super::updates::Conflicts,
 }
 
 /// Count an operation whose cache call failed and whose store-of-record
@@ -63,6 +66,9 @@ impl SessionStore for WriteThrough {
                 versioned::put_if_newer(&self.dynamo, &pk, value, ttl)
             );
             fell_back(&self.fallbacks, cache.is_err(), durable.is_ok());
+            if matches!(cache, Ok(false)) || matches!(durable, Ok(false)) {
+                self.conflicts.add();
+            }
             return durable.map(|_| ());
         }
         let (cache, durable) = tokio::join!(
@@ -97,6 +103,9 @@ impl SessionStore for WriteThrough {
     }
     fn fallbacks(&self) -> u64 {
         self.fallbacks.load(Ordering::Relaxed)
+    }
+    fn conflicts(&self) -> u64 {
+        self.conflicts.get()
     }
     fn describe(&self) -> String {
         format!(

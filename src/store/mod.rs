@@ -74,7 +74,8 @@ pub trait SessionStore: Send + Sync {
         0
     }
     /// Conditional writes refused because the session changed since it
-    /// was read (optimistic updates retry them). 0 for other strategies.
+    /// was read (optimistic updates retry them), or because a copy held a
+    /// newer version (`write-through-versioned`). 0 for other strategies.
     fn conflicts(&self) -> u64 {
         0
     }
@@ -138,6 +139,7 @@ pub async fn build(
                 cache_timeout: cache_timeout(w.op_timeout),
                 fallbacks: Default::default(),
                 versioned: kind == StrategyKind::WriteThroughVersioned,
+                conflicts: Default::default(),
             })
         }
         StrategyKind::CacheAside => Arc::new(hybrid::CacheAside {

@@ -29,11 +29,16 @@ pub fn tokens_of(value: &str) -> Option<Vec<u64>> {
 
 /// The value an update writes: `base` (what [`encode`] made of the update:
 /// its version, session and size) with the tokens of `old` (what the
-/// update read; `None`: nothing) and its own version as a token.
+/// update read; `None`: nothing) and its own version as a token. `None`
+/// when `base` is not versioned or `old` carries no tokens (not a session
+/// kept by updates: writing over it would erase what it holds unseen).
 pub fn with_token(base: &str, old: Option<&str>) -> Option<String> {
     let version = version_of(base)?;
     let session = base.split('|').nth(1)?;
-    let mut tokens = old.and_then(tokens_of).unwrap_or_default();
+    let mut tokens = match old {
+        Some(o) => tokens_of(o)?,
+        None => Vec::new(),
+    };
     tokens.push(version);
     Some(compose(version, session, &tokens, base.len()))
 }
@@ -79,6 +84,11 @@ mod tests {
         assert_eq!(super::tokens_of(&super::encode(42, 3, 64)), None);
         assert_eq!(super::tokens_of(&super::encode(42, 3, 0)), None);
         assert_eq!(super::tokens_of("v1|2|t1,x|"), None);
+        // An update never writes over a value without tokens.
+        assert_eq!(
+            super::with_token(&super::encode(42, 4, 64), Some("v1|2|t1,x|")),
+            None
+        );
         // Longer than the size: never cut.
         let many: Vec<u64> = (1..100).collect();
         let v = super::compose(100, "42", &many, 64);

@@ -111,7 +111,10 @@ impl DynamoUpdates {
         conditional: bool,
     ) -> Result<bool, OpError> {
         let version = value::version_of(base).ok_or_else(not_ours)?;
-        let mut tokens = old.and_then(|o| o.tokens.clone()).unwrap_or_default();
+        let mut tokens = match old {
+            Some(o) => o.tokens.clone().ok_or_else(not_ours)?,
+            None => Vec::new(),
+        };
         tokens.push(version);
         let [(pk_name, pk_v), (sk_name, sk_v)] = DynamoBackend::key(pk);
         let mut put = self
@@ -164,10 +167,19 @@ impl DynamoUpdates {
             .expression_attribute_values(":e", AttributeValue::N(expires_at(ttl).to_string()))
             .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
             .expression_attribute_values(":mine", numbers(&[version]))
+            // Never over an item that is not a session kept by updates.
+            .condition_expression("attribute_not_exists(#pk) OR attribute_exists(#t)")
+            .expression_attribute_names("#pk", crate::dynamo::PK)
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| classify(&e))
+            .map_err(|e| {
+                if conditional_check_failed(&e) {
+                    not_ours()
+                } else {
+                    classify(&e)
+                }
+            })
     }
 }
 
@@ -215,11 +227,6 @@ impl SessionStore for DynamoUpdates {
     }
 
     fn describe(&self) -> String {
-        format!(
-            "{}; {} ms of work per update; {}",
-            self.flavour.describe(),
-            self.work.as_millis(),
-            self.backend.describe()
-        )
+        self.flavour.describe(self.work, &self.backend.describe())
     }
 }

@@ -32,14 +32,20 @@ pub enum Flavour {
 }
 
 impl Flavour {
-    pub fn describe(self) -> &'static str {
-        match self {
+    /// The client's policy in one line: the flavour, the application's
+    /// work per update, the store's client.
+    pub fn describe(self, work: std::time::Duration, client: &str) -> String {
+        let flavour = match self {
             Flavour::Blind => "blind read-modify-write (read, then write back)",
             Flavour::Optimistic => {
                 "optimistic read-modify-write (write only if unchanged since the read, else retry)"
             }
             Flavour::Atomic => "atomic update (one server-side operation)",
-        }
+        };
+        format!(
+            "{flavour}; {} ms of work per update; {client}",
+            work.as_millis()
+        )
     }
 }
 
@@ -79,7 +85,11 @@ pub fn gave_up() -> OpError {
     )
 }
 
-/// The error for a value the workload did not make (no version).
+/// The error for a value the workload did not make (no version), or a
+/// session that holds something other than an update's value.
 fn not_ours() -> OpError {
-    OpError::new(ErrorClass::Other, "an update needs a versioned value")
+    OpError::new(
+        ErrorClass::Other,
+        "not a session kept by updates (no version or no tokens)",
+    )
 }

@@ -29,6 +29,9 @@ return 1
 const APPEND_TOKEN: &str = r"
 local cur = redis.call('GET', KEYS[1])
 local toks = cur and string.match(cur, '^v%d+|[^|]*|t([%d,]*)|')
+if cur and not toks then
+  return redis.error_reply('not a session kept by updates')
+end
 local list = ARGV[1]
 if toks and toks ~= '' then list = toks .. ',' .. ARGV[1] end
 local v = 'v' .. ARGV[1] .. '|' .. ARGV[2] .. '|t' .. list .. '|'
@@ -120,11 +123,6 @@ impl SessionStore for RedisUpdates {
     }
 
     fn describe(&self) -> String {
-        format!(
-            "{}; {} ms of work per update; {}",
-            self.flavour.describe(),
-            self.work.as_millis(),
-            self.backend.describe()
-        )
+        self.flavour.describe(self.work, &self.backend.describe())
     }
 }
