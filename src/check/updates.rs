@@ -9,12 +9,13 @@
 //! Only reads that found a legal value are judged here (durable, or an
 //! uncertain write that landed): a value a fault rolled back or a cache
 //! served stale is the write-level checker's ([`super::judge_writes`]).
-//! And an update counts as lost only when the value still holds what came
-//! before it — the token of an update acknowledged before it was sent — so
-//! it was dropped from a history that survived: a flush or a restart that
-//! took the whole session (and the updates before it) is a loss of writes,
-//! which the sweeps count, not of updates. (The very first updates of a
-//! session have nothing before them and are never counted: an undercount.)
+//! And an update counts as lost only when the value holds the token of an
+//! update sent before it was acknowledged — one that may have read the
+//! session without it (the update that dropped it, or one from the history
+//! it was dropped from). A flush or a restart that took the whole session
+//! leaves only updates sent after it, hence after every update it wiped was
+//! acknowledged: that is a loss of writes, which the sweeps count, not of
+//! updates.
 
 use std::time::Instant;
 
@@ -52,10 +53,15 @@ pub fn judge_updates(
     let mut found = tokens.to_vec();
     found.sort_unstable();
     let reach = state.deletes_reach;
-    // The earliest acknowledgement among the updates the value holds.
+    // When the earliest-sent update the value holds was sent.
     let history = found
         .iter()
-        .filter_map(|&t| state.acked_write(t).map(|w| w.at))
+        .filter_map(|&t| {
+            state
+                .acked_write(t)
+                .map(|w| w.issued)
+                .or_else(|| state.uncertain_write(t).map(|u| u.issued))
+        })
         .min();
     let delete_may_follow = delete_may_follow(state);
     let mut lost = 0;
@@ -77,9 +83,10 @@ pub fn judge_updates(
         }
         if found.binary_search(&w.version).is_ok() {
             w.token = Token::Found;
-        } else if history.is_some_and(|h| h < w.issued) {
-            // The value holds an update from before it: it was dropped
-            // from a history that survived, not wiped with it.
+        } else if history.is_some_and(|h| h < w.at) {
+            // The value holds an update sent before it was acknowledged:
+            // it was dropped by an update that had not seen it, not wiped
+            // with everything before it.
             w.token = Token::Lost;
             lost += 1;
         }
@@ -88,16 +95,23 @@ pub fn judge_updates(
 }
 
 /// Could a delete sent before `issued` have landed after it? The last one
-/// sent, unless it was acknowledged before then (a delete sent after it is
-/// `deletes_reach`'s).
+/// sent, if it was acknowledged after then, or is still uncertain (in
+/// flight, or failed and not yet superseded by a newer acknowledged write,
+/// as the ledger supersedes it). A delete sent after it is
+/// `deletes_reach`'s.
 fn delete_may_follow(state: &SessionState) -> impl Fn(Instant) -> bool + use<> {
     let sent = state.last_delete_issued;
-    let settled = match (state.last_delete_acked, state.acked_delete_issued) {
+    let uncertain = state
+        .uncertain_delete
+        .is_some_and(|d| Some(d.issued) == sent);
+    let acked_at = match (state.last_delete_acked, state.acked_delete_issued) {
         // The acknowledged delete is the last one sent.
         (Some(at), Some(issued)) if Some(issued) == sent => Some(at),
         _ => None,
     };
-    move |issued| sent.is_some_and(|s| s < issued) && settled.is_none_or(|at| at >= issued)
+    move |issued| {
+        sent.is_some_and(|s| s < issued) && (uncertain || acked_at.is_some_and(|at| at > issued))
+    }
 }
 
 /// Updates in this session whose token reads found (and none later
@@ -153,6 +167,24 @@ mod tests {
         assert_eq!(tokens(&s), (3, 0));
     }
 
+    /// An update that read the session before the others landed and wrote
+    /// it back long after: everything acknowledged meanwhile is lost, even
+    /// with no older history in the value — it was sent before they were
+    /// acknowledged.
+    #[test]
+    fn a_slow_update_from_an_empty_session_drops_what_landed_meanwhile() {
+        let t = Instant::now();
+        let mut s = SessionState::default();
+        let c = s.begin_write(t, TTL);
+        let y = s.begin_write(at(t, 3), TTL);
+        s.write_acked(c, at(t, 5));
+        let w = s.begin_write(at(t, 10), TTL);
+        s.write_acked(w, at(t, 12));
+        s.write_acked(y, at(t, 300));
+        assert_eq!(judge_updates(&mut s, &[y], at(t, 310), at(t, 311)), 2);
+        assert_eq!(tokens(&s), (1, 2));
+    }
+
     /// A flush (or a restart without persistence) takes the whole session:
     /// the next updates start afresh, and what came before them is gone —
     /// writes the sweeps count lost, not updates another overwrote.
@@ -198,7 +230,10 @@ mod tests {
 
     /// A delete sent after an update was issued may have removed it
     /// (whether it was acknowledged, failed or is in flight); so may one
-    /// sent before it and not acknowledged when it was sent.
+    /// sent before it and still in flight, or acknowledged only after it was
+    /// sent. A failed one an acknowledged update superseded excuses nothing
+    /// more (the ledger's rule: the checker does not give the store the
+    /// benefit of a doubt it cannot check).
     #[test]
     fn a_delete_that_may_have_come_after_an_update_excuses_its_token() {
         let t = Instant::now();
@@ -210,7 +245,13 @@ mod tests {
         let b = s.begin_write(at(t, 17), TTL);
         s.write_acked(b, at(t, 18));
         assert_eq!(judge_updates(&mut s, &[p, b], at(t, 20), at(t, 21)), 0);
-        // …and b too: the failed delete may have landed after it.
+        // b superseded the failed delete: it is owed.
+        assert_eq!(judge_updates(&mut s, &[p], at(t, 20), at(t, 21)), 1);
+        // A delete still in flight when b was acknowledged: b is excused.
+        let (mut s, p) = with_history(t);
+        s.begin_delete(at(t, 10));
+        let b = s.begin_write(at(t, 11), TTL);
+        s.write_acked(b, at(t, 12));
         assert_eq!(judge_updates(&mut s, &[p], at(t, 20), at(t, 21)), 0);
         // A delete in flight when c was sent, acknowledged after it.
         let (mut s, p) = with_history(t);

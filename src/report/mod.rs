@@ -168,8 +168,8 @@ pub struct StrategyReport {
     pub overlapped: u64,
     /// Read-modify-write strategies: acknowledged updates whose token a
     /// later legal value lacked although no delete or expiry may have
-    /// removed the session since and the value still held an update from
-    /// before them — overwritten by an update that never saw them.
+    /// removed the session since and the value held an update sent
+    /// before they were acknowledged — overwritten by an update that never saw them.
     #[serde(default)]
     pub lost_updates: u64,
     /// Read-modify-write strategies: acknowledged updates whose token a
