@@ -555,11 +555,14 @@ fn cluster_split_brain_loses_writes_only_on_the_cut_off_shard() {
         );
     }
     // What was lost was accepted by the cut-off master before node-timeout
-    // (1 s) told it it was in the minority (plus the cron's granularity).
+    // (1 s) told it it was in the minority (plus the cron's granularity) —
+    // or just before the cut, not yet replicated (replication is
+    // asynchronous): one acknowledged 1 ms before the cut was lost in a
+    // suite run, so the bound allows 50 ms of replication lag.
     let w = &r["faults"][0]["strategies"]["redis"];
     let [first, last] = [0, 1].map(|i| w["lost_acked_ms"][i].as_i64().unwrap());
     assert!(
-        first >= 0 && last <= 2500,
+        first >= -50 && last <= 2500,
         "lost writes acked {first}..{last} ms"
     );
 }
