@@ -228,6 +228,9 @@ pub struct StrategySnapshot {
     pub latency_last_us: Percentiles,
     /// Operations completed in the last complete second.
     pub throughput_last: u64,
+    /// The load generator's lag (actual − intended start) in the last
+    /// complete second.
+    pub lag_last_us: Percentiles,
     /// Reads that found a session missing or older than acknowledged.
     pub live_missing: u64,
     pub live_stale: u64,
@@ -268,6 +271,7 @@ fn snapshot(stats: &[StrategyStats], start: Instant, phase: Phase, pauses: &Paus
                 latency_us: s.latency.total(),
                 latency_last_us: s.latency.window(last),
                 throughput_last: s.throughput.get(last).copied().unwrap_or(0),
+                lag_last_us: s.lag.window(last),
                 live_missing: s.live.get(&ReadCheck::Lost).copied().unwrap_or(0),
                 live_stale: s.live.get(&ReadCheck::Stale).copied().unwrap_or(0),
                 proven_lost: s.proven_lost,

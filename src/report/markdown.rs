@@ -62,13 +62,7 @@ pub fn markdown(r: &Report) -> String {
         .max_by_key(|l| l.p99)
         .filter(|l| l.max > 0)
     {
-        let _ = writeln!(
-            s,
-            "\nLoad generator lag (actual − intended start, part of every latency above): p50 {}, p99 {}, max {}.",
-            ms(lag.p50),
-            ms(lag.p99),
-            ms(lag.max)
-        );
+        let _ = writeln!(s, "\n{}", generator_health(lag));
     }
     let patterns: Vec<_> = r
         .strategies
@@ -256,5 +250,53 @@ pub(super) fn unverified(st: &super::StrategyReport) -> String {
         format!("{} ({} writes)", st.unverified, st.writes.unverified)
     } else {
         st.unverified.to_string()
+    }
+}
+
+/// Load generator lag p99 above which the report says the generator fell
+/// behind (issue 18: on time means well under a quarter of a millisecond).
+pub const GENERATOR_ON_TIME_P99_US: u64 = 200;
+
+/// The generator's own delay (actual − intended start, part of every
+/// latency), and plainly whether it was on time.
+pub fn generator_health(lag: super::LatencyUs) -> String {
+    let ms = |us: u64| format!("{:.2} ms", us as f64 / 1000.0);
+    let figures = format!(
+        "p50 {}, p99 {}, max {}",
+        ms(lag.p50),
+        ms(lag.p99),
+        ms(lag.max)
+    );
+    if lag.p99 > GENERATOR_ON_TIME_P99_US {
+        format!(
+            "**The load generator fell behind: the latencies above include up to {} of our own delay** (its lag, actual − intended start: {figures}; on time is a p99 of {} or less).",
+            ms(lag.p99),
+            ms(GENERATOR_ON_TIME_P99_US)
+        )
+    } else {
+        format!(
+            "Load generator on time (lag, actual − intended start, part of every latency above: {figures})."
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_late_generator_is_said_plainly() {
+        let lag = |p50, p99| crate::report::LatencyUs {
+            p50,
+            p99,
+            p999: p99,
+            max: p99,
+        };
+        let late = generator_health(lag(1100, 2300));
+        assert!(late.contains("fell behind"), "{late}");
+        assert!(late.contains("up to 2.30 ms of our own delay"), "{late}");
+        let on_time = generator_health(lag(20, 150));
+        assert!(on_time.starts_with("Load generator on time"), "{on_time}");
+        assert!(!on_time.contains("fell behind"), "{on_time}");
     }
 }

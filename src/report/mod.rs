@@ -13,7 +13,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 pub use compare::compare_markdown;
-pub use markdown::markdown;
+pub use markdown::{GENERATOR_ON_TIME_P99_US, markdown};
 
 use crate::check::checkpoint::Checkpoint;
 use crate::check::{ReadCheck, WriteTally};

@@ -1,5 +1,6 @@
-//! The status bar: scenario, elapsed / load length, load state, the last
-//! thing a key did, and the keys that matter most.
+//! The status bar: scenario, elapsed / load length, load state, whether the
+//! load generator is late (its own delay is in every latency shown), the
+//! last thing a key did, and the keys that matter most.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -31,14 +32,31 @@ impl Widget for StatusBar<'_> {
             " k kill p power z pause l lat x part H heal ␣ load ? help q quit "
         };
         let few = " ? help  q quit ";
-        let left = vec![
+        // The generator's lag in the last second, when it was late.
+        let late = s
+            .snapshot
+            .strategies
+            .iter()
+            .map(|st| st.lag_last_us.p99)
+            .max()
+            .filter(|&p99| p99 > crate::report::GENERATOR_ON_TIME_P99_US);
+        let mut left = vec![
             Span::raw(" "),
             Span::raw(s.scenario.as_str()).bold(),
             Span::raw(format!(" {elapsed}s/{}s ", s.duration_s)),
             Span::styled(format!("[{load}]"), Style::new().fg(load_color)),
             Span::raw(" "),
-            Span::styled(s.message.as_str(), Style::new().fg(Color::Yellow)),
         ];
+        if let Some(p99) = late {
+            left.push(Span::styled(
+                format!("[generator late {:.1} ms] ", p99 as f64 / 1000.0),
+                Style::new().fg(Color::Magenta),
+            ));
+        }
+        left.extend([Span::styled(
+            s.message.as_str(),
+            Style::new().fg(Color::Yellow),
+        )]);
         let left_width: usize = left.iter().map(|sp| sp.width()).sum();
         let mut spans = left;
         let room = (area.width as usize).saturating_sub(left_width);
@@ -73,5 +91,17 @@ mod tests {
         s.load_paused = true;
         let screen = render(80, 1, |f| f.render_widget(StatusBar(&s), f.area()));
         assert!(contains(&screen, "[paused]"), "{screen:#?}");
+    }
+
+    /// A generator late by more than 0.2 ms p99 in the last second is said
+    /// on the status bar: its delay is in every latency on screen.
+    #[test]
+    fn a_late_generator_is_on_the_status_bar() {
+        let mut s = sample();
+        let screen = render(140, 1, |f| f.render_widget(StatusBar(&s), f.area()));
+        assert!(!contains(&screen, "generator late"), "{screen:#?}");
+        s.snapshot.strategies[0].lag_last_us.p99 = 1_300;
+        let screen = render(140, 1, |f| f.render_widget(StatusBar(&s), f.area()));
+        assert!(contains(&screen, "[generator late 1.3 ms]"), "{screen:#?}");
     }
 }
