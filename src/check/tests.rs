@@ -227,16 +227,22 @@ mod real_time {
         base + Duration::from_millis(ms)
     }
 
-    /// w1 [0, 10] and w2 [5, 20] overlap: a read after both may find
-    /// either; a serial judgement would call v1 stale.
-    #[test]
-    fn concurrent_writes_may_land_in_either_order() {
-        let b = Instant::now();
+    /// w1 [0, 10] and w2 [5, 20]: two writes that overlap.
+    fn overlapping_pair(b: Instant) -> SessionState {
         let mut s = SessionState::default();
         let v1 = s.begin_write(t(b, 0), TTL);
         let v2 = s.begin_write(t(b, 5), TTL);
         s.write_acked(v1, t(b, 10));
         s.write_acked(v2, t(b, 20));
+        s
+    }
+
+    /// w1 [0, 10] and w2 [5, 20] overlap: a read after both may find
+    /// either; a serial judgement would call v1 stale.
+    #[test]
+    fn concurrent_writes_may_land_in_either_order() {
+        let b = Instant::now();
+        let mut s = overlapping_pair(b);
         let r = judge_concurrent(&mut s, Some(&val(1)), t(b, 30), t(b, 31));
         assert_eq!(r.check, ReadCheck::Durable);
         assert_eq!(
@@ -262,11 +268,7 @@ mod real_time {
     #[test]
     fn a_version_seen_overwritten_may_not_come_back() {
         let b = Instant::now();
-        let mut s = SessionState::default();
-        let v1 = s.begin_write(t(b, 0), TTL);
-        let v2 = s.begin_write(t(b, 5), TTL);
-        s.write_acked(v1, t(b, 10));
-        s.write_acked(v2, t(b, 20));
+        let mut s = overlapping_pair(b);
         let mut early = s.clone();
         assert_eq!(
             judge_concurrent(&mut s, Some(&val(2)), t(b, 25), t(b, 26)).check,

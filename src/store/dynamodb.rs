@@ -106,6 +106,15 @@ impl DynamoBackend {
             Reads::Eventual => false,
             Reads::Query { consistent } => return self.query(pk, consistent).await,
         };
+        Ok(self.item(pk, consistent).await?.as_ref().and_then(data))
+    }
+
+    /// The session's item (GetItem), every attribute.
+    pub(super) async fn item(
+        &self,
+        pk: &str,
+        consistent: bool,
+    ) -> Result<Option<std::collections::HashMap<String, AttributeValue>>, OpError> {
         let [(pk_name, pk_v), (sk_name, sk_v)] = Self::key(pk);
         let out = self
             .client
@@ -117,7 +126,7 @@ impl DynamoBackend {
             .send()
             .await
             .map_err(|e| classify(&e))?;
-        Ok(out.item().and_then(data))
+        Ok(out.item)
     }
 
     /// Every item of the session's partition; the session is its `META`.

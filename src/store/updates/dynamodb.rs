@@ -85,19 +85,12 @@ impl DynamoUpdates {
     }
 
     async fn read(&self, pk: &str) -> Result<Option<Item>, OpError> {
-        let [(pk_name, pk_v), (sk_name, sk_v)] = DynamoBackend::key(pk);
-        let out = self
+        Ok(self
             .backend
-            .client()
-            .get_item()
-            .table_name(self.backend.table())
-            .key(pk_name, pk_v)
-            .key(sk_name, sk_v)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| classify(&e))?;
-        Ok(out.item().and_then(Item::from))
+            .item(pk, true)
+            .await?
+            .as_ref()
+            .and_then(Item::from))
     }
 
     /// Write `base` with the tokens of `old` and its own; only if the
