@@ -264,10 +264,13 @@ fn aof_everysec_power_loss_loses_the_last_unsynced_second() {
     assert_eq!(code, 0, "{err}");
     let (lost, acked) = power_loss(&r, "redis");
     assert!(lost > 0, "{}", r["faults"]);
-    // Every lost write was acknowledged shortly before the power went.
+    // Every lost write was acknowledged shortly before the power went. The
+    // client sees an acknowledgement when it reads the reply: one Redis
+    // sent just before the kill can be read a few ms after it on a busy
+    // machine (+4 ms in a CI run), so the bound allows 50 ms of that.
     let [first, last] = acked.unwrap();
     assert!(
-        first >= -2500 && last <= 0,
+        first >= -2500 && last <= 50,
         "lost writes acked {first}..{last} ms"
     );
     // The cut waited for 700 ms without an fsync (`unsynced: 700ms`): the
