@@ -4,7 +4,9 @@
 //! consume it.
 
 mod checkpoint;
+mod clock;
 mod control;
+mod generator;
 mod op;
 mod outcome;
 pub mod rng;
@@ -309,21 +311,22 @@ async fn run(
         };
         tokio::spawn(server.serve(requests, load_over.clone()))
     });
-    let drivers = ctxs.iter().zip(&gates).enumerate().map(|(i, (c, gate))| {
-        scheduler::drive(
-            c.clone(),
-            Schedule::new(&w.rates, duration),
-            load_start,
-            scheduler::Sessions {
+    let lanes = ctxs
+        .iter()
+        .zip(&gates)
+        .enumerate()
+        .map(|(i, (c, gate))| generator::Lane {
+            ctx: c.clone(),
+            schedule: Schedule::new(&w.rates, duration),
+            sessions: scheduler::Sessions {
                 count: w.sessions,
                 hot: w.hot,
             },
-            rng::SplitMix::new(w.seed.wrapping_add(i as u64)),
-            gate.clone(),
-            control.clone(),
-        )
-    });
-    futures::future::join_all(drivers).await;
+            rng: rng::SplitMix::new(w.seed.wrapping_add(i as u64)),
+            gate: gate.clone(),
+        })
+        .collect();
+    generator::drive(lanes, load_start, control.clone()).await;
     let load_end = Instant::now();
     load_over.cancel();
     let checkpoints = match checkpointer {

@@ -1,15 +1,9 @@
-//! The open-loop scheduler: each operation kind is a stream of intended
-//! start times at its rate; an operation starts at its intended time whether
-//! or not earlier ones have finished. A stalled server therefore shows up
-//! as latency (measured from the intended time), not as fewer requests.
+//! The open-loop schedule: each operation kind is a stream of intended
+//! start times at its rate, and the sessions they pick. The generator
+//! (`generator.rs`) issues them on time.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use tokio::sync::Semaphore;
-
-use super::control::LoadControl;
-use super::op::{self, OpCtx};
 use super::rng::SplitMix;
 use crate::metrics::OpKind;
 use crate::scenario::{Hot, Rates};
@@ -91,50 +85,6 @@ impl Sessions {
         } else {
             hot + rng.below(cold)
         }
-    }
-}
-
-/// Drive one strategy from `load_start` for the schedule's length, or
-/// until `control` stops the load. Intended starts that fall in a pause
-/// are skipped.
-pub async fn drive(
-    ctx: Arc<OpCtx>,
-    schedule: Schedule,
-    load_start: Instant,
-    sessions: Sessions,
-    mut rng: SplitMix,
-    in_flight: Arc<Semaphore>,
-    control: LoadControl,
-) {
-    let mut hold = control.watch_hold();
-    let stop = control.stopped().clone();
-    let mut resumed_at: Option<Instant> = None;
-    for (op, offset) in schedule {
-        let intended = load_start + offset;
-        if resumed_at.is_some_and(|r| intended < r) {
-            continue;
-        }
-        tokio::select! {
-            _ = tokio::time::sleep_until(intended.into()) => {}
-            _ = stop.cancelled() => return,
-        }
-        if hold.borrow_and_update().any() {
-            tokio::select! {
-                _ = hold.wait_for(|h| !h.any()) => {}
-                _ = stop.cancelled() => return,
-            }
-            resumed_at = Some(Instant::now());
-            continue;
-        }
-        let Ok(permit) = in_flight.clone().acquire_owned().await else {
-            return;
-        };
-        let id = sessions.pick(&mut rng);
-        let ctx = ctx.clone();
-        tokio::spawn(async move {
-            op::run(ctx, op, id, intended).await;
-            drop(permit);
-        });
     }
 }
 

@@ -1,0 +1,205 @@
+//! The open-loop load generator: one thread of its own issues every
+//! strategy's operations at their intended start times, on time to the
+//! microsecond (`clock.rs`): it hands each to the async runtime a little
+//! before it is due ([`Lead`]) and the task starts at its intended time. An operation starts at its intended time whether or
+//! not earlier ones have finished; one already late (the machine was busy,
+//! its strategy had its maximum of operations outstanding) is issued at
+//! once, in order, and its lag is recorded. Latency is measured from the
+//! intended start, so neither the generator's delay nor a stalled server
+//! is hidden (no coordinated omission).
+//!
+//! Why a thread and not a tokio timer: tokio's timer wheel has a 1 ms
+//! resolution, which put ~1 ms of the generator into every latency it
+//! measured (docs/PERFORMANCE.md has the before and after).
+
+use std::iter::Peekable;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::runtime::Handle;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::clock::{Lead, MAX_LEAD, PreciseSleep};
+use super::control::{Hold, LoadControl};
+use super::op::{self, OpCtx};
+use super::rng::SplitMix;
+use super::scheduler::{Schedule, Sessions};
+use crate::metrics::OpKind;
+
+/// The longest the generator sleeps before looking again at a stop, a
+/// pause, or a strategy waiting for room.
+const LOOK_AGAIN: Duration = Duration::from_millis(5);
+
+/// One strategy's stream of operations.
+pub struct Lane {
+    pub ctx: Arc<OpCtx>,
+    pub schedule: Schedule,
+    pub sessions: Sessions,
+    pub rng: SplitMix,
+    /// Room for the operations it may have outstanding.
+    pub gate: Arc<Semaphore>,
+}
+
+struct Running {
+    ctx: Arc<OpCtx>,
+    next: Peekable<Schedule>,
+    sessions: Sessions,
+    rng: SplitMix,
+    gate: Arc<Semaphore>,
+}
+
+impl Running {
+    /// When its next operation is due (after `load_start`), if any.
+    fn due(&mut self, load_start: Instant) -> Option<Instant> {
+        self.next.peek().map(|&(_, offset)| load_start + offset)
+    }
+}
+
+/// Drive every lane from `load_start` for its schedule's length, or until
+/// `control` stops the load. Intended starts that fall in a pause are
+/// skipped. Returns when the last operation has been issued (not
+/// finished); dropping the future stops the generator.
+pub async fn drive(lanes: Vec<Lane>, load_start: Instant, control: LoadControl) {
+    let quit = control.stopped().child_token();
+    let _stop_on_drop = quit.clone().drop_guard();
+    let (done_tx, done) = tokio::sync::oneshot::channel::<()>();
+    let hold = control.watch_hold();
+    let handle = Handle::current();
+    let generate = {
+        let quit = quit.clone();
+        move || {
+            generate(lanes, load_start, hold, &quit, &handle);
+            let _ = done_tx.send(());
+        }
+    };
+    if let Err(e) = std::thread::Builder::new()
+        .name("sd-generator".into())
+        .spawn(generate)
+    {
+        tracing::error!("cannot start the load generator's thread: {e}");
+        return;
+    }
+    let _ = done.await;
+}
+
+fn generate(
+    lanes: Vec<Lane>,
+    load_start: Instant,
+    mut hold: watch::Receiver<Hold>,
+    quit: &CancellationToken,
+    handle: &Handle,
+) {
+    let sleep = PreciseSleep::new();
+    let lead = Arc::new(Lead::new());
+    let mut lanes: Vec<Running> = lanes
+        .into_iter()
+        .map(|l| Running {
+            ctx: l.ctx,
+            next: l.schedule.peekable(),
+            sessions: l.sessions,
+            rng: l.rng,
+            gate: l.gate,
+        })
+        .collect();
+    while !quit.is_cancelled() {
+        if hold.borrow_and_update().any() {
+            if !wait_for_resume(&mut hold, quit, handle) {
+                return;
+            }
+            // Intended starts that fell in the pause are skipped, not
+            // fired in a burst.
+            let resumed = Instant::now();
+            for r in &mut lanes {
+                while r.due(load_start).is_some_and(|t| t < resumed) {
+                    r.next.next();
+                }
+            }
+            continue;
+        }
+        let now = Instant::now();
+        let mut next_look: Option<Instant> = None;
+        for r in &mut lanes {
+            if let Some(t) = issue_due(r, load_start, now, &lead, handle) {
+                next_look = Some(next_look.map_or(t, |n| n.min(t)));
+            }
+        }
+        let Some(next) = next_look else {
+            return; // every schedule is over
+        };
+        sleep.until(next.min(Instant::now() + LOOK_AGAIN));
+    }
+}
+
+/// Issue every operation of `r` due to be handed over by `now` (its
+/// intended start less the lead), in order. When it should be looked at
+/// again: when its next is due, or soon if it is out of room; `None` when
+/// its schedule is over.
+fn issue_due(
+    r: &mut Running,
+    load_start: Instant,
+    now: Instant,
+    lead: &Arc<Lead>,
+    handle: &Handle,
+) -> Option<Instant> {
+    loop {
+        let intended = r.due(load_start)?;
+        let hand_over = intended.checked_sub(lead.get()).unwrap_or(intended);
+        if hand_over > now {
+            return Some(hand_over);
+        }
+        let Ok(permit) = r.gate.clone().try_acquire_owned() else {
+            // Out of room: this lane waits (late, and its lag says so);
+            // the others go on.
+            return Some(now + Duration::from_millis(1));
+        };
+        let Some((op, _)) = r.next.next() else {
+            return None;
+        };
+        let id = r.sessions.pick(&mut r.rng);
+        // Only a hand-over on schedule teaches the lead: one the generator
+        // issued late because a strategy was out of room, or the machine
+        // stalled it, says nothing about the hand-over's own delay.
+        let teach = (now <= hand_over + MAX_LEAD).then(|| lead.clone());
+        let task = Task {
+            ctx: r.ctx.clone(),
+            op,
+            id,
+            intended,
+        };
+        handle.spawn(task.run(teach, permit));
+    }
+}
+
+/// One operation handed over to the runtime.
+struct Task {
+    ctx: Arc<OpCtx>,
+    op: OpKind,
+    id: u64,
+    intended: Instant,
+}
+
+impl Task {
+    async fn run(self, teach: Option<Arc<Lead>>, permit: OwnedSemaphorePermit) {
+        if let Some(lead) = teach {
+            lead.learn(Instant::now(), self.intended);
+        }
+        Lead::until(self.intended).await;
+        op::run(self.ctx, self.op, self.id, self.intended).await;
+        drop(permit);
+    }
+}
+
+/// Block until the load is let go (true) or stopped (false).
+fn wait_for_resume(
+    hold: &mut watch::Receiver<Hold>,
+    quit: &CancellationToken,
+    handle: &Handle,
+) -> bool {
+    handle.block_on(async {
+        tokio::select! {
+            r = hold.wait_for(|h| !h.any()) => r.is_ok(),
+            _ = quit.cancelled() => false,
+        }
+    })
+}
