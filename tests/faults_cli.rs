@@ -610,3 +610,43 @@ timeline:
         "{windows:?} healed {healed}"
     );
 }
+
+/// A freeze longer than the operation timeout: every request on a session
+/// fails after 500 ms, one after another, until the store thaws. The
+/// longest stall shows the freeze's real length; without the freeze there
+/// is none.
+#[test]
+fn a_three_second_freeze_is_a_three_second_stall() {
+    let (_d, file) = support::scenario_file(&format!(
+        "name: freeze-stall
+topology: {}
+strategies: [redis]
+workload:
+  sessions: 50
+  duration: 6s
+  rates: {{ create: 100/s, read: 300/s, update: 100/s }}
+  op_timeout: 500ms
+timeline:
+  - {{ at: 1s, fault: pause, target: redis, duration: 3s }}
+",
+        topology_path("standalone-no-persistence.yaml").display()
+    ));
+    let frozen = support::run_scenario(&file, &[], &[]);
+    assert_eq!(frozen.code, 0, "{}", frozen.stderr);
+    let s = &frozen.report["strategies"]["redis"];
+    let stall = s["max_stall_ms"].as_u64().unwrap();
+    assert!((2500..4000).contains(&stall), "{s}");
+    // It began when the freeze did.
+    let began = s["max_stall_from_ms"].as_u64().unwrap();
+    let fault = frozen.report["faults"][0]["at_ms"].as_u64().unwrap();
+    assert!(began >= fault && began < fault + 500, "{began} vs {fault}");
+    // Timed-out operations are in the latencies, at the timeout or later.
+    assert!(s["errors"]["timeout"].as_u64().unwrap() > 0, "{s}");
+    assert!(s["latency_us"]["max"].as_u64().unwrap() >= 500_000, "{s}");
+
+    let calm = support::run_scenario(&file, &["--without-faults"], &[]);
+    assert_eq!(calm.code, 0, "{}", calm.stderr);
+    let s = &calm.report["strategies"]["redis"];
+    assert!(s["max_stall_ms"].as_u64().unwrap() < 500, "{s}");
+    assert_eq!(s["errors"].as_object().unwrap().len(), 0, "{s}");
+}

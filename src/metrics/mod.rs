@@ -5,6 +5,7 @@
 mod availability;
 mod latency;
 mod sample;
+mod stall;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -14,6 +15,7 @@ use tokio::sync::{mpsc, watch};
 pub use availability::{Availability, subtract};
 pub use latency::{LatencyWindows, Percentiles};
 pub use sample::{OpKind, Sample};
+pub use stall::Stalls;
 
 use crate::check::ReadCheck;
 use crate::store::ErrorClass;
@@ -50,6 +52,8 @@ pub struct StrategyStats {
     pub latency: LatencyWindows,
     /// The load generator's lag: actual start minus intended start.
     pub lag: LatencyWindows,
+    /// The longest any session waited for a successful operation.
+    pub stalls: Stalls,
     pub acked_writes: u64,
     /// Reads checked live against the ledger.
     pub live: BTreeMap<ReadCheck, u64>,
@@ -94,6 +98,7 @@ impl StrategyStats {
             errors: BTreeMap::new(),
             latency: LatencyWindows::default(),
             lag: LatencyWindows::default(),
+            stalls: Stalls::new(start),
             acked_writes: 0,
             live: BTreeMap::new(),
             proven_lost: 0,
@@ -146,6 +151,8 @@ impl StrategyStats {
         self.ops += 1;
         self.latency.record(second, us);
         self.lag.record(second, s.lag_us());
+        self.stalls
+            .record(s.session, s.intended, s.end, s.error.is_none());
         let per = &mut self.per_op[s.op.index()];
         per.ops += 1;
         per.latency.record(second, us);

@@ -40,6 +40,8 @@ pub struct Sample {
     /// Index of the strategy in the scenario.
     pub strategy: usize,
     pub op: OpKind,
+    /// The session (lock, customer) it was on.
+    pub session: u64,
     /// When the operation was meant to start (open loop): latency is
     /// measured from here, so a stalled server shows up as latency.
     pub intended: Instant,

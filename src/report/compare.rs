@@ -10,11 +10,11 @@ pub fn compare_markdown(reports: &[Report]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "| scenario | strategy | acked writes | lost writes | lost sessions | lost share | stale | unverified | violations | unavailable | p50 ms | p99 ms | expectations |"
+        "| scenario | strategy | acked writes | lost writes | lost sessions | lost share | stale | unverified | violations | unavailable | longest stall | p50 ms | p99 ms | expectations |"
     );
     let _ = writeln!(
         s,
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
     );
     for r in reports {
         for (name, st) in &r.strategies {
@@ -46,7 +46,7 @@ pub fn compare_markdown(reports: &[Report]) -> String {
             };
             let _ = writeln!(
                 s,
-                "| {}{} | {name} | {} | {} | {} | {share} | {} | {} | {violations} | {:.1} s | {:.2} | {:.2} | {verdict} |",
+                "| {}{} | {name} | {} | {} | {} | {share} | {} | {} | {violations} | {:.1} s | {:.1} s | {:.2} | {:.2} | {verdict} |",
                 r.scenario,
                 match r.provider {
                     crate::topology::Provider::Docker => " (docker)",
@@ -58,6 +58,7 @@ pub fn compare_markdown(reports: &[Report]) -> String {
                 st.stale,
                 super::markdown::unverified(st),
                 st.unavailable_ms as f64 / 1000.0,
+                st.max_stall_ms as f64 / 1000.0,
                 st.latency_us.p50 as f64 / 1000.0,
                 st.latency_us.p99 as f64 / 1000.0,
             );

@@ -24,17 +24,17 @@ pub fn markdown(r: &Report) -> String {
     );
     let _ = writeln!(
         s,
-        "| strategy | ops | acked writes | lost writes | stale writes | lost sessions | stale sessions | unverified | indeterminate | errors | unavailable | p50 | p99 | p99.9 | max |"
+        "| strategy | ops | acked writes | lost writes | stale writes | lost sessions | stale sessions | unverified | indeterminate | errors | unavailable | longest stall | p50 | p99 | p99.9 | max |"
     );
     let _ = writeln!(
         s,
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     let ms = |us: u64| format!("{:.2} ms", us as f64 / 1000.0);
     for (name, st) in &r.strategies {
         let _ = writeln!(
             s,
-            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} ms | {} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} ms | {} ms | {} | {} | {} | {} |",
             st.ops,
             st.writes.total(),
             st.writes.lost,
@@ -45,6 +45,7 @@ pub fn markdown(r: &Report) -> String {
             st.indeterminate,
             st.errors.values().sum::<u64>(),
             st.unavailable_ms,
+            st.max_stall_ms,
             ms(st.latency_us.p50),
             ms(st.latency_us.p99),
             ms(st.latency_us.p999),
@@ -53,7 +54,7 @@ pub fn markdown(r: &Report) -> String {
     }
     let _ = writeln!(
         s,
-        "\n*Acked writes*: every acknowledged write, prefill included. *Lost writes*: acknowledged writes the store no longer held (neither them nor anything newer) when the checkpoint after a fault, or the final sweep, read their session — each counted once, and still lost whatever the load wrote afterwards; *stale writes*: held only by the store of record behind a cache that served an older copy. *Lost / stale sessions*: sessions missing / older than acknowledged at the end, what a user would find. *Unverified*: sessions the final sweep could not read (and their acknowledged writes not judged for good) — every count above may be that much higher. *Unavailable*: time writes were failing, from a failed write to the first write that succeeded after it (runs of at least 100 ms; time the load was paused left out)."
+        "\n*Acked writes*: every acknowledged write, prefill included. *Lost writes*: acknowledged writes the store no longer held (neither them nor anything newer) when the checkpoint after a fault, or the final sweep, read their session — each counted once, and still lost whatever the load wrote afterwards; *stale writes*: held only by the store of record behind a cache that served an older copy. *Lost / stale sessions*: sessions missing / older than acknowledged at the end, what a user would find. *Unverified*: sessions the final sweep could not read (and their acknowledged writes not judged for good) — every count above may be that much higher. *Unavailable*: time writes were failing, from a failed write to the first write that succeeded after it (runs of at least 100 ms; time the load was paused left out). *Longest stall*: the longest any session waited for a successful operation, from its first failed operation to the end of the one that succeeded (idle time between its operations left out) — not capped by the operation timeout as latencies are, so a freeze shows its real length here. Latencies count from the intended start, timeouts included."
     );
     if let Some(lag) = r
         .strategies

@@ -206,6 +206,15 @@ pub struct StrategyReport {
     /// means the machine, not the store, set the latency.
     #[serde(default)]
     pub scheduler_lag_us: LatencyUs,
+    /// The longest any session waited for a successful operation: from
+    /// its first failed operation to the end of the one that succeeded
+    /// (idle time between its operations left out). Unlike a latency, not
+    /// capped by `op_timeout`: a freeze shows its real length here.
+    #[serde(default)]
+    pub max_stall_ms: u64,
+    /// When that stall began (ms since the run start).
+    #[serde(default)]
+    pub max_stall_from_ms: Option<u64>,
     pub ops_by_kind: BTreeMap<String, OpReport>,
     /// Reads during the load that disagreed with the ledger (reads, not
     /// versions: one lost session read ten times counts ten).

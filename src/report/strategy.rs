@@ -73,6 +73,8 @@ impl StrategyReport {
             },
             latency_us: s.latency.total().into(),
             scheduler_lag_us: s.lag.total().into(),
+            max_stall_ms: s.stalls.longest().map_or(0, |(_, d)| d.as_millis() as u64),
+            max_stall_from_ms: s.stalls.longest().map(|(at, _)| at.as_millis() as u64),
             ops_by_kind: OpKind::ALL
                 .iter()
                 .filter(|k| s.per_op[k.index()].ops > 0)
@@ -157,6 +159,7 @@ impl StrategyReport {
             "errors" => exact(self.errors.values().sum::<u64>() as f64),
             "error_rate" => exact(self.error_rate),
             "unavailable_ms" => exact(self.unavailable_ms as f64),
+            "max_stall_ms" => exact(self.max_stall_ms as f64),
             "throughput" => exact(self.throughput),
             "lost_share" => {
                 let judged = (self.durable + self.lost + self.stale + self.resurrected) as f64;

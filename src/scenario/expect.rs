@@ -121,6 +121,7 @@ pub const METRICS: &[&str] = &[
     "errors",
     "error_rate",
     "unavailable_ms",
+    "max_stall_ms",
     "latency.p50_ms",
     "latency.p99_ms",
     "latency.p999_ms",

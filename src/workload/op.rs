@@ -329,6 +329,7 @@ pub async fn run(ctx: Arc<OpCtx>, op: OpKind, id: u64, intended: Instant) {
     let _ = ctx.samples.send(Sample {
         strategy: ctx.strategy,
         op,
+        session: id,
         intended,
         started,
         end: Instant::now(),
