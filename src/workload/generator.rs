@@ -153,9 +153,7 @@ fn issue_due(
             // the others go on.
             return Some(now + Duration::from_millis(1));
         };
-        let Some((op, _)) = r.next.next() else {
-            return None;
-        };
+        let (op, _) = r.next.next()?;
         let id = r.sessions.pick(&mut r.rng);
         // Only a hand-over on schedule teaches the lead: one the generator
         // issued late because a strategy was out of room, or the machine
