@@ -1,7 +1,8 @@
 //! Watches the deployment while a run lasts and emits what it sees: a node
 //! going down or coming back, a replica promoted (worded as ElastiCache
-//! reports it), a cluster's state changing. Polls every [`EVERY`] with its
-//! own short connections; never takes the deployment lock.
+//! reports it), a cluster's state changing. Polls every [`EVERY`] over one
+//! kept connection per process ([`Link`]); never takes the deployment
+//! lock.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -12,8 +13,9 @@ use tokio::sync::watch;
 
 use super::node_status::{NodeState, NodeStatus, fill_lag, parse_redis_info};
 use crate::events::EventLog;
+use crate::provision::health::Link;
 use crate::provision::redis::probe::info_field;
-use crate::provision::{Deployment, ProcessInfo, Role, health};
+use crate::provision::{Deployment, ProcessInfo, Role};
 use crate::topology::KindName;
 
 pub const EVERY: Duration = Duration::from_millis(100);
@@ -28,6 +30,12 @@ struct Watched {
     port: u16,
     password: String,
     info: ProcessInfo,
+}
+
+impl Watched {
+    fn link(&self) -> Link {
+        Link::new(&self.info, Some(&self.password))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -76,6 +84,7 @@ pub fn spawn(dep: &Deployment, events: EventLog, stop: CancellationToken) -> Obs
         .collect();
     let (status_tx, status) = watch::channel(initial);
     let task = tokio::spawn(async move {
+        let mut links: Vec<Link> = watched.iter().map(Watched::link).collect();
         let mut last: Vec<Seen> = Vec::new();
         let mut cluster_state: HashMap<String, String> = HashMap::new();
         let mut masters: HashMap<String, String> = HashMap::new();
@@ -85,7 +94,13 @@ pub fn spawn(dep: &Deployment, events: EventLog, stop: CancellationToken) -> Obs
                 _ = stop.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            let looks = futures::future::join_all(watched.iter().map(look)).await;
+            let looks = futures::future::join_all(
+                watched
+                    .iter()
+                    .zip(links.iter_mut())
+                    .map(|(w, l)| look(w, l)),
+            )
+            .await;
             publish(&status_tx, &watched, &looks);
             let now: Vec<Seen> = looks.into_iter().map(|l| l.seen).collect();
             if last.is_empty() {
@@ -113,28 +128,25 @@ pub fn spawn(dep: &Deployment, events: EventLog, stop: CancellationToken) -> Obs
                     (seen, _) => seen,
                 })
                 .collect();
-            for w in watched.iter().filter(|w| w.kind.is_cluster()) {
-                if let Seen::Up(_) = now[watched.iter().position(|x| x.name == w.name).unwrap_or(0)]
+            for (i, w) in watched
+                .iter()
+                .enumerate()
+                .filter(|(i, w)| w.kind.is_cluster() && matches!(now[*i], Seen::Up(_)))
+            {
+                if let Ok(info) = links[i]
+                    .redis::<String>(redis::cmd("CLUSTER").arg("INFO"), Duration::from_secs(2))
+                    .await
+                    && let Some(state) = info_field(&info, "cluster_state")
                 {
-                    let probe = w.info.redis_probe(&w.password);
-                    if let Ok(info) = probe
-                        .query::<String>(redis::cmd("CLUSTER").arg("INFO"))
-                        .await
-                        && let Some(state) = info_field(&info, "cluster_state")
-                    {
-                        let prev = cluster_state.insert(w.group.clone(), state.to_string());
-                        if prev.as_deref().is_some_and(|p| p != state) {
-                            events.push(
-                                "cluster-state",
-                                &w.group,
-                                format!(
-                                    "cluster {} is now {state} (seen from {})",
-                                    w.group, w.name
-                                ),
-                            );
-                        }
-                        break;
+                    let prev = cluster_state.insert(w.group.clone(), state.to_string());
+                    if prev.as_deref().is_some_and(|p| p != state) {
+                        events.push(
+                            "cluster-state",
+                            &w.group,
+                            format!("cluster {} is now {state} (seen from {})", w.group, w.name),
+                        );
                     }
+                    break;
                 }
             }
             last = now;
@@ -158,7 +170,7 @@ const DOWN: Look = Look {
     cache: None,
 };
 
-async fn look(w: &Watched) -> Look {
+async fn look(w: &Watched, link: &mut Link) -> Look {
     if w.kind == KindName::Dax {
         return match crate::nodes::dax::probe::stats(w.port, Duration::from_millis(300)).await {
             Ok(stats) => Look {
@@ -171,14 +183,14 @@ async fn look(w: &Watched) -> Look {
         };
     }
     if w.kind.is_redis() && !w.role.is_sentinel() {
-        let probe = w.info.redis_probe(&w.password);
-        let info = tokio::time::timeout(
-            Duration::from_millis(500),
-            probe.query::<String>(redis::cmd("INFO").arg("replication").arg("persistence")),
-        )
-        .await;
+        let info = link
+            .redis::<String>(
+                redis::cmd("INFO").arg("replication").arg("persistence"),
+                Duration::from_millis(500),
+            )
+            .await;
         match info {
-            Ok(Ok(info)) => {
+            Ok(info) => {
                 let r = parse_redis_info(&info);
                 Look {
                     seen: Seen::Up(Some(r.role)),
@@ -190,7 +202,7 @@ async fn look(w: &Watched) -> Look {
             _ => DOWN,
         }
     } else {
-        match health::check_info(&w.info, Some(&w.password), Duration::from_millis(300)).await {
+        match link.check(Duration::from_millis(300)).await {
             Ok(()) => Look {
                 seen: Seen::Up(None),
                 state: NodeState::Up,

@@ -118,7 +118,7 @@ impl RedisBackend {
     }
 
     async fn primary_port(&self, master: &str, sentinels: &[u16]) -> Result<u16, OpError> {
-        primary_port(master, sentinels, &self.password, &self.config()).await
+        primary_port(master, sentinels, &self.password, &self.config(), &mut None).await
     }
 
     async fn connect(&self) -> Result<MultiplexedConnection, OpError> {
@@ -251,30 +251,51 @@ fn config(timeout: Duration) -> AsyncConnectionConfig {
         .set_response_timeout(Some(timeout))
 }
 
-/// Port of the current primary, asking each Sentinel in turn.
+/// A Sentinel connection kept between questions: its port and the
+/// connection.
+type KeptSentinel = Option<(u16, MultiplexedConnection)>;
+
+/// Port of the current primary, asking each Sentinel in turn: the one in
+/// `kept` first, over its connection; the one that answers is kept.
 async fn primary_port(
     master: &str,
     sentinels: &[u16],
     password: &str,
     cfg: &AsyncConnectionConfig,
+    kept: &mut KeptSentinel,
 ) -> Result<u16, OpError> {
     let mut last = OpError::new(ErrorClass::Refused, "no Sentinel answered");
-    for &port in sentinels {
-        let client =
-            Client::open(connection_info(port, password)).map_err(|e| classify_redis(&e))?;
-        let asked = async {
-            let mut con = client
-                .get_multiplexed_async_connection_with_config(cfg)
-                .await?;
-            redis::cmd("SENTINEL")
-                .arg("get-master-addr-by-name")
-                .arg(master)
-                .query_async::<Vec<String>>(&mut con)
-                .await
+    let first = kept.as_ref().map(|(p, _)| *p);
+    let order = first
+        .into_iter()
+        .chain(sentinels.iter().copied().filter(|&p| Some(p) != first));
+    for port in order {
+        let mut con = match kept.take() {
+            Some((p, con)) if p == port => con,
+            _ => {
+                let client = Client::open(connection_info(port, password))
+                    .map_err(|e| classify_redis(&e))?;
+                match client
+                    .get_multiplexed_async_connection_with_config(cfg)
+                    .await
+                {
+                    Ok(con) => con,
+                    Err(e) => {
+                        last = classify_redis(&e);
+                        continue;
+                    }
+                }
+            }
         };
-        match asked.await {
+        let asked = redis::cmd("SENTINEL")
+            .arg("get-master-addr-by-name")
+            .arg(master)
+            .query_async::<Vec<String>>(&mut con)
+            .await;
+        match asked {
             Ok(addr) => {
                 if let Some(p) = addr.get(1).and_then(|p| p.parse().ok()) {
+                    *kept = Some((port, con));
                     return Ok(p);
                 }
                 last = OpError::new(
@@ -299,10 +320,12 @@ async fn watch_primary(
 ) {
     let cfg = config(timeout.min(Duration::from_millis(500)));
     let mut known: Option<u16> = None;
+    let mut sentinel: KeptSentinel = None;
     let mut tick = tokio::time::interval(WATCH_EVERY);
     loop {
         tick.tick().await;
-        let Ok(now) = primary_port(&master, &sentinels, &password, &cfg).await else {
+        let Ok(now) = primary_port(&master, &sentinels, &password, &cfg, &mut sentinel).await
+        else {
             continue;
         };
         if known.is_some_and(|k| k != now) {

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client, FromRedisValue};
 
 use crate::fabric::ports::HOST;
@@ -21,15 +22,19 @@ impl RedisProbe {
 
     /// Run one command on a fresh connection, with tight timeouts.
     pub async fn query<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, String> {
+        let mut con = self.connect().await?;
+        cmd.query_async(&mut con).await.map_err(|e| e.to_string())
+    }
+
+    /// A connection with tight timeouts, to keep.
+    pub async fn connect(&self) -> Result<MultiplexedConnection, String> {
         let cfg = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(Duration::from_millis(500)))
             .set_response_timeout(Some(Duration::from_millis(2000)));
-        let mut con = self
-            .client
+        self.client
             .get_multiplexed_async_connection_with_config(&cfg)
             .await
-            .map_err(|e| e.to_string())?;
-        cmd.query_async(&mut con).await.map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())
     }
 
     pub async fn info(&self, section: &str) -> Result<String, String> {
