@@ -238,3 +238,36 @@ fn invalid_scenario_is_exit_2_with_position() {
     assert!(!err.contains("at least one rate"), "{err}");
     assert!(err.contains("bad.yaml:9:3: unknown metric `lots`"), "{err}");
 }
+
+/// `bench redis` end to end on a tiny load: both sides ran every round and
+/// the table carries the median ratio (docs/PERFORMANCE.md's numbers come
+/// from this command at full length).
+#[test]
+fn bench_redis_alternates_with_redis_benchmark_and_reports_the_median_ratio() {
+    let h = support::home();
+    let out = support::cli(&h)
+        .args(["bench", "redis", "--requests", "2000", "--clients", "4"])
+        .args(["--rounds", "3"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rounds: Vec<&str> = text.lines().filter(|l| l.starts_with("round ")).collect();
+    assert_eq!(rounds.len(), 3, "{text}");
+    assert!(rounds.iter().all(|l| l.contains("(errors 0)")), "{text}");
+    for op in ["SET", "GET"] {
+        let row = text
+            .lines()
+            .find(|l| l.starts_with(&format!("| {op} |")))
+            .unwrap_or_else(|| panic!("no {op} row in {text}"));
+        // Three ratios per round, then their median.
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        assert_eq!(cells[4].split(" / ").count(), 3, "{row}");
+        let median: f64 = cells[5].parse().unwrap_or_else(|_| panic!("{row}"));
+        assert!(median > 0.0, "{row}");
+    }
+}

@@ -23,9 +23,13 @@ pub enum BenchCommand {
         bytes: usize,
         #[arg(long, default_value_t = 200_000)]
         requests: u64,
-        /// Rounds (alternating peer and driver); the best of each is kept.
-        #[arg(long, default_value_t = 3)]
+        /// Rounds (alternating peer and driver); the median ratio is the
+        /// result.
+        #[arg(long, default_value_t = 5)]
         rounds: usize,
+        /// The driver's runtime threads (redis-benchmark runs on one).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
     },
     /// The DynamoDB node (Dynoxide) through aws-sdk-dynamodb: PutItem and
     /// GetItem throughput and latency, closed loop.
@@ -75,7 +79,17 @@ pub async fn run(cmd: BenchCommand, home: Home) -> u8 {
             bytes,
             requests,
             rounds,
-        } => redis(clients.max(1), bytes, requests, rounds.max(1), home).await,
+            threads,
+        } => {
+            let o = super::bench_redis::Options {
+                clients: clients.max(1),
+                bytes,
+                requests,
+                rounds: rounds.max(1),
+                threads: threads.max(1),
+            };
+            super::bench_redis::run(o, home).await
+        }
         BenchCommand::Dynamodb {
             clients,
             requests,
@@ -208,7 +222,7 @@ fn median(sorted: &[Duration]) -> Duration {
 }
 
 /// A one-node topology for benchmarks, brought up in `home`.
-async fn bench_node(yaml: &str, home: Home) -> Result<crate::provision::Deployment, u8> {
+pub(super) async fn bench_node(yaml: &str, home: Home) -> Result<crate::provision::Deployment, u8> {
     let src = crate::yaml::SourceText::inline("bench.yaml", yaml);
     let topology = Topology::parse(&src).map_err(|e| {
         eprintln!("{e}");
@@ -220,76 +234,6 @@ async fn bench_node(yaml: &str, home: Home) -> Result<crate::provision::Deployme
             eprintln!("error: {e}");
             if e.is_user_error() { 2 } else { 1 }
         })
-}
-
-async fn redis(clients: usize, bytes: usize, requests: u64, rounds: usize, home: Home) -> u8 {
-    let d = match bench_node(
-        "name: bench-redis\nnodes:\n  redis:\n    kind: redis\n",
-        home,
-    )
-    .await
-    {
-        Ok(d) => d,
-        Err(code) => return code,
-    };
-    let node = &d.nodes[0];
-    let (port, pw) = (node.info.port, node.password.clone().unwrap_or_default());
-    let per_client = (requests / clients as u64).max(1);
-    let (mut peer_set, mut peer_get, mut our_set, mut our_get) = (0f64, 0f64, None, None);
-    for round in 1..=rounds {
-        match crate::bench::redis_benchmark(port, &pw, clients, bytes, requests) {
-            Ok((s, g)) => {
-                println!("round {round}: redis-benchmark SET {s:.0}/s GET {g:.0}/s");
-                peer_set = peer_set.max(s);
-                peer_get = peer_get.max(g);
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 2;
-            }
-        }
-        let stores = crate::bench::redis_clients(port, &pw, clients);
-        let set = crate::bench::drive(
-            stores.clone(),
-            crate::bench::BenchOp::Set,
-            per_client,
-            bytes,
-        )
-        .await;
-        let get = crate::bench::drive(stores, crate::bench::BenchOp::Get, per_client, bytes).await;
-        println!(
-            "round {round}: sessiondrill   SET {:.0}/s GET {:.0}/s (errors {})",
-            set.ops_per_s,
-            get.ops_per_s,
-            set.errors + get.errors
-        );
-        let best = |a: Option<crate::bench::Throughput>, b: crate::bench::Throughput| match a {
-            Some(a) if a.ops_per_s >= b.ops_per_s => Some(a),
-            _ => Some(b),
-        };
-        our_set = best(our_set, set);
-        our_get = best(our_get, get);
-    }
-    let (Some(set), Some(get)) = (our_set, our_get) else {
-        return 1;
-    };
-    println!(
-        "\n| op | redis-benchmark ops/s | sessiondrill ops/s | ratio | sessiondrill p50 | p99 |"
-    );
-    println!("|---|---:|---:|---:|---:|---:|");
-    for (name, peer, ours) in [("SET", peer_set, set), ("GET", peer_get, get)] {
-        println!(
-            "| {name} | {peer:.0} | {:.0} | {:.2} | {:.3} ms | {:.3} ms |",
-            ours.ops_per_s,
-            ours.ops_per_s / peer,
-            ours.latency_us.p50 as f64 / 1000.0,
-            ours.latency_us.p99 as f64 / 1000.0
-        );
-    }
-    println!(
-        "({clients} connections, {bytes}-byte values, {requests} requests per test, best of {rounds} rounds)"
-    );
-    0
 }
 
 /// The same items read through DAX (every read an item-cache hit: they

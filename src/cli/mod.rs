@@ -4,6 +4,7 @@
 //! input or environment (bad file, missing binary, busy port).
 
 mod bench;
+mod bench_redis;
 mod compare;
 mod doctor;
 mod images;
