@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use redis::AsyncCommands;
 use sessiondrill::check::ReadCheck;
-use sessiondrill::check::checkpoint::{self, Request};
+use sessiondrill::check::checkpoint;
 use sessiondrill::check::ledger::{Acked, Fate};
 use sessiondrill::metrics::Phase;
 use sessiondrill::provision::{self, Deployment};
@@ -46,7 +46,7 @@ async fn start(s: &Scenario, h: &tempfile::TempDir) -> (Deployment, RunHandle) {
 async fn start_with(
     s: &Scenario,
     h: &tempfile::TempDir,
-    requests: Option<tokio::sync::mpsc::UnboundedReceiver<Request>>,
+    requests: Option<checkpoint::Requests>,
 ) -> (Deployment, RunHandle) {
     let d = provision::up(&s.topology, &up_options(h))
         .await
@@ -284,6 +284,7 @@ async fn a_checkpoint_counts_every_write_a_flush_destroyed_however_much_is_writt
             s.groups_of(StrategyKind::Redis),
             "flushed by the test",
             Duration::ZERO,
+            false,
         )
         .await
         .expect("a checkpoint while the load runs");

@@ -4,6 +4,7 @@
 //! over them and wash the loss out. The fault side asks ([`Checkpoints`]);
 //! the engine answers (`workload::checkpoint`).
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use indexmap::IndexMap;
@@ -54,21 +55,94 @@ pub struct Request {
     /// How long to wait, with the load held, before reading: time for the
     /// clients to follow a new primary.
     pub settle: Duration,
+    /// The fault side already holds the load for it ([`Checkpoints::hold`]):
+    /// the checkpoint lets it go when done (or at once if there is nothing
+    /// to read).
+    pub held: bool,
     pub done: oneshot::Sender<Option<Checkpoint>>,
+}
+
+/// How the fault side holds the load at once, without waiting for the
+/// checkpoint's turn: installed by the engine that owns the load.
+#[derive(Clone, Default)]
+pub struct HoldHook(Arc<OnceLock<Hold>>);
+
+/// `hold(true)` holds the load once more, `hold(false)` lets go once.
+type Hold = Box<dyn Fn(bool) + Send + Sync>;
+
+impl std::fmt::Debug for HoldHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "HoldHook(installed)"
+        } else {
+            "HoldHook(none)"
+        })
+    }
+}
+
+impl HoldHook {
+    /// Hold (`true`) or let go once (`false`). False when no engine has
+    /// installed the hook (nothing was held).
+    pub fn set(&self, on: bool) -> bool {
+        match self.0.get() {
+            Some(hold) => {
+                hold(on);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// The engine's side of the channel: the requests, and where to install
+/// the hold.
+pub struct Requests {
+    pub rx: mpsc::UnboundedReceiver<Request>,
+    hold: HoldHook,
+}
+
+impl Requests {
+    /// `hold(true)` holds the load once more, `hold(false)` lets go once.
+    pub fn install_hold(&self, hold: impl Fn(bool) + Send + Sync + 'static) {
+        let _ = self.hold.0.set(Box::new(hold));
+    }
 }
 
 /// Where the fault side asks for checkpoints. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Checkpoints {
     tx: mpsc::UnboundedSender<Request>,
+    hold: HoldHook,
 }
 
-pub fn channel() -> (Checkpoints, mpsc::UnboundedReceiver<Request>) {
+pub fn channel() -> (Checkpoints, Requests) {
     let (tx, rx) = mpsc::unbounded_channel();
-    (Checkpoints { tx }, rx)
+    let hold = HoldHook::default();
+    (
+        Checkpoints {
+            tx,
+            hold: hold.clone(),
+        },
+        Requests { rx, hold },
+    )
 }
 
 impl Checkpoints {
+    /// Hold the load now, for a checkpoint about to be asked for with
+    /// `held: true` (which lets it go): no operation is issued from here
+    /// until the checkpoint has read every session, so none can land on
+    /// what a fault left and wash its losses out. False if there is no
+    /// load to hold.
+    pub fn hold(&self) -> bool {
+        self.hold.set(true)
+    }
+
+    /// Let go of a [`hold`](Self::hold) no checkpoint will follow (the
+    /// fault failed).
+    pub fn release(&self) {
+        self.hold.set(false);
+    }
+
     /// Ask for a checkpoint and wait for it; `None` when the load is over
     /// (the final sweep will judge instead) or the engine is gone.
     pub async fn take(
@@ -77,17 +151,50 @@ impl Checkpoints {
         groups: Vec<String>,
         why: impl Into<String>,
         settle: Duration,
+        held: bool,
     ) -> Option<Checkpoint> {
         let (done, answer) = oneshot::channel();
-        self.tx
-            .send(Request {
-                fault,
-                groups,
-                why: why.into(),
-                settle,
-                done,
-            })
-            .ok()?;
+        let sent = self.tx.send(Request {
+            fault,
+            groups,
+            why: why.into(),
+            settle,
+            held,
+            done,
+        });
+        if sent.is_err() {
+            if held {
+                self.release();
+            }
+            return None;
+        }
         answer.await.ok().flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicI32, Ordering};
+
+    #[tokio::test]
+    async fn a_hold_ahead_is_let_go_when_no_engine_will_take_the_checkpoint() {
+        let (checkpoints, requests) = channel();
+        // No engine installed a hold: there is nothing to hold.
+        assert!(!checkpoints.hold());
+        let holds = Arc::new(AtomicI32::new(0));
+        let h = holds.clone();
+        requests.install_hold(move |on| {
+            h.fetch_add(if on { 1 } else { -1 }, Ordering::SeqCst);
+        });
+        assert!(checkpoints.hold());
+        assert_eq!(holds.load(Ordering::SeqCst), 1);
+        // The engine is gone: asking for the checkpoint lets go.
+        drop(requests);
+        let got = checkpoints
+            .take(0, vec![], "gone", Duration::ZERO, true)
+            .await;
+        assert!(got.is_none());
+        assert_eq!(holds.load(Ordering::SeqCst), 0);
     }
 }

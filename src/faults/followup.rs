@@ -49,6 +49,12 @@ pub const PROMOTION_LIMIT: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Plan {
     pub at_once: bool,
+    /// Hold the load before the fault acts, for its checkpoint at once:
+    /// an operation sent after a flush could land on the emptied session
+    /// before the checkpoint reads it and make the writes the flush
+    /// destroyed look durable. Only for faults that act at once (no
+    /// process to restart: the load keeps running through a restart).
+    pub hold_ahead: bool,
     pub on_promotion: bool,
     pub at_heal: bool,
     /// Wait this long, load held, before reading.
@@ -79,6 +85,7 @@ pub fn plan(kind: FaultKind, peers: bool, node: &NodeKind) -> Plan {
     let (at_once, on_promotion) = kind.checkpoints(roles, peers);
     Plan {
         at_once,
+        hold_ahead: at_once && !kind.stops_processes(),
         on_promotion,
         at_heal: kind.heals(),
         settle,
@@ -148,12 +155,28 @@ impl FollowUps {
         }
     }
 
-    /// Take a checkpoint for fault `id` on `group`, in the background.
-    pub fn checkpoint(&self, id: usize, group: &str, why: String, settle: Duration) {
+    /// Hold the load now, ahead of a fault whose checkpoint will be asked
+    /// for with `held` (see [`Plan::hold_ahead`]). False if there is no
+    /// load to hold.
+    pub fn hold(&self) -> bool {
+        self.to.checkpoints.hold()
+    }
+
+    /// Let go of a [`hold`](Self::hold) no checkpoint follows.
+    pub fn release(&self) {
+        self.to.checkpoints.release();
+    }
+
+    /// Take a checkpoint for fault `id` on `group`, in the background. The
+    /// load is held from now on (unless `held` already), not only when
+    /// the checkpoint's turn comes: nothing sent after a fault acted or
+    /// healed can land before the checkpoint reads.
+    pub fn checkpoint(&self, id: usize, group: &str, why: String, settle: Duration, held: bool) {
+        let held = held || self.hold();
         let checkpoints = self.to.checkpoints.clone();
         let groups = vec![group.to_string()];
         tokio::spawn(async move {
-            checkpoints.take(id, groups, why, settle).await;
+            checkpoints.take(id, groups, why, settle, held).await;
         });
     }
 
@@ -192,7 +215,7 @@ impl FollowUps {
                         announced(&sentinels, &group, &promoted, limit).await;
                     }
                     let why = format!("{p} promoted");
-                    checkpoints.take(id, vec![group], why, settle).await;
+                    checkpoints.take(id, vec![group], why, settle, false).await;
                 }
                 Promotion::None => {
                     if let Some(failed) = failed {

@@ -181,6 +181,10 @@ impl Injector {
             discarded: None,
             unsynced_ms: None,
         };
+        let held = match &self.follow_ups {
+            Some(f) if plan.hold_ahead => f.hold(),
+            _ => false,
+        };
         let acted = action.inject(&mut cx).await;
         let (discarded, unsynced_ms) = (cx.discarded.take(), cx.unsynced_ms);
         if let (Ok(_), Some(ended)) = (&acted, kind.ends()) {
@@ -198,7 +202,12 @@ impl Injector {
         let (message, failure) = match acted {
             Ok(m) => (m, None),
             Err(e) if half_done => (format!("{fault} failed half-way: {e}"), Some(e)),
-            Err(e) => return Err(err(e)),
+            Err(e) => {
+                if let (true, Some(f)) = (held, &self.follow_ups) {
+                    f.release();
+                }
+                return Err(err(e));
+            }
         };
         drop(dep);
         let id = self.record(FaultRecord {
@@ -214,6 +223,9 @@ impl Injector {
             ..FaultRecord::of(&fault, at, self.ms(at))
         });
         self.events.push("fault", &names.join(","), message);
+        if let (Some(_), true, Some(f)) = (&failure, held, &self.follow_ups) {
+            f.release();
+        }
         if let Some(reason) = failure {
             // Healed like a kill: what is dead is started again.
             self.active
@@ -235,7 +247,7 @@ impl Injector {
         }
         if let Some(f) = &self.follow_ups {
             if plan.at_once {
-                f.checkpoint(id, &group, format!("after {fault}"), plan.settle);
+                f.checkpoint(id, &group, format!("after {fault}"), plan.settle, held);
             }
             if let (true, Some(watch)) = (plan.on_promotion, watch) {
                 let limit = match fault.duration {
@@ -318,7 +330,7 @@ impl Injector {
         // Only on a node that is back: reading a dead one would hold the
         // load while every read fails.
         if let (true, false, Some(f)) = (active.plan.at_heal, failed, &self.follow_ups) {
-            f.checkpoint(id, &active.node, "healed".into(), active.plan.settle);
+            f.checkpoint(id, &active.node, "healed".into(), active.plan.settle, false);
         }
         let now = Instant::now();
         if let Some(r) = self

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::Ledger;
 use super::control::LoadControl;
 use super::scheduler::MAX_IN_FLIGHT;
-use crate::check::checkpoint::{Checkpoint, CheckpointTally, Request};
+use crate::check::checkpoint::{Checkpoint, CheckpointTally, Request, Requests};
 use crate::check::{self, Patience, ReadCheck};
 use crate::events::EventLog;
 use crate::store::SessionStore;
@@ -50,11 +50,8 @@ pub(super) struct Server {
 impl Server {
     /// Answer requests until `over` (the load has ended); requests still
     /// queued then get no checkpoint (the final sweep judges instead).
-    pub async fn serve(
-        self,
-        mut requests: mpsc::UnboundedReceiver<Request>,
-        over: CancellationToken,
-    ) -> Vec<Checkpoint> {
+    pub async fn serve(self, requests: Requests, over: CancellationToken) -> Vec<Checkpoint> {
+        let mut requests = requests.rx;
         let mut taken = Vec::new();
         loop {
             let req = tokio::select! {
@@ -72,6 +69,9 @@ impl Server {
         }
         requests.close();
         while let Ok(r) = requests.try_recv() {
+            if r.held {
+                self.control.hold_for_checkpoint(false);
+            }
             let _ = r.done.send(None);
         }
         taken
@@ -84,11 +84,16 @@ impl Server {
             .filter(|s| s.groups.iter().any(|g| req.groups.contains(g)))
             .collect();
         if swept.is_empty() {
+            if req.held {
+                self.control.hold_for_checkpoint(false);
+            }
             return None;
         }
         let origin = self.events.origin();
         let ms = |t: Instant| t.saturating_duration_since(origin).as_millis() as u64;
-        self.control.hold_for_checkpoint(true);
+        if !req.held {
+            self.control.hold_for_checkpoint(true);
+        }
         let at = Instant::now();
         self.events.push(
             "checkpoint",

@@ -19,13 +19,14 @@ use crate::events::EventLog;
 pub struct Hold {
     /// The user paused it.
     pub user: bool,
-    /// A checkpoint is reading every session.
-    pub checkpoint: bool,
+    /// Checkpoints holding it (one is reading every session; a fault may
+    /// hold it ahead of its own).
+    pub checkpoint: u32,
 }
 
 impl Hold {
     pub fn any(self) -> bool {
-        self.user || self.checkpoint
+        self.user || self.checkpoint > 0
     }
 }
 
@@ -58,7 +59,7 @@ impl LoadControl {
 
     /// Held by a checkpoint?
     pub fn is_checking(&self) -> bool {
-        self.hold.borrow().checkpoint
+        self.hold.borrow().checkpoint > 0
     }
 
     /// Change who holds the load; a pause starts or ends with it. Both
@@ -97,9 +98,15 @@ impl LoadControl {
         self.set_paused(!self.is_paused())
     }
 
-    /// Hold the load for a checkpoint (or let it go again).
+    /// Hold the load for a checkpoint once more (or let go once).
     pub(crate) fn hold_for_checkpoint(&self, on: bool) {
-        self.set(|h| h.checkpoint = on);
+        self.set(|h| {
+            h.checkpoint = if on {
+                h.checkpoint.saturating_add(1)
+            } else {
+                h.checkpoint.saturating_sub(1)
+            }
+        });
     }
 
     /// End the timed load now; the drain and the sweep follow as usual.
@@ -158,5 +165,23 @@ mod tests {
         assert!(c.is_checking() && !c.is_paused());
         c.hold_for_checkpoint(false);
         assert_eq!(c.pauses().len(), 2);
+    }
+
+    #[test]
+    fn a_fault_holding_ahead_of_its_checkpoint_is_not_let_go_by_another() {
+        let c = LoadControl::new(EventLog::new(Instant::now()));
+        // A checkpoint reading while a flush holds the load ahead of its
+        // own: the first one's end does not release the second's hold.
+        c.hold_for_checkpoint(true);
+        c.hold_for_checkpoint(true);
+        c.hold_for_checkpoint(false);
+        assert!(c.is_checking());
+        assert!(c.watch_hold().borrow().any());
+        c.hold_for_checkpoint(false);
+        assert!(!c.is_checking());
+        // One pause for the whole stretch, and no underflow.
+        c.hold_for_checkpoint(false);
+        assert!(!c.watch_hold().borrow().any());
+        assert_eq!(c.pauses().len(), 1);
     }
 }

@@ -120,7 +120,7 @@ fn generate(
         let now = Instant::now();
         let mut next_look: Option<Instant> = None;
         for r in &mut lanes {
-            if let Some(t) = issue_due(r, load_start, now, &lead, handle) {
+            if let Some(t) = issue_due(r, load_start, now, &lead, &hold, handle) {
                 next_look = Some(next_look.map_or(t, |n| n.min(t)));
             }
         }
@@ -140,6 +140,7 @@ fn issue_due(
     load_start: Instant,
     now: Instant,
     lead: &Arc<Lead>,
+    hold: &watch::Receiver<Hold>,
     handle: &Handle,
 ) -> Option<Instant> {
     loop {
@@ -164,6 +165,7 @@ fn issue_due(
             op,
             id,
             intended,
+            hold: hold.clone(),
         };
         handle.spawn(task.run(teach, permit));
     }
@@ -175,6 +177,7 @@ struct Task {
     op: OpKind,
     id: u64,
     intended: Instant,
+    hold: watch::Receiver<Hold>,
 }
 
 impl Task {
@@ -183,6 +186,11 @@ impl Task {
             lead.learn(Instant::now(), self.intended);
         }
         Lead::until(self.intended).await;
+        // Handed over before the load was held, meant for after: skipped,
+        // like every intended start that falls in a pause.
+        if self.hold.borrow().any() {
+            return;
+        }
         op::run(self.ctx, self.op, self.id, self.intended).await;
         drop(permit);
     }

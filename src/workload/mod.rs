@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, Semaphore, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::check::checkpoint::{Checkpoint, Request};
+use crate::check::checkpoint::{Checkpoint, Requests};
 use crate::check::ledger::SessionState;
 use crate::check::{self, Patience, SweepResult, WriteTally};
 use crate::events::{Event, EventLog};
@@ -136,7 +136,7 @@ pub fn start(
     strategies: Vec<StrategyRun>,
     events: EventLog,
     hooks: Option<Arc<dyn RunHooks>>,
-    checkpoints: Option<mpsc::UnboundedReceiver<Request>>,
+    checkpoints: Option<Requests>,
 ) -> RunHandle {
     let started = events.origin();
     let (snap_tx, snap_rx) = watch::channel(Snapshot::default());
@@ -151,6 +151,10 @@ pub fn start(
         })
         .collect();
     let control = LoadControl::new(events.clone());
+    if let Some(r) = &checkpoints {
+        let c = control.clone();
+        r.install_hold(move |on| c.hold_for_checkpoint(on));
+    }
     let task = tokio::spawn(run(
         Load {
             w: workload.clone(),
@@ -180,7 +184,7 @@ struct Load {
     duration: Duration,
     hooks: Option<Arc<dyn RunHooks>>,
     control: LoadControl,
-    checkpoints: Option<mpsc::UnboundedReceiver<Request>>,
+    checkpoints: Option<Requests>,
 }
 
 async fn run(
