@@ -37,14 +37,14 @@ for r in reports:
     print(f"**Claim** (seed {claim.get('seed')}, `{SEEDS.get(claim.get('seed'), '?')}`): {claim.get('says', '')}  ")
     print(f"**Run:** `sessiondrill run topologies/{file}`  ")
     print(f"**Measured** ({when}, load {r['duration_ms'] / 1000:.0f} s; the file's own duration is {doc['workload']['duration']}):\n")
-    print("| strategy | acked writes | lost writes | lost sessions | lost share | stale | unverified | unavailable | p50 ms | p99 ms |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| strategy | acked writes | lost writes | lost sessions | lost share | stale | unverified | unavailable | longest stall | p50 ms | p99 ms |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, s in r["strategies"].items():
         judged = s["durable"] + s["lost"] + s["stale"] + s["resurrected"] + s["unverified"]
         share = f"{s['lost'] / judged * 100:.1f} %" if judged else "—"
         print(
             f"| {name} | {sum(s['writes'].values())} | {s['writes']['lost']} | {s['lost']} | {share} | {s['stale']} | "
-            f"{s['unverified']} | {s['unavailable_ms'] / 1000:.2f} s | {s['latency_us']['p50'] / 1000:.2f} | "
+            f"{s['unverified']} | {s['unavailable_ms'] / 1000:.2f} s | {s.get('max_stall_ms', 0) / 1000:.2f} s | {s['latency_us']['p50'] / 1000:.2f} | "
             f"{s['latency_us']['p99'] / 1000:.2f} |"
         )
     print()

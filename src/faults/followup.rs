@@ -169,8 +169,10 @@ impl FollowUps {
 
     /// Take a checkpoint for fault `id` on `group`, in the background. The
     /// load is held from now on (unless `held` already), not only when
-    /// the checkpoint's turn comes: nothing sent after a fault acted or
-    /// healed can land before the checkpoint reads.
+    /// the checkpoint's turn comes. Ahead of a flush that closes the
+    /// window; after a heal or a restart it only narrows it: operations
+    /// sent between the node answering again and this call (µs to ms) can
+    /// still land before the checkpoint reads.
     pub fn checkpoint(&self, id: usize, group: &str, why: String, settle: Duration, held: bool) {
         let held = held || self.hold();
         let checkpoints = self.to.checkpoints.clone();

@@ -9,11 +9,16 @@
 //! flight while the session was still failing (the user was still
 //! waiting), else the last failed one (the session then sat idle: idle
 //! time between a session's operations is not waiting, so a stall is
-//! never longer than the outage plus one operation). A successful
+//! never longer than the outage plus one operation). Failures more than
+//! [`RETRY_WITHIN`] apart are separate stalls. A successful
 //! operation on its own is a stall as long as its latency.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
+
+/// A failure sent within this of the previous one's answer continues the
+/// session's stall (a user retrying); later, a new one begins.
+pub const RETRY_WITHIN: Duration = Duration::from_secs(1);
 
 /// A session's failing stretch so far.
 #[derive(Debug, Clone, Copy)]
@@ -54,6 +59,17 @@ impl Stalls {
                         until: end,
                     },
                 );
+            }
+            // Sent more than [`RETRY_WITHIN`] after the stretch's last
+            // failure came back: the session sat idle in between, and that
+            // is not waiting.
+            (Some(s), false) if intended > s.until + RETRY_WITHIN => {
+                let (since, until) = (s.since, s.until);
+                *s = Stretch {
+                    since: intended,
+                    until: end,
+                };
+                self.consider(since, until);
             }
             (Some(s), false) => {
                 s.since = s.since.min(intended);
@@ -152,5 +168,15 @@ mod tests {
         s.record(3, t0 + ms(600), t0 + ms(650), true);
         assert_eq!(s.longest(), Some((ms(600), ms(50))));
         assert_eq!(Stalls::new(t0).longest(), None);
+    }
+
+    #[test]
+    fn two_failures_apart_are_two_stalls_not_the_time_between() {
+        let t0 = Instant::now();
+        let mut s = Stalls::new(t0);
+        s.record(9, t0, t0 + ms(500), false);
+        s.record(9, t0 + ms(30_000), t0 + ms(30_500), false);
+        s.record(9, t0 + ms(31_000), t0 + ms(31_001), true);
+        assert_eq!(s.longest(), Some((ms(0), ms(500))));
     }
 }
