@@ -9,7 +9,6 @@
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::handle::{ProcessHandle, ProcessInfo};
@@ -115,7 +114,7 @@ impl Link {
                 let Some(Kept::Memcached(s)) = &mut self.kept else {
                     return Err("no memcached connection".into());
                 };
-                memcached_version(s).await.map(|_| ())
+                super::memcached::version_on(s).await.map(|_| ())
             }
             // Through the DAX node's own pooled HTTP client.
             KindName::Dax => crate::nodes::dax::probe::stats(port, Duration::from_secs(1))
@@ -141,20 +140,5 @@ impl Link {
                 if pong == "PONG" { Ok(()) } else { Err(pong) }
             }
         }
-    }
-}
-
-/// `version` over the memcached text protocol on `s`.
-async fn memcached_version(s: &mut TcpStream) -> Result<String, String> {
-    s.write_all(b"version\r\n")
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut buf = [0u8; 64];
-    let n = s.read(&mut buf).await.map_err(|e| e.to_string())?;
-    let reply = String::from_utf8_lossy(&buf[..n]);
-    if reply.starts_with("VERSION") && reply.ends_with("\r\n") {
-        Ok(reply.trim().to_string())
-    } else {
-        Err(format!("unexpected reply {reply:?}"))
     }
 }

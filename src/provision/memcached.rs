@@ -62,19 +62,30 @@ pub async fn up(
     Ok(handles)
 }
 
-/// `version` over the text protocol.
+/// `version` over the text protocol, on a fresh connection.
 pub(crate) async fn version(port: u16) -> Result<String, String> {
     let talk = async {
-        let mut s = tokio::net::TcpStream::connect((HOST, port)).await?;
-        s.write_all(b"version\r\n").await?;
-        let mut buf = [0u8; 64];
-        let n = s.read(&mut buf).await?;
-        Ok::<_, std::io::Error>(String::from_utf8_lossy(&buf[..n]).to_string())
+        let mut s = tokio::net::TcpStream::connect((HOST, port))
+            .await
+            .map_err(|e| e.to_string())?;
+        version_on(&mut s).await
     };
-    match tokio::time::timeout(Duration::from_millis(500), talk).await {
-        Ok(Ok(reply)) if reply.starts_with("VERSION") => Ok(reply.trim().to_string()),
-        Ok(Ok(reply)) => Err(format!("unexpected reply {reply:?}")),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("timed out".into()),
+    tokio::time::timeout(Duration::from_millis(500), talk)
+        .await
+        .unwrap_or_else(|_| Err("timed out".into()))
+}
+
+/// `version` over the text protocol on `s` (a kept connection too).
+pub(crate) async fn version_on(s: &mut tokio::net::TcpStream) -> Result<String, String> {
+    s.write_all(b"version\r\n")
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut buf = [0u8; 64];
+    let n = s.read(&mut buf).await.map_err(|e| e.to_string())?;
+    let reply = String::from_utf8_lossy(&buf[..n]);
+    if reply.starts_with("VERSION") {
+        Ok(reply.trim().to_string())
+    } else {
+        Err(format!("unexpected reply {reply:?}"))
     }
 }

@@ -10,6 +10,7 @@ impl StrategyReport {
         let s: &StrategyStats = &o.stats;
         let sw = &o.sweep;
         let errors_total = s.error_total();
+        let stall = s.stalls.longest();
         let per_second = (0..s.latency.seconds().max(s.throughput.len()))
             .map(|t| {
                 let w = s.latency.window(t);
@@ -73,8 +74,8 @@ impl StrategyReport {
             },
             latency_us: s.latency.total().into(),
             scheduler_lag_us: s.lag.total().into(),
-            max_stall_ms: s.stalls.longest().map_or(0, |(_, d)| d.as_millis() as u64),
-            max_stall_from_ms: s.stalls.longest().map(|(at, _)| at.as_millis() as u64),
+            max_stall_ms: stall.map_or(0, |(_, d)| d.as_millis() as u64),
+            max_stall_from_ms: stall.map(|(at, _)| at.as_millis() as u64),
             ops_by_kind: OpKind::ALL
                 .iter()
                 .filter(|k| s.per_op[k.index()].ops > 0)
