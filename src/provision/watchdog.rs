@@ -4,7 +4,11 @@
 //! Mounts are made with `auto_unmount`, so `fusermount3` unmounts them when
 //! the FUSE server dies — usually. Measured here, after a SIGKILL of
 //! sessiondrill about one run in three still left a dead mount ("Transport
-//! endpoint is not connected") until the next `up` swept it. A run with
+//! endpoint is not connected") until the next `up` swept it: fusermount3's
+//! helper wakes when the owner's socket is released and opens the mount to
+//! check it is dead; when the owner's FUSE device is released a moment
+//! later, that open fails with ECONNABORTED instead of ENOTCONN and the
+//! helper leaves the mount (seen in tests/powerfs.rs). A run with
 //! power-loss mounts therefore starts `sessiondrill __watchdog`: its own
 //! process group, no parent-death signal, polling whether the owner (pid and
 //! start time, so a reused pid does not fool it) is still alive. When the
