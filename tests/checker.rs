@@ -284,7 +284,7 @@ async fn a_checkpoint_counts_every_write_a_flush_destroyed_however_much_is_writt
             s.groups_of(StrategyKind::Redis),
             "flushed by the test",
             Duration::ZERO,
-            false,
+            None,
         )
         .await
         .expect("a checkpoint while the load runs");

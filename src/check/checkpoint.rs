@@ -127,31 +127,48 @@ pub fn channel() -> (Checkpoints, Requests) {
     )
 }
 
-impl Checkpoints {
-    /// Hold the load now, for a checkpoint about to be asked for with
-    /// `held: true` (which lets it go): no operation is issued from here
-    /// until the checkpoint has read every session, so none can land on
-    /// what a fault left and wash its losses out. False if there is no
-    /// load to hold.
-    pub fn hold(&self) -> bool {
-        self.hold.set(true)
-    }
+/// The load held ahead of a checkpoint not yet asked for
+/// ([`Checkpoints::hold`]). Handed to [`Checkpoints::take`], the checkpoint
+/// lets it go once it has read; dropped (the fault failed, or whoever held
+/// it was cancelled), it lets go at once.
+#[must_use = "dropping it lets the load go"]
+#[derive(Debug)]
+pub struct Held(Option<HoldHook>);
 
-    /// Let go of a [`hold`](Self::hold) no checkpoint will follow (the
-    /// fault failed).
-    pub fn release(&self) {
-        self.hold.set(false);
+impl Held {
+    /// The checkpoint took it over.
+    fn hand_over(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Some(hook) = self.0.take() {
+            hook.set(false);
+        }
+    }
+}
+
+impl Checkpoints {
+    /// Hold the load now, for a checkpoint about to be asked for: no
+    /// operation is issued from here until the checkpoint has read every
+    /// session, so none can land on what a fault left and wash its losses
+    /// out. `None` if there is no load to hold.
+    pub fn hold(&self) -> Option<Held> {
+        self.hold.set(true).then(|| Held(Some(self.hold.clone())))
     }
 
     /// Ask for a checkpoint and wait for it; `None` when the load is over
-    /// (the final sweep will judge instead) or the engine is gone.
+    /// (the final sweep will judge instead) or the engine is gone. A
+    /// `held` load is the checkpoint's to let go.
     pub async fn take(
         &self,
         fault: usize,
         groups: Vec<String>,
         why: impl Into<String>,
         settle: Duration,
-        held: bool,
+        held: Option<Held>,
     ) -> Option<Checkpoint> {
         let (done, answer) = oneshot::channel();
         let sent = self.tx.send(Request {
@@ -159,14 +176,14 @@ impl Checkpoints {
             groups,
             why: why.into(),
             settle,
-            held,
+            held: held.is_some(),
             done,
         });
         if sent.is_err() {
-            if held {
-                self.release();
-            }
-            return None;
+            return None; // `held`, dropped, lets go
+        }
+        if let Some(h) = held {
+            h.hand_over();
         }
         answer.await.ok().flatten()
     }
@@ -181,20 +198,57 @@ mod tests {
     async fn a_hold_ahead_is_let_go_when_no_engine_will_take_the_checkpoint() {
         let (checkpoints, requests) = channel();
         // No engine installed a hold: there is nothing to hold.
-        assert!(!checkpoints.hold());
+        assert!(checkpoints.hold().is_none());
         let holds = Arc::new(AtomicI32::new(0));
         let h = holds.clone();
         requests.install_hold(move |on| {
             h.fetch_add(if on { 1 } else { -1 }, Ordering::SeqCst);
         });
-        assert!(checkpoints.hold());
+        let held = checkpoints.hold();
+        assert!(held.is_some());
         assert_eq!(holds.load(Ordering::SeqCst), 1);
         // The engine is gone: asking for the checkpoint lets go.
         drop(requests);
         let got = checkpoints
-            .take(0, vec![], "gone", Duration::ZERO, true)
+            .take(0, vec![], "gone", Duration::ZERO, held)
             .await;
         assert!(got.is_none());
         assert_eq!(holds.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn a_hold_is_let_go_when_its_holder_is_cancelled_and_kept_once_handed_over() {
+        let (checkpoints, mut requests) = channel();
+        let holds = Arc::new(AtomicI32::new(0));
+        let h = holds.clone();
+        requests.install_hold(move |on| {
+            h.fetch_add(if on { 1 } else { -1 }, Ordering::SeqCst);
+        });
+        // A fault holds ahead and is cancelled before it asks.
+        let cancelled = {
+            let c = checkpoints.clone();
+            tokio::spawn(async move {
+                let _held = c.hold();
+                std::future::pending::<()>().await;
+            })
+        };
+        while holds.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        cancelled.abort();
+        let _ = cancelled.await;
+        assert_eq!(holds.load(Ordering::SeqCst), 0);
+        // Handed to a checkpoint, the hold is the engine's to let go.
+        let held = checkpoints.hold();
+        let asked = tokio::spawn({
+            let c = checkpoints.clone();
+            async move { c.take(0, vec![], "kept", Duration::ZERO, held).await }
+        });
+        let request = requests.rx.recv().await.unwrap();
+        assert!(request.held);
+        assert_eq!(holds.load(Ordering::SeqCst), 1);
+        drop(request);
+        assert!(asked.await.unwrap().is_none());
+        assert_eq!(holds.load(Ordering::SeqCst), 1);
     }
 }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use super::FaultKind;
-use crate::check::checkpoint::Checkpoints;
+use crate::check::checkpoint::{Checkpoints, Held};
 use crate::observe::node_status::{NodeState, NodeStatus};
 use crate::provision::Deployment;
 use crate::provision::redis::probe::RedisProbe;
@@ -156,15 +156,10 @@ impl FollowUps {
     }
 
     /// Hold the load now, ahead of a fault whose checkpoint will be asked
-    /// for with `held` (see [`Plan::hold_ahead`]). False if there is no
-    /// load to hold.
-    pub fn hold(&self) -> bool {
+    /// for with it (see [`Plan::hold_ahead`]); dropped, it lets go. `None`
+    /// if there is no load to hold.
+    pub fn hold(&self) -> Option<Held> {
         self.to.checkpoints.hold()
-    }
-
-    /// Let go of a [`hold`](Self::hold) no checkpoint follows.
-    pub fn release(&self) {
-        self.to.checkpoints.release();
     }
 
     /// Take a checkpoint for fault `id` on `group`, in the background. The
@@ -173,8 +168,15 @@ impl FollowUps {
     /// window; after a heal or a restart it only narrows it: operations
     /// sent between the node answering again and this call (µs to ms) can
     /// still land before the checkpoint reads.
-    pub fn checkpoint(&self, id: usize, group: &str, why: String, settle: Duration, held: bool) {
-        let held = held || self.hold();
+    pub fn checkpoint(
+        &self,
+        id: usize,
+        group: &str,
+        why: String,
+        settle: Duration,
+        held: Option<Held>,
+    ) {
+        let held = held.or_else(|| self.hold());
         let checkpoints = self.to.checkpoints.clone();
         let groups = vec![group.to_string()];
         tokio::spawn(async move {
@@ -217,7 +219,7 @@ impl FollowUps {
                         announced(&sentinels, &group, &promoted, limit).await;
                     }
                     let why = format!("{p} promoted");
-                    checkpoints.take(id, vec![group], why, settle, false).await;
+                    checkpoints.take(id, vec![group], why, settle, None).await;
                 }
                 Promotion::None => {
                     if let Some(failed) = failed {

@@ -183,7 +183,7 @@ impl Injector {
         };
         let held = match &self.follow_ups {
             Some(f) if plan.hold_ahead => f.hold(),
-            _ => false,
+            _ => None,
         };
         let acted = action.inject(&mut cx).await;
         let (discarded, unsynced_ms) = (cx.discarded.take(), cx.unsynced_ms);
@@ -202,12 +202,7 @@ impl Injector {
         let (message, failure) = match acted {
             Ok(m) => (m, None),
             Err(e) if half_done => (format!("{fault} failed half-way: {e}"), Some(e)),
-            Err(e) => {
-                if let (true, Some(f)) = (held, &self.follow_ups) {
-                    f.release();
-                }
-                return Err(err(e));
-            }
+            Err(e) => return Err(err(e)), // `held`, dropped, lets go
         };
         drop(dep);
         let id = self.record(FaultRecord {
@@ -223,9 +218,8 @@ impl Injector {
             ..FaultRecord::of(&fault, at, self.ms(at))
         });
         self.events.push("fault", &names.join(","), message);
-        if let (Some(_), true, Some(f)) = (&failure, held, &self.follow_ups) {
-            f.release();
-        }
+        // No checkpoint follows a failure: dropped, the hold lets go.
+        let held = held.filter(|_| failure.is_none());
         if let Some(reason) = failure {
             // Healed like a kill: what is dead is started again.
             self.active
@@ -330,7 +324,7 @@ impl Injector {
         // Only on a node that is back: reading a dead one would hold the
         // load while every read fails.
         if let (true, false, Some(f)) = (active.plan.at_heal, failed, &self.follow_ups) {
-            f.checkpoint(id, &active.node, "healed".into(), active.plan.settle, false);
+            f.checkpoint(id, &active.node, "healed".into(), active.plan.settle, None);
         }
         let now = Instant::now();
         if let Some(r) = self

@@ -22,6 +22,13 @@ pub fn markdown(r: &Report) -> String {
         r.workload.sessions,
         r.workload.rates_per_s.values().sum::<f64>()
     );
+    if let Some(e) = &r.generator_error {
+        let _ = writeln!(
+            s,
+            "**FAILED: {e}; the load ended after {:.1} s and every number below is of that shorter load.**\n",
+            r.duration_ms as f64 / 1000.0
+        );
+    }
     let _ = writeln!(
         s,
         "| strategy | ops | acked writes | lost writes | stale writes | lost sessions | stale sessions | unverified | indeterminate | errors | unavailable | longest stall | p50 | p99 | p99.9 | max |"
@@ -299,5 +306,23 @@ mod tests {
         let on_time = generator_health(lag(20, 150));
         assert!(on_time.starts_with("Load generator on time"), "{on_time}");
         assert!(!on_time.contains("fell behind"), "{on_time}");
+    }
+
+    #[test]
+    fn a_generator_that_died_fails_the_report_in_words() {
+        let mut r: Report = serde_json::from_value(serde_json::json!({
+            "scenario": "s", "topology": "t", "started_unix_ms": 0, "duration_ms": 1200,
+            "workload": {"sessions": 1, "rates_per_s": {}, "ttl_s": 1, "value_bytes": 1,
+                         "op_timeout_ms": 1, "prefill": false},
+            "strategies": {}, "events": [], "expectations": [], "ok": true
+        }))
+        .unwrap();
+        assert!(!markdown(&r).contains("FAILED"));
+        r.generator_error = Some("the load generator died: boom".into());
+        let md = markdown(&r);
+        assert!(
+            md.contains("FAILED: the load generator died: boom; the load ended after 1.2 s"),
+            "{md}"
+        );
     }
 }

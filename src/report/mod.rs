@@ -54,8 +54,13 @@ pub struct Report {
     #[serde(default)]
     pub paused_ms: Vec<[u64; 2]>,
     pub expectations: Vec<ExpectationResult>,
-    /// Every expectation holds and every fault fired.
+    /// Every expectation holds, every fault fired and the load generator
+    /// ran the whole load.
     pub ok: bool,
+    /// Why the load generator stopped before the load was over: the run
+    /// is not the drill it asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator_error: Option<String>,
     /// DAX nodes' cache counters at the end of the run, per node.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub caches: IndexMap<String, crate::nodes::dax::DaxStats>,
@@ -294,7 +299,10 @@ pub fn build(
             op_timeout_ms: w.op_timeout.as_millis() as u64,
             prefill: w.prefill,
         },
-        ok: expectations.iter().all(|e| e.ok) && !faults.iter().any(FaultReport::failed),
+        ok: expectations.iter().all(|e| e.ok)
+            && !faults.iter().any(FaultReport::failed)
+            && outcome.generator_error.is_none(),
+        generator_error: outcome.generator_error.clone(),
         caches,
         strategies,
         events: outcome.events.clone(),

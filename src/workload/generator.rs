@@ -59,28 +59,46 @@ impl Running {
 /// Drive every lane from `load_start` for its schedule's length, or until
 /// `control` stops the load. Intended starts that fall in a pause are
 /// skipped. Returns when the last operation has been issued (not
-/// finished); dropping the future stops the generator.
-pub async fn drive(lanes: Vec<Lane>, load_start: Instant, control: LoadControl) {
+/// finished); dropping the future stops the generator. An error when the
+/// generator could not start or died (a panic): the load ended early, and
+/// the run must say so rather than report a shorter load as the drill.
+pub async fn drive(
+    lanes: Vec<Lane>,
+    load_start: Instant,
+    control: LoadControl,
+) -> Result<(), String> {
     let quit = control.stopped().child_token();
     let _stop_on_drop = quit.clone().drop_guard();
-    let (done_tx, done) = tokio::sync::oneshot::channel::<()>();
     let hold = control.watch_hold();
     let handle = Handle::current();
-    let generate = {
-        let quit = quit.clone();
-        move || {
-            generate(lanes, load_start, hold, &quit, &handle);
-            let _ = done_tx.send(());
-        }
-    };
-    if let Err(e) = std::thread::Builder::new()
-        .name("sd-generator".into())
-        .spawn(generate)
-    {
-        tracing::error!("cannot start the load generator's thread: {e}");
-        return;
-    }
-    let _ = done.await;
+    on_thread("sd-generator", move || {
+        generate(lanes, load_start, hold, &quit, &handle)
+    })
+    .await
+    .map_err(|e| format!("the load generator {e}"))
+}
+
+/// Run `body` on a thread of its own and wait for it without blocking the
+/// runtime; why it did not finish, if it did not.
+async fn on_thread(name: &str, body: impl FnOnce() + Send + 'static) -> Result<(), String> {
+    let (done_tx, done) = tokio::sync::oneshot::channel::<Result<(), String>>();
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let ended =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).map_err(|panic| {
+                    let why = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "no message".into());
+                    format!("died: {why}")
+                });
+            let _ = done_tx.send(ended);
+        })
+        .map_err(|e| format!("could not start its thread: {e}"))?;
+    done.await
+        .unwrap_or_else(|_| Err("died without a word".into()))
 }
 
 fn generate(
@@ -208,4 +226,19 @@ fn wait_for_resume(
             _ = quit.cancelled() => false,
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_generator_that_dies_is_an_error_not_a_short_load() {
+        assert_eq!(on_thread("t", || {}).await, Ok(()));
+        let died = on_thread("t", || panic!("out of lanes")).await;
+        assert_eq!(died, Err("died: out of lanes".to_string()));
+        let n = 7;
+        let died = on_thread("t", move || panic!("lane {n}")).await;
+        assert_eq!(died, Err("died: lane 7".to_string()));
+    }
 }

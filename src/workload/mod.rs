@@ -79,6 +79,8 @@ pub struct RunOutcome {
     pub checkpoints: Vec<Checkpoint>,
     /// When the load was paused or held (relative to `started`).
     pub pauses: Vec<(Duration, Duration)>,
+    /// Why the load generator stopped before the load was over, if it did.
+    pub generator_error: Option<String>,
 }
 
 impl RunOutcome {
@@ -330,8 +332,14 @@ async fn run(
             gate: gate.clone(),
         })
         .collect();
-    generator::drive(lanes, load_start, control.clone()).await;
+    let generator_error = generator::drive(lanes, load_start, control.clone())
+        .await
+        .err();
     let load_end = Instant::now();
+    if let Some(e) = &generator_error {
+        tracing::error!("{e}");
+        events.push("error", "", format!("{e}: the load ended early"));
+    }
     load_over.cancel();
     let checkpoints = match checkpointer {
         Some(t) => t.await.unwrap_or_default(),
@@ -461,5 +469,6 @@ async fn run(
         events: events.all(),
         checkpoints,
         pauses,
+        generator_error,
     }
 }
