@@ -308,7 +308,7 @@ fn mount_and_wait_to_be_killed() {
     let _fs = PowerFs::mount(&dir.join("backing"), &dir.join("mnt")).unwrap();
     // As a run starts its nodes after mounting: a process that outlives
     // the owner and must not hold the FUSE connection open.
-    let sleeper = Command::new("sleep")
+    let mut sleeper = Command::new("sleep")
         .arg("30")
         .stdout(Stdio::null())
         .spawn()
@@ -317,6 +317,9 @@ fn mount_and_wait_to_be_killed() {
     println!("\n{CHILD_MOUNTED}");
     std::io::stdout().flush().unwrap();
     std::thread::sleep(Duration::from_secs(120));
+    // Not reached when the test kills this process, as it should.
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
 }
 
 /// Sweeps `root` on drop, so a failed check leaves no mount behind.
