@@ -166,6 +166,7 @@ impl RedisBackend {
         let client = redis::cluster::ClusterClientBuilder::new(nodes)
             .node_address_map(map)
             .password(self.password.clone())
+            .tcp_settings(crate::provision::redis::probe::tcp_settings())
             .connection_timeout(self.timeout)
             .response_timeout(self.timeout)
             .retries(1)

@@ -42,13 +42,21 @@ impl RedisProbe {
     }
 }
 
-/// Loopback TCP connection info with the run's password.
+/// Loopback TCP connection info with the run's password, and
+/// `TCP_NODELAY` as hiredis (redis-cli, redis-benchmark) sets it.
 pub fn connection_info(port: u16, password: &str) -> redis::ConnectionInfo {
     use redis::IntoConnectionInfo;
     redis::ConnectionAddr::Tcp(HOST.to_string(), port)
         .into_connection_info()
         .expect("a TCP address is always valid")
         .set_redis_settings(redis::RedisConnectionInfo::default().set_password(password))
+        .set_tcp_settings(tcp_settings())
+}
+
+/// Without `TCP_NODELAY` (redis-rs's default) a request written while
+/// another on the same connection is unanswered waits for its ACK (Nagle).
+pub fn tcp_settings() -> redis::io::tcp::TcpSettings {
+    redis::io::tcp::TcpSettings::default().set_nodelay(true)
 }
 
 /// `key:value` from an INFO reply.
