@@ -22,14 +22,14 @@ trap cleanup EXIT
 # shell: never printed)
 primary() {
   SESSIONDRILL_HOME=$DIR "$BIN" status --json 2>/dev/null | python3 -c '
-import json, re, sys
+import json, re, sys, urllib.parse
 for r in json.load(sys.stdin)["runs"]:
     if not r.get("ready"):
         continue
     for n in r["nodes"]:
-        m = re.match(r"redis://:(.*)@127\.0\.0\.1:(\d+)$", n["url"])
+        m = re.match(r"redis://default:(.*)@127\.0\.0\.1:(\d+)$", n["url"])
         if m and n["role"] in ("primary", "server", "master"):
-            print(m.group(2), m.group(1))
+            print(m.group(2), urllib.parse.unquote(m.group(1)))
             sys.exit(0)
 sys.exit(1)'
 }

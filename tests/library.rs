@@ -240,7 +240,7 @@ fn daxs_query_cache_serves_stale_sessions_and_the_checker_blames_the_cache() {
 }
 
 #[test]
-fn a_dead_dax_primary_costs_no_errors_and_dynamodb_loses_nothing() {
+fn a_dead_dax_primary_costs_at_most_the_writes_in_flight_and_dynamodb_loses_nothing() {
     let (code, report) = run("dax-node-failure.yaml");
     assert_eq!(code, 0, "{}", report["expectations"]);
     let caches = report["caches"].as_object().unwrap();

@@ -349,7 +349,7 @@ async fn asked_for_port_is_honoured_and_a_busy_one_refused() {
     assert_eq!(d.nodes[0].info.port, free);
     assert_eq!(
         d.nodes[0].info.url,
-        format!("redis://:secret1@127.0.0.1:{free}")
+        format!("redis://default:secret1@127.0.0.1:{free}")
     );
     drop(d);
 

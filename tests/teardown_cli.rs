@@ -77,7 +77,12 @@ fn detach_status_down() {
     assert_eq!(pids.len(), 1);
     let node = &report["nodes"][0];
     assert_eq!(node["host"], "127.0.0.1");
-    assert!(node["url"].as_str().unwrap().starts_with("redis://:"));
+    assert!(
+        node["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("redis://default:")
+    );
 
     let status = cli(&h).args(["status", "--json"]).output().unwrap();
     let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
@@ -303,4 +308,164 @@ fn mounts_and_proxies_go_with_a_normal_teardown() {
     assert_eq!(mounts_under(h.path()), Vec::<String>::new());
     assert!(run_dirs(&h).is_empty(), "{:?}", run_dirs(&h));
     assert_eq!(watchdogs_of(h.path()), Vec::<u32>::new());
+}
+
+/// The URLs `up --json` prints work as they are in redis-cli (which
+/// answers WRONGPASS to `redis://:PASSWORD@…`), on every Redis and
+/// Sentinel of a replicated topology.
+#[test]
+fn redis_cli_takes_the_urls_up_prints() {
+    let h = home();
+    let (mut child, report) = up_foreground(&h, "hybrid.yaml", &["--duration", "20s"]);
+    let mut roles = Vec::new();
+    for node in report["nodes"].as_array().unwrap() {
+        let url = node["url"].as_str().unwrap();
+        if !url.starts_with("redis://") {
+            continue;
+        }
+        let out = std::process::Command::new("redis-cli")
+            .args(["--no-auth-warning", "-u", url, "ROLE"])
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success() && !said.contains("WRONGPASS") && !said.contains("NOAUTH"),
+            "{}: {said}{}",
+            node["name"],
+            String::from_utf8_lossy(&out.stderr)
+        );
+        roles.push(said.lines().next().unwrap_or_default().to_string());
+    }
+    roles.sort();
+    assert_eq!(
+        roles,
+        [
+            "master", "sentinel", "sentinel", "sentinel", "slave", "slave"
+        ],
+        "{report}"
+    );
+    signal(child.id(), Signal::SIGINT);
+    let _ = child.wait();
+}
+
+/// Run directories hold the runs' passwords (state.json, redis.conf) and
+/// the nodes' data: nothing under the home is open to other users, and a
+/// home open to them is closed.
+#[test]
+fn nothing_under_the_home_is_open_to_other_users() {
+    use std::os::unix::fs::PermissionsExt;
+    let h = home();
+    std::fs::set_permissions(h.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (mut child, report) =
+        up_foreground(&h, "hybrid.yaml", &["--duration", "20s", "--power-loss-fs"]);
+    // Something to write: the nodes' data files exist once they have data.
+    for node in report["nodes"].as_array().unwrap() {
+        if node["role"] == "primary" {
+            let url = node["url"].as_str().unwrap();
+            let ok = std::process::Command::new("redis-cli")
+                .args(["--no-auth-warning", "-u", url, "SET", "k", "v"])
+                .output()
+                .unwrap();
+            assert!(ok.status.success());
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let mut open = Vec::new();
+    let mut seen = 0;
+    let mut stack = vec![h.path().to_path_buf()];
+    while let Some(p) = stack.pop() {
+        let Ok(meta) = std::fs::symlink_metadata(&p) else {
+            continue; // gone meanwhile
+        };
+        seen += 1;
+        if meta.permissions().mode() & 0o077 != 0 && !meta.file_type().is_symlink() {
+            open.push(format!(
+                "{:o} {}",
+                meta.permissions().mode() & 0o777,
+                p.display()
+            ));
+        }
+        if meta.is_dir() {
+            stack.extend(std::fs::read_dir(&p).unwrap().flatten().map(|e| e.path()));
+        }
+    }
+    signal(child.id(), Signal::SIGINT);
+    let _ = child.wait();
+    assert!(
+        seen > 20,
+        "only {seen} entries: is this the home of the run?"
+    );
+    assert_eq!(open, Vec::<String>::new());
+}
+
+/// A home another user owns is refused before anything starts (exit 2): it
+/// would hold this user's passwords where that user can read them, and
+/// `down` would trust what that user wrote there.
+#[test]
+fn a_home_of_another_user_is_refused() {
+    let h = home();
+    let theirs = h.path().join("theirs");
+    std::fs::create_dir(&theirs).unwrap();
+    nix::unistd::chown(&theirs, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+    let out = cli(&h)
+        .args(["up", "--json", "--duration", "1s", "--home"])
+        .arg(&theirs)
+        .arg(support::topology_path("standalone-aof-everysec.yaml"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("not a directory of this user"), "{err}");
+    assert!(std::fs::read_dir(&theirs).unwrap().next().is_none());
+}
+
+/// `down` signals a run's owner only if it is a sessiondrill of this user
+/// started when the state file says: a state file naming another process
+/// (with its real start time) gets nothing killed.
+#[test]
+fn down_does_not_kill_a_process_a_state_file_names_falsely() {
+    let h = home();
+    let (mut child, report) =
+        up_foreground(&h, "standalone-aof-everysec.yaml", &["--duration", "20s"]);
+    let run_id = report["run_id"].as_str().unwrap().to_string();
+    let real = h.path().join("runs").join(&run_id).join("state.json");
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&real).unwrap()).unwrap();
+    signal(child.id(), Signal::SIGINT);
+    let _ = child.wait();
+
+    let mut victim = support::KillOnDrop(
+        std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap(),
+    );
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", victim.id())).unwrap();
+    let start: u64 = stat[stat.rfind(')').unwrap() + 2..]
+        .split_whitespace()
+        .nth(22 - 3)
+        .unwrap()
+        .parse()
+        .unwrap();
+    state["run_id"] = "forged-00000000".into();
+    state["owner_pid"] = victim.id().into();
+    state["owner_start"] = start.into();
+    state["detached"] = true.into();
+    for n in state["nodes"].as_array_mut().unwrap() {
+        n["pid"] = serde_json::Value::Null;
+    }
+    let dir = h.path().join("runs").join("forged-00000000");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("state.json"), state.to_string()).unwrap();
+
+    let out = cli(&h).args(["down", "forged-00000000"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        victim.try_wait().unwrap().is_none(),
+        "down killed a process that is not a sessiondrill"
+    );
 }

@@ -410,3 +410,87 @@ fn a_dax_node_must_front_a_dynamodb_node() {
         &["expected a duration like 500ms"],
     );
 }
+
+/// Files that crashed, stalled or lied (issue 19): each is a clear exit 2,
+/// fast, with a real position.
+#[test]
+fn deep_nesting_is_a_position_not_a_stack_overflow() {
+    assert_problem(
+        "deep.yaml",
+        &"- ".repeat(3000),
+        1,
+        129,
+        &["nested deeper than 64 levels"],
+    );
+    let started = std::time::Instant::now();
+    let (code, err) = validate("brackets.yaml", &"[".repeat(100_000));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("nested deeper than 64 levels"), "{err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn what_is_not_a_small_regular_utf8_file_is_refused() {
+    let h = home();
+    let (code, err) = run_validate(&h, Path::new("/dev/zero"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is not a regular file"), "{err}");
+
+    let fifo = h.path().join("fifo.yaml");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let (code, err) = run_validate(&h, &fifo);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is not a regular file"), "{err}");
+
+    let big = format!("name: t\n# {}\n", "x".repeat(2 << 20));
+    let (code, err) = validate("big.yaml", &big);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is larger than 1024 KiB"), "{err}");
+
+    let file = h.path().join("latin1.yaml");
+    std::fs::write(&file, b"name: t\nnodes:\n  caf\xe9: { kind: redis }\n").unwrap();
+    let (code, err) = run_validate(&h, &file);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("latin1.yaml:3:6: "), "{err}");
+    assert!(err.contains("not UTF-8"), "{err}");
+}
+
+#[test]
+fn an_aliased_key_is_refused_rather_than_dropping_a_node() {
+    assert_problem(
+        "alias-key.yaml",
+        "name: t\nx: &n a\nnodes:\n  a: { kind: redis }\n  *n : { kind: memcached }\n",
+        5,
+        3,
+        &["an alias (`*name`) cannot be a key"],
+    );
+}
+
+/// Durations that overflow the clock were accepted and made a run panic
+/// 600 times and exit 0 with "0 lost": they are refused where written.
+#[test]
+fn durations_past_a_year_are_refused() {
+    let text = "\
+name: t
+topology:
+  name: inline
+  nodes:
+    cache: { kind: redis }
+strategies: [redis]
+workload:
+  sessions: 10
+  duration: 2s
+  rates: { read: 10/s }
+  ttl: 300000000000y
+  op_timeout: 10000000000000000000s
+";
+    let (code, err) = validate("durations.yaml", text);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("durations.yaml:11:3: "), "{err}");
+    assert!(err.contains("longer than a year"), "{err}");
+    assert!(err.contains("durations.yaml:12:3: "), "{err}");
+}

@@ -5,7 +5,7 @@
 //! the engine answers (`workload::checkpoint`).
 
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
@@ -55,10 +55,10 @@ pub struct Request {
     /// How long to wait, with the load held, before reading: time for the
     /// clients to follow a new primary.
     pub settle: Duration,
-    /// The fault side already holds the load for it ([`Checkpoints::hold`]):
-    /// the checkpoint lets it go when done (or at once if there is nothing
-    /// to read).
-    pub held: bool,
+    /// Since when the fault side holds the load for it
+    /// ([`Checkpoints::hold`]): the checkpoint lets it go when done (or at
+    /// once if there is nothing to read), and counts its hold from then.
+    pub held_since: Option<Instant>,
     pub done: oneshot::Sender<Option<Checkpoint>>,
 }
 
@@ -133,18 +133,21 @@ pub fn channel() -> (Checkpoints, Requests) {
 /// it was cancelled), it lets go at once.
 #[must_use = "dropping it lets the load go"]
 #[derive(Debug)]
-pub struct Held(Option<HoldHook>);
+pub struct Held {
+    hook: Option<HoldHook>,
+    since: Instant,
+}
 
 impl Held {
     /// The checkpoint took it over.
     fn hand_over(mut self) {
-        self.0 = None;
+        self.hook = None;
     }
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
-        if let Some(hook) = self.0.take() {
+        if let Some(hook) = self.hook.take() {
             hook.set(false);
         }
     }
@@ -156,7 +159,10 @@ impl Checkpoints {
     /// session, so none can land on what a fault left and wash its losses
     /// out. `None` if there is no load to hold.
     pub fn hold(&self) -> Option<Held> {
-        self.hold.set(true).then(|| Held(Some(self.hold.clone())))
+        self.hold.set(true).then(|| Held {
+            hook: Some(self.hold.clone()),
+            since: Instant::now(),
+        })
     }
 
     /// Ask for a checkpoint and wait for it; `None` when the load is over
@@ -176,7 +182,7 @@ impl Checkpoints {
             groups,
             why: why.into(),
             settle,
-            held: held.is_some(),
+            held_since: held.as_ref().map(|h| h.since),
             done,
         });
         if sent.is_err() {
@@ -245,7 +251,7 @@ mod tests {
             async move { c.take(0, vec![], "kept", Duration::ZERO, held).await }
         });
         let request = requests.rx.recv().await.unwrap();
-        assert!(request.held);
+        assert!(request.held_since.is_some());
         assert_eq!(holds.load(Ordering::SeqCst), 1);
         drop(request);
         assert!(asked.await.unwrap().is_none());

@@ -55,7 +55,7 @@ pub enum BenchCommand {
         rounds: usize,
         /// Round-trip latency added on the client's link to DynamoDB (our
         /// proxy), e.g. `4ms`: DynamoDB as far away as in AWS.
-        #[arg(long, value_parser = humantime::parse_duration)]
+        #[arg(long, value_parser = super::parse_duration)]
         dynamodb_latency: Option<Duration>,
     },
     /// What the power-loss filesystem costs: redis-benchmark SET with AOF

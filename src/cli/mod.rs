@@ -120,7 +120,7 @@ pub async fn until_signal(work: impl Future<Output = u8>) -> u8 {
 
 /// Parse a duration such as `2s`, `500ms`, `1m30s`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s).map_err(|e| format!("{e} (try 500ms, 2s, 1m)"))
+    crate::yaml::parse_duration(s)
 }
 
 /// Run the CLI; returns the process exit code.
@@ -205,12 +205,13 @@ fn init_tracing(file: Option<&std::path::Path>) {
             .unwrap_or_else(|_| EnvFilter::new("warn,fuser=off"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let opened = file.and_then(|f| {
-        std::fs::create_dir_all(f.parent()?).ok()?;
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(f)
-            .ok()
+        crate::provision::rundir::private_dir(f.parent()?).ok()?;
+        std::os::unix::fs::OpenOptionsExt::mode(
+            std::fs::OpenOptions::new().create(true).append(true),
+            0o600,
+        )
+        .open(f)
+        .ok()
     });
     let _ = match (file, opened) {
         (_, Some(f)) => builder

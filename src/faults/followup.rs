@@ -164,10 +164,12 @@ impl FollowUps {
 
     /// Take a checkpoint for fault `id` on `group`, in the background. The
     /// load is held from now on (unless `held` already), not only when
-    /// the checkpoint's turn comes. Ahead of a flush that closes the
-    /// window; after a heal or a restart it only narrows it: operations
-    /// sent between the node answering again and this call (µs to ms) can
-    /// still land before the checkpoint reads.
+    /// the checkpoint's turn comes. Held ahead of a flush or a resume, and
+    /// before a heal brings a node back, that closes the window; after a
+    /// `restart` or a promotion it only narrows it (holding before them
+    /// would keep the writes from failing that measure the outage):
+    /// operations sent between the node answering again and this call
+    /// (µs to ms) can still land before the checkpoint reads.
     pub fn checkpoint(
         &self,
         id: usize,

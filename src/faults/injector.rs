@@ -291,6 +291,15 @@ impl Injector {
             return;
         };
         let Ok(dep) = self.deployment() else { return };
+        // Held before the node comes back, not once it answers: a write
+        // landing on it before the checkpoint reads could make what the
+        // fault destroyed look durable. Unavailability still counts the
+        // restart (the checkpoint is measured from the hold until its
+        // first read succeeds).
+        let held = match (&self.follow_ups, active.plan.at_heal) {
+            (Some(f), true) => f.hold(),
+            _ => None,
+        };
         let mut dep = dep.lock().await;
         let mut notes = Vec::new();
         let mut failed = false;
@@ -322,9 +331,9 @@ impl Injector {
         }
         drop(dep);
         // Only on a node that is back: reading a dead one would hold the
-        // load while every read fails.
+        // load while every read fails (dropped, `held` lets go).
         if let (true, false, Some(f)) = (active.plan.at_heal, failed, &self.follow_ups) {
-            f.checkpoint(id, &active.node, "healed".into(), active.plan.settle, None);
+            f.checkpoint(id, &active.node, "healed".into(), active.plan.settle, held);
         }
         let now = Instant::now();
         if let Some(r) = self

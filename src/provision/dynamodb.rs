@@ -51,7 +51,7 @@ async fn embedded(
 ) -> Result<Vec<ProcessHandle>, ProvisionError> {
     let (dir, log) = ctx.dirs(group)?;
     let (data, fs) = ctx.data_dir(&dir)?;
-    std::fs::create_dir_all(&data)
+    super::rundir::private_dir(&data)
         .map_err(ProvisionError::io(format!("creating {}", data.display())))?;
     let spec = SpawnSpec::new(ctx.node_binary, &dir, log)
         .arg("__node")

@@ -46,6 +46,16 @@ pub enum ProvisionError {
     /// The Docker provider could not reach an engine or get an image.
     #[error("{0}")]
     Docker(String),
+    /// The home cannot hold runs: another user's, read-only, not a
+    /// directory.
+    #[error(
+        "cannot use {home} for runs: {source} (choose another with --home or SESSIONDRILL_HOME)"
+    )]
+    Home {
+        home: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl ProvisionError {
@@ -58,6 +68,7 @@ impl ProvisionError {
                 | ProvisionError::Unsupported(_)
                 | ProvisionError::Unavailable(_)
                 | ProvisionError::Docker(_)
+                | ProvisionError::Home { .. }
         )
     }
 

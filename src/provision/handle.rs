@@ -169,6 +169,14 @@ impl ProcessHandle {
     }
 }
 
+/// A URL redis-cli (`-u`), redis-py and redis-rs all accept: the user is
+/// named (`default`), as redis-cli 7.0 answers WRONGPASS to
+/// `redis://:PASSWORD@…`, and the password is percent-encoded.
 pub fn redis_url(port: u16, password: &str) -> String {
-    format!("redis://:{password}@127.0.0.1:{port}")
+    if password.is_empty() {
+        return format!("redis://127.0.0.1:{port}");
+    }
+    let password =
+        percent_encoding::utf8_percent_encode(password, percent_encoding::NON_ALPHANUMERIC);
+    format!("redis://default:{password}@127.0.0.1:{port}")
 }

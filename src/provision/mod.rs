@@ -95,10 +95,10 @@ async fn try_up(
     let mut run = opts
         .home
         .new_run(&topology.name)
-        .map_err(ProvisionError::io(format!(
-            "creating a run directory under {}",
-            opts.home.runs().display()
-        )))?;
+        .map_err(|source| ProvisionError::Home {
+            home: opts.home.root.clone(),
+            source,
+        })?;
     run.keep = opts.keep;
     let mut state = RunState {
         run_id: run.id.clone(),

@@ -26,8 +26,36 @@ impl Home {
             .or_else(|| {
                 std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state/sessiondrill"))
             })
-            .unwrap_or_else(|| std::env::temp_dir().join("sessiondrill"));
+            .unwrap_or_else(|| {
+                // Not a shared name: another user could have made it first.
+                let uid = nix::unistd::getuid();
+                std::env::temp_dir().join(format!("sessiondrill-{uid}"))
+            });
         Self { root }
+    }
+
+    /// Make `dir` (and its parents) if missing, and make sure it is ours
+    /// and private (0700): run directories hold the runs' passwords, and
+    /// `down` trusts what they say. A directory of another user is
+    /// refused; one of ours open to others is closed.
+    fn owned_private_dir(dir: &Path) -> io::Result<()> {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        private_dir(dir)?;
+        let meta = std::fs::symlink_metadata(dir)?;
+        let me = nix::unistd::getuid().as_raw();
+        if !meta.is_dir() || meta.uid() != me {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} is not a directory of this user (uid {me})",
+                    dir.display()
+                ),
+            ));
+        }
+        if meta.mode() & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(())
     }
 
     pub fn runs(&self) -> PathBuf {
@@ -36,11 +64,13 @@ impl Home {
 
     /// Create a fresh run directory for a topology called `name`.
     pub fn new_run(&self, name: &str) -> io::Result<RunDir> {
-        std::fs::create_dir_all(self.runs())?;
+        use std::os::unix::fs::DirBuilderExt;
+        Self::owned_private_dir(&self.root)?;
+        Self::owned_private_dir(&self.runs())?;
         loop {
             let id = format!("{name}-{:08x}", rand::random::<u32>());
             let path = self.runs().join(&id);
-            match std::fs::create_dir(&path) {
+            match std::fs::DirBuilder::new().mode(0o700).create(&path) {
                 Ok(()) => {
                     return Ok(RunDir {
                         id,
@@ -67,7 +97,7 @@ impl RunDir {
     /// `<run>/nodes/<process>`, created.
     pub fn node_dir(&self, process: &str) -> io::Result<PathBuf> {
         let d = self.path.join("nodes").join(process);
-        std::fs::create_dir_all(&d)?;
+        private_dir(&d)?;
         Ok(d)
     }
 
@@ -77,7 +107,7 @@ impl RunDir {
 
     pub fn write_state(&self, state: &RunState) -> io::Result<()> {
         let tmp = self.path.join("state.json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(state)?)?;
+        write_private(&tmp, &serde_json::to_vec_pretty(state)?)?;
         std::fs::rename(tmp, self.state_file())
     }
 }
@@ -92,6 +122,28 @@ impl Drop for RunDir {
             let _ = std::fs::remove_dir_all(&self.path);
         }
     }
+}
+
+/// Make `dir` and its missing parents, for this user only.
+pub fn private_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// Write `path` readable by this user only (it may hold a password).
+pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?
+        .write_all(bytes)
 }
 
 pub const KEPT_FILE: &str = "kept";
@@ -122,9 +174,20 @@ impl RunState {
         serde_json::from_slice(&bytes).map_err(io::Error::other)
     }
 
-    /// Is the owning sessiondrill process still alive?
+    /// Is the owning sessiondrill process still alive? Only a process
+    /// that started when the state says, runs as this user and is a
+    /// sessiondrill counts: `down` signals it, and a state file could name
+    /// any process.
     pub fn owner_alive(&self) -> bool {
-        process_start_time(self.owner_pid) == Some(self.owner_start)
+        use std::os::unix::fs::MetadataExt;
+        let pid = self.owner_pid;
+        process_start_time(pid) == Some(self.owner_start)
+            && std::fs::metadata(format!("/proc/{pid}"))
+                .is_ok_and(|m| m.uid() == nix::unistd::getuid().as_raw())
+            && std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| {
+                exe.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("sessiondrill"))
+            })
     }
 }
 

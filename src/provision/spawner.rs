@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::OpenOptions;
 use std::io;
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -196,6 +197,7 @@ fn spawn_now(spec: &SpawnSpec) -> io::Result<Child> {
     let log = OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(&spec.log)?;
     let parent = std::process::id();
     let mut cmd = Command::new(&spec.program);
@@ -208,9 +210,12 @@ fn spawn_now(spec: &SpawnSpec) -> io::Result<Child> {
         // Own process group: a Ctrl-C in the terminal reaches sessiondrill,
         // which tears nodes down in order, not every node at once.
         .process_group(0);
-    // SAFETY: only async-signal-safe calls (prctl, getppid) between fork and exec.
+    // SAFETY: only async-signal-safe calls (prctl, getppid, umask) between
+    // fork and exec.
     unsafe {
         cmd.pre_exec(move || {
+            // What a node writes (its data, its AOF) is for this user only.
+            nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
             prctl::set_pdeathsig(Signal::SIGKILL)?;
             // The parent may have died between fork and prctl.
             if getppid().as_raw() as u32 != parent {

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::Scenario;
 use crate::topology::Topology;
-use crate::yaml::{FileError, SourceText};
+use crate::yaml::{FileError, Positions, SourceText};
 
 /// A file in `topologies/`: a topology or a scenario (which has a workload).
 pub enum Document {
@@ -16,13 +16,13 @@ pub enum Document {
 impl Document {
     pub fn load(path: &Path) -> Result<Document, FileError> {
         let src = SourceText::read(path)?;
-        let is_scenario = serde_yaml::from_str::<serde_yaml::Value>(&src.text)
-            .ok()
-            .and_then(|v| {
-                v.as_mapping()
-                    .map(|m| m.contains_key("workload") || m.contains_key("strategies"))
-            })
-            .unwrap_or(false);
+        // From the top-level keys alone (a file that cannot be indexed is
+        // reported by either parser, with the same position).
+        let is_scenario = Positions::parse(&src.text).is_ok_and(|p| {
+            p.keys_of("")
+                .iter()
+                .any(|(k, _)| k == "workload" || k == "strategies")
+        });
         if is_scenario {
             Scenario::parse(&src).map(|s| Document::Scenario(Box::new(s)))
         } else {

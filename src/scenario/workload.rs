@@ -165,7 +165,7 @@ fn patterns(c: &mut Problems<'_>, p: Option<&spec::PatternsSpec>) -> Patterns {
     if let Some(s) = &p.rate_limit {
         let parsed = s.split_once('/').and_then(|(max, window)| {
             let max = max.trim().parse::<u64>().ok().filter(|m| *m > 0)?;
-            let window = humantime::parse_duration(window.trim())
+            let window = crate::yaml::parse_duration(window)
                 .ok()
                 .filter(|w| !w.is_zero())?;
             Some((max, window))

@@ -87,13 +87,10 @@ pub(super) fn dax(c: &mut Problems<'_>, path: &str, n: &NodeSpec) -> Dax {
         let Some(s) = v else {
             return Duration::from_millis(default);
         };
-        match humantime::parse_duration(s) {
+        match crate::yaml::parse_duration(s) {
             Ok(d) => d,
             Err(e) => {
-                c.at(
-                    &format!("{path}.{field}"),
-                    format!("{e}: expected a duration like 500ms, 30s, 5m; got {s:?}"),
-                );
+                c.at(&format!("{path}.{field}"), e);
                 Duration::from_millis(default)
             }
         }

@@ -69,7 +69,7 @@ impl Server {
         }
         requests.close();
         while let Ok(r) = requests.try_recv() {
-            if r.held {
+            if r.held_since.is_some() {
                 self.control.hold_for_checkpoint(false);
             }
             let _ = r.done.send(None);
@@ -84,17 +84,20 @@ impl Server {
             .filter(|s| s.groups.iter().any(|g| req.groups.contains(g)))
             .collect();
         if swept.is_empty() {
-            if req.held {
+            if req.held_since.is_some() {
                 self.control.hold_for_checkpoint(false);
             }
             return None;
         }
         let origin = self.events.origin();
         let ms = |t: Instant| t.saturating_duration_since(origin).as_millis() as u64;
-        if !req.held {
+        if req.held_since.is_none() {
             self.control.hold_for_checkpoint(true);
         }
-        let at = Instant::now();
+        // From when the load was held: the hold before the checkpoint's
+        // turn (a restart, a queue of checkpoints) stays measured until the
+        // first read succeeds, like the checkpoint's own.
+        let at = req.held_since.unwrap_or_else(Instant::now);
         self.events.push(
             "checkpoint",
             "",

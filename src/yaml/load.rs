@@ -1,8 +1,16 @@
 use std::path::{Path, PathBuf};
 
+use std::io::Read;
+
 use serde::de::DeserializeOwned;
 
 use super::{FileError, Pos, Positions, Problem};
+
+/// The largest file `validate`, `run` and the dashboard read: a topology
+/// or a scenario is a few KiB; a bound keeps a wrong file (a log, a
+/// device) from taking memory, and libyaml's worst cases from taking
+/// minutes.
+pub const MAX_BYTES: u64 = 1024 * 1024;
 
 /// The text of a YAML file together with the path used in messages.
 #[derive(Debug, Clone)]
@@ -12,16 +20,55 @@ pub struct SourceText {
 }
 
 impl SourceText {
-    /// Read `path`; a missing file, a directory or an empty file is an error
-    /// that names the file.
+    /// Read `path`; a missing file, a directory, anything but a regular
+    /// file (a FIFO would block, `/dev/zero` never end), a file over
+    /// [`MAX_BYTES`] or one that is not UTF-8 is an error that names the
+    /// file (and, for bad bytes, where they are).
     pub fn read(path: &Path) -> Result<Self, FileError> {
-        let fail = |msg: String| FileError::single(path, Problem::new(Pos::START, "", msg));
-        if path.is_dir() {
+        let fail = |pos: Pos, msg: String| FileError::single(path, Problem::new(pos, "", msg));
+        let meta =
+            std::fs::metadata(path).map_err(|e| fail(Pos::START, format!("cannot read: {e}")))?;
+        if meta.is_dir() {
             return Err(fail(
+                Pos::START,
                 "is a directory, not a YAML file (name a file inside it)".into(),
             ));
         }
-        let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+        if !meta.is_file() {
+            return Err(fail(
+                Pos::START,
+                "is not a regular file (a device, a FIFO or a socket): name a YAML file".into(),
+            ));
+        }
+        let too_big = || {
+            fail(
+                Pos::START,
+                format!(
+                    "is larger than {} KiB: not a topology or a scenario (the largest shipped is under 4 KiB)",
+                    MAX_BYTES / 1024
+                ),
+            )
+        };
+        if meta.len() > MAX_BYTES {
+            return Err(too_big());
+        }
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(|e| fail(Pos::START, format!("cannot read: {e}")))?;
+        if bytes.len() as u64 > MAX_BYTES {
+            return Err(too_big()); // it grew while we read it
+        }
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = 1 + good.iter().filter(|&&b| b == b'\n').count();
+            let line_start = good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            let col = 1 + String::from_utf8_lossy(&good[line_start..]).chars().count();
+            fail(
+                Pos { line, col },
+                "is not UTF-8 text: YAML files must be UTF-8".into(),
+            )
+        })?;
         Ok(Self {
             path: path.to_path_buf(),
             text,
@@ -47,16 +94,19 @@ pub fn parse_spec<T: DeserializeOwned>(src: &SourceText) -> Result<(T, Positions
             "the file is empty (expected a YAML mapping)",
         )));
     }
-    let positions = Positions::parse(&src.text).map_err(|(pos, msg)| {
+    let positions = Positions::parse(&src.text).map_err(|e| {
+        if !e.syntax {
+            return fail(Problem::new(e.pos, "", e.message));
+        }
         // Prefer libyaml's account of a syntax error (through serde_yaml):
         // it points at the offending token rather than where scanning gave up.
         let problem = match serde_yaml::from_str::<serde_yaml::Value>(&src.text) {
-            Err(e) => {
-                let mut p = serde_problem(&e);
+            Err(se) => {
+                let mut p = serde_problem(&se);
                 p.message = format!("invalid YAML: {}", p.message);
                 p
             }
-            Ok(_) => Problem::new(pos, "", format!("invalid YAML: {msg}")),
+            Ok(_) => Problem::new(e.pos, "", format!("invalid YAML: {}", e.message)),
         };
         fail(problem)
     })?;

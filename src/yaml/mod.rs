@@ -10,5 +10,5 @@ mod share;
 pub use load::{SourceText, parse_spec};
 pub use positions::{Pos, Positions};
 pub use problem::{FileError, Problem};
-pub use problems::Problems;
+pub use problems::{MAX_DURATION, Problems, parse_duration};
 pub use share::share;

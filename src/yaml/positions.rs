@@ -42,6 +42,23 @@ pub struct Duplicate {
     pub second: Pos,
 }
 
+/// The deepest nesting of mappings and sequences a file may have.
+pub const MAX_DEPTH: usize = 64;
+
+fn too_deep() -> String {
+    format!("nested deeper than {MAX_DEPTH} levels (a topology or a scenario needs fewer than 10)")
+}
+
+/// Why a file could not be indexed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub pos: Pos,
+    pub message: String,
+    /// A YAML syntax error (libyaml may say it better); otherwise a limit
+    /// of ours, said as it is.
+    pub syntax: bool,
+}
+
 #[derive(Debug, Default)]
 pub struct Positions {
     entries: HashMap<String, Entry>,
@@ -51,13 +68,53 @@ pub struct Positions {
 }
 
 impl Positions {
-    /// Index `text`. A syntax error is returned with its position.
-    pub fn parse(text: &str) -> Result<Self, (Pos, String)> {
+    /// Index the first document of `text`, one event at a time (yaml-rust2's
+    /// own loader recurses once per level: 3 000 nested `- ` overflowed the
+    /// stack and aborted the process). Nesting deeper than [`MAX_DEPTH`] and
+    /// an alias used as a key are refused here, before serde_yaml reads the
+    /// file; a syntax error is returned with its position.
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
         let mut builder = Builder::default();
         let mut parser = Parser::new_from_str(text);
-        parser
-            .load(&mut builder, false)
-            .map_err(|e| (Pos::from_marker(*e.marker()), e.info().to_string()))?;
+        let mut depth = 0usize;
+        loop {
+            let (ev, mark) = parser.next_token().map_err(|e| {
+                // The scanner reads ahead and has a nesting limit of its own.
+                let deep = e.info().contains("recursion limit");
+                ParseError {
+                    pos: Pos::from_marker(*e.marker()),
+                    message: if deep {
+                        too_deep()
+                    } else {
+                        e.info().to_string()
+                    },
+                    syntax: !deep,
+                }
+            })?;
+            let refuse = |message: String| ParseError {
+                pos: Pos::from_marker(mark),
+                message,
+                syntax: false,
+            };
+            match ev {
+                Event::DocumentEnd | Event::StreamEnd => break,
+                Event::MappingStart(..) | Event::SequenceStart(..) => {
+                    depth += 1;
+                    if depth > MAX_DEPTH {
+                        return Err(refuse(too_deep()));
+                    }
+                }
+                Event::MappingEnd | Event::SequenceEnd => depth = depth.saturating_sub(1),
+                Event::Alias(_) if builder.expects_key() => {
+                    return Err(refuse(
+                        "an alias (`*name`) cannot be a key: write the key out (an aliased key hides duplicates)"
+                            .into(),
+                    ));
+                }
+                _ => {}
+            }
+            builder.on_event(ev, mark);
+        }
         Ok(builder.out)
     }
 
@@ -184,6 +241,13 @@ impl Builder {
     }
 }
 
+impl Builder {
+    /// The next node is a mapping key.
+    fn expects_key(&self) -> bool {
+        matches!(self.stack.last(), Some(Frame::Map { key: None, .. }))
+    }
+}
+
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         let pos = Pos::from_marker(mark);
@@ -237,6 +301,45 @@ mod tests {
     #[test]
     fn syntax_error_has_position() {
         let err = Positions::parse("a: [1, 2\nb: 3\n").unwrap_err();
-        assert!(err.0.line >= 1, "{err:?}");
+        assert!(err.pos.line >= 1 && err.syntax, "{err:?}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_where_it_goes_too_deep_not_with_a_stack_overflow() {
+        for text in [
+            "- ".repeat(100_000),
+            "[".repeat(100_000),
+            (0..200)
+                .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+                .collect::<String>(),
+        ] {
+            let err = Positions::parse(&text).unwrap_err();
+            assert!(!err.syntax, "{err:?}");
+            assert!(err.message.contains("nested deeper than 64"), "{err:?}");
+        }
+        let ok = format!("{}1{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(Positions::parse(&ok).is_ok());
+        let over = format!(
+            "{}1{}",
+            "[".repeat(MAX_DEPTH + 1),
+            "]".repeat(MAX_DEPTH + 1)
+        );
+        let err = Positions::parse(&over).unwrap_err();
+        assert_eq!(
+            err.pos,
+            Pos {
+                line: 1,
+                col: MAX_DEPTH + 1
+            }
+        );
+    }
+
+    #[test]
+    fn an_aliased_key_is_refused() {
+        let err = Positions::parse("a: &n x\nnodes:\n  x: 1\n  *n : 2\n").unwrap_err();
+        assert!(err.message.contains("alias"), "{err:?}");
+        assert_eq!(err.pos.line, 4);
+        // As a value an alias is fine.
+        assert!(Positions::parse("a: &n x\nb: *n\n").is_ok());
     }
 }

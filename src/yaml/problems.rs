@@ -7,6 +7,25 @@ use std::time::Duration;
 
 use super::{FileError, Pos, Positions, Problem};
 
+/// The longest duration a file or an option may give: a drill means
+/// nothing past it, and much longer ones overflow the clock's arithmetic
+/// (`workload.ttl: 300000000000y` made every operation panic).
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// A duration like `500ms` or `30m`, at most [`MAX_DURATION`] (zero allowed:
+/// the caller says whether it is).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(s.trim()) {
+        Ok(d) if d <= MAX_DURATION => Ok(d),
+        Ok(_) => Err(format!(
+            "{s:?} is longer than a year (365d), the most a drill takes"
+        )),
+        Err(e) => Err(format!(
+            "{e}: expected a duration like 500ms, 20s, 30m; got {s:?}"
+        )),
+    }
+}
+
 pub struct Problems<'a> {
     positions: &'a Positions,
     found: Vec<Problem>,
@@ -40,20 +59,17 @@ impl<'a> Problems<'a> {
         self.found.len()
     }
 
-    /// A duration like `500ms`, longer than zero; 1 s (after a problem)
-    /// when it is not one.
+    /// A duration like `500ms`, longer than zero and at most
+    /// [`MAX_DURATION`]; 1 s (after a problem) when it is not one.
     pub fn duration(&mut self, path: &str, s: &str) -> Duration {
-        match humantime::parse_duration(s) {
+        match parse_duration(s) {
             Ok(d) if !d.is_zero() => d,
             Ok(_) => {
                 self.at(path, "must be longer than zero");
                 Duration::from_secs(1)
             }
             Err(e) => {
-                self.at(
-                    path,
-                    format!("{e}: expected a duration like 500ms, 20s, 30m; got {s:?}"),
-                );
+                self.at(path, e);
                 Duration::from_secs(1)
             }
         }

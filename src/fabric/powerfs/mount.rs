@@ -58,7 +58,7 @@ impl PowerFs {
     /// runtime. Mounted with auto-unmount: a SIGKILLed sessiondrill leaves
     /// no dead mount behind.
     pub fn mount(backing: &Path, mountpoint: &Path) -> io::Result<PowerFs> {
-        fs::create_dir_all(backing)?;
+        private_dir(backing)?;
         prepare_mountpoint(mountpoint)?;
         let backing = backing.canonicalize()?;
         let mountpoint = mountpoint.canonicalize()?;
@@ -146,7 +146,17 @@ fn prepare_mountpoint(mountpoint: &Path) -> io::Result<()> {
     {
         lazy_unmount(mountpoint)?;
     }
-    fs::create_dir_all(mountpoint)
+    private_dir(mountpoint)
+}
+
+/// A directory (and its missing parents) only this user can enter: what
+/// the nodes keep is nobody else's to read.
+fn private_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 fn start(backing: &Path, mountpoint: &Path) -> io::Result<Live> {
@@ -155,7 +165,10 @@ fn start(backing: &Path, mountpoint: &Path) -> io::Result<Live> {
     if fs::symlink_metadata(&graveyard).is_ok() {
         fs::remove_dir_all(&graveyard)?;
     }
-    fs::create_dir(&graveyard)?;
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        fs::DirBuilder::new().mode(0o700).create(&graveyard)?;
+    }
     let o_path = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
     let journal = Arc::new(Journal::new(open(&graveyard, o_path, Mode::empty())?));
     let root = open(backing, o_path, Mode::empty())?;

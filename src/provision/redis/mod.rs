@@ -53,13 +53,12 @@ async fn start(
     } else {
         (dir.join("data"), None)
     };
-    std::fs::create_dir_all(&data)
+    super::rundir::private_dir(&data)
         .map_err(ProvisionError::io(format!("creating {}", data.display())))?;
     let conf_path = dir.join(format!("{}.conf", binary.name));
-    std::fs::write(&conf_path, conf(&data).text()).map_err(ProvisionError::io(format!(
-        "writing {}",
-        conf_path.display()
-    )))?;
+    super::rundir::write_private(&conf_path, conf(&data).text().as_bytes()).map_err(
+        ProvisionError::io(format!("writing {}", conf_path.display())),
+    )?;
     let spec = SpawnSpec::new(program, &dir, log).arg(&conf_path);
     let proc = ctx.start(&name, spec).await?;
     Ok(Started {
