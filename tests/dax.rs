@@ -284,3 +284,134 @@ async fn batch_get_mixes_cache_hits_with_dynamodb_reads() {
     // cached as absent.
     assert_eq!((st.hits, st.misses), (5, 1), "{st:?}");
 }
+
+/// What the DAX node must not answer from its cache (issue 19, found with
+/// boto3 and the DynamoDB conformance suite): a BatchGetItem DynamoDB
+/// refuses, PartiQL (DAX does not take it), a deleted table's items, a
+/// re-created table's old key schema, and unsigned requests.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cache_answers_only_what_dynamodb_would() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, KeysAndAttributes,
+        ScalarAttributeType,
+    };
+    let h = home();
+    let d = up(&h, "item_ttl: 5m, query_ttl: 5m").await;
+    let dax = client(&d, "dax").await;
+    put_turn(&dax, "S9", "A", "a").await;
+    let key = || {
+        std::collections::HashMap::from([("PK".to_string(), s("S9")), ("SK".to_string(), s("A"))])
+    };
+    assert_eq!(get_text(&dax, "S9", "A", false).await.as_deref(), Some("a"));
+
+    // The same key twice: DynamoDB's ValidationException, not the item twice.
+    let twice = KeysAndAttributes::builder()
+        .keys(key())
+        .keys(key())
+        .build()
+        .unwrap();
+    let err = dax
+        .batch_get_item()
+        .request_items("sessions", twice)
+        .send()
+        .await
+        .expect_err("duplicate keys must be refused");
+    let said = format!("{:?}", err.into_service_error());
+    assert!(said.contains("ValidationException"), "{said}");
+
+    // PartiQL: refused, the item cache left as it is.
+    let err = dax
+        .execute_statement()
+        .statement("UPDATE \"sessions\" SET text='partiql' WHERE PK='S9' AND SK='A'")
+        .send()
+        .await
+        .expect_err("DAX does not take PartiQL");
+    let said = format!("{err:?}");
+    assert!(said.contains("PartiQL"), "{said}");
+    assert_eq!(get_text(&dax, "S9", "A", false).await.as_deref(), Some("a"));
+
+    // A deleted table's items are gone from the cache too; re-created with
+    // another key, writes through DAX reach the new schema's cache.
+    dax.delete_table()
+        .table_name("sessions")
+        .send()
+        .await
+        .unwrap();
+    let gone = dax
+        .get_item()
+        .table_name("sessions")
+        .set_key(Some(key()))
+        .send()
+        .await;
+    assert!(
+        gone.is_err(),
+        "the cache served an item of a deleted table: {gone:?}"
+    );
+    dax.create_table()
+        .table_name("sessions")
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    dax.put_item()
+        .table_name("sessions")
+        .item("id", s("x"))
+        .item("text", s("new"))
+        .send()
+        .await
+        .unwrap();
+    let before = stats(&d, "dax").await.item.hits;
+    let got = dax
+        .get_item()
+        .table_name("sessions")
+        .key("id", s("x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.item().unwrap()["text"].as_s().unwrap(), "new");
+    assert_eq!(
+        stats(&d, "dax").await.item.hits,
+        before + 1,
+        "the write went through to the new schema's cache"
+    );
+
+    // An unsigned request: DynamoDB's refusal, not a cache hit.
+    let port = node(&d, "dax").info.port;
+    let resp = reqwest_free_post(
+        port,
+        "GetItem",
+        r#"{"TableName":"sessions","Key":{"id":{"S":"x"}}}"#,
+    )
+    .await;
+    assert!(resp.contains("MissingAuthenticationToken"), "{resp}");
+}
+
+/// POST a DynamoDB request without any signature; the answer's text.
+async fn reqwest_free_post(port: u16, op: &str, body: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let req = format!(
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: DynamoDB_20120810.{op}\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    out
+}

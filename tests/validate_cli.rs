@@ -494,3 +494,39 @@ workload:
     assert!(err.contains("longer than a year"), "{err}");
     assert!(err.contains("durations.yaml:12:3: "), "{err}");
 }
+
+/// What failed only at `up`: it fails at `validate`, where it is written.
+#[test]
+fn ports_sizes_and_counts_that_failed_only_at_up() {
+    assert_problem(
+        "dup-ports.yaml",
+        "name: t\nnodes:\n  a: { kind: redis, port: 7000 }\n  b: { kind: memcached, port: 7000 }\n",
+        4,
+        25,
+        &["ports 7000-7000 of `b` overlap those of `a`"],
+    );
+    assert_problem(
+        "bus.yaml",
+        "name: t\nnodes:\n  c: { kind: redis-cluster, port: 60000 }\n",
+        3,
+        29,
+        &["bus ports (port + 10000) would go up to 70005, past 65535"],
+    );
+    assert_problem(
+        "plus.yaml",
+        "name: t\nnodes:\n  a: { kind: redis, maxmemory: +5mb }\n",
+        3,
+        21,
+        &["maxmemory must be a size like 64mb"],
+    );
+    let many: String = (0..65)
+        .map(|i| format!("  n{i}: {{ kind: memcached }}\n"))
+        .collect();
+    assert_problem(
+        "many.yaml",
+        &format!("name: t\nnodes:\n{many}"),
+        2,
+        1,
+        &["65 nodes: a topology has at most 64"],
+    );
+}

@@ -15,6 +15,18 @@ pub(super) fn topology(
     match v {
         serde_yaml::Value::String(rel) => {
             let path = src.path.parent().unwrap_or(Path::new(".")).join(rel);
+            // Only a YAML file: a scenario naming /etc/passwd or
+            // /proc/self/environ would have its errors quote them.
+            if !path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                return Err(FileError::single(
+                    &src.path,
+                    Problem::new(
+                        c.pos("topology"),
+                        "topology",
+                        format!("topology file {rel:?} must be a .yaml or .yml file"),
+                    ),
+                ));
+            }
             if !path.is_file() {
                 return Err(FileError::single(
                     &src.path,

@@ -40,6 +40,15 @@ pub fn validate_at(
     if spec.nodes.is_empty() {
         c.at(&p("nodes"), "a topology needs at least one node");
     }
+    if spec.nodes.len() > MAX_NODES {
+        c.at(
+            &p("nodes"),
+            format!(
+                "{} nodes: a topology has at most {MAX_NODES} (each is one or more processes on this machine)",
+                spec.nodes.len()
+            ),
+        );
+    }
     let mut nodes = Vec::new();
     for (name, node) in spec.nodes {
         let path = p(&format!("nodes.{name}"));
@@ -54,6 +63,7 @@ pub fn validate_at(
         }
     }
     dax_targets(&mut c, &mut nodes, &p);
+    fixed_ports_apart(&mut c, &nodes, &p);
     c.finish(&src.path)?;
     Ok(Topology {
         name: spec.name,
@@ -65,6 +75,36 @@ pub fn validate_at(
         source: Some(src.path.clone()),
     })
 }
+
+/// The most nodes a topology may name.
+pub const MAX_NODES: usize = 64;
+
+/// Ports a node asks for (and a cluster's bus ports, port + 10 000) may not
+/// overlap another node's: the second would fail only at `up`.
+fn fixed_ports_apart(c: &mut Problems<'_>, nodes: &[Node], p: &impl Fn(&str) -> String) {
+    let mut taken: Vec<(usize, usize, &str)> = Vec::new();
+    for n in nodes {
+        let Some(port) = n.port else { continue };
+        let first = port as usize;
+        let last = first + n.kind.process_count().saturating_sub(1);
+        let mut ranges = vec![(first, last)];
+        if matches!(n.kind, NodeKind::RedisCluster(_)) {
+            ranges.push((first + CLUSTER_BUS_OFFSET, last + CLUSTER_BUS_OFFSET));
+        }
+        for (a, b) in ranges {
+            if let Some((_, _, other)) = taken.iter().find(|(x, y, _)| a <= *y && *x <= b) {
+                c.at(
+                    &p(&format!("nodes.{}.port", n.name)),
+                    format!("ports {a}-{b} of `{}` overlap those of `{other}`", n.name),
+                );
+            }
+            taken.push((a, b, &n.name));
+        }
+    }
+}
+
+/// Redis Cluster's bus listens on the client port + 10 000.
+const CLUSTER_BUS_OFFSET: usize = 10_000;
 
 fn valid_name(s: &str) -> bool {
     !s.is_empty()
@@ -108,6 +148,16 @@ fn node_at(c: &mut Problems<'_>, path: &str, name: String, n: NodeSpec) -> Optio
                 format!(
                     "port {port} leaves no room for the node's {} processes (they use consecutive ports up to {last})",
                     kind.process_count()
+                ),
+            );
+        } else if matches!(kind, NodeKind::RedisCluster(_))
+            && last + CLUSTER_BUS_OFFSET > u16::MAX as usize
+        {
+            c.at(
+                &format!("{path}.port"),
+                format!(
+                    "port {port} is too high for a cluster: its bus ports (port + 10000) would go up to {}, past 65535",
+                    last + CLUSTER_BUS_OFFSET
                 ),
             );
         }
@@ -201,7 +251,10 @@ fn valid_memory(s: &str) -> bool {
     let lower = s.to_ascii_lowercase();
     let digits = lower.trim_end_matches(|ch: char| ch.is_ascii_alphabetic());
     let unit = &lower[digits.len()..];
-    digits.parse::<u64>().is_ok_and(|v| v > 0)
+    // Only digits: Rust's parse takes "+5", Redis refuses "+5mb".
+    !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && digits.parse::<u64>().is_ok_and(|v| v > 0)
         && ["", "b", "k", "kb", "m", "mb", "g", "gb"].contains(&unit)
 }
 

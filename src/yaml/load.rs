@@ -135,6 +135,39 @@ pub fn parse_spec<T: DeserializeOwned>(src: &SourceText) -> Result<(T, Positions
     Ok((spec, positions))
 }
 
+/// The longest quoted value a message repeats: the position says where
+/// the rest is, and a file that is not YAML at all (a password file named
+/// as a topology) is not printed whole.
+const QUOTE_CHARS: usize = 40;
+
+/// `msg` with every `"…"` longer than [`QUOTE_CHARS`] cut short.
+fn shorten_quotes(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len().min(400));
+    let mut quoted: Option<usize> = None;
+    for ch in msg.chars() {
+        match (ch, quoted) {
+            ('"', None) => {
+                quoted = Some(0);
+                out.push(ch);
+            }
+            ('"', Some(_)) => {
+                quoted = None;
+                out.push(ch);
+            }
+            (_, Some(n)) => {
+                if n < QUOTE_CHARS {
+                    out.push(ch);
+                } else if n == QUOTE_CHARS {
+                    out.push('…');
+                }
+                quoted = Some(n + 1);
+            }
+            (_, None) => out.push(ch),
+        }
+    }
+    out
+}
+
 /// Turn serde_yaml's "path: message at line L column C" into a [`Problem`].
 fn serde_problem(e: &serde_yaml::Error) -> Problem {
     let pos = e
@@ -148,9 +181,32 @@ fn serde_problem(e: &serde_yaml::Error) -> Problem {
     if let Some(i) = msg.rfind(" at line ") {
         msg.truncate(i);
     }
+    let msg = shorten_quotes(&msg);
     let (path, message) = match msg.split_once(": ") {
         Some((p, m)) if !p.contains(' ') && !p.is_empty() => (p.to_string(), m.to_string()),
         _ => (String::new(), msg),
     };
     Problem::new(pos, path, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_quoted_value_is_cut_short() {
+        let long =
+            "root:x:0:0:root:/root:/bin/bash daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin";
+        let msg = format!("invalid type: string \"{long}\", expected struct TopologySpec");
+        let short = shorten_quotes(&msg);
+        assert!(!short.contains("nologin"), "{short}");
+        assert!(
+            short.contains("\"root:x:0:0:root:/root:/bin/bash daemon:x…\", expected struct"),
+            "{short}"
+        );
+        assert_eq!(
+            shorten_quotes("unknown field `x`, expected \"a\""),
+            "unknown field `x`, expected \"a\""
+        );
+    }
 }

@@ -45,6 +45,15 @@ pub struct Duplicate {
 /// The deepest nesting of mappings and sequences a file may have.
 pub const MAX_DEPTH: usize = 64;
 
+/// A character no value of ours may hold: C0 and C1 controls (an escape
+/// sequence in a name would set the terminal's title or clear the screen),
+/// DEL, and the bidirectional overrides that make text read other than it
+/// is. Tabs and line breaks are text.
+fn unprintable(ch: char) -> bool {
+    (ch.is_control() && ch != '\t' && ch != '\n')
+        || matches!(ch, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 fn too_deep() -> String {
     format!("nested deeper than {MAX_DEPTH} levels (a topology or a scenario needs fewer than 10)")
 }
@@ -105,6 +114,14 @@ impl Positions {
                     }
                 }
                 Event::MappingEnd | Event::SequenceEnd => depth = depth.saturating_sub(1),
+                Event::Scalar(ref s, ..) => {
+                    if let Some(ch) = s.chars().find(|&ch| unprintable(ch)) {
+                        return Err(refuse(format!(
+                            "contains the control character U+{:04X}: names and texts reach the terminal and the reports as they are",
+                            ch as u32
+                        )));
+                    }
+                }
                 Event::Alias(_) if builder.expects_key() => {
                     return Err(refuse(
                         "an alias (`*name`) cannot be a key: write the key out (an aliased key hides duplicates)"
@@ -341,5 +358,15 @@ mod tests {
         assert_eq!(err.pos.line, 4);
         // As a value an alias is fine.
         assert!(Positions::parse("a: &n x\nb: *n\n").is_ok());
+    }
+
+    #[test]
+    fn control_characters_in_values_are_refused_where_they_are() {
+        let err = Positions::parse("name: ok\nnodes:\n  a: { kind: \"re\\edis\" }\n").unwrap_err();
+        assert!(err.message.contains("U+001B"), "{err:?}");
+        assert_eq!(err.pos.line, 3);
+        let err = Positions::parse("description: \"abc\\u202Edef\"\n").unwrap_err();
+        assert!(err.message.contains("U+202E"), "{err:?}");
+        assert!(Positions::parse("description: |\n  two\n  lines\twith a tab\n").is_ok());
     }
 }

@@ -162,7 +162,15 @@ async fn read_up(
             continue;
         }
         pending.extend_from_slice(&buf[..n]);
-        while let Some(len) = http::request_len(&pending) {
+        loop {
+            let len = match http::request_len(&pending) {
+                http::Framed::Complete(len) => len,
+                http::Framed::Incomplete => break,
+                http::Framed::Invalid(why) => {
+                    tracing::debug!("proxy: closing a connection that sent {why}");
+                    return;
+                }
+            };
             let request: Vec<u8> = pending.drain(..len).collect();
             let throttle = toxics.borrow().throttle;
             let k = counter.fetch_add(1, Ordering::Relaxed);

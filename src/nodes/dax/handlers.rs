@@ -39,7 +39,32 @@ pub async fn dynamodb(State(dax): State<Arc<Dax>>, headers: HeaderMap, body: Byt
         .unwrap_or("")
         .to_string();
     let request: Option<Value> = serde_json::from_slice(&body).ok();
+    // Unsigned requests are DynamoDB's to refuse
+    // (MissingAuthenticationTokenException): a cache must not answer what
+    // the service would not.
+    let signed = headers.contains_key("authorization");
     let handled = match (op.as_str(), request) {
+        (_, _) if !signed => {
+            dax.passed_through.fetch_add(1, Ordering::Relaxed);
+            pass(&dax, &headers, body).await
+        }
+        ("ExecuteStatement" | "ExecuteTransaction" | "BatchExecuteStatement", _) => {
+            // DAX does not take PartiQL; passed through, a write would leave
+            // the item cache stale.
+            Ok(respond(
+                StatusCode::BAD_REQUEST,
+                Bytes::from(
+                    json!({
+                        "__type": "com.amazon.coral.service#UnknownOperationException",
+                        "message": format!("DAX does not support PartiQL ({op}): send it to DynamoDB"),
+                    })
+                    .to_string(),
+                ),
+            ))
+        }
+        ("DeleteTable" | "CreateTable" | "UpdateTable", Some(r)) => {
+            schema_change(&dax, &op, &headers, body, r).await
+        }
         ("GetItem", Some(r)) => get_item(&dax, &headers, body, r).await,
         ("BatchGetItem", Some(r)) => batch_get(&dax, &headers, body, r).await,
         ("Query" | "Scan", Some(r)) => query(&dax, &op, &headers, body, r).await,
@@ -131,12 +156,48 @@ async fn get_item(dax: &Dax, headers: &HeaderMap, body: Bytes, r: Value) -> Hand
     Ok(from_reply(reply))
 }
 
+/// A table deleted, created or changed: what was cached of it (items,
+/// queries, its key schema) no longer holds. The caches are emptied whole
+/// (they do not index by table); the schema is forgotten.
+async fn schema_change(dax: &Dax, op: &str, headers: &HeaderMap, body: Bytes, r: Value) -> Handled {
+    dax.passed_through.fetch_add(1, Ordering::Relaxed);
+    let reply = dax.dynamodb.send(Some(op), headers, body).await?;
+    if let Some(table) = r["TableName"].as_str() {
+        dax.dynamodb.forget_schema(table).await;
+    }
+    if reply.ok() && op != "CreateTable" {
+        dax.items.clear();
+        dax.queries.clear();
+    }
+    Ok(from_reply(reply))
+}
+
+/// A BatchGetItem DynamoDB would refuse (no tables, a table without keys,
+/// a key asked twice, over 100 keys): DynamoDB answers it, with its own
+/// ValidationException, instead of the cache answering what it should not.
+fn invalid_batch_get(tables: &serde_json::Map<String, Value>) -> bool {
+    let mut total = 0;
+    tables.is_empty()
+        || tables.iter().any(|(table, t)| {
+            let keys = t["Keys"].as_array().map(Vec::as_slice).unwrap_or_default();
+            total += keys.len();
+            let distinct: std::collections::HashSet<String> =
+                keys.iter().map(|k| item_key(table, k)).collect();
+            keys.is_empty() || distinct.len() != keys.len()
+        })
+        || total > 100
+}
+
 /// Per table: hits from the item cache, the rest from DynamoDB in one
 /// request (which then fills the cache).
 async fn batch_get(dax: &Dax, headers: &HeaderMap, body: Bytes, r: Value) -> Handled {
     let Some(tables) = r["RequestItems"].as_object() else {
         return pass(dax, headers, body).await;
     };
+    if invalid_batch_get(tables) {
+        dax.passed_through.fetch_add(1, Ordering::Relaxed);
+        return pass(dax, headers, body).await;
+    }
     let plain = tables.values().all(|t| {
         !consistent(t)
             && t.get("ProjectionExpression").is_none()

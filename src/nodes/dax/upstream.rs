@@ -125,6 +125,11 @@ impl Upstream {
         }
     }
 
+    /// Forget `table`'s key schema: it was deleted or re-created.
+    pub async fn forget_schema(&self, table: &str) {
+        self.schemas.lock().await.remove(table);
+    }
+
     /// The key attribute names of `table` (cached after the first call).
     pub async fn key_schema(
         &self,
