@@ -469,3 +469,18 @@ fn down_does_not_kill_a_process_a_state_file_names_falsely() {
         "down killed a process that is not a sessiondrill"
     );
 }
+
+/// A home whose name has a `"` and a `\` (it ended redis.conf's quoted
+/// `dir` early, and Redis refused to start).
+#[test]
+fn a_home_with_quotes_in_its_name_works() {
+    let h = home();
+    let odd = h.path().join("a \"quoted\\ home");
+    let out = cli(&h)
+        .args(["up", "--json", "--duration", "300ms", "--home"])
+        .arg(&odd)
+        .arg(support::topology_path("standalone-aof-everysec.yaml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -35,6 +35,9 @@ pub async fn up(
             .arg("-t")
             .arg("2");
         // memcached refuses to run as root unless told which user to be.
+        // Root itself, not `nobody`: changing its user clears the
+        // parent-death signal (prctl(2)), and a SIGKILLed sessiondrill
+        // would leave it running.
         if nix::unistd::geteuid().is_root() {
             spec = spec.arg("-u").arg("root");
         }

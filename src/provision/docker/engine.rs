@@ -175,13 +175,16 @@ impl Drop for OwnRuntime {
     }
 }
 
+/// `addr` is exactly `HOST:PORT` (an optional trailing `/`) with a loopback
+/// HOST: an IP literal or `localhost`, nothing else (`localhost:1@evil.com`
+/// would reach evil.com).
 fn loopback(addr: &str) -> bool {
-    let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    let addr = addr.strip_suffix('/').unwrap_or(addr);
+    if let Ok(sa) = addr.parse::<std::net::SocketAddr>() {
+        return sa.ip().is_loopback();
+    }
+    addr.strip_prefix("localhost:")
+        .is_some_and(|port| port.parse::<u16>().is_ok())
 }
 
 #[cfg(test)]
@@ -193,5 +196,10 @@ mod tests {
         assert!(super::loopback("localhost:2375"));
         assert!(!super::loopback("10.0.0.5:2375"));
         assert!(!super::loopback("docker.example.com:2375"));
+        assert!(!super::loopback("localhost:1@docker.example.com"));
+        assert!(!super::loopback("127.0.0.1:1@docker.example.com:2375"));
+        assert!(!super::loopback("127.0.0.1:2375/../x"));
+        assert!(!super::loopback("127.0.0.1"));
+        assert!(!super::loopback("localhost"));
     }
 }

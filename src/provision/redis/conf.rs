@@ -20,9 +20,21 @@ impl Conf {
     }
 }
 
-/// A path as a quoted config value.
+/// A path as a quoted config value, escaped as redis.conf reads it
+/// (sdssplitargs): a `"` in the home's name ended the value early.
 pub fn quoted(p: &Path) -> String {
-    format!("\"{}\"", p.display())
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::from("\"");
+    for &b in p.as_os_str().as_bytes() {
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            0x20..=0x7e => out.push(b as char),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Directives every redis-server of ours gets: loopback only, our port,
@@ -87,6 +99,13 @@ pub fn policy_name(p: MaxmemoryPolicy) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn paths_are_quoted_as_redis_reads_them() {
+        let p = Path::new("/tmp/a \"b\\c\nd/é");
+        assert_eq!(quoted(p), "\"/tmp/a \\\"b\\\\c\\x0ad/\\xc3\\xa9\"");
+    }
+
     use super::*;
     use crate::topology::Persistence;
 
