@@ -482,5 +482,46 @@ fn a_home_with_quotes_in_its_name_works() {
         .arg(support::topology_path("standalone-aof-everysec.yaml"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A run directory that lost its state file was never removed; now the
+/// next `up` removes it once it is an hour old (a younger one may be an
+/// `up` starting right now).
+#[test]
+fn a_run_directory_without_state_is_swept_once_old() {
+    let h = home();
+    let runs = h.path().join("runs");
+    let old = runs.join("lost-00000000");
+    let young = runs.join("starting-00000000");
+    std::fs::create_dir_all(old.join("nodes/x/data")).unwrap();
+    std::fs::create_dir_all(&young).unwrap();
+    let two_hours_ago = nix::sys::time::TimeVal::new(
+        (std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            - 7200) as i64,
+        0,
+    );
+    nix::sys::stat::utimes(&old, &two_hours_ago, &two_hours_ago).unwrap();
+    let out = cli(&h)
+        .args(["up", "--json", "--duration", "300ms"])
+        .arg(support::topology_path("standalone-aof-everysec.yaml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !old.exists(),
+        "an hour-old run directory without state stayed"
+    );
+    assert!(young.exists(), "a young one was removed");
 }

@@ -1,7 +1,7 @@
 //! Runs on this machine, found through their state files: what `status`
 //! lists and `down` stops.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
@@ -43,12 +43,43 @@ pub fn sweep_stale(home: &Home) -> usize {
         .collect();
     for r in &stale {
         tracing::debug!(run = %r.state.run_id, "removing the directory of a dead run");
-        // A crashed run may have left power-loss mounts (normally gone with
-        // AutoUnmount); never recurse into a live mount.
-        crate::fabric::powerfs::sweep_stale_mounts(&r.dir);
-        let _ = std::fs::remove_dir_all(&r.dir);
+        remove_run_dir(&r.dir);
     }
-    stale.len()
+    // A directory whose state file is gone (the machine died before it was
+    // written, someone deleted it) names no owner: removed once it is an
+    // hour old, so an `up` starting right now keeps its own.
+    let orphans: Vec<PathBuf> = std::fs::read_dir(home.runs())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|d| d.path())
+        .filter(|d| {
+            d.is_dir()
+                && !d.join(super::rundir::STATE_FILE).exists()
+                && !d.join(super::rundir::KEPT_FILE).exists()
+                && std::fs::metadata(d)
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > ORPHAN_AGE))
+        })
+        .collect();
+    for d in &orphans {
+        tracing::debug!(dir = %d.display(), "removing a run directory without a state file");
+        remove_run_dir(d);
+    }
+    stale.len() + orphans.len()
+}
+
+/// How old a run directory without a state file must be to be removed.
+const ORPHAN_AGE: Duration = Duration::from_secs(3600);
+
+/// Remove a dead run's directory: its power-loss mounts first (normally
+/// gone with auto-unmount; never recurse into a live mount), and say so
+/// when it cannot be removed.
+fn remove_run_dir(dir: &Path) {
+    crate::fabric::powerfs::sweep_stale_mounts(dir);
+    if let Err(e) = std::fs::remove_dir_all(dir) {
+        tracing::warn!("cannot remove {}: {e}", dir.display());
+    }
 }
 
 /// Stop a run: SIGTERM its owner (which tears the nodes down), SIGKILL it
