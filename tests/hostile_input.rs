@@ -344,6 +344,32 @@ fn judge(bin: &Path, file: &Path, text: &[u8]) -> Option<String> {
                 "position {line}:{col} outside a {lines}-line file: {first:?}"
             ));
         }
+        // 1:1 only where the problem is the whole file or its first line:
+        // not a placeholder for "somewhere".
+        let whole_file = [
+            "the file is empty",
+            "is larger than",
+            "is not a regular file",
+            "is a directory",
+            "cannot read",
+            "missing field",
+            "expected a YAML mapping",
+            "invalid type",
+            "nested deeper",
+        ];
+        let first_line = text.split(|&b| b == b'\n').next().unwrap_or_default();
+        // A field named in the message that the file starts with.
+        let named = first
+            .split('`')
+            .nth(1)
+            .is_some_and(|f| !f.is_empty() && first_line.starts_with(f.as_bytes()));
+        if (line, col) == (1, 1)
+            && !whole_file.iter().any(|w| first.contains(w))
+            && !named
+            && first_line.len() > 1
+        {
+            return Some(format!("a placeholder position 1:1: {first:?}"));
+        }
     }
     None
 }

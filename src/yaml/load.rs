@@ -87,7 +87,7 @@ impl SourceText {
 /// [`FileError`] naming line, column and field path.
 pub fn parse_spec<T: DeserializeOwned>(src: &SourceText) -> Result<(T, Positions), FileError> {
     let fail = |p: Problem| FileError::single(&src.path, p);
-    if src.text.trim().is_empty() {
+    if src.text.trim_start_matches('\u{feff}').trim().is_empty() {
         return Err(fail(Problem::new(
             Pos::START,
             "",
@@ -102,7 +102,7 @@ pub fn parse_spec<T: DeserializeOwned>(src: &SourceText) -> Result<(T, Positions
         // it points at the offending token rather than where scanning gave up.
         let problem = match serde_yaml::from_str::<serde_yaml::Value>(&src.text) {
             Err(se) => {
-                let mut p = serde_problem(&se);
+                let mut p = serde_problem(&se, &src.text);
                 p.message = format!("invalid YAML: {}", p.message);
                 p
             }
@@ -131,8 +131,24 @@ pub fn parse_spec<T: DeserializeOwned>(src: &SourceText) -> Result<(T, Positions
             problems,
         });
     }
-    let spec = serde_yaml::from_str::<T>(&src.text).map_err(|e| fail(serde_problem(&e)))?;
+    let spec =
+        serde_yaml::from_str::<T>(&src.text).map_err(|e| fail(serde_problem(&e, &src.text)))?;
     Ok((spec, positions))
+}
+
+/// Line and column (1-based, in characters) of byte `offset` of `text`.
+fn pos_of(text: &str, offset: usize) -> Pos {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    Pos {
+        line: 1 + before.iter().filter(|&&b| b == b'\n').count(),
+        col: 1 + String::from_utf8_lossy(&before[line_start..])
+            .chars()
+            .count(),
+    }
 }
 
 /// The longest quoted value a message repeats: the position says where
@@ -169,17 +185,25 @@ fn shorten_quotes(msg: &str) -> String {
 }
 
 /// Turn serde_yaml's "path: message at line L column C" into a [`Problem`].
-fn serde_problem(e: &serde_yaml::Error) -> Problem {
-    let pos = e
+fn serde_problem(e: &serde_yaml::Error, text: &str) -> Problem {
+    let mut msg = e.to_string();
+    let mut pos = e
         .location()
         .map(|l| Pos {
             line: l.line(),
             col: l.column(),
         })
         .unwrap_or(Pos::START);
-    let mut msg = e.to_string();
     if let Some(i) = msg.rfind(" at line ") {
         msg.truncate(i);
+    }
+    // libyaml's reader errors say where as a byte offset, with a location
+    // of 1:1 ("control characters are not allowed at position 7").
+    if let Some(at) = msg.rfind(" at position ")
+        && let Ok(offset) = msg[at + 13..].trim().parse::<usize>()
+    {
+        pos = pos_of(text, offset);
+        msg.truncate(at);
     }
     let msg = shorten_quotes(&msg);
     let (path, message) = match msg.split_once(": ") {
