@@ -21,6 +21,19 @@ dk() {
   docker -H "unix://$sock" "$@"
 }
 
+# The directory must be ours, a real directory and closed to others: it
+# holds the engine's socket (root on this machine to whoever can reach it),
+# and `stop` removes it.
+ours() {
+  [ -d "$root" ] && [ ! -L "$root" ] && [ -O "$root" ]
+}
+
+# Kill pid $1 only if it is still the program $2 (a pid file may be stale,
+# and the pid reused by another program).
+kill_if() {
+  [ -n "$1" ] && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ] && kill -9 "$1" 2>/dev/null || true
+}
+
 case "${1:-}" in
   start)
     if ! command -v dockerd >/dev/null 2>&1; then
@@ -28,7 +41,13 @@ case "${1:-}" in
       exit 2
     fi
     if ! running; then
-      mkdir -p "$root"
+      mkdir -p -m 700 "$root"
+      if ! ours; then
+        echo "$root is not a directory of this user: set SESSIONDRILL_DOCKERD_DIR" >&2
+        exit 2
+      fi
+      chmod 700 "$root"
+      rm -f "$root/dockerd.log" # never write through a link someone left
       dockerd \
         --data-root "$root/data" \
         --exec-root "$root/exec" \
@@ -54,6 +73,10 @@ case "${1:-}" in
     echo "export DOCKER_HOST=unix://$sock"
     ;;
   stop)
+    if ! ours; then
+      [ -e "$root" ] && echo "$root is not a directory of this user: left alone" >&2
+      exit 0
+    fi
     if running; then
       pid="$(cat "$pidfile")"
       # Containers first: a killed engine would leave them (and their ports).
@@ -61,10 +84,9 @@ case "${1:-}" in
       [ -z "$ids" ] || dk rm -f $ids >/dev/null 2>&1 || true
       kill "$pid"
       for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -9 "$pid" 2>/dev/null || true
+      kill_if "$pid" dockerd
       # Its own containerd, if it outlived it.
-      cpid="$(cat "$root/exec/containerd/containerd.pid" 2>/dev/null || true)"
-      [ -z "$cpid" ] || kill -9 "$cpid" 2>/dev/null || true
+      kill_if "$(cat "$root/exec/containerd/containerd.pid" 2>/dev/null || true)" containerd
     fi
     # Whatever the engine left mounted (overlay layers, netns files) first.
     if [ -d "$root" ]; then

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Crash cycles (issue 19, docs/RELIABILITY.md): CYCLES times, start a drill
+# with power-loss mounts and SIGKILL sessiondrill at a random moment (while
+# it provisions, loads, injects, sweeps); then count what is left after
+# WAIT seconds: processes of the run (redis-server, redis-sentinel,
+# sessiondrill nodes and watchdogs under the run's home), FUSE mounts under
+# it and run directories. Prints one line per cycle, then the totals and the
+# time the watchdog took to leave nothing.
+#
+# usage: scripts/crash-cycles.sh [CYCLES] [SCENARIO] [WAIT]   (release build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CYCLES=${1:-100}
+SCENARIO=${2:-topologies/aof-everysec-power-loss.yaml}
+WAIT=${3:-30}
+BIN=$PWD/target/release/sessiondrill
+[ -x "$BIN" ] || { echo "build first: cargo build --release" >&2; exit 2; }
+HOME_DIR=$(mktemp -d /tmp/sessiondrill-crash.XXXXXX)
+trap 'kill_all; fusermount3 -u -z "$HOME_DIR"/runs/*/nodes/*/data 2>/dev/null || true; rm -rf "$HOME_DIR"' EXIT
+
+# Every process working under $HOME_DIR, SIGKILLed (clean-up by hand).
+kill_all() {
+  for d in /proc/[0-9]*; do
+    [ "${d#/proc/}" = "$$" ] && continue
+    if { tr '\0' ' ' <"$d/cmdline"; } 2>/dev/null | grep -q -- "$HOME_DIR" ||
+      readlink "$d/cwd" 2>/dev/null | grep -q -- "^$HOME_DIR"; then
+      kill -KILL "${d#/proc/}" 2>/dev/null || true
+    fi
+  done
+}
+
+# What of a run under $HOME_DIR is still there: processes, mounts, dirs.
+left() {
+  local procs mounts dirs
+  # By command line or working directory: redis-server renames itself
+  # ("redis-server 127.0.0.1:PORT") but works in its data directory.
+  procs=0
+  for d in /proc/[0-9]*; do
+    [ "${d#/proc/}" = "$$" ] && continue
+    if { tr '\0' ' ' <"$d/cmdline"; } 2>/dev/null | grep -q -- "$HOME_DIR" ||
+      readlink "$d/cwd" 2>/dev/null | grep -q -- "^$HOME_DIR"; then
+      procs=$((procs + 1))
+    fi
+  done
+  mounts=$(grep -c -- " $HOME_DIR" /proc/self/mounts || true)
+  dirs=$(find "$HOME_DIR/runs" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l)
+  echo "$procs $mounts $dirs"
+}
+
+total_left=0
+worst=0
+echo "| cycle | killed after (ms) | clean after (ms) | processes / mounts / run dirs left |"
+echo "|---:|---:|---:|---|"
+for cycle in $(seq 1 "$CYCLES"); do
+  # Anywhere from provisioning (0.1 s) to the sweep (the drill loads 6 s).
+  delay_ms=$((100 + RANDOM % 7000))
+  SESSIONDRILL_HOME=$HOME_DIR "$BIN" run "$SCENARIO" >/dev/null 2>&1 &
+  pid=$!
+  python3 -c "import time; time.sleep($delay_ms / 1000)"
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  start=$(date +%s%N)
+  clean_ms=-1
+  while :; do
+    read -r p m d <<<"$(left)"
+    now=$(date +%s%N)
+    elapsed=$(((now - start) / 1000000))
+    if [ "$p" -eq 0 ] && [ "$m" -eq 0 ] && [ "$d" -eq 0 ]; then
+      clean_ms=$elapsed
+      break
+    fi
+    [ "$elapsed" -ge $((WAIT * 1000)) ] && break
+    sleep 0.05
+  done
+  if [ "$clean_ms" -lt 0 ]; then
+    total_left=$((total_left + 1))
+    echo "| $cycle | $delay_ms | not within ${WAIT} s | $p / $m / $d |"
+    # Clean by hand so the next cycle starts from nothing.
+    kill_all
+    for mnt in $(awk -v h="$HOME_DIR" '$2 ~ "^"h {print $2}' /proc/self/mounts); do
+      fusermount3 -u -z "$mnt" 2>/dev/null || true
+    done
+    rm -rf "$HOME_DIR/runs"
+  else
+    [ "$clean_ms" -gt "$worst" ] && worst=$clean_ms
+    echo "| $cycle | $delay_ms | $clean_ms | 0 / 0 / 0 |"
+  fi
+done
+echo
+echo "cycles: $CYCLES, with leftovers after ${WAIT} s: $total_left, slowest clean-up: ${worst} ms"
