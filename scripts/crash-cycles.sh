@@ -48,7 +48,7 @@ left() {
 }
 
 total_left=0
-worst=0
+times=()
 echo "| cycle | killed after (ms) | clean after (ms) | processes / mounts / run dirs left |"
 echo "|---:|---:|---:|---|"
 for cycle in $(seq 1 "$CYCLES"); do
@@ -82,9 +82,11 @@ for cycle in $(seq 1 "$CYCLES"); do
     done
     rm -rf "$HOME_DIR/runs"
   else
-    [ "$clean_ms" -gt "$worst" ] && worst=$clean_ms
+    times+=("$clean_ms")
     echo "| $cycle | $delay_ms | $clean_ms | 0 / 0 / 0 |"
   fi
 done
 echo
-echo "cycles: $CYCLES, with leftovers after ${WAIT} s: $total_left, slowest clean-up: ${worst} ms"
+summary=$(printf '%s\n' "${times[@]:-}" | sort -n | awk 'NF {a[++n] = $1}
+  END { if (n) printf "median %d / p90 %d / max %d ms", a[int((n + 1) / 2)], a[int(n * 0.9 + 0.5)], a[n] }')
+echo "cycles: $CYCLES, with leftovers after ${WAIT} s: $total_left; time until nothing was left: $summary"

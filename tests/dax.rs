@@ -328,6 +328,13 @@ async fn the_cache_answers_only_what_dynamodb_would() {
         .expect_err("DAX does not take PartiQL");
     let said = format!("{err:?}");
     assert!(said.contains("PartiQL"), "{said}");
+    // It never reached DynamoDB (passed through, it would have written
+    // there and left the cache's "a" stale).
+    let direct = client(&d, "db").await;
+    assert_eq!(
+        get_text(&direct, "S9", "A", true).await.as_deref(),
+        Some("a")
+    );
     assert_eq!(get_text(&dax, "S9", "A", false).await.as_deref(), Some("a"));
 
     // A deleted table's items are gone from the cache too; re-created with

@@ -349,8 +349,8 @@ fn redis_cli_takes_the_urls_up_prints() {
 }
 
 /// Run directories hold the runs' passwords (state.json, redis.conf) and
-/// the nodes' data: nothing under the home is open to other users, and a
-/// home open to them is closed.
+/// the nodes' data: nothing under the home is open to other users. The
+/// home's own mode is the user's (it may be a repository): left as it is.
 #[test]
 fn nothing_under_the_home_is_open_to_other_users() {
     use std::os::unix::fs::PermissionsExt;
@@ -372,7 +372,11 @@ fn nothing_under_the_home_is_open_to_other_users() {
     std::thread::sleep(Duration::from_millis(300));
     let mut open = Vec::new();
     let mut seen = 0;
-    let mut stack = vec![h.path().to_path_buf()];
+    let mut stack: Vec<std::path::PathBuf> = std::fs::read_dir(h.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     while let Some(p) = stack.pop() {
         let Ok(meta) = std::fs::symlink_metadata(&p) else {
             continue; // gone meanwhile
@@ -396,6 +400,8 @@ fn nothing_under_the_home_is_open_to_other_users() {
         "only {seen} entries: is this the home of the run?"
     );
     assert_eq!(open, Vec::<String>::new());
+    let home_mode = std::fs::metadata(h.path()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(home_mode, 0o755, "the home's own mode was changed");
 }
 
 /// A home another user owns is refused before anything starts (exit 2): it
@@ -467,6 +473,20 @@ fn down_does_not_kill_a_process_a_state_file_names_falsely() {
     assert!(
         victim.try_wait().unwrap().is_none(),
         "down killed a process that is not a sessiondrill"
+    );
+    // Nor when the state file leaves the program out.
+    state.as_object_mut().unwrap().remove("owner_exe");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("state.json"), state.to_string()).unwrap();
+    let out = cli(&h).args(["down", "forged-00000000"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        victim.try_wait().unwrap().is_none(),
+        "down killed the process a state file without its program named"
     );
 }
 

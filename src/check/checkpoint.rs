@@ -55,10 +55,11 @@ pub struct Request {
     /// How long to wait, with the load held, before reading: time for the
     /// clients to follow a new primary.
     pub settle: Duration,
-    /// Since when the fault side holds the load for it
-    /// ([`Checkpoints::hold`]): the checkpoint lets it go when done (or at
-    /// once if there is nothing to read), and counts its hold from then.
-    pub held_since: Option<Instant>,
+    /// The load the fault side holds for it ([`Checkpoints::hold`]): the
+    /// checkpoint counts its hold from then and lets it go when done (or
+    /// at once if there is nothing to read). Dropped with the request —
+    /// an engine that fails or goes away lets the load go.
+    pub held: Option<Held>,
     pub done: oneshot::Sender<Option<Checkpoint>>,
 }
 
@@ -128,28 +129,26 @@ pub fn channel() -> (Checkpoints, Requests) {
 }
 
 /// The load held ahead of a checkpoint not yet asked for
-/// ([`Checkpoints::hold`]). Handed to [`Checkpoints::take`], the checkpoint
-/// lets it go once it has read; dropped (the fault failed, or whoever held
-/// it was cancelled), it lets go at once.
+/// ([`Checkpoints::hold`]): it lets go when dropped — by the checkpoint
+/// once it has read, or at once when the fault failed, whoever held it
+/// was cancelled, or the engine dropped the request.
 #[must_use = "dropping it lets the load go"]
 #[derive(Debug)]
 pub struct Held {
-    hook: Option<HoldHook>,
+    hook: HoldHook,
     since: Instant,
 }
 
 impl Held {
-    /// The checkpoint took it over.
-    fn hand_over(mut self) {
-        self.hook = None;
+    /// When the load was held.
+    pub fn since(&self) -> Instant {
+        self.since
     }
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
-        if let Some(hook) = self.hook.take() {
-            hook.set(false);
-        }
+        self.hook.set(false);
     }
 }
 
@@ -160,7 +159,7 @@ impl Checkpoints {
     /// out. `None` if there is no load to hold.
     pub fn hold(&self) -> Option<Held> {
         self.hold.set(true).then(|| Held {
-            hook: Some(self.hold.clone()),
+            hook: self.hold.clone(),
             since: Instant::now(),
         })
     }
@@ -182,14 +181,11 @@ impl Checkpoints {
             groups,
             why: why.into(),
             settle,
-            held_since: held.as_ref().map(|h| h.since),
+            held,
             done,
         });
         if sent.is_err() {
-            return None; // `held`, dropped, lets go
-        }
-        if let Some(h) = held {
-            h.hand_over();
+            return None; // the request, dropped, lets the load go
         }
         answer.await.ok().flatten()
     }
@@ -223,7 +219,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_hold_is_let_go_when_its_holder_is_cancelled_and_kept_once_handed_over() {
+    async fn a_hold_is_let_go_when_its_holder_is_cancelled_and_kept_while_its_request_lives() {
         let (checkpoints, mut requests) = channel();
         let holds = Arc::new(AtomicI32::new(0));
         let h = holds.clone();
@@ -244,17 +240,19 @@ mod tests {
         cancelled.abort();
         let _ = cancelled.await;
         assert_eq!(holds.load(Ordering::SeqCst), 0);
-        // Handed to a checkpoint, the hold is the engine's to let go.
+        // Handed to a checkpoint, the hold lives as long as its request:
+        // the engine lets go when done, and so does an engine that drops
+        // the request (it failed, or the load is over).
         let held = checkpoints.hold();
         let asked = tokio::spawn({
             let c = checkpoints.clone();
             async move { c.take(0, vec![], "kept", Duration::ZERO, held).await }
         });
         let request = requests.rx.recv().await.unwrap();
-        assert!(request.held_since.is_some());
+        assert!(request.held.is_some());
         assert_eq!(holds.load(Ordering::SeqCst), 1);
         drop(request);
         assert!(asked.await.unwrap().is_none());
-        assert_eq!(holds.load(Ordering::SeqCst), 1);
+        assert_eq!(holds.load(Ordering::SeqCst), 0);
     }
 }

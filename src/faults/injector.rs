@@ -291,16 +291,18 @@ impl Injector {
             return;
         };
         let Ok(dep) = self.deployment() else { return };
+        let mut dep = dep.lock().await;
         // Held before the node comes back, not once it answers: a write
         // landing on it before the checkpoint reads could make what the
-        // fault destroyed look durable. Unavailability still counts the
+        // fault destroyed look durable. Only once the deployment is ours
+        // (waiting for another fault's injection with the load held would
+        // change that fault's drill). Unavailability still counts the
         // restart (the checkpoint is measured from the hold until its
         // first read succeeds).
         let held = match (&self.follow_ups, active.plan.at_heal) {
             (Some(f), true) => f.hold(),
             _ => None,
         };
-        let mut dep = dep.lock().await;
         let mut notes = Vec::new();
         let mut failed = false;
         for &i in &active.nodes {

@@ -170,8 +170,10 @@ impl ProcessHandle {
 }
 
 /// A URL redis-cli (`-u`), redis-py and redis-rs all accept: the user is
-/// named (`default`), as redis-cli 7.0 answers WRONGPASS to
-/// `redis://:PASSWORD@…`, and the password is percent-encoded.
+/// named (`default`) — redis-cli 7.0.15 sends no password for
+/// `redis://:PASSWORD@…` and gets NOAUTH — and the password is
+/// percent-encoded. (Redis before 6 has no users: its AUTH takes the
+/// password alone.)
 pub fn redis_url(port: u16, password: &str) -> String {
     if password.is_empty() {
         return format!("redis://127.0.0.1:{port}");

@@ -62,6 +62,12 @@ pub async fn up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, Pro
     if opts.power_loss_fs {
         crate::fabric::powerfs::available().map_err(ProvisionError::Unavailable)?;
     }
+    // A home that is not this user's is refused before anything in it is
+    // touched (the sweep removes directories).
+    opts.home.prepare().map_err(|source| ProvisionError::Home {
+        home: opts.home.root.clone(),
+        source,
+    })?;
     registry::sweep_stale(&opts.home);
     let fixed_ports = topology.nodes.iter().any(|n| n.port.is_some());
     let mut attempt = 1;
@@ -107,6 +113,7 @@ async fn try_up(
         detached: opts.detached,
         owner_pid: std::process::id(),
         owner_start: rundir::process_start_time(std::process::id()).unwrap_or(0),
+        owner_exe: rundir::exe_of(std::process::id()),
         started_unix_ms: rundir::now_unix_ms(),
         ready: false,
         nodes: Vec::new(),

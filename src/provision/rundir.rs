@@ -34,26 +34,38 @@ impl Home {
         Self { root }
     }
 
-    /// Make `dir` (and its parents) if missing, and make sure it is ours
-    /// and private (0700): run directories hold the runs' passwords, and
-    /// `down` trusts what they say. A directory of another user is
-    /// refused; one of ours open to others is closed.
-    fn owned_private_dir(dir: &Path) -> io::Result<()> {
+    /// Make sure the home can hold runs privately, before anything
+    /// touches it: the home must be a directory of this user (made 0700 if
+    /// missing; a link to one is fine, and an existing home's mode is left
+    /// alone — it may be a repository or a home directory), and `runs/`
+    /// must be this user's own directory, closed to others (0700). Run
+    /// directories hold the runs' passwords, and `down` trusts what they
+    /// say.
+    pub fn prepare(&self) -> io::Result<()> {
         use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        private_dir(dir)?;
-        let meta = std::fs::symlink_metadata(dir)?;
         let me = nix::unistd::getuid().as_raw();
-        if !meta.is_dir() || meta.uid() != me {
-            return Err(io::Error::new(
+        let not_ours = |dir: &Path| {
+            io::Error::new(
                 io::ErrorKind::PermissionDenied,
                 format!(
                     "{} is not a directory of this user (uid {me})",
                     dir.display()
                 ),
-            ));
+            )
+        };
+        private_dir(&self.root)?;
+        let home = std::fs::metadata(&self.root)?;
+        if !home.is_dir() || home.uid() != me {
+            return Err(not_ours(&self.root));
+        }
+        let runs = self.runs();
+        private_dir(&runs)?;
+        let meta = std::fs::symlink_metadata(&runs)?;
+        if !meta.is_dir() || meta.uid() != me {
+            return Err(not_ours(&runs));
         }
         if meta.mode() & 0o077 != 0 {
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+            std::fs::set_permissions(&runs, std::fs::Permissions::from_mode(0o700))?;
         }
         Ok(())
     }
@@ -65,8 +77,7 @@ impl Home {
     /// Create a fresh run directory for a topology called `name`.
     pub fn new_run(&self, name: &str) -> io::Result<RunDir> {
         use std::os::unix::fs::DirBuilderExt;
-        Self::owned_private_dir(&self.root)?;
-        Self::owned_private_dir(&self.runs())?;
+        self.prepare()?;
         loop {
             let id = format!("{name}-{:08x}", rand::random::<u32>());
             let path = self.runs().join(&id);
@@ -163,6 +174,11 @@ pub struct RunState {
     /// The owner's start time (clock ticks since boot), to tell it from a
     /// later process that reuses its pid.
     pub owner_start: u64,
+    /// The owner's program (`/proc/PID/exe` when it started the run):
+    /// whatever it is called — sessiondrill, a wrapper, a program using the
+    /// library — `down` signals only that program.
+    #[serde(default)]
+    pub owner_exe: Option<PathBuf>,
     pub started_unix_ms: u128,
     pub ready: bool,
     pub nodes: Vec<ProcessInfo>,
@@ -174,21 +190,39 @@ impl RunState {
         serde_json::from_slice(&bytes).map_err(io::Error::other)
     }
 
-    /// Is the owning sessiondrill process still alive? Only a process
-    /// that started when the state says, runs as this user and is a
-    /// sessiondrill counts: `down` signals it, and a state file could name
-    /// any process.
+    /// Is the owning process still alive? Only a process that started
+    /// when the state says, runs as this user and runs the program the
+    /// state names counts: `down` signals it, and a state file could name
+    /// any process (a forged one got an unrelated process killed).
     pub fn owner_alive(&self) -> bool {
         use std::os::unix::fs::MetadataExt;
         let pid = self.owner_pid;
         process_start_time(pid) == Some(self.owner_start)
             && std::fs::metadata(format!("/proc/{pid}"))
                 .is_ok_and(|m| m.uid() == nix::unistd::getuid().as_raw())
-            && std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| {
-                exe.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("sessiondrill"))
-            })
+            // A state file without the program (written before it was
+            // recorded, or forged without it) names nobody to signal.
+            && self
+                .owner_exe
+                .as_ref()
+                .is_some_and(|exe| exe_of(pid).is_some_and(|now| same_program(&now, exe)))
     }
+}
+
+/// The program process `pid` runs.
+pub fn exe_of(pid: u32) -> Option<PathBuf> {
+    std::fs::read_link(format!("/proc/{pid}/exe")).ok()
+}
+
+/// `now` (a `/proc/PID/exe` link) is the program `then` named: the same
+/// path, or the same path replaced since (a rebuilt binary reads
+/// "PATH (deleted)").
+fn same_program(now: &Path, then: &Path) -> bool {
+    now == then
+        || now
+            .to_str()
+            .and_then(|n| n.strip_suffix(" (deleted)"))
+            .is_some_and(|n| Path::new(n) == then)
 }
 
 /// Field 22 of `/proc/PID/stat`: when the process started. `None` when there

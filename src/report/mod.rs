@@ -236,6 +236,18 @@ pub struct ExpectationResult {
     pub note: Option<String>,
 }
 
+/// A run passes when every expectation holds, every fault fired and the
+/// load generator ran the whole load.
+fn verdict(
+    expectations: &[ExpectationResult],
+    faults: &[FaultReport],
+    generator_error: Option<&str>,
+) -> bool {
+    expectations.iter().all(|e| e.ok)
+        && !faults.iter().any(FaultReport::failed)
+        && generator_error.is_none()
+}
+
 /// How many lost (and stale) session ids the report lists.
 pub const ID_SAMPLE: usize = 1000;
 
@@ -299,9 +311,7 @@ pub fn build(
             op_timeout_ms: w.op_timeout.as_millis() as u64,
             prefill: w.prefill,
         },
-        ok: expectations.iter().all(|e| e.ok)
-            && !faults.iter().any(FaultReport::failed)
-            && outcome.generator_error.is_none(),
+        ok: verdict(&expectations, &faults, outcome.generator_error.as_deref()),
         generator_error: outcome.generator_error.clone(),
         caches,
         strategies,
@@ -314,5 +324,26 @@ pub fn build(
             .map(|(a, b)| [a.as_millis() as u64, b.as_millis() as u64])
             .collect(),
         expectations,
+    }
+}
+
+#[cfg(test)]
+mod verdict_tests {
+    use super::*;
+
+    #[test]
+    fn a_generator_that_died_fails_the_run_whatever_the_expectations_say() {
+        let held = ExpectationResult {
+            expr: "redis.lost == 0".into(),
+            ok: true,
+            observed: Some(0.0),
+            note: None,
+        };
+        assert!(verdict(std::slice::from_ref(&held), &[], None));
+        assert!(!verdict(
+            &[held],
+            &[],
+            Some("the load generator died: boom")
+        ));
     }
 }

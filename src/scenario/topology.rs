@@ -17,7 +17,10 @@ pub(super) fn topology(
             let path = src.path.parent().unwrap_or(Path::new(".")).join(rel);
             // Only a YAML file: a scenario naming /etc/passwd or
             // /proc/self/environ would have its errors quote them.
-            if !path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            if !path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
+            {
                 return Err(FileError::single(
                     &src.path,
                     Problem::new(

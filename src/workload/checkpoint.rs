@@ -61,7 +61,8 @@ impl Server {
                 },
                 _ = over.cancelled() => break,
             };
-            let cp = self.take(&req).await;
+            let mut req = req;
+            let cp = self.take(&mut req).await;
             if let Some(c) = &cp {
                 taken.push(c.clone());
             }
@@ -69,35 +70,33 @@ impl Server {
         }
         requests.close();
         while let Ok(r) = requests.try_recv() {
-            if r.held_since.is_some() {
-                self.control.hold_for_checkpoint(false);
-            }
+            // Its hold, if any, goes with it.
             let _ = r.done.send(None);
         }
         taken
     }
 
-    async fn take(&self, req: &Request) -> Option<Checkpoint> {
+    async fn take(&self, req: &mut Request) -> Option<Checkpoint> {
         let swept: Vec<&Swept> = self
             .strategies
             .iter()
             .filter(|s| s.groups.iter().any(|g| req.groups.contains(g)))
             .collect();
         if swept.is_empty() {
-            if req.held_since.is_some() {
-                self.control.hold_for_checkpoint(false);
-            }
+            drop(req.held.take()); // nothing to read: let go
             return None;
         }
         let origin = self.events.origin();
         let ms = |t: Instant| t.saturating_duration_since(origin).as_millis() as u64;
-        if req.held_since.is_none() {
+        // Held by the fault side already (the request's guard), or now.
+        let own_hold = req.held.is_none();
+        if own_hold {
             self.control.hold_for_checkpoint(true);
         }
         // From when the load was held: the hold before the checkpoint's
         // turn (a restart, a queue of checkpoints) stays measured until the
         // first read succeeds, like the checkpoint's own.
-        let at = req.held_since.unwrap_or_else(Instant::now);
+        let at = req.held.as_ref().map_or_else(Instant::now, |h| h.since());
         self.events.push(
             "checkpoint",
             "",
@@ -133,7 +132,11 @@ impl Server {
             let caused = s.store.fallbacks().saturating_sub(before);
             s.swept_fallbacks.fetch_add(caused, Ordering::Relaxed);
         }
-        self.control.hold_for_checkpoint(false);
+        if own_hold {
+            self.control.hold_for_checkpoint(false);
+        } else {
+            drop(req.held.take());
+        }
         let resumed = Instant::now();
         let mut strategies = indexmap::IndexMap::new();
         let mut said = Vec::new();

@@ -156,35 +156,57 @@ fn pos_of(text: &str, offset: usize) -> Pos {
 /// as a topology) is not printed whole.
 const QUOTE_CHARS: usize = 40;
 
-/// `msg` with every `"…"` longer than [`QUOTE_CHARS`] cut short.
+/// `msg` with every value quoted in `"…"` (with `\"` escapes) or in
+/// backticks cut short at [`QUOTE_CHARS`] characters.
 fn shorten_quotes(msg: &str) -> String {
     let mut out = String::with_capacity(msg.len().min(400));
-    let mut quoted: Option<usize> = None;
+    let mut open: Option<char> = None;
+    let mut n = 0usize;
+    let mut escaped = false;
     for ch in msg.chars() {
-        match (ch, quoted) {
-            ('"', None) => {
-                quoted = Some(0);
-                out.push(ch);
+        let Some(delim) = open else {
+            out.push(ch);
+            if ch == '"' || ch == '`' {
+                open = Some(ch);
+                n = 0;
+                escaped = false;
             }
-            ('"', Some(_)) => {
-                quoted = None;
-                out.push(ch);
-            }
-            (_, Some(n)) => {
-                if n < QUOTE_CHARS {
-                    out.push(ch);
-                } else if n == QUOTE_CHARS {
-                    out.push('…');
-                }
-                quoted = Some(n + 1);
-            }
-            (_, None) => out.push(ch),
+            continue;
+        };
+        if ch == delim && !escaped {
+            open = None;
+            out.push(ch);
+            continue;
         }
+        escaped = !escaped && ch == '\\' && delim == '"';
+        if n < QUOTE_CHARS {
+            out.push(ch);
+        } else if n == QUOTE_CHARS {
+            out.push('…');
+        }
+        n += 1;
     }
     out
 }
 
 /// Turn serde_yaml's "path: message at line L column C" into a [`Problem`].
+/// `pos`, or the end of `text` if it is past it: libyaml puts the end of a
+/// file without a final line break on the line after the last.
+fn within(pos: Pos, text: &str) -> Pos {
+    let lines: Vec<&str> = text.split('\n').collect();
+    match lines.get(pos.line.wrapping_sub(1)) {
+        Some(l) if pos.col <= l.chars().count() + 1 => pos,
+        Some(l) => Pos {
+            line: pos.line,
+            col: l.chars().count() + 1,
+        },
+        None => Pos {
+            line: lines.len(),
+            col: lines.last().map_or(0, |l| l.chars().count()) + 1,
+        },
+    }
+}
+
 fn serde_problem(e: &serde_yaml::Error, text: &str) -> Problem {
     let mut msg = e.to_string();
     let mut pos = e
@@ -210,7 +232,7 @@ fn serde_problem(e: &serde_yaml::Error, text: &str) -> Problem {
         Some((p, m)) if !p.contains(' ') && !p.is_empty() => (p.to_string(), m.to_string()),
         _ => (String::new(), msg),
     };
-    Problem::new(pos, path, message)
+    Problem::new(within(pos, text), path, message)
 }
 
 #[cfg(test)]
@@ -232,5 +254,20 @@ mod tests {
             shorten_quotes("unknown field `x`, expected \"a\""),
             "unknown field `x`, expected \"a\""
         );
+        // An escaped quote inside the value does not end it.
+        let inner = format!(
+            "invalid type: string \"a\\\"{}\", expected x",
+            "b".repeat(100)
+        );
+        let short = shorten_quotes(&inner);
+        assert!(short.ends_with("…\", expected x"), "{short}");
+        // Backticks too (a 10 000-character key).
+        let key = format!(
+            "unknown field `{}`, expected one of `name`",
+            "k".repeat(10_000)
+        );
+        let short = shorten_quotes(&key);
+        assert!(short.len() < 120, "{short}");
+        assert!(short.ends_with("…`, expected one of `name`"), "{short}");
     }
 }

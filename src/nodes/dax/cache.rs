@@ -150,10 +150,13 @@ impl<V: Clone> Cache<V> {
         }
     }
 
-    /// Empty the cache; reads in flight may not fill it.
+    /// Empty the cache; reads in flight may not fill it (one that took
+    /// its sequence just before would have `since == seq`: the sequence
+    /// moves on so that it is below the floor).
     pub fn clear(&self) {
         let mut inner = self.lock();
         inner.entries.clear();
+        inner.seq += 1;
         inner.floor = inner.seq;
     }
 
@@ -215,6 +218,11 @@ mod tests {
         let since = c.seq();
         c.fill("a".into(), 2, since);
         assert_eq!(c.get("a"), Some(2));
+        // With nothing written between the read's start and the flush.
+        let since = c.seq();
+        c.clear();
+        c.fill("a".into(), 3, since);
+        assert_eq!(c.get("a"), None);
     }
 
     #[test]

@@ -62,7 +62,7 @@ pub async fn dynamodb(State(dax): State<Arc<Dax>>, headers: HeaderMap, body: Byt
                 ),
             ))
         }
-        ("DeleteTable" | "CreateTable" | "UpdateTable", Some(r)) => {
+        ("DeleteTable" | "CreateTable", Some(r)) => {
             schema_change(&dax, &op, &headers, body, r).await
         }
         ("GetItem", Some(r)) => get_item(&dax, &headers, body, r).await,
@@ -156,16 +156,17 @@ async fn get_item(dax: &Dax, headers: &HeaderMap, body: Bytes, r: Value) -> Hand
     Ok(from_reply(reply))
 }
 
-/// A table deleted, created or changed: what was cached of it (items,
-/// queries, its key schema) no longer holds. The caches are emptied whole
-/// (they do not index by table); the schema is forgotten.
+/// A table deleted or created: what was cached of it (items, queries, its
+/// key schema) no longer holds. On a delete the caches are emptied whole
+/// (they do not index by table); the schema is forgotten on both. An
+/// UpdateTable cannot change the key: passed through, nothing forgotten.
 async fn schema_change(dax: &Dax, op: &str, headers: &HeaderMap, body: Bytes, r: Value) -> Handled {
     dax.passed_through.fetch_add(1, Ordering::Relaxed);
     let reply = dax.dynamodb.send(Some(op), headers, body).await?;
     if let Some(table) = r["TableName"].as_str() {
         dax.dynamodb.forget_schema(table).await;
     }
-    if reply.ok() && op != "CreateTable" {
+    if reply.ok() && op == "DeleteTable" {
         dax.items.clear();
         dax.queries.clear();
     }
