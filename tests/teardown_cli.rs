@@ -461,33 +461,22 @@ fn down_does_not_kill_a_process_a_state_file_names_falsely() {
         n["pid"] = serde_json::Value::Null;
     }
     let dir = h.path().join("runs").join("forged-00000000");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("state.json"), state.to_string()).unwrap();
-
-    let out = cli(&h).args(["down", "forged-00000000"]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        victim.try_wait().unwrap().is_none(),
-        "down killed a process that is not a sessiondrill"
-    );
+    // Plant the state file, run `down` on it: the victim must live.
+    let mut down_spares = |state: &serde_json::Value, what: &str| {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("state.json"), state.to_string()).unwrap();
+        let out = cli(&h).args(["down", "forged-00000000"]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(victim.try_wait().unwrap().is_none(), "down killed {what}");
+    };
+    down_spares(&state, "a process that is not a sessiondrill");
     // Nor when the state file leaves the program out.
     state.as_object_mut().unwrap().remove("owner_exe");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("state.json"), state.to_string()).unwrap();
-    let out = cli(&h).args(["down", "forged-00000000"]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        victim.try_wait().unwrap().is_none(),
-        "down killed the process a state file without its program named"
-    );
+    down_spares(&state, "the process a state file without its program named");
 }
 
 /// A home whose name has a `"` and a `\` (it ended redis.conf's quoted
