@@ -422,3 +422,68 @@ async fn reqwest_free_post(port: u16, op: &str, body: &str) -> String {
     s.read_to_string(&mut out).await.unwrap();
     out
 }
+
+/// The DAX node's own limits (issue 19): a connection that sends nothing
+/// is closed after the header timeout, and past the connection cap a new
+/// connection is closed at once — 1 100 idle connections used to stop the
+/// node until they were released. Once the idle ones are gone it answers.
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_connections_are_closed_and_capped() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut node = support::KillOnDrop(
+        std::process::Command::new(support::BIN)
+            .args(["__node", "dax", "--port", &port.to_string()])
+            .args([
+                "--dynamodb",
+                "http://127.0.0.1:9",
+                "--header-timeout-ms",
+                "400",
+            ])
+            .args(["--max-connections", "4"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let connect = || tokio::net::TcpStream::connect(("127.0.0.1", port));
+    let started = std::time::Instant::now();
+    let mut idle = Vec::new();
+    while idle.len() < 4 {
+        match connect().await {
+            Ok(s) => idle.push(s),
+            Err(_) if started.elapsed() < Duration::from_secs(10) => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("the node did not listen: {e}"),
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The fifth is closed at once (EOF, not an answer, not a hang).
+    let mut fifth = connect().await.unwrap();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_millis(300), fifth.read(&mut buf)).await;
+    assert!(
+        matches!(n, Ok(Ok(0)) | Ok(Err(_))),
+        "a connection past the cap was kept: {n:?}"
+    );
+    // The idle ones are closed by the header timeout, not kept for ever.
+    for s in &mut idle {
+        let n = tokio::time::timeout(Duration::from_secs(3), s.read(&mut buf)).await;
+        assert!(
+            matches!(n, Ok(Ok(0)) | Ok(Err(_))),
+            "an idle connection outlived the header timeout: {n:?}"
+        );
+    }
+    // And the node answers again.
+    let mut s = connect().await.unwrap();
+    s.write_all(b"GET /__dax/stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let _ = node.kill();
+}

@@ -31,6 +31,7 @@ mod keys;
 mod locks;
 pub mod probe;
 mod push;
+mod serve;
 mod upstream;
 
 use std::sync::Arc;
@@ -74,6 +75,13 @@ pub struct DaxNodeArgs {
     /// How long after a write the replicas' item caches learn of it.
     #[arg(long, default_value_t = 100)]
     pub replica_delay_ms: u64,
+    /// A connection that sends no complete request head within this many
+    /// milliseconds (idle keep-alive ones included) is closed.
+    #[arg(long, default_value_t = 10_000)]
+    pub header_timeout_ms: u64,
+    /// Connections served at once; more are closed as they come.
+    #[arg(long, default_value_t = 512)]
+    pub max_connections: usize,
 }
 
 /// Everything a DAX node reports about itself.
@@ -179,13 +187,18 @@ pub async fn run(args: DaxNodeArgs) -> Result<(), String> {
     );
     let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
+    serve::serve(
+        listener,
+        app,
+        Duration::from_millis(args.header_timeout_ms.max(1)),
+        args.max_connections,
+        async move {
             tokio::select! {
                 _ = term.recv() => {}
                 _ = int.recv() => {}
             }
-        })
-        .await
-        .map_err(|e| e.to_string())
+        },
+    )
+    .await;
+    Ok(())
 }
