@@ -102,7 +102,7 @@ async fn compare(args: CompareArgs, home: Home) -> u8 {
     if let Some(path) = &args.json {
         let written = serde_json::to_vec_pretty(&reports)
             .map_err(std::io::Error::other)
-            .and_then(|b| std::fs::write(path, b));
+            .and_then(|b| crate::drill::write_atomically(path, &b));
         if let Err(e) = written {
             eprintln!("error: writing {}: {e}", path.display());
             return 2;
@@ -114,7 +114,7 @@ async fn compare(args: CompareArgs, home: Home) -> u8 {
             md.push_str(&report::markdown(r));
             md.push('\n');
         }
-        if let Err(e) = std::fs::write(path, md) {
+        if let Err(e) = crate::drill::write_atomically(path, md.as_bytes()) {
             eprintln!("error: writing {}: {e}", path.display());
             return 2;
         }

@@ -220,12 +220,59 @@ pub fn write_report(
     if let Some(path) = json {
         serde_json::to_vec_pretty(report)
             .map_err(std::io::Error::other)
-            .and_then(|b| std::fs::write(path, b))
+            .and_then(|b| write_atomically(path, &b))
             .map_err(|e| format!("writing {}: {e}", path.display()))?;
     }
     if let Some(path) = md {
-        std::fs::write(path, report::markdown(report))
+        write_atomically(path, report::markdown(report).as_bytes())
             .map_err(|e| format!("writing {}: {e}", path.display()))?;
     }
     Ok(())
+}
+
+/// Write `path` whole or not at all: a temporary file beside it, renamed
+/// over it. A killed run, a full disk or a reader looking at the same
+/// moment never sees half a report (and a previous one stays until the
+/// new one is complete).
+pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("not a file name"))?;
+    let tmp = path.with_file_name(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let written = std::fs::File::create(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    match written.and_then(|()| std::fs::rename(&tmp, path)) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod write_tests {
+    #[test]
+    fn a_report_is_replaced_whole_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        std::fs::write(&path, b"old").unwrap();
+        super::write_atomically(&path, b"new").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names, ["r.json"]);
+        // A directory that is not there: an error, nothing left behind.
+        assert!(super::write_atomically(&dir.path().join("no/r.json"), b"x").is_err());
+    }
 }
