@@ -74,10 +74,10 @@ impl Home {
         self.root.join("runs")
     }
 
-    /// Create a fresh run directory for a topology called `name`.
+    /// Create a fresh run directory for a topology called `name`, private
+    /// to this user, in a home [`prepare`](Self::prepare)d first.
     pub fn new_run(&self, name: &str) -> io::Result<RunDir> {
         use std::os::unix::fs::DirBuilderExt;
-        self.prepare()?;
         loop {
             let id = format!("{name}-{:08x}", rand::random::<u32>());
             let path = self.runs().join(&id);

@@ -60,12 +60,8 @@ impl SourceText {
             return Err(too_big()); // it grew while we read it
         }
         let text = String::from_utf8(bytes).map_err(|e| {
-            let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-            let line = 1 + good.iter().filter(|&&b| b == b'\n').count();
-            let line_start = good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-            let col = 1 + String::from_utf8_lossy(&good[line_start..]).chars().count();
             fail(
-                Pos { line, col },
+                pos_of(e.as_bytes(), e.utf8_error().valid_up_to()),
                 "is not UTF-8 text: YAML files must be UTF-8".into(),
             )
         })?;
@@ -137,8 +133,8 @@ pub fn parse_spec<T: DeserializeOwned>(src: &SourceText) -> Result<(T, Positions
 }
 
 /// Line and column (1-based, in characters) of byte `offset` of `text`.
-fn pos_of(text: &str, offset: usize) -> Pos {
-    let before = &text.as_bytes()[..offset.min(text.len())];
+fn pos_of(text: &[u8], offset: usize) -> Pos {
+    let before = &text[..offset.min(text.len())];
     let line_start = before
         .iter()
         .rposition(|&b| b == b'\n')
@@ -189,7 +185,6 @@ fn shorten_quotes(msg: &str) -> String {
     out
 }
 
-/// Turn serde_yaml's "path: message at line L column C" into a [`Problem`].
 /// `pos`, or the end of `text` if it is past it: libyaml puts the end of a
 /// file without a final line break on the line after the last.
 fn within(pos: Pos, text: &str) -> Pos {
@@ -207,6 +202,8 @@ fn within(pos: Pos, text: &str) -> Pos {
     }
 }
 
+/// Turn serde_yaml's "path: message at line L column C" into a [`Problem`]
+/// at a position inside `text`, quoting at most [`QUOTE_CHARS`] of a value.
 fn serde_problem(e: &serde_yaml::Error, text: &str) -> Problem {
     let mut msg = e.to_string();
     let mut pos = e
@@ -224,7 +221,7 @@ fn serde_problem(e: &serde_yaml::Error, text: &str) -> Problem {
     if let Some(at) = msg.rfind(" at position ")
         && let Ok(offset) = msg[at + 13..].trim().parse::<usize>()
     {
-        pos = pos_of(text, offset);
+        pos = pos_of(text.as_bytes(), offset);
         msg.truncate(at);
     }
     let msg = shorten_quotes(&msg);

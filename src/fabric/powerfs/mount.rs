@@ -165,10 +165,7 @@ fn start(backing: &Path, mountpoint: &Path) -> io::Result<Live> {
     if fs::symlink_metadata(&graveyard).is_ok() {
         fs::remove_dir_all(&graveyard)?;
     }
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        fs::DirBuilder::new().mode(0o700).create(&graveyard)?;
-    }
+    private_dir(&graveyard)?;
     let o_path = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
     let journal = Arc::new(Journal::new(open(&graveyard, o_path, Mode::empty())?));
     let root = open(backing, o_path, Mode::empty())?;

@@ -99,15 +99,14 @@ pub fn policy_name(p: MaxmemoryPolicy) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::topology::Persistence;
 
     #[test]
     fn paths_are_quoted_as_redis_reads_them() {
         let p = Path::new("/tmp/a \"b\\c\nd/é");
         assert_eq!(quoted(p), "\"/tmp/a \\\"b\\\\c\\x0ad/\\xc3\\xa9\"");
     }
-
-    use super::*;
-    use crate::topology::Persistence;
 
     fn cfg(p: Persistence) -> RedisServer {
         RedisServer {
