@@ -24,6 +24,20 @@ if ((${#missing[@]})); then
   done
 fi
 
+# boto3 for tests/boto3 (the DAX node through the Python SDK): pip for the
+# python3 on PATH (pyenv, a venv); Debian's package where pip may not
+# install (an externally managed system Python).
+if ! python3 -c 'import boto3' >/dev/null 2>&1; then
+  echo "installing: boto3" >&2
+  if ! python3 -m pip install --quiet boto3 >/dev/null 2>&1; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3 python3-boto3 >/dev/null
+  fi
+  python3 -c 'import boto3' || { echo "boto3 could not be installed for $(command -v python3)" >&2; exit 1; }
+fi
+
 if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo not found: install Rust from https://rustup.rs (stable, 1.88 or newer)" >&2
   exit 2

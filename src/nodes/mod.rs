@@ -4,3 +4,5 @@
 
 pub mod dax;
 pub mod dynamodb;
+mod http;
+mod serve;

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+use super::capacity::Asked;
 use super::keys::{item_key, key_of, query_key};
 use super::upstream::{Reply, TARGET_PREFIX};
 use super::{Dax, DaxStats};
@@ -140,10 +141,11 @@ async fn get_item(dax: &Dax, headers: &HeaderMap, body: Bytes, r: Value) -> Hand
     };
     let ck = item_key(table, key);
     if let Some(item) = dax.items.get(&ck) {
-        let body = match item {
+        let mut body = match item {
             Some(item) => json!({ "Item": item }),
             None => json!({}),
         };
+        Asked::of(&r).hit(&mut body, table);
         return Ok(respond(StatusCode::OK, Bytes::from(body.to_string())));
     }
     let since = dax.items.seq();
@@ -228,6 +230,7 @@ async fn batch_get(dax: &Dax, headers: &HeaderMap, body: Bytes, r: Value) -> Han
         }
     }
     let mut unprocessed = json!({});
+    let mut consumed = Value::Null;
     if !missing.is_empty() {
         let mut req = r.clone();
         req["RequestItems"] = Value::Object(missing.clone());
@@ -239,6 +242,7 @@ async fn batch_get(dax: &Dax, headers: &HeaderMap, body: Bytes, r: Value) -> Han
             return Ok(from_reply(reply));
         };
         unprocessed = v["UnprocessedKeys"].clone();
+        consumed = v["ConsumedCapacity"].clone();
         for (table, t) in &missing {
             let items: Vec<Value> = v["Responses"][table]
                 .as_array()
@@ -273,7 +277,11 @@ async fn batch_get(dax: &Dax, headers: &HeaderMap, body: Bytes, r: Value) -> Han
             }
         }
     }
-    let body = json!({ "Responses": found, "UnprocessedKeys": unprocessed });
+    let mut body = json!({ "Responses": found, "UnprocessedKeys": unprocessed });
+    let asked: Vec<&String> = tables.keys().collect();
+    if let Some(list) = Asked::of(&r).batch(&asked, &consumed) {
+        body["ConsumedCapacity"] = list;
+    }
     Ok(respond(StatusCode::OK, Bytes::from(body.to_string())))
 }
 
@@ -284,11 +292,28 @@ async fn query(dax: &Dax, op: &str, headers: &HeaderMap, body: Bytes, r: Value) 
     }
     let ck = query_key(op, &r);
     if let Some(cached) = dax.queries.get(&ck) {
-        return Ok(respond(StatusCode::OK, cached));
+        // Cached without ConsumedCapacity (below): added only when asked.
+        let asked = Asked::of(&r);
+        let body = match serde_json::from_slice::<Value>(&cached) {
+            Ok(mut answer) if asked != Asked::None => {
+                asked.hit(&mut answer, r["TableName"].as_str().unwrap_or_default());
+                Bytes::from(answer.to_string())
+            }
+            _ => cached,
+        };
+        return Ok(respond(StatusCode::OK, body));
     }
     let reply = dax.dynamodb.send(Some(op), headers, body).await?;
     if reply.ok() {
-        dax.queries.put(ck, reply.body.clone());
+        // What this miss consumed is not what a later hit consumes.
+        let body = match reply.json() {
+            Some(mut answer) if answer.get("ConsumedCapacity").is_some() => {
+                Asked::None.hit(&mut answer, "");
+                Bytes::from(answer.to_string())
+            }
+            _ => reply.body.clone(),
+        };
+        dax.queries.put(ck, body);
     }
     Ok(from_reply(reply))
 }

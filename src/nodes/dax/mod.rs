@@ -25,13 +25,12 @@
 //! /__dax/flush` empties both caches (the `flush` fault).
 
 mod cache;
+mod capacity;
 mod handlers;
-mod http;
 mod keys;
 mod locks;
 pub mod probe;
 mod push;
-mod serve;
 mod upstream;
 
 use std::sync::Arc;
@@ -79,9 +78,10 @@ pub struct DaxNodeArgs {
     /// milliseconds (idle keep-alive ones included) is closed.
     #[arg(long, default_value_t = 10_000)]
     pub header_timeout_ms: u64,
-    /// Connections served at once; more are closed as they come.
-    #[arg(long, default_value_t = 512)]
-    pub max_connections: usize,
+    /// Connections served at once; more are closed as they come. Default:
+    /// what the open-file limit allows (half of it, less a reserve).
+    #[arg(long)]
+    pub max_connections: Option<usize>,
 }
 
 /// Everything a DAX node reports about itself.
@@ -187,11 +187,12 @@ pub async fn run(args: DaxNodeArgs) -> Result<(), String> {
     );
     let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
-    serve::serve(
+    crate::nodes::serve::serve(
         listener,
         app,
         Duration::from_millis(args.header_timeout_ms.max(1)),
-        args.max_connections,
+        args.max_connections
+            .unwrap_or_else(crate::nodes::serve::connection_room),
         async move {
             tokio::select! {
                 _ = term.recv() => {}

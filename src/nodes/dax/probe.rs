@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, Method};
 use bytes::Bytes;
 
 use super::DaxStats;
-use super::http::{self, Response};
+use crate::nodes::http::{self, Response};
 
 async fn call(method: Method, port: u16, path: &str, limit: Duration) -> Result<Response, String> {
     let url = format!("http://127.0.0.1:{port}/__dax/{path}");

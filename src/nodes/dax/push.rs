@@ -17,7 +17,9 @@ pub fn start(peer: String) -> mpsc::UnboundedSender<(Instant, Bytes)> {
         while let Some((due, body)) = rx.recv().await {
             tokio::time::sleep_until(due).await;
             let limit = std::time::Duration::from_secs(2);
-            if let Err(e) = super::http::send(Method::POST, &url, &headers, body, limit).await {
+            if let Err(e) =
+                crate::nodes::http::send(Method::POST, &url, &headers, body, limit).await
+            {
                 tracing::warn!("pushing to peer {url}: {e}");
             }
         }

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use super::http;
+use crate::nodes::http;
 
 pub const TARGET_PREFIX: &str = "DynamoDB_20120810.";
 

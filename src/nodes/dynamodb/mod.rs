@@ -2,7 +2,10 @@
 //! protocol over HTTP) on a loopback port, file-backed in the run directory.
 //!
 //! Dynoxide never deletes expired items by itself; like DynamoDB's lazy TTL
-//! deletion, this node sweeps them on an interval.
+//! deletion, this node sweeps them on an interval. Clients connect to its
+//! front ([`front`]), which sets the limits Dynoxide's server does not.
+
+mod front;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,6 +23,14 @@ pub struct DynamodbNodeArgs {
     /// Delete expired items (TTL) every this many milliseconds.
     #[arg(long, default_value_t = 5000)]
     pub ttl_sweep_ms: u64,
+    /// A connection that sends no complete request head within this many
+    /// milliseconds (idle keep-alive ones included) is closed.
+    #[arg(long, default_value_t = 10_000)]
+    pub header_timeout_ms: u64,
+    /// Connections served at once; more are closed as they come. Default:
+    /// what the open-file limit allows (half of it, less a reserve).
+    #[arg(long)]
+    pub max_connections: Option<usize>,
 }
 
 pub async fn run(args: DynamodbNodeArgs) -> Result<(), String> {
@@ -28,7 +39,15 @@ pub async fn run(args: DynamodbNodeArgs) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, args.port))
         .await
         .map_err(|e| format!("binding 127.0.0.1:{}: {e}", args.port))?;
-    eprintln!("dynamodb node listening on http://127.0.0.1:{}", args.port);
+    // Dynoxide's own port: only the front connects to it.
+    let inner = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+        .await
+        .map_err(|e| format!("binding 127.0.0.1:0: {e}"))?;
+    let inner_addr = inner.local_addr().map_err(|e| e.to_string())?;
+    eprintln!(
+        "dynamodb node listening on http://127.0.0.1:{} (Dynoxide behind it on {inner_addr})",
+        args.port
+    );
 
     let sweeper_db = db.clone();
     let interval = Duration::from_millis(args.ttl_sweep_ms.max(10));
@@ -48,11 +67,27 @@ pub async fn run(args: DynamodbNodeArgs) -> Result<(), String> {
 
     let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
-    let shutdown = async move {
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-    };
-    dynoxide::server::serve_with_shutdown(listener, db, shutdown).await
+    let stop = tokio_util::sync::CancellationToken::new();
+    let dynoxide = tokio::spawn(dynoxide::server::serve_with_shutdown(
+        inner,
+        db,
+        stop.clone().cancelled_owned(),
+    ));
+    crate::nodes::serve::serve(
+        listener,
+        front::router(format!("http://{inner_addr}")),
+        Duration::from_millis(args.header_timeout_ms.max(1)),
+        args.max_connections
+            .unwrap_or_else(crate::nodes::serve::connection_room),
+        async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        },
+    )
+    .await;
+    // Requests already in Dynoxide finish; then the database is closed.
+    stop.cancel();
+    dynoxide.await.map_err(|e| format!("dynoxide: {e}"))?
 }

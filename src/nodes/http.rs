@@ -1,6 +1,7 @@
 //! A small HTTP/1 client over hyper-util's pooled client: the DAX node
-//! talks to DynamoDB, to its primary and its replicas with it, and
-//! sessiondrill asks DAX nodes for their stats. Plain HTTP on loopback only.
+//! talks to DynamoDB, to its primary and its replicas with it, the
+//! DynamoDB node's front to Dynoxide, and sessiondrill asks DAX nodes for
+//! their stats. Plain HTTP on loopback only.
 
 use std::sync::OnceLock;
 use std::time::Duration;
