@@ -53,6 +53,11 @@ pub fn is_local(endpoint: &str) -> bool {
     host == "localhost" || host.starts_with("127.") || host == "[::1]"
 }
 
+/// How long a client keeps an idle connection to a local endpoint: less
+/// than our nodes' header timeout (10 s), which closes idle connections, so
+/// that a request never goes out on a connection the node is closing.
+pub const LOCAL_POOL_IDLE: Duration = Duration::from_secs(5);
+
 /// A client for `endpoint`. Local endpoints get static dummy credentials
 /// (no credential chain, no instance-metadata probes); others use the
 /// standard AWS configuration chain (env, profile, SSO, …).
@@ -67,7 +72,11 @@ pub async fn client(endpoint: &str, region: &str, policy: ClientPolicy) -> Clien
         RetryConfig::standard().with_max_attempts(policy.max_attempts)
     };
     // One TLS stack for every endpoint (rustls with ring; see Cargo.toml).
-    let http = aws_smithy_http_client::Builder::new()
+    let mut http = aws_smithy_http_client::Builder::new();
+    if is_local(endpoint) {
+        http = http.pool_idle_timeout(LOCAL_POOL_IDLE);
+    }
+    let http = http
         .tls_provider(tls::Provider::Rustls(
             tls::rustls_provider::CryptoMode::Ring,
         ))

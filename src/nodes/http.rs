@@ -39,14 +39,21 @@ pub struct Response {
     pub body: Bytes,
 }
 
+/// Idle connections the client keeps per host.
+pub const IDLE_PER_HOST: u64 = 64;
+
 fn client() -> &'static Client<HttpConnector, Full<Bytes>> {
     static CLIENT: OnceLock<Client<HttpConnector, Full<Bytes>>> = OnceLock::new();
     CLIENT.get_or_init(|| {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(Duration::from_secs(1)));
         connector.set_nodelay(true);
+        // Idle connections are closed before our servers close them (their
+        // header timeout): a request sent as the server closes would fail.
         Client::builder(TokioExecutor::new())
-            .pool_max_idle_per_host(64)
+            .pool_max_idle_per_host(IDLE_PER_HOST as usize)
+            .pool_idle_timeout(crate::dynamo::LOCAL_POOL_IDLE)
+            .pool_timer(hyper_util::rt::TokioTimer::new())
             .build(connector)
     })
 }

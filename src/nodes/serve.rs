@@ -8,7 +8,7 @@
 //!
 //! The cap is what the node's descriptors allow ([`connection_room`]), not
 //! a fixed number: a fixed 512 broke the DynamoDB conformance suite, whose
-//! SDK clients hold up to 547 keep-alive connections at once (measured).
+//! SDK clients hold up to 546 keep-alive connections at once (measured).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,15 +19,31 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-/// Descriptors kept for the node's own files, its listener, logs and
-/// database.
+/// Descriptors kept for the node's own files: its listeners, logs,
+/// database, runtime.
 const RESERVE: u64 = 64;
+
+/// How long a node waits, once told to stop, for the requests it is
+/// serving to be answered.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// What one connection of a node costs in descriptors, for its cap.
+#[derive(Debug, Clone, Copy)]
+pub struct Cost {
+    /// Per connection served: its socket, and the ones a request on it may
+    /// hold upstream while it runs.
+    pub per_connection: u64,
+    /// Held whatever the connections: idle upstream connections the node's
+    /// client keeps (and their other ends, when the upstream is in this
+    /// process).
+    pub pooled: u64,
+}
 
 /// How many connections a node may serve at once when not told: its soft
 /// limit of open files (first raised to the hard limit, as servers do),
-/// less a reserve, halved — each connection may hold one more, upstream.
-/// At least 1.
-pub fn connection_room() -> usize {
+/// less the reserve and what its pool holds, divided by what a connection
+/// costs. At least 1.
+pub fn connection_room(cost: Cost) -> usize {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
     let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
         return 512;
@@ -37,10 +53,13 @@ pub fn connection_room() -> usize {
     } else {
         soft
     };
-    usize::try_from((soft.saturating_sub(RESERVE) / 2).max(1)).unwrap_or(usize::MAX)
+    let room = soft.saturating_sub(RESERVE + cost.pooled) / cost.per_connection.max(1);
+    usize::try_from(room.max(1)).unwrap_or(usize::MAX)
 }
 
-/// Serve `app` on `listener` until `shutdown` completes.
+/// Serve `app` on `listener` until `shutdown` completes; then stop taking
+/// connections, let the requests being served be answered (for up to
+/// [`DRAIN`]) and close the idle connections, and return.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
@@ -51,11 +70,12 @@ pub async fn serve(
     let room = Arc::new(Semaphore::new(
         max_connections.clamp(1, Semaphore::MAX_PERMITS),
     ));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
-            () = &mut shutdown => return,
+            () = &mut shutdown => break,
         };
         let stream = match accepted {
             Ok((stream, _)) => stream,
@@ -72,15 +92,23 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(app.clone());
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .keep_alive(true);
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             let _permit = permit;
-            let mut http = hyper::server::conn::http1::Builder::new();
-            http.timer(TokioTimer::new())
-                .header_read_timeout(header_timeout)
-                .keep_alive(true);
-            if let Err(e) = http.serve_connection(TokioIo::new(stream), service).await {
+            if let Err(e) = conn.await {
                 tracing::debug!("connection: {e}");
             }
         });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still running after {DRAIN:?}: stopping anyway");
     }
 }

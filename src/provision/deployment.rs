@@ -45,12 +45,16 @@ impl UpOptions {
 /// A running topology. Dropping it tears everything down.
 pub struct Deployment {
     // Field order is drop order: processes (and their mounts), then the
-    // spawner thread, then the mount watchdog, then the run directory.
+    // spawner thread, then the run directory, then the watchdog. The
+    // watchdog goes last: a SIGKILL while the directory was being removed,
+    // after the watchdog had been stopped, left the directory (1 in 100
+    // Docker crash cycles); it leaves by itself once the directory is gone.
     pub nodes: Vec<ProcessHandle>,
     pub(super) spawner: Spawner,
-    /// Held for its `Drop`: stopped once the nodes and mounts are gone.
-    pub(super) _watchdog: Option<watchdog::Watchdog>,
     pub run: RunDir,
+    /// Held for its `Drop`: stopped once the nodes, mounts and directory
+    /// are gone.
+    pub(super) _watchdog: Option<watchdog::Watchdog>,
     pub topology: Topology,
     /// Time from the start of `up` until every node answered.
     pub ready_in: Duration,

@@ -14,7 +14,8 @@
 //! start time, so a reused pid does not fool it) is still alive. When the
 //! owner is gone it lazily unmounts whatever FUSE mount is left under the
 //! run directory, waits for the nodes to be gone, removes the directory
-//! (unless it was kept) and exits. A normal teardown stops it first.
+//! (unless it was kept) and exits. A normal teardown removes the directory
+//! before it stops the watchdog (which sees it gone and leaves).
 //!
 //! With the Docker provider it also removes the run's containers: they are
 //! the engine's children, so no parent-death signal reaches them.

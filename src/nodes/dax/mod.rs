@@ -149,6 +149,14 @@ impl Dax {
     }
 }
 
+/// A connection's descriptors: its own and, while a request on it runs,
+/// one upstream (DynamoDB, the primary); the client keeps idle ones to
+/// DynamoDB, the primary and two peers at most.
+const COST: crate::nodes::serve::Cost = crate::nodes::serve::Cost {
+    per_connection: 2,
+    pooled: 4 * crate::nodes::http::IDLE_PER_HOST,
+};
+
 pub async fn run(args: DaxNodeArgs) -> Result<(), String> {
     let dax = Arc::new(Dax {
         items: Cache::new(args.max_items, Duration::from_millis(args.item_ttl_ms)),
@@ -192,7 +200,7 @@ pub async fn run(args: DaxNodeArgs) -> Result<(), String> {
         app,
         Duration::from_millis(args.header_timeout_ms.max(1)),
         args.max_connections
-            .unwrap_or_else(crate::nodes::serve::connection_room),
+            .unwrap_or_else(|| crate::nodes::serve::connection_room(COST)),
         async move {
             tokio::select! {
                 _ = term.recv() => {}

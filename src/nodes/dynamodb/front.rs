@@ -10,9 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, HeaderName, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::Response;
 use bytes::Bytes;
 
 use crate::nodes::http;
@@ -48,6 +49,14 @@ fn end_to_end(headers: &HeaderMap) -> HeaderMap {
     out
 }
 
+/// A response with exactly these headers (no content type added).
+fn response(status: StatusCode, headers: HeaderMap, body: Bytes) -> Response {
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = status;
+    *resp.headers_mut() = headers;
+    resp
+}
+
 async fn forward(
     State(inner): State<Arc<String>>,
     method: Method,
@@ -55,13 +64,25 @@ async fn forward(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let Some(path) = uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .filter(|p| p.starts_with('/'))
+    else {
+        // `OPTIONS *` and the like: what Dynoxide answers to any path but `/`.
+        let body = Bytes::from_static(b"<UnknownOperationException/>\n");
+        return response(StatusCode::NOT_FOUND, HeaderMap::new(), body);
+    };
     let url = format!("{inner}{path}");
+    let head = method == Method::HEAD;
     match http::send(method, &url, &end_to_end(&headers), body, LIMIT).await {
         Ok(r) => {
-            let mut resp = (r.status, r.body).into_response();
-            resp.headers_mut().extend(end_to_end(&r.headers));
-            resp
+            let mut h = end_to_end(&r.headers);
+            // A HEAD answer has no body but says how long the GET's is.
+            if head && let Some(len) = r.headers.get(header::CONTENT_LENGTH) {
+                h.insert(header::CONTENT_LENGTH, len.clone());
+            }
+            response(r.status, h, r.body)
         }
         Err(e) => {
             tracing::warn!("dynamodb front: {e}");
@@ -69,12 +90,16 @@ async fn forward(
                 "__type": "com.amazonaws.dynamodb.v20120810#InternalServerError",
                 "message": "the DynamoDB node did not answer",
             });
-            let mut resp = (StatusCode::INTERNAL_SERVER_ERROR, body.to_string()).into_response();
-            resp.headers_mut().insert(
-                "content-type",
-                axum::http::HeaderValue::from_static("application/x-amz-json-1.0"),
+            let mut h = HeaderMap::new();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-amz-json-1.0"),
             );
-            resp
+            response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                h,
+                Bytes::from(body.to_string()),
+            )
         }
     }
 }

@@ -33,16 +33,36 @@ pub struct DynamodbNodeArgs {
     pub max_connections: Option<usize>,
 }
 
+/// A connection's descriptors: its own and, while a request on it runs,
+/// both ends of one connection to Dynoxide (in this process); the client
+/// keeps idle ones to Dynoxide, two descriptors each.
+const COST: crate::nodes::serve::Cost = crate::nodes::serve::Cost {
+    per_connection: 3,
+    pooled: 2 * crate::nodes::http::IDLE_PER_HOST,
+};
+
+/// Dynoxide's own port: on 127.0.0.2, whose ports no node is planned on
+/// (an ephemeral port of 127.0.0.1 taken here could be one `up` planned
+/// for another node and has not bound yet); 127.0.0.1 where that address
+/// is missing.
+async fn inner_listener() -> Result<tokio::net::TcpListener, String> {
+    let other = std::net::Ipv4Addr::new(127, 0, 0, 2);
+    match tokio::net::TcpListener::bind((other, 0)).await {
+        Ok(l) => Ok(l),
+        Err(_) => tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+            .await
+            .map_err(|e| format!("binding 127.0.0.1:0: {e}")),
+    }
+}
+
 pub async fn run(args: DynamodbNodeArgs) -> Result<(), String> {
     let path = args.db.to_str().ok_or("database path is not UTF-8")?;
     let db = dynoxide::Database::new(path).map_err(|e| format!("opening {path}: {e}"))?;
     let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, args.port))
         .await
         .map_err(|e| format!("binding 127.0.0.1:{}: {e}", args.port))?;
-    // Dynoxide's own port: only the front connects to it.
-    let inner = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
-        .await
-        .map_err(|e| format!("binding 127.0.0.1:0: {e}"))?;
+    // Only the front connects to it.
+    let inner = inner_listener().await?;
     let inner_addr = inner.local_addr().map_err(|e| e.to_string())?;
     eprintln!(
         "dynamodb node listening on http://127.0.0.1:{} (Dynoxide behind it on {inner_addr})",
@@ -51,7 +71,7 @@ pub async fn run(args: DynamodbNodeArgs) -> Result<(), String> {
 
     let sweeper_db = db.clone();
     let interval = Duration::from_millis(args.ttl_sweep_ms.max(10));
-    tokio::spawn(async move {
+    let sweeper = tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
         tick.tick().await;
         loop {
@@ -68,26 +88,44 @@ pub async fn run(args: DynamodbNodeArgs) -> Result<(), String> {
     let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
     let stop = tokio_util::sync::CancellationToken::new();
-    let dynoxide = tokio::spawn(dynoxide::server::serve_with_shutdown(
-        inner,
-        db,
-        stop.clone().cancelled_owned(),
-    ));
+    // Dynoxide ending by itself ends the node: a front with nothing behind
+    // it would answer every request with an error.
+    let ended = tokio_util::sync::CancellationToken::new();
+    let dynoxide = {
+        let (stop, ended) = (stop.clone(), ended.clone());
+        tokio::spawn(async move {
+            let r = dynoxide::server::serve_with_shutdown(inner, db, stop.cancelled_owned()).await;
+            ended.cancel();
+            r
+        })
+    };
+    let gone = ended.clone();
     crate::nodes::serve::serve(
         listener,
         front::router(format!("http://{inner_addr}")),
         Duration::from_millis(args.header_timeout_ms.max(1)),
         args.max_connections
-            .unwrap_or_else(crate::nodes::serve::connection_room),
+            .unwrap_or_else(|| crate::nodes::serve::connection_room(COST)),
         async move {
             tokio::select! {
                 _ = term.recv() => {}
                 _ = int.recv() => {}
+                () = gone.cancelled() => {}
             }
         },
     )
     .await;
-    // Requests already in Dynoxide finish; then the database is closed.
+    let early = ended.is_cancelled();
+    // The front has answered what it was serving; now Dynoxide stops (its
+    // connections from the front are idle). The database closes with the
+    // last handle: the sweeper's goes here, or when a sweep running now ends.
+    sweeper.abort();
+    let _ = sweeper.await;
     stop.cancel();
-    dynoxide.await.map_err(|e| format!("dynoxide: {e}"))?
+    let served = dynoxide.await.map_err(|e| format!("dynoxide: {e}"))?;
+    match (served, early) {
+        (Err(e), _) => Err(e),
+        (Ok(()), true) => Err("Dynoxide stopped serving".into()),
+        (Ok(()), false) => Ok(()),
+    }
 }
