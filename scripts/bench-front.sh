@@ -4,7 +4,8 @@
 # (examples/dynoxide_direct.rs) and `sessiondrill __node dynamodb` (the
 # front in front of the same Dynoxide). One connection, one consistent
 # GetItem of a 512-byte item at a time, REQUESTS per round, from Python's
-# http.client (the client's own time is the same on both sides).
+# http.client (the client's own time is the same on both sides); a fresh
+# connection each round (the front closes one idle for 10 s).
 #
 # usage: scripts/bench-front.sh [ROUNDS] [REQUESTS]   (builds what it needs)
 set -euo pipefail
@@ -75,14 +76,16 @@ def measure(c, n):
     lat.sort()
     return lat[len(lat) // 2], lat[int(len(lat) * 0.99)]
 
-conns = {"Dynoxide directly": connect(direct), "the node (front)": connect(front)}
-for c in conns.values():
-    prepare(c)
-    measure(c, 200)  # warm-up
+targets = {"Dynoxide directly": direct, "the node (front)": front}
+for port in targets.values():
+    prepare(connect(port))
 print("| round | target | p50 | p99 |")
 print("|---:|---|---:|---:|")
 for r in range(1, rounds + 1):
-    for name, c in conns.items():
+    for name, port in targets.items():
+        c = connect(port)
+        measure(c, 200)  # warm-up
         p50, p99 = measure(c, n)
+        c.close()
         print(f"| {r} | {name} | {p50:.0f} µs | {p99:.0f} µs |")
 PY

@@ -49,15 +49,22 @@ nodes:
   db: { kind: dynamodb }
   dax: { kind: dax }
 EOF
-SESSIONDRILL_HOME=$WORK/home "$BIN" up "$WORK/conformance.yaml" --json >"$WORK/up.json" 2>"$WORK/up.log" &
-pids+=($!)
+# The baseline first, listening before `up` plans its ports.
 direct=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 ./target/release/examples/dynoxide_direct "$direct" "$WORK/direct.db" 2>"$WORK/direct.log" &
-pids+=($!)
-
+direct_pid=$!
+pids+=("$direct_pid")
+for _ in $(seq 1 100); do
+  python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $direct), 1)" 2>/dev/null && break
+  kill -0 "$direct_pid" 2>/dev/null || { cat "$WORK/direct.log" >&2; exit 1; }
+  sleep 0.1
+done
+SESSIONDRILL_HOME=$WORK/home "$BIN" up "$WORK/conformance.yaml" --json >"$WORK/up.json" 2>"$WORK/up.log" &
+up_pid=$!
+pids+=("$up_pid")
 for _ in $(seq 1 150); do
   [ -s "$WORK/up.json" ] && break
-  kill -0 "${pids[0]}" 2>/dev/null || { cat "$WORK/up.log" >&2; exit 1; }
+  kill -0 "$up_pid" 2>/dev/null || { cat "$WORK/up.log" >&2; exit 1; }
   sleep 0.1
 done
 [ -s "$WORK/up.json" ] || { echo "the nodes were not up within 15 s:" >&2; cat "$WORK/up.log" >&2; exit 1; }
@@ -73,6 +80,8 @@ for target in dynoxide dynamodb dax; do
   dynamodb) endpoint=$(url db) ;;
   dax) endpoint=$(url dax) ;;
   esac
+  kill -0 "$direct_pid" 2>/dev/null && kill -0 "$up_pid" 2>/dev/null ||
+    { echo "a target stopped:" >&2; cat "$WORK/direct.log" "$WORK/up.log" >&2; exit 1; }
   # Never an empty endpoint: the suite would then run against real AWS.
   case $endpoint in
   http://127.0.0.1:[0-9]*) ;;

@@ -27,7 +27,8 @@ esac
 BIN=$PWD/target/release/sessiondrill
 [ -x "$BIN" ] || { echo "build first: cargo build --release" >&2; exit 2; }
 HOME_DIR=$(mktemp -d /tmp/sessiondrill-crash.XXXXXX)
-trap 'kill_all; remove_containers; fusermount3 -u -z "$HOME_DIR"/runs/*/nodes/*/data 2>/dev/null || true; rm -rf "$HOME_DIR"' EXIT
+pid=
+trap '[ -z "$pid" ] || kill -KILL "$pid" 2>/dev/null; kill_all; remove_containers; fusermount3 -u -z "$HOME_DIR"/runs/*/nodes/*/data 2>/dev/null || true; rm -rf "$HOME_DIR"' EXIT
 
 # Every process working under $HOME_DIR, SIGKILLed (clean-up by hand).
 kill_all() {
@@ -57,7 +58,7 @@ containers() {
 
 remove_containers() {
   local ids
-  ids=$(containers)
+  ids=$(containers) || return 0
   [ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1 || true
 }
 
@@ -83,15 +84,16 @@ left() {
 }
 
 # A drill that cannot start at all would make every cycle look clean: run
-# it once to its end first (exit 0, or 1 for an expectation not met).
-first=0
-SESSIONDRILL_HOME=$HOME_DIR "$BIN" --provider "$PROVIDER" run "$SCENARIO" >"$HOME_DIR/first.log" 2>&1 || first=$?
-if [ "$first" -gt 1 ]; then
-  echo "the drill does not run to its end (exit $first); its output:" >&2
+# it once to its end first — it must write its report (exit 1 is also an
+# expectation not met, so the exit code alone does not tell).
+SESSIONDRILL_HOME=$HOME_DIR "$BIN" --provider "$PROVIDER" run "$SCENARIO" \
+  --json "$HOME_DIR/first.json" >"$HOME_DIR/first.log" 2>&1 || true
+if [ ! -s "$HOME_DIR/first.json" ]; then
+  echo "the drill does not run to its end; its output:" >&2
   cat "$HOME_DIR/first.log" >&2
   exit 1
 fi
-rm -f "$HOME_DIR/first.log"
+rm -f "$HOME_DIR/first.log" "$HOME_DIR/first.json"
 
 total_left=0
 times=()
