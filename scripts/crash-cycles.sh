@@ -28,7 +28,7 @@ BIN=$PWD/target/release/sessiondrill
 [ -x "$BIN" ] || { echo "build first: cargo build --release" >&2; exit 2; }
 HOME_DIR=$(mktemp -d /tmp/sessiondrill-crash.XXXXXX)
 pid=
-trap '[ -z "$pid" ] || kill -KILL "$pid" 2>/dev/null; kill_all; remove_containers; fusermount3 -u -z "$HOME_DIR"/runs/*/nodes/*/data 2>/dev/null || true; rm -rf "$HOME_DIR"' EXIT
+trap '{ [ -z "$pid" ] || kill -KILL "$pid" 2>/dev/null || true; }; kill_all; remove_containers; fusermount3 -u -z "$HOME_DIR"/runs/*/nodes/*/data 2>/dev/null || true; rm -rf "$HOME_DIR"' EXIT
 
 # Every process working under $HOME_DIR, SIGKILLed (clean-up by hand).
 kill_all() {
