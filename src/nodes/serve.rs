@@ -57,6 +57,49 @@ pub fn connection_room(cost: Cost) -> usize {
     usize::try_from(room.max(1)).unwrap_or(usize::MAX)
 }
 
+/// The limits of a node's server, as command-line options of its own.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Limits {
+    /// A connection that sends no complete request head within this many
+    /// milliseconds (idle keep-alive ones included) is closed.
+    #[arg(long, default_value_t = 10_000)]
+    pub header_timeout_ms: u64,
+    /// Connections served at once; more are closed as they come. Default:
+    /// what the node's open-file limit allows for what one costs.
+    #[arg(long)]
+    pub max_connections: Option<usize>,
+}
+
+impl Limits {
+    /// [`serve`] with these limits; a connection costs `cost`.
+    pub async fn serve(
+        &self,
+        listener: TcpListener,
+        app: Router,
+        cost: Cost,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) {
+        let timeout = Duration::from_millis(self.header_timeout_ms.max(1));
+        let room = self
+            .max_connections
+            .unwrap_or_else(|| connection_room(cost));
+        serve(listener, app, timeout, room, shutdown).await;
+    }
+}
+
+/// Completes when the node is told to stop: SIGTERM or SIGINT.
+pub fn stop_signal() -> Result<impl std::future::Future<Output = ()>, String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
+}
+
 /// Serve `app` on `listener` until `shutdown` completes; then stop taking
 /// connections, let the requests being served be answered (for up to
 /// [`DRAIN`]) and close the idle connections, and return.

@@ -40,7 +40,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::{get, post};
 use serde_json::Value;
-use tokio::signal::unix::{SignalKind, signal};
 
 use cache::Cache;
 pub use cache::CacheStats;
@@ -74,14 +73,8 @@ pub struct DaxNodeArgs {
     /// How long after a write the replicas' item caches learn of it.
     #[arg(long, default_value_t = 100)]
     pub replica_delay_ms: u64,
-    /// A connection that sends no complete request head within this many
-    /// milliseconds (idle keep-alive ones included) is closed.
-    #[arg(long, default_value_t = 10_000)]
-    pub header_timeout_ms: u64,
-    /// Connections served at once; more are closed as they come. Default:
-    /// what the open-file limit allows (half of it, less a reserve).
-    #[arg(long)]
-    pub max_connections: Option<usize>,
+    #[command(flatten)]
+    pub limits: crate::nodes::serve::Limits,
 }
 
 /// Everything a DAX node reports about itself.
@@ -193,21 +186,7 @@ pub async fn run(args: DaxNodeArgs) -> Result<(), String> {
         args.port,
         args.dynamodb
     );
-    let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
-    let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
-    crate::nodes::serve::serve(
-        listener,
-        app,
-        Duration::from_millis(args.header_timeout_ms.max(1)),
-        args.max_connections
-            .unwrap_or_else(|| crate::nodes::serve::connection_room(COST)),
-        async move {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-        },
-    )
-    .await;
+    let stopped = crate::nodes::serve::stop_signal()?;
+    args.limits.serve(listener, app, COST, stopped).await;
     Ok(())
 }

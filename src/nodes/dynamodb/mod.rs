@@ -10,8 +10,6 @@ mod front;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tokio::signal::unix::{SignalKind, signal};
-
 #[derive(Debug, Clone, clap::Args)]
 pub struct DynamodbNodeArgs {
     /// Loopback port to listen on.
@@ -23,14 +21,8 @@ pub struct DynamodbNodeArgs {
     /// Delete expired items (TTL) every this many milliseconds.
     #[arg(long, default_value_t = 5000)]
     pub ttl_sweep_ms: u64,
-    /// A connection that sends no complete request head within this many
-    /// milliseconds (idle keep-alive ones included) is closed.
-    #[arg(long, default_value_t = 10_000)]
-    pub header_timeout_ms: u64,
-    /// Connections served at once; more are closed as they come. Default:
-    /// what the open-file limit allows (half of it, less a reserve).
-    #[arg(long)]
-    pub max_connections: Option<usize>,
+    #[command(flatten)]
+    pub limits: crate::nodes::serve::Limits,
 }
 
 /// A connection's descriptors: its own and, while a request on it runs,
@@ -85,8 +77,7 @@ pub async fn run(args: DynamodbNodeArgs) -> Result<(), String> {
         }
     });
 
-    let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
-    let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    let stopped = crate::nodes::serve::stop_signal()?;
     let stop = tokio_util::sync::CancellationToken::new();
     // Dynoxide ending by itself ends the node: a front with nothing behind
     // it would answer every request with an error.
@@ -100,21 +91,14 @@ pub async fn run(args: DynamodbNodeArgs) -> Result<(), String> {
         })
     };
     let gone = ended.clone();
-    crate::nodes::serve::serve(
-        listener,
-        front::router(format!("http://{inner_addr}")),
-        Duration::from_millis(args.header_timeout_ms.max(1)),
-        args.max_connections
-            .unwrap_or_else(|| crate::nodes::serve::connection_room(COST)),
-        async move {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-                () = gone.cancelled() => {}
-            }
-        },
-    )
-    .await;
+    let app = front::router(format!("http://{inner_addr}"));
+    let shutdown = async move {
+        tokio::select! {
+            () = stopped => {}
+            () = gone.cancelled() => {}
+        }
+    };
+    args.limits.serve(listener, app, COST, shutdown).await;
     let early = ended.is_cancelled();
     // The front has answered what it was serving; now Dynoxide stops (its
     // connections from the front are idle). The database closes with the
