@@ -95,7 +95,7 @@ pub fn redis_clients(port: u16, password: &str, clients: usize) -> Vec<Arc<dyn S
             Arc::new(RedisStore {
                 backend: RedisBackend::new(
                     RedisTarget::Standalone { port },
-                    password,
+                    &crate::provision::redis::probe::RedisAccess::plain(password),
                     1,
                     Duration::from_secs(5),
                 ),

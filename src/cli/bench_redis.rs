@@ -33,7 +33,13 @@ pub async fn run(o: Options, home: Home) -> u8 {
         Err(code) => return code,
     };
     let node = &d.nodes[0];
-    let (port, pw) = (node.info.port, node.password.clone().unwrap_or_default());
+    let (port, pw) = (
+        node.info.port,
+        node.redis
+            .as_ref()
+            .map(|r| r.password.clone())
+            .unwrap_or_default(),
+    );
     let mut rounds = Vec::new();
     for round in 1..=o.rounds {
         let (s, g) = match redis_benchmark(port, &pw, o.clients, o.bytes, o.requests) {

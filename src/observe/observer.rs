@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use super::node_status::{NodeState, NodeStatus, fill_lag, parse_redis_info};
 use crate::events::EventLog;
 use crate::provision::health::Link;
-use crate::provision::redis::probe::info_field;
+use crate::provision::redis::probe::{RedisAccess, info_field};
 use crate::provision::{Deployment, ProcessInfo, Role};
 use crate::topology::KindName;
 
@@ -28,13 +28,13 @@ struct Watched {
     kind: KindName,
     role: Role,
     port: u16,
-    password: String,
+    redis: Option<RedisAccess>,
     info: ProcessInfo,
 }
 
 impl Watched {
     fn link(&self) -> Link {
-        Link::new(&self.info, Some(&self.password))
+        Link::new(&self.info, self.redis.as_ref())
     }
 }
 
@@ -65,7 +65,7 @@ pub fn spawn(dep: &Deployment, events: EventLog, stop: CancellationToken) -> Obs
             kind: n.info.kind,
             role: n.info.role,
             port: n.info.port,
-            password: n.password.clone().unwrap_or_default(),
+            redis: n.redis.clone(),
             info: n.info.clone(),
         })
         .collect();

@@ -116,7 +116,7 @@ async fn endpoint(
         info,
         process: None,
         dir: None,
-        password: None,
+        redis: None,
         fs: None,
         proxy: None,
         peer_proxy: None,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::process::ManagedProcess;
-use super::redis::probe::RedisProbe;
+use super::redis::probe::{RedisAccess, RedisProbe};
 use crate::fabric::powerfs::PowerFs;
 use crate::fabric::proxy::Proxy;
 use crate::topology::KindName;
@@ -88,10 +88,10 @@ impl ProcessInfo {
     }
 
     /// A connection for our own commands to this Redis process (server or
-    /// Sentinel), with the run's `password`: the one place that knows how
+    /// Sentinel), with the run's `access`: the one place that knows how
     /// to reach one.
-    pub fn redis_probe(&self, password: &str) -> RedisProbe {
-        RedisProbe::new(self.port, password)
+    pub fn redis_probe(&self, access: &RedisAccess) -> RedisProbe {
+        RedisProbe::new(self.port, access)
     }
 
     /// The URL clients use (through the proxy when there is one).
@@ -110,7 +110,8 @@ pub struct ProcessHandle {
     pub process: Option<ManagedProcess>,
     /// The node's directory in the run (config, data, log).
     pub dir: Option<PathBuf>,
-    pub password: Option<String>,
+    /// How to reach it, for a Redis process (server or Sentinel).
+    pub redis: Option<RedisAccess>,
     /// The power-loss filesystem its data directory is mounted on, if any.
     /// Declared after `process`: the process dies before the unmount.
     pub fs: Option<PowerFs>,
@@ -136,7 +137,7 @@ impl ProcessHandle {
             },
             process: Some(process),
             dir: Some(dir),
-            password: None,
+            redis: None,
             fs: None,
             proxy: None,
             peer_proxy: None,
@@ -160,11 +161,11 @@ impl ProcessHandle {
     /// Sentinel).
     pub fn redis_probe(&self) -> RedisProbe {
         self.info
-            .redis_probe(self.password.as_deref().unwrap_or(""))
+            .redis_probe(self.redis.as_ref().unwrap_or(&RedisAccess::default()))
     }
 
-    pub fn with_password(mut self, pw: &str) -> Self {
-        self.password = Some(pw.to_string());
+    pub fn with_redis(mut self, access: &RedisAccess) -> Self {
+        self.redis = Some(access.clone());
         self
     }
 }
@@ -174,11 +175,14 @@ impl ProcessHandle {
 /// `redis://:PASSWORD@…` and gets NOAUTH — and the password is
 /// percent-encoded. (Redis before 6 has no users: its AUTH takes the
 /// password alone.)
-pub fn redis_url(port: u16, password: &str) -> String {
-    if password.is_empty() {
-        return format!("redis://127.0.0.1:{port}");
+/// `rediss://` when the process speaks TLS (verify against the run's
+/// `ca.pem`).
+pub fn redis_url(port: u16, access: &RedisAccess) -> String {
+    let scheme = if access.tls() { "rediss" } else { "redis" };
+    if access.password.is_empty() {
+        return format!("{scheme}://127.0.0.1:{port}");
     }
     let password =
-        percent_encoding::utf8_percent_encode(password, percent_encoding::NON_ALPHANUMERIC);
-    format!("redis://default:{password}@127.0.0.1:{port}")
+        percent_encoding::utf8_percent_encode(&access.password, percent_encoding::NON_ALPHANUMERIC);
+    format!("{scheme}://default:{password}@127.0.0.1:{port}")
 }

@@ -12,13 +12,14 @@ use redis::aio::MultiplexedConnection;
 use tokio::net::TcpStream;
 
 use super::handle::{ProcessHandle, ProcessInfo};
+use super::redis::probe::RedisAccess;
 use crate::dynamo::{self, ClientPolicy};
 use crate::fabric::ports::HOST;
 use crate::topology::KindName;
 
 /// One check, bounded by `limit`. `Err` says why not (LOADING, refused…).
 pub async fn check(node: &ProcessHandle, limit: Duration) -> Result<(), String> {
-    Link::new(&node.info, node.password.as_deref())
+    Link::new(&node.info, node.redis.as_ref())
         .check(limit)
         .await
 }
@@ -26,7 +27,7 @@ pub async fn check(node: &ProcessHandle, limit: Duration) -> Result<(), String> 
 /// Poll [`check`] until it passes or `timeout` ends; returns the last error.
 pub async fn wait(node: &ProcessHandle, timeout: Duration) -> Result<Duration, String> {
     let start = std::time::Instant::now();
-    let mut link = Link::new(&node.info, node.password.as_deref());
+    let mut link = Link::new(&node.info, node.redis.as_ref());
     loop {
         match link.check(Duration::from_millis(500)).await {
             Ok(()) => return Ok(start.elapsed()),
@@ -46,15 +47,15 @@ enum Kept {
 /// Checks of one process over one kept connection.
 pub struct Link {
     info: ProcessInfo,
-    password: String,
+    redis: RedisAccess,
     kept: Option<Kept>,
 }
 
 impl Link {
-    pub fn new(info: &ProcessInfo, password: Option<&str>) -> Self {
+    pub fn new(info: &ProcessInfo, redis: Option<&RedisAccess>) -> Self {
         Self {
             info: info.clone(),
-            password: password.unwrap_or_default().to_string(),
+            redis: redis.cloned().unwrap_or_default(),
             kept: None,
         }
     }
@@ -92,7 +93,7 @@ impl Link {
 
     async fn redis_connection(&mut self) -> Result<&mut MultiplexedConnection, String> {
         if !matches!(self.kept, Some(Kept::Redis(_))) {
-            let con = self.info.redis_probe(&self.password).connect().await?;
+            let con = self.info.redis_probe(&self.redis).connect().await?;
             self.kept = Some(Kept::Redis(con));
         }
         match &mut self.kept {

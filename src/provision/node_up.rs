@@ -36,15 +36,16 @@ pub(super) async fn node_up(
         }
         .unwrap_or_else(redis::random_password)
     };
+    let access = || redis::probe::RedisAccess::plain(&password());
     match &node.kind {
         NodeKind::Redis(cfg) => {
-            redis::standalone::up(ctx, name, cfg, plan.client[0], &password()).await
+            redis::standalone::up(ctx, name, cfg, plan.client[0], &access()).await
         }
         NodeKind::RedisReplicated(cfg) => {
-            redis::replicated::up(ctx, name, cfg, &plan.client, &password()).await
+            redis::replicated::up(ctx, name, cfg, &plan.client, &access()).await
         }
         NodeKind::RedisCluster(cfg) => {
-            redis::cluster::up(ctx, name, cfg, &plan.client, &plan.bus, &password()).await
+            redis::cluster::up(ctx, name, cfg, &plan.client, &plan.bus, &access()).await
         }
         NodeKind::Dynamodb(cfg) => dynamodb::up(ctx, name, cfg, plan.client.first().copied()).await,
         NodeKind::Dax(cfg) => {

@@ -233,9 +233,9 @@ fn redis_backend(w: &Wiring<'_>, d: &Deployment) -> Result<RedisBackend, String>
     let group = w.targets.redis.as_deref().ok_or("no redis node")?;
     let node = topology_node(d, group)?;
     let handles: Vec<_> = d.nodes.iter().filter(|n| n.info.node == group).collect();
-    let password = handles
+    let access = handles
         .first()
-        .and_then(|h| h.password.clone())
+        .and_then(|h| h.redis.clone())
         .ok_or_else(|| format!("node {group} has no password"))?;
     let target = match &node.kind {
         NodeKind::Redis(_) => RedisTarget::Standalone {
@@ -270,7 +270,7 @@ fn redis_backend(w: &Wiring<'_>, d: &Deployment) -> Result<RedisBackend, String>
     };
     Ok(RedisBackend::new(
         target,
-        &password,
+        &access,
         w.connections,
         w.op_timeout,
     ))

@@ -16,13 +16,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use redis::AsyncConnectionConfig;
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Client};
 use tokio::sync::Mutex;
 
 use super::SessionStore;
 use super::error::{ErrorClass, OpError, classify_redis};
-use crate::provision::redis::probe::connection_info;
+use crate::provision::redis::probe::RedisAccess;
 
 /// How to reach the Redis deployment.
 #[derive(Debug, Clone)]
@@ -52,7 +52,7 @@ pub const WATCH_EVERY: Duration = Duration::from_millis(100);
 
 pub struct RedisBackend {
     target: RedisTarget,
-    password: String,
+    access: RedisAccess,
     timeout: Duration,
     slots: Slots,
     next: AtomicUsize,
@@ -70,7 +70,12 @@ impl Drop for RedisBackend {
 
 impl RedisBackend {
     /// A Sentinel target starts its watcher: call inside a tokio runtime.
-    pub fn new(target: RedisTarget, password: &str, connections: usize, timeout: Duration) -> Self {
+    pub fn new(
+        target: RedisTarget,
+        access: &RedisAccess,
+        connections: usize,
+        timeout: Duration,
+    ) -> Self {
         let slots: Slots = Arc::new((0..connections.max(1)).map(|_| Mutex::new(None)).collect());
         let watcher = match &target {
             RedisTarget::Sentinel {
@@ -79,7 +84,7 @@ impl RedisBackend {
                 tokio::spawn(watch_primary(
                     master.clone(),
                     sentinels.clone(),
-                    password.to_string(),
+                    access.clone(),
                     timeout,
                     slots.clone(),
                 ))
@@ -89,7 +94,7 @@ impl RedisBackend {
         };
         Self {
             target,
-            password: password.to_string(),
+            access: access.clone(),
             timeout,
             slots,
             next: AtomicUsize::new(0),
@@ -118,7 +123,7 @@ impl RedisBackend {
     }
 
     async fn primary_port(&self, master: &str, sentinels: &[u16]) -> Result<u16, OpError> {
-        primary_port(master, sentinels, &self.password, &self.config(), &mut None).await
+        primary_port(master, sentinels, &self.access, &self.config(), &mut None).await
     }
 
     async fn connect(&self) -> Result<MultiplexedConnection, OpError> {
@@ -134,8 +139,7 @@ impl RedisBackend {
             }
             RedisTarget::Cluster { .. } => unreachable!("cluster uses its own connection"),
         };
-        let client =
-            Client::open(connection_info(port, &self.password)).map_err(|e| classify_redis(&e))?;
+        let client = self.access.client(port).map_err(|e| classify_redis(&e))?;
         client
             .get_multiplexed_async_connection_with_config(&self.config())
             .await
@@ -150,10 +154,8 @@ impl RedisBackend {
         let RedisTarget::Cluster { ports, translate } = &self.target else {
             unreachable!("only called for clusters")
         };
-        let nodes: Vec<redis::ConnectionInfo> = ports
-            .iter()
-            .map(|&p| connection_info(p, &self.password))
-            .collect();
+        let nodes: Vec<redis::ConnectionInfo> =
+            ports.iter().map(|&p| self.access.info(p)).collect();
         let map = translate
             .iter()
             .map(|(&from, &to)| {
@@ -163,9 +165,13 @@ impl RedisBackend {
                 )
             })
             .collect();
-        let client = redis::cluster::ClusterClientBuilder::new(nodes)
+        let mut builder = redis::cluster::ClusterClientBuilder::new(nodes);
+        if let Some(certs) = self.access.certs() {
+            builder = builder.certs(certs);
+        }
+        let client = builder
             .node_address_map(map)
-            .password(self.password.clone())
+            .password(self.access.password.clone())
             .tcp_settings(crate::provision::redis::probe::tcp_settings())
             .connection_timeout(self.timeout)
             .response_timeout(self.timeout)
@@ -261,7 +267,7 @@ type KeptSentinel = Option<(u16, MultiplexedConnection)>;
 async fn primary_port(
     master: &str,
     sentinels: &[u16],
-    password: &str,
+    access: &RedisAccess,
     cfg: &AsyncConnectionConfig,
     kept: &mut KeptSentinel,
 ) -> Result<u16, OpError> {
@@ -274,8 +280,7 @@ async fn primary_port(
         let mut con = match kept.take() {
             Some((p, con)) if p == port => con,
             _ => {
-                let client = Client::open(connection_info(port, password))
-                    .map_err(|e| classify_redis(&e))?;
+                let client = access.client(port).map_err(|e| classify_redis(&e))?;
                 match client
                     .get_multiplexed_async_connection_with_config(cfg)
                     .await
@@ -315,7 +320,7 @@ async fn primary_port(
 async fn watch_primary(
     master: String,
     sentinels: Vec<u16>,
-    password: String,
+    access: RedisAccess,
     timeout: Duration,
     slots: Slots,
 ) {
@@ -325,8 +330,7 @@ async fn watch_primary(
     let mut tick = tokio::time::interval(WATCH_EVERY);
     loop {
         tick.tick().await;
-        let Ok(now) = primary_port(&master, &sentinels, &password, &cfg, &mut sentinel).await
-        else {
+        let Ok(now) = primary_port(&master, &sentinels, &access, &cfg, &mut sentinel).await else {
             continue;
         };
         if known.is_some_and(|k| k != now) {

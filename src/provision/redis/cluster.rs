@@ -4,7 +4,7 @@
 //! fraction of that and keeps replica placement deterministic.
 
 use super::conf;
-use super::probe::{RedisProbe, info_field};
+use super::probe::{RedisAccess, RedisProbe, info_field};
 use super::start;
 use crate::fabric::proxy::Proxy;
 use crate::provision::handle::{ProcessHandle, Role};
@@ -29,8 +29,9 @@ pub async fn up(
     cfg: &Cluster,
     ports: &[u16],
     bus_ports: &[u16],
-    password: &str,
+    access: &RedisAccess,
 ) -> Result<Vec<ProcessHandle>, ProvisionError> {
+    let password = access.password.as_str();
     let n = ports.len();
     let shards = cfg.shards as usize;
     // With link proxies, every node announces a peer proxy (what other
@@ -83,9 +84,9 @@ pub async fn up(
         nodes.push(node);
     }
     for node in &mut nodes {
-        node.wait_pong(ctx, password).await?;
+        node.wait_pong(ctx, access).await?;
     }
-    let probes: Vec<RedisProbe> = nodes.iter().map(|s| s.probe(password)).collect();
+    let probes: Vec<RedisProbe> = nodes.iter().map(|s| s.probe(access)).collect();
 
     let setup = |e: String| ProvisionError::Setup(format!("bootstrapping cluster `{group}`: {e}"));
     let mut ids = Vec::new();
@@ -152,7 +153,7 @@ pub async fn up(
             .await?;
         let role = if replica { Role::Replica } else { Role::Master };
         let mut h = node
-            .into_handle(group, KIND, role, password)
+            .into_handle(group, KIND, role, access)
             .with_peer_proxy(peer);
         h.bus_proxy = bus;
         h.cluster_id = Some(ids[i].clone());

@@ -17,7 +17,7 @@ use super::process::ManagedProcess;
 use super::spawner::SpawnSpec;
 use crate::topology::KindName;
 use conf::Conf;
-use probe::RedisProbe;
+use probe::{RedisAccess, RedisProbe};
 
 /// A random password: 24 letters and digits.
 pub fn random_password() -> String {
@@ -71,13 +71,17 @@ async fn start(
 }
 
 impl Started {
-    fn probe(&self, password: &str) -> RedisProbe {
-        RedisProbe::new(self.port, password)
+    fn probe(&self, access: &RedisAccess) -> RedisProbe {
+        RedisProbe::new(self.port, access)
     }
 
     /// Wait for PING → PONG (a node still loading its data answers LOADING).
-    async fn wait_pong(&mut self, ctx: &Ctx<'_>, password: &str) -> Result<(), ProvisionError> {
-        let probe = self.probe(password);
+    async fn wait_pong(
+        &mut self,
+        ctx: &Ctx<'_>,
+        access: &RedisAccess,
+    ) -> Result<(), ProvisionError> {
+        let probe = self.probe(access);
         ctx.wait_ready(&self.name, &mut self.proc, || async {
             let pong: String = probe.query(&redis::cmd("PING")).await?;
             if pong == "PONG" { Ok(()) } else { Err(pong) }
@@ -86,7 +90,13 @@ impl Started {
     }
 
     /// The node handle, once ready.
-    fn into_handle(self, group: &str, kind: KindName, role: Role, password: &str) -> ProcessHandle {
+    fn into_handle(
+        self,
+        group: &str,
+        kind: KindName,
+        role: Role,
+        access: &RedisAccess,
+    ) -> ProcessHandle {
         ProcessHandle::local(
             ProcessInfo {
                 name: self.name,
@@ -97,14 +107,14 @@ impl Started {
                 port: self.port,
                 pid: None,
                 container: None,
-                url: redis_url(self.port, password),
+                url: redis_url(self.port, access),
                 proxy_port: None,
                 peer_port: None,
             },
             self.proc,
             self.dir,
         )
-        .with_password(password)
+        .with_redis(access)
         .with_fs(self.fs)
     }
 }

@@ -1,5 +1,7 @@
-//! Short-lived admin connections used for readiness checks and bootstrap.
+//! Short-lived admin connections used for readiness checks and bootstrap,
+//! and how to reach our Redis processes at all ([`RedisAccess`]).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
@@ -9,14 +11,84 @@ use crate::fabric::ports::HOST;
 
 #[derive(Debug, Clone)]
 pub struct RedisProbe {
-    client: Client,
+    /// An authority redis-rs cannot read is the first connection's error.
+    client: Result<Client, String>,
+}
+
+/// How to reach the Redis processes of a run: its password and, when they
+/// speak TLS, the run's certificate authority (PEM) to verify them against
+/// — never the system's roots, never without verifying.
+#[derive(Clone, Default)]
+pub struct RedisAccess {
+    pub password: String,
+    pub ca: Option<Arc<[u8]>>,
+}
+
+impl std::fmt::Debug for RedisAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the password in a log.
+        f.debug_struct("RedisAccess")
+            .field("tls", &self.ca.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisAccess {
+    /// Plaintext, with `password`.
+    pub fn plain(password: &str) -> Self {
+        Self {
+            password: password.to_string(),
+            ca: None,
+        }
+    }
+
+    pub fn tls(&self) -> bool {
+        self.ca.is_some()
+    }
+
+    /// Loopback connection info for `port`, with the password and
+    /// `TCP_NODELAY` as hiredis (redis-cli, redis-benchmark) sets it.
+    pub fn info(&self, port: u16) -> redis::ConnectionInfo {
+        use redis::IntoConnectionInfo;
+        let addr = if self.tls() {
+            redis::ConnectionAddr::TcpTls {
+                host: HOST.to_string(),
+                port,
+                insecure: false,
+                tls_params: None,
+            }
+        } else {
+            redis::ConnectionAddr::Tcp(HOST.to_string(), port)
+        };
+        addr.into_connection_info()
+            .expect("a TCP address is always valid")
+            .set_redis_settings(
+                redis::RedisConnectionInfo::default().set_password(self.password.clone()),
+            )
+            .set_tcp_settings(tcp_settings())
+    }
+
+    /// What a TLS client verifies against: the run's authority only.
+    pub fn certs(&self) -> Option<redis::TlsCertificates> {
+        self.ca.as_ref().map(|ca| redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(ca.to_vec()),
+        })
+    }
+
+    /// A client for our process on `port`.
+    pub fn client(&self, port: u16) -> redis::RedisResult<Client> {
+        match self.certs() {
+            Some(certs) => Client::build_with_tls(self.info(port), certs),
+            None => Client::open(self.info(port)),
+        }
+    }
 }
 
 impl RedisProbe {
-    pub fn new(port: u16, password: &str) -> Self {
+    pub fn new(port: u16, access: &RedisAccess) -> Self {
         Self {
-            client: Client::open(connection_info(port, password))
-                .expect("a TCP connection info is always valid"),
+            client: access.client(port).map_err(|e| e.to_string()),
         }
     }
 
@@ -32,6 +104,8 @@ impl RedisProbe {
             .set_connection_timeout(Some(Duration::from_millis(500)))
             .set_response_timeout(Some(Duration::from_millis(2000)));
         self.client
+            .as_ref()
+            .map_err(String::clone)?
             .get_multiplexed_async_connection_with_config(&cfg)
             .await
             .map_err(|e| e.to_string())
@@ -40,17 +114,6 @@ impl RedisProbe {
     pub async fn info(&self, section: &str) -> Result<String, String> {
         self.query(redis::cmd("INFO").arg(section)).await
     }
-}
-
-/// Loopback TCP connection info with the run's password, and
-/// `TCP_NODELAY` as hiredis (redis-cli, redis-benchmark) sets it.
-pub fn connection_info(port: u16, password: &str) -> redis::ConnectionInfo {
-    use redis::IntoConnectionInfo;
-    redis::ConnectionAddr::Tcp(HOST.to_string(), port)
-        .into_connection_info()
-        .expect("a TCP address is always valid")
-        .set_redis_settings(redis::RedisConnectionInfo::default().set_password(password))
-        .set_tcp_settings(tcp_settings())
 }
 
 /// Without `TCP_NODELAY` (redis-rs's default) a request written while

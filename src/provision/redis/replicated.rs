@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use super::conf::{self, Conf, quoted};
-use super::probe::{RedisProbe, info_field};
+use super::probe::{RedisAccess, RedisProbe, info_field};
 use super::start;
 use crate::fabric::proxy::Proxy;
 use crate::provision::handle::{ProcessHandle, Role};
@@ -25,8 +25,9 @@ pub async fn up(
     group: &str,
     cfg: &Replicated,
     ports: &[u16],
-    password: &str,
+    access: &RedisAccess,
 ) -> Result<Vec<ProcessHandle>, ProvisionError> {
+    let password = access.password.as_str();
     let servers = 1 + cfg.replicas as usize;
     let (server_ports, sentinel_ports) = ports.split_at(servers);
     // With link proxies, servers and Sentinels reach each server through
@@ -99,11 +100,11 @@ pub async fn up(
             .await?,
         );
     }
-    primary.wait_pong(ctx, password).await?;
+    primary.wait_pong(ctx, access).await?;
     let mut peers = peers.into_iter();
     let mut handles = vec![
         primary
-            .into_handle(group, KIND, Role::Primary, password)
+            .into_handle(group, KIND, Role::Primary, access)
             .with_peer_proxy(peers.next().flatten()),
     ];
 
@@ -118,8 +119,8 @@ pub async fn up(
         );
     }
     for mut r in replicas {
-        r.wait_pong(ctx, password).await?;
-        let probe = r.probe(password);
+        r.wait_pong(ctx, access).await?;
+        let probe = r.probe(access);
         ctx.wait_ready(&r.name, &mut r.proc, || async {
             let info = probe.info("replication").await?;
             match info_field(&info, "master_link_status") {
@@ -129,17 +130,17 @@ pub async fn up(
         })
         .await?;
         handles.push(
-            r.into_handle(group, KIND, Role::Replica, password)
+            r.into_handle(group, KIND, Role::Replica, access)
                 .with_peer_proxy(peers.next().flatten()),
         );
     }
     for mut s in sentinels {
-        let probe = s.probe(password);
+        let probe = s.probe(access);
         ctx.wait_ready(&s.name, &mut s.proc, || async {
             sentinel_sees_everyone(&probe, group, primary_announced, cfg).await
         })
         .await?;
-        handles.push(s.into_handle(group, KIND, Role::Sentinel, password));
+        handles.push(s.into_handle(group, KIND, Role::Sentinel, access));
     }
     Ok(handles)
 }

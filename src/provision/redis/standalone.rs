@@ -1,6 +1,6 @@
 //! `kind: redis`: one redis-server.
 
-use super::{conf, start};
+use super::{RedisAccess, conf, start};
 use crate::provision::handle::{ProcessHandle, Role};
 use crate::provision::launch::Ctx;
 use crate::provision::{ProvisionError, binaries};
@@ -11,21 +11,21 @@ pub async fn up(
     group: &str,
     cfg: &RedisServer,
     port: u16,
-    password: &str,
+    access: &RedisAccess,
 ) -> Result<Vec<ProcessHandle>, ProvisionError> {
     let mut node = start(
         ctx,
         group.to_string(),
         port,
         binaries::REDIS_SERVER,
-        |data| conf::server(cfg, port, data, password),
+        |data| conf::server(cfg, port, data, &access.password),
     )
     .await?;
-    node.wait_pong(ctx, password).await?;
+    node.wait_pong(ctx, access).await?;
     Ok(vec![node.into_handle(
         group,
         KindName::Redis,
         Role::Primary,
-        password,
+        access,
     )])
 }
