@@ -57,6 +57,10 @@ pub struct UpReport {
     pub topology: String,
     pub ready_ms: u128,
     pub nodes: Vec<ProcessInfo>,
+    /// The run's certificate authority (PEM), when its Redis speaks TLS:
+    /// what `rediss://` clients verify against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<std::path::PathBuf>,
 }
 
 pub async fn run(args: UpArgs, home: Home) -> u8 {
@@ -112,6 +116,7 @@ pub async fn run(args: UpArgs, home: Home) -> u8 {
         topology: topology.name.clone(),
         ready_ms: deployment.ready_in.as_millis(),
         nodes: deployment.infos(),
+        ca: Some(deployment.run.path.join("ca.pem")).filter(|p| p.exists()),
     };
     if args.json {
         match serde_json::to_string(&report) {

@@ -332,6 +332,7 @@ mod tests {
             maxmemory: None,
             maxmemory_policy: None,
             password: None,
+            tls: false,
         });
         for k in [
             FaultKind::Kill,

@@ -24,6 +24,10 @@ pub struct Ctx<'a> {
     pub proxies: bool,
     /// The image the node names (`image:`), for the Docker provider.
     pub image: Option<&'a str>,
+    /// The run's certificate authority, when any Redis node speaks TLS.
+    pub run_tls: Option<&'a super::redis::tls::RunTls>,
+    /// It, for a node that speaks TLS (`tls: true`).
+    pub tls: Option<&'a super::redis::tls::RunTls>,
 }
 
 /// How often readiness is polled: nodes start in milliseconds here.

@@ -141,6 +141,11 @@ async fn try_up(
     } else {
         None
     };
+    let run_tls = if topology.nodes.iter().any(|n| n.kind.tls()) {
+        Some(redis::tls::RunTls::new(&run)?)
+    } else {
+        None
+    };
     let ctx = Ctx {
         run: &run,
         spawner: &spawner,
@@ -149,6 +154,8 @@ async fn try_up(
         power_loss_fs: opts.power_loss_fs,
         proxies: opts.proxies,
         image: None,
+        run_tls: run_tls.as_ref(),
+        tls: None,
     };
     let plans = topology
         .nodes

@@ -25,6 +25,7 @@ pub(super) async fn node_up(
     let name = node.name.as_str();
     let ctx = &Ctx {
         image: node.image.as_deref(),
+        tls: ctx.run_tls.filter(|_| node.kind.tls()),
         ..*ctx
     };
     let password = || {
@@ -36,7 +37,10 @@ pub(super) async fn node_up(
         }
         .unwrap_or_else(redis::random_password)
     };
-    let access = || redis::probe::RedisAccess::plain(&password());
+    let access = || redis::probe::RedisAccess {
+        password: password(),
+        ca: ctx.tls.map(|t| t.pem.clone()),
+    };
     match &node.kind {
         NodeKind::Redis(cfg) => {
             redis::standalone::up(ctx, name, cfg, plan.client[0], &access()).await

@@ -90,6 +90,16 @@ impl NodeKind {
         self.kind_name().name()
     }
 
+    /// Whether its Redis processes speak TLS (`tls: true`).
+    pub fn tls(&self) -> bool {
+        match self {
+            NodeKind::Redis(s) => s.tls,
+            NodeKind::RedisReplicated(r) => r.server.tls,
+            NodeKind::RedisCluster(c) => c.server.tls,
+            NodeKind::Dynamodb(_) | NodeKind::Dax(_) | NodeKind::Memcached(_) => false,
+        }
+    }
+
     /// How many local processes the node runs (0 for an external endpoint).
     pub fn process_count(&self) -> usize {
         match self {
@@ -117,6 +127,9 @@ pub struct RedisServer {
     pub maxmemory_policy: Option<MaxmemoryPolicy>,
     /// Fixed password; `None` means a random one per run.
     pub password: Option<String>,
+    /// Clients, replicas and Sentinels speak TLS only (no plaintext port),
+    /// verified against the run's certificate authority.
+    pub tls: bool,
 }
 
 impl RedisServer {

@@ -94,6 +94,7 @@ pub struct NodeSpec {
     pub save: Option<String>,
     pub maxmemory: Option<String>,
     pub maxmemory_policy: Option<MaxmemoryPolicy>,
+    pub tls: Option<bool>,
     // redis-replicated
     pub replicas: Option<u32>,
     pub sentinels: Option<u32>,
@@ -134,6 +135,7 @@ const REDIS_SERVER: &[&str] = &[
     "save",
     "maxmemory",
     "maxmemory_policy",
+    "tls",
 ];
 const REPLICATED: &[&str] = &[
     "replicas",

@@ -116,6 +116,7 @@ mod tests {
             maxmemory: Some("64mb".into()),
             maxmemory_policy: Some(MaxmemoryPolicy::AllkeysLru),
             password: None,
+            tls: false,
         }
     }
 

@@ -5,6 +5,7 @@ pub mod conf;
 pub mod probe;
 pub mod replicated;
 pub mod standalone;
+pub mod tls;
 
 use crate::fabric::powerfs::PowerFs;
 use std::path::{Path, PathBuf};
@@ -56,7 +57,11 @@ async fn start(
     super::rundir::private_dir(&data)
         .map_err(ProvisionError::io(format!("creating {}", data.display())))?;
     let conf_path = dir.join(format!("{}.conf", binary.name));
-    super::rundir::write_private(&conf_path, conf(&data).text().as_bytes()).map_err(
+    let mut conf = conf(&data);
+    if let Some(tls) = ctx.tls {
+        tls.serve(&name, &dir, port, &mut conf)?;
+    }
+    super::rundir::write_private(&conf_path, conf.text().as_bytes()).map_err(
         ProvisionError::io(format!("writing {}", conf_path.display())),
     )?;
     let spec = SpawnSpec::new(program, &dir, log).arg(&conf_path);
