@@ -390,6 +390,29 @@ fn judge(bin: &Path, file: &Path, text: &[u8]) -> Option<String> {
                 all.len()
             ));
         }
+        // A file that is not UTF-8: the position of its first invalid byte,
+        // worked out here independently (1:1 when that is the first byte).
+        if first.contains("is not UTF-8") {
+            let Err(e) = std::str::from_utf8(text) else {
+                return Some(format!("valid UTF-8 called invalid: {first:?}"));
+            };
+            let before = &text[..e.valid_up_to()];
+            let at_line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            let line_start = before
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1);
+            let at_col = String::from_utf8_lossy(&before[line_start..])
+                .chars()
+                .count()
+                + 1;
+            if (line, col) != (at_line, at_col) {
+                return Some(format!(
+                    "first invalid byte at {at_line}:{at_col}, reported {line}:{col}: {first:?}"
+                ));
+            }
+            return None;
+        }
         // 1:1 only where the problem is the whole file or its first line:
         // not a placeholder for "somewhere".
         let whole_file = [
