@@ -236,7 +236,7 @@ fn redis_backend(w: &Wiring<'_>, d: &Deployment) -> Result<RedisBackend, String>
     let access = handles
         .first()
         .and_then(|h| h.redis.clone())
-        .ok_or_else(|| format!("node {group} has no password"))?;
+        .ok_or_else(|| format!("node {group} has no Redis access (password, authority)"))?;
     let target = match &node.kind {
         NodeKind::Redis(_) => RedisTarget::Standalone {
             port: handles[0].info.client_port(),

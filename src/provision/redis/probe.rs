@@ -60,11 +60,14 @@ impl RedisAccess {
         } else {
             redis::ConnectionAddr::Tcp(HOST.to_string(), port)
         };
+        let mut settings = redis::RedisConnectionInfo::default();
+        // No AUTH at all without a password (an empty one is refused).
+        if !self.password.is_empty() {
+            settings = settings.set_password(self.password.clone());
+        }
         addr.into_connection_info()
             .expect("a TCP address is always valid")
-            .set_redis_settings(
-                redis::RedisConnectionInfo::default().set_password(self.password.clone()),
-            )
+            .set_redis_settings(settings)
             .set_tcp_settings(tcp_settings())
     }
 
