@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use sessiondrill::fabric::ports::free_port;
 use sessiondrill::fabric::tls::RunCa;
 use sessiondrill::provision;
+use sessiondrill::provision::redis::probe::{RedisAccess, RedisProbe};
 use support::{KillOnDrop, home, topology, up_options};
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
@@ -113,6 +114,19 @@ fn a_redis_server_on_the_runs_certificate_answers_only_verified_tls() {
     assert!(refused.to_lowercase().contains("certificate"), "{refused}");
     // No plaintext on the TLS port.
     assert!(!plain_ping(port).contains("PONG"));
+    // Our own client (redis-rs, as every strategy, probe and Sentinel
+    // lookup connects) trusts the run's authority and nothing else.
+    let ours = |pem: &str| {
+        let access = RedisAccess {
+            password: String::new(),
+            ca: Some(pem.as_bytes().into()),
+        };
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(RedisProbe::new(port, &access).query::<String>(&redis::cmd("PING")))
+    };
+    assert_eq!(ours(&ca.cert_pem()), Ok("PONG".to_string()));
+    let refused = ours(&std::fs::read_to_string(&other).unwrap()).unwrap_err();
+    assert!(refused.to_lowercase().contains("certificate"), "{refused}");
 }
 
 fn plain_ping(port: u16) -> String {
@@ -132,69 +146,103 @@ fn listening(pid: u32) -> Vec<u16> {
         .collect()
 }
 
-/// A replicated topology with `tls: true`: every server and Sentinel
-/// listens with TLS only — no port of theirs answers a plaintext PING —
-/// and each answers over TLS verified against the run's `ca.pem`, with
-/// the run's password, at the `rediss://` URL it is given.
+/// Does `port` answer a TLS handshake with a certificate chain that
+/// verifies against `ca` (`openssl s_client`)? What it printed, when not.
+/// (A cluster bus port then ends the session: the bus wants a client
+/// certificate from its peers whatever `tls-auth-clients` says.)
+fn tls_handshake(port: u16, ca: &Path) -> Result<(), String> {
+    let out = Command::new("openssl")
+        .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+        .arg("-CAfile")
+        .arg(ca)
+        .arg("-verify_return_error")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    if said.contains("Verify return code: 0 (ok)") {
+        Ok(())
+    } else {
+        Err(format!("{said}{}", String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+/// Topologies with `tls: true`: every server and Sentinel listens with
+/// TLS only — each port of theirs (a cluster node's bus port too)
+/// completes a TLS handshake verified by the run's `ca.pem`, and none
+/// answers a plaintext PING — and each answers PING over TLS, with the
+/// run's password, at the `rediss://` URL it is given.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tls_topology_has_no_plaintext_listener() {
-    let h = home();
-    let d = provision::up(&topology("replicated-sentinel-tls.yaml"), &up_options(&h))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let ca = d.run.path.join("ca.pem");
-    assert!(ca.exists());
-    assert_eq!(d.nodes.len(), 6);
-    for n in &d.nodes {
-        let pid = n.info.pid.unwrap();
-        let ports = listening(pid);
-        assert_eq!(
-            ports,
-            [n.info.port],
-            "{}: listens on {ports:?}",
-            n.info.name
-        );
-        for p in ports {
-            let said = plain_ping(p);
+    // (file, processes, ports per process: a cluster node has its bus)
+    for (file, processes, ports_each) in [
+        ("replicated-sentinel-tls.yaml", 6, 1),
+        ("cluster-3x1-tls.yaml", 6, 2),
+    ] {
+        let h = home();
+        let d = provision::up(&topology(file), &up_options(&h))
+            .await
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let ca = d.run.path.join("ca.pem");
+        assert!(ca.exists());
+        assert_eq!(d.nodes.len(), processes, "{file}");
+        for n in &d.nodes {
+            let name = &n.info.name;
+            let pid = n.info.pid.unwrap();
+            let ports = listening(pid);
+            assert_eq!(ports.len(), ports_each, "{name}: listens on {ports:?}");
+            assert!(ports.contains(&n.info.port), "{name}: {ports:?}");
+            for p in ports {
+                let said = plain_ping(p);
+                assert!(
+                    !said.contains("PONG"),
+                    "{name}:{p} answered plaintext: {said}"
+                );
+                tls_handshake(p, &ca).unwrap_or_else(|e| panic!("{name}:{p} no TLS: {e}"));
+            }
             assert!(
-                !said.contains("PONG"),
-                "{} answered plaintext: {said}",
-                n.info.name
+                n.info.url.starts_with("rediss://default:"),
+                "{}",
+                n.info.url
             );
+            let out = Command::new("redis-cli")
+                .args([
+                    "--tls",
+                    "--cacert",
+                    ca.to_str().unwrap(),
+                    "-u",
+                    &n.info.url,
+                    "PING",
+                ])
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            let said = String::from_utf8_lossy(&out.stdout);
+            assert!(said.contains("PONG"), "{name} over TLS: {said}");
         }
-        assert!(
-            n.info.url.starts_with("rediss://default:"),
-            "{}",
-            n.info.url
-        );
-        let out = Command::new("redis-cli")
-            .args([
-                "--tls",
-                "--cacert",
-                ca.to_str().unwrap(),
-                "-u",
-                &n.info.url,
-                "PING",
-            ])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let said = String::from_utf8_lossy(&out.stdout);
-        assert!(said.contains("PONG"), "{} over TLS: {said}", n.info.name);
+        drop(d);
     }
 }
 
 /// The same drills as plaintext, over TLS, with the same verdicts: a
-/// killed AOF-everysec server loses nothing acknowledged, and a Sentinel
+/// killed AOF-everysec server loses nothing acknowledged, a Sentinel
 /// failover (replication, monitoring and the client's primary lookups all
-/// encrypted) keeps writes unavailable for 1-6 s.
+/// encrypted) keeps writes unavailable for 1-6 s, and a cluster master
+/// killed with its bus encrypted hands its shard to its replica.
 #[test]
 fn drills_over_tls_give_the_plaintext_verdicts() {
     for file in [
         "tls-aof-everysec-kill.yaml",
         "tls-sentinel-kill-primary.yaml",
+        "tls-cluster-kill-master.yaml",
     ] {
-        let r = support::run_scenario(&support::topology_path(file), &[], &[]);
+        // Only the run's authority is read: a system trust store that
+        // cannot be loaded changes nothing.
+        let r = support::run_scenario(
+            &support::topology_path(file),
+            &[],
+            &[("SSL_CERT_FILE", "/nonexistent/ca.pem")],
+        );
         assert_eq!(r.code, 0, "{file}: {}", r.stderr);
         let redis = &r.report["strategies"]["redis"];
         assert!(

@@ -91,7 +91,7 @@ fn rebuild(proxy: &Proxy, healed: FaultKind, still: &[FaultAction]) -> Result<St
 pub fn cluster_partition(nodes: &[ProcessHandle], i: usize, on: bool) -> Result<String, String> {
     let me = &nodes[i];
     let name = &me.info.name;
-    let (Some(peer), Some(bus), Some(id)) = (&me.peer_proxy, &me.bus_proxy, &me.cluster_id) else {
+    let (Some(peer), Some(bus), Some(id)) = (&me.peer_proxy, &me.bus_proxy, &me.bus_source) else {
         return Err(format!(
             "{name} has no cluster links (runs get them when their timeline has link faults)"
         ));
@@ -110,7 +110,7 @@ pub fn cluster_partition(nodes: &[ProcessHandle], i: usize, on: bool) -> Result<
             b.update(|t| {
                 t.blocked_senders.retain(|s| s != id);
                 if on {
-                    t.blocked_senders.push(id.clone());
+                    t.blocked_senders.push(*id);
                 }
             });
         }

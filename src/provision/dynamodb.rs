@@ -121,7 +121,7 @@ async fn endpoint(
         proxy: None,
         peer_proxy: None,
         bus_proxy: None,
-        cluster_id: None,
+        bus_source: None,
     }])
 }
 

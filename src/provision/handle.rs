@@ -121,8 +121,10 @@ pub struct ProcessHandle {
     pub peer_proxy: Option<Proxy>,
     /// A cluster node's bus proxy, if any.
     pub bus_proxy: Option<Proxy>,
-    /// A cluster node's id (`CLUSTER MYID`).
-    pub cluster_id: Option<String>,
+    /// The loopback address a cluster node with a bus proxy opens its
+    /// connections from (`bind-source-addr`): how the other nodes' bus
+    /// proxies know its connections.
+    pub bus_source: Option<std::net::IpAddr>,
 }
 
 impl ProcessHandle {
@@ -142,7 +144,7 @@ impl ProcessHandle {
             proxy: None,
             peer_proxy: None,
             bus_proxy: None,
-            cluster_id: None,
+            bus_source: None,
         }
     }
 

@@ -85,13 +85,11 @@ fn serde_errors_keep_path_and_position() {
 }
 
 #[test]
-fn tls_is_taken_by_standalone_and_replicated_nodes_and_refused_on_clusters() {
-    let t = parse("name: x\nnodes:\n  a: { kind: redis, tls: true }\n  b: { kind: redis-replicated, tls: true }\n  c: { kind: redis }\n").unwrap();
+fn tls_is_taken_by_every_redis_kind_and_refused_elsewhere() {
+    let t = parse("name: x\nnodes:\n  a: { kind: redis, tls: true }\n  b: { kind: redis-replicated, tls: true }\n  c: { kind: redis-cluster, tls: true }\n  d: { kind: redis }\n").unwrap();
     let tls: Vec<bool> = t.nodes.iter().map(|n| n.kind.tls()).collect();
-    assert_eq!(tls, [true, true, false]);
-    let e = parse("name: x\nnodes:\n  a:\n    kind: redis-cluster\n    tls: true\n").unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "t.yaml:5:5: tls is not supported on redis-cluster yet (standalone and replicated nodes take it) (nodes.a.tls)"
-    );
+    assert_eq!(tls, [true, true, true, false]);
+    let e = parse("name: x\nnodes:\n  a:\n    kind: memcached\n    tls: true\n").unwrap_err();
+    assert_eq!(e.problems[0].path, "nodes.a.tls", "{e}");
+    assert_eq!(e.problems[0].pos.line, 5, "{e}");
 }

@@ -325,15 +325,6 @@ fn replicated(c: &mut Problems<'_>, path: &str, n: &NodeSpec) -> Replicated {
 
 fn cluster(c: &mut Problems<'_>, path: &str, n: &NodeSpec) -> Cluster {
     let server = redis_server(c, path, n);
-    if server.tls {
-        // The link faults' bus proxy reads each cluster bus message's
-        // plaintext header to cut one node off; under tls-cluster it
-        // cannot yet.
-        c.at(
-            &format!("{path}.tls"),
-            "tls is not supported on redis-cluster yet (standalone and replicated nodes take it)",
-        );
-    }
     let shards = n.shards.unwrap_or(3);
     let replicas_per_shard = n.replicas_per_shard.unwrap_or(1);
     let node_timeout_ms = n.node_timeout_ms.unwrap_or(1000);

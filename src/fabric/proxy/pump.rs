@@ -3,6 +3,7 @@
 //! amount without limiting throughput, and a partition holds chunks in the
 //! queue until it heals.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -17,11 +18,6 @@ use super::http;
 use super::toxics::{Direction, Toxics};
 
 type Chunk = (Instant, Vec<u8>);
-
-/// Where the sender's node id sits in a Redis Cluster bus message header
-/// (`sig[4] totlen[4] ver[2] port[2] type[2] count[2] currentEpoch[8]
-/// configEpoch[8] offset[8] sender[40]`).
-const BUS_SENDER: std::ops::Range<usize> = 40..80;
 
 /// What every connection of one proxy shares.
 #[derive(Clone)]
@@ -42,27 +38,19 @@ pub async fn connection(client: TcpStream, server: TcpStream, link: Link) {
         stop,
         counter,
     } = link;
+    // A bus connection is known by the node that opened it: each cluster
+    // node connects from its own loopback address (`bind-source-addr`), so
+    // the sender is known without reading the bus, which may be TLS.
+    let sender: Option<IpAddr> = if bus {
+        client.peer_addr().ok().map(|a| a.ip())
+    } else {
+        None
+    };
     let generation = toxics.borrow().reset_generation;
-    let (mut c_read, c_write) = client.into_split();
+    let (c_read, c_write) = client.into_split();
     let (s_read, s_write) = server.into_split();
     let (up_tx, up_rx) = mpsc::unbounded_channel::<Chunk>();
     let (down_tx, down_rx) = mpsc::unbounded_channel::<Chunk>();
-    // A bus connection is known by the node that opened it: its first
-    // message names the sender.
-    let mut sender: Option<String> = None;
-    if bus {
-        let mut head = vec![0u8; BUS_SENDER.end];
-        let read_head = tokio::time::timeout(Duration::from_secs(5), c_read.read_exact(&mut head));
-        match read_head.await {
-            Ok(Ok(_)) => {
-                if &head[..4] == b"RCmb" {
-                    sender = Some(String::from_utf8_lossy(&head[BUS_SENDER]).into_owned());
-                }
-                let _ = up_tx.send((Instant::now(), head));
-            }
-            _ => return,
-        }
-    }
     let up_reader = read_up(
         c_read,
         up_tx,
@@ -75,13 +63,7 @@ pub async fn connection(client: TcpStream, server: TcpStream, link: Link) {
         counter,
     );
     let down_reader = read(s_read, down_tx);
-    let up_writer = write(
-        s_write,
-        up_rx,
-        Direction::Up,
-        toxics.clone(),
-        sender.clone(),
-    );
+    let up_writer = write(s_write, up_rx, Direction::Up, toxics.clone(), sender);
     let down_writer = write(c_write, down_rx, Direction::Down, toxics.clone(), sender);
     let mut reset_watch = toxics.clone();
     // Ends the connection on a reset, or `after` into a `timeout` toxic.
@@ -219,7 +201,7 @@ async fn write(
     mut chunks: mpsc::UnboundedReceiver<Chunk>,
     dir: Direction,
     mut toxics: watch::Receiver<Toxics>,
-    sender: Option<String>,
+    sender: Option<IpAddr>,
 ) -> Option<OwnedWriteHalf> {
     // Each pump its own jitter sequence: connections of one pool are not
     // delayed alike.
@@ -235,7 +217,7 @@ async fn write(
                 // Dropped, never delivered.
                 break;
             }
-            if t.blocked(dir) || t.holds_sender(sender.as_deref()) {
+            if t.blocked(dir) || t.holds_sender(sender) {
                 // Hold until the partition heals.
                 if toxics.changed().await.is_err() {
                     return None;

@@ -2,6 +2,7 @@
 //! through a `watch` channel: connections in flight pick changes up without
 //! being dropped (toxiproxy's model).
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 /// Which way bytes travel: `Up` is client → node, `Down` node → client.
@@ -43,9 +44,10 @@ pub struct Toxics {
     /// connection this long after the toxic was set (zero: never close).
     pub timeout: Option<Duration>,
     pub throttle: Option<Throttle>,
-    /// Cluster bus: hold connections opened by these node ids (both ways),
-    /// so one node can be cut off from the bus of every other node.
-    pub blocked_senders: Vec<String>,
+    /// Cluster bus: hold connections opened from these addresses (both
+    /// ways; each cluster node connects from its own), so one node can be
+    /// cut off from the bus of every other node.
+    pub blocked_senders: Vec<IpAddr>,
 }
 
 impl Toxics {
@@ -56,9 +58,9 @@ impl Toxics {
         }
     }
 
-    /// Is a connection from cluster node `sender` held?
-    pub fn holds_sender(&self, sender: Option<&str>) -> bool {
-        sender.is_some_and(|s| self.blocked_senders.iter().any(|b| b == s))
+    /// Is a connection from `sender` held?
+    pub fn holds_sender(&self, sender: Option<IpAddr>) -> bool {
+        sender.is_some_and(|s| self.blocked_senders.contains(&s))
     }
 
     pub fn is_clean(&self) -> bool {

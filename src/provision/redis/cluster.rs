@@ -20,6 +20,13 @@ pub fn slot_range(i: u32, n: u32) -> (u32, u32) {
     (i * SLOTS / n, (i + 1) * SLOTS / n - 1)
 }
 
+/// The loopback address cluster node `i` connects from when its cluster
+/// has link proxies: 127.0.1.1, 127.0.1.2, … (a node count is capped far
+/// below 254 at validation), never the 127.0.0.1 every proxy connects from.
+pub fn bus_source(i: usize) -> std::net::IpAddr {
+    std::net::Ipv4Addr::new(127, 0, 1, 1 + (i % 254) as u8).into()
+}
+
 /// Process `<group>-<i>`: masters first (0..shards), then the replicas of
 /// shard 0, shard 1, …; `ports[i]` is its client port, `bus_ports[i]` its
 /// cluster bus port.
@@ -73,9 +80,20 @@ pub async fn up(
                     .set("cluster-node-timeout", cfg.node_timeout_ms)
                     .set("cluster-port", bus);
                 if ctx.proxies {
+                    // Under tls-cluster the announced client port is the
+                    // TLS one.
+                    let port_key = if ctx.tls.is_some() {
+                        "cluster-announce-tls-port"
+                    } else {
+                        "cluster-announce-port"
+                    };
                     c.set("cluster-announce-ip", "127.0.0.1")
-                        .set("cluster-announce-port", announced[i].0)
-                        .set("cluster-announce-bus-port", announced[i].1);
+                        .set(port_key, announced[i].0)
+                        .set("cluster-announce-bus-port", announced[i].1)
+                        .set("bind-source-addr", bus_source(i));
+                }
+                if ctx.tls.is_some() {
+                    c.set("tls-cluster", "yes");
                 }
                 c
             },
@@ -155,8 +173,8 @@ pub async fn up(
         let mut h = node
             .into_handle(group, KIND, role, access)
             .with_peer_proxy(peer);
+        h.bus_source = bus.as_ref().map(|_| bus_source(i));
         h.bus_proxy = bus;
-        h.cluster_id = Some(ids[i].clone());
         handles.push(h);
     }
     Ok(handles)
