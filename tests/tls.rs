@@ -118,6 +118,7 @@ fn a_redis_server_on_the_runs_certificate_answers_only_verified_tls() {
     // lookup connects) trusts the run's authority and nothing else.
     let ours = |pem: &str| {
         let access = RedisAccess {
+            user: None,
             password: String::new(),
             ca: Some(pem.as_bytes().into()),
         };

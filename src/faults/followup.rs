@@ -333,6 +333,8 @@ mod tests {
             maxmemory_policy: None,
             password: None,
             tls: false,
+            users: Vec::new(),
+            client_user: None,
         });
         for k in [
             FaultKind::Kill,

@@ -122,6 +122,7 @@ async fn endpoint(
         peer_proxy: None,
         bus_proxy: None,
         bus_source: None,
+        client_redis: None,
     }])
 }
 

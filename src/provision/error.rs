@@ -43,6 +43,10 @@ pub enum ProvisionError {
     },
     #[error("{0}")]
     Setup(String),
+    /// A secret the topology names (an ACL user's password variable) is
+    /// missing or unusable.
+    #[error("node `{node}`: {message}")]
+    Secret { node: String, message: String },
     /// The Docker provider could not reach an engine or get an image.
     #[error("{0}")]
     Docker(String),
@@ -69,6 +73,7 @@ impl ProvisionError {
                 | ProvisionError::Unavailable(_)
                 | ProvisionError::Docker(_)
                 | ProvisionError::Home { .. }
+                | ProvisionError::Secret { .. }
         )
     }
 

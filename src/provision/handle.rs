@@ -125,6 +125,9 @@ pub struct ProcessHandle {
     /// connections from (`bind-source-addr`): how the other nodes' bus
     /// proxies know its connections.
     pub bus_source: Option<std::net::IpAddr>,
+    /// How the strategies reach a Redis process when the node has ACL
+    /// users (`client_user`); `None`: as sessiondrill does (`redis`).
+    pub client_redis: Option<RedisAccess>,
 }
 
 impl ProcessHandle {
@@ -145,6 +148,7 @@ impl ProcessHandle {
             peer_proxy: None,
             bus_proxy: None,
             bus_source: None,
+            client_redis: None,
         }
     }
 
@@ -186,5 +190,6 @@ pub fn redis_url(port: u16, access: &RedisAccess) -> String {
     }
     let password =
         percent_encoding::utf8_percent_encode(&access.password, percent_encoding::NON_ALPHANUMERIC);
-    format!("{scheme}://default:{password}@127.0.0.1:{port}")
+    let user = access.user.as_deref().unwrap_or("default");
+    format!("{scheme}://{user}:{password}@127.0.0.1:{port}")
 }

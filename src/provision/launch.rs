@@ -28,6 +28,8 @@ pub struct Ctx<'a> {
     pub run_tls: Option<&'a super::redis::tls::RunTls>,
     /// It, for a node that speaks TLS (`tls: true`).
     pub tls: Option<&'a super::redis::tls::RunTls>,
+    /// The node's ACL users (`users:`), passwords read.
+    pub users: Option<&'a super::redis::acl::NodeUsers>,
 }
 
 /// How often readiness is polled: nodes start in milliseconds here.

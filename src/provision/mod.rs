@@ -62,6 +62,8 @@ pub async fn up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, Pro
     if opts.power_loss_fs {
         crate::fabric::powerfs::available().map_err(ProvisionError::Unavailable)?;
     }
+    // Secrets first: a missing one writes nothing.
+    let users = redis::acl::resolve(topology)?;
     // A home that is not this user's is refused before anything in it is
     // touched (the sweep removes directories).
     opts.home.prepare().map_err(|source| ProvisionError::Home {
@@ -72,7 +74,7 @@ pub async fn up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, Pro
     let fixed_ports = topology.nodes.iter().any(|n| n.port.is_some());
     let mut attempt = 1;
     loop {
-        let up = try_up(topology, opts, &node_binary, containers.clone()).await;
+        let up = try_up(topology, opts, &node_binary, containers.clone(), &users).await;
         match up {
             Ok(mut d) => {
                 d.ready_in = started.elapsed();
@@ -96,6 +98,7 @@ async fn try_up(
     opts: &UpOptions,
     node_binary: &std::path::Path,
     containers: Option<(std::sync::Arc<docker::Engine>, containers::Images)>,
+    users: &std::collections::HashMap<String, redis::acl::NodeUsers>,
 ) -> Result<Deployment, ProvisionError> {
     let started = Instant::now();
     let mut run = opts
@@ -156,6 +159,7 @@ async fn try_up(
         image: None,
         run_tls: run_tls.as_ref(),
         tls: None,
+        users: None,
     };
     let plans = topology
         .nodes
@@ -186,11 +190,9 @@ async fn try_up(
             | NodeKind::Memcached(_) => None,
         })
         .collect();
-    let bring_up = topology
-        .nodes
-        .iter()
-        .zip(&plans)
-        .map(|(node, plan)| node_up::node_up(&ctx, node, plan, &dynamodb_urls));
+    let bring_up = topology.nodes.iter().zip(&plans).map(|(node, plan)| {
+        node_up::node_up(&ctx, node, plan, &dynamodb_urls, users.get(&node.name))
+    });
     let mut nodes: Vec<ProcessHandle> = futures::future::try_join_all(bring_up)
         .await?
         .into_iter()

@@ -21,13 +21,31 @@ pub(super) async fn node_up(
     node: &Node,
     plan: &PortPlan,
     dynamodb_urls: &HashMap<&str, String>,
+    users: Option<&redis::acl::NodeUsers>,
 ) -> Result<Vec<ProcessHandle>, ProvisionError> {
-    let name = node.name.as_str();
     let ctx = &Ctx {
         image: node.image.as_deref(),
         tls: ctx.run_tls.filter(|_| node.kind.tls()),
+        users,
         ..*ctx
     };
+    let mut handles = kind_up(ctx, node, plan, dynamodb_urls).await?;
+    // The strategies authenticate as the client user, if the node has one.
+    if let Some(users) = users {
+        for h in &mut handles {
+            h.client_redis = h.redis.as_ref().and_then(|c| users.client_access(c));
+        }
+    }
+    Ok(handles)
+}
+
+async fn kind_up(
+    ctx: &Ctx<'_>,
+    node: &Node,
+    plan: &PortPlan,
+    dynamodb_urls: &HashMap<&str, String>,
+) -> Result<Vec<ProcessHandle>, ProvisionError> {
+    let name = node.name.as_str();
     let password = || {
         match &node.kind {
             NodeKind::Redis(s) => s.password.clone(),
@@ -38,6 +56,7 @@ pub(super) async fn node_up(
         .unwrap_or_else(redis::random_password)
     };
     let access = || redis::probe::RedisAccess {
+        user: None,
         password: password(),
         ca: ctx.tls.map(|t| t.pem.clone()),
     };

@@ -22,6 +22,8 @@ pub enum ErrorClass {
     Noreplicas,
     /// OOM: maxmemory reached with `noeviction`; writes are refused.
     Oom,
+    /// NOPERM: the ACL user may not run this command or touch this key.
+    Noperm,
     /// DynamoDB throttling (ProvisionedThroughputExceeded, Throttling).
     Throttled,
     /// An optimistic update whose conditional write was refused on every
@@ -31,7 +33,7 @@ pub enum ErrorClass {
 }
 
 impl ErrorClass {
-    pub const ALL: [ErrorClass; 11] = [
+    pub const ALL: [ErrorClass; 12] = [
         ErrorClass::Timeout,
         ErrorClass::Refused,
         ErrorClass::Readonly,
@@ -40,6 +42,7 @@ impl ErrorClass {
         ErrorClass::Masterdown,
         ErrorClass::Noreplicas,
         ErrorClass::Oom,
+        ErrorClass::Noperm,
         ErrorClass::Throttled,
         ErrorClass::Conflict,
         ErrorClass::Other,
@@ -55,6 +58,7 @@ impl ErrorClass {
             ErrorClass::Masterdown => "masterdown",
             ErrorClass::Noreplicas => "noreplicas",
             ErrorClass::Oom => "oom",
+            ErrorClass::Noperm => "noperm",
             ErrorClass::Throttled => "throttled",
             ErrorClass::Conflict => "conflict",
             ErrorClass::Other => "other",
@@ -114,6 +118,7 @@ pub fn classify_redis(e: &redis::RedisError) -> OpError {
         Some("MASTERDOWN") => ErrorClass::Masterdown,
         Some("NOREPLICAS") => ErrorClass::Noreplicas,
         Some("OOM") => ErrorClass::Oom,
+        Some("NOPERM") => ErrorClass::Noperm,
         Some("MOVED" | "ASK" | "CLUSTERDOWN" | "TRYAGAIN") => ErrorClass::Cluster,
         _ if e.is_timeout() => ErrorClass::Timeout,
         _ if e.is_connection_refusal() || e.is_connection_dropped() || e.is_io_error() => {

@@ -233,16 +233,22 @@ fn redis_backend(w: &Wiring<'_>, d: &Deployment) -> Result<RedisBackend, String>
     let group = w.targets.redis.as_deref().ok_or("no redis node")?;
     let node = topology_node(d, group)?;
     let handles: Vec<_> = d.nodes.iter().filter(|n| n.info.node == group).collect();
-    let access = handles
+    let control = handles
         .first()
         .and_then(|h| h.redis.clone())
         .ok_or_else(|| format!("node {group} has no Redis access (password, authority)"))?;
+    // As the node's client user, when it has ACL users.
+    let access = handles
+        .first()
+        .and_then(|h| h.client_redis.clone())
+        .unwrap_or_else(|| control.clone());
     let target = match &node.kind {
         NodeKind::Redis(_) => RedisTarget::Standalone {
             port: handles[0].info.client_port(),
         },
         NodeKind::RedisReplicated(_) => RedisTarget::Sentinel {
             master: group.to_string(),
+            sentinel_access: control,
             sentinels: handles
                 .iter()
                 .filter(|h| h.info.role.is_sentinel())

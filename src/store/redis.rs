@@ -33,6 +33,9 @@ pub enum RedisTarget {
     Sentinel {
         master: String,
         sentinels: Vec<u16>,
+        /// How to reach the Sentinels: their own password (as a real
+        /// deployment's Sentinels have), not the application user's.
+        sentinel_access: RedisAccess,
         /// Address translation: the port a Sentinel names → the port
         /// clients use (the server's client link proxy), like a cloud
         /// endpoint in front of each node. Ports not listed are used as is.
@@ -79,12 +82,15 @@ impl RedisBackend {
         let slots: Slots = Arc::new((0..connections.max(1)).map(|_| Mutex::new(None)).collect());
         let watcher = match &target {
             RedisTarget::Sentinel {
-                master, sentinels, ..
+                master,
+                sentinels,
+                sentinel_access,
+                ..
             } => Some(
                 tokio::spawn(watch_primary(
                     master.clone(),
                     sentinels.clone(),
-                    access.clone(),
+                    sentinel_access.clone(),
                     timeout,
                     slots.clone(),
                 ))
@@ -122,8 +128,13 @@ impl RedisBackend {
         config(self.timeout)
     }
 
-    async fn primary_port(&self, master: &str, sentinels: &[u16]) -> Result<u16, OpError> {
-        primary_port(master, sentinels, &self.access, &self.config(), &mut None).await
+    async fn primary_port(
+        &self,
+        master: &str,
+        sentinels: &[u16],
+        access: &RedisAccess,
+    ) -> Result<u16, OpError> {
+        primary_port(master, sentinels, access, &self.config(), &mut None).await
     }
 
     async fn connect(&self) -> Result<MultiplexedConnection, OpError> {
@@ -132,9 +143,12 @@ impl RedisBackend {
             RedisTarget::Sentinel {
                 master,
                 sentinels,
+                sentinel_access,
                 translate,
             } => {
-                let named = self.primary_port(master, sentinels).await?;
+                let named = self
+                    .primary_port(master, sentinels, sentinel_access)
+                    .await?;
                 translate.get(&named).copied().unwrap_or(named)
             }
             RedisTarget::Cluster { .. } => unreachable!("cluster uses its own connection"),
@@ -165,6 +179,7 @@ impl RedisBackend {
                 )
             })
             .collect();
+        // The user (an ACL user or `default`) comes with the nodes' info.
         let mut builder = redis::cluster::ClusterClientBuilder::new(nodes);
         if let Some(certs) = self.access.certs() {
             builder = builder.certs(certs);

@@ -2,6 +2,7 @@
 
 mod model;
 mod spec;
+mod users;
 mod validate;
 mod validate_aws;
 

@@ -130,6 +130,21 @@ pub struct RedisServer {
     /// Clients, replicas and Sentinels speak TLS only (no plaintext port),
     /// verified against the run's certificate authority.
     pub tls: bool,
+    /// ACL users besides `default` (which sessiondrill itself uses).
+    pub users: Vec<AclUser>,
+    /// The one of `users` the strategies authenticate as; `None`: the
+    /// `default` user.
+    pub client_user: Option<String>,
+}
+
+/// An ACL user of a Redis node (`users:`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AclUser {
+    pub name: String,
+    /// The environment variable its password is read from at `up`.
+    pub password_env: String,
+    /// Its ACL rules, checked token by token (no password among them).
+    pub rules: String,
 }
 
 impl RedisServer {

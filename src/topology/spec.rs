@@ -95,6 +95,11 @@ pub struct NodeSpec {
     pub maxmemory: Option<String>,
     pub maxmemory_policy: Option<MaxmemoryPolicy>,
     pub tls: Option<bool>,
+    /// ACL users, by name (`users: { app: { password_env: …, rules: … } }`).
+    pub users: Option<IndexMap<String, UserSpec>>,
+    /// Which of `users` the strategies authenticate as (the only one when
+    /// there is one).
+    pub client_user: Option<String>,
     // redis-replicated
     pub replicas: Option<u32>,
     pub sentinels: Option<u32>,
@@ -127,6 +132,17 @@ pub struct NodeSpec {
     pub memory_mb: Option<u32>,
 }
 
+/// One ACL user: its password comes from the environment, never from the
+/// file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserSpec {
+    pub password_env: String,
+    /// Redis ACL rules: key patterns (`~sd:*`), commands and categories
+    /// (`+@all -@dangerous -del`). Default `~* +@all`.
+    pub rules: Option<String>,
+}
+
 const COMMON: &[&str] = &["image", "kind", "port"];
 const REDIS_SERVER: &[&str] = &[
     "password",
@@ -136,6 +152,8 @@ const REDIS_SERVER: &[&str] = &[
     "maxmemory",
     "maxmemory_policy",
     "tls",
+    "users",
+    "client_user",
 ];
 const REPLICATED: &[&str] = &[
     "replicas",

@@ -93,3 +93,57 @@ fn tls_is_taken_by_every_redis_kind_and_refused_elsewhere() {
     assert_eq!(e.problems[0].path, "nodes.a.tls", "{e}");
     assert_eq!(e.problems[0].pos.line, 5, "{e}");
 }
+
+#[test]
+fn users_take_a_password_variable_and_checked_rules_never_a_password() {
+    let t = parse("name: x\nnodes:\n  a:\n    kind: redis\n    users:\n      app: { password_env: APP_PW, rules: \"~sd:* +@all -@dangerous\" }\n").unwrap();
+    let NodeKind::Redis(s) = &t.nodes[0].kind else {
+        panic!()
+    };
+    assert_eq!(s.client_user.as_deref(), Some("app"));
+    assert_eq!(s.users[0].password_env, "APP_PW");
+    for (text, path, line, says) in [
+        (
+            "name: x\nnodes:\n  a:\n    kind: redis\n    users:\n      app:\n        password_env: P\n        rules: \"~* +@all >secret\"\n",
+            "nodes.a.users.app.rules",
+            8,
+            "passwords come from password_env",
+        ),
+        (
+            "name: x\nnodes:\n  a:\n    kind: redis\n    users:\n      app: { password_env: P }\n      ops: { password_env: Q }\n",
+            "nodes.a.users",
+            5,
+            "client_user must name",
+        ),
+        (
+            "name: x\nnodes:\n  a:\n    kind: redis\n    users: { app: { password_env: P } }\n    client_user: bob\n",
+            "nodes.a.client_user",
+            6,
+            "not one of this node's users",
+        ),
+        (
+            "name: x\nnodes:\n  a:\n    kind: redis\n    users:\n      default: { password_env: 1P }\n",
+            "nodes.a.users.default",
+            6,
+            "not `default`",
+        ),
+        (
+            "name: x\nnodes:\n  a:\n    kind: memcached\n    users: { app: { password_env: P } }\n",
+            "nodes.a.users",
+            5,
+            "does not apply",
+        ),
+    ] {
+        let e = parse(text).unwrap_err();
+        let p = &e.problems[0];
+        assert_eq!((p.path.as_str(), p.pos.line), (path, line), "{e}");
+        assert!(p.message.contains(says), "{e}");
+    }
+    // A password in the file is not a field at all.
+    let e = parse("name: x\nnodes:\n  a:\n    kind: redis\n    users:\n      app:\n        password: hunter2\n").unwrap_err();
+    assert_eq!(e.problems[0].pos.line, 7, "{e}");
+    assert!(
+        e.problems[0].message.contains("unknown field `password`"),
+        "{e}"
+    );
+}

@@ -225,6 +225,7 @@ fn redis_server(c: &mut Problems<'_>, path: &str, n: &NodeSpec) -> RedisServer {
             "password must be non-empty, without spaces or quotes",
         );
     }
+    let (users, client_user) = super::users::users(c, path, n);
     RedisServer {
         persistence,
         appendfsync: n.appendfsync.unwrap_or(AppendFsync::Everysec),
@@ -233,6 +234,8 @@ fn redis_server(c: &mut Problems<'_>, path: &str, n: &NodeSpec) -> RedisServer {
         maxmemory_policy: n.maxmemory_policy,
         password: n.password.clone(),
         tls: n.tls.unwrap_or(false),
+        users,
+        client_user,
     }
 }
 

@@ -117,6 +117,8 @@ mod tests {
             maxmemory_policy: Some(MaxmemoryPolicy::AllkeysLru),
             password: None,
             tls: false,
+            users: Vec::new(),
+            client_user: None,
         }
     }
 

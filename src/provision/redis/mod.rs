@@ -1,5 +1,6 @@
 //! Bringing up real redis-server / redis-sentinel processes.
 
+pub mod acl;
 pub mod cluster;
 pub mod conf;
 pub mod probe;
@@ -60,6 +61,12 @@ async fn start(
     let mut conf = conf(&data);
     if let Some(tls) = ctx.tls {
         tls.serve(&name, &dir, port, &mut conf)?;
+    }
+    // Users are the servers' (Sentinels are sessiondrill's alone).
+    if let Some(users) = ctx.users
+        && binary.name == binaries::REDIS_SERVER.name
+    {
+        users.configure(&mut conf);
     }
     super::rundir::write_private(&conf_path, conf.text().as_bytes()).map_err(
         ProvisionError::io(format!("writing {}", conf_path.display())),

@@ -15,11 +15,14 @@ pub struct RedisProbe {
     client: Result<Client, String>,
 }
 
-/// How to reach the Redis processes of a run: its password and, when they
-/// speak TLS, the run's certificate authority (PEM) to verify them against
-/// — never the system's roots, never without verifying.
+/// How to reach the Redis processes of a run: the user (the `default` one
+/// unless named) and its password and, when they speak TLS, the run's
+/// certificate authority (PEM) to verify them against — never the
+/// system's roots, never without verifying.
 #[derive(Clone, Default)]
 pub struct RedisAccess {
+    /// An ACL user (`users:`); `None` is Redis's `default` user.
+    pub user: Option<String>,
     pub password: String,
     pub ca: Option<Arc<[u8]>>,
 }
@@ -28,6 +31,7 @@ impl std::fmt::Debug for RedisAccess {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the password in a log.
         f.debug_struct("RedisAccess")
+            .field("user", &self.user)
             .field("tls", &self.ca.is_some())
             .finish_non_exhaustive()
     }
@@ -37,6 +41,7 @@ impl RedisAccess {
     /// Plaintext, with `password`.
     pub fn plain(password: &str) -> Self {
         Self {
+            user: None,
             password: password.to_string(),
             ca: None,
         }
@@ -64,6 +69,9 @@ impl RedisAccess {
         // No AUTH at all without a password (an empty one is refused).
         if !self.password.is_empty() {
             settings = settings.set_password(self.password.clone());
+        }
+        if let Some(user) = &self.user {
+            settings = settings.set_username(user.clone());
         }
         addr.into_connection_info()
             .expect("a TCP address is always valid")
