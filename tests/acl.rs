@@ -15,7 +15,7 @@ const PASSWORD: &str = "app-pw-7f3c9e";
 #[test]
 fn an_app_user_without_del_gets_noperm_on_logouts_and_nothing_else() {
     let r = run_scenario(
-        &topology_path("acl-app-user-without-del.yaml"),
+        &topology_path("redis-acl-without-del.yaml"),
         &["--duration", "3s"],
         &[("SESSIONDRILL_APP_PASSWORD", PASSWORD)],
     );
@@ -93,7 +93,7 @@ fn a_missing_password_variable_is_exit_2_naming_the_node_and_writes_nothing() {
     let h = home();
     let out = cli(&h)
         .arg("run")
-        .arg(topology_path("acl-app-user-without-del.yaml"))
+        .arg(topology_path("redis-acl-without-del.yaml"))
         .env_remove("SESSIONDRILL_APP_PASSWORD")
         .output()
         .unwrap();

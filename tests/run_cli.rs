@@ -277,3 +277,34 @@ fn bench_redis_alternates_with_redis_benchmark_and_reports_the_median_ratio() {
         assert_eq!(cells[5], format!("{:.2}", ratios[1]), "{row}");
     }
 }
+
+/// `bench redis --tls`: both redis-benchmark and the driver reach a
+/// TLS-only server, verified against the run's authority (neither could
+/// speak plaintext to it), and say so.
+#[test]
+fn bench_redis_over_tls_runs_both_clients_over_tls() {
+    let h = support::home();
+    let out = support::cli(&h)
+        .args([
+            "bench",
+            "redis",
+            "--tls",
+            "--requests",
+            "2000",
+            "--clients",
+            "4",
+        ])
+        .args(["--rounds", "1"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let round = text.lines().find(|l| l.starts_with("round 1:")).unwrap();
+    assert!(round.contains("(errors 0)"), "{text}");
+    assert!(text.contains(", over TLS)"), "{text}");
+    assert!(support::run_dirs(&h).is_empty());
+}

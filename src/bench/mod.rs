@@ -89,13 +89,17 @@ pub fn print_table(first: &str, rows: &[(&str, Throughput)], decimals: usize) {
     }
 }
 
-pub fn redis_clients(port: u16, password: &str, clients: usize) -> Vec<Arc<dyn SessionStore>> {
+pub fn redis_clients(
+    port: u16,
+    access: &crate::provision::redis::probe::RedisAccess,
+    clients: usize,
+) -> Vec<Arc<dyn SessionStore>> {
     (0..clients)
         .map(|_| {
             Arc::new(RedisStore {
                 backend: RedisBackend::new(
                     RedisTarget::Standalone { port },
-                    &crate::provision::redis::probe::RedisAccess::plain(password),
+                    access,
                     1,
                     Duration::from_secs(5),
                 ),
@@ -106,16 +110,23 @@ pub fn redis_clients(port: u16, password: &str, clients: usize) -> Vec<Arc<dyn S
 }
 
 /// `redis-benchmark -t set,get -c CLIENTS -d BYTES -n N --csv` on the same
-/// server: requests per second of SET and GET.
+/// server (with `--tls` verifying against `ca`, when given): requests per
+/// second of SET and GET.
 pub fn redis_benchmark(
     port: u16,
-    password: &str,
+    access: &crate::provision::redis::probe::RedisAccess,
+    ca: Option<&std::path::Path>,
     clients: usize,
     bytes: usize,
     n: u64,
 ) -> Result<(f64, f64), String> {
-    let out = Command::new("redis-benchmark")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-a", password])
+    let mut cmd = Command::new("redis-benchmark");
+    if let Some(ca) = ca {
+        cmd.arg("--tls").arg("--cacert").arg(ca);
+    }
+    let out = cmd
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-a", &access.password])
         .args([
             "-t",
             "set,get",

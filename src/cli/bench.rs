@@ -30,6 +30,10 @@ pub enum BenchCommand {
         /// The driver's runtime threads (redis-benchmark runs on one).
         #[arg(long, default_value_t = 1)]
         threads: usize,
+        /// Over TLS: the server listens with TLS only, on a certificate of
+        /// the run's authority, and both clients verify it.
+        #[arg(long)]
+        tls: bool,
     },
     /// The DynamoDB node (Dynoxide) through aws-sdk-dynamodb: PutItem and
     /// GetItem throughput and latency, closed loop.
@@ -80,8 +84,10 @@ pub async fn run(cmd: BenchCommand, home: Home) -> u8 {
             requests,
             rounds,
             threads,
+            tls,
         } => {
             let o = super::bench_redis::Options {
+                tls,
                 clients: clients.max(1),
                 bytes,
                 requests,

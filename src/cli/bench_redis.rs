@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::bench::{BenchOp, Throughput, drive, redis_benchmark, redis_clients};
 use crate::provision::Home;
+use crate::provision::redis::probe::RedisAccess;
 
 /// One round: the peer's and our ops/s for SET and GET.
 struct Round {
@@ -20,36 +21,35 @@ pub struct Options {
     pub rounds: usize,
     /// The driver's runtime threads (redis-benchmark has one).
     pub threads: usize,
+    /// Both clients over TLS (verified against the run's authority).
+    pub tls: bool,
 }
 
 pub async fn run(o: Options, home: Home) -> u8 {
-    let d = match super::bench::bench_node(
-        "name: bench-redis\nnodes:\n  redis:\n    kind: redis\n",
-        home,
-    )
-    .await
-    {
+    let yaml = if o.tls {
+        "name: bench-redis-tls\nnodes:\n  redis:\n    kind: redis\n    tls: true\n"
+    } else {
+        "name: bench-redis\nnodes:\n  redis:\n    kind: redis\n"
+    };
+    let d = match super::bench::bench_node(yaml, home).await {
         Ok(d) => d,
         Err(code) => return code,
     };
     let node = &d.nodes[0];
-    let (port, pw) = (
-        node.info.port,
-        node.redis
-            .as_ref()
-            .map(|r| r.password.clone())
-            .unwrap_or_default(),
-    );
+    let port = node.info.port;
+    let access = node.redis.clone().unwrap_or_default();
+    let ca = o.tls.then(|| d.run.path.join("ca.pem"));
     let mut rounds = Vec::new();
     for round in 1..=o.rounds {
-        let (s, g) = match redis_benchmark(port, &pw, o.clients, o.bytes, o.requests) {
+        let peer = redis_benchmark(port, &access, ca.as_deref(), o.clients, o.bytes, o.requests);
+        let (s, g) = match peer {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("error: {e}");
                 return 2;
             }
         };
-        let ours = match own_runtime(o.threads, port, &pw, &o).await {
+        let ours = match own_runtime(o.threads, port, &access, &o).await {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -97,8 +97,13 @@ pub async fn run(o: Options, home: Home) -> u8 {
         );
     }
     println!(
-        "({} connections, {}-byte values, {} requests per test, {} rounds alternating, driver on {} runtime thread(s))",
-        o.clients, o.bytes, o.requests, o.rounds, o.threads
+        "({} connections, {}-byte values, {} requests per test, {} rounds alternating, driver on {} runtime thread(s){})",
+        o.clients,
+        o.bytes,
+        o.requests,
+        o.rounds,
+        o.threads,
+        if o.tls { ", over TLS" } else { "" }
     );
     0
 }
@@ -119,12 +124,12 @@ fn median(mut v: Vec<f64>) -> f64 {
 async fn own_runtime(
     threads: usize,
     port: u16,
-    password: &str,
+    access: &RedisAccess,
     o: &Options,
 ) -> Result<[Throughput; 2], String> {
     let (clients, bytes) = (o.clients, o.bytes);
     let per_client = (o.requests / clients as u64).max(1);
-    let password = password.to_string();
+    let access = access.clone();
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name("sd-bench".into())
@@ -135,7 +140,7 @@ async fn own_runtime(
                 .build();
             let r = match rt {
                 Ok(rt) => Ok(rt.block_on(async {
-                    let stores = redis_clients(port, &password, clients);
+                    let stores = redis_clients(port, &access, clients);
                     let set = drive(stores.clone(), BenchOp::Set, per_client, bytes).await;
                     let get = drive(stores, BenchOp::Get, per_client, bytes).await;
                     [set, get]
