@@ -121,6 +121,7 @@ fn a_redis_server_on_the_runs_certificate_answers_only_verified_tls() {
             user: None,
             password: String::new(),
             ca: Some(pem.as_bytes().into()),
+            host: None,
         };
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(RedisProbe::new(port, &access).query::<String>(&redis::cmd("PING")))

@@ -45,7 +45,10 @@ const CHECKS: &[Check] = &[
     },
 ];
 
-pub async fn run() -> u8 {
+pub async fn run(endpoint: &super::doctor_endpoint::EndpointArgs) -> u8 {
+    if let Some(url) = &endpoint.endpoint {
+        return super::doctor_endpoint::run(endpoint, url).await;
+    }
     let mut missing = 0;
     for c in CHECKS {
         match which(c.binary.name) {

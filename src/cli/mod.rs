@@ -7,6 +7,7 @@ mod bench;
 mod bench_redis;
 mod compare;
 mod doctor;
+mod doctor_endpoint;
 mod images;
 mod run;
 mod runs;
@@ -69,8 +70,10 @@ pub enum Command {
     /// Benchmarks (results recorded in docs/PERFORMANCE.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
-    /// Check the programs sessiondrill needs and say how to install what is missing.
-    Doctor,
+    /// Check the programs sessiondrill needs and say how to install what is missing;
+    /// with --endpoint URL, check a Redis, memcached or DynamoDB endpoint before a
+    /// drill (reachable, TLS, credentials, latency).
+    Doctor(doctor_endpoint::EndpointArgs),
     /// Container images for the Docker provider.
     #[command(subcommand)]
     Images(images::ImagesCommand),
@@ -168,7 +171,7 @@ pub fn main() -> ExitCode {
             Command::Compare(args) => compare::run(args, home).await,
             Command::Status { json } => runs::status(&home, json),
             Command::Down { run_id } => runs::down(&home, run_id.as_deref()),
-            Command::Doctor => doctor::run().await,
+            Command::Doctor(endpoint) => doctor::run(&endpoint).await,
             Command::Images(cmd) => images::run(cmd).await,
             Command::Bench(cmd) => bench::run(cmd, home).await,
             Command::Watchdog(args) => crate::provision::watchdog::run(&args),

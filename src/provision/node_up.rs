@@ -59,6 +59,7 @@ async fn kind_up(
         user: None,
         password: password(),
         ca: ctx.tls.map(|t| t.pem.clone()),
+        host: None,
     };
     match &node.kind {
         NodeKind::Redis(cfg) => {

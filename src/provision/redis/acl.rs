@@ -115,6 +115,7 @@ impl NodeUsers {
             user: Some(u.name.clone()),
             password: u.password.clone(),
             ca: control.ca.clone(),
+            host: control.host.clone(),
         })
     }
 }

@@ -25,6 +25,10 @@ pub struct RedisAccess {
     pub user: Option<String>,
     pub password: String,
     pub ca: Option<Arc<[u8]>>,
+    /// Where the servers are, and the name their certificates are checked
+    /// for; `None`: this machine (127.0.0.1), where every process
+    /// sessiondrill runs listens.
+    pub host: Option<String>,
 }
 
 impl std::fmt::Debug for RedisAccess {
@@ -33,6 +37,7 @@ impl std::fmt::Debug for RedisAccess {
         f.debug_struct("RedisAccess")
             .field("user", &self.user)
             .field("tls", &self.ca.is_some())
+            .field("host", &self.host)
             .finish_non_exhaustive()
     }
 }
@@ -44,6 +49,7 @@ impl RedisAccess {
             user: None,
             password: password.to_string(),
             ca: None,
+            host: None,
         }
     }
 
@@ -57,13 +63,13 @@ impl RedisAccess {
         use redis::IntoConnectionInfo;
         let addr = if self.tls() {
             redis::ConnectionAddr::TcpTls {
-                host: HOST.to_string(),
+                host: self.host.clone().unwrap_or_else(|| HOST.to_string()),
                 port,
                 insecure: false,
                 tls_params: None,
             }
         } else {
-            redis::ConnectionAddr::Tcp(HOST.to_string(), port)
+            redis::ConnectionAddr::Tcp(self.host.clone().unwrap_or_else(|| HOST.to_string()), port)
         };
         let mut settings = redis::RedisConnectionInfo::default();
         // No AUTH at all without a password (an empty one is refused).
