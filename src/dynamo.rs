@@ -43,14 +43,12 @@ impl Default for ClientPolicy {
 
 /// Is `endpoint` on this machine (LocalStack, DynamoDB Local, our node)?
 pub fn is_local(endpoint: &str) -> bool {
-    let host = endpoint
-        .split("://")
-        .nth(1)
-        .unwrap_or(endpoint)
-        .split(['/', ':'])
-        .next()
-        .unwrap_or("");
-    host == "localhost" || host.starts_with("127.") || host == "[::1]"
+    let rest = endpoint.split("://").nth(1).unwrap_or(endpoint);
+    let host = match rest.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => rest.split(['/', ':']).next().unwrap_or(""),
+    };
+    host == "localhost" || host.starts_with("127.") || host == "::1"
 }
 
 /// How long a client keeps an idle connection to a local endpoint: less

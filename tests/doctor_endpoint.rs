@@ -125,7 +125,21 @@ fn doctor_checks_an_endpoint_and_says_exactly_what_fails() {
     assert_eq!(code, Some(2), "{said}");
     assert!(said.contains("FAIL     reachable"), "{said}");
 
-    // A password in the URL is refused before anything is tried.
+    // A user without a password would not be logged in as that user.
+    let (code, said) = doctor(
+        &[
+            "--endpoint".into(),
+            redis.clone(),
+            "--ca".into(),
+            ca.clone(),
+        ],
+        None,
+    );
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("the URL names a user"), "{said}");
+
+    // A password in the URL is refused before anything is tried, and not
+    // printed back.
     let in_url = format!("rediss://app:{PASSWORD}@127.0.0.1:{}", port("cache"));
     let out = cli(&h)
         .args(["doctor", "--endpoint", &in_url])
@@ -138,6 +152,15 @@ fn doctor_checks_an_endpoint_and_says_exactly_what_fails() {
         text(&out)
     );
     assert!(!text(&out).contains("ok       reachable"));
+    // Nor when the scheme is in capitals or the port is out of range
+    // (`doctor` itself asserts the password is never printed).
+    for bad in [
+        format!("REDISS://app:{PASSWORD}@127.0.0.1:1"),
+        format!("redis://app:{PASSWORD}@127.0.0.1:99999"),
+    ] {
+        let (code, _) = doctor(&["--endpoint".into(), bad], None);
+        assert_eq!(code, Some(2));
+    }
 
     // memcached and the DynamoDB node.
     let mc = format!("memcached://127.0.0.1:{}", port("sessions"));

@@ -19,6 +19,8 @@ use crate::provision::redis::probe::RedisAccess;
 
 /// How many round trips the latency line is measured over.
 const SAMPLES: usize = 20;
+/// Fewer for DynamoDB: each is a billed request on AWS.
+const DYNAMODB_SAMPLES: usize = 5;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Clone, clap::Args)]
@@ -49,12 +51,14 @@ fn ok(what: &str, detail: impl std::fmt::Display) {
 }
 
 pub async fn run(args: &EndpointArgs, url: &str) -> u8 {
-    let result = match url.split_once("://").map(|(s, _)| s) {
+    let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    let result = match scheme.as_deref() {
         Some("redis" | "rediss") => redis(args, url).await,
         Some("memcached" | "memcache") => memcached(url).await,
         Some("http" | "https") => dynamodb(args, url).await,
         _ => Err(Failed(format!(
-            "{url:?} is not an endpoint URL: redis://, rediss://, memcached:// or http(s):// (DynamoDB)"
+            "{} is not an endpoint URL: redis://, rediss://, memcached:// or http(s):// (DynamoDB)",
+            shown(url)
         ))),
     };
     match result {
@@ -69,10 +73,26 @@ pub async fn run(args: &EndpointArgs, url: &str) -> u8 {
     }
 }
 
+/// `url` as an error may show it: without what is between `://` and the
+/// last `@` (a user, perhaps a password).
+fn shown(url: &str) -> String {
+    let text = match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((_, host)) => format!("{scheme}://…@{host}"),
+            None => url.to_string(),
+        },
+        None => match url.rsplit_once('@') {
+            Some((_, host)) => format!("…@{host}"),
+            None => url.to_string(),
+        },
+    };
+    format!("{text:?}")
+}
+
 /// Host and port of a `scheme://[user@]host:port` URL; a password in it
 /// is refused (it would sit in shell history and process lists).
 fn parse(url: &str) -> Result<(Option<String>, String, u16), Failed> {
-    let u = url::Url::parse(url).map_err(|e| Failed(format!("{url:?}: {e}")))?;
+    let u = url::Url::parse(url).map_err(|e| Failed(format!("{}: {e}", shown(url))))?;
     if u.password().is_some() {
         return Err(Failed(
             "the URL holds a password: put it in an environment variable and name it with --password-env"
@@ -82,15 +102,17 @@ fn parse(url: &str) -> Result<(Option<String>, String, u16), Failed> {
     let host = u
         .host_str()
         .filter(|h| !h.is_empty())
-        .ok_or_else(|| Failed(format!("{url:?} names no host")))?
+        .ok_or_else(|| Failed(format!("{} names no host", shown(url))))?
         .trim_matches(['[', ']'])
         .to_string();
     let port = u
         .port()
-        .ok_or_else(|| Failed(format!("{url:?} names no port")))?;
-    let user = Some(u.username())
-        .filter(|s| !s.is_empty())
-        .map(String::from);
+        .ok_or_else(|| Failed(format!("{} names no port", shown(url))))?;
+    let user = Some(u.username()).filter(|s| !s.is_empty()).map(|s| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    });
     Ok((user, host, port))
 }
 
@@ -155,8 +177,18 @@ async fn redis(args: &EndpointArgs, url: &str) -> Result<(), Failed> {
         Some(var) => match std::env::var(var) {
             Ok(p) if !p.is_empty() => p,
             Ok(_) => return Err(Failed(format!("${var} is empty"))),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(Failed(format!("${var} is not UTF-8 text")));
+            }
             Err(_) => return Err(Failed(format!("${var} is not set (export it first)"))),
         },
+        // Without a password no AUTH is sent: the session would be the
+        // `default` user's, whatever the URL names.
+        None if user.is_some() => {
+            return Err(Failed(
+                "the URL names a user: give its password with --password-env VAR".into(),
+            ));
+        }
         None => String::new(),
     };
     drop(reach(&host, port).await?);
@@ -241,7 +273,9 @@ fn connect_failure(e: &redis::RedisError, tls: bool, user: &Option<String>) -> S
     let text = e.to_string();
     let lower = text.to_lowercase();
     if tls
-        && (lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake"))
+        && ["certificate", "tls", "handshake", "corrupt", "peer"]
+            .iter()
+            .any(|w| lower.contains(w))
     {
         format!("tls        the server's certificate does not verify: {text}")
     } else if lower.contains("wrongpass")
@@ -289,13 +323,21 @@ async fn memcached(url: &str) -> Result<(), Failed> {
 }
 
 async fn dynamodb(args: &EndpointArgs, url: &str) -> Result<(), Failed> {
-    let (_, host, port) = match url::Url::parse(url) {
+    let (host, port) = match url::Url::parse(url) {
+        Ok(u) if !u.username().is_empty() || u.password().is_some() => {
+            return Err(Failed(
+                "a DynamoDB endpoint URL holds no credentials: the SDK's default chain gives them"
+                    .into(),
+            ));
+        }
         Ok(u) => (
-            (),
-            u.host_str().unwrap_or_default().to_string(),
+            u.host_str()
+                .unwrap_or_default()
+                .trim_matches(['[', ']'])
+                .to_string(),
             u.port_or_known_default().unwrap_or(443),
         ),
-        Err(e) => return Err(Failed(format!("{url:?}: {e}"))),
+        Err(e) => return Err(Failed(format!("{}: {e}", shown(url)))),
     };
     drop(reach(&host, port).await?);
     let region = args
@@ -304,8 +346,8 @@ async fn dynamodb(args: &EndpointArgs, url: &str) -> Result<(), Failed> {
         .or_else(|| std::env::var("AWS_REGION").ok())
         .unwrap_or_else(|| "us-east-1".into());
     let client = crate::dynamo::client(url, &region, crate::dynamo::ClientPolicy::default()).await;
-    let mut samples = Vec::with_capacity(5);
-    for _ in 0..5 {
+    let mut samples = Vec::with_capacity(DYNAMODB_SAMPLES);
+    for _ in 0..DYNAMODB_SAMPLES {
         let start = Instant::now();
         crate::dynamo::answers(&client)
             .await
@@ -335,8 +377,19 @@ mod tests {
         );
         let (u, _, _) = parse("redis://localhost:6379").ok().unwrap();
         assert_eq!(u, None);
-        for bad in ["redis://app:pw@h:1", "redis://h", "redis://:1", "nonsense"] {
-            assert!(parse(bad).is_err(), "{bad}");
+        for bad in [
+            "redis://app:pw@h:1",
+            "redis://h",
+            "redis://:1",
+            "nonsense",
+            "redis://app:pw@h:99999",
+        ] {
+            let Err(super::Failed(e)) = parse(bad) else {
+                panic!("{bad}")
+            };
+            assert!(!e.contains("pw"), "{bad}: {e}");
         }
+        let (u, _, _) = parse("redis://a%40b@h:1").ok().unwrap();
+        assert_eq!(u.as_deref(), Some("a@b"));
     }
 }

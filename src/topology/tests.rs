@@ -107,7 +107,7 @@ fn users_take_a_password_variable_and_checked_rules_never_a_password() {
             "name: x\nnodes:\n  a:\n    kind: redis\n    users:\n      app:\n        password_env: P\n        rules: \"~* +@all >secret\"\n",
             "nodes.a.users.app.rules",
             8,
-            "passwords come from password_env",
+            "sets or removes a password",
         ),
         (
             "name: x\nnodes:\n  a:\n    kind: redis\n    users:\n      app: { password_env: P }\n      ops: { password_env: Q }\n",

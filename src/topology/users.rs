@@ -73,10 +73,9 @@ pub(super) fn users(
             if !valid_env_name(&u.password_env) {
                 c.at(
                     &format!("{at}.password_env"),
-                    format!(
-                        "password_env must name an environment variable (letters, digits, `_`; not starting with a digit); got {:?}",
-                        u.password_env
-                    ),
+                    // The value is not echoed: a password pasted here by
+                    // mistake must not reach a terminal or a log.
+                    "password_env must name an environment variable (letters, digits, `_`; not starting with a digit), not hold the password",
                 );
             }
             let rules = u.rules.clone().unwrap_or_else(|| "~* +@all".to_string());
@@ -118,7 +117,7 @@ fn valid_name(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
 }
 
-fn valid_env_name(s: &str) -> bool {
+pub(super) fn valid_env_name(s: &str) -> bool {
     (1..=128).contains(&s.len())
         && !s.as_bytes()[0].is_ascii_digit()
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -136,6 +135,12 @@ pub fn check_rules(rules: &str) -> Result<(), String> {
         return Err(format!("rules are empty: {RULE_FORMS}"));
     }
     for t in tokens {
+        // A password rule is refused without being echoed.
+        if t.starts_with(['>', '<', '#', '!']) {
+            return Err(format!(
+                "a rule sets or removes a password (>…, <…, #…, !…): {RULE_FORMS}"
+            ));
+        }
         if t.bytes()
             .any(|b| !b.is_ascii_graphic() || b"\"'\\".contains(&b))
         {
@@ -190,8 +195,8 @@ mod tests {
             assert_eq!(check_rules(ok), Ok(()), "{ok}");
         }
         for (bad, says) in [
-            ("~* +@all >secret", "not one sessiondrill takes"),
-            ("~* +@all #5e88", "not one sessiondrill takes"),
+            ("~* +@all >secret", "sets or removes a password"),
+            ("~* +@all #5e88", "sets or removes a password"),
             ("on ~* +@all", "not one sessiondrill takes"),
             ("nopass ~* +@all", "not one sessiondrill takes"),
             ("~* +@al", "no such ACL category"),
@@ -201,6 +206,7 @@ mod tests {
         ] {
             let e = check_rules(bad).unwrap_err();
             assert!(e.contains(says), "{bad:?}: {e}");
+            assert!(!e.contains("secret") && !e.contains("5e88"), "echoed: {e}");
         }
     }
 }
