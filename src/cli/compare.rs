@@ -60,6 +60,7 @@ async fn compare(args: CompareArgs, home: Home) -> u8 {
         keep: false,
         duration: args.duration,
         live_faults: false,
+        external: false,
     };
     // Each scenario on each provider asked for, else on its own.
     let runs: Vec<_> = scenarios

@@ -121,6 +121,48 @@ pub async fn until_signal(work: impl Future<Output = u8>) -> u8 {
     }
 }
 
+/// SIGINT or SIGTERM, whichever comes first (never, if neither can be
+/// listened for).
+pub async fn first_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// `work`, which handles the first SIGINT/SIGTERM itself; a second one
+/// tears down at once (exit 1).
+pub async fn until_second_signal(work: impl Future<Output = u8>) -> u8 {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        eprintln!("error: cannot listen for signals");
+        return 1;
+    };
+    tokio::pin!(work);
+    let mut seen = 0;
+    loop {
+        tokio::select! {
+            code = &mut work => return code,
+            _ = int.recv() => seen += 1,
+            _ = term.recv() => seen += 1,
+        }
+        if seen >= 2 {
+            eprintln!("interrupted twice; torn down.");
+            return 1;
+        }
+    }
+}
+
 /// Parse a duration such as `2s`, `500ms`, `1m30s`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     crate::yaml::parse_duration(s)

@@ -33,6 +33,10 @@ pub struct RunArgs {
     /// FUSE works, data on the power-loss filesystem (for comparisons).
     #[arg(long)]
     pub live_faults: bool,
+    /// Allow nodes sessiondrill does not run (`external:`): only keys
+    /// under the run's prefix are written, and they are removed at the end.
+    #[arg(long)]
+    pub external: bool,
     /// A control run: the scenario with its timeline removed. If every
     /// expectation still holds, the drill's expectations prove nothing
     /// about its faults.
@@ -70,6 +74,11 @@ pub async fn run(args: RunArgs, home: Home) -> u8 {
         eprintln!("{e}");
         return 2;
     }
+    if scenario.topology.nodes.iter().any(|n| n.external.is_some()) {
+        // The first Ctrl-C ends the load and the run's keys are removed
+        // from the external nodes (see `run_scenario`); a second quits.
+        return super::until_second_signal(run_scenario(&scenario, &args, home)).await;
+    }
     super::until_signal(run_scenario(&scenario, &args, home)).await
 }
 
@@ -85,6 +94,7 @@ async fn run_scenario(scenario: &Scenario, args: &RunArgs, home: Home) -> u8 {
         keep: args.keep,
         duration: args.duration,
         live_faults: args.live_faults,
+        external: args.external,
     };
     let drill = match Drill::start(scenario.clone(), &opts).await {
         Ok(d) => d,
@@ -99,8 +109,22 @@ async fn run_scenario(scenario: &Scenario, args: &RunArgs, home: Home) -> u8 {
         drill.run_id
     );
     let progress = tokio::spawn(progress(drill.engine.snapshots.clone()));
+    let external = scenario.topology.nodes.iter().any(|n| n.external.is_some());
+    let ender = external.then(|| {
+        let control = drill.control().clone();
+        tokio::spawn(async move {
+            super::first_signal().await;
+            eprintln!(
+                "interrupted: ending the load, then removing this run's keys from the external nodes (interrupt again to quit at once)"
+            );
+            control.stop();
+        })
+    });
     let report = drill.finish().await;
     progress.abort();
+    if let Some(e) = ender {
+        e.abort();
+    }
     if let Err(e) = write_report(&report, args.json.as_deref(), args.md.as_deref()) {
         eprintln!("error: {e}");
         return 2;

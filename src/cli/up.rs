@@ -42,6 +42,9 @@ pub struct UpArgs {
     /// servers), so link faults can be applied.
     #[arg(long)]
     pub proxies: bool,
+    /// Allow nodes sessiondrill does not run (`external:`).
+    #[arg(long)]
+    pub external: bool,
     /// How long each process may take to become ready.
     #[arg(long, value_parser = parse_duration, default_value = "15s")]
     pub ready_timeout: Duration,
@@ -89,6 +92,7 @@ pub async fn run(args: UpArgs, home: Home) -> u8 {
     opts.keep = args.keep;
     opts.power_loss_fs = args.power_loss_fs;
     opts.proxies = args.proxies;
+    opts.external = args.external;
     if !args.json {
         eprintln!(
             "starting {} ({} processes)…",
@@ -224,6 +228,9 @@ fn detach(args: &UpArgs, home: &Home) -> u8 {
         .stderr(Stdio::inherit());
     if args.power_loss_fs {
         cmd.arg("--power-loss-fs");
+    }
+    if args.external {
+        cmd.arg("--external");
     }
     if args.proxies {
         cmd.arg("--proxies");

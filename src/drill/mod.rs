@@ -33,6 +33,9 @@ pub struct DrillOptions {
     /// Ready for faults chosen live (the dashboard): every link proxied and,
     /// where FUSE works, every data directory on the power-loss filesystem.
     pub live_faults: bool,
+    /// The command line said `--external`: the topology may name nodes
+    /// sessiondrill does not run.
+    pub external: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +102,7 @@ impl Drill {
         let fuse = crate::fabric::powerfs::available();
         up.power_loss_fs = scenario.needs_power_loss_fs() || (opts.live_faults && fuse.is_ok());
         up.proxies = scenario.needs_proxies() || opts.live_faults;
+        up.external = opts.external;
         let deployment = provision::up(&scenario.topology, &up).await?;
         let mut runs = Vec::new();
         for &kind in &scenario.strategies {
@@ -183,10 +187,58 @@ impl Drill {
         let faults = self.injector.records();
         drop(self.injector);
         let caches = cache_stats(&self.deployment).await;
+        let cleanup = external_cleanup(&self.scenario, &self.run_id, &self.deployment).await;
         // Last reference: the nodes die and the run directory goes here.
         drop(self.deployment);
-        report::build(&self.scenario, &self.run_id, &outcome, &faults, caches)
+        let mut report = report::build(&self.scenario, &self.run_id, &outcome, &faults, caches);
+        if cleanup.iter().any(|c| c.left > 0 || c.error.is_some()) {
+            report.ok = false;
+        }
+        report.external_cleanup = cleanup;
+        report
     }
+}
+
+/// Remove the run's keys from every external node (issue 20): what a drill
+/// wrote on a system it does not run goes again, also when the load was
+/// cut short (Ctrl-C ends the load, then comes here).
+async fn external_cleanup(
+    scenario: &crate::scenario::Scenario,
+    run_id: &str,
+    deployment: &Mutex<Deployment>,
+) -> Vec<report::ExternalCleanup> {
+    let tag = run_id.rsplit('-').next().unwrap_or(run_id);
+    let d = deployment.lock().await;
+    let mut out = Vec::new();
+    for node in scenario.topology.nodes.iter() {
+        let Some(ext) = &node.external else { continue };
+        let handles: Vec<_> = d
+            .nodes
+            .iter()
+            .filter(|h| h.info.node == node.name)
+            .collect();
+        let done = crate::provision::redis::external::remove_run_keys(
+            &handles,
+            ext.master.as_deref(),
+            tag,
+        )
+        .await;
+        out.push(match done {
+            Ok((removed, left)) => report::ExternalCleanup {
+                node: node.name.clone(),
+                removed,
+                left,
+                error: None,
+            },
+            Err(e) => report::ExternalCleanup {
+                node: node.name.clone(),
+                removed: 0,
+                left: 0,
+                error: Some(e),
+            },
+        });
+    }
+    out
 }
 
 /// Every DAX node's cache counters (nodes that do not answer are left out).

@@ -80,7 +80,7 @@ pub fn which(name: &str) -> Option<PathBuf> {
 
 /// Every binary the topology needs, checked before anything starts.
 pub fn check_all(topology: &Topology) -> Result<(), ProvisionError> {
-    for n in &topology.nodes {
+    for n in topology.nodes.iter().filter(|n| n.external.is_none()) {
         match &n.kind {
             NodeKind::Redis(_) | NodeKind::RedisCluster(_) => {
                 REDIS_SERVER.locate()?;

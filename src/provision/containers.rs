@@ -24,7 +24,7 @@ pub(super) async fn containers(
         );
     }
     let mut images = Images::new();
-    for n in &topology.nodes {
+    for n in topology.nodes.iter().filter(|n| n.external.is_none()) {
         let families: &[docker::Family] = match &n.kind {
             NodeKind::Redis(_) | NodeKind::RedisReplicated(_) | NodeKind::RedisCluster(_) => {
                 &[docker::Family::Redis]

@@ -26,6 +26,9 @@ pub struct UpOptions {
     /// Put a link proxy in front of every client-facing node (standalone
     /// Redis, memcached, DynamoDB), so link faults can act on client traffic.
     pub proxies: bool,
+    /// The command line said `--external`: nodes sessiondrill does not run
+    /// may be drilled.
+    pub external: bool,
 }
 
 impl UpOptions {
@@ -38,6 +41,7 @@ impl UpOptions {
             node_binary: None,
             power_loss_fs: false,
             proxies: false,
+            external: false,
         }
     }
 }

@@ -47,6 +47,16 @@ pub enum ProvisionError {
     /// missing or unusable.
     #[error("node `{node}`: {message}")]
     Secret { node: String, message: String },
+    /// The topology names nodes sessiondrill does not run, and the command
+    /// line did not say `--external`.
+    #[error(
+        "the topology names external nodes ({0}): sessiondrill would send load to a system it does not run; pass --external to drill it"
+    )]
+    ExternalNotAllowed(String),
+    /// An external node that does not answer as its topology says
+    /// (unreachable, TLS that does not verify, credentials refused).
+    #[error("external node `{node}` is not usable: {message}")]
+    Endpoint { node: String, message: String },
     /// The Docker provider could not reach an engine or get an image.
     #[error("{0}")]
     Docker(String),
@@ -74,6 +84,8 @@ impl ProvisionError {
                 | ProvisionError::Docker(_)
                 | ProvisionError::Home { .. }
                 | ProvisionError::Secret { .. }
+                | ProvisionError::Endpoint { .. }
+                | ProvisionError::ExternalNotAllowed(_)
         )
     }
 

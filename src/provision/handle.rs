@@ -152,6 +152,22 @@ impl ProcessHandle {
         }
     }
 
+    /// A process sessiondrill does not run (an external endpoint).
+    pub fn external(info: ProcessInfo) -> Self {
+        Self {
+            info,
+            process: None,
+            dir: None,
+            redis: None,
+            fs: None,
+            proxy: None,
+            peer_proxy: None,
+            bus_proxy: None,
+            bus_source: None,
+            client_redis: None,
+        }
+    }
+
     pub fn with_peer_proxy(mut self, p: Option<Proxy>) -> Self {
         self.info.peer_port = p.as_ref().map(|p| p.listen_port);
         self.peer_proxy = p;

@@ -62,8 +62,19 @@ pub async fn up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, Pro
     if opts.power_loss_fs {
         crate::fabric::powerfs::available().map_err(ProvisionError::Unavailable)?;
     }
+    // A system sessiondrill does not run is drilled only when asked for.
+    let external: Vec<&str> = topology
+        .nodes
+        .iter()
+        .filter(|n| n.external.is_some())
+        .map(|n| n.name.as_str())
+        .collect();
+    if !external.is_empty() && !opts.external {
+        return Err(ProvisionError::ExternalNotAllowed(external.join(", ")));
+    }
     // Secrets first: a missing one writes nothing.
     let users = redis::acl::resolve(topology)?;
+    let externals = redis::external::resolve(topology)?;
     // A home that is not this user's is refused before anything in it is
     // touched (the sweep removes directories).
     opts.home.prepare().map_err(|source| ProvisionError::Home {
@@ -74,7 +85,11 @@ pub async fn up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, Pro
     let fixed_ports = topology.nodes.iter().any(|n| n.port.is_some());
     let mut attempt = 1;
     loop {
-        let up = try_up(topology, opts, &node_binary, containers.clone(), &users).await;
+        let secrets = Secrets {
+            users: &users,
+            externals: &externals,
+        };
+        let up = try_up(topology, opts, &node_binary, containers.clone(), &secrets).await;
         match up {
             Ok(mut d) => {
                 d.ready_in = started.elapsed();
@@ -93,12 +108,18 @@ pub async fn up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, Pro
     }
 }
 
+/// What the topology's secrets resolved to, read before the run began.
+pub(crate) struct Secrets<'a> {
+    pub users: &'a std::collections::HashMap<String, redis::acl::NodeUsers>,
+    pub externals: &'a std::collections::HashMap<String, redis::external::ExternalAccess>,
+}
+
 async fn try_up(
     topology: &Topology,
     opts: &UpOptions,
     node_binary: &std::path::Path,
     containers: Option<(std::sync::Arc<docker::Engine>, containers::Images)>,
-    users: &std::collections::HashMap<String, redis::acl::NodeUsers>,
+    secrets: &Secrets<'_>,
 ) -> Result<Deployment, ProvisionError> {
     let started = Instant::now();
     let mut run = opts
@@ -190,9 +211,11 @@ async fn try_up(
             | NodeKind::Memcached(_) => None,
         })
         .collect();
-    let bring_up = topology.nodes.iter().zip(&plans).map(|(node, plan)| {
-        node_up::node_up(&ctx, node, plan, &dynamodb_urls, users.get(&node.name))
-    });
+    let bring_up = topology
+        .nodes
+        .iter()
+        .zip(&plans)
+        .map(|(node, plan)| node_up::node_up(&ctx, node, plan, &dynamodb_urls, secrets));
     let mut nodes: Vec<ProcessHandle> = futures::future::try_join_all(bring_up)
         .await?
         .into_iter()

@@ -21,8 +21,12 @@ pub(super) async fn node_up(
     node: &Node,
     plan: &PortPlan,
     dynamodb_urls: &HashMap<&str, String>,
-    users: Option<&redis::acl::NodeUsers>,
+    secrets: &super::Secrets<'_>,
 ) -> Result<Vec<ProcessHandle>, ProvisionError> {
+    if let (Some(ext), Some(access)) = (&node.external, secrets.externals.get(&node.name)) {
+        return redis::external::up(ctx, node, ext, access).await;
+    }
+    let users = secrets.users.get(&node.name);
     let ctx = &Ctx {
         image: node.image.as_deref(),
         tls: ctx.run_tls.filter(|_| node.kind.tls()),

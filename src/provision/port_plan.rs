@@ -12,7 +12,7 @@ pub(super) struct PortPlan {
 }
 
 pub(super) fn plan_ports(node: &Node) -> Result<PortPlan, ProvisionError> {
-    let n = node.kind.process_count();
+    let n = node.process_count();
     let cluster = matches!(node.kind, NodeKind::RedisCluster(_));
     let fresh = |k: usize| {
         (0..k)

@@ -64,6 +64,22 @@ pub struct Report {
     /// DAX nodes' cache counters at the end of the run, per node.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub caches: IndexMap<String, crate::nodes::dax::DaxStats>,
+    /// External nodes: the run's keys removed from each at the end.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub external_cleanup: Vec<ExternalCleanup>,
+}
+
+/// What the end of a run removed from an external node: every key under
+/// its prefix (`sd:<tag>:*`). A drill that leaves keys behind (or could not
+/// look) is not ok.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExternalCleanup {
+    pub node: String,
+    pub removed: u64,
+    /// Keys of the run still found afterwards (0 when all went).
+    pub left: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -314,6 +330,7 @@ pub fn build(
         ok: verdict(&expectations, &faults, outcome.generator_error.as_deref()),
         generator_error: outcome.generator_error.clone(),
         caches,
+        external_cleanup: Vec::new(),
         strategies,
         events: outcome.events.clone(),
         faults,

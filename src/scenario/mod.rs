@@ -124,6 +124,13 @@ fn validate(
     });
     let targets = targets::targets(c, &spec, &topology, &strategies);
     let workload = workload::workload(c, &spec.workload);
+    let external: Vec<&str> = topology
+        .nodes
+        .iter()
+        .filter(|n| n.external.is_some())
+        .map(|n| n.name.as_str())
+        .collect();
+    workload::external_rate(c, &spec.workload, workload.rates.total(), &external);
     let timeline = timeline::validate(c, &spec.timeline, &topology, workload.duration);
     let check = match spec.check.as_deref() {
         None => CheckMode::default(),

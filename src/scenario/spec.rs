@@ -61,6 +61,10 @@ pub struct WorkloadSpec {
     /// Connections per Redis/memcached endpoint (default 8).
     #[serde(default)]
     pub connections: Option<usize>,
+    /// The most operations per second the rates may add up to against a
+    /// topology with external nodes (default [`super::workload::EXTERNAL_MAX_RATE`]).
+    #[serde(default)]
+    pub max_rate: Option<serde_yaml::Value>,
     /// Seed for the choice of sessions (default 1).
     #[serde(default)]
     pub seed: Option<u64>,

@@ -182,6 +182,12 @@ fn target_node<'a>(t: &'a Topology, target: &str) -> Option<&'a Node> {
 /// Whether `kind` can hit `node`: never an endpoint sessiondrill does not
 /// own; otherwise the kind says.
 fn applies(kind: FaultKind, node: &Node) -> Result<(), String> {
+    if node.external.is_some() {
+        return Err(format!(
+            "`{}` is an external node: sessiondrill does not own its processes (no process faults; faults on its links are not supported yet)",
+            node.name
+        ));
+    }
     if let NodeKind::Dynamodb(d) = &node.kind
         && !matches!(d.engine, DynamoEngine::Embedded { .. })
     {

@@ -8,6 +8,34 @@ use super::{Hot, Rates, Workload};
 use crate::store::Patterns;
 use crate::yaml::Problems;
 
+/// What a drill may offer a system sessiondrill does not run, unless
+/// `workload.max_rate` raises it: low, as a shared staging system is not
+/// ours to load (issue 20).
+pub const EXTERNAL_MAX_RATE: f64 = 200.0;
+
+/// Against external nodes, the rates must add up to at most `max_rate`.
+pub(super) fn external_rate(
+    c: &mut Problems<'_>,
+    w: &spec::WorkloadSpec,
+    total: f64,
+    external: &[&str],
+) {
+    let cap = match &w.max_rate {
+        Some(_) => rate(c, "workload.max_rate", &w.max_rate),
+        None => EXTERNAL_MAX_RATE,
+    };
+    if external.is_empty() || cap.is_nan() || total.is_nan() || total <= cap {
+        return;
+    }
+    c.at(
+        "workload.rates",
+        format!(
+            "the rates add up to {total:.0}/s, more than the {cap:.0}/s a drill may offer external nodes ({}); raise workload.max_rate if the system is yours to load",
+            external.join(", ")
+        ),
+    );
+}
+
 /// `300/s`, `18000/m`, `300` (per second).
 fn rate(c: &mut Problems<'_>, path: &str, v: &Option<serde_yaml::Value>) -> f64 {
     let Some(v) = v else { return 0.0 };

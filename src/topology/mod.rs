@@ -1,5 +1,6 @@
 //! Topologies: YAML spec types, defaults, validation into domain types.
 
+mod external;
 mod model;
 mod spec;
 mod users;
@@ -41,7 +42,7 @@ impl Topology {
 
     /// Total local processes the topology starts.
     pub fn process_count(&self) -> usize {
-        self.nodes.iter().map(|n| n.kind.process_count()).sum()
+        self.nodes.iter().map(Node::process_count).sum()
     }
 }
 

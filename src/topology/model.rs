@@ -25,6 +25,37 @@ pub struct Node {
     /// `None`: the default image of each program.
     pub image: Option<String>,
     pub kind: NodeKind,
+    /// Where a node sessiondrill does not run is (`external:`); `None`:
+    /// sessiondrill provisions it.
+    pub external: Option<External>,
+}
+
+impl Node {
+    /// How many local processes sessiondrill runs for it.
+    pub fn process_count(&self) -> usize {
+        if self.external.is_some() {
+            0
+        } else {
+            self.kind.process_count()
+        }
+    }
+}
+
+/// A Redis node sessiondrill does not run (`external:`): what it may do
+/// there is limited (issue 20): load within `max_rate`, keys under the
+/// run's prefix only, removed at the end; no process faults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct External {
+    /// The one host every address is on.
+    pub host: String,
+    /// The server's port (`kind: redis`) or the Sentinels' ports.
+    pub ports: Vec<u16>,
+    /// The Sentinels' name for the primary.
+    pub master: Option<String>,
+    pub user: Option<String>,
+    pub password_env: Option<String>,
+    pub sentinel_password_env: Option<String>,
+    pub ca_file: Option<PathBuf>,
 }
 
 /// A topology node's kind and its settings. [`KindName`], its tag, names

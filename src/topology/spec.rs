@@ -100,6 +100,9 @@ pub struct NodeSpec {
     /// Which of `users` the strategies authenticate as (the only one when
     /// there is one).
     pub client_user: Option<String>,
+    /// A Redis sessiondrill does not run (your staging Redis): where it is
+    /// and how to reach it. With it, no other field but `kind` applies.
+    pub external: Option<ExternalSpec>,
     // redis-replicated
     pub replicas: Option<u32>,
     pub sentinels: Option<u32>,
@@ -130,6 +133,26 @@ pub struct NodeSpec {
     // memcached
     pub instances: Option<u32>,
     pub memory_mb: Option<u32>,
+}
+
+/// An external Redis node (`external:`): its addresses and credentials,
+/// the password only by the name of the environment variable holding it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalSpec {
+    /// `HOST:PORT` of the server (`kind: redis`) or of the Sentinels
+    /// (`kind: redis-replicated`).
+    pub addresses: Vec<String>,
+    /// The Sentinels' name for the primary (`kind: redis-replicated`).
+    pub master: Option<String>,
+    /// The ACL user the strategies authenticate as (default: `default`).
+    pub user: Option<String>,
+    pub password_env: Option<String>,
+    /// The Sentinels' own password (`requirepass` of a Sentinel).
+    pub sentinel_password_env: Option<String>,
+    /// The authority (PEM) the servers' TLS certificates verify against:
+    /// TLS when given.
+    pub ca_file: Option<String>,
 }
 
 /// One ACL user: its password comes from the environment, never from the
@@ -166,6 +189,8 @@ const REPLICATED: &[&str] = &[
     "min_replicas_max_lag",
 ];
 const CLUSTER: &[&str] = &["shards", "replicas_per_shard", "node_timeout_ms"];
+/// Redis kinds sessiondrill can drill without running them.
+const EXTERNAL: &[&str] = &["external"];
 const DYNAMODB: &[&str] = &[
     "engine",
     "endpoint",
@@ -187,8 +212,8 @@ const MEMCACHED: &[&str] = &["instances", "memory_mb"];
 /// Does `field` apply to `kind`? Returns the kinds it is for when it does not.
 pub fn field_applies(kind: KindName, field: &str) -> Result<(), &'static str> {
     let groups: &[&[&str]] = match kind {
-        KindName::Redis => &[COMMON, REDIS_SERVER],
-        KindName::RedisReplicated => &[COMMON, REDIS_SERVER, REPLICATED],
+        KindName::Redis => &[COMMON, REDIS_SERVER, EXTERNAL],
+        KindName::RedisReplicated => &[COMMON, REDIS_SERVER, REPLICATED, EXTERNAL],
         KindName::RedisCluster => &[COMMON, REDIS_SERVER, CLUSTER],
         KindName::Dynamodb => &[COMMON, DYNAMODB],
         KindName::Dax => &[COMMON, DAX],
@@ -203,6 +228,8 @@ pub fn field_applies(kind: KindName, field: &str) -> Result<(), &'static str> {
         "kind redis-replicated"
     } else if CLUSTER.contains(&field) {
         "kind redis-cluster"
+    } else if EXTERNAL.contains(&field) {
+        "kinds redis and redis-replicated, for now"
     } else if DYNAMODB.contains(&field) {
         "kind dynamodb"
     } else if DAX.contains(&field) {

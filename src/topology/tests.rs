@@ -147,3 +147,52 @@ fn users_take_a_password_variable_and_checked_rules_never_a_password() {
         "{e}"
     );
 }
+
+#[test]
+fn an_external_node_names_where_it_is_and_configures_nothing_else() {
+    let t = parse("name: x\nnodes:\n  a:\n    kind: redis-replicated\n    external:\n      addresses: [\"127.0.0.1:26379\", \"127.0.0.1:26380\"]\n      master: m\n      password_env: P\n").unwrap();
+    let e = t.nodes[0].external.as_ref().unwrap();
+    assert_eq!(
+        (e.host.as_str(), e.ports.as_slice()),
+        ("127.0.0.1", &[26379, 26380][..])
+    );
+    assert_eq!(t.process_count(), 0);
+    for (text, path, line, says) in [
+        (
+            "name: x\nnodes:\n  a:\n    kind: redis\n    persistence: aof\n    external: { addresses: [\"h:1\"] }\n",
+            "nodes.a.persistence",
+            5,
+            "does not apply to an external node",
+        ),
+        (
+            "name: x\nnodes:\n  a:\n    kind: redis-replicated\n    external: { addresses: [\"h:1\"] }\n",
+            "nodes.a.external",
+            5,
+            "needs `master:`",
+        ),
+        (
+            "name: x\nnodes:\n  a:\n    kind: redis\n    external:\n      addresses: [\"h:1\", \"g:2\"]\n",
+            "nodes.a.external.addresses",
+            6,
+            "on one host",
+        ),
+        (
+            "name: x\nnodes:\n  a:\n    kind: memcached\n    external: { addresses: [\"h:1\"] }\n",
+            "nodes.a.external",
+            5,
+            "does not apply to kind memcached",
+        ),
+        (
+            "name: x\nnodes:\n  a:\n    kind: redis\n    external:\n      addresses: [\"h:1\"]\n      password_env: \"hunter2 is my pw\"\n",
+            "nodes.a.external.password_env",
+            7,
+            "must name an environment variable",
+        ),
+    ] {
+        let e = parse(text).unwrap_err();
+        let p = &e.problems[0];
+        assert_eq!((p.path.as_str(), p.pos.line), (path, line), "{e}");
+        assert!(p.message.contains(says), "{e}");
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
+}

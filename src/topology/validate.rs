@@ -168,11 +168,16 @@ fn node_at(c: &mut Problems<'_>, path: &str, name: String, n: NodeSpec) -> Optio
             "image must name an image, e.g. redis:7 (omit it for the default)",
         );
     }
+    let external = n
+        .external
+        .as_ref()
+        .map(|e| super::external::external(c, path, kind_name, e));
     (c.count() == before).then_some(Node {
         name,
         port: n.port,
         image: n.image,
         kind,
+        external,
     })
 }
 

@@ -85,6 +85,7 @@ pub async fn run(args: TuiOptions, home: Home) -> u8 {
             keep: args.keep,
             duration: args.duration,
             live_faults: true,
+            external: false,
         },
         fps: args.fps,
         report_dir: args.report_dir.clone(),

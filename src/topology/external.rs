@@ -1,0 +1,169 @@
+//! `external:` on a Redis node: a Redis sessiondrill does not run (issue
+//! 20). Checked here as far as a file can be: addresses on one host,
+//! variable names for every secret, a readable authority file, and no
+//! field that would configure a process sessiondrill does not own.
+
+use std::path::PathBuf;
+
+use super::model::{External, KindName};
+use super::spec::ExternalSpec;
+use crate::yaml::Problems;
+
+/// The fields an external node takes besides `external` itself.
+const OWN: &[&str] = &["kind", "external"];
+
+pub(super) fn external(
+    c: &mut Problems<'_>,
+    path: &str,
+    kind: KindName,
+    spec: &ExternalSpec,
+) -> External {
+    for (field, _) in c.positions().keys_of(path).to_vec() {
+        if !OWN.contains(&field.as_str()) {
+            c.at(
+                &format!("{path}.{field}"),
+                format!(
+                    "field `{field}` does not apply to an external node: sessiondrill does not run it (only `kind` and `external`)"
+                ),
+            );
+        }
+    }
+    let at = format!("{path}.external");
+    let mut host: Option<String> = None;
+    let mut ports = Vec::new();
+    if spec.addresses.is_empty() || spec.addresses.len() > 16 {
+        c.at(
+            &format!("{at}.addresses"),
+            format!(
+                "addresses must list 1 to 16 HOST:PORT; got {}",
+                spec.addresses.len()
+            ),
+        );
+    }
+    for a in &spec.addresses {
+        match split_address(a) {
+            Some((h, p)) => {
+                match &host {
+                    Some(first) if *first != h => c.at(
+                        &format!("{at}.addresses"),
+                        format!(
+                            "every address of a node must be on one host for now ({first} and {h})"
+                        ),
+                    ),
+                    _ => host = Some(h),
+                }
+                ports.push(p);
+            }
+            None => c.at(
+                &format!("{at}.addresses"),
+                format!("{a:?} is not HOST:PORT (a port from 1 to 65535)"),
+            ),
+        }
+    }
+    match (kind, &spec.master) {
+        (KindName::RedisReplicated, None) => c.at(
+            &at,
+            "an external redis-replicated node needs `master:`, the Sentinels' name for the primary",
+        ),
+        (KindName::RedisReplicated, Some(m)) if !valid_word(m) => c.at(
+            &format!("{at}.master"),
+            format!("master {m:?}: 1-64 letters, digits, `_`, `-` or `.`"),
+        ),
+        (KindName::Redis, Some(_)) => c.at(
+            &format!("{at}.master"),
+            "master applies to redis-replicated (Sentinel) nodes",
+        ),
+        _ => {}
+    }
+    if kind == KindName::Redis && spec.sentinel_password_env.is_some() {
+        c.at(
+            &format!("{at}.sentinel_password_env"),
+            "sentinel_password_env applies to redis-replicated (Sentinel) nodes",
+        );
+    }
+    if let Some(u) = &spec.user
+        && !valid_word(u)
+    {
+        c.at(
+            &format!("{at}.user"),
+            format!("user {u:?}: 1-64 letters, digits, `_`, `-` or `.`"),
+        );
+    }
+    for (field, var) in [
+        ("password_env", &spec.password_env),
+        ("sentinel_password_env", &spec.sentinel_password_env),
+    ] {
+        if let Some(v) = var
+            && !super::users::valid_env_name(v)
+        {
+            // Not echoed: it may be the password pasted by mistake.
+            c.at(
+                &format!("{at}.{field}"),
+                format!(
+                    "{field} must name an environment variable (letters, digits, `_`; not starting with a digit), not hold the password"
+                ),
+            );
+        }
+    }
+    let ca_file = spec.ca_file.as_ref().map(PathBuf::from);
+    if let Some(f) = &ca_file
+        && !f.is_absolute()
+    {
+        c.at(
+            &format!("{at}.ca_file"),
+            "ca_file must be an absolute path (the authority's PEM file)",
+        );
+    }
+    External {
+        host: host.unwrap_or_default(),
+        ports,
+        master: spec.master.clone(),
+        user: spec.user.clone(),
+        password_env: spec.password_env.clone(),
+        sentinel_password_env: spec.sentinel_password_env.clone(),
+        ca_file,
+    }
+}
+
+/// `HOST:PORT` (`[V6]:PORT` too), the port from 1 to 65535.
+fn split_address(a: &str) -> Option<(String, u16)> {
+    let (host, port) = a.rsplit_once(':')?;
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let port: u16 = port.parse().ok().filter(|&p| p > 0)?;
+    let ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:".contains(&b));
+    ok.then(|| (host.to_string(), port))
+}
+
+fn valid_word(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_address;
+
+    #[test]
+    fn addresses_are_host_and_port() {
+        assert_eq!(
+            split_address("127.0.0.1:6379"),
+            Some(("127.0.0.1".into(), 6379))
+        );
+        assert_eq!(split_address("[::1]:26379"), Some(("::1".into(), 26379)));
+        assert_eq!(
+            split_address("cache.example.internal:6380"),
+            Some(("cache.example.internal".into(), 6380))
+        );
+        for bad in ["", "h", "h:0", "h:65536", ":1", "h:x", "a b:1", "h:1:"] {
+            assert_eq!(split_address(bad), None, "{bad:?}");
+        }
+    }
+}

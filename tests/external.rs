@@ -1,0 +1,269 @@
+//! External nodes (issue 20): a TLS Sentinel topology brought up on its
+//! own (`up --detach`, its own home) and drilled from another home as a
+//! system sessiondrill does not run — only with `--external`, within the
+//! rate cap, no process faults, and every key of the run gone afterwards.
+
+mod support;
+
+use std::process::{Command, Stdio};
+
+use support::{cli, home, run_dirs, topology_path};
+
+/// The staging system's password, as its operators would hand it over.
+const ENV: &str = "SD_TEST_STAGING_PASSWORD";
+
+fn said(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn a_sentinel_managed_tls_redis_is_drilled_from_outside_and_left_clean() {
+    // The "staging" system: up on its own, in a home of its own.
+    let staging = home();
+    let up = cli(&staging)
+        .args(["up", "--detach", "--json"])
+        .arg(topology_path("replicated-sentinel-tls.yaml"))
+        .output()
+        .unwrap();
+    assert!(up.status.success(), "{}", said(&up));
+    let report: serde_json::Value = serde_json::from_slice(&up.stdout).unwrap();
+    let ca = report["ca"].as_str().unwrap().to_string();
+    let nodes = report["nodes"].as_array().unwrap();
+    let sentinels: Vec<String> = nodes
+        .iter()
+        .filter(|n| n["role"] == "sentinel")
+        .map(|n| format!("\"127.0.0.1:{}\"", n["port"]))
+        .collect();
+    assert_eq!(sentinels.len(), 3);
+    let server_url = nodes
+        .iter()
+        .find(|n| n["role"] == "primary")
+        .and_then(|n| n["url"].as_str())
+        .unwrap()
+        .to_string();
+    // The run's password, from the URL up gave (its operators' secret).
+    let password = server_url
+        .split_once("default:")
+        .and_then(|(_, r)| r.split_once('@'))
+        .map(|(p, _)| p.to_string())
+        .unwrap();
+    let scenario = |rates: &str, timeline: &str| {
+        format!(
+            "name: staging-drill
+topology:
+  name: staging
+  nodes:
+    cache:
+      kind: redis-replicated
+      external:
+        addresses: [{}]
+        master: cache
+        password_env: {ENV}
+        sentinel_password_env: {ENV}
+        ca_file: {ca}
+strategies: [redis]
+workload:
+  sessions: 300
+  duration: 2s
+  rates: {rates}
+  ttl: 30m
+{timeline}",
+            sentinels.join(", ")
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("staging.yaml");
+    std::fs::write(
+        &file,
+        scenario(
+            "{ create: 60/s, read: 60/s, update: 60/s, delete: 10/s }",
+            "",
+        ),
+    )
+    .unwrap();
+
+    let drills = home();
+    // Without --external: refused before anything is written.
+    let out = cli(&drills)
+        .arg("run")
+        .arg(&file)
+        .env(ENV, &password)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
+    assert!(said(&out).contains("pass --external"), "{}", said(&out));
+    assert!(run_dirs(&drills).is_empty());
+
+    // The variable is not set: exit 2 naming node and variable.
+    let out = cli(&drills)
+        .args(["run", "--external"])
+        .arg(&file)
+        .env_remove(ENV)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
+    assert!(
+        said(&out).contains(&format!("node `cache`: ${ENV} is not set")),
+        "{}",
+        said(&out)
+    );
+
+    // A wrong password: the node is not usable, exit 2.
+    let out = cli(&drills)
+        .args(["run", "--external", "--json"])
+        .arg(dir.path().join("r.json"))
+        .arg(&file)
+        .env(ENV, "not-the-password")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
+    assert!(
+        said(&out).contains("external node `cache` is not usable"),
+        "{}",
+        said(&out)
+    );
+    assert!(run_dirs(&drills).is_empty());
+
+    // The Sentinels' password right, the data one wrong: found at up too.
+    let mixed = dir.path().join("mixed.yaml");
+    let text = std::fs::read_to_string(&file).unwrap().replacen(
+        &format!("password_env: {ENV}"),
+        "password_env: SD_TEST_STAGING_DATA",
+        1,
+    );
+    std::fs::write(&mixed, text).unwrap();
+    let out = cli(&drills)
+        .args(["run", "--external"])
+        .arg(&mixed)
+        .env(ENV, &password)
+        .env("SD_TEST_STAGING_DATA", "wrong")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
+    assert!(said(&out).contains("primary 127.0.0.1:"), "{}", said(&out));
+    assert!(run_dirs(&drills).is_empty());
+
+    // The drill: the load runs, nothing is lost, and every key it wrote is
+    // removed at the end.
+    let r = support::run_scenario(&file, &["--external"], &[(ENV, &password)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = &r.report["strategies"]["redis"];
+    assert!(s["acked_writes"].as_u64().unwrap() > 100, "{s}");
+    assert_eq!(s["lost"], 0, "{s}");
+    let cleanup = &r.report["external_cleanup"][0];
+    assert_eq!(cleanup["node"], "cache", "{}", r.report);
+    assert!(cleanup["removed"].as_u64().unwrap() > 50, "{cleanup}");
+    assert_eq!(cleanup["left"], 0, "{cleanup}");
+    assert!(!r.stderr.contains(&password), "the password was printed");
+    // Looked at from outside: no session key of any run is left.
+    let keys = Command::new("redis-cli")
+        .args([
+            "--tls",
+            "--cacert",
+            &ca,
+            "-u",
+            &server_url,
+            "--scan",
+            "--pattern",
+            "sd:*",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(keys.status.success(), "{}", said(&keys));
+    assert_eq!(
+        String::from_utf8_lossy(&keys.stdout).trim(),
+        "",
+        "keys left"
+    );
+
+    // Interrupted mid-load (Ctrl-C): the load ends, and the keys still go.
+    let child = cli(&drills)
+        .args(["run", "--external", "--duration", "30s"])
+        .arg(&file)
+        .env(ENV, &password)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let wrote = || {
+        let out = Command::new("redis-cli")
+            .args([
+                "--tls",
+                "--cacert",
+                &ca,
+                "-u",
+                &server_url,
+                "--scan",
+                "--pattern",
+                "sd:*",
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().count()
+    };
+    let start = std::time::Instant::now();
+    while wrote() < 20 && start.elapsed() < std::time::Duration::from_secs(15) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(wrote() >= 20, "the interrupted drill wrote nothing");
+    support::signal(child.id(), nix::sys::signal::Signal::SIGINT);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        said(&out).contains("removing this run's keys"),
+        "{}",
+        said(&out)
+    );
+    assert_eq!(wrote(), 0, "keys left after Ctrl-C: {}", said(&out));
+    assert!(run_dirs(&drills).is_empty());
+
+    // Refused at validation: a process fault on it, and more load than
+    // the cap.
+    std::fs::write(
+        &file,
+        scenario(
+            "{ create: 60/s, read: 60/s }",
+            "timeline:\n  - { at: 1s, fault: kill, target: cache }\n",
+        ),
+    )
+    .unwrap();
+    let out = cli(&drills).arg("validate").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
+    assert!(said(&out).contains("is an external node"), "{}", said(&out));
+    std::fs::write(&file, scenario("{ create: 150/s, read: 150/s }", "")).unwrap();
+    let out = cli(&drills).arg("validate").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
+    assert!(said(&out).contains("more than the 200/s"), "{}", said(&out));
+
+    let down = cli(&staging).arg("down").output().unwrap();
+    assert!(down.status.success(), "{}", said(&down));
+}
+
+/// The shipped examples validate, and stop before any traffic: without
+/// `--external`, and with it but without their secrets.
+#[test]
+fn the_examples_need_external_and_their_secrets_before_any_traffic() {
+    for name in ["external-redis.yaml", "external-sentinel.yaml"] {
+        let file = topology_path("external").join(name);
+        let h = home();
+        let out = cli(&h).arg("validate").arg(&file).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", said(&out));
+        let out = cli(&h).arg("run").arg(&file).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", said(&out));
+        assert!(said(&out).contains("pass --external"), "{}", said(&out));
+        let out = cli(&h)
+            .args(["run", "--external"])
+            .arg(&file)
+            .env_remove("STAGING_REDIS_PASSWORD")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", said(&out));
+        assert!(said(&out).contains("node `cache`"), "{}", said(&out));
+        assert!(run_dirs(&h).is_empty());
+    }
+}
