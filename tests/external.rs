@@ -222,7 +222,8 @@ workload:
     assert_eq!(wrote(), 0, "keys left after Ctrl-C: {}", said(&out));
     assert!(run_dirs(&drills).is_empty());
 
-    // Refused at validation: a process fault on it, and more load than
+    // Refused at validation: a process fault on it (a Sentinel-managed
+    // external node takes no fault at all yet), and more load than
     // the cap.
     std::fs::write(
         &file,
@@ -266,4 +267,92 @@ fn the_examples_need_external_and_their_secrets_before_any_traffic() {
         assert!(said(&out).contains("node `cache`"), "{}", said(&out));
         assert!(run_dirs(&h).is_empty());
     }
+}
+
+/// A partition on the client link of an external Redis (a TLS server
+/// brought up on its own): its link goes through a proxy on this machine,
+/// the fault is injected and healed, the load times out meanwhile and
+/// recovers, nothing is lost, and every key goes at the end.
+#[test]
+fn a_partition_on_an_external_redis_client_link_is_injected_and_healed() {
+    let staging = home();
+    let up = cli(&staging)
+        .args(["up", "--detach", "--json"])
+        .arg(topology_path("standalone-aof-everysec-tls.yaml"))
+        .output()
+        .unwrap();
+    assert!(up.status.success(), "{}", said(&up));
+    let report: serde_json::Value = serde_json::from_slice(&up.stdout).unwrap();
+    let ca = report["ca"].as_str().unwrap().to_string();
+    let node = &report["nodes"][0];
+    let url = node["url"].as_str().unwrap().to_string();
+    let password = url
+        .split_once("default:")
+        .and_then(|(_, r)| r.split_once('@'))
+        .map(|(p, _)| p.to_string())
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("partition.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "name: staging-partition
+topology:
+  name: staging
+  nodes:
+    cache:
+      kind: redis
+      external:
+        addresses: [\"127.0.0.1:{}\"]
+        password_env: {ENV}
+        ca_file: {ca}
+strategies: [redis]
+workload:
+  sessions: 300
+  duration: 4s
+  rates: {{ create: 50/s, read: 50/s, update: 50/s }}
+  ttl: 30m
+  op_timeout: 300ms
+timeline:
+  - {{ at: 1s, fault: partition, target: cache, duration: 1s }}
+expect:
+  redis.errors.timeout: \"> 0\"
+  redis.lost: \"== 0\"
+",
+            node["port"]
+        ),
+    )
+    .unwrap();
+    let r = support::run_scenario(&file, &["--external"], &[(ENV, &password)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let f = &r.report["faults"][0];
+    assert_eq!(f["kind"], "partition", "{f}");
+    assert!(f["healed_ms"].as_u64().is_some(), "{f}");
+    let s = &r.report["strategies"]["redis"];
+    assert!(s["errors"]["timeout"].as_u64().unwrap() > 0, "{s}");
+    assert_eq!(s["lost"], 0, "{s}");
+    let cleanup = &r.report["external_cleanup"][0];
+    assert_eq!(cleanup["left"], 0, "{cleanup}");
+    assert!(cleanup["removed"].as_u64().unwrap() > 50, "{cleanup}");
+    let keys = Command::new("redis-cli")
+        .args([
+            "--tls",
+            "--cacert",
+            &ca,
+            "-u",
+            &url,
+            "--scan",
+            "--pattern",
+            "sd:*",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&keys.stdout).trim(),
+        "",
+        "keys left"
+    );
+    let down = cli(&staging).arg("down").output().unwrap();
+    assert!(down.status.success(), "{}", said(&down));
 }

@@ -122,10 +122,11 @@ pub(crate) fn validate(
         }
         if peers
             && node.is_some_and(|n| {
-                !matches!(
-                    n.kind,
-                    NodeKind::RedisReplicated(_) | NodeKind::RedisCluster(_)
-                )
+                n.external.is_some()
+                    || !matches!(
+                        n.kind,
+                        NodeKind::RedisReplicated(_) | NodeKind::RedisCluster(_)
+                    )
             })
         {
             c.at(
@@ -182,9 +183,14 @@ fn target_node<'a>(t: &'a Topology, target: &str) -> Option<&'a Node> {
 /// Whether `kind` can hit `node`: never an endpoint sessiondrill does not
 /// own; otherwise the kind says.
 fn applies(kind: FaultKind, node: &Node) -> Result<(), String> {
-    if node.external.is_some() {
+    if let Some(ext) = &node.external {
+        // Its client link goes through our proxy (kind: redis); the rest
+        // is not ours to touch.
+        if kind.is_link() && ext.master.is_none() {
+            return kind.applies(node);
+        }
         return Err(format!(
-            "`{}` is an external node: sessiondrill does not own its processes (no process faults; faults on its links are not supported yet)",
+            "`{}` is an external node: sessiondrill does not own its processes (no process faults; link faults on the client link of an external kind: redis only, for now)",
             node.name
         ));
     }

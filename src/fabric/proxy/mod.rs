@@ -24,6 +24,9 @@ use crate::fabric::ports::HOST;
 /// One proxied link. Dropping it closes the listener and every connection.
 pub struct Proxy {
     pub listen_port: u16,
+    /// Where it forwards to: this machine unless [`Proxy::start_to`] said
+    /// otherwise.
+    pub upstream_host: String,
     pub upstream_port: u16,
     /// Speaks HTTP (DynamoDB): throttling is possible.
     pub http: bool,
@@ -37,15 +40,26 @@ impl Proxy {
     /// Listen on a free loopback port and forward to `upstream_port`.
     /// Must be called inside a tokio runtime.
     pub async fn start(upstream_port: u16, http: bool) -> std::io::Result<Proxy> {
-        Self::start_with(upstream_port, http, false).await
+        Self::start_with(&HOST.to_string(), upstream_port, http, false).await
     }
 
     /// A proxy in front of a cluster bus port.
     pub async fn start_bus(upstream_port: u16) -> std::io::Result<Proxy> {
-        Self::start_with(upstream_port, false, true).await
+        Self::start_with(&HOST.to_string(), upstream_port, false, true).await
     }
 
-    async fn start_with(upstream_port: u16, http: bool, bus: bool) -> std::io::Result<Proxy> {
+    /// A proxy (listening on loopback) in front of `host:port` elsewhere:
+    /// the client link of an external node.
+    pub async fn start_to(host: &str, port: u16) -> std::io::Result<Proxy> {
+        Self::start_with(host, port, false, false).await
+    }
+
+    async fn start_with(
+        upstream_host: &str,
+        upstream_port: u16,
+        http: bool,
+        bus: bool,
+    ) -> std::io::Result<Proxy> {
         let listener = TcpListener::bind((HOST, 0)).await?;
         let listen_port = listener.local_addr()?.port();
         let (toxics, rx) = watch::channel(Toxics::default());
@@ -57,9 +71,11 @@ impl Proxy {
             stop: stop.clone(),
             counter: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         };
-        tokio::spawn(accept_loop(listener, upstream_port, link));
+        let upstream = (upstream_host.to_string(), upstream_port);
+        tokio::spawn(accept_loop(listener, upstream.clone(), link));
         Ok(Proxy {
             listen_port,
+            upstream_host: upstream.0,
             upstream_port,
             http,
             bus,
@@ -99,7 +115,7 @@ impl Drop for Proxy {
     }
 }
 
-async fn accept_loop(listener: TcpListener, upstream: u16, link: pump::Link) {
+async fn accept_loop(listener: TcpListener, upstream: (String, u16), link: pump::Link) {
     loop {
         let accepted = tokio::select! {
             _ = link.stop.cancelled() => return,
@@ -108,8 +124,9 @@ async fn accept_loop(listener: TcpListener, upstream: u16, link: pump::Link) {
         let Ok((client, _)) = accepted else { continue };
         let _ = client.set_nodelay(true);
         let link = link.clone();
+        let upstream = upstream.clone();
         tokio::spawn(async move {
-            let Ok(server) = TcpStream::connect((HOST, upstream)).await else {
+            let Ok(server) = TcpStream::connect((upstream.0.as_str(), upstream.1)).await else {
                 // The node is down: the client sees the connection close.
                 return;
             };

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use super::probe::{RedisAccess, RedisProbe};
+use crate::fabric::proxy::Proxy;
 use crate::provision::ProvisionError;
 use crate::provision::handle::{ProcessHandle, ProcessInfo, Role, redis_url};
 use crate::provision::launch::{Ctx, poll_until};
@@ -179,7 +180,30 @@ pub async fn up(
             poll_until(&format!("{}:{port}", ext.host), ctx.timeout, ping)
                 .await
                 .map_err(|e| unusable(e.to_string()))?;
-            Ok(vec![handle(port, Role::Endpoint, &access.data)])
+            let mut h = handle(port, Role::Endpoint, &access.data);
+            if ctx.proxies {
+                // Link faults act on the client link: the strategies reach
+                // the server through a proxy on this machine (a TLS
+                // certificate must then be valid for 127.0.0.1 too).
+                let proxy = Proxy::start_to(&ext.host, port)
+                    .await
+                    .map_err(ProvisionError::io("starting the client link proxy"))?;
+                h.info.proxy_port = Some(proxy.listen_port);
+                h.client_redis = Some(RedisAccess {
+                    host: None,
+                    ..access.data.clone()
+                });
+                h.proxy = Some(proxy);
+                let through = RedisProbe::new(
+                    h.info.client_port(),
+                    h.client_redis.as_ref().unwrap_or(&access.data),
+                );
+                through
+                    .query::<String>(&redis::cmd("PING"))
+                    .await
+                    .map_err(|e| unusable(format!("through the link proxy: {e}")))?;
+            }
+            Ok(vec![h])
         }
     }
 }
@@ -208,11 +232,13 @@ pub async fn remove_run_keys(
     tag: &str,
 ) -> Result<(u64, u64), String> {
     let first = handles.first().ok_or("no handle")?;
-    let data = first
-        .client_redis
-        .clone()
-        .or_else(|| first.redis.clone())
-        .ok_or("no access")?;
+    // Directly, never through a link proxy a fault may still hold: with
+    // Sentinels the strategies' access (theirs is `redis`), else `redis`.
+    let data = match master {
+        Some(_) => first.client_redis.clone(),
+        None => first.redis.clone(),
+    }
+    .ok_or("no access")?;
     let port = match master {
         Some(m) => {
             let sentinel = first.redis.clone().ok_or("no Sentinel access")?;
