@@ -57,7 +57,7 @@ fn a_sentinel_managed_tls_redis_is_drilled_from_outside_and_left_clean() {
 topology:
   name: staging
   nodes:
-    cache:
+    staging:
       kind: redis-replicated
       external:
         addresses: [{}]
@@ -107,7 +107,7 @@ workload:
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", said(&out));
     assert!(
-        said(&out).contains(&format!("node `cache`: ${ENV} is not set")),
+        said(&out).contains(&format!("node `staging`: ${ENV} is not set")),
         "{}",
         said(&out)
     );
@@ -122,7 +122,7 @@ workload:
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", said(&out));
     assert!(
-        said(&out).contains("external node `cache` is not usable"),
+        said(&out).contains("external node `staging` is not usable"),
         "{}",
         said(&out)
     );
@@ -155,7 +155,7 @@ workload:
     assert!(s["acked_writes"].as_u64().unwrap() > 100, "{s}");
     assert_eq!(s["lost"], 0, "{s}");
     let cleanup = &r.report["external_cleanup"][0];
-    assert_eq!(cleanup["node"], "cache", "{}", r.report);
+    assert_eq!(cleanup["node"], "staging", "{}", r.report);
     assert!(cleanup["removed"].as_u64().unwrap() > 50, "{cleanup}");
     assert_eq!(cleanup["left"], 0, "{cleanup}");
     assert!(!r.stderr.contains(&password), "the password was printed");
@@ -229,7 +229,7 @@ workload:
         &file,
         scenario(
             "{ create: 60/s, read: 60/s }",
-            "timeline:\n  - { at: 1s, fault: kill, target: cache }\n",
+            "timeline:\n  - { at: 1s, fault: kill, target: staging }\n",
         ),
     )
     .unwrap();

@@ -247,7 +247,13 @@ fn redis_backend(w: &Wiring<'_>, d: &Deployment) -> Result<RedisBackend, String>
             port: handles[0].info.client_port(),
         },
         NodeKind::RedisReplicated(_) => RedisTarget::Sentinel {
-            master: group.to_string(),
+            // Ours are named after their node; an external node's Sentinels
+            // know the primary by its own name.
+            master: node
+                .external
+                .as_ref()
+                .and_then(|e| e.master.clone())
+                .unwrap_or_else(|| group.to_string()),
             sentinel_access: control,
             sentinels: handles
                 .iter()
