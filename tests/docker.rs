@@ -314,6 +314,22 @@ fn a_sentinel_failover_follows_a_docker_kill_of_the_primary() {
     assert!(left.is_empty(), "{left:?}");
 }
 
+/// TLS in containers: each container reads its certificate from the
+/// bind-mounted run directory, the cluster bus is encrypted, and the bus
+/// proxy still cuts a master off by the loopback address it connects from
+/// (host networking): the split brain loses writes, as in processes.
+#[test]
+fn a_tls_cluster_split_brain_in_containers_loses_writes_as_in_processes() {
+    let Some(engine) = docker_engine() else {
+        return;
+    };
+    let (code, r, left) = run(&engine, "tls-cluster-split-brain.yaml", "7s");
+    assert_eq!(code, 0, "{}", r["expectations"]);
+    let w = &r["faults"][0]["strategies"]["redis"];
+    assert!(w["lost_writes"].as_u64().unwrap() > 0, "{w}");
+    assert!(left.is_empty(), "{left:?}");
+}
+
 #[test]
 fn a_frozen_primary_is_a_docker_pause_and_sentinel_fails_over() {
     let Some(engine) = docker_engine() else {
