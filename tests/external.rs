@@ -180,6 +180,13 @@ workload:
         "",
         "keys left"
     );
+    // Nor any other key: the drill wrote nothing outside its prefix.
+    let dbsize = Command::new("redis-cli")
+        .args(["--tls", "--cacert", &ca, "-u", &server_url, "DBSIZE"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&dbsize.stdout).trim(), "0");
 
     // Interrupted mid-load (Ctrl-C): the load ends, and the keys still go.
     let child = cli(&drills)
@@ -240,6 +247,29 @@ workload:
     let out = cli(&drills).arg("validate").arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", said(&out));
     assert!(said(&out).contains("more than the 200/s"), "{}", said(&out));
+    // ... unless the scenario says the system is ours to load.
+    let raised = scenario("{ create: 150/s, read: 150/s }", "")
+        .replace("  ttl: 30m\n", "  ttl: 30m\n  max_rate: 400/s\n");
+    std::fs::write(&file, raised).unwrap();
+    let out = cli(&drills).arg("validate").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    // Only the redis strategy, and no prefill burst.
+    let more = scenario("{ create: 60/s }", "")
+        .replace("strategies: [redis]", "strategies: [redis, redis-presence]")
+        .replace("  ttl: 30m\n", "  ttl: 30m\n  prefill: true\n");
+    std::fs::write(&file, more).unwrap();
+    let out = cli(&drills).arg("validate").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
+    assert!(
+        said(&out).contains("only the `redis` strategy"),
+        "{}",
+        said(&out)
+    );
+    assert!(
+        said(&out).contains("prefill writes every session"),
+        "{}",
+        said(&out)
+    );
 
     let down = cli(&staging).arg("down").output().unwrap();
     assert!(down.status.success(), "{}", said(&down));
@@ -264,7 +294,11 @@ fn the_examples_need_external_and_their_secrets_before_any_traffic() {
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{name}: {}", said(&out));
-        assert!(said(&out).contains("node `cache`"), "{}", said(&out));
+        assert!(
+            said(&out).contains("node `cache`: $STAGING_REDIS_PASSWORD is not set"),
+            "{}",
+            said(&out)
+        );
         assert!(run_dirs(&h).is_empty());
     }
 }

@@ -102,49 +102,53 @@ impl Cli {
     }
 }
 
-/// Run a headless command until it ends or SIGINT/SIGTERM arrives; on a
+/// Run a headless command until it ends or SIGINT/SIGTERM/SIGHUP arrives; on a
 /// signal the command's future is dropped (its nodes torn down) and the
 /// exit code is 1.
 pub async fn until_signal(work: impl Future<Output = u8>) -> u8 {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
+    let Ok(mut interrupts) = Interrupts::new() else {
         eprintln!("error: cannot listen for signals");
         return 1;
     };
     tokio::select! {
         code = work => code,
-        _ = int.recv() => { eprintln!("interrupted; torn down."); 1 }
-        _ = term.recv() => { eprintln!("terminated; torn down."); 1 }
+        _ = interrupts.next() => { eprintln!("interrupted; torn down."); 1 }
     }
 }
 
-/// SIGINT or SIGTERM, whichever comes first (never, if neither can be
-/// listened for).
-pub async fn first_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = int.recv() => {}
-        _ = term.recv() => {}
+/// SIGINT, SIGTERM and SIGHUP (a closed terminal or SSH session), each
+/// heard from the moment this is made: make it before the work whose
+/// interruption it is to catch.
+pub struct Interrupts {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Interrupts {
+    pub fn new() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// The next of them.
+    pub async fn next(&mut self) {
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+            _ = self.hup.recv() => {}
+        }
     }
 }
 
-/// `work`, which handles the first SIGINT/SIGTERM itself; a second one
+/// `work`, which handles the first interruption itself; a second one
 /// tears down at once (exit 1).
 pub async fn until_second_signal(work: impl Future<Output = u8>) -> u8 {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
+    let Ok(mut interrupts) = Interrupts::new() else {
         eprintln!("error: cannot listen for signals");
         return 1;
     };
@@ -153,8 +157,7 @@ pub async fn until_second_signal(work: impl Future<Output = u8>) -> u8 {
     loop {
         tokio::select! {
             code = &mut work => return code,
-            _ = int.recv() => seen += 1,
-            _ = term.recv() => seen += 1,
+            _ = interrupts.next() => seen += 1,
         }
         if seen >= 2 {
             eprintln!("interrupted twice; torn down.");

@@ -96,7 +96,35 @@ async fn run_scenario(scenario: &Scenario, args: &RunArgs, home: Home) -> u8 {
         live_faults: args.live_faults,
         external: args.external,
     };
-    let drill = match Drill::start(scenario.clone(), &opts).await {
+    let external = scenario.topology.nodes.iter().any(|n| n.external.is_some());
+    // Listened for before anything starts: an interruption while the
+    // external nodes are checked ends the run before any load, and one
+    // during the load ends the load and leaves time for the cleanup.
+    let mut interrupts = if external {
+        match super::Interrupts::new() {
+            Ok(i) => Some(i),
+            Err(e) => {
+                eprintln!("error: cannot listen for signals: {e}");
+                return 1;
+            }
+        }
+    } else {
+        None
+    };
+    let started = async {
+        match interrupts.as_mut() {
+            Some(i) => tokio::select! {
+                d = Drill::start(scenario.clone(), &opts) => Some(d),
+                _ = i.next() => None,
+            },
+            None => Some(Drill::start(scenario.clone(), &opts).await),
+        }
+    };
+    let Some(started) = started.await else {
+        eprintln!("interrupted before the load began: nothing was written");
+        return 1;
+    };
+    let drill = match started {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: {e}");
@@ -109,11 +137,10 @@ async fn run_scenario(scenario: &Scenario, args: &RunArgs, home: Home) -> u8 {
         drill.run_id
     );
     let progress = tokio::spawn(progress(drill.engine.snapshots.clone()));
-    let external = scenario.topology.nodes.iter().any(|n| n.external.is_some());
-    let ender = external.then(|| {
+    let ender = interrupts.map(|mut interrupts| {
         let control = drill.control().clone();
         tokio::spawn(async move {
-            super::first_signal().await;
+            interrupts.next().await;
             eprintln!(
                 "interrupted: ending the load, then removing this run's keys from the external nodes (interrupt again to quit at once)"
             );

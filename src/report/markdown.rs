@@ -160,6 +160,24 @@ pub fn markdown(r: &Report) -> String {
             );
         }
     }
+    if !r.external_cleanup.is_empty() {
+        let _ = writeln!(s, "\n## External nodes: the run's keys removed\n");
+        for c in &r.external_cleanup {
+            let _ = match &c.error {
+                Some(e) => writeln!(
+                    s,
+                    "- FAIL {}: the cleanup failed ({e}); this run's keys may still be there",
+                    c.node
+                ),
+                None if c.left > 0 => writeln!(
+                    s,
+                    "- FAIL {}: {} removed, {} still there",
+                    c.node, c.removed, c.left
+                ),
+                None => writeln!(s, "- PASS {}: {} removed, none left", c.node, c.removed),
+            };
+        }
+    }
     let _ = writeln!(s, "\n## Clients\n");
     for (name, st) in &r.strategies {
         let _ = writeln!(s, "- {name}: {}", st.client);

@@ -131,6 +131,26 @@ fn validate(
         .map(|n| n.name.as_str())
         .collect();
     workload::external_rate(c, &spec.workload, workload.rates.total(), &external);
+    if !external.is_empty() {
+        // What is known to keep within the promises on a system we do
+        // not run: one strategy (the rate cap is its rate), session keys
+        // that carry a TTL, no burst before the timed load.
+        if strategies.iter().any(|&k| k != StrategyKind::Redis) {
+            c.at(
+                "strategies",
+                format!(
+                    "against external nodes ({}) only the `redis` strategy runs for now",
+                    external.join(", ")
+                ),
+            );
+        }
+        if workload.prefill {
+            c.at(
+                "workload.prefill",
+                "prefill writes every session at once, unthrottled: not against external nodes",
+            );
+        }
+    }
     let timeline = timeline::validate(c, &spec.timeline, &topology, workload.duration);
     let check = match spec.check.as_deref() {
         None => CheckMode::default(),

@@ -81,6 +81,12 @@ pub(super) fn external(
             "sentinel_password_env applies to redis-replicated (Sentinel) nodes",
         );
     }
+    if spec.user.is_some() && spec.password_env.is_none() {
+        c.at(
+            &format!("{at}.user"),
+            "a user needs password_env: without a password no AUTH is sent and the session is `default`'s",
+        );
+    }
     if let Some(u) = &spec.user
         && !valid_word(u)
     {

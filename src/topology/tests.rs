@@ -196,3 +196,10 @@ fn an_external_node_names_where_it_is_and_configures_nothing_else() {
         assert!(!e.to_string().contains("hunter2"), "{e}");
     }
 }
+
+#[test]
+fn an_external_user_needs_a_password_variable() {
+    let e = parse("name: x\nnodes:\n  a:\n    kind: redis\n    external:\n      addresses: [\"h:1\"]\n      user: app\n").unwrap_err();
+    assert_eq!(e.problems[0].path, "nodes.a.external.user", "{e}");
+    assert!(e.problems[0].message.contains("needs password_env"), "{e}");
+}

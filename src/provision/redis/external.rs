@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::probe::{RedisAccess, RedisProbe};
 use crate::fabric::proxy::Proxy;
 use crate::provision::ProvisionError;
-use crate::provision::handle::{ProcessHandle, ProcessInfo, Role, redis_url};
+use crate::provision::handle::{ProcessHandle, ProcessInfo, Role};
 use crate::provision::launch::{Ctx, poll_until};
 use crate::topology::{External, KindName, Node, Topology};
 
@@ -45,7 +45,10 @@ pub fn resolve(topology: &Topology) -> Result<HashMap<String, ExternalAccess>, P
                 ))),
             }
         };
-        let ca = match &ext.ca_file {
+        // The passwords first, then the authority file.
+        let password = env(&ext.password_env)?;
+        let sentinel_password = env(&ext.sentinel_password_env)?;
+        let ca: Option<std::sync::Arc<[u8]>> = match &ext.ca_file {
             Some(f) => Some(
                 std::fs::read(f)
                     .map_err(|e| secret(format!("ca_file {}: {e}", f.display())))?
@@ -55,23 +58,16 @@ pub fn resolve(topology: &Topology) -> Result<HashMap<String, ExternalAccess>, P
         };
         let data = RedisAccess {
             user: ext.user.clone(),
-            password: env(&ext.password_env)?,
+            password,
             ca: ca.clone(),
             host: Some(ext.host.clone()),
         };
         let sentinel = ext.master.as_ref().map(|_| RedisAccess {
             user: None,
-            password: String::new(),
+            password: sentinel_password,
             ca,
             host: Some(ext.host.clone()),
         });
-        let sentinel = match sentinel {
-            Some(mut s) => {
-                s.password = env(&ext.sentinel_password_env)?;
-                Some(s)
-            }
-            None => None,
-        };
         all.insert(node.name.clone(), ExternalAccess { data, sentinel });
     }
     Ok(all)
@@ -104,15 +100,19 @@ pub async fn up(
         .any(|w| lower.contains(w))
     };
     let handle = |port: u16, role: Role, redis: &RedisAccess| {
-        let shown = RedisAccess {
-            // The URL names the user, never a password.
-            password: String::new(),
-            ..redis.clone()
+        // The URL names the host and the user, never a password.
+        let scheme = if redis.tls() { "rediss" } else { "redis" };
+        let user = redis
+            .user
+            .as_ref()
+            .map(|u| format!("{u}@"))
+            .unwrap_or_default();
+        let host = if ext.host.contains(':') {
+            format!("[{}]", ext.host)
+        } else {
+            ext.host.clone()
         };
-        let mut url = redis_url(port, &shown);
-        if let Some(u) = &redis.user {
-            url = url.replacen("://", &format!("://{u}@"), 1);
-        }
+        let url = format!("{scheme}://{user}{host}:{port}");
         let info = ProcessInfo {
             name: format!("{}-{port}", node.name),
             node: node.name.clone(),
@@ -157,10 +157,17 @@ pub async fn up(
                 h.client_redis = Some(access.data.clone());
                 handles.push(h);
             }
-            // The strategies' user on the primary the Sentinels name.
-            let primary = primary_port(ext.ports[0], sentinel, master)
+            // The strategies' user on the primary the Sentinels name — on
+            // the node's host: one host per external node, for now.
+            let (at, primary) = primary_addr(ext.ports[0], sentinel, master)
                 .await
                 .map_err(unusable)?;
+            if at != ext.host {
+                return Err(unusable(format!(
+                    "the Sentinels name the primary at {at}:{primary}, not on {}: an external node's servers must be on the host of its addresses, for now",
+                    ext.host
+                )));
+            }
             let probe = RedisProbe::new(primary, &access.data);
             probe
                 .query::<String>(&redis::cmd("PING"))
@@ -208,8 +215,12 @@ pub async fn up(
     }
 }
 
-/// The primary's port, as the Sentinel on `port` names it.
-async fn primary_port(port: u16, sentinel: &RedisAccess, master: &str) -> Result<u16, String> {
+/// The primary's host and port, as the Sentinel on `port` names it.
+async fn primary_addr(
+    port: u16,
+    sentinel: &RedisAccess,
+    master: &str,
+) -> Result<(String, u16), String> {
     let addr: Vec<String> = RedisProbe::new(port, sentinel)
         .query(
             redis::cmd("SENTINEL")
@@ -217,9 +228,10 @@ async fn primary_port(port: u16, sentinel: &RedisAccess, master: &str) -> Result
                 .arg(master),
         )
         .await?;
-    addr.get(1)
-        .and_then(|p| p.parse().ok())
-        .ok_or_else(|| format!("the Sentinel names no primary called {master}"))
+    match (addr.first(), addr.get(1).and_then(|p| p.parse().ok())) {
+        (Some(host), Some(port)) => Ok((host.clone(), port)),
+        _ => Err(format!("the Sentinel names no primary called {master}")),
+    }
 }
 
 /// Remove every key of run `tag` (`sd:<tag>:*`) from the external node
@@ -241,8 +253,20 @@ pub async fn remove_run_keys(
     .ok_or("no access")?;
     let port = match master {
         Some(m) => {
-            let sentinel = first.redis.clone().ok_or("no Sentinel access")?;
-            primary_port(first.info.port, &sentinel, m).await?
+            // Any Sentinel that answers.
+            let mut last = String::from("no Sentinel");
+            let mut found = None;
+            for h in handles {
+                let Some(sentinel) = &h.redis else { continue };
+                match primary_addr(h.info.port, sentinel, m).await {
+                    Ok((_, p)) => {
+                        found = Some(p);
+                        break;
+                    }
+                    Err(e) => last = e,
+                }
+            }
+            found.ok_or(last)?
         }
         None => first.info.port,
     };
