@@ -20,6 +20,19 @@ fn said(o: &std::process::Output) -> String {
     )
 }
 
+/// `redis-cli` over TLS against `url`, as its operators would look:
+/// what it printed, trimmed.
+fn redis_cli(ca: &str, url: &str, args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .args(["--tls", "--cacert", ca, "-u", url])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", said(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 #[test]
 fn a_sentinel_managed_tls_redis_is_drilled_from_outside_and_left_clean() {
     // The "staging" system: up on its own, in a home of its own.
@@ -160,33 +173,12 @@ workload:
     assert_eq!(cleanup["left"], 0, "{cleanup}");
     assert!(!r.stderr.contains(&password), "the password was printed");
     // Looked at from outside: no session key of any run is left.
-    let keys = Command::new("redis-cli")
-        .args([
-            "--tls",
-            "--cacert",
-            &ca,
-            "-u",
-            &server_url,
-            "--scan",
-            "--pattern",
-            "sd:*",
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(keys.status.success(), "{}", said(&keys));
     assert_eq!(
-        String::from_utf8_lossy(&keys.stdout).trim(),
-        "",
-        "keys left"
+        redis_cli(&ca, &server_url, &["--scan", "--pattern", "sd:*"]),
+        ""
     );
     // Nor any other key: the drill wrote nothing outside its prefix.
-    let dbsize = Command::new("redis-cli")
-        .args(["--tls", "--cacert", &ca, "-u", &server_url, "DBSIZE"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&dbsize.stdout).trim(), "0");
+    assert_eq!(redis_cli(&ca, &server_url, &["DBSIZE"]), "0");
 
     // Interrupted mid-load (Ctrl-C): the load ends, and the keys still go.
     let child = cli(&drills)
@@ -198,21 +190,9 @@ workload:
         .spawn()
         .unwrap();
     let wrote = || {
-        let out = Command::new("redis-cli")
-            .args([
-                "--tls",
-                "--cacert",
-                &ca,
-                "-u",
-                &server_url,
-                "--scan",
-                "--pattern",
-                "sd:*",
-            ])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).lines().count()
+        redis_cli(&ca, &server_url, &["--scan", "--pattern", "sd:*"])
+            .lines()
+            .count()
     };
     let start = std::time::Instant::now();
     while wrote() < 20 && start.elapsed() < std::time::Duration::from_secs(15) {
@@ -368,25 +348,7 @@ expect:
     let cleanup = &r.report["external_cleanup"][0];
     assert_eq!(cleanup["left"], 0, "{cleanup}");
     assert!(cleanup["removed"].as_u64().unwrap() > 50, "{cleanup}");
-    let keys = Command::new("redis-cli")
-        .args([
-            "--tls",
-            "--cacert",
-            &ca,
-            "-u",
-            &url,
-            "--scan",
-            "--pattern",
-            "sd:*",
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&keys.stdout).trim(),
-        "",
-        "keys left"
-    );
+    assert_eq!(redis_cli(&ca, &url, &["--scan", "--pattern", "sd:*"]), "");
     let down = cli(&staging).arg("down").output().unwrap();
     assert!(down.status.success(), "{}", said(&down));
 }

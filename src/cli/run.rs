@@ -74,7 +74,7 @@ pub async fn run(args: RunArgs, home: Home) -> u8 {
         eprintln!("{e}");
         return 2;
     }
-    if scenario.topology.nodes.iter().any(|n| n.external.is_some()) {
+    if !scenario.topology.external_nodes().is_empty() {
         // The first Ctrl-C ends the load and the run's keys are removed
         // from the external nodes (see `run_scenario`); a second quits.
         return super::until_second_signal(run_scenario(&scenario, &args, home)).await;
@@ -96,7 +96,7 @@ async fn run_scenario(scenario: &Scenario, args: &RunArgs, home: Home) -> u8 {
         live_faults: args.live_faults,
         external: args.external,
     };
-    let external = scenario.topology.nodes.iter().any(|n| n.external.is_some());
+    let external = !scenario.topology.external_nodes().is_empty();
     // Listened for before anything starts: an interruption while the
     // external nodes are checked ends the run before any load, and one
     // during the load ends the load and leaves time for the cleanup.

@@ -112,18 +112,7 @@ async fn endpoint(
         proxy_port: None,
         peer_port: None,
     };
-    Ok(vec![ProcessHandle {
-        info,
-        process: None,
-        dir: None,
-        redis: None,
-        fs: None,
-        proxy: None,
-        peer_proxy: None,
-        bus_proxy: None,
-        bus_source: None,
-        client_redis: None,
-    }])
+    Ok(vec![ProcessHandle::external(info)])
 }
 
 async fn create_tables(

@@ -63,12 +63,7 @@ pub async fn up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, Pro
         crate::fabric::powerfs::available().map_err(ProvisionError::Unavailable)?;
     }
     // A system sessiondrill does not run is drilled only when asked for.
-    let external: Vec<&str> = topology
-        .nodes
-        .iter()
-        .filter(|n| n.external.is_some())
-        .map(|n| n.name.as_str())
-        .collect();
+    let external = topology.external_nodes();
     if !external.is_empty() && !opts.external {
         return Err(ProvisionError::ExternalNotAllowed(external.join(", ")));
     }

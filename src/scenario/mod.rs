@@ -124,12 +124,7 @@ fn validate(
     });
     let targets = targets::targets(c, &spec, &topology, &strategies);
     let workload = workload::workload(c, &spec.workload);
-    let external: Vec<&str> = topology
-        .nodes
-        .iter()
-        .filter(|n| n.external.is_some())
-        .map(|n| n.name.as_str())
-        .collect();
+    let external = topology.external_nodes();
     workload::external_rate(c, &spec.workload, workload.rates.total(), &external);
     if !external.is_empty() {
         // What is known to keep within the promises on a system we do

@@ -40,6 +40,15 @@ impl Topology {
         validate::validate(spec, &positions, src)
     }
 
+    /// The nodes sessiondrill does not run (`external:`), by name.
+    pub fn external_nodes(&self) -> Vec<&str> {
+        self.nodes
+            .iter()
+            .filter(|n| n.external.is_some())
+            .map(|n| n.name.as_str())
+            .collect()
+    }
+
     /// Total local processes the topology starts.
     pub fn process_count(&self) -> usize {
         self.nodes.iter().map(Node::process_count).sum()

@@ -279,45 +279,34 @@ pub async fn remove_run_keys(
         .await
         .map_err(|e| e.to_string())?;
     let pattern = format!("sd:{tag}:*");
+    // One pass removes what it finds; a second counts what is left.
     let mut removed = 0u64;
-    let mut cursor = 0u64;
-    loop {
-        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(&pattern)
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(&mut con)
-            .await
-            .map_err(|e| e.to_string())?;
-        if !keys.is_empty() {
-            removed += redis::cmd("UNLINK")
-                .arg(&keys)
-                .query_async::<u64>(&mut con)
+    let mut left = 0u64;
+    for removing in [true, false] {
+        let mut cursor = 0u64;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut con)
                 .await
                 .map_err(|e| e.to_string())?;
-        }
-        cursor = next;
-        if cursor == 0 {
-            break;
-        }
-    }
-    let mut left = 0u64;
-    loop {
-        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(&pattern)
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(&mut con)
-            .await
-            .map_err(|e| e.to_string())?;
-        left += keys.len() as u64;
-        cursor = next;
-        if cursor == 0 {
-            break;
+            if !removing {
+                left += keys.len() as u64;
+            } else if !keys.is_empty() {
+                removed += redis::cmd("UNLINK")
+                    .arg(&keys)
+                    .query_async::<u64>(&mut con)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            cursor = next;
+            if cursor == 0 {
+                break;
+            }
         }
     }
     Ok((removed, left))
