@@ -33,18 +33,58 @@ fn redis_cli(ca: &str, url: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-#[test]
-fn a_sentinel_managed_tls_redis_is_drilled_from_outside_and_left_clean() {
-    // The "staging" system: up on its own, in a home of its own.
-    let staging = home();
-    let up = cli(&staging)
+/// A "staging" system: `file` up on its own (`up --detach`), in a home of
+/// its own. Its home, `up --json`, the CA path, and the URL and password
+/// of its server in role `role` (its operators' secret).
+struct Staging {
+    home: support::TestHome,
+    report: serde_json::Value,
+    ca: String,
+    url: String,
+    password: String,
+}
+
+fn staging(file: &str, role: &str) -> Staging {
+    let home = home();
+    let up = cli(&home)
         .args(["up", "--detach", "--json"])
-        .arg(topology_path("replicated-sentinel-tls.yaml"))
+        .arg(topology_path(file))
         .output()
         .unwrap();
     assert!(up.status.success(), "{}", said(&up));
     let report: serde_json::Value = serde_json::from_slice(&up.stdout).unwrap();
     let ca = report["ca"].as_str().unwrap().to_string();
+    let url = report["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["role"] == role)
+        .and_then(|n| n["url"].as_str())
+        .unwrap()
+        .to_string();
+    let password = url
+        .split_once("default:")
+        .and_then(|(_, r)| r.split_once('@'))
+        .map(|(p, _)| p.to_string())
+        .unwrap();
+    Staging {
+        home,
+        report,
+        ca,
+        url,
+        password,
+    }
+}
+
+#[test]
+fn a_sentinel_managed_tls_redis_is_drilled_from_outside_and_left_clean() {
+    let Staging {
+        home: staging,
+        report,
+        ca,
+        url: server_url,
+        password,
+    } = staging("replicated-sentinel-tls.yaml", "primary");
     let nodes = report["nodes"].as_array().unwrap();
     let sentinels: Vec<String> = nodes
         .iter()
@@ -52,18 +92,6 @@ fn a_sentinel_managed_tls_redis_is_drilled_from_outside_and_left_clean() {
         .map(|n| format!("\"127.0.0.1:{}\"", n["port"]))
         .collect();
     assert_eq!(sentinels.len(), 3);
-    let server_url = nodes
-        .iter()
-        .find(|n| n["role"] == "primary")
-        .and_then(|n| n["url"].as_str())
-        .unwrap()
-        .to_string();
-    // The run's password, from the URL up gave (its operators' secret).
-    let password = server_url
-        .split_once("default:")
-        .and_then(|(_, r)| r.split_once('@'))
-        .map(|(p, _)| p.to_string())
-        .unwrap();
     let scenario = |rates: &str, timeline: &str| {
         format!(
             "name: staging-drill
@@ -289,22 +317,14 @@ fn the_examples_need_external_and_their_secrets_before_any_traffic() {
 /// recovers, nothing is lost, and every key goes at the end.
 #[test]
 fn a_partition_on_an_external_redis_client_link_is_injected_and_healed() {
-    let staging = home();
-    let up = cli(&staging)
-        .args(["up", "--detach", "--json"])
-        .arg(topology_path("standalone-aof-everysec-tls.yaml"))
-        .output()
-        .unwrap();
-    assert!(up.status.success(), "{}", said(&up));
-    let report: serde_json::Value = serde_json::from_slice(&up.stdout).unwrap();
-    let ca = report["ca"].as_str().unwrap().to_string();
+    let Staging {
+        home: staging,
+        report,
+        ca,
+        url,
+        password,
+    } = staging("standalone-aof-everysec-tls.yaml", "primary");
     let node = &report["nodes"][0];
-    let url = node["url"].as_str().unwrap().to_string();
-    let password = url
-        .split_once("default:")
-        .and_then(|(_, r)| r.split_once('@'))
-        .map(|(p, _)| p.to_string())
-        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("partition.yaml");
     std::fs::write(

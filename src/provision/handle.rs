@@ -132,27 +132,22 @@ pub struct ProcessHandle {
 
 impl ProcessHandle {
     pub fn local(info: ProcessInfo, process: ManagedProcess, dir: PathBuf) -> Self {
+        let info = ProcessInfo {
+            pid: Some(process.pid()),
+            container: process
+                .container_id()
+                .map(|id| id.chars().take(12).collect()),
+            ..info
+        };
         Self {
-            info: ProcessInfo {
-                pid: Some(process.pid()),
-                container: process
-                    .container_id()
-                    .map(|id| id.chars().take(12).collect()),
-                ..info
-            },
             process: Some(process),
             dir: Some(dir),
-            redis: None,
-            fs: None,
-            proxy: None,
-            peer_proxy: None,
-            bus_proxy: None,
-            bus_source: None,
-            client_redis: None,
+            ..Self::external(info)
         }
     }
 
-    /// A process sessiondrill does not run (an external endpoint).
+    /// A process sessiondrill does not run (an external endpoint); the
+    /// start of every handle.
     pub fn external(info: ProcessInfo) -> Self {
         Self {
             info,
@@ -198,14 +193,25 @@ impl ProcessHandle {
 /// percent-encoded. (Redis before 6 has no users: its AUTH takes the
 /// password alone.)
 /// `rediss://` when the process speaks TLS (verify against the run's
-/// `ca.pem`).
+/// `ca.pem`). On the access's host (this machine unless it names one);
+/// without a password only a named user is given.
 pub fn redis_url(port: u16, access: &RedisAccess) -> String {
     let scheme = if access.tls() { "rediss" } else { "redis" };
+    let host = match access.host.as_deref() {
+        None => crate::fabric::ports::HOST.to_string(),
+        Some(h) if h.contains(':') => format!("[{h}]"),
+        Some(h) => h.to_string(),
+    };
     if access.password.is_empty() {
-        return format!("{scheme}://127.0.0.1:{port}");
+        let user = access
+            .user
+            .as_ref()
+            .map(|u| format!("{u}@"))
+            .unwrap_or_default();
+        return format!("{scheme}://{user}{host}:{port}");
     }
     let password =
         percent_encoding::utf8_percent_encode(&access.password, percent_encoding::NON_ALPHANUMERIC);
     let user = access.user.as_deref().unwrap_or("default");
-    format!("{scheme}://{user}:{password}@127.0.0.1:{port}")
+    format!("{scheme}://{user}:{password}@{host}:{port}")
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::probe::{RedisAccess, RedisProbe};
 use crate::fabric::proxy::Proxy;
 use crate::provision::ProvisionError;
-use crate::provision::handle::{ProcessHandle, ProcessInfo, Role};
+use crate::provision::handle::{ProcessHandle, ProcessInfo, Role, redis_url};
 use crate::provision::launch::{Ctx, poll_until};
 use crate::topology::{External, KindName, Node, Topology};
 
@@ -85,34 +85,13 @@ pub async fn up(
         node: node.name.clone(),
         message,
     };
-    // Credentials or an authority that are wrong stay wrong: no waiting
-    // out the ready timeout for them.
-    let hopeless = |e: &str| {
-        let lower = e.to_lowercase();
-        [
-            "wrongpass",
-            "noauth",
-            "certificate",
-            "invalid peer",
-            "authentication",
-        ]
-        .iter()
-        .any(|w| lower.contains(w))
-    };
     let handle = |port: u16, role: Role, redis: &RedisAccess| {
         // The URL names the host and the user, never a password.
-        let scheme = if redis.tls() { "rediss" } else { "redis" };
-        let user = redis
-            .user
-            .as_ref()
-            .map(|u| format!("{u}@"))
-            .unwrap_or_default();
-        let host = if ext.host.contains(':') {
-            format!("[{}]", ext.host)
-        } else {
-            ext.host.clone()
+        let shown = RedisAccess {
+            password: String::new(),
+            ..redis.clone()
         };
-        let url = format!("{scheme}://{user}{host}:{port}");
+        let url = redis_url(port, &shown);
         let info = ProcessInfo {
             name: format!("{}-{port}", node.name),
             node: node.name.clone(),
@@ -145,14 +124,10 @@ pub async fn up(
                         Err(format!("Sentinel knows no primary named {master}"))
                     }
                 };
-                if let Err(e) = ask().await
-                    && hopeless(&e)
-                {
-                    return Err(unusable(format!("Sentinel {}:{port}: {e}", ext.host)));
-                }
-                poll_until(&format!("Sentinel {}:{port}", ext.host), ctx.timeout, ask)
+                let what = format!("Sentinel {}:{port}", ext.host);
+                answers_within(ctx.timeout, &what, ask)
                     .await
-                    .map_err(|e| unusable(e.to_string()))?;
+                    .map_err(|e| unusable(format!("{what}: {e}")))?;
                 let mut h = handle(port, Role::Sentinel, sentinel);
                 h.client_redis = Some(access.data.clone());
                 handles.push(h);
@@ -179,14 +154,10 @@ pub async fn up(
             let port = ext.ports[0];
             let probe = RedisProbe::new(port, &access.data);
             let ping = || async { probe.query::<String>(&redis::cmd("PING")).await.map(drop) };
-            if let Err(e) = ping().await
-                && hopeless(&e)
-            {
-                return Err(unusable(format!("{}:{port}: {e}", ext.host)));
-            }
-            poll_until(&format!("{}:{port}", ext.host), ctx.timeout, ping)
+            let what = format!("{}:{port}", ext.host);
+            answers_within(ctx.timeout, &what, ping)
                 .await
-                .map_err(|e| unusable(e.to_string()))?;
+                .map_err(|e| unusable(format!("{what}: {e}")))?;
             let mut h = handle(port, Role::Endpoint, &access.data);
             if ctx.proxies {
                 // Link faults act on the client link: the strategies reach
@@ -213,6 +184,33 @@ pub async fn up(
             Ok(vec![h])
         }
     }
+}
+
+/// `check` until it passes within `timeout` — at once an error when the
+/// first try fails for credentials or a certificate.
+async fn answers_within<F, Fut>(timeout: Duration, what: &str, check: F) -> Result<(), String>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    if let Err(e) = check().await {
+        let lower = e.to_lowercase();
+        let hopeless = [
+            "wrongpass",
+            "noauth",
+            "certificate",
+            "invalid peer",
+            "authentication",
+        ]
+        .iter()
+        .any(|w| lower.contains(w));
+        if hopeless {
+            return Err(e);
+        }
+    }
+    poll_until(what, timeout, check)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// The primary's host and port, as the Sentinel on `port` names it.
