@@ -511,9 +511,15 @@ fn a_frozen_primary_is_failed_over_and_rejoins_when_it_thaws() {
     assert!(said("node-up", "cache-0"), "{}", r["events"]);
     let at = |kind: &str| events_of(&r, kind)[0]["t_ms"].as_u64().unwrap();
     assert!(at("failover") < at("healed"), "{}", r["events"]);
-    // Writes wait for down-after (2 s) and the election.
+    // Writes wait for down-after (2 s) and the election. A session that
+    // failed when the primary froze succeeded only after the promotion, so
+    // it stalled at least down-after. Unavailability is counted by intended
+    // start, and a write sent up to the op timeout (500 ms) before the
+    // promotion can still succeed within it: at least 2 000 - 500 ms (CI
+    // measured 1 978 ms with a 3 221 ms stall; without the pause both ~0).
     let s = &r["strategies"]["redis"];
-    assert!(s["unavailable_ms"].as_u64().unwrap() > 2000, "{s}");
+    assert!(s["max_stall_ms"].as_u64().unwrap() > 2000, "{s}");
+    assert!(s["unavailable_ms"].as_u64().unwrap() > 1500, "{s}");
 }
 
 /// Redis Cluster's key slot: CRC16/XMODEM of the key, modulo 16384.

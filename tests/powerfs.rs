@@ -104,6 +104,31 @@ fn appends_after_the_last_fsync_are_cut_off() {
     assert_eq!(s.files_removed, 0);
 }
 
+/// The power goes at the cut, not when the process is finally killed: an
+/// fsync in between (a container takes a moment to die) fails and saves
+/// nothing, so nothing is acknowledged on the strength of it.
+#[test]
+fn an_fsync_after_the_power_is_cut_is_not_durable() {
+    let mut m = Mounted::new();
+    let log = m.at("log");
+    let f = write_new(&log, b"synced;");
+    f.sync_all().unwrap();
+    append(&log, b"late");
+    m.fs.cut_power();
+    let eio = |r: std::io::Result<()>| r.unwrap_err().raw_os_error() == Some(nix::libc::EIO);
+    assert!(eio(f.sync_all()));
+    assert!(eio(write_new(&m.at("new"), b"x").sync_all()));
+    assert!(eio(File::open(m.fs.mountpoint()).unwrap().sync_all()));
+    drop(f);
+
+    let s = m.power_loss();
+
+    assert_eq!(fs::read(&log).unwrap(), b"synced;");
+    assert!(!m.at("new").exists());
+    assert_eq!(s.bytes_discarded, 4 + 1);
+    assert_eq!(s.files_removed, 1);
+}
+
 #[test]
 fn a_power_loss_cuts_off_files_still_open() {
     let mut m = Mounted::new();

@@ -5,7 +5,7 @@ use std::fs::{self, File};
 use std::os::unix::fs::DirEntryExt;
 use std::sync::Mutex;
 
-use fuser::{FileType, INodeNo};
+use fuser::{Errno, FileType, INodeNo};
 use nix::fcntl::{OFlag, openat};
 use nix::sys::stat::Mode;
 
@@ -82,7 +82,9 @@ impl TrackingFs {
             d.dir.sync_all()
         };
         synced.map_err(io_errno)?;
-        self.journal.dir_synced(d.backing_ino);
+        if !self.journal.dir_synced(d.backing_ino) {
+            return Err(Errno::EIO);
+        }
         Ok(())
     }
 }

@@ -175,7 +175,9 @@ impl TrackingFs {
             h.file.sync_all()
         };
         synced.map_err(io_errno)?;
-        self.journal.synced(h.backing_ino, len);
+        if !self.journal.synced(h.backing_ino, len) {
+            return Err(Errno::EIO);
+        }
         Ok(())
     }
 

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -104,6 +104,9 @@ pub(super) struct Journal {
     /// When a file or directory was last fsynced through the mount (or
     /// the mount was made).
     last_sync: Mutex<Instant>,
+    /// The power is off: fsyncs from now on make nothing durable (the
+    /// process using the mount may take a moment to be killed).
+    cut: AtomicBool,
 }
 
 impl Journal {
@@ -115,12 +118,22 @@ impl Journal {
             hidden_total: AtomicUsize::new(0),
             pending: Mutex::new(Pending::default()),
             last_sync: Mutex::new(Instant::now()),
+            cut: AtomicBool::new(false),
         }
     }
 
     /// When anything was last fsynced through the mount.
     pub fn last_sync(&self) -> Instant {
         *self.last_sync.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The moment of the power loss: no fsync succeeds after it.
+    pub fn cut_power(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+    }
+
+    fn power_is_cut(&self) -> bool {
+        self.cut.load(Ordering::SeqCst)
     }
 
     fn note_sync(&self) {
@@ -150,13 +163,20 @@ impl Journal {
     }
 
     /// fsync/fdatasync of `ino` covered its first `len` bytes, and its
-    /// creation.
-    pub fn synced(&self, ino: u64, len: u64) {
+    /// creation. False if the power was cut before it could be recorded:
+    /// the fsync must then fail (it never completed), or the caller would
+    /// acknowledge what the power loss throws away.
+    #[must_use]
+    pub fn synced(&self, ino: u64, len: u64) -> bool {
+        if self.power_is_cut() {
+            return false;
+        }
         self.note_sync();
         let mut p = self.lock();
         p.durable_len.insert(ino, len);
         p.changes
             .retain(|c| !matches!(c, Change::Created { ino: i, .. } if *i == ino));
+        true
     }
 
     /// A regular file was created through the mount: nothing of it is
@@ -217,8 +237,13 @@ impl Journal {
     }
 
     /// fsync of directory `dir`: its pending changes are durable now; the
-    /// graveyard links they kept are released.
-    pub fn dir_synced(&self, dir: u64) {
+    /// graveyard links they kept are released. False if the power was cut
+    /// (as [`Journal::synced`]).
+    #[must_use]
+    pub fn dir_synced(&self, dir: u64) -> bool {
+        if self.power_is_cut() {
+            return false;
+        }
         self.note_sync();
         let graves: Vec<Grave> = {
             let mut p = self.lock();
@@ -240,6 +265,7 @@ impl Journal {
                 UnlinkatFlags::NoRemoveDir,
             );
         }
+        true
     }
 
     /// Keep `name` in `dir` (inode `ino`, not a directory) alive in the
@@ -337,7 +363,7 @@ mod tests {
         );
         j.created(b.clone(), OsStr::new("sub"), 30);
 
-        j.dir_synced(10);
+        assert!(j.dir_synced(10));
         let names = |j: &Journal| -> Vec<String> {
             j.lock()
                 .changes
@@ -350,8 +376,8 @@ mod tests {
         };
         assert_eq!(names(&j), ["g", "sub"]);
         // fsync of a new directory commits its own entry; of a file, its.
-        j.dir_synced(30);
-        j.synced(2, 5);
+        assert!(j.dir_synced(30));
+        assert!(j.synced(2, 5));
         assert!(names(&j).is_empty());
         assert_eq!(j.take().durable_len, HashMap::from([(1, 0), (2, 5)]));
     }

@@ -94,7 +94,20 @@ impl PowerFs {
         self.live.as_ref().map(|l| l.journal.last_sync().elapsed())
     }
 
-    /// Simulate a power loss. Precondition: the process using the mount has
+    /// The moment of a power loss, before the process using the mount is
+    /// killed (killing a container takes long enough for an fsync to
+    /// land): from now on every fsync fails with EIO and makes nothing
+    /// durable, so nothing is acknowledged on the strength of one. (With
+    /// the power really gone it would never return; Redis exits on a
+    /// failed fsync under `appendfsync always`.)
+    pub fn cut_power(&self) {
+        if let Some(l) = &self.live {
+            l.journal.cut_power();
+        }
+    }
+
+    /// Simulate a power loss (cut at [`PowerFs::cut_power`] if that was
+    /// called, otherwise now). Precondition: the process using the mount has
     /// been SIGKILLed and reaped. Unmounts, makes the backing directory hold
     /// exactly what was durable, mounts again at the same mountpoint (a
     /// fresh session: no page cache of the old contents survives) and says

@@ -138,7 +138,10 @@ fn cut(node: &mut ProcessHandle) -> Result<(LossSummary, Option<Duration>), Stri
              (FUSE unavailable, or the run was started without it)"
         ));
     }
-    let unsynced_for = node.fs.as_ref().and_then(|fs| fs.since_last_sync());
+    let unsynced_for = node.fs.as_ref().and_then(|fs| {
+        fs.cut_power();
+        fs.since_last_sync()
+    });
     process::kill(node)?;
     let Some(fs) = node.fs.as_mut() else {
         return Err(format!("{name}: its power-loss filesystem is gone"));
