@@ -53,7 +53,7 @@ fn staging(file: &str, role: &str) -> Staging {
         .unwrap();
     assert!(up.status.success(), "{}", said(&up));
     let report: serde_json::Value = serde_json::from_slice(&up.stdout).unwrap();
-    let ca = report["ca"].as_str().unwrap().to_string();
+    let ca = report["ca"].as_str().unwrap_or_default().to_string();
     let url = report["nodes"]
         .as_array()
         .unwrap()
@@ -62,11 +62,12 @@ fn staging(file: &str, role: &str) -> Staging {
         .and_then(|n| n["url"].as_str())
         .unwrap()
         .to_string();
+    // memcached has none.
     let password = url
         .split_once("default:")
         .and_then(|(_, r)| r.split_once('@'))
         .map(|(p, _)| p.to_string())
-        .unwrap();
+        .unwrap_or_default();
     Staging {
         home,
         report,
@@ -261,7 +262,7 @@ workload:
     std::fs::write(&file, raised).unwrap();
     let out = cli(&drills).arg("validate").arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", said(&out));
-    // Only the redis strategy, and no prefill burst.
+    // One strategy (redis or memcached), and no prefill burst.
     let more = scenario("{ create: 60/s }", "")
         .replace("strategies: [redis]", "strategies: [redis, redis-presence]")
         .replace("  ttl: 30m\n", "  ttl: 30m\n  prefill: true\n");
@@ -269,7 +270,7 @@ workload:
     let out = cli(&drills).arg("validate").arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", said(&out));
     assert!(
-        said(&out).contains("only the `redis` strategy"),
+        said(&out).contains("one strategy runs, `redis` or `memcached`"),
         "{}",
         said(&out)
     );
@@ -287,7 +288,20 @@ workload:
 /// `--external`, and with it but without their secrets.
 #[test]
 fn the_examples_need_external_and_their_secrets_before_any_traffic() {
-    for name in ["external-redis.yaml", "external-sentinel.yaml"] {
+    // Without secrets of its own, memcached stops at the same place.
+    let file = topology_path("external").join("external-memcached.yaml");
+    let h = home();
+    let out = cli(&h).arg("validate").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    let out = cli(&h).arg("run").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
+    assert!(said(&out).contains("pass --external"), "{}", said(&out));
+    assert!(run_dirs(&h).is_empty());
+    for name in [
+        "external-redis.yaml",
+        "external-sentinel.yaml",
+        "external-cluster.yaml",
+    ] {
         let file = topology_path("external").join(name);
         let h = home();
         let out = cli(&h).arg("validate").arg(&file).output().unwrap();
@@ -369,6 +383,196 @@ expect:
     assert_eq!(cleanup["left"], 0, "{cleanup}");
     assert!(cleanup["removed"].as_u64().unwrap() > 50, "{cleanup}");
     assert_eq!(redis_cli(&ca, &url, &["--scan", "--pattern", "sd:*"]), "");
+    let down = cli(&staging).arg("down").output().unwrap();
+    assert!(down.status.success(), "{}", said(&down));
+}
+
+/// The ports of the staging system's processes in `role`, as
+/// `"127.0.0.1:PORT"` list items.
+fn addresses(report: &serde_json::Value, role: &str) -> Vec<String> {
+    report["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["role"] == role)
+        .map(|n| format!("\"127.0.0.1:{}\"", n["port"]))
+        .collect()
+}
+
+/// An external TLS Redis Cluster, named by its seeds: the strategy follows
+/// the cluster's own map, and the run's keys go from every master.
+#[test]
+fn an_external_tls_cluster_is_drilled_by_its_seeds_and_every_master_is_left_clean() {
+    let Staging {
+        home: staging,
+        report,
+        ca,
+        password,
+        ..
+    } = staging("cluster-3x1-tls.yaml", "master");
+    let masters: Vec<String> = report["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["role"] == "master")
+        .map(|n| n["url"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(masters.len(), 3);
+    let seeds = addresses(&report, "master");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cluster.yaml");
+    let scenario = |timeline: &str| {
+        format!(
+            "name: staging-cluster
+topology:
+  name: staging
+  nodes:
+    sessions:
+      kind: redis-cluster
+      external:
+        addresses: [{}]
+        password_env: {ENV}
+        ca_file: {ca}
+strategies: [redis]
+workload:
+  sessions: 300
+  duration: 2s
+  rates: {{ create: 60/s, read: 60/s, update: 60/s }}
+  ttl: 30m
+{timeline}",
+            seeds[..2].join(", ")
+        )
+    };
+    std::fs::write(&file, scenario("")).unwrap();
+    let r = support::run_scenario(&file, &["--external"], &[(ENV, &password)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = &r.report["strategies"]["redis"];
+    assert!(s["acked_writes"].as_u64().unwrap() > 100, "{s}");
+    assert_eq!(s["lost"], 0, "{s}");
+    assert!(s["errors"].as_object().unwrap().is_empty(), "{s}");
+    let cleanup = &r.report["external_cleanup"][0];
+    assert!(cleanup["removed"].as_u64().unwrap() > 50, "{cleanup}");
+    assert_eq!(cleanup["left"], 0, "{cleanup}");
+    // Every master held some of the run's keys (the third was not a
+    // seed), and none holds a key now.
+    for url in &masters {
+        assert_eq!(redis_cli(&ca, url, &["DBSIZE"]), "0", "{url}");
+    }
+    let held: u64 = masters
+        .iter()
+        .map(|u| {
+            let info = redis_cli(&ca, u, &["INFO", "keyspace"]);
+            info.lines()
+                .find_map(|l| l.strip_prefix("db0:keys="))
+                .map_or(0, |r| r.split(',').next().unwrap().parse().unwrap())
+        })
+        .sum();
+    assert_eq!(held, 0);
+
+    // A link fault on it is refused at validation: its clients follow the
+    // cluster's own map, which no proxy of ours is on.
+    std::fs::write(
+        &file,
+        scenario("timeline:\n  - { at: 1s, fault: partition, target: sessions, duration: 1s }\n"),
+    )
+    .unwrap();
+    let out = cli(&home()).arg("validate").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
+    assert!(
+        said(&out).contains("`sessions` is an external node"),
+        "{}",
+        said(&out)
+    );
+    let down = cli(&staging).arg("down").output().unwrap();
+    assert!(down.status.success(), "{}", said(&down));
+}
+
+/// One text-protocol command to memcached at `addr`: the reply up to END
+/// (or its one line).
+fn memcached(addr: &str, command: &str) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let addr = addr.trim_matches('"');
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(format!("{command}\r\n").as_bytes()).unwrap();
+    let mut r = BufReader::new(s);
+    let mut out = String::new();
+    loop {
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        out.push_str(&line);
+        if line.is_empty() || line == "END\r\n" || !line.starts_with(['S', 'k']) {
+            return out;
+        }
+    }
+}
+
+/// External memcached servers: sessions sharded over them, a partition on
+/// one server's client link (`<node>-<port>`) injected and healed, and the
+/// run's keys deleted.
+#[test]
+fn external_memcached_servers_take_a_partition_and_are_left_without_the_runs_keys() {
+    let Staging {
+        home: staging,
+        report,
+        ..
+    } = staging("memcached.yaml", "server");
+    let servers = addresses(&report, "server");
+    assert_eq!(servers.len(), 3);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("memcached.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "name: staging-memcached
+topology:
+  name: staging
+  nodes:
+    sessions:
+      kind: memcached
+      external:
+        addresses: [{}]
+strategies: [memcached]
+workload:
+  sessions: 300
+  duration: 4s
+  rates: {{ create: 50/s, read: 50/s, update: 50/s }}
+  ttl: 30m
+  op_timeout: 300ms
+timeline:
+  - {{ at: 1s, fault: partition, target: sessions-{}, duration: 1s }}
+expect:
+  memcached.errors.timeout: \"> 0\"
+",
+            servers.join(", "),
+            report["nodes"][0]["port"]
+        ),
+    )
+    .unwrap();
+    let r = support::run_scenario(&file, &["--external"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let f = &r.report["faults"][0];
+    assert_eq!(f["kind"], "partition", "{f}");
+    assert!(f["healed_ms"].as_u64().is_some(), "{f}");
+    let s = &r.report["strategies"]["memcached"];
+    assert!(s["errors"]["timeout"].as_u64().unwrap() > 0, "{s}");
+    assert!(s["acked_writes"].as_u64().unwrap() > 100, "{s}");
+    let cleanup = &r.report["external_cleanup"][0];
+    assert!(cleanup["removed"].as_u64().unwrap() > 50, "{cleanup}");
+    assert_eq!(cleanup["left"], 0, "{cleanup}");
+    // Looked at from outside: every server held some, and holds none now.
+    for a in &servers {
+        let stats = memcached(a, "stats");
+        let items = stats
+            .lines()
+            .find_map(|l| l.strip_prefix("STAT curr_items "))
+            .unwrap();
+        assert_eq!(items.trim(), "0", "{a}: {stats}");
+        let total = stats
+            .lines()
+            .find_map(|l| l.strip_prefix("STAT total_items "))
+            .unwrap();
+        assert!(total.trim().parse::<u64>().unwrap() > 10, "{a}: {stats}");
+    }
     let down = cli(&staging).arg("down").output().unwrap();
     assert!(down.status.success(), "{}", said(&down));
 }

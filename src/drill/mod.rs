@@ -211,20 +211,18 @@ async fn external_cleanup(
     let d = deployment.lock().await;
     let mut out = Vec::new();
     for node in scenario.topology.nodes.iter() {
-        let Some(ext) = &node.external else { continue };
+        if node.external.is_none() {
+            continue;
+        }
         let handles: Vec<_> = d
             .nodes
             .iter()
             .filter(|h| h.info.node == node.name)
             .collect();
-        let done = crate::provision::redis::external::remove_run_keys(
-            &handles,
-            ext.master.as_deref(),
-            tag,
-        )
-        .await;
+        let sessions = scenario.workload.sessions;
+        let done = crate::provision::external::remove_run_data(node, &handles, tag, sessions).await;
         out.push(match done {
-            Ok((removed, left)) => report::ExternalCleanup {
+            Ok(crate::provision::external::Removed { removed, left }) => report::ExternalCleanup {
                 node: node.name.clone(),
                 removed,
                 left,

@@ -87,6 +87,15 @@ impl ProcessInfo {
         self.proxy_port.unwrap_or(self.port)
     }
 
+    /// The host clients connect to: this machine when they go through a
+    /// proxy, else the process's own.
+    pub fn client_host(&self) -> String {
+        match self.proxy_port {
+            Some(_) => crate::fabric::ports::HOST.to_string(),
+            None => self.host.clone(),
+        }
+    }
+
     /// A connection for our own commands to this Redis process (server or
     /// Sentinel), with the run's `access`: the one place that knows how
     /// to reach one.

@@ -17,6 +17,7 @@ mod deployment;
 pub mod docker;
 pub mod dynamodb;
 mod error;
+pub mod external;
 mod handle;
 pub mod health;
 mod launch;
@@ -69,7 +70,7 @@ pub async fn up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, Pro
     }
     // Secrets first: a missing one writes nothing.
     let users = redis::acl::resolve(topology)?;
-    let externals = redis::external::resolve(topology)?;
+    let externals = external::resolve(topology)?;
     // A home that is not this user's is refused before anything in it is
     // touched (the sweep removes directories).
     opts.home.prepare().map_err(|source| ProvisionError::Home {
@@ -106,7 +107,7 @@ pub async fn up(topology: &Topology, opts: &UpOptions) -> Result<Deployment, Pro
 /// What the topology's secrets resolved to, read before the run began.
 pub(crate) struct Secrets<'a> {
     pub users: &'a std::collections::HashMap<String, redis::acl::NodeUsers>,
-    pub externals: &'a std::collections::HashMap<String, redis::external::ExternalAccess>,
+    pub externals: &'a std::collections::HashMap<String, external::ExternalAccess>,
 }
 
 async fn try_up(

@@ -24,7 +24,7 @@ pub(super) async fn node_up(
     secrets: &super::Secrets<'_>,
 ) -> Result<Vec<ProcessHandle>, ProvisionError> {
     if let (Some(ext), Some(access)) = (&node.external, secrets.externals.get(&node.name)) {
-        return redis::external::up(ctx, node, ext, access).await;
+        return super::external::up(ctx, node, ext, access).await;
     }
     let users = secrets.users.get(&node.name);
     let ctx = &Ctx {

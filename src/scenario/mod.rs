@@ -130,11 +130,12 @@ fn validate(
         // What is known to keep within the promises on a system we do
         // not run: one strategy (the rate cap is its rate), session keys
         // that carry a TTL, no burst before the timed load.
-        if strategies.iter().any(|&k| k != StrategyKind::Redis) {
+        let known = |k: &StrategyKind| matches!(k, StrategyKind::Redis | StrategyKind::Memcached);
+        if strategies.len() != 1 || !strategies.iter().all(known) {
             c.at(
                 "strategies",
                 format!(
-                    "against external nodes ({}) only the `redis` strategy runs for now",
+                    "against external nodes ({}) one strategy runs, `redis` or `memcached`, for now (several would multiply the capped rate)",
                     external.join(", ")
                 ),
             );

@@ -183,14 +183,21 @@ fn target_node<'a>(t: &'a Topology, target: &str) -> Option<&'a Node> {
 /// Whether `kind` can hit `node`: never an endpoint sessiondrill does not
 /// own; otherwise the kind says.
 fn applies(kind: FaultKind, node: &Node) -> Result<(), String> {
-    if let Some(ext) = &node.external {
-        // Its client link goes through our proxy (kind: redis); the rest
-        // is not ours to touch.
-        if kind.is_link() && ext.master.is_none() {
+    if node.external.is_some() {
+        // The client links of a server and of memcached servers go
+        // through our proxies; the rest is not ours to touch.
+        let proxied = match node.kind {
+            NodeKind::Redis(_) | NodeKind::Memcached(_) => true,
+            NodeKind::RedisReplicated(_)
+            | NodeKind::RedisCluster(_)
+            | NodeKind::Dynamodb(_)
+            | NodeKind::Dax(_) => false,
+        };
+        if kind.is_link() && proxied {
             return kind.applies(node);
         }
         return Err(format!(
-            "`{}` is an external node: sessiondrill does not own its processes (no process faults; link faults on the client link of an external kind: redis only, for now)",
+            "`{}` is an external node: sessiondrill does not own its processes (no process faults; link faults on the client links of an external kind: redis or memcached only, for now)",
             node.name
         ));
     }

@@ -15,11 +15,11 @@ use tokio::sync::Mutex;
 
 use super::SessionStore;
 use super::error::{ErrorClass, OpError};
-use crate::fabric::ports::HOST;
 
 type Conn = BufReader<TcpStream>;
 
 struct Node {
+    host: String,
     port: u16,
     slots: Vec<Mutex<Option<Conn>>>,
 }
@@ -31,12 +31,20 @@ pub struct MemcachedStore {
 }
 
 impl MemcachedStore {
-    pub fn new(ports: &[u16], namespace: &str, connections: usize, timeout: Duration) -> Self {
+    /// `nodes`: each server's host and port, in the order sessions are
+    /// sharded over them.
+    pub fn new(
+        nodes: &[(String, u16)],
+        namespace: &str,
+        connections: usize,
+        timeout: Duration,
+    ) -> Self {
         Self {
-            nodes: ports
+            nodes: nodes
                 .iter()
-                .map(|&port| Node {
-                    port,
+                .map(|(host, port)| Node {
+                    host: host.clone(),
+                    port: *port,
                     slots: (0..connections.max(1)).map(|_| Mutex::new(None)).collect(),
                 })
                 .collect(),
@@ -71,7 +79,7 @@ impl MemcachedStore {
         let work = async {
             let mut conn = match taken {
                 Some(c) => c,
-                None => BufReader::new(TcpStream::connect((HOST, node.port)).await?),
+                None => BufReader::new(TcpStream::connect((node.host.as_str(), node.port)).await?),
             };
             let v = f(&mut conn).await?;
             Ok::<_, std::io::Error>((v, conn))
@@ -91,7 +99,7 @@ impl MemcachedStore {
                 };
                 Err(OpError::new(
                     class,
-                    format!("memcached 127.0.0.1:{}: {e}", node.port),
+                    format!("memcached {}:{}: {e}", node.host, node.port),
                 ))
             }
             Err(_) => Err(OpError::timeout()),

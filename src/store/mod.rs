@@ -204,14 +204,14 @@ pub async fn build(
         }),
         StrategyKind::Memcached => {
             let group = w.targets.memcached.as_deref().ok_or("no memcached node")?;
-            let ports: Vec<u16> = deployment
+            let nodes: Vec<(String, u16)> = deployment
                 .nodes
                 .iter()
                 .filter(|n| n.info.node == group)
-                .map(|n| n.info.client_port())
+                .map(|n| (n.info.client_host(), n.info.client_port()))
                 .collect();
             Arc::new(memcached::MemcachedStore::new(
-                &ports,
+                &nodes,
                 &ns,
                 w.connections,
                 w.op_timeout,

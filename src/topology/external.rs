@@ -1,5 +1,5 @@
-//! `external:` on a Redis node: a Redis sessiondrill does not run (issue
-//! 20). Checked here as far as a file can be: addresses on one host,
+//! `external:` on a Redis or memcached node: a system sessiondrill does
+//! not run (issue 20). Checked here as far as a file can be: addresses on one host,
 //! variable names for every secret, a readable authority file, and no
 //! field that would configure a process sessiondrill does not own.
 
@@ -69,17 +69,36 @@ pub(super) fn external(
             &format!("{at}.master"),
             format!("master {m:?}: 1-64 letters, digits, `_`, `-` or `.`"),
         ),
-        (KindName::Redis, Some(_)) => c.at(
+        (KindName::Redis | KindName::RedisCluster | KindName::Memcached, Some(_)) => c.at(
             &format!("{at}.master"),
             "master applies to redis-replicated (Sentinel) nodes",
         ),
-        _ => {}
+        (KindName::RedisReplicated, Some(_))
+        | (KindName::Redis | KindName::RedisCluster | KindName::Memcached, None)
+        | (KindName::Dynamodb | KindName::Dax, _) => {}
     }
-    if kind == KindName::Redis && spec.sentinel_password_env.is_some() {
+    if kind != KindName::RedisReplicated && spec.sentinel_password_env.is_some() {
         c.at(
             &format!("{at}.sentinel_password_env"),
             "sentinel_password_env applies to redis-replicated (Sentinel) nodes",
         );
+    }
+    if kind == KindName::Memcached {
+        // The memcached strategy speaks the plain text protocol.
+        for (field, given) in [
+            ("user", spec.user.is_some()),
+            ("password_env", spec.password_env.is_some()),
+            ("ca_file", spec.ca_file.is_some()),
+        ] {
+            if given {
+                c.at(
+                    &format!("{at}.{field}"),
+                    format!(
+                        "{field} does not apply to memcached: the memcached strategy speaks the plain text protocol (no SASL, no TLS)"
+                    ),
+                );
+            }
+        }
     }
     if spec.user.is_some() && spec.password_env.is_none() {
         c.at(

@@ -135,13 +135,15 @@ pub struct NodeSpec {
     pub memory_mb: Option<u32>,
 }
 
-/// An external Redis node (`external:`): its addresses and credentials,
-/// the password only by the name of the environment variable holding it.
+/// An external node (`external:`, a Redis kind or memcached): its
+/// addresses and credentials, the password only by the name of the
+/// environment variable holding it.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExternalSpec {
-    /// `HOST:PORT` of the server (`kind: redis`) or of the Sentinels
-    /// (`kind: redis-replicated`).
+    /// `HOST:PORT` of the server (`kind: redis`), of the Sentinels
+    /// (`kind: redis-replicated`), of seed nodes (`kind: redis-cluster`) or
+    /// of every server sessions are sharded over (`kind: memcached`).
     pub addresses: Vec<String>,
     /// The Sentinels' name for the primary (`kind: redis-replicated`).
     pub master: Option<String>,
@@ -189,7 +191,8 @@ const REPLICATED: &[&str] = &[
     "min_replicas_max_lag",
 ];
 const CLUSTER: &[&str] = &["shards", "replicas_per_shard", "node_timeout_ms"];
-/// Redis kinds sessiondrill can drill without running them.
+/// What sessiondrill can drill without running it: the Redis kinds and
+/// memcached.
 const EXTERNAL: &[&str] = &["external"];
 const DYNAMODB: &[&str] = &[
     "engine",
@@ -214,10 +217,10 @@ pub fn field_applies(kind: KindName, field: &str) -> Result<(), &'static str> {
     let groups: &[&[&str]] = match kind {
         KindName::Redis => &[COMMON, REDIS_SERVER, EXTERNAL],
         KindName::RedisReplicated => &[COMMON, REDIS_SERVER, REPLICATED, EXTERNAL],
-        KindName::RedisCluster => &[COMMON, REDIS_SERVER, CLUSTER],
+        KindName::RedisCluster => &[COMMON, REDIS_SERVER, CLUSTER, EXTERNAL],
         KindName::Dynamodb => &[COMMON, DYNAMODB],
         KindName::Dax => &[COMMON, DAX],
-        KindName::Memcached => &[COMMON, MEMCACHED],
+        KindName::Memcached => &[COMMON, MEMCACHED, EXTERNAL],
     };
     if groups.iter().any(|g| g.contains(&field)) {
         return Ok(());
@@ -229,7 +232,7 @@ pub fn field_applies(kind: KindName, field: &str) -> Result<(), &'static str> {
     } else if CLUSTER.contains(&field) {
         "kind redis-cluster"
     } else if EXTERNAL.contains(&field) {
-        "kinds redis and redis-replicated, for now"
+        "the Redis kinds and memcached"
     } else if DYNAMODB.contains(&field) {
         "kind dynamodb"
     } else if DAX.contains(&field) {

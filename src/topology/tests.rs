@@ -177,10 +177,22 @@ fn an_external_node_names_where_it_is_and_configures_nothing_else() {
             "on one host",
         ),
         (
-            "name: x\nnodes:\n  a:\n    kind: memcached\n    external: { addresses: [\"h:1\"] }\n",
+            "name: x\nnodes:\n  a:\n    kind: memcached\n    external: { addresses: [\"h:1\"], password_env: P }\n",
+            "nodes.a.external.password_env",
+            5,
+            "does not apply to memcached",
+        ),
+        (
+            "name: x\nnodes:\n  a:\n    kind: redis-cluster\n    external: { addresses: [\"h:1\"], master: m }\n",
+            "nodes.a.external.master",
+            5,
+            "applies to redis-replicated",
+        ),
+        (
+            "name: x\nnodes:\n  a:\n    kind: dynamodb\n    external: { addresses: [\"h:1\"] }\n",
             "nodes.a.external",
             5,
-            "does not apply to kind memcached",
+            "does not apply to kind dynamodb",
         ),
         (
             "name: x\nnodes:\n  a:\n    kind: redis\n    external:\n      addresses: [\"h:1\"]\n      password_env: \"hunter2 is my pw\"\n",

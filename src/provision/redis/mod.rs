@@ -3,7 +3,6 @@
 pub mod acl;
 pub mod cluster;
 pub mod conf;
-pub mod external;
 pub mod probe;
 pub mod replicated;
 pub mod standalone;

@@ -1,112 +1,25 @@
-//! External Redis nodes (`external:`, issue 20): a Redis sessiondrill does
-//! not run — your staging Redis, a Sentinel-managed primary. Secrets come
-//! from the environment, read before anything of the run is written; the
-//! node must answer (TLS verified, credentials accepted) within the ready
-//! timeout, else the run stops with an error naming it (exit 2). At the end
-//! every key of the run (`sd:<tag>:*`) is removed again ([`remove_run_keys`]).
+//! External Redis servers and Sentinel-managed primaries: checked before
+//! the load, and every key of the run (`sd:<tag>:*`) removed at the end
+//! ([`remove_run_keys`]).
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use super::probe::{RedisAccess, RedisProbe};
-use crate::fabric::proxy::Proxy;
+use super::{ExternalAccess, Removed, answers_within, behind_proxy, redis_handle};
 use crate::provision::ProvisionError;
-use crate::provision::handle::{ProcessHandle, ProcessInfo, Role, redis_url};
-use crate::provision::launch::{Ctx, poll_until};
-use crate::topology::{External, KindName, Node, Topology};
-
-/// How to reach one external node: its data (as the strategies' user) and,
-/// for a Sentinel-managed one, its Sentinels.
-pub struct ExternalAccess {
-    pub data: RedisAccess,
-    pub sentinel: Option<RedisAccess>,
-}
-
-/// Every external node's access, by node name; a secret that is not there
-/// (variable not set or empty, authority file unreadable) is an error
-/// naming the node.
-pub fn resolve(topology: &Topology) -> Result<HashMap<String, ExternalAccess>, ProvisionError> {
-    let mut all = HashMap::new();
-    for node in &topology.nodes {
-        let Some(ext) = &node.external else { continue };
-        let secret = |message: String| ProvisionError::Secret {
-            node: node.name.clone(),
-            message,
-        };
-        let env = |var: &Option<String>| -> Result<String, ProvisionError> {
-            let Some(var) = var else {
-                return Ok(String::new());
-            };
-            match std::env::var(var) {
-                Ok(v) if !v.is_empty() => Ok(v),
-                Ok(_) => Err(secret(format!("${var} is empty"))),
-                Err(_) => Err(secret(format!(
-                    "${var} is not set or not UTF-8 (export it first)"
-                ))),
-            }
-        };
-        // The passwords first, then the authority file.
-        let password = env(&ext.password_env)?;
-        let sentinel_password = env(&ext.sentinel_password_env)?;
-        let ca: Option<std::sync::Arc<[u8]>> = match &ext.ca_file {
-            Some(f) => Some(
-                std::fs::read(f)
-                    .map_err(|e| secret(format!("ca_file {}: {e}", f.display())))?
-                    .into(),
-            ),
-            None => None,
-        };
-        let data = RedisAccess {
-            user: ext.user.clone(),
-            password,
-            ca: ca.clone(),
-            host: Some(ext.host.clone()),
-        };
-        let sentinel = ext.master.as_ref().map(|_| RedisAccess {
-            user: None,
-            password: sentinel_password,
-            ca,
-            host: Some(ext.host.clone()),
-        });
-        all.insert(node.name.clone(), ExternalAccess { data, sentinel });
-    }
-    Ok(all)
-}
+use crate::provision::handle::{ProcessHandle, Role};
+use crate::provision::launch::Ctx;
+use crate::provision::redis::probe::{RedisAccess, RedisProbe};
+use crate::topology::{External, Node};
 
 /// The node's handles, once it answers: the server (`kind: redis`), or the
 /// Sentinels with the data access for the strategies.
-pub async fn up(
+pub(super) async fn up(
     ctx: &Ctx<'_>,
     node: &Node,
     ext: &External,
     access: &ExternalAccess,
 ) -> Result<Vec<ProcessHandle>, ProvisionError> {
-    let unusable = |message: String| ProvisionError::Endpoint {
-        node: node.name.clone(),
-        message,
-    };
-    let handle = |port: u16, role: Role, redis: &RedisAccess| {
-        // The URL names the host and the user, never a password.
-        let shown = RedisAccess {
-            password: String::new(),
-            ..redis.clone()
-        };
-        let url = redis_url(port, &shown);
-        let info = ProcessInfo {
-            name: format!("{}-{port}", node.name),
-            node: node.name.clone(),
-            kind: KindName::from(&node.kind),
-            role,
-            host: ext.host.clone(),
-            port,
-            pid: None,
-            container: None,
-            url,
-            proxy_port: None,
-            peer_port: None,
-        };
-        ProcessHandle::external(info).with_redis(redis)
-    };
+    let unusable = |message: String| super::unusable(node, message);
     match (&access.sentinel, &ext.master) {
         (Some(sentinel), Some(master)) => {
             let mut handles = Vec::new();
@@ -128,7 +41,7 @@ pub async fn up(
                 answers_within(ctx.timeout, &what, ask)
                     .await
                     .map_err(|e| unusable(format!("{what}: {e}")))?;
-                let mut h = handle(port, Role::Sentinel, sentinel);
+                let mut h = redis_handle(node, ext, port, Role::Sentinel, sentinel);
                 h.client_redis = Some(access.data.clone());
                 handles.push(h);
             }
@@ -158,20 +71,13 @@ pub async fn up(
             answers_within(ctx.timeout, &what, ping)
                 .await
                 .map_err(|e| unusable(format!("{what}: {e}")))?;
-            let mut h = handle(port, Role::Endpoint, &access.data);
+            let mut h = redis_handle(node, ext, port, Role::Endpoint, &access.data);
             if ctx.proxies {
-                // Link faults act on the client link: the strategies reach
-                // the server through a proxy on this machine (a TLS
-                // certificate must then be valid for 127.0.0.1 too).
-                let proxy = Proxy::start_to(&ext.host, port)
-                    .await
-                    .map_err(ProvisionError::io("starting the client link proxy"))?;
-                h.info.proxy_port = Some(proxy.listen_port);
+                behind_proxy(&mut h).await?;
                 h.client_redis = Some(RedisAccess {
                     host: None,
                     ..access.data.clone()
                 });
-                h.proxy = Some(proxy);
                 let through = RedisProbe::new(
                     h.info.client_port(),
                     h.client_redis.as_ref().unwrap_or(&access.data),
@@ -186,35 +92,8 @@ pub async fn up(
     }
 }
 
-/// `check` until it passes within `timeout` — at once an error when the
-/// first try fails for credentials or a certificate.
-async fn answers_within<F, Fut>(timeout: Duration, what: &str, check: F) -> Result<(), String>
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<(), String>>,
-{
-    if let Err(e) = check().await {
-        let lower = e.to_lowercase();
-        let hopeless = [
-            "wrongpass",
-            "noauth",
-            "certificate",
-            "invalid peer",
-            "authentication",
-        ]
-        .iter()
-        .any(|w| lower.contains(w));
-        if hopeless {
-            return Err(e);
-        }
-    }
-    poll_until(what, timeout, check)
-        .await
-        .map_err(|e| e.to_string())
-}
-
 /// The primary's host and port, as the Sentinel on `port` names it.
-async fn primary_addr(
+pub(super) async fn primary_addr(
     port: u16,
     sentinel: &RedisAccess,
     master: &str,
@@ -233,14 +112,13 @@ async fn primary_addr(
 }
 
 /// Remove every key of run `tag` (`sd:<tag>:*`) from the external node
-/// behind `handles`: SCAN then UNLINK, on the primary (asked of a
-/// Sentinel when there are Sentinels). Returns how many were removed and
-/// how many the last SCAN still found (0 when all went).
-pub async fn remove_run_keys(
+/// behind `handles`: on the primary (asked of a Sentinel when there are
+/// Sentinels).
+pub(super) async fn remove_run_keys(
     handles: &[&ProcessHandle],
     master: Option<&str>,
     tag: &str,
-) -> Result<(u64, u64), String> {
+) -> Result<Removed, String> {
     let first = handles.first().ok_or("no handle")?;
     // Directly, never through a link proxy a fault may still hold: with
     // Sentinels the strategies' access (theirs is `redis`), else `redis`.
@@ -268,6 +146,19 @@ pub async fn remove_run_keys(
         }
         None => first.info.port,
     };
+    scan_and_unlink(&data, port, tag, false).await
+}
+
+/// SCAN the server at `port` (on the access's host) for the keys of run
+/// `tag` and UNLINK them; a second SCAN counts what is left. `per_key`:
+/// one UNLINK per key (pipelined), as a cluster node refuses one command
+/// over keys of several slots.
+pub(super) async fn scan_and_unlink(
+    data: &RedisAccess,
+    port: u16,
+    tag: &str,
+    per_key: bool,
+) -> Result<Removed, String> {
     let client = data.client(port).map_err(|e| e.to_string())?;
     let config = redis::AsyncConnectionConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(5)))
@@ -277,9 +168,7 @@ pub async fn remove_run_keys(
         .await
         .map_err(|e| e.to_string())?;
     let pattern = format!("sd:{tag}:*");
-    // One pass removes what it finds; a second counts what is left.
-    let mut removed = 0u64;
-    let mut left = 0u64;
+    let mut done = Removed::default();
     for removing in [true, false] {
         let mut cursor = 0u64;
         loop {
@@ -293,9 +182,20 @@ pub async fn remove_run_keys(
                 .await
                 .map_err(|e| e.to_string())?;
             if !removing {
-                left += keys.len() as u64;
-            } else if !keys.is_empty() {
-                removed += redis::cmd("UNLINK")
+                done.left += keys.len() as u64;
+            } else if keys.is_empty() {
+            } else if per_key {
+                let mut pipe = redis::pipe();
+                for k in &keys {
+                    pipe.cmd("UNLINK").arg(k);
+                }
+                let each: Vec<u64> = pipe
+                    .query_async(&mut con)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                done.removed += each.iter().sum::<u64>();
+            } else {
+                done.removed += redis::cmd("UNLINK")
                     .arg(&keys)
                     .query_async::<u64>(&mut con)
                     .await
@@ -307,5 +207,5 @@ pub async fn remove_run_keys(
             }
         }
     }
-    Ok((removed, left))
+    Ok(done)
 }

@@ -1,0 +1,115 @@
+//! External memcached servers: sessions are sharded over the addresses in
+//! their order (as the `memcached` strategy does), each address must
+//! answer `version`, and the run's session keys are deleted at the end —
+//! memcached cannot list keys, but the run knows which ids it used.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+use super::{Removed, answers_within, behind_proxy, handle};
+use crate::provision::ProvisionError;
+use crate::provision::handle::{ProcessHandle, Role};
+use crate::provision::launch::Ctx;
+use crate::store::SessionStore;
+use crate::store::memcached::MemcachedStore;
+use crate::topology::{External, Node};
+
+/// How long one exchange of the check or the cleanup may take.
+const EXCHANGE: Duration = Duration::from_secs(5);
+
+/// A handle per server once each answers; behind a client link proxy each
+/// when the run has link faults.
+pub(super) async fn up(
+    ctx: &Ctx<'_>,
+    node: &Node,
+    ext: &External,
+) -> Result<Vec<ProcessHandle>, ProvisionError> {
+    let mut handles = Vec::new();
+    for &port in &ext.ports {
+        let what = format!("{}:{port}", ext.host);
+        let ask = || version(&ext.host, port);
+        answers_within(ctx.timeout, &what, ask)
+            .await
+            .map_err(|e| super::unusable(node, format!("{what}: {e}")))?;
+        let url = format!("memcache://{}:{port}", bracketed(&ext.host));
+        let mut h = handle(node, ext, port, Role::Endpoint, url);
+        if ctx.proxies {
+            behind_proxy(&mut h).await?;
+            version(&h.info.client_host(), h.info.client_port())
+                .await
+                .map_err(|e| super::unusable(node, format!("through the link proxy: {e}")))?;
+        }
+        handles.push(h);
+    }
+    Ok(handles)
+}
+
+fn bracketed(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    }
+}
+
+/// `version` on one server: Ok when it answers like memcached.
+async fn version(host: &str, port: u16) -> Result<(), String> {
+    let exchange = async {
+        let mut c = BufReader::new(TcpStream::connect((host, port)).await?);
+        c.get_mut().write_all(b"version\r\n").await?;
+        let mut line = String::new();
+        c.read_line(&mut line).await?;
+        Ok::<_, std::io::Error>(line)
+    };
+    match tokio::time::timeout(EXCHANGE, exchange).await {
+        Ok(Ok(line)) if line.starts_with("VERSION ") => Ok(()),
+        Ok(Ok(line)) => Err(format!(
+            "not memcached: it answered {:?} to `version`",
+            line.trim_end().chars().take(60).collect::<String>()
+        )),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no answer within {} s", EXCHANGE.as_secs())),
+    }
+}
+
+/// Delete the session key of every id below `sessions` the run may have
+/// written (strategy `memcached`, run `tag`), directly (never through a
+/// link proxy): how many were there, and how many a second look finds.
+pub(super) async fn remove_run_keys(
+    handles: &[&ProcessHandle],
+    tag: &str,
+    sessions: u64,
+) -> Result<Removed, String> {
+    let nodes: Vec<(String, u16)> = handles
+        .iter()
+        .map(|h| (h.info.host.clone(), h.info.port))
+        .collect();
+    let ns = crate::store::namespace(tag, crate::store::StrategyKind::Memcached);
+    let store = MemcachedStore::new(&nodes, &ns, 16, EXCHANGE);
+    let store = &store;
+    let mut done = Removed::default();
+    for removing in [true, false] {
+        let mut found = futures::stream::iter(0..sessions)
+            .map(|id| async move {
+                let there = store.get(id).await.map_err(|e| e.to_string())?.is_some();
+                if there && removing {
+                    store.delete(id).await.map_err(|e| e.to_string())?;
+                }
+                Ok::<_, String>(there)
+            })
+            .buffer_unordered(16);
+        while let Some(there) = found.next().await {
+            if there? {
+                if removing {
+                    done.removed += 1;
+                } else {
+                    done.left += 1;
+                }
+            }
+        }
+    }
+    Ok(done)
+}
