@@ -117,7 +117,9 @@ impl TrackingFs {
             }
         };
         let len = file.metadata().map_err(io_errno)?.len();
-        self.journal.truncating(inode.backing_ino, len, size);
+        if !self.journal.truncating(inode.backing_ino, len, size) {
+            return Err(Errno::EIO);
+        }
         file.set_len(size).map_err(io_errno)
     }
 
@@ -182,6 +184,10 @@ impl TrackingFs {
     }
 
     pub(super) fn allocate(&self, fh: u64, offset: u64, length: u64, mode: i32) -> Res<()> {
+        // Hole punching and collapsing destroy data: not after the cut.
+        if self.journal.power_is_cut() {
+            return Err(Errno::EIO);
+        }
         let h = self.files.get(fh)?;
         let (offset, length) = (
             i64::try_from(offset).map_err(|_| Errno::EFBIG)?,

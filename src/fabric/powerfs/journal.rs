@@ -132,7 +132,7 @@ impl Journal {
         self.cut.store(true, Ordering::SeqCst);
     }
 
-    fn power_is_cut(&self) -> bool {
+    pub fn power_is_cut(&self) -> bool {
         self.cut.load(Ordering::SeqCst)
     }
 
@@ -155,11 +155,18 @@ impl Journal {
     }
 
     /// A file of length `len` is being truncated to `new_len`: whatever
-    /// comes back beyond `new_len` later is new, unsynced data.
-    pub fn truncating(&self, ino: u64, len: u64, new_len: u64) {
+    /// comes back beyond `new_len` later is new, unsynced data. False once
+    /// the power is cut: the truncation must not happen (it would destroy
+    /// what was durable at the cut).
+    #[must_use]
+    pub fn truncating(&self, ino: u64, len: u64, new_len: u64) -> bool {
+        if self.power_is_cut() {
+            return false;
+        }
         let mut p = self.lock();
         let d = p.durable_len.entry(ino).or_insert(len);
         *d = (*d).min(new_len);
+        true
     }
 
     /// fsync/fdatasync of `ino` covered its first `len` bytes, and its
@@ -388,8 +395,8 @@ mod tests {
         let j = Journal::new(open(tmp.path(), OFlag::O_PATH, Mode::empty()).unwrap());
         j.track(7, 100);
         j.track(7, 150);
-        j.truncating(7, 150, 40);
-        j.truncating(8, 90, 200);
+        assert!(j.truncating(7, 150, 40));
+        assert!(j.truncating(8, 90, 200));
         assert_eq!(j.take().durable_len, HashMap::from([(7, 40), (8, 90)]));
     }
 }

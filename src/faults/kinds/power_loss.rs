@@ -88,8 +88,15 @@ impl Behaviour for PowerLoss {
     async fn inject(&mut self, cx: &mut Strike<'_>) -> Result<String, String> {
         let mut total = LossSummary::default();
         let mut unsynced = Vec::new();
-        for &i in cx.nodes {
-            let (s, since) = cut(&mut cx.dep.nodes[i])?;
+        // One moment for every node: their power goes before the first is
+        // killed and repaired (which may take seconds).
+        let cut_at: Vec<Option<Duration>> = cx
+            .nodes
+            .iter()
+            .map(|&i| cut_power(&cx.dep.nodes[i]))
+            .collect();
+        for (&i, unsynced_for) in cx.nodes.iter().zip(cut_at) {
+            let (s, since) = cut(&mut cx.dep.nodes[i], unsynced_for)?;
             total.add(&s);
             if let Some(d) = since {
                 unsynced.push(format!("{} ms", d.as_millis()));
@@ -128,9 +135,22 @@ pub async fn wait_unsynced(node: &ProcessHandle, at_least: Duration) -> Duration
     start.elapsed()
 }
 
-/// Cut the power: what was discarded, and how long the node had gone
-/// without an fsync when it was cut.
-fn cut(node: &mut ProcessHandle) -> Result<(LossSummary, Option<Duration>), String> {
+/// The moment the power goes on `node`: from now on nothing it fsyncs is
+/// durable. How long it had gone without an fsync.
+fn cut_power(node: &ProcessHandle) -> Option<Duration> {
+    node.fs.as_ref().and_then(|fs| {
+        fs.cut_power();
+        fs.since_last_sync()
+    })
+}
+
+/// Kill the node whose power was cut ([`cut_power`], `unsynced_for`
+/// after its last fsync) and keep only what was durable: what was
+/// discarded, and `unsynced_for`.
+fn cut(
+    node: &mut ProcessHandle,
+    unsynced_for: Option<Duration>,
+) -> Result<(LossSummary, Option<Duration>), String> {
     let name = node.info.name.clone();
     if node.fs.is_none() {
         return Err(format!(
@@ -138,10 +158,6 @@ fn cut(node: &mut ProcessHandle) -> Result<(LossSummary, Option<Duration>), Stri
              (FUSE unavailable, or the run was started without it)"
         ));
     }
-    let unsynced_for = node.fs.as_ref().and_then(|fs| {
-        fs.cut_power();
-        fs.since_last_sync()
-    });
     process::kill(node)?;
     let Some(fs) = node.fs.as_mut() else {
         return Err(format!("{name}: its power-loss filesystem is gone"));
