@@ -56,9 +56,10 @@ pub fn is_local(endpoint: &str) -> bool {
 /// that a request never goes out on a connection the node is closing.
 pub const LOCAL_POOL_IDLE: Duration = Duration::from_secs(5);
 
-/// A client for `endpoint`. Local endpoints get static dummy credentials
-/// (no credential chain, no instance-metadata probes); others use the
-/// standard AWS configuration chain (env, profile, SSO, …).
+/// A client for `endpoint` in `region` (either empty: the SDK's). Local
+/// endpoints get static dummy credentials (no credential chain, no
+/// instance-metadata probes); others use the standard AWS configuration
+/// chain (env, profile, SSO, …).
 pub async fn client(endpoint: &str, region: &str, policy: ClientPolicy) -> Client {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(policy.connect_timeout)
@@ -97,15 +98,19 @@ pub async fn client(endpoint: &str, region: &str, policy: ClientPolicy) -> Clien
             .build();
         return Client::from_conf(conf);
     }
-    let shared = aws_config::defaults(BehaviorVersion::latest())
+    // An empty region or endpoint: the SDK's own (environment, profile;
+    // the region's AWS endpoint).
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http)
-        .region(Region::new(region.to_string()))
-        .endpoint_url(endpoint)
         .timeout_config(timeouts)
-        .retry_config(retry)
-        .load()
-        .await;
-    Client::new(&shared)
+        .retry_config(retry);
+    if !region.is_empty() {
+        loader = loader.region(Region::new(region.to_string()));
+    }
+    if !endpoint.is_empty() {
+        loader = loader.endpoint_url(endpoint);
+    }
+    Client::new(&loader.load().await)
 }
 
 /// Does the endpoint answer DynamoDB requests? (`ListTables`: the

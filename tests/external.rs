@@ -270,7 +270,7 @@ workload:
     let out = cli(&drills).arg("validate").arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", said(&out));
     assert!(
-        said(&out).contains("one strategy runs, `redis` or `memcached`"),
+        said(&out).contains("one strategy runs, `redis`, `memcached` or `dynamodb`"),
         "{}",
         said(&out)
     );
@@ -288,15 +288,18 @@ workload:
 /// `--external`, and with it but without their secrets.
 #[test]
 fn the_examples_need_external_and_their_secrets_before_any_traffic() {
-    // Without secrets of its own, memcached stops at the same place.
-    let file = topology_path("external").join("external-memcached.yaml");
-    let h = home();
-    let out = cli(&h).arg("validate").arg(&file).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
-    let out = cli(&h).arg("run").arg(&file).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
-    assert!(said(&out).contains("pass --external"), "{}", said(&out));
-    assert!(run_dirs(&h).is_empty());
+    // Without secrets of their own, memcached and DynamoDB (whose are the
+    // SDK's) stop at the same place.
+    for name in ["external-memcached.yaml", "external-dynamodb.yaml"] {
+        let file = topology_path("external").join(name);
+        let h = home();
+        let out = cli(&h).arg("validate").arg(&file).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", said(&out));
+        let out = cli(&h).arg("run").arg(&file).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", said(&out));
+        assert!(said(&out).contains("pass --external"), "{}", said(&out));
+        assert!(run_dirs(&h).is_empty());
+    }
     for name in [
         "external-redis.yaml",
         "external-sentinel.yaml",
@@ -453,21 +456,20 @@ workload:
     let cleanup = &r.report["external_cleanup"][0];
     assert!(cleanup["removed"].as_u64().unwrap() > 50, "{cleanup}");
     assert_eq!(cleanup["left"], 0, "{cleanup}");
-    // Every master held some of the run's keys (the third was not a
-    // seed), and none holds a key now.
+    // Every master took some of the run's writes and UNLINKs (the third
+    // was not a seed), and none holds a key now.
     for url in &masters {
+        let stats = redis_cli(&ca, url, &["INFO", "commandstats"]);
+        let calls = |cmd: &str| {
+            stats
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("cmdstat_{cmd}:calls=")))
+                .map_or(0, |r| r.split(',').next().unwrap().parse::<u64>().unwrap())
+        };
+        assert!(calls("set") > 0, "{url}: {stats}");
+        assert!(calls("unlink") > 0, "{url}: {stats}");
         assert_eq!(redis_cli(&ca, url, &["DBSIZE"]), "0", "{url}");
     }
-    let held: u64 = masters
-        .iter()
-        .map(|u| {
-            let info = redis_cli(&ca, u, &["INFO", "keyspace"]);
-            info.lines()
-                .find_map(|l| l.strip_prefix("db0:keys="))
-                .map_or(0, |r| r.split(',').next().unwrap().parse().unwrap())
-        })
-        .sum();
-    assert_eq!(held, 0);
 
     // A link fault on it is refused at validation: its clients follow the
     // cluster's own map, which no proxy of ours is on.
@@ -556,6 +558,15 @@ expect:
     let s = &r.report["strategies"]["memcached"];
     assert!(s["errors"]["timeout"].as_u64().unwrap() > 0, "{s}");
     assert!(s["acked_writes"].as_u64().unwrap() > 100, "{s}");
+    // Only the one server was cut off: the sessions on the other two
+    // answered in every second, the partition's included.
+    for sec in s["per_second"].as_array().unwrap() {
+        let (ops, errors) = (
+            sec["ops"].as_u64().unwrap(),
+            sec["errors"].as_u64().unwrap(),
+        );
+        assert!(ops == 0 || errors * 2 < ops, "{sec}");
+    }
     let cleanup = &r.report["external_cleanup"][0];
     assert!(cleanup["removed"].as_u64().unwrap() > 50, "{cleanup}");
     assert_eq!(cleanup["left"], 0, "{cleanup}");
@@ -573,6 +584,139 @@ expect:
             .unwrap();
         assert!(total.trim().parse::<u64>().unwrap() > 10, "{a}: {stats}");
     }
+    let down = cli(&staging).arg("down").output().unwrap();
+    assert!(down.status.success(), "{}", said(&down));
+}
+
+/// Items of `table` at `url` whose key starts with `SESSION#`, counted by
+/// boto3 (an independent client), as the table's owners would look.
+fn session_items(url: &str, table: &str) -> u64 {
+    let script = format!(
+        "import boto3
+t = boto3.resource('dynamodb', endpoint_url='{url}', region_name='us-east-1',
+    aws_access_key_id='x', aws_secret_access_key='x').Table('{table}')
+n, kw = 0, {{}}
+while True:
+    page = t.scan(**kw)
+    n += sum(1 for i in page['Items'] if i['PK'].startswith('SESSION#'))
+    if 'LastEvaluatedKey' not in page:
+        break
+    kw['ExclusiveStartKey'] = page['LastEvaluatedKey']
+print(n)"
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", said(&out));
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// An external DynamoDB table on an endpoint brought up on its own: the
+/// table must exist (nothing is created there), the load runs within the
+/// cap, and every item of the run is deleted afterwards.
+#[test]
+fn an_external_dynamodb_table_is_drilled_and_its_run_items_are_deleted() {
+    let Staging {
+        home: staging, url, ..
+    } = staging("dynamodb.yaml", "server");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dynamodb.yaml");
+    let scenario = |table: &str, timeline: &str| {
+        format!(
+            "name: staging-dynamodb
+topology:
+  name: staging
+  nodes:
+    sessions:
+      kind: dynamodb
+      external:
+        endpoint: {url}
+        region: us-east-1
+        table: {table}
+strategies: [dynamodb]
+workload:
+  sessions: 300
+  duration: 2s
+  rates: {{ create: 60/s, read: 60/s, update: 60/s, delete: 10/s }}
+  ttl: 30m
+{timeline}"
+        )
+    };
+    // Without --external: refused before anything is written.
+    std::fs::write(&file, scenario("sessions", "")).unwrap();
+    let drills = home();
+    let out = cli(&drills).arg("run").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
+    assert!(said(&out).contains("pass --external"), "{}", said(&out));
+
+    let r = support::run_scenario(&file, &["--external"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = &r.report["strategies"]["dynamodb"];
+    assert!(s["acked_writes"].as_u64().unwrap() > 100, "{s}");
+    assert_eq!(s["lost"], 0, "{s}");
+    assert!(s["errors"].as_object().unwrap().is_empty(), "{s}");
+    let cleanup = &r.report["external_cleanup"][0];
+    assert_eq!(cleanup["node"], "sessions", "{}", r.report);
+    assert!(cleanup["removed"].as_u64().unwrap() > 50, "{cleanup}");
+    assert_eq!(cleanup["left"], 0, "{cleanup}");
+    assert_eq!(session_items(&url, "sessions"), 0);
+
+    // A table that is not there: exit 2 naming the node; none is created.
+    std::fs::write(&file, scenario("not-there", "")).unwrap();
+    let out = cli(&drills)
+        .args(["run", "--external"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
+    assert!(
+        said(&out).contains("external node `sessions` is not usable: table not-there"),
+        "{}",
+        said(&out)
+    );
+    assert!(run_dirs(&drills).is_empty());
+
+    // Refused at validation: a process fault, a link fault (no proxy of
+    // ours sits before an HTTPS endpoint), a DAX node of ours in front of
+    // it, and an endpoint engine on a machine that is not this one.
+    for (timeline, says) in [
+        (
+            "timeline:\n  - { at: 1s, fault: kill, target: sessions }\n",
+            "`sessions` is an external node",
+        ),
+        (
+            "timeline:\n  - { at: 1s, fault: partition, target: sessions, duration: 1s }\n",
+            "`sessions` is an external node",
+        ),
+    ] {
+        std::fs::write(&file, scenario("sessions", timeline)).unwrap();
+        let out = cli(&drills).arg("validate").arg(&file).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", said(&out));
+        assert!(said(&out).contains(says), "{}", said(&out));
+    }
+    let dax = scenario("sessions", "").replace(
+        "        table: sessions\n",
+        "        table: sessions\n    dax:\n      kind: dax\n",
+    );
+    std::fs::write(&file, dax).unwrap();
+    let out = cli(&drills).arg("validate").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
+    assert!(
+        said(&out).contains("a dax node of ours does not front"),
+        "{}",
+        said(&out)
+    );
+    let remote = "name: x\nnodes:\n  d:\n    kind: dynamodb\n    engine: endpoint\n    endpoint: https://dynamodb.eu-west-1.amazonaws.com\n";
+    std::fs::write(&file, remote).unwrap();
+    let out = cli(&drills).arg("validate").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
+    assert!(
+        said(&out).contains("is not on this machine"),
+        "{}",
+        said(&out)
+    );
+
     let down = cli(&staging).arg("down").output().unwrap();
     assert!(down.status.success(), "{}", said(&down));
 }

@@ -4,6 +4,7 @@
 //! anything itself; both read the engine's snapshots and events and end
 //! with the same [`Report`].
 
+mod external_cleanup;
 mod timeline_hooks;
 
 use timeline_hooks::TimelineHooks;
@@ -187,7 +188,9 @@ impl Drill {
         let faults = self.injector.records();
         drop(self.injector);
         let caches = cache_stats(&self.deployment).await;
-        let cleanup = external_cleanup(&self.scenario, &self.run_id, &self.deployment).await;
+        let cleanup =
+            external_cleanup::run(&self.scenario, &self.run_id, &*self.deployment.lock().await)
+                .await;
         // Last reference: the nodes die and the run directory goes here.
         drop(self.deployment);
         let mut report = report::build(&self.scenario, &self.run_id, &outcome, &faults, caches);
@@ -197,46 +200,6 @@ impl Drill {
         report.external_cleanup = cleanup;
         report
     }
-}
-
-/// Remove the run's keys from every external node (issue 20): what a drill
-/// wrote on a system it does not run goes again, also when the load was
-/// cut short (Ctrl-C ends the load, then comes here).
-async fn external_cleanup(
-    scenario: &crate::scenario::Scenario,
-    run_id: &str,
-    deployment: &Mutex<Deployment>,
-) -> Vec<report::ExternalCleanup> {
-    let tag = run_id.rsplit('-').next().unwrap_or(run_id);
-    let d = deployment.lock().await;
-    let mut out = Vec::new();
-    for node in scenario.topology.nodes.iter() {
-        if node.external.is_none() {
-            continue;
-        }
-        let handles: Vec<_> = d
-            .nodes
-            .iter()
-            .filter(|h| h.info.node == node.name)
-            .collect();
-        let sessions = scenario.workload.sessions;
-        let done = crate::provision::external::remove_run_data(node, &handles, tag, sessions).await;
-        out.push(match done {
-            Ok(crate::provision::external::Removed { removed, left }) => report::ExternalCleanup {
-                node: node.name.clone(),
-                removed,
-                left,
-                error: None,
-            },
-            Err(e) => report::ExternalCleanup {
-                node: node.name.clone(),
-                removed: 0,
-                left: 0,
-                error: Some(e),
-            },
-        });
-    }
-    out
 }
 
 /// Every DAX node's cache counters (nodes that do not answer are left out).

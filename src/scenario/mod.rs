@@ -130,12 +130,17 @@ fn validate(
         // What is known to keep within the promises on a system we do
         // not run: one strategy (the rate cap is its rate), session keys
         // that carry a TTL, no burst before the timed load.
-        let known = |k: &StrategyKind| matches!(k, StrategyKind::Redis | StrategyKind::Memcached);
+        let known = |k: &StrategyKind| {
+            matches!(
+                k,
+                StrategyKind::Redis | StrategyKind::Memcached | StrategyKind::Dynamodb
+            )
+        };
         if strategies.len() != 1 || !strategies.iter().all(known) {
             c.at(
                 "strategies",
                 format!(
-                    "against external nodes ({}) one strategy runs, `redis` or `memcached`, for now (several would multiply the capped rate)",
+                    "against external nodes ({}) one strategy runs, `redis`, `memcached` or `dynamodb`, for now (several would multiply the capped rate)",
                     external.join(", ")
                 ),
             );

@@ -18,6 +18,10 @@ use super::error::{ErrorClass, OpError};
 
 type Conn = BufReader<TcpStream>;
 
+/// The longest value a `get` accepts (64 MiB; memcached's default item
+/// limit is 1 MiB), so that a hostile length cannot exhaust memory.
+const MAX_VALUE: usize = 64 << 20;
+
 struct Node {
     host: String,
     port: u16,
@@ -142,10 +146,13 @@ impl SessionStore for MemcachedStore {
             if line == "END\r\n" {
                 return Ok(None);
             }
+            // A session is far below this (memcached's items are 1 MiB by
+            // default): a larger length is a broken or hostile server.
             let len: usize = line
                 .strip_prefix("VALUE ")
                 .and_then(|r| r.split_whitespace().nth(2))
                 .and_then(|n| n.parse().ok())
+                .filter(|&n: &usize| n <= MAX_VALUE)
                 .ok_or_else(|| protocol_error(&line))?;
             let mut data = vec![0u8; len + 2];
             c.read_exact(&mut data).await?;

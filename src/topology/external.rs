@@ -1,5 +1,5 @@
 //! `external:` on a Redis or memcached node: a system sessiondrill does
-//! not run (issue 20). Checked here as far as a file can be: addresses on one host,
+//! not run (issue 20). DynamoDB's is in [`super::external_table`]. Checked here as far as a file can be: addresses on one host,
 //! variable names for every secret, a readable authority file, and no
 //! field that would configure a process sessiondrill does not own.
 
@@ -29,6 +29,21 @@ pub(super) fn external(
         }
     }
     let at = format!("{path}.external");
+    if kind == KindName::Dynamodb {
+        return super::external_table::external(c, &at, spec);
+    }
+    for (field, given) in [
+        ("endpoint", spec.endpoint.is_some()),
+        ("region", spec.region.is_some()),
+        ("table", spec.table.is_some()),
+    ] {
+        if given {
+            c.at(
+                &format!("{at}.{field}"),
+                format!("{field} applies to an external dynamodb node"),
+            );
+        }
+    }
     let mut host: Option<String> = None;
     let mut ports = Vec::new();
     if spec.addresses.is_empty() || spec.addresses.len() > 16 {
@@ -51,6 +66,9 @@ pub(super) fn external(
                         ),
                     ),
                     _ => host = Some(h),
+                }
+                if ports.contains(&p) {
+                    c.at(&format!("{at}.addresses"), format!("{a} is listed twice"));
                 }
                 ports.push(p);
             }
@@ -151,7 +169,7 @@ pub(super) fn external(
 }
 
 /// `HOST:PORT` (`[V6]:PORT` too), the port from 1 to 65535.
-fn split_address(a: &str) -> Option<(String, u16)> {
+pub(super) fn split_address(a: &str) -> Option<(String, u16)> {
     let (host, port) = a.rsplit_once(':')?;
     let host = host
         .strip_prefix('[')

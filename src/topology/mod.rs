@@ -1,6 +1,7 @@
 //! Topologies: YAML spec types, defaults, validation into domain types.
 
 mod external;
+mod external_table;
 mod model;
 mod spec;
 mod users;

@@ -46,7 +46,7 @@ impl Node {
 /// run's prefix only, removed at the end; no process faults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct External {
-    /// The one host every address is on.
+    /// The one host every address is on (DynamoDB: the endpoint's).
     pub host: String,
     /// The server's port (`kind: redis`) or the Sentinels' ports.
     pub ports: Vec<u16>,

@@ -135,16 +135,24 @@ pub struct NodeSpec {
     pub memory_mb: Option<u32>,
 }
 
-/// An external node (`external:`, a Redis kind or memcached): its
-/// addresses and credentials, the password only by the name of the
-/// environment variable holding it.
+/// An external node (`external:`, a Redis kind, memcached or DynamoDB):
+/// its addresses and credentials, the password only by the name of the
+/// environment variable holding it (DynamoDB: the AWS SDK's own chain).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExternalSpec {
     /// `HOST:PORT` of the server (`kind: redis`), of the Sentinels
     /// (`kind: redis-replicated`), of seed nodes (`kind: redis-cluster`) or
     /// of every server sessions are sharded over (`kind: memcached`).
+    #[serde(default)]
     pub addresses: Vec<String>,
+    /// DynamoDB: the endpoint URL (default: the region's AWS endpoint).
+    pub endpoint: Option<String>,
+    /// DynamoDB: the region (default: the AWS SDK's, from the environment
+    /// or profile).
+    pub region: Option<String>,
+    /// DynamoDB: the existing session table (PK/SK strings).
+    pub table: Option<String>,
     /// The Sentinels' name for the primary (`kind: redis-replicated`).
     pub master: Option<String>,
     /// The ACL user the strategies authenticate as (default: `default`).
@@ -191,8 +199,8 @@ const REPLICATED: &[&str] = &[
     "min_replicas_max_lag",
 ];
 const CLUSTER: &[&str] = &["shards", "replicas_per_shard", "node_timeout_ms"];
-/// What sessiondrill can drill without running it: the Redis kinds and
-/// memcached.
+/// What sessiondrill can drill without running it: the Redis kinds,
+/// memcached and DynamoDB.
 const EXTERNAL: &[&str] = &["external"];
 const DYNAMODB: &[&str] = &[
     "engine",
@@ -218,7 +226,7 @@ pub fn field_applies(kind: KindName, field: &str) -> Result<(), &'static str> {
         KindName::Redis => &[COMMON, REDIS_SERVER, EXTERNAL],
         KindName::RedisReplicated => &[COMMON, REDIS_SERVER, REPLICATED, EXTERNAL],
         KindName::RedisCluster => &[COMMON, REDIS_SERVER, CLUSTER, EXTERNAL],
-        KindName::Dynamodb => &[COMMON, DYNAMODB],
+        KindName::Dynamodb => &[COMMON, DYNAMODB, EXTERNAL],
         KindName::Dax => &[COMMON, DAX],
         KindName::Memcached => &[COMMON, MEMCACHED, EXTERNAL],
     };
@@ -232,7 +240,7 @@ pub fn field_applies(kind: KindName, field: &str) -> Result<(), &'static str> {
     } else if CLUSTER.contains(&field) {
         "kind redis-cluster"
     } else if EXTERNAL.contains(&field) {
-        "the Redis kinds and memcached"
+        "the Redis kinds, memcached and dynamodb"
     } else if DYNAMODB.contains(&field) {
         "kind dynamodb"
     } else if DAX.contains(&field) {

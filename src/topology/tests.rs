@@ -189,10 +189,22 @@ fn an_external_node_names_where_it_is_and_configures_nothing_else() {
             "applies to redis-replicated",
         ),
         (
-            "name: x\nnodes:\n  a:\n    kind: dynamodb\n    external: { addresses: [\"h:1\"] }\n",
+            "name: x\nnodes:\n  a:\n    kind: dynamodb\n    external: { addresses: [\"h:1\"], table: sessions }\n",
+            "nodes.a.external.addresses",
+            5,
+            "does not apply to an external dynamodb node",
+        ),
+        (
+            "name: x\nnodes:\n  a:\n    kind: dynamodb\n    external: { endpoint: \"http://127.0.0.1:8000\" }\n",
             "nodes.a.external",
             5,
-            "does not apply to kind dynamodb",
+            "needs `table:`",
+        ),
+        (
+            "name: x\nnodes:\n  a:\n    kind: memcached\n    external: { addresses: [\"h:1\", \"h:1\"] }\n",
+            "nodes.a.external.addresses",
+            5,
+            "listed twice",
         ),
         (
             "name: x\nnodes:\n  a:\n    kind: redis\n    external:\n      addresses: [\"h:1\"]\n      password_env: \"hunter2 is my pw\"\n",

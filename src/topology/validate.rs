@@ -172,6 +172,11 @@ fn node_at(c: &mut Problems<'_>, path: &str, name: String, n: NodeSpec) -> Optio
         .external
         .as_ref()
         .map(|e| super::external::external(c, path, kind_name, e));
+    // An external table is an endpoint on that table.
+    let kind = match (kind, &n.external) {
+        (NodeKind::Dynamodb(_), Some(e)) => NodeKind::Dynamodb(super::external_table::table(e)),
+        (kind, _) => kind,
+    };
     (c.count() == before).then_some(Node {
         name,
         port: n.port,

@@ -35,6 +35,16 @@ pub(super) fn dynamodb(c: &mut Problems<'_>, path: &str, n: &NodeSpec) -> Dynamo
                 );
             }
             match url {
+                Some(u) if !crate::dynamo::is_local(u) => {
+                    // A shared system: under the external rules.
+                    c.at(
+                        &format!("{path}.endpoint"),
+                        format!(
+                            "{u:?} is not on this machine: name a table sessiondrill does not own with `external: {{ endpoint: URL, table: NAME }}` (run with --external, within the rate cap, its items removed afterwards); `engine: endpoint` is for local stand-ins (LocalStack, DynamoDB Local)"
+                        ),
+                    );
+                    DynamoEngine::Endpoint { url: u.clone() }
+                }
                 Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
                     DynamoEngine::Endpoint { url: u.clone() }
                 }
@@ -63,10 +73,7 @@ pub(super) fn dynamodb(c: &mut Problems<'_>, path: &str, n: &NodeSpec) -> Dynamo
         );
     }
     for (i, t) in tables.iter().enumerate() {
-        let ok = (3..=255).contains(&t.len())
-            && t.chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || "_.-".contains(ch));
-        if !ok {
+        if !valid_table(t) {
             c.at(
                 &format!("{path}.tables[{i}]"),
                 format!(
@@ -122,12 +129,24 @@ pub(super) fn dax(c: &mut Problems<'_>, path: &str, n: &NodeSpec) -> Dax {
     }
 }
 
+/// A DynamoDB table name: 3-255 of a-z A-Z 0-9 _ . -
+pub(super) fn valid_table(t: &str) -> bool {
+    (3..=255).contains(&t.len())
+        && t.chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "_.-".contains(ch))
+}
+
 /// Every `dax` node fronts a `dynamodb` node: the one it names, or the
 /// only one there is.
 pub(super) fn dax_targets(c: &mut Problems<'_>, nodes: &mut [Node], p: &dyn Fn(&str) -> String) {
     let dynamo: Vec<String> = nodes
         .iter()
         .filter(|n| matches!(n.kind, NodeKind::Dynamodb(_)))
+        .map(|n| n.name.clone())
+        .collect();
+    let external: Vec<String> = nodes
+        .iter()
+        .filter(|n| matches!(n.kind, NodeKind::Dynamodb(_)) && n.external.is_some())
         .map(|n| n.name.clone())
         .collect();
     for n in nodes.iter_mut() {
@@ -161,6 +180,15 @@ pub(super) fn dax_targets(c: &mut Problems<'_>, nodes: &mut [Node], p: &dyn Fn(&
                     } else {
                         dynamo.join(", ")
                     }
+                ),
+            );
+        }
+        if external.contains(&d.dynamodb) {
+            c.at(
+                &path,
+                format!(
+                    "`{}` is an external dynamodb node: a dax node of ours does not front a table sessiondrill does not own",
+                    d.dynamodb
                 ),
             );
         }

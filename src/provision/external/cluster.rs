@@ -50,16 +50,15 @@ struct Masters {
 }
 
 /// The masters `CLUSTER SLOTS` names, asked of the seed at `port`; a master
-/// announced without a host is on the seed's host.
+/// announced without a host is on the seed's host. Slots are counted once
+/// each, whatever the reply repeats.
 async fn masters(access: &RedisAccess, port: u16) -> Result<Masters, String> {
     let slots: Vec<redis::Value> = RedisProbe::new(port, access)
         .query(redis::cmd("CLUSTER").arg("SLOTS"))
         .await?;
     let seed_host = access.host.clone().unwrap_or_default();
-    let mut out = Masters {
-        addrs: Vec::new(),
-        covered: 0,
-    };
+    let mut seen = vec![false; SLOTS as usize];
+    let mut addrs = Vec::new();
     for range in slots {
         let redis::Value::Array(parts) = range else {
             return Err("CLUSTER SLOTS: not a list of ranges".into());
@@ -73,7 +72,10 @@ async fn masters(access: &RedisAccess, port: u16) -> Result<Masters, String> {
         else {
             return Err("CLUSTER SLOTS: a range without its master".into());
         };
-        out.covered += to.saturating_sub(from) + 1;
+        if from > to || to >= SLOTS {
+            return Err(format!("CLUSTER SLOTS: no such slot range {from}-{to}"));
+        }
+        seen[from as usize..=to as usize].fill(true);
         let host = match master.first() {
             Some(redis::Value::BulkString(b)) if !b.is_empty() && b.as_slice() != b"?" => {
                 String::from_utf8_lossy(b).into_owned()
@@ -82,16 +84,23 @@ async fn masters(access: &RedisAccess, port: u16) -> Result<Masters, String> {
         };
         let port = num(master.get(1))
             .and_then(|p| u16::try_from(p).ok())
+            .filter(|&p| p > 0)
             .ok_or("CLUSTER SLOTS: a master without a port")?;
-        if !out.addrs.contains(&(host.clone(), port)) {
-            out.addrs.push((host, port));
+        if !addrs.contains(&(host.clone(), port)) {
+            addrs.push((host, port));
         }
     }
-    Ok(out)
+    Ok(Masters {
+        addrs,
+        covered: seen.iter().filter(|&&s| s).count() as u32,
+    })
 }
 
 /// Remove run `tag`'s keys from every master, directly (never through a
-/// link proxy). Masters are asked of the first seed that answers.
+/// link proxy). Masters are asked of the first seed that answers; a master
+/// that fails is reported and the others are still cleaned, and slots no
+/// master serves right now (a shard failing over) make the count
+/// incomplete, which the result says.
 pub(super) async fn remove_run_keys(
     handles: &[&ProcessHandle],
     tag: &str,
@@ -107,15 +116,27 @@ pub(super) async fn remove_run_keys(
             }
         };
         let mut total = Removed::default();
+        let mut failed = Vec::new();
         for (host, port) in found.addrs {
             let on = RedisAccess {
-                host: Some(host),
+                host: Some(host.clone()),
                 ..access.clone()
             };
-            let r = scan_and_unlink(&on, port, tag, true).await?;
-            total.removed += r.removed;
-            total.left += r.left;
+            match scan_and_unlink(&on, port, tag, true).await {
+                Ok(r) => {
+                    total.removed += r.removed;
+                    total.left += r.left;
+                }
+                Err(e) => failed.push(format!("master {host}:{port}: {e}")),
+            }
         }
+        if found.covered != SLOTS {
+            failed.push(format!(
+                "the masters serve {} of {SLOTS} slots: keys of the others may be left",
+                found.covered
+            ));
+        }
+        total.error = (!failed.is_empty()).then(|| failed.join("; "));
         return Ok(total);
     }
     Err(last)

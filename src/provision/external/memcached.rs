@@ -1,24 +1,15 @@
 //! External memcached servers: sessions are sharded over the addresses in
-//! their order (as the `memcached` strategy does), each address must
-//! answer `version`, and the run's session keys are deleted at the end —
-//! memcached cannot list keys, but the run knows which ids it used.
+//! their order (as the `memcached` strategy does), and each must answer
+//! `version`. (The run's keys are deleted by `drill::external_cleanup`.)
 
-use std::time::Duration;
-
-use futures::StreamExt;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use super::{Removed, answers_within, behind_proxy, handle};
+use super::{EXCHANGE, answers_within, behind_proxy, handle};
 use crate::provision::ProvisionError;
 use crate::provision::handle::{ProcessHandle, Role};
 use crate::provision::launch::Ctx;
-use crate::store::SessionStore;
-use crate::store::memcached::MemcachedStore;
 use crate::topology::{External, Node};
-
-/// How long one exchange of the check or the cleanup may take.
-const EXCHANGE: Duration = Duration::from_secs(5);
 
 /// A handle per server once each answers; behind a client link proxy each
 /// when the run has link faults.
@@ -73,43 +64,4 @@ async fn version(host: &str, port: u16) -> Result<(), String> {
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err(format!("no answer within {} s", EXCHANGE.as_secs())),
     }
-}
-
-/// Delete the session key of every id below `sessions` the run may have
-/// written (strategy `memcached`, run `tag`), directly (never through a
-/// link proxy): how many were there, and how many a second look finds.
-pub(super) async fn remove_run_keys(
-    handles: &[&ProcessHandle],
-    tag: &str,
-    sessions: u64,
-) -> Result<Removed, String> {
-    let nodes: Vec<(String, u16)> = handles
-        .iter()
-        .map(|h| (h.info.host.clone(), h.info.port))
-        .collect();
-    let ns = crate::store::namespace(tag, crate::store::StrategyKind::Memcached);
-    let store = MemcachedStore::new(&nodes, &ns, 16, EXCHANGE);
-    let store = &store;
-    let mut done = Removed::default();
-    for removing in [true, false] {
-        let mut found = futures::stream::iter(0..sessions)
-            .map(|id| async move {
-                let there = store.get(id).await.map_err(|e| e.to_string())?.is_some();
-                if there && removing {
-                    store.delete(id).await.map_err(|e| e.to_string())?;
-                }
-                Ok::<_, String>(there)
-            })
-            .buffer_unordered(16);
-        while let Some(there) = found.next().await {
-            if there? {
-                if removing {
-                    done.removed += 1;
-                } else {
-                    done.left += 1;
-                }
-            }
-        }
-    }
-    Ok(done)
 }

@@ -7,6 +7,7 @@
 //! wrote there is removed again ([`remove_run_data`]).
 
 mod cluster;
+mod dynamodb;
 mod memcached;
 mod redis;
 
@@ -91,7 +92,8 @@ pub async fn up(
         }
         NodeKind::RedisCluster(_) => cluster::up(ctx, node, ext, access).await,
         NodeKind::Memcached(_) => memcached::up(ctx, node, ext).await,
-        NodeKind::Dynamodb(_) | NodeKind::Dax(_) => Err(unusable(
+        NodeKind::Dynamodb(_) => dynamodb::up(ctx, node, ext).await,
+        NodeKind::Dax(_) => Err(unusable(
             node,
             format!("{} nodes cannot be external", node.kind.name()),
         )),
@@ -99,21 +101,24 @@ pub async fn up(
 }
 
 /// What removing a run's data from an external node did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Removed {
     pub removed: u64,
     /// What a second look still found (0 when everything went).
     pub left: u64,
+    /// What could not be removed or looked at (the counts are then
+    /// incomplete).
+    pub error: Option<String>,
 }
 
-/// Remove what run `tag` wrote on the external node behind `handles`:
-/// Redis keys `sd:<tag>:*` (on the primary; on every cluster master), the
-/// memcached keys of the run's `sessions` session ids.
-pub async fn remove_run_data(
+/// Remove the keys of run `tag` (`sd:<tag>:*`) from the external Redis
+/// node behind `handles`: on the primary (the one its Sentinels name), on
+/// every master of a cluster. (Memcached and DynamoDB data is removed
+/// through the strategies' stores: `drill::external_cleanup`.)
+pub async fn remove_run_keys(
     node: &Node,
     handles: &[&ProcessHandle],
     tag: &str,
-    sessions: u64,
 ) -> Result<Removed, String> {
     let ext = node.external.as_ref().ok_or("not an external node")?;
     match &node.kind {
@@ -121,10 +126,14 @@ pub async fn remove_run_data(
             redis::remove_run_keys(handles, ext.master.as_deref(), tag).await
         }
         NodeKind::RedisCluster(_) => cluster::remove_run_keys(handles, tag).await,
-        NodeKind::Memcached(_) => memcached::remove_run_keys(handles, tag, sessions).await,
-        NodeKind::Dynamodb(_) | NodeKind::Dax(_) => Err("not an external kind".into()),
+        NodeKind::Memcached(_) | NodeKind::Dynamodb(_) | NodeKind::Dax(_) => {
+            Err(format!("`{}` holds no Redis keys", node.name))
+        }
     }
 }
+
+/// How long one exchange of a check or a cleanup may take.
+pub const EXCHANGE: Duration = Duration::from_secs(5);
 
 fn unusable(node: &Node, message: String) -> ProvisionError {
     ProvisionError::Endpoint {
@@ -197,6 +206,15 @@ where
             "certificate",
             "invalid peer",
             "authentication",
+            "noperm",
+            // DynamoDB: credentials, permissions, no such table.
+            "credential",
+            "accessdenied",
+            "unrecognizedclient",
+            "signature",
+            "security token",
+            "resourcenotfound",
+            "not the session key",
         ]
         .iter()
         .any(|w| lower.contains(w));
