@@ -238,8 +238,7 @@ workload:
     assert_eq!(wrote(), 0, "keys left after Ctrl-C: {}", said(&out));
     assert!(run_dirs(&drills).is_empty());
 
-    // Refused at validation: a process fault on it (a Sentinel-managed
-    // external node takes no fault at all yet), and more load than
+    // Refused at validation: a process fault on it, and more load than
     // the cap.
     std::fs::write(
         &file,
@@ -262,7 +261,7 @@ workload:
     std::fs::write(&file, raised).unwrap();
     let out = cli(&drills).arg("validate").arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", said(&out));
-    // One strategy (redis or memcached), and no prefill burst.
+    // One strategy (redis, memcached or dynamodb), and no prefill burst.
     let more = scenario("{ create: 60/s }", "")
         .replace("strategies: [redis]", "strategies: [redis, redis-presence]")
         .replace("  ttl: 30m\n", "  ttl: 30m\n  prefill: true\n");
@@ -717,6 +716,92 @@ workload:
         said(&out)
     );
 
+    let down = cli(&staging).arg("down").output().unwrap();
+    assert!(down.status.success(), "{}", said(&down));
+}
+
+/// A partition on the client link of an external Sentinel-managed primary:
+/// the strategies reach every server through a proxy of ours (the
+/// Sentinels' answers translated), the Sentinels still see the primary
+/// (they are not behind the proxy), so nothing fails over; writes time out
+/// while the link is cut and come back when it heals.
+#[test]
+fn a_partition_on_an_external_sentinel_primarys_client_link_is_injected_and_healed() {
+    let Staging {
+        home: staging,
+        report,
+        ca,
+        url: server_url,
+        password,
+    } = staging("replicated-sentinel-tls.yaml", "primary");
+    let sentinels = addresses(&report, "sentinel");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("partition.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "name: staging-sentinel-partition
+topology:
+  name: staging
+  nodes:
+    staging:
+      kind: redis-replicated
+      external:
+        addresses: [{}]
+        master: cache
+        password_env: {ENV}
+        sentinel_password_env: {ENV}
+        ca_file: {ca}
+strategies: [redis]
+workload:
+  sessions: 300
+  duration: 4s
+  rates: {{ create: 50/s, read: 50/s, update: 50/s }}
+  ttl: 30m
+  op_timeout: 300ms
+timeline:
+  - {{ at: 1s, fault: partition, target: staging.primary, duration: 1s }}
+expect:
+  redis.errors.timeout: \"> 0\"
+  redis.lost: \"== 0\"
+",
+            sentinels.join(", ")
+        ),
+    )
+    .unwrap();
+    let r = support::run_scenario(&file, &["--external"], &[(ENV, &password)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let f = &r.report["faults"][0];
+    assert_eq!(f["kind"], "partition", "{f}");
+    assert!(f["healed_ms"].as_u64().is_some(), "{f}");
+    // The primary's own process was the target, by the port its Sentinels
+    // name.
+    let primary_port = server_url.rsplit(':').next().unwrap();
+    assert_eq!(
+        f["processes"],
+        serde_json::json!([format!("staging-{primary_port}")]),
+        "{f}"
+    );
+    let s = &r.report["strategies"]["redis"];
+    assert!(s["errors"]["timeout"].as_u64().unwrap() > 0, "{s}");
+    assert!(s["acked_writes"].as_u64().unwrap() > 100, "{s}");
+    assert_eq!(s["lost"], 0, "{s}");
+    // Writes came back after the heal: the last second had no errors.
+    let last = s["per_second"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|p| p["ops"].as_u64() > Some(10))
+        .unwrap();
+    assert_eq!(last["errors"], 0, "{s}");
+    let cleanup = &r.report["external_cleanup"][0];
+    assert!(cleanup["removed"].as_u64().unwrap() > 50, "{cleanup}");
+    assert_eq!(cleanup["left"], 0, "{cleanup}");
+    assert_eq!(
+        redis_cli(&ca, &server_url, &["--scan", "--pattern", "sd:*"]),
+        ""
+    );
     let down = cli(&staging).arg("down").output().unwrap();
     assert!(down.status.success(), "{}", said(&down));
 }

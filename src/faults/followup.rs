@@ -114,6 +114,8 @@ pub struct FollowUp {
 #[derive(Debug)]
 pub struct Watch {
     group: String,
+    /// The name its Sentinels know its primary by.
+    master: String,
     /// Its primaries before the fault.
     before: Vec<String>,
     /// Its Sentinels.
@@ -142,6 +144,7 @@ impl FollowUps {
         Watch {
             before: primaries(&self.to.status.borrow(), group),
             sentinels: super::target::sentinels(dep, group),
+            master: dep.master_name(group).to_string(),
             ports: dep
                 .nodes
                 .iter()
@@ -205,6 +208,7 @@ impl FollowUps {
         let task = tokio::spawn(async move {
             let Watch {
                 group,
+                master,
                 before,
                 sentinels,
                 ports,
@@ -218,7 +222,7 @@ impl FollowUps {
                             .flat_map(|(_, ports)| ports.iter().copied())
                             .collect();
                         let limit = Instant::now() + ANNOUNCE_LIMIT;
-                        announced(&sentinels, &group, &promoted, limit).await;
+                        announced(&sentinels, &master, &promoted, limit).await;
                     }
                     let why = format!("{p} promoted");
                     checkpoints.take(id, vec![group], why, settle, None).await;
@@ -292,12 +296,12 @@ pub async fn promotion(
     }
 }
 
-/// Wait until the Sentinels name one of `ports` as the primary of `group`
-/// (they announce a promotion after the replica has taken the role), at
-/// most until `deadline`.
-pub async fn announced(sentinels: &[RedisProbe], group: &str, ports: &[u16], deadline: Instant) {
+/// Wait until the Sentinels name one of `ports` as the primary they know
+/// as `master` (they announce a promotion after the replica has taken the
+/// role), at most until `deadline`.
+pub async fn announced(sentinels: &[RedisProbe], master: &str, ports: &[u16], deadline: Instant) {
     while Instant::now() < deadline {
-        let named = super::target::sentinels_primary_port(sentinels, group).await;
+        let named = super::target::sentinels_primary_port(sentinels, master).await;
         if named.is_some_and(|p| ports.contains(&p)) {
             return;
         }

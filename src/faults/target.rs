@@ -30,15 +30,16 @@ pub fn sentinels(dep: &Deployment, group: &str) -> Vec<RedisProbe> {
         .collect()
 }
 
-/// The port of the primary the first answering Sentinel names for `group`.
-pub async fn sentinels_primary_port(sentinels: &[RedisProbe], group: &str) -> Option<u16> {
+/// The port of the primary the first answering Sentinel names `master`
+/// ([`Deployment::master_name`]).
+pub async fn sentinels_primary_port(sentinels: &[RedisProbe], master: &str) -> Option<u16> {
     for probe in sentinels {
         let asked = tokio::time::timeout(
             std::time::Duration::from_millis(500),
             probe.query::<Vec<String>>(
                 redis::cmd("SENTINEL")
                     .arg("get-master-addr-by-name")
-                    .arg(group),
+                    .arg(master),
             ),
         )
         .await;
@@ -55,7 +56,7 @@ async fn sentinel_primary(
     group: &str,
     members: &[(usize, &ProcessHandle)],
 ) -> Option<usize> {
-    let port = sentinels_primary_port(&sentinels(dep, group), group).await?;
+    let port = sentinels_primary_port(&sentinels(dep, group), dep.master_name(group)).await?;
     members
         .iter()
         .find(|(_, n)| n.info.port == port || n.info.peer_port == Some(port))

@@ -66,6 +66,18 @@ pub struct Deployment {
 }
 
 impl Deployment {
+    /// The name `group`'s Sentinels know its primary by: the group's own
+    /// for ours, `external.master` for a node sessiondrill does not run.
+    pub fn master_name<'a>(&'a self, group: &'a str) -> &'a str {
+        self.topology
+            .nodes
+            .iter()
+            .find(|n| n.name == group)
+            .and_then(|n| n.external.as_ref())
+            .and_then(|e| e.master.as_deref())
+            .unwrap_or(group)
+    }
+
     pub fn run_id(&self) -> &str {
         &self.run.id
     }

@@ -184,20 +184,18 @@ fn target_node<'a>(t: &'a Topology, target: &str) -> Option<&'a Node> {
 /// own; otherwise the kind says.
 fn applies(kind: FaultKind, node: &Node) -> Result<(), String> {
     if node.external.is_some() {
-        // The client links of a server and of memcached servers go
-        // through our proxies; the rest is not ours to touch.
+        // The client links of its servers go through our proxies (not a
+        // cluster's: its clients follow the cluster's own map); the rest
+        // is not ours to touch.
         let proxied = match node.kind {
-            NodeKind::Redis(_) | NodeKind::Memcached(_) => true,
-            NodeKind::RedisReplicated(_)
-            | NodeKind::RedisCluster(_)
-            | NodeKind::Dynamodb(_)
-            | NodeKind::Dax(_) => false,
+            NodeKind::Redis(_) | NodeKind::RedisReplicated(_) | NodeKind::Memcached(_) => true,
+            NodeKind::RedisCluster(_) | NodeKind::Dynamodb(_) | NodeKind::Dax(_) => false,
         };
         if kind.is_link() && proxied {
             return kind.applies(node);
         }
         return Err(format!(
-            "`{}` is an external node: sessiondrill does not own its processes (no process faults; link faults on the client links of an external kind: redis or memcached only, for now)",
+            "`{}` is an external node: sessiondrill does not own its processes (no process faults; link faults on the client links of an external redis, redis-replicated or memcached only, for now)",
             node.name
         ));
     }

@@ -61,6 +61,9 @@ pub(super) async fn up(
                 .query::<String>(&redis::cmd("PING"))
                 .await
                 .map_err(|e| unusable(format!("primary {}:{primary}: {e}", ext.host)))?;
+            if ctx.proxies {
+                behind_proxies(node, ext, access, sentinel, master, primary, &mut handles).await?;
+            }
             Ok(handles)
         }
         _ => {
@@ -92,6 +95,69 @@ pub(super) async fn up(
     }
 }
 
+/// Link faults on a Sentinel-managed node act on its client links: every
+/// server the Sentinels name now (the primary and its replicas) gets a
+/// proxy on this machine, the strategies reach each through it (the
+/// Sentinels' answers are translated to the proxies, as for our own
+/// nodes), and the servers get handles of their own for the faults to
+/// target (`NODE.primary`, `NODE-PORT`). A server the Sentinels name only
+/// later is reached directly, on this machine: so every server must be on
+/// the node's host.
+async fn behind_proxies(
+    node: &Node,
+    ext: &External,
+    access: &ExternalAccess,
+    sentinel: &RedisAccess,
+    master: &str,
+    primary: u16,
+    handles: &mut Vec<ProcessHandle>,
+) -> Result<(), ProvisionError> {
+    let unusable = |message: String| super::unusable(node, message);
+    let replicas: Vec<std::collections::HashMap<String, String>> =
+        RedisProbe::new(ext.ports[0], sentinel)
+            .query(redis::cmd("SENTINEL").arg("replicas").arg(master))
+            .await
+            .map_err(unusable)?;
+    let mut servers = vec![(ext.host.clone(), primary, Role::Primary)];
+    for r in &replicas {
+        let down = r
+            .get("flags")
+            .is_some_and(|f| f.contains("s_down") || f.contains("disconnected"));
+        let (Some(ip), Some(port)) = (r.get("ip"), r.get("port").and_then(|p| p.parse().ok()))
+        else {
+            continue;
+        };
+        if !down {
+            servers.push((ip.clone(), port, Role::Replica));
+        }
+    }
+    // The strategies' user, on this machine: where the proxies are.
+    let through = RedisAccess {
+        host: None,
+        ..access.data.clone()
+    };
+    for (host, port, role) in servers {
+        if host != ext.host {
+            return Err(unusable(format!(
+                "the Sentinels name a server at {host}:{port}, not on {}: link faults need every server on the node's host, for now",
+                ext.host
+            )));
+        }
+        let mut h = redis_handle(node, ext, port, role, &access.data);
+        behind_proxy(&mut h).await?;
+        RedisProbe::new(h.info.client_port(), &through)
+            .query::<String>(&redis::cmd("PING"))
+            .await
+            .map_err(|e| unusable(format!("{host}:{port} through the link proxy: {e}")))?;
+        h.client_redis = Some(through.clone());
+        handles.push(h);
+    }
+    for h in handles.iter_mut().filter(|h| h.info.role.is_sentinel()) {
+        h.client_redis = Some(through.clone());
+    }
+    Ok(())
+}
+
 /// The primary's host and port, as the Sentinel on `port` names it.
 pub(super) async fn primary_addr(
     port: u16,
@@ -121,9 +187,13 @@ pub(super) async fn remove_run_keys(
 ) -> Result<Removed, String> {
     let first = handles.first().ok_or("no handle")?;
     // Directly, never through a link proxy a fault may still hold: with
-    // Sentinels the strategies' access (theirs is `redis`), else `redis`.
+    // Sentinels the strategies' user (theirs is `redis`) on the node's
+    // host, else `redis`.
     let data = match master {
-        Some(_) => first.client_redis.clone(),
+        Some(_) => first.client_redis.clone().map(|a| RedisAccess {
+            host: Some(first.info.host.clone()),
+            ..a
+        }),
         None => first.redis.clone(),
     }
     .ok_or("no access")?;
@@ -132,7 +202,7 @@ pub(super) async fn remove_run_keys(
             // Any Sentinel that answers.
             let mut last = String::from("no Sentinel");
             let mut found = None;
-            for h in handles {
+            for h in handles.iter().filter(|h| h.info.role.is_sentinel()) {
                 let Some(sentinel) = &h.redis else { continue };
                 match primary_addr(h.info.port, sentinel, m).await {
                     Ok((_, p)) => {
