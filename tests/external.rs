@@ -507,9 +507,11 @@ fn memcached(addr: &str, command: &str) -> String {
     }
 }
 
-/// External memcached servers: sessions sharded over them, a partition on
-/// one server's client link (`<node>-<port>`) injected and healed, and the
-/// run's keys deleted.
+/// External memcached servers on two "hosts" (`localhost` and
+/// `127.0.0.1`: two names, as separate machines would have): sessions
+/// sharded over them, a partition on one server's client link
+/// (`<node>-<host>-<port>`) injected and healed, and the run's keys
+/// deleted.
 #[test]
 fn external_memcached_servers_take_a_partition_and_are_left_without_the_runs_keys() {
     let Staging {
@@ -519,6 +521,18 @@ fn external_memcached_servers_take_a_partition_and_are_left_without_the_runs_key
     } = staging("memcached.yaml", "server");
     let servers = addresses(&report, "server");
     assert_eq!(servers.len(), 3);
+    let first_port = report["nodes"][0]["port"].clone();
+    let named: Vec<String> = servers
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            if i == 0 {
+                a.replace("127.0.0.1", "localhost")
+            } else {
+                a.clone()
+            }
+        })
+        .collect();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("memcached.yaml");
     std::fs::write(
@@ -540,12 +554,12 @@ workload:
   ttl: 30m
   op_timeout: 300ms
 timeline:
-  - {{ at: 1s, fault: partition, target: sessions-{}, duration: 1s }}
+  - {{ at: 1s, fault: partition, target: sessions-localhost-{}, duration: 1s }}
 expect:
   memcached.errors.timeout: \"> 0\"
 ",
-            servers.join(", "),
-            report["nodes"][0]["port"]
+            named.join(", "),
+            first_port
         ),
     )
     .unwrap();
@@ -554,6 +568,11 @@ expect:
     let f = &r.report["faults"][0];
     assert_eq!(f["kind"], "partition", "{f}");
     assert!(f["healed_ms"].as_u64().is_some(), "{f}");
+    assert_eq!(
+        f["processes"],
+        serde_json::json!([format!("sessions-localhost-{first_port}")]),
+        "{f}"
+    );
     let s = &r.report["strategies"]["memcached"];
     assert!(s["errors"]["timeout"].as_u64().unwrap() > 0, "{s}");
     assert!(s["acked_writes"].as_u64().unwrap() > 100, "{s}");
@@ -734,7 +753,12 @@ fn a_partition_on_an_external_sentinel_primarys_client_link_is_injected_and_heal
         url: server_url,
         password,
     } = staging("replicated-sentinel-tls.yaml", "primary");
-    let sentinels = addresses(&report, "sentinel");
+    // The Sentinels by another name than the one they give the primary
+    // by (`127.0.0.1`): the servers are found where the Sentinels say.
+    let sentinels: Vec<String> = addresses(&report, "sentinel")
+        .iter()
+        .map(|a| a.replace("127.0.0.1", "localhost"))
+        .collect();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("partition.yaml");
     std::fs::write(
@@ -774,12 +798,12 @@ expect:
     let f = &r.report["faults"][0];
     assert_eq!(f["kind"], "partition", "{f}");
     assert!(f["healed_ms"].as_u64().is_some(), "{f}");
-    // The primary's own process was the target, by the port its Sentinels
-    // name.
+    // The primary's own process was the target, at the host and port its
+    // Sentinels name (named with the host: not the Sentinels' `localhost`).
     let primary_port = server_url.rsplit(':').next().unwrap();
     assert_eq!(
         f["processes"],
-        serde_json::json!([format!("staging-{primary_port}")]),
+        serde_json::json!([format!("staging-127.0.0.1-{primary_port}")]),
         "{f}"
     );
     let s = &r.report["strategies"]["redis"];

@@ -301,7 +301,9 @@ pub async fn promotion(
 /// role), at most until `deadline`.
 pub async fn announced(sentinels: &[RedisProbe], master: &str, ports: &[u16], deadline: Instant) {
     while Instant::now() < deadline {
-        let named = super::target::sentinels_primary_port(sentinels, master).await;
+        let named = super::target::sentinels_primary(sentinels, master)
+            .await
+            .map(|(_, port)| port);
         if named.is_some_and(|p| ports.contains(&p)) {
             return;
         }

@@ -30,9 +30,9 @@ pub fn sentinels(dep: &Deployment, group: &str) -> Vec<RedisProbe> {
         .collect()
 }
 
-/// The port of the primary the first answering Sentinel names `master`
-/// ([`Deployment::master_name`]).
-pub async fn sentinels_primary_port(sentinels: &[RedisProbe], master: &str) -> Option<u16> {
+/// The host and port of the primary the first answering Sentinel names
+/// `master` ([`Deployment::master_name`]).
+pub async fn sentinels_primary(sentinels: &[RedisProbe], master: &str) -> Option<(String, u16)> {
     for probe in sentinels {
         let asked = tokio::time::timeout(
             std::time::Duration::from_millis(500),
@@ -44,7 +44,7 @@ pub async fn sentinels_primary_port(sentinels: &[RedisProbe], master: &str) -> O
         )
         .await;
         let Ok(Ok(addr)) = asked else { continue };
-        return addr.get(1)?.parse().ok();
+        return Some((addr.first()?.clone(), addr.get(1)?.parse().ok()?));
     }
     None
 }
@@ -56,10 +56,12 @@ async fn sentinel_primary(
     group: &str,
     members: &[(usize, &ProcessHandle)],
 ) -> Option<usize> {
-    let port = sentinels_primary_port(&sentinels(dep, group), dep.master_name(group)).await?;
+    let (host, port) = sentinels_primary(&sentinels(dep, group), dep.master_name(group)).await?;
     members
         .iter()
-        .find(|(_, n)| n.info.port == port || n.info.peer_port == Some(port))
+        .find(|(_, n)| {
+            n.info.host == host && (n.info.port == port || n.info.peer_port == Some(port))
+        })
         .map(|(i, _)| *i)
 }
 

@@ -165,18 +165,31 @@ pub(crate) fn validate(
 }
 
 /// The topology node a target belongs to: `cache`, `cache.primary`,
-/// `cache-0`, `cache-sentinel-1`.
+/// `cache-0`, `cache-sentinel-1`; an external node's `cache-PORT` and
+/// `cache-HOST-PORT` (one of its addresses).
 fn target_node<'a>(t: &'a Topology, target: &str) -> Option<&'a Node> {
     let head = target.split('.').next().unwrap_or(target);
-    t.nodes.iter().find(|n| n.name == head).or_else(|| {
-        t.nodes.iter().find(|n| {
-            head.strip_prefix(n.name.as_str())
-                .and_then(|r| r.strip_prefix('-'))
-                .is_some_and(|r| {
-                    let r = r.strip_prefix("sentinel-").unwrap_or(r);
-                    r.parse::<usize>().is_ok()
-                })
+    if let Some(n) = t.nodes.iter().find(|n| n.name == head) {
+        return Some(n);
+    }
+    // An external node's address.
+    if let Some(n) = t.nodes.iter().find(|n| {
+        n.external.as_ref().is_some_and(|e| {
+            e.addresses.iter().any(|(host, port)| {
+                target == format!("{}-{port}", n.name)
+                    || target == format!("{}-{host}-{port}", n.name)
+            })
         })
+    }) {
+        return Some(n);
+    }
+    t.nodes.iter().find(|n| {
+        head.strip_prefix(n.name.as_str())
+            .and_then(|r| r.strip_prefix('-'))
+            .is_some_and(|r| {
+                let r = r.strip_prefix("sentinel-").unwrap_or(r);
+                r.parse::<usize>().is_ok()
+            })
     })
 }
 

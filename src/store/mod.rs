@@ -258,24 +258,34 @@ fn redis_backend(w: &Wiring<'_>, d: &Deployment) -> Result<RedisBackend, String>
             sentinels: handles
                 .iter()
                 .filter(|h| h.info.role.is_sentinel())
-                .map(|h| h.info.port)
+                .map(|h| (h.info.host.clone(), h.info.port))
                 .collect(),
+            // Through a proxy, a server is reached at the proxy's port on
+            // this machine, whatever address its Sentinels name.
             translate: handles
                 .iter()
-                .filter(|h| !h.info.role.is_sentinel())
+                .filter(|h| !h.info.role.is_sentinel() && h.info.proxy_port.is_some())
                 .flat_map(|h| {
                     let c = h.info.client_port();
-                    [(h.info.port, c)]
+                    let host = &h.info.host;
+                    [((host.clone(), h.info.port), c)]
                         .into_iter()
-                        .chain(h.info.peer_port.map(|p| (p, c)))
+                        .chain(h.info.peer_port.map(|p| ((host.clone(), p), c)))
                 })
                 .collect(),
         },
         NodeKind::RedisCluster(_) => RedisTarget::Cluster {
-            ports: handles.iter().map(|h| h.info.client_port()).collect(),
+            seeds: handles
+                .iter()
+                .map(|h| (h.info.client_host(), h.info.client_port()))
+                .collect(),
             translate: handles
                 .iter()
-                .filter_map(|h| h.info.peer_port.map(|p| (p, h.info.client_port())))
+                .filter_map(|h| {
+                    h.info
+                        .peer_port
+                        .map(|p| ((h.info.host.clone(), p), h.info.client_port()))
+                })
                 .collect(),
         },
         other => return Err(format!("node {group} is {}, not Redis", other.name())),

@@ -22,7 +22,11 @@ use tokio::sync::Mutex;
 
 use super::SessionStore;
 use super::error::{ErrorClass, OpError, classify_redis};
+use crate::fabric::ports::HOST;
 use crate::provision::redis::probe::RedisAccess;
+
+/// A server's host and port.
+pub type Addr = (String, u16);
 
 /// How to reach the Redis deployment.
 #[derive(Debug, Clone)]
@@ -32,19 +36,23 @@ pub enum RedisTarget {
     },
     Sentinel {
         master: String,
-        sentinels: Vec<u16>,
+        /// Each Sentinel's host and port.
+        sentinels: Vec<Addr>,
         /// How to reach the Sentinels: their own password (as a real
         /// deployment's Sentinels have), not the application user's.
         sentinel_access: RedisAccess,
-        /// Address translation: the port a Sentinel names → the port
-        /// clients use (the server's client link proxy), like a cloud
-        /// endpoint in front of each node. Ports not listed are used as is.
-        translate: std::collections::HashMap<u16, u16>,
+        /// Address translation: the address a Sentinel names → the port
+        /// on this machine clients use (the server's client link proxy),
+        /// like a cloud endpoint in front of each node. Addresses not
+        /// listed are used as named.
+        translate: std::collections::HashMap<Addr, u16>,
     },
     Cluster {
-        ports: Vec<u16>,
-        /// Announced port → the port clients use (see `Sentinel`).
-        translate: std::collections::HashMap<u16, u16>,
+        /// The seed nodes' hosts and ports.
+        seeds: Vec<Addr>,
+        /// Announced address → the port on this machine clients use (see
+        /// `Sentinel`).
+        translate: std::collections::HashMap<Addr, u16>,
     },
 }
 
@@ -128,32 +136,31 @@ impl RedisBackend {
         config(self.timeout)
     }
 
-    async fn primary_port(
-        &self,
-        master: &str,
-        sentinels: &[u16],
-        access: &RedisAccess,
-    ) -> Result<u16, OpError> {
-        primary_port(master, sentinels, access, &self.config(), &mut None).await
-    }
-
     async fn connect(&self) -> Result<MultiplexedConnection, OpError> {
-        let port = match &self.target {
-            RedisTarget::Standalone { port } => *port,
+        let client = match &self.target {
+            RedisTarget::Standalone { port } => self.access.client(*port),
             RedisTarget::Sentinel {
                 master,
                 sentinels,
                 sentinel_access,
                 translate,
             } => {
-                let named = self
-                    .primary_port(master, sentinels, sentinel_access)
-                    .await?;
-                translate.get(&named).copied().unwrap_or(named)
+                let named = primary_addr(
+                    master,
+                    sentinels,
+                    sentinel_access,
+                    &self.config(),
+                    &mut None,
+                )
+                .await?;
+                match translate.get(&named) {
+                    Some(&proxy) => self.access.at(&HOST.to_string()).client(proxy),
+                    None => self.access.at(&named.0).client(named.1),
+                }
             }
             RedisTarget::Cluster { .. } => unreachable!("cluster uses its own connection"),
-        };
-        let client = self.access.client(port).map_err(|e| classify_redis(&e))?;
+        }
+        .map_err(|e| classify_redis(&e))?;
         client
             .get_multiplexed_async_connection_with_config(&self.config())
             .await
@@ -165,17 +172,19 @@ impl RedisBackend {
         if let Some(c) = guard.as_ref() {
             return Ok(c.clone());
         }
-        let RedisTarget::Cluster { ports, translate } = &self.target else {
+        let RedisTarget::Cluster { seeds, translate } = &self.target else {
             unreachable!("only called for clusters")
         };
-        let nodes: Vec<redis::ConnectionInfo> =
-            ports.iter().map(|&p| self.access.info(p)).collect();
+        let nodes: Vec<redis::ConnectionInfo> = seeds
+            .iter()
+            .map(|(host, port)| self.access.at(host).info(*port))
+            .collect();
         let map = translate
             .iter()
-            .map(|(&from, &to)| {
+            .map(|((host, from), &to)| {
                 (
-                    redis::cluster::NodeAddress::new("127.0.0.1", from),
-                    redis::cluster::NodeAddress::new("127.0.0.1", to),
+                    redis::cluster::NodeAddress::new(host, *from),
+                    redis::cluster::NodeAddress::new(&HOST.to_string(), to),
                 )
             })
             .collect();
@@ -275,27 +284,34 @@ fn config(timeout: Duration) -> AsyncConnectionConfig {
 
 /// A Sentinel connection kept between questions: its port and the
 /// connection.
-type KeptSentinel = Option<(u16, MultiplexedConnection)>;
+type KeptSentinel = Option<(Addr, MultiplexedConnection)>;
 
-/// Port of the current primary, asking each Sentinel in turn: the one in
-/// `kept` first, over its connection; the one that answers is kept.
-async fn primary_port(
+/// Host and port of the current primary, asking each Sentinel in turn:
+/// the one in `kept` first, over its connection; the one that answers is
+/// kept.
+async fn primary_addr(
     master: &str,
-    sentinels: &[u16],
+    sentinels: &[Addr],
     access: &RedisAccess,
     cfg: &AsyncConnectionConfig,
     kept: &mut KeptSentinel,
-) -> Result<u16, OpError> {
+) -> Result<Addr, OpError> {
     let mut last = OpError::new(ErrorClass::Refused, "no Sentinel answered");
-    let first = kept.as_ref().map(|(p, _)| *p);
-    let order = first
-        .into_iter()
-        .chain(sentinels.iter().copied().filter(|&p| Some(p) != first));
-    for port in order {
+    let first = kept.as_ref().map(|(a, _)| a.clone());
+    let order = first.clone().into_iter().chain(
+        sentinels
+            .iter()
+            .filter(|&a| Some(a) != first.as_ref())
+            .cloned(),
+    );
+    for at in order {
         let mut con = match kept.take() {
-            Some((p, con)) if p == port => con,
+            Some((a, con)) if a == at => con,
             _ => {
-                let client = access.client(port).map_err(|e| classify_redis(&e))?;
+                let client = access
+                    .at(&at.0)
+                    .client(at.1)
+                    .map_err(|e| classify_redis(&e))?;
                 match client
                     .get_multiplexed_async_connection_with_config(cfg)
                     .await
@@ -315,13 +331,15 @@ async fn primary_port(
             .await;
         match asked {
             Ok(addr) => {
-                if let Some(p) = addr.get(1).and_then(|p| p.parse().ok()) {
-                    *kept = Some((port, con));
-                    return Ok(p);
+                if let (Some(h), Some(p)) = (addr.first(), addr.get(1).and_then(|p| p.parse().ok()))
+                {
+                    let named = (h.clone(), p);
+                    *kept = Some((at, con));
+                    return Ok(named);
                 }
                 last = OpError::new(
                     ErrorClass::Masterdown,
-                    format!("Sentinel {port} names no primary"),
+                    format!("Sentinel {}:{} names no primary", at.0, at.1),
                 );
             }
             Err(e) => last = classify_redis(&e),
@@ -334,21 +352,21 @@ async fn primary_port(
 /// another one, drop every connection so the next operation reconnects.
 async fn watch_primary(
     master: String,
-    sentinels: Vec<u16>,
+    sentinels: Vec<Addr>,
     access: RedisAccess,
     timeout: Duration,
     slots: Slots,
 ) {
     let cfg = config(timeout.min(Duration::from_millis(500)));
-    let mut known: Option<u16> = None;
+    let mut known: Option<Addr> = None;
     let mut sentinel: KeptSentinel = None;
     let mut tick = tokio::time::interval(WATCH_EVERY);
     loop {
         tick.tick().await;
-        let Ok(now) = primary_port(&master, &sentinels, &access, &cfg, &mut sentinel).await else {
+        let Ok(now) = primary_addr(&master, &sentinels, &access, &cfg, &mut sentinel).await else {
             continue;
         };
-        if known.is_some_and(|k| k != now) {
+        if known.as_ref().is_some_and(|k| *k != now) {
             for slot in slots.iter() {
                 *slot.lock().await = None;
             }

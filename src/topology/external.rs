@@ -1,5 +1,5 @@
 //! `external:` on a Redis or memcached node: a system sessiondrill does
-//! not run (issue 20). DynamoDB's is in [`super::external_table`]. Checked here as far as a file can be: addresses on one host,
+//! not run (issue 20). DynamoDB's is in [`super::external_table`]. Checked here as far as a file can be: addresses,
 //! variable names for every secret, a readable authority file, and no
 //! field that would configure a process sessiondrill does not own.
 
@@ -44,8 +44,7 @@ pub(super) fn external(
             );
         }
     }
-    let mut host: Option<String> = None;
-    let mut ports = Vec::new();
+    let mut addresses: Vec<(String, u16)> = Vec::new();
     if spec.addresses.is_empty() || spec.addresses.len() > 16 {
         c.at(
             &format!("{at}.addresses"),
@@ -57,20 +56,11 @@ pub(super) fn external(
     }
     for a in &spec.addresses {
         match split_address(a) {
-            Some((h, p)) => {
-                match &host {
-                    Some(first) if *first != h => c.at(
-                        &format!("{at}.addresses"),
-                        format!(
-                            "every address of a node must be on one host for now ({first} and {h})"
-                        ),
-                    ),
-                    _ => host = Some(h),
-                }
-                if ports.contains(&p) {
+            Some(addr) => {
+                if addresses.contains(&addr) {
                     c.at(&format!("{at}.addresses"), format!("{a} is listed twice"));
                 }
-                ports.push(p);
+                addresses.push(addr);
             }
             None => c.at(
                 &format!("{at}.addresses"),
@@ -158,8 +148,7 @@ pub(super) fn external(
         );
     }
     External {
-        host: host.unwrap_or_default(),
-        ports,
+        addresses,
         master: spec.master.clone(),
         user: spec.user.clone(),
         password_env: spec.password_env.clone(),

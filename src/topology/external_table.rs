@@ -32,14 +32,10 @@ pub(super) fn external(c: &mut Problems<'_>, at: &str, spec: &ExternalSpec) -> E
             );
         }
     }
-    let mut host = String::new();
-    let mut ports = Vec::new();
+    let mut addresses = Vec::new();
     if let Some(url) = &spec.endpoint {
         match endpoint_address(url) {
-            Some((h, p)) => {
-                host = h;
-                ports.push(p);
-            }
+            Some(a) => addresses.push(a),
             None => c.at(
                 &format!("{at}.endpoint"),
                 format!("endpoint must be an http:// or https:// URL with a host; got {url:?}"),
@@ -66,8 +62,7 @@ pub(super) fn external(c: &mut Problems<'_>, at: &str, spec: &ExternalSpec) -> E
         Some(_) => {}
     }
     External {
-        host,
-        ports,
+        addresses,
         master: None,
         user: None,
         password_env: None,

@@ -46,10 +46,9 @@ impl Node {
 /// run's prefix only, removed at the end; no process faults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct External {
-    /// The one host every address is on (DynamoDB: the endpoint's).
-    pub host: String,
-    /// The server's port (`kind: redis`) or the Sentinels' ports.
-    pub ports: Vec<u16>,
+    /// Host and port of the server (`kind: redis`), of each Sentinel, seed
+    /// or memcached server; DynamoDB: the endpoint's, if it names one.
+    pub addresses: Vec<(String, u16)>,
     /// The Sentinels' name for the primary.
     pub master: Option<String>,
     pub user: Option<String>,

@@ -20,18 +20,29 @@ pub(super) async fn up(
 ) -> Result<Vec<ProcessHandle>, ProvisionError> {
     let unusable = |message: String| super::unusable(node, message);
     let mut handles = Vec::new();
-    for &port in &ext.ports {
-        let probe = RedisProbe::new(port, &access.data);
+    for (host, port) in &ext.addresses {
+        let (host, port) = (host.as_str(), *port);
+        let probe = RedisProbe::new(port, &access.data.at(host));
         let ping = || async { probe.query::<String>(&redis::cmd("PING")).await.map(drop) };
-        let what = format!("{}:{port}", ext.host);
+        let what = format!("{host}:{port}");
         answers_within(ctx.timeout, &what, ping)
             .await
             .map_err(|e| unusable(format!("{what}: {e}")))?;
-        handles.push(redis_handle(node, ext, port, Role::Endpoint, &access.data));
+        handles.push(redis_handle(
+            node,
+            ext,
+            (host, port),
+            Role::Endpoint,
+            &access.data,
+        ));
     }
-    let masters = masters(&access.data, ext.ports[0])
+    let (host, port) = ext
+        .addresses
+        .first()
+        .ok_or_else(|| unusable("no address".into()))?;
+    let masters = masters(&access.data.at(host), *port)
         .await
-        .map_err(|e| unusable(format!("{}:{}: {e}", ext.host, ext.ports[0])))?;
+        .map_err(|e| unusable(format!("{host}:{port}: {e}")))?;
     if masters.covered != SLOTS {
         return Err(unusable(format!(
             "the cluster serves {} of {SLOTS} slots: not a healthy cluster to drill",

@@ -43,8 +43,11 @@ pub(super) async fn up(
     } else {
         url.to_string()
     };
-    let port = ext.ports.first().copied().unwrap_or(443);
-    Ok(vec![handle(node, ext, port, Role::Endpoint, shown)])
+    let (host, port) = ext
+        .addresses
+        .first()
+        .map_or(("", 443), |(h, p)| (h.as_str(), *p));
+    Ok(vec![handle(node, ext, (host, port), Role::Endpoint, shown)])
 }
 
 fn shown_region(region: &str) -> &str {

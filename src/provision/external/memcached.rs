@@ -19,14 +19,15 @@ pub(super) async fn up(
     ext: &External,
 ) -> Result<Vec<ProcessHandle>, ProvisionError> {
     let mut handles = Vec::new();
-    for &port in &ext.ports {
-        let what = format!("{}:{port}", ext.host);
-        let ask = || version(&ext.host, port);
+    for (host, port) in &ext.addresses {
+        let (host, port) = (host.as_str(), *port);
+        let what = format!("{host}:{port}");
+        let ask = || version(host, port);
         answers_within(ctx.timeout, &what, ask)
             .await
             .map_err(|e| super::unusable(node, format!("{what}: {e}")))?;
-        let url = format!("memcache://{}:{port}", bracketed(&ext.host));
-        let mut h = handle(node, ext, port, Role::Endpoint, url);
+        let url = format!("memcache://{}:{port}", bracketed(host));
+        let mut h = handle(node, ext, (host, port), Role::Endpoint, url);
         if ctx.proxies {
             behind_proxy(&mut h).await?;
             version(&h.info.client_host(), h.info.client_port())

@@ -62,17 +62,18 @@ pub fn resolve(topology: &Topology) -> Result<HashMap<String, ExternalAccess>, P
             ),
             None => None,
         };
+        // The host goes with each address: `RedisAccess::at`.
         let data = RedisAccess {
             user: ext.user.clone(),
             password,
             ca: ca.clone(),
-            host: Some(ext.host.clone()),
+            host: None,
         };
         let sentinel = ext.master.as_ref().map(|_| RedisAccess {
             user: None,
             password: sentinel_password,
             ca,
-            host: Some(ext.host.clone()),
+            host: None,
         });
         all.insert(node.name.clone(), ExternalAccess { data, sentinel });
     }
@@ -142,15 +143,28 @@ fn unusable(node: &Node, message: String) -> ProvisionError {
     }
 }
 
-/// The handle of one address of an external node. Its URL names the host
-/// and the user, never a password.
-fn handle(node: &Node, ext: &External, port: u16, role: Role, url: String) -> ProcessHandle {
+/// The handle of one address of an external node: `NODE-PORT`, or
+/// `NODE-HOST-PORT` when the node's addresses are on several hosts. Its
+/// URL names the host and the user, never a password.
+fn handle(
+    node: &Node,
+    ext: &External,
+    (host, port): (&str, u16),
+    role: Role,
+    url: String,
+) -> ProcessHandle {
+    let one_host = ext.addresses.iter().all(|(h, _)| h == host);
+    let name = if one_host {
+        format!("{}-{port}", node.name)
+    } else {
+        format!("{}-{host}-{port}", node.name)
+    };
     ProcessHandle::external(ProcessInfo {
-        name: format!("{}-{port}", node.name),
+        name,
         node: node.name.clone(),
         kind: KindName::from(&node.kind),
         role,
-        host: ext.host.clone(),
+        host: host.to_string(),
         port,
         pid: None,
         container: None,
@@ -160,19 +174,20 @@ fn handle(node: &Node, ext: &External, port: u16, role: Role, url: String) -> Pr
     })
 }
 
-/// A Redis address's handle, reached with `access`.
+/// A Redis address's handle, reached with `access` on its host.
 fn redis_handle(
     node: &Node,
     ext: &External,
-    port: u16,
+    (host, port): (&str, u16),
     role: Role,
     access: &RedisAccess,
 ) -> ProcessHandle {
+    let access = access.at(host);
     let shown = RedisAccess {
         password: String::new(),
         ..access.clone()
     };
-    handle(node, ext, port, role, redis_url(port, &shown)).with_redis(access)
+    handle(node, ext, (host, port), role, redis_url(port, &shown)).with_redis(&access)
 }
 
 /// Link faults act on the client link: put `h` behind a proxy on this

@@ -20,11 +20,17 @@ pub(super) async fn up(
     access: &ExternalAccess,
 ) -> Result<Vec<ProcessHandle>, ProvisionError> {
     let unusable = |message: String| super::unusable(node, message);
+    let (first_host, first_port) = ext
+        .addresses
+        .first()
+        .map(|(h, p)| (h.clone(), *p))
+        .ok_or_else(|| unusable("no address".into()))?;
     match (&access.sentinel, &ext.master) {
         (Some(sentinel), Some(master)) => {
             let mut handles = Vec::new();
-            for &port in &ext.ports {
-                let probe = RedisProbe::new(port, sentinel);
+            for (host, port) in &ext.addresses {
+                let (host, port) = (host.as_str(), *port);
+                let probe = RedisProbe::new(port, &sentinel.at(host));
                 let asked = redis::cmd("SENTINEL")
                     .arg("get-master-addr-by-name")
                     .arg(master)
@@ -37,58 +43,60 @@ pub(super) async fn up(
                         Err(format!("Sentinel knows no primary named {master}"))
                     }
                 };
-                let what = format!("Sentinel {}:{port}", ext.host);
+                let what = format!("Sentinel {host}:{port}");
                 answers_within(ctx.timeout, &what, ask)
                     .await
                     .map_err(|e| unusable(format!("{what}: {e}")))?;
-                let mut h = redis_handle(node, ext, port, Role::Sentinel, sentinel);
+                // The strategies' user: on whatever host the Sentinels name.
+                let mut h = redis_handle(node, ext, (host, port), Role::Sentinel, sentinel);
                 h.client_redis = Some(access.data.clone());
                 handles.push(h);
             }
-            // The strategies' user on the primary the Sentinels name — on
-            // the node's host: one host per external node, for now.
-            let (at, primary) = primary_addr(ext.ports[0], sentinel, master)
+            let (at, primary) = primary_addr(&first_host, first_port, sentinel, master)
                 .await
                 .map_err(unusable)?;
-            if at != ext.host {
-                return Err(unusable(format!(
-                    "the Sentinels name the primary at {at}:{primary}, not on {}: an external node's servers must be on the host of its addresses, for now",
-                    ext.host
-                )));
-            }
-            let probe = RedisProbe::new(primary, &access.data);
+            let probe = RedisProbe::new(primary, &access.data.at(&at));
             probe
                 .query::<String>(&redis::cmd("PING"))
                 .await
-                .map_err(|e| unusable(format!("primary {}:{primary}: {e}", ext.host)))?;
+                .map_err(|e| unusable(format!("primary {at}:{primary}: {e}")))?;
             if ctx.proxies {
-                behind_proxies(node, ext, access, sentinel, master, primary, &mut handles).await?;
+                let named = (first_host.as_str(), first_port);
+                behind_proxies(
+                    node,
+                    ext,
+                    access,
+                    sentinel,
+                    master,
+                    named,
+                    (at, primary),
+                    &mut handles,
+                )
+                .await?;
             }
             Ok(handles)
         }
         _ => {
-            let port = ext.ports[0];
-            let probe = RedisProbe::new(port, &access.data);
+            let (host, port) = (first_host.as_str(), first_port);
+            let probe = RedisProbe::new(port, &access.data.at(host));
             let ping = || async { probe.query::<String>(&redis::cmd("PING")).await.map(drop) };
-            let what = format!("{}:{port}", ext.host);
+            let what = format!("{host}:{port}");
             answers_within(ctx.timeout, &what, ping)
                 .await
                 .map_err(|e| unusable(format!("{what}: {e}")))?;
-            let mut h = redis_handle(node, ext, port, Role::Endpoint, &access.data);
+            let mut h = redis_handle(node, ext, (host, port), Role::Endpoint, &access.data);
             if ctx.proxies {
                 behind_proxy(&mut h).await?;
-                h.client_redis = Some(RedisAccess {
+                // Through the proxy, on this machine.
+                let through = RedisAccess {
                     host: None,
                     ..access.data.clone()
-                });
-                let through = RedisProbe::new(
-                    h.info.client_port(),
-                    h.client_redis.as_ref().unwrap_or(&access.data),
-                );
-                through
+                };
+                RedisProbe::new(h.info.client_port(), &through)
                     .query::<String>(&redis::cmd("PING"))
                     .await
                     .map_err(|e| unusable(format!("through the link proxy: {e}")))?;
+                h.client_redis = Some(through);
             }
             Ok(vec![h])
         }
@@ -101,24 +109,25 @@ pub(super) async fn up(
 /// Sentinels' answers are translated to the proxies, as for our own
 /// nodes), and the servers get handles of their own for the faults to
 /// target (`NODE.primary`, `NODE-PORT`). A server the Sentinels name only
-/// later is reached directly, on this machine: so every server must be on
-/// the node's host.
+/// later is reached directly.
+#[allow(clippy::too_many_arguments)]
 async fn behind_proxies(
     node: &Node,
     ext: &External,
     access: &ExternalAccess,
     sentinel: &RedisAccess,
     master: &str,
-    primary: u16,
+    (s_host, s_port): (&str, u16),
+    primary: (String, u16),
     handles: &mut Vec<ProcessHandle>,
 ) -> Result<(), ProvisionError> {
     let unusable = |message: String| super::unusable(node, message);
     let replicas: Vec<std::collections::HashMap<String, String>> =
-        RedisProbe::new(ext.ports[0], sentinel)
+        RedisProbe::new(s_port, &sentinel.at(s_host))
             .query(redis::cmd("SENTINEL").arg("replicas").arg(master))
             .await
             .map_err(unusable)?;
-    let mut servers = vec![(ext.host.clone(), primary, Role::Primary)];
+    let mut servers = vec![(primary.0, primary.1, Role::Primary)];
     for r in &replicas {
         let down = r
             .get("flags")
@@ -131,19 +140,13 @@ async fn behind_proxies(
             servers.push((ip.clone(), port, Role::Replica));
         }
     }
-    // The strategies' user, on this machine: where the proxies are.
+    // Through the proxies, on this machine.
     let through = RedisAccess {
         host: None,
         ..access.data.clone()
     };
     for (host, port, role) in servers {
-        if host != ext.host {
-            return Err(unusable(format!(
-                "the Sentinels name a server at {host}:{port}, not on {}: link faults need every server on the node's host, for now",
-                ext.host
-            )));
-        }
-        let mut h = redis_handle(node, ext, port, role, &access.data);
+        let mut h = redis_handle(node, ext, (&host, port), role, &access.data);
         behind_proxy(&mut h).await?;
         RedisProbe::new(h.info.client_port(), &through)
             .query::<String>(&redis::cmd("PING"))
@@ -152,19 +155,17 @@ async fn behind_proxies(
         h.client_redis = Some(through.clone());
         handles.push(h);
     }
-    for h in handles.iter_mut().filter(|h| h.info.role.is_sentinel()) {
-        h.client_redis = Some(through.clone());
-    }
     Ok(())
 }
 
-/// The primary's host and port, as the Sentinel on `port` names it.
+/// The primary's host and port, as the Sentinel at `host:port` names it.
 pub(super) async fn primary_addr(
+    host: &str,
     port: u16,
     sentinel: &RedisAccess,
     master: &str,
 ) -> Result<(String, u16), String> {
-    let addr: Vec<String> = RedisProbe::new(port, sentinel)
+    let addr: Vec<String> = RedisProbe::new(port, &sentinel.at(host))
         .query(
             redis::cmd("SENTINEL")
                 .arg("get-master-addr-by-name")
@@ -187,34 +188,28 @@ pub(super) async fn remove_run_keys(
 ) -> Result<Removed, String> {
     let first = handles.first().ok_or("no handle")?;
     // Directly, never through a link proxy a fault may still hold: with
-    // Sentinels the strategies' user (theirs is `redis`) on the node's
-    // host, else `redis`.
-    let data = match master {
-        Some(_) => first.client_redis.clone().map(|a| RedisAccess {
-            host: Some(first.info.host.clone()),
-            ..a
-        }),
-        None => first.redis.clone(),
-    }
-    .ok_or("no access")?;
-    let port = match master {
+    // Sentinels the strategies' user (theirs is `redis`) on the host they
+    // name, else `redis`.
+    let (data, port) = match master {
         Some(m) => {
+            let user = first.client_redis.clone().ok_or("no access")?;
             // Any Sentinel that answers.
             let mut last = String::from("no Sentinel");
             let mut found = None;
             for h in handles.iter().filter(|h| h.info.role.is_sentinel()) {
                 let Some(sentinel) = &h.redis else { continue };
-                match primary_addr(h.info.port, sentinel, m).await {
-                    Ok((_, p)) => {
-                        found = Some(p);
+                match primary_addr(&h.info.host, h.info.port, sentinel, m).await {
+                    Ok(addr) => {
+                        found = Some(addr);
                         break;
                     }
                     Err(e) => last = e,
                 }
             }
-            found.ok_or(last)?
+            let (host, port) = found.ok_or(last)?;
+            (user.at(&host), port)
         }
-        None => first.info.port,
+        None => (first.redis.clone().ok_or("no access")?, first.info.port),
     };
     scan_and_unlink(&data, port, tag, false).await
 }

@@ -53,6 +53,14 @@ impl RedisAccess {
         }
     }
 
+    /// The same access to servers on `host` (certificates checked for it).
+    pub fn at(&self, host: &str) -> Self {
+        Self {
+            host: Some(host.to_string()),
+            ..self.clone()
+        }
+    }
+
     pub fn tls(&self) -> bool {
         self.ca.is_some()
     }
