@@ -184,7 +184,7 @@ impl RedisBackend {
             .map(|((host, from), &to)| {
                 (
                     redis::cluster::NodeAddress::new(host, *from),
-                    redis::cluster::NodeAddress::new(&HOST.to_string(), to),
+                    redis::cluster::NodeAddress::new(HOST.to_string(), to),
                 )
             })
             .collect();
