@@ -829,3 +829,63 @@ expect:
     let down = cli(&staging).arg("down").output().unwrap();
     assert!(down.status.success(), "{}", said(&down));
 }
+
+/// An interruption while an external node is still being checked (here a
+/// port nothing answers on, which would be polled for the whole ready
+/// timeout of 15 s) ends the run at once, before any load, and leaves
+/// nothing behind.
+#[test]
+fn an_interruption_during_the_start_up_check_ends_the_run_before_any_load() {
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("closed.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "name: nobody-there
+topology:
+  name: staging
+  nodes:
+    sessions:
+      kind: memcached
+      external:
+        addresses: [\"127.0.0.1:{closed}\"]
+strategies: [memcached]
+workload:
+  sessions: 100
+  duration: 2s
+  rates: {{ create: 50/s }}
+  ttl: 30m
+"
+        ),
+    )
+    .unwrap();
+    let drills = home();
+    let child = cli(&drills)
+        .args(["run", "--external"])
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let sent = std::time::Instant::now();
+    support::signal(child.id(), nix::sys::signal::Signal::SIGINT);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        sent.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?} after the interruption: {}",
+        sent.elapsed(),
+        said(&out)
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", said(&out));
+    assert!(
+        said(&out).contains("interrupted before the load began"),
+        "{}",
+        said(&out)
+    );
+    assert!(run_dirs(&drills).is_empty(), "{:?}", run_dirs(&drills));
+}

@@ -60,7 +60,33 @@ impl SpawnSpec {
     }
 }
 
-type Job = (SpawnSpec, tokio::sync::oneshot::Sender<io::Result<Child>>);
+type Job = (
+    SpawnSpec,
+    tokio::sync::oneshot::Sender<io::Result<Unclaimed>>,
+);
+
+/// A child on its way from the spawner thread to its [`ManagedProcess`]:
+/// killed (and reaped) if nobody takes it — a bring-up cancelled while the
+/// child started (a dashboard whose terminal hung up during `up`) would
+/// otherwise leave it running, unowned, until sessiondrill itself died.
+struct Unclaimed(Option<Child>);
+
+impl Unclaimed {
+    fn take(mut self) -> io::Result<Child> {
+        self.0
+            .take()
+            .ok_or_else(|| io::Error::other("the child was already taken"))
+    }
+}
+
+impl Drop for Unclaimed {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
 
 pub struct Spawner {
     tx: Option<mpsc::Sender<Job>>,
@@ -86,7 +112,9 @@ impl Spawner {
             .name("sessiondrill-spawner".into())
             .spawn(move || {
                 for (spec, reply) in rx {
-                    let _ = reply.send(spawn_now(&spec));
+                    // Not received (the bring-up was cancelled): the
+                    // child is dropped here, and killed.
+                    let _ = reply.send(spawn_now(&spec).map(|c| Unclaimed(Some(c))));
                 }
             })?;
         Ok(Self {
@@ -158,7 +186,8 @@ impl Spawner {
             .and_then(|tx| tx.send((spec, reply)).ok())
             .ok_or_else(|| io::Error::other("spawner thread has stopped"))?;
         rx.await
-            .map_err(|_| io::Error::other("spawner thread has stopped"))?
+            .map_err(|_| io::Error::other("spawner thread has stopped"))??
+            .take()
     }
 }
 
@@ -225,4 +254,43 @@ fn spawn_now(spec: &SpawnSpec) -> io::Result<Child> {
         });
     }
     cmd.spawn()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bring-up cancelled while its child starts: the reply is never
+    /// received, and the child must not outlive that.
+    #[test]
+    fn a_child_nobody_takes_is_killed() {
+        let dir = tempfile::tempdir().unwrap();
+        // A mark on the child's command line, to find it by.
+        let mark = format!("unclaimed-{}", std::process::id());
+        let spec = SpawnSpec::new("/bin/sh", dir.path(), dir.path().join("log"))
+            .arg("-c")
+            .arg(format!("sleep 60; : {mark}"));
+        let spawner = Spawner::new().unwrap();
+        let tx = spawner.tx.as_ref().unwrap();
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        drop(rx);
+        tx.send((spec.clone(), reply)).unwrap();
+        // Jobs are handled in order: once a second one is answered, the
+        // first was. The spawner stays (its thread's end would kill the
+        // child anyway: PR_SET_PDEATHSIG).
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        let probe = SpawnSpec::new("/bin/true", dir.path(), dir.path().join("log"));
+        tx.send((probe, reply)).unwrap();
+        let mut done = rx.blocking_recv().unwrap().unwrap().take().unwrap();
+        done.wait().unwrap();
+        let running: Vec<String> = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+            .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+            .filter(|c| c.contains(&mark))
+            .collect();
+        assert!(running.is_empty(), "{running:?}");
+        drop(spawner);
+    }
 }
