@@ -261,7 +261,7 @@ workload:
     std::fs::write(&file, raised).unwrap();
     let out = cli(&drills).arg("validate").arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", said(&out));
-    // One strategy (redis, memcached or dynamodb), and no prefill burst.
+    // One strategy, and no prefill burst.
     let more = scenario("{ create: 60/s }", "")
         .replace("strategies: [redis]", "strategies: [redis, redis-presence]")
         .replace("  ttl: 30m\n", "  ttl: 30m\n  prefill: true\n");
@@ -269,7 +269,9 @@ workload:
     let out = cli(&drills).arg("validate").arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", said(&out));
     assert!(
-        said(&out).contains("one strategy runs, `redis`, `memcached` or `dynamodb`"),
+        said(&out).contains(
+            "one strategy runs, `redis`, `memcached`, `dynamodb`, `write-through` or `cache-aside`"
+        ),
         "{}",
         said(&out)
     );
@@ -836,10 +838,10 @@ expect:
 /// nothing behind.
 #[test]
 fn an_interruption_during_the_start_up_check_ends_the_run_before_any_load() {
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    // A listener that never answers, held for the whole test (no other
+    // test can take its port).
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = silent.local_addr().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("closed.yaml");
     std::fs::write(
@@ -864,17 +866,26 @@ workload:
     )
     .unwrap();
     let drills = home();
-    let child = cli(&drills)
+    let mut child = cli(&drills)
         .args(["run", "--external"])
         .arg(&file)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Once it says it is bringing the nodes up, it listens for signals
+    // within microseconds; the check then polls for up to 15 s.
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut first).unwrap();
+    assert!(first.contains("bringing up"), "{first}");
+    std::thread::sleep(std::time::Duration::from_millis(1000));
     let sent = std::time::Instant::now();
     support::signal(child.id(), nix::sys::signal::Signal::SIGINT);
-    let out = child.wait_with_output().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let mut out = child.wait_with_output().unwrap();
+    out.stderr = format!("{first}{rest}").into_bytes();
     assert!(
         sent.elapsed() < std::time::Duration::from_secs(5),
         "took {:?} after the interruption: {}",
@@ -888,4 +899,95 @@ workload:
         said(&out)
     );
     assert!(run_dirs(&drills).is_empty(), "{:?}", run_dirs(&drills));
+    drop(silent);
+}
+
+/// The issue's drill: a TLS Sentinel topology and a DynamoDB node, each
+/// brought up on its own, named as external nodes of one scenario with
+/// write-through (sessions in DynamoDB, cached in Redis). A partition on
+/// the Redis primary's client link is injected and healed, nothing
+/// acknowledged is lost, and every key and item of the run is gone.
+#[test]
+fn write_through_over_an_external_sentinel_redis_and_dynamodb_table_loses_nothing_and_leaves_nothing()
+ {
+    let Staging {
+        home: redis_staging,
+        report,
+        ca,
+        url: server_url,
+        password,
+    } = staging("replicated-sentinel-tls.yaml", "primary");
+    let Staging {
+        home: dynamo_staging,
+        url: dynamo_url,
+        ..
+    } = staging("dynamodb.yaml", "server");
+    let sentinels = addresses(&report, "sentinel");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hybrid.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "name: staging-hybrid
+topology:
+  name: staging
+  nodes:
+    cache:
+      kind: redis-replicated
+      external:
+        addresses: [{}]
+        master: cache
+        password_env: {ENV}
+        sentinel_password_env: {ENV}
+        ca_file: {ca}
+    sessions:
+      kind: dynamodb
+      external:
+        endpoint: {dynamo_url}
+        region: us-east-1
+        table: sessions
+strategies: [write-through]
+workload:
+  sessions: 300
+  duration: 4s
+  rates: {{ create: 50/s, read: 50/s, update: 50/s }}
+  ttl: 30m
+  op_timeout: 300ms
+timeline:
+  - {{ at: 1s, fault: partition, target: cache.primary, duration: 1s }}
+expect:
+  write-through.lost: \"== 0\"
+",
+            sentinels.join(", ")
+        ),
+    )
+    .unwrap();
+    let r = support::run_scenario(&file, &["--external"], &[(ENV, &password)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let f = &r.report["faults"][0];
+    assert_eq!(f["kind"], "partition", "{f}");
+    assert!(f["healed_ms"].as_u64().is_some(), "{f}");
+    let s = &r.report["strategies"]["write-through"];
+    assert!(s["acked_writes"].as_u64().unwrap() > 100, "{s}");
+    assert_eq!(s["lost"], 0, "{s}");
+    // The cut bit: Redis was unreachable for a second.
+    let bit =
+        s["errors"].as_object().is_some_and(|e| !e.is_empty()) || s["fallbacks"].as_u64() > Some(0);
+    assert!(bit, "the partition touched nothing: {s}");
+    let cleanup = r.report["external_cleanup"].as_array().unwrap();
+    assert_eq!(cleanup.len(), 2, "{cleanup:?}");
+    for c in cleanup {
+        assert!(c["removed"].as_u64().unwrap() > 50, "{c}");
+        assert_eq!(c["left"], 0, "{c}");
+        assert!(c["error"].is_null(), "{c}");
+    }
+    assert_eq!(
+        redis_cli(&ca, &server_url, &["--scan", "--pattern", "sd:*"]),
+        ""
+    );
+    assert_eq!(session_items(&dynamo_url, "sessions"), 0);
+    for h in [&redis_staging, &dynamo_staging] {
+        let down = cli(h).arg("down").output().unwrap();
+        assert!(down.status.success(), "{}", said(&down));
+    }
 }

@@ -14,7 +14,7 @@ use crate::report::ExternalCleanup;
 use crate::scenario::Scenario;
 use crate::store::dynamodb::{DynamoBackend, DynamoStore};
 use crate::store::memcached::MemcachedStore;
-use crate::store::{SessionStore, StrategyKind, namespace};
+use crate::store::{Backend, SessionStore, StrategyKind, namespace};
 use crate::topology::{DynamoEngine, Node, NodeKind};
 
 /// How many sessions a cleanup works on at once.
@@ -29,7 +29,7 @@ pub(super) async fn run(scenario: &Scenario, run_id: &str, d: &Deployment) -> Ve
         if node.external.is_none() {
             continue;
         }
-        let done = remove(node, d, tag, sessions).await;
+        let done = remove(node, d, tag, sessions, &scenario.strategies).await;
         let (removed, left, error) = match done {
             Ok(Removed {
                 removed,
@@ -48,7 +48,16 @@ pub(super) async fn run(scenario: &Scenario, run_id: &str, d: &Deployment) -> Ve
     out
 }
 
-async fn remove(node: &Node, d: &Deployment, tag: &str, sessions: u64) -> Result<Removed, String> {
+async fn remove(
+    node: &Node,
+    d: &Deployment,
+    tag: &str,
+    sessions: u64,
+    strategies: &[StrategyKind],
+) -> Result<Removed, String> {
+    // Each strategy that used this kind of store wrote under its own
+    // namespace.
+    let using = |b: Backend| strategies.iter().copied().filter(move |k| k.uses(b));
     let handles: Vec<_> = d
         .nodes
         .iter()
@@ -65,20 +74,28 @@ async fn remove(node: &Node, d: &Deployment, tag: &str, sessions: u64) -> Result
                 .iter()
                 .map(|h| (h.info.host.clone(), h.info.port))
                 .collect();
-            let ns = namespace(tag, StrategyKind::Memcached);
-            let store = MemcachedStore::new(&servers, &ns, CONCURRENCY, EXCHANGE);
-            Ok(remove_sessions(&store, sessions).await)
+            let mut total = Removed::default();
+            for kind in using(Backend::Memcached) {
+                let ns = namespace(tag, kind);
+                let store = MemcachedStore::new(&servers, &ns, CONCURRENCY, EXCHANGE);
+                total.add(remove_sessions(&store, sessions).await);
+            }
+            Ok(total)
         }
         NodeKind::Dynamodb(db) => {
             let DynamoEngine::Endpoint { url } = &db.engine else {
                 return Err("not an endpoint".into());
             };
             let table = db.tables.first().ok_or("no table")?;
-            let store = DynamoStore {
-                backend: DynamoBackend::new(url, &db.region, table, EXCHANGE).await,
-                namespace: namespace(tag, StrategyKind::Dynamodb),
-            };
-            Ok(remove_sessions(&store, sessions).await)
+            let mut total = Removed::default();
+            for kind in using(Backend::Dynamodb) {
+                let store = DynamoStore {
+                    backend: DynamoBackend::new(url, &db.region, table, EXCHANGE).await,
+                    namespace: namespace(tag, kind),
+                };
+                total.add(remove_sessions(&store, sessions).await);
+            }
+            Ok(total)
         }
         NodeKind::Dax(_) => Err("a dax node is never external".into()),
     }

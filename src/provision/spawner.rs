@@ -260,37 +260,50 @@ fn spawn_now(spec: &SpawnSpec) -> io::Result<Child> {
 mod tests {
     use super::*;
 
+    /// The processes whose working directory is `dir`.
+    fn running_in(dir: &std::path::Path) -> Vec<i32> {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter(|e| std::fs::read_link(e.path().join("cwd")).is_ok_and(|c| c == dir))
+            .filter_map(|e| e.file_name().to_str()?.parse().ok())
+            .collect()
+    }
+
     /// A bring-up cancelled while its child starts: the reply is never
     /// received, and the child must not outlive that.
     #[test]
     fn a_child_nobody_takes_is_killed() {
         let dir = tempfile::tempdir().unwrap();
-        // A mark on the child's command line, to find it by.
-        let mark = format!("unclaimed-{}", std::process::id());
-        let spec = SpawnSpec::new("/bin/sh", dir.path(), dir.path().join("log"))
-            .arg("-c")
-            .arg(format!("sleep 60; : {mark}"));
+        let cwd = dir.path().canonicalize().unwrap();
+        // A process of its own: found by its working directory.
+        let spec = SpawnSpec::new("/bin/sleep", &cwd, cwd.join("log")).arg("60");
         let spawner = Spawner::new().unwrap();
         let tx = spawner.tx.as_ref().unwrap();
+        // Taken: it runs (the test can see one), until killed.
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        tx.send((spec.clone(), reply)).unwrap();
+        let mut taken = rx.blocking_recv().unwrap().unwrap().take().unwrap();
+        assert_eq!(running_in(&cwd), vec![taken.id() as i32]);
+        taken.kill().unwrap();
+        taken.wait().unwrap();
+        // Not taken: killed and reaped by the time the spawner answers the
+        // next job (jobs are handled in order). The spawner stays: its
+        // thread's end would kill the child anyway (PR_SET_PDEATHSIG).
         let (reply, rx) = tokio::sync::oneshot::channel();
         drop(rx);
         tx.send((spec.clone(), reply)).unwrap();
-        // Jobs are handled in order: once a second one is answered, the
-        // first was. The spawner stays (its thread's end would kill the
-        // child anyway: PR_SET_PDEATHSIG).
         let (reply, rx) = tokio::sync::oneshot::channel();
         let probe = SpawnSpec::new("/bin/true", dir.path(), dir.path().join("log"));
         tx.send((probe, reply)).unwrap();
-        let mut done = rx.blocking_recv().unwrap().unwrap().take().unwrap();
-        done.wait().unwrap();
-        let running: Vec<String> = std::fs::read_dir("/proc")
+        rx.blocking_recv()
             .unwrap()
-            .flatten()
-            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-            .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
-            .filter(|c| c.contains(&mark))
-            .collect();
-        assert!(running.is_empty(), "{running:?}");
+            .unwrap()
+            .take()
+            .unwrap()
+            .wait()
+            .unwrap();
+        assert_eq!(running_in(&cwd), Vec::<i32>::new());
         drop(spawner);
     }
 }

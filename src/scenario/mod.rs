@@ -130,17 +130,23 @@ fn validate(
         // What is known to keep within the promises on a system we do
         // not run: one strategy (the rate cap is its rate), session keys
         // that carry a TTL, no burst before the timed load.
+        // Session keys and items only, each with the workload's TTL, under
+        // the run's namespace (what the cleanup knows how to remove).
         let known = |k: &StrategyKind| {
             matches!(
                 k,
-                StrategyKind::Redis | StrategyKind::Memcached | StrategyKind::Dynamodb
+                StrategyKind::Redis
+                    | StrategyKind::Memcached
+                    | StrategyKind::Dynamodb
+                    | StrategyKind::WriteThrough
+                    | StrategyKind::CacheAside
             )
         };
         if strategies.len() != 1 || !strategies.iter().all(known) {
             c.at(
                 "strategies",
                 format!(
-                    "against external nodes ({}) one strategy runs, `redis`, `memcached` or `dynamodb`, for now (several would multiply the capped rate)",
+                    "against external nodes ({}) one strategy runs, `redis`, `memcached`, `dynamodb`, `write-through` or `cache-aside`, for now (several would multiply the capped rate)",
                     external.join(", ")
                 ),
             );

@@ -165,25 +165,23 @@ pub(crate) fn validate(
 }
 
 /// The topology node a target belongs to: `cache`, `cache.primary`,
-/// `cache-0`, `cache-sentinel-1`; an external node's `cache-PORT` and
-/// `cache-HOST-PORT` (one of its addresses).
+/// `cache-0`, `cache-sentinel-1`; an external node's processes by the name
+/// they will have ([`crate::topology::External::may_name`]).
 fn target_node<'a>(t: &'a Topology, target: &str) -> Option<&'a Node> {
+    // An external node's process, whole (its host may hold dots).
+    if let Some(n) = t.nodes.iter().find(|n| {
+        n.external
+            .as_ref()
+            .is_some_and(|e| e.may_name(&n.name, target))
+    }) {
+        return Some(n);
+    }
     let head = target.split('.').next().unwrap_or(target);
     if let Some(n) = t.nodes.iter().find(|n| n.name == head) {
         return Some(n);
     }
-    // An external node's address.
-    if let Some(n) = t.nodes.iter().find(|n| {
-        n.external.as_ref().is_some_and(|e| {
-            e.addresses.iter().any(|(host, port)| {
-                target == format!("{}-{port}", n.name)
-                    || target == format!("{}-{host}-{port}", n.name)
-            })
-        })
-    }) {
-        return Some(n);
-    }
-    t.nodes.iter().find(|n| {
+    // One of ours (an external node's processes are named above).
+    t.nodes.iter().filter(|n| n.external.is_none()).find(|n| {
         head.strip_prefix(n.name.as_str())
             .and_then(|r| r.strip_prefix('-'))
             .is_some_and(|r| {

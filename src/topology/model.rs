@@ -57,6 +57,44 @@ pub struct External {
     pub ca_file: Option<PathBuf>,
 }
 
+impl External {
+    /// The process name of address `host:port` of external node `node`:
+    /// `NODE-PORT` when every address is on one host, else
+    /// `NODE-HOST-PORT`. A server a Sentinel-managed node's Sentinels name
+    /// is always `NODE-HOST-PORT` ([`External::server_name`]).
+    pub fn process_name(&self, node: &str, host: &str, port: u16) -> String {
+        if self.addresses.iter().all(|(h, _)| h == host) {
+            format!("{node}-{port}")
+        } else {
+            format!("{node}-{host}-{port}")
+        }
+    }
+
+    /// The name of a server its Sentinels name at `host:port`.
+    pub fn server_name(node: &str, host: &str, port: u16) -> String {
+        format!("{node}-{host}-{port}")
+    }
+
+    /// Whether `target` can name one of this node's processes: an
+    /// address's [`External::process_name`], or — with Sentinels, whose
+    /// servers are known only at the start — any `NODE-HOST-PORT`.
+    pub fn may_name(&self, node: &str, target: &str) -> bool {
+        let by_address = self
+            .addresses
+            .iter()
+            .any(|(h, p)| self.process_name(node, h, *p) == target);
+        let by_sentinels = self.master.is_some()
+            && target
+                .strip_prefix(node)
+                .and_then(|r| r.strip_prefix('-'))
+                .and_then(|r| r.rsplit_once('-'))
+                .is_some_and(|(host, port)| {
+                    !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
+                });
+        by_address || by_sentinels
+    }
+}
+
 /// A topology node's kind and its settings. [`KindName`], its tag, names
 /// the kind in YAML, `up --json`, reports and the dashboard.
 #[derive(Debug, Clone, strum::EnumDiscriminants)]

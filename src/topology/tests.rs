@@ -224,3 +224,29 @@ fn an_external_user_needs_a_password_variable() {
     assert_eq!(e.problems[0].path, "nodes.a.external.user", "{e}");
     assert!(e.problems[0].message.contains("needs password_env"), "{e}");
 }
+
+#[test]
+fn an_external_nodes_processes_are_named_as_targets_will_find_them() {
+    let one = parse("name: x\nnodes:\n  m:\n    kind: memcached\n    external: { addresses: [\"cache.internal:11211\", \"cache.internal:11212\"] }\n").unwrap();
+    let e = one.nodes[0].external.as_ref().unwrap();
+    assert_eq!(e.process_name("m", "cache.internal", 11211), "m-11211");
+    assert!(e.may_name("m", "m-11212"));
+    assert!(!e.may_name("m", "m-cache.internal-11212"));
+    assert!(!e.may_name("m", "m-11213"));
+    let two = parse("name: x\nnodes:\n  m:\n    kind: memcached\n    external: { addresses: [\"a.internal:11211\", \"b.internal:11211\"] }\n").unwrap();
+    let e = two.nodes[0].external.as_ref().unwrap();
+    assert_eq!(
+        e.process_name("m", "b.internal", 11211),
+        "m-b.internal-11211"
+    );
+    assert!(e.may_name("m", "m-b.internal-11211"));
+    assert!(!e.may_name("m", "m-11211"));
+    // Sentinels name their servers only at the start: any NODE-HOST-PORT.
+    let s = parse("name: x\nnodes:\n  c:\n    kind: redis-replicated\n    external: { addresses: [\"s.internal:26379\"], master: m }\n").unwrap();
+    let e = s.nodes[0].external.as_ref().unwrap();
+    assert!(e.may_name("c", "c-redis-1.internal-6379"));
+    assert!(e.may_name("c", "c-::1-6379"));
+    assert!(!e.may_name("c", "c-6379"));
+    assert!(!e.may_name("c", "c--6379"));
+    assert!(!e.may_name("c", "c-host-0"));
+}

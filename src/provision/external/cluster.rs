@@ -28,9 +28,10 @@ pub(super) async fn up(
         answers_within(ctx.timeout, &what, ping)
             .await
             .map_err(|e| unusable(format!("{what}: {e}")))?;
+        let name = ext.process_name(&node.name, host, port);
         handles.push(redis_handle(
             node,
-            ext,
+            name,
             (host, port),
             Role::Endpoint,
             &access.data,

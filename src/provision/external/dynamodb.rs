@@ -47,7 +47,14 @@ pub(super) async fn up(
         .addresses
         .first()
         .map_or(("", 443), |(h, p)| (h.as_str(), *p));
-    Ok(vec![handle(node, ext, (host, port), Role::Endpoint, shown)])
+    let name = ext.process_name(&node.name, host, port);
+    Ok(vec![handle(
+        node,
+        name,
+        (host, port),
+        Role::Endpoint,
+        shown,
+    )])
 }
 
 fn shown_region(region: &str) -> &str {

@@ -27,7 +27,8 @@ pub(super) async fn up(
             .await
             .map_err(|e| super::unusable(node, format!("{what}: {e}")))?;
         let url = format!("memcache://{}:{port}", bracketed(host));
-        let mut h = handle(node, ext, (host, port), Role::Endpoint, url);
+        let name = ext.process_name(&node.name, host, port);
+        let mut h = handle(node, name, (host, port), Role::Endpoint, url);
         if ctx.proxies {
             behind_proxy(&mut h).await?;
             version(&h.info.client_host(), h.info.client_port())

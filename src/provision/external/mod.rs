@@ -112,6 +112,18 @@ pub struct Removed {
     pub error: Option<String>,
 }
 
+impl Removed {
+    /// Both counts, and every error.
+    pub fn add(&mut self, other: Removed) {
+        self.removed += other.removed;
+        self.left += other.left;
+        self.error = match (self.error.take(), other.error) {
+            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
 /// Remove the keys of run `tag` (`sd:<tag>:*`) from the external Redis
 /// node behind `handles`: on the primary (the one its Sentinels name), on
 /// every master of a cluster. (Memcached and DynamoDB data is removed
@@ -143,22 +155,15 @@ fn unusable(node: &Node, message: String) -> ProvisionError {
     }
 }
 
-/// The handle of one address of an external node: `NODE-PORT`, or
-/// `NODE-HOST-PORT` when the node's addresses are on several hosts. Its
+/// The handle of process `name` of an external node, at `host:port`. Its
 /// URL names the host and the user, never a password.
 fn handle(
     node: &Node,
-    ext: &External,
+    name: String,
     (host, port): (&str, u16),
     role: Role,
     url: String,
 ) -> ProcessHandle {
-    let one_host = ext.addresses.iter().all(|(h, _)| h == host);
-    let name = if one_host {
-        format!("{}-{port}", node.name)
-    } else {
-        format!("{}-{host}-{port}", node.name)
-    };
     ProcessHandle::external(ProcessInfo {
         name,
         node: node.name.clone(),
@@ -174,10 +179,10 @@ fn handle(
     })
 }
 
-/// A Redis address's handle, reached with `access` on its host.
+/// A Redis process's handle, `name`, reached with `access` on its host.
 fn redis_handle(
     node: &Node,
-    ext: &External,
+    name: String,
     (host, port): (&str, u16),
     role: Role,
     access: &RedisAccess,
@@ -187,7 +192,7 @@ fn redis_handle(
         password: String::new(),
         ..access.clone()
     };
-    handle(node, ext, (host, port), role, redis_url(port, &shown)).with_redis(&access)
+    handle(node, name, (host, port), role, redis_url(port, &shown)).with_redis(&access)
 }
 
 /// Link faults act on the client link: put `h` behind a proxy on this

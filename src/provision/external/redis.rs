@@ -48,7 +48,8 @@ pub(super) async fn up(
                     .await
                     .map_err(|e| unusable(format!("{what}: {e}")))?;
                 // The strategies' user: on whatever host the Sentinels name.
-                let mut h = redis_handle(node, ext, (host, port), Role::Sentinel, sentinel);
+                let name = ext.process_name(&node.name, host, port);
+                let mut h = redis_handle(node, name, (host, port), Role::Sentinel, sentinel);
                 h.client_redis = Some(access.data.clone());
                 handles.push(h);
             }
@@ -64,7 +65,6 @@ pub(super) async fn up(
                 let named = (first_host.as_str(), first_port);
                 behind_proxies(
                     node,
-                    ext,
                     access,
                     sentinel,
                     master,
@@ -84,7 +84,8 @@ pub(super) async fn up(
             answers_within(ctx.timeout, &what, ping)
                 .await
                 .map_err(|e| unusable(format!("{what}: {e}")))?;
-            let mut h = redis_handle(node, ext, (host, port), Role::Endpoint, &access.data);
+            let name = ext.process_name(&node.name, host, port);
+            let mut h = redis_handle(node, name, (host, port), Role::Endpoint, &access.data);
             if ctx.proxies {
                 behind_proxy(&mut h).await?;
                 // Through the proxy, on this machine.
@@ -113,7 +114,6 @@ pub(super) async fn up(
 #[allow(clippy::too_many_arguments)]
 async fn behind_proxies(
     node: &Node,
-    ext: &External,
     access: &ExternalAccess,
     sentinel: &RedisAccess,
     master: &str,
@@ -146,7 +146,8 @@ async fn behind_proxies(
         ..access.data.clone()
     };
     for (host, port, role) in servers {
-        let mut h = redis_handle(node, ext, (&host, port), role, &access.data);
+        let name = External::server_name(&node.name, &host, port);
+        let mut h = redis_handle(node, name, (&host, port), role, &access.data);
         behind_proxy(&mut h).await?;
         RedisProbe::new(h.info.client_port(), &through)
             .query::<String>(&redis::cmd("PING"))
