@@ -991,3 +991,172 @@ expect:
         assert!(down.status.success(), "{}", said(&down));
     }
 }
+
+/// A memcached server with TLS only on its client port (and a plaintext
+/// port for the test's own look), its certificate valid for a DNS name and
+/// not for 127.0.0.1; killed with the guard.
+struct TlsMemcached {
+    child: std::process::Child,
+    tls_port: u16,
+    plain_port: u16,
+    ca_file: std::path::PathBuf,
+    other_ca_file: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TlsMemcached {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const MEMCACHED_NAME: &str = "memcached.staging.test";
+
+fn tls_memcached() -> TlsMemcached {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let dir = tempfile::tempdir().unwrap();
+    let authority = || {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        CertifiedIssuer::self_signed(p, KeyPair::generate().unwrap()).unwrap()
+    };
+    let ca = authority();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec![MEMCACHED_NAME.to_string()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    let path = |n: &str| dir.path().join(n);
+    std::fs::write(path("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(path("other-ca.pem"), authority().pem()).unwrap();
+    std::fs::write(path("cert.pem"), cert.pem()).unwrap();
+    std::fs::write(path("key.pem"), key.serialize_pem()).unwrap();
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (tls_port, plain_port) = (free(), free());
+    let mut cmd = Command::new("memcached");
+    if nix::unistd::geteuid().is_root() {
+        cmd.args(["-u", "root"]);
+    }
+    let child = cmd
+        .arg("-Z")
+        .arg("-o")
+        .arg(format!(
+            "ssl_chain_cert={},ssl_key={}",
+            path("cert.pem").display(),
+            path("key.pem").display()
+        ))
+        .arg("-l")
+        .arg(format!("127.0.0.1:{tls_port},notls:127.0.0.1:{plain_port}"))
+        .args(["-U", "0", "-m", "16"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", plain_port)).is_err() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    TlsMemcached {
+        child,
+        tls_port,
+        plain_port,
+        ca_file: path("ca.pem"),
+        other_ca_file: path("other-ca.pem"),
+        _dir: dir,
+    }
+}
+
+/// An external memcached that speaks TLS only, its certificate for a DNS
+/// name: checked for `server_name` also through the link proxy (on
+/// 127.0.0.1), which a partition cuts and heals; the run's keys deleted
+/// over TLS. Without `server_name`, or with another authority, it is exit
+/// 2 naming the node, before any load.
+#[test]
+fn an_external_tls_memcached_is_checked_for_its_server_name_also_through_the_proxy() {
+    let m = tls_memcached();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tls-memcached.yaml");
+    let scenario = |ca: &std::path::Path, server_name: &str| {
+        format!(
+            "name: staging-tls-memcached
+topology:
+  name: staging
+  nodes:
+    sessions:
+      kind: memcached
+      external:
+        addresses: [\"127.0.0.1:{port}\"]
+        ca_file: {ca}
+{server_name}strategies: [memcached]
+workload:
+  sessions: 200
+  duration: 3s
+  rates: {{ create: 40/s, read: 40/s, update: 40/s }}
+  ttl: 30m
+  op_timeout: 300ms
+timeline:
+  - {{ at: 1s, fault: partition, target: sessions-{port}, duration: 1s }}
+expect:
+  memcached.errors.timeout: \"> 0\"
+",
+            port = m.tls_port,
+            ca = ca.display(),
+        )
+    };
+    let named = format!("        server_name: {MEMCACHED_NAME}\n");
+    let drills = home();
+    for (ca, name, says) in [
+        (&m.ca_file, "", "not valid for name \"127.0.0.1\""),
+        (&m.other_ca_file, named.as_str(), "invalid peer certificate"),
+    ] {
+        std::fs::write(&file, scenario(ca, name)).unwrap();
+        let out = cli(&drills)
+            .args(["run", "--external"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", said(&out));
+        assert!(
+            said(&out).contains("external node `sessions` is not usable")
+                && said(&out).contains(says),
+            "{}",
+            said(&out)
+        );
+        assert!(run_dirs(&drills).is_empty());
+    }
+
+    std::fs::write(&file, scenario(&m.ca_file, &named)).unwrap();
+    let r = support::run_scenario(&file, &["--external"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let f = &r.report["faults"][0];
+    assert!(f["healed_ms"].as_u64().is_some(), "{f}");
+    let s = &r.report["strategies"]["memcached"];
+    assert!(s["errors"]["timeout"].as_u64().unwrap() > 0, "{s}");
+    assert!(s["acked_writes"].as_u64().unwrap() > 50, "{s}");
+    let cleanup = &r.report["external_cleanup"][0];
+    assert!(cleanup["removed"].as_u64().unwrap() > 30, "{cleanup}");
+    assert_eq!(cleanup["left"], 0, "{cleanup}");
+    // From outside, on the plaintext port: the server took the run's
+    // writes over TLS, and holds none of them now.
+    let stats = memcached(&format!("127.0.0.1:{}", m.plain_port), "stats");
+    let stat = |k: &str| -> u64 {
+        stats
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("STAT {k} ")))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    assert!(stat("total_items") > 50, "{stats}");
+    assert_eq!(stat("curr_items"), 0, "{stats}");
+}

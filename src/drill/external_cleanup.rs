@@ -13,7 +13,7 @@ use crate::provision::external::{EXCHANGE, Removed, remove_run_keys};
 use crate::report::ExternalCleanup;
 use crate::scenario::Scenario;
 use crate::store::dynamodb::{DynamoBackend, DynamoStore};
-use crate::store::memcached::MemcachedStore;
+use crate::store::memcached::{MemcachedStore, Server};
 use crate::store::{Backend, SessionStore, StrategyKind, namespace};
 use crate::topology::{DynamoEngine, Node, NodeKind};
 
@@ -70,14 +70,20 @@ async fn remove(
         NodeKind::Memcached(_) => {
             // Directly, never through a link proxy a fault may still hold;
             // in the order the strategy shards over.
-            let servers: Vec<(String, u16)> = handles
+            let servers: Vec<Server> = handles
                 .iter()
-                .map(|h| (h.info.host.clone(), h.info.port))
+                .map(|h| Server {
+                    host: h.info.host.clone(),
+                    port: h.info.port,
+                    name: h.info.host.clone(),
+                })
                 .collect();
+            let tls = handles.first().and_then(|h| h.client_tls.clone());
             let mut total = Removed::default();
             for kind in using(Backend::Memcached) {
                 let ns = namespace(tag, kind);
-                let store = MemcachedStore::new(&servers, &ns, CONCURRENCY, EXCHANGE);
+                let store =
+                    MemcachedStore::new(&servers, &ns, CONCURRENCY, EXCHANGE).with_tls(tls.clone());
                 total.add(remove_sessions(&store, sessions).await);
             }
             Ok(total)

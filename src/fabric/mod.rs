@@ -8,3 +8,4 @@ pub mod ports;
 pub mod powerfs;
 pub mod proxy;
 pub mod tls;
+pub mod tls_client;

@@ -137,6 +137,8 @@ pub struct ProcessHandle {
     /// How the strategies reach a Redis process when the node has ACL
     /// users (`client_user`); `None`: as sessiondrill does (`redis`).
     pub client_redis: Option<RedisAccess>,
+    /// TLS to a memcached server (an external node with `ca_file`).
+    pub client_tls: Option<crate::fabric::tls_client::ClientTls>,
 }
 
 impl ProcessHandle {
@@ -169,6 +171,7 @@ impl ProcessHandle {
             bus_proxy: None,
             bus_source: None,
             client_redis: None,
+            client_tls: None,
         }
     }
 

@@ -12,19 +12,31 @@ use async_trait::async_trait;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
+use tokio_rustls::client::TlsStream;
+use tokio_util::either::Either;
 
 use super::SessionStore;
 use super::error::{ErrorClass, OpError};
+use crate::fabric::tls_client::ClientTls;
 
-type Conn = BufReader<TcpStream>;
+/// A connection, plain or TLS.
+type Conn = BufReader<Either<TcpStream, Box<TlsStream<TcpStream>>>>;
 
 /// The longest value a `get` accepts (64 MiB; memcached's default item
 /// limit is 1 MiB), so that a hostile length cannot exhaust memory.
 const MAX_VALUE: usize = 64 << 20;
 
+/// Where a server is reached, and the name its TLS certificate is
+/// checked for (its own host, also when it is reached through a proxy).
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub host: String,
+    pub port: u16,
+    pub name: String,
+}
+
 struct Node {
-    host: String,
-    port: u16,
+    at: Server,
     slots: Vec<Mutex<Option<Conn>>>,
 }
 
@@ -32,29 +44,32 @@ pub struct MemcachedStore {
     nodes: Vec<Node>,
     namespace: String,
     timeout: Duration,
+    /// TLS to every server (an external node with an authority).
+    tls: Option<ClientTls>,
 }
 
 impl MemcachedStore {
-    /// `nodes`: each server's host and port, in the order sessions are
-    /// sharded over them.
-    pub fn new(
-        nodes: &[(String, u16)],
-        namespace: &str,
-        connections: usize,
-        timeout: Duration,
-    ) -> Self {
+    /// `servers` in the order sessions are sharded over them.
+    pub fn new(servers: &[Server], namespace: &str, connections: usize, timeout: Duration) -> Self {
         Self {
-            nodes: nodes
+            nodes: servers
                 .iter()
-                .map(|(host, port)| Node {
-                    host: host.clone(),
-                    port: *port,
+                .map(|at| Node {
+                    at: at.clone(),
                     slots: (0..connections.max(1)).map(|_| Mutex::new(None)).collect(),
                 })
                 .collect(),
             namespace: namespace.to_string(),
             timeout,
+            tls: None,
         }
+    }
+
+    /// Speak TLS to the servers (checked for the name `tls` says, else
+    /// for each server's host — the one it has, not its proxy's).
+    pub fn with_tls(mut self, tls: Option<ClientTls>) -> Self {
+        self.tls = tls;
+        self
     }
 
     /// The node a session lives on.
@@ -83,7 +98,13 @@ impl MemcachedStore {
         let work = async {
             let mut conn = match taken {
                 Some(c) => c,
-                None => BufReader::new(TcpStream::connect((node.host.as_str(), node.port)).await?),
+                None => {
+                    let tcp = TcpStream::connect((node.at.host.as_str(), node.at.port)).await?;
+                    BufReader::new(match &self.tls {
+                        Some(t) => Either::Right(Box::new(t.connect(tcp, &node.at.name).await?)),
+                        None => Either::Left(tcp),
+                    })
+                }
             };
             let v = f(&mut conn).await?;
             Ok::<_, std::io::Error>((v, conn))
@@ -103,7 +124,7 @@ impl MemcachedStore {
                 };
                 Err(OpError::new(
                     class,
-                    format!("memcached {}:{}: {e}", node.host, node.port),
+                    format!("memcached {}:{}: {e}", node.at.host, node.at.port),
                 ))
             }
             Err(_) => Err(OpError::timeout()),

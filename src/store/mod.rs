@@ -204,18 +204,24 @@ pub async fn build(
         }),
         StrategyKind::Memcached => {
             let group = w.targets.memcached.as_deref().ok_or("no memcached node")?;
-            let nodes: Vec<(String, u16)> = deployment
+            let handles: Vec<_> = deployment
                 .nodes
                 .iter()
                 .filter(|n| n.info.node == group)
-                .map(|n| (n.info.client_host(), n.info.client_port()))
                 .collect();
-            Arc::new(memcached::MemcachedStore::new(
-                &nodes,
-                &ns,
-                w.connections,
-                w.op_timeout,
-            ))
+            let servers: Vec<memcached::Server> = handles
+                .iter()
+                .map(|n| memcached::Server {
+                    host: n.info.client_host(),
+                    port: n.info.client_port(),
+                    name: n.info.host.clone(),
+                })
+                .collect();
+            let tls = handles.first().and_then(|h| h.client_tls.clone());
+            Arc::new(
+                memcached::MemcachedStore::new(&servers, &ns, w.connections, w.op_timeout)
+                    .with_tls(tls),
+            )
         }
     })
 }

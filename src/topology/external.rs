@@ -92,21 +92,39 @@ pub(super) fn external(
         );
     }
     if kind == KindName::Memcached {
-        // The memcached strategy speaks the plain text protocol.
+        // The text protocol has no users (SASL is the binary protocol's).
         for (field, given) in [
             ("user", spec.user.is_some()),
             ("password_env", spec.password_env.is_some()),
-            ("ca_file", spec.ca_file.is_some()),
         ] {
             if given {
                 c.at(
                     &format!("{at}.{field}"),
                     format!(
-                        "{field} does not apply to memcached: the memcached strategy speaks the plain text protocol (no SASL, no TLS)"
+                        "{field} does not apply to memcached: the memcached strategy speaks the text protocol, which has no authentication (SASL needs the binary protocol)"
                     ),
                 );
             }
         }
+        if spec.server_name.is_some() && spec.ca_file.is_none() {
+            c.at(
+                &format!("{at}.server_name"),
+                "server_name applies with TLS: name the authority in ca_file",
+            );
+        }
+    } else if spec.server_name.is_some() {
+        c.at(
+            &format!("{at}.server_name"),
+            "server_name applies to memcached only: redis-rs checks a Redis certificate for the host it connects to, so name each server by a host its certificate is valid for",
+        );
+    }
+    if let Some(n) = &spec.server_name
+        && !valid_host(n)
+    {
+        c.at(
+            &format!("{at}.server_name"),
+            format!("server_name {n:?} is not a host name"),
+        );
     }
     if spec.user.is_some() && spec.password_env.is_none() {
         c.at(
@@ -149,12 +167,21 @@ pub(super) fn external(
     }
     External {
         addresses,
+        server_name: spec.server_name.clone(),
         master: spec.master.clone(),
         user: spec.user.clone(),
         password_env: spec.password_env.clone(),
         sentinel_password_env: spec.sentinel_password_env.clone(),
         ca_file,
     }
+}
+
+/// A host name or address as certificates name them.
+fn valid_host(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 253
+        && h.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:".contains(&b))
 }
 
 /// `HOST:PORT` (`[V6]:PORT` too), the port from 1 to 65535.
@@ -165,12 +192,7 @@ pub(super) fn split_address(a: &str) -> Option<(String, u16)> {
         .and_then(|h| h.strip_suffix(']'))
         .unwrap_or(host);
     let port: u16 = port.parse().ok().filter(|&p| p > 0)?;
-    let ok = !host.is_empty()
-        && host.len() <= 253
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b".-:".contains(&b));
-    ok.then(|| (host.to_string(), port))
+    valid_host(host).then(|| (host.to_string(), port))
 }
 
 fn valid_word(s: &str) -> bool {

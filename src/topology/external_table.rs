@@ -22,6 +22,7 @@ pub(super) fn external(c: &mut Problems<'_>, at: &str, spec: &ExternalSpec) -> E
             spec.sentinel_password_env.is_some(),
         ),
         ("ca_file", spec.ca_file.is_some()),
+        ("server_name", spec.server_name.is_some()),
     ] {
         if given {
             c.at(
@@ -68,6 +69,7 @@ pub(super) fn external(c: &mut Problems<'_>, at: &str, spec: &ExternalSpec) -> E
         password_env: None,
         sentinel_password_env: None,
         ca_file: None,
+        server_name: None,
     }
 }
 

@@ -55,6 +55,9 @@ pub struct External {
     pub password_env: Option<String>,
     pub sentinel_password_env: Option<String>,
     pub ca_file: Option<PathBuf>,
+    /// The name certificates are checked for instead of the host
+    /// (memcached).
+    pub server_name: Option<String>,
 }
 
 impl External {

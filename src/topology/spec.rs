@@ -163,6 +163,9 @@ pub struct ExternalSpec {
     /// The authority (PEM) the servers' TLS certificates verify against:
     /// TLS when given.
     pub ca_file: Option<String>,
+    /// The name the servers' certificates are checked for, when it is not
+    /// the address's host (memcached only).
+    pub server_name: Option<String>,
 }
 
 /// One ACL user: its password comes from the environment, never from the

@@ -92,7 +92,7 @@ pub async fn up(
             redis::up(ctx, node, ext, access).await
         }
         NodeKind::RedisCluster(_) => cluster::up(ctx, node, ext, access).await,
-        NodeKind::Memcached(_) => memcached::up(ctx, node, ext).await,
+        NodeKind::Memcached(_) => memcached::up(ctx, node, ext, access).await,
         NodeKind::Dynamodb(_) => dynamodb::up(ctx, node, ext).await,
         NodeKind::Dax(_) => Err(unusable(
             node,
