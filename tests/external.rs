@@ -12,6 +12,19 @@ use support::{cli, home, run_dirs, topology_path};
 /// The staging system's password, as its operators would hand it over.
 const ENV: &str = "SD_TEST_STAGING_PASSWORD";
 
+/// `validate FILE` in `home` is exit 2 and says `says`.
+fn refused(home: &support::TestHome, file: &std::path::Path, says: &str) {
+    let out = cli(home).arg("validate").arg(file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
+    assert!(said(&out).contains(says), "{}", said(&out));
+}
+
+/// `down` of the staging system in `home`.
+fn down(home: &support::TestHome) {
+    let out = cli(home).arg("down").output().unwrap();
+    assert!(out.status.success(), "{}", said(&out));
+}
+
 fn said(o: &std::process::Output) -> String {
     format!(
         "{}{}",
@@ -248,13 +261,9 @@ workload:
         ),
     )
     .unwrap();
-    let out = cli(&drills).arg("validate").arg(&file).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
-    assert!(said(&out).contains("is an external node"), "{}", said(&out));
+    refused(&drills, &file, "is an external node");
     std::fs::write(&file, scenario("{ create: 150/s, read: 150/s }", "")).unwrap();
-    let out = cli(&drills).arg("validate").arg(&file).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
-    assert!(said(&out).contains("more than the 200/s"), "{}", said(&out));
+    refused(&drills, &file, "more than the 200/s");
     // ... unless the scenario says the system is ours to load.
     let raised = scenario("{ create: 150/s, read: 150/s }", "")
         .replace("  ttl: 30m\n", "  ttl: 30m\n  max_rate: 400/s\n");
@@ -266,23 +275,14 @@ workload:
         .replace("strategies: [redis]", "strategies: [redis, redis-presence]")
         .replace("  ttl: 30m\n", "  ttl: 30m\n  prefill: true\n");
     std::fs::write(&file, more).unwrap();
-    let out = cli(&drills).arg("validate").arg(&file).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
-    assert!(
-        said(&out).contains(
-            "one strategy runs, `redis`, `memcached`, `dynamodb`, `write-through` or `cache-aside`"
-        ),
-        "{}",
-        said(&out)
+    refused(
+        &drills,
+        &file,
+        "one strategy runs, `redis`, `memcached`, `dynamodb`, `write-through` or `cache-aside`",
     );
-    assert!(
-        said(&out).contains("prefill writes every session"),
-        "{}",
-        said(&out)
-    );
+    refused(&drills, &file, "prefill writes every session");
 
-    let down = cli(&staging).arg("down").output().unwrap();
-    assert!(down.status.success(), "{}", said(&down));
+    down(&staging);
 }
 
 /// The shipped examples validate, and stop before any traffic: without
@@ -387,8 +387,7 @@ expect:
     assert_eq!(cleanup["left"], 0, "{cleanup}");
     assert!(cleanup["removed"].as_u64().unwrap() > 50, "{cleanup}");
     assert_eq!(redis_cli(&ca, &url, &["--scan", "--pattern", "sd:*"]), "");
-    let down = cli(&staging).arg("down").output().unwrap();
-    assert!(down.status.success(), "{}", said(&down));
+    down(&staging);
 }
 
 /// The ports of the staging system's processes in `role`, as
@@ -479,15 +478,8 @@ workload:
         scenario("timeline:\n  - { at: 1s, fault: partition, target: sessions, duration: 1s }\n"),
     )
     .unwrap();
-    let out = cli(&home()).arg("validate").arg(&file).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
-    assert!(
-        said(&out).contains("`sessions` is an external node"),
-        "{}",
-        said(&out)
-    );
-    let down = cli(&staging).arg("down").output().unwrap();
-    assert!(down.status.success(), "{}", said(&down));
+    refused(&home(), &file, "`sessions` is an external node");
+    down(&staging);
 }
 
 /// One text-protocol command to memcached at `addr`: the reply up to END
@@ -604,8 +596,7 @@ expect:
             .unwrap();
         assert!(total.trim().parse::<u64>().unwrap() > 10, "{a}: {stats}");
     }
-    let down = cli(&staging).arg("down").output().unwrap();
-    assert!(down.status.success(), "{}", said(&down));
+    down(&staging);
 }
 
 /// Items of `table` at `url` whose key starts with `SESSION#`, counted by
@@ -711,34 +702,19 @@ workload:
         ),
     ] {
         std::fs::write(&file, scenario("sessions", timeline)).unwrap();
-        let out = cli(&drills).arg("validate").arg(&file).output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{}", said(&out));
-        assert!(said(&out).contains(says), "{}", said(&out));
+        refused(&drills, &file, says);
     }
     let dax = scenario("sessions", "").replace(
         "        table: sessions\n",
         "        table: sessions\n    dax:\n      kind: dax\n",
     );
     std::fs::write(&file, dax).unwrap();
-    let out = cli(&drills).arg("validate").arg(&file).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
-    assert!(
-        said(&out).contains("a dax node of ours does not front"),
-        "{}",
-        said(&out)
-    );
+    refused(&drills, &file, "a dax node of ours does not front");
     let remote = "name: x\nnodes:\n  d:\n    kind: dynamodb\n    engine: endpoint\n    endpoint: https://dynamodb.eu-west-1.amazonaws.com\n";
     std::fs::write(&file, remote).unwrap();
-    let out = cli(&drills).arg("validate").arg(&file).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
-    assert!(
-        said(&out).contains("is not on this machine"),
-        "{}",
-        said(&out)
-    );
+    refused(&drills, &file, "is not on this machine");
 
-    let down = cli(&staging).arg("down").output().unwrap();
-    assert!(down.status.success(), "{}", said(&down));
+    down(&staging);
 }
 
 /// A partition on the client link of an external Sentinel-managed primary:
@@ -828,8 +804,7 @@ expect:
         redis_cli(&ca, &server_url, &["--scan", "--pattern", "sd:*"]),
         ""
     );
-    let down = cli(&staging).arg("down").output().unwrap();
-    assert!(down.status.success(), "{}", said(&down));
+    down(&staging);
 }
 
 /// An interruption while an external node is still being checked (here a
@@ -987,8 +962,7 @@ expect:
     );
     assert_eq!(session_items(&dynamo_url, "sessions"), 0);
     for h in [&redis_staging, &dynamo_staging] {
-        let down = cli(h).arg("down").output().unwrap();
-        assert!(down.status.success(), "{}", said(&down));
+        down(h);
     }
 }
 
@@ -1023,7 +997,8 @@ fn tls_memcached() -> TlsMemcached {
     };
     let ca = authority();
     let key = KeyPair::generate().unwrap();
-    let cert = CertificateParams::new(vec![MEMCACHED_NAME.to_string()])
+    // Valid for two names, not for 127.0.0.1.
+    let cert = CertificateParams::new(vec![MEMCACHED_NAME.to_string(), "localhost".to_string()])
         .unwrap()
         .signed_by(&key, &ca)
         .unwrap();
@@ -1085,7 +1060,7 @@ fn an_external_tls_memcached_is_checked_for_its_server_name_also_through_the_pro
     let m = tls_memcached();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tls-memcached.yaml");
-    let scenario = |ca: &std::path::Path, server_name: &str| {
+    let scenario_at = |host: &str, ca: &std::path::Path, server_name: &str| {
         format!(
             "name: staging-tls-memcached
 topology:
@@ -1094,7 +1069,7 @@ topology:
     sessions:
       kind: memcached
       external:
-        addresses: [\"127.0.0.1:{port}\"]
+        addresses: [\"{host}:{port}\"]
         ca_file: {ca}
 {server_name}strategies: [memcached]
 workload:
@@ -1112,6 +1087,8 @@ expect:
             ca = ca.display(),
         )
     };
+    let scenario =
+        |ca: &std::path::Path, server_name: &str| scenario_at("127.0.0.1", ca, server_name);
     let named = format!("        server_name: {MEMCACHED_NAME}\n");
     let drills = home();
     for (ca, name, says) in [
@@ -1136,12 +1113,18 @@ expect:
 
     std::fs::write(&file, scenario(&m.ca_file, &named)).unwrap();
     let r = support::run_scenario(&file, &["--external"], &[]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.code, 0,
+        "{}\n{}\n{}",
+        r.stderr, r.report["external_cleanup"], r.report["expectations"]
+    );
     let f = &r.report["faults"][0];
     assert!(f["healed_ms"].as_u64().is_some(), "{f}");
     let s = &r.report["strategies"]["memcached"];
     assert!(s["errors"]["timeout"].as_u64().unwrap() > 0, "{s}");
     assert!(s["acked_writes"].as_u64().unwrap() > 50, "{s}");
+    let errors: Vec<&String> = s["errors"].as_object().unwrap().keys().collect();
+    assert_eq!(errors, ["timeout"], "{s}");
     let cleanup = &r.report["external_cleanup"][0];
     assert!(cleanup["removed"].as_u64().unwrap() > 30, "{cleanup}");
     assert_eq!(cleanup["left"], 0, "{cleanup}");
@@ -1159,4 +1142,17 @@ expect:
     };
     assert!(stat("total_items") > 50, "{stats}");
     assert_eq!(stat("curr_items"), 0, "{stats}");
+
+    // Named by a host its certificate is valid for, without server_name:
+    // through the proxy (on 127.0.0.1, which it is not valid for) the
+    // client still checks that host.
+    std::fs::write(&file, scenario_at("localhost", &m.ca_file, "")).unwrap();
+    let r = support::run_scenario(&file, &["--external"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = &r.report["strategies"]["memcached"];
+    assert!(s["acked_writes"].as_u64().unwrap() > 50, "{s}");
+    // Only the partition's timeouts: no handshake failed.
+    let errors: Vec<&String> = s["errors"].as_object().unwrap().keys().collect();
+    assert_eq!(errors, ["timeout"], "{s}");
+    assert_eq!(r.report["external_cleanup"][0]["left"], 0, "{}", r.report);
 }

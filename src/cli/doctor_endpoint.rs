@@ -29,8 +29,9 @@ pub struct EndpointArgs {
     /// or a DynamoDB `http(s)://` endpoint.
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
-    /// The certificate authority (PEM) a `rediss://` server is verified
-    /// against (a run's `ca.pem`, or your provider's bundle).
+    /// The certificate authority (PEM) a `rediss://` server, or a
+    /// `memcached://` server then spoken to over TLS, is verified against
+    /// (a run's `ca.pem`, or your provider's bundle).
     #[arg(long, value_name = "FILE", requires = "endpoint")]
     pub ca: Option<PathBuf>,
     /// The environment variable holding the Redis password.
@@ -54,7 +55,7 @@ pub async fn run(args: &EndpointArgs, url: &str) -> u8 {
     let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
     let result = match scheme.as_deref() {
         Some("redis" | "rediss") => redis(args, url).await,
-        Some("memcached" | "memcache") => memcached(url).await,
+        Some("memcached" | "memcache") => memcached(args, url).await,
         Some("http" | "https") => dynamodb(args, url).await,
         _ => Err(Failed(format!(
             "{} is not an endpoint URL: redis://, rediss://, memcached:// or http(s):// (DynamoDB)",
@@ -289,10 +290,33 @@ fn connect_failure(e: &redis::RedisError, tls: bool, user: &Option<String>) -> S
     }
 }
 
-async fn memcached(url: &str) -> Result<(), Failed> {
+async fn memcached(args: &EndpointArgs, url: &str) -> Result<(), Failed> {
     let (_, host, port) = parse(url)?;
     let (stream, _) = reach(&host, port).await?;
-    let (read, mut write) = stream.into_split();
+    // With --ca, TLS checked for the URL's host (as a drill's ca_file).
+    match &args.ca {
+        Some(ca) => {
+            let pem = std::fs::read(ca)
+                .map_err(|e| Failed(format!("tls        {}: {e}", ca.display())))?;
+            let tls = crate::fabric::tls_client::ClientTls::new(&pem, None)
+                .map_err(|e| Failed(format!("tls        {e}")))?;
+            let stream = tls
+                .connect(stream, &host)
+                .await
+                .map_err(|e| Failed(format!("tls        {e}")))?;
+            ok("tls", format!("verified against {}", ca.display()));
+            memcached_version(stream).await
+        }
+        None => memcached_version(stream).await,
+    }
+}
+
+/// `version` a few times over `stream`: the server, and the latency.
+async fn memcached_version<S>(stream: S) -> Result<(), Failed>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let (read, mut write) = tokio::io::split(stream);
     let mut read = BufReader::new(read);
     let mut samples = Vec::with_capacity(SAMPLES);
     let mut version = String::new();
@@ -300,6 +324,7 @@ async fn memcached(url: &str) -> Result<(), Failed> {
         let start = Instant::now();
         let answer = async {
             write.write_all(b"version\r\n").await?;
+            write.flush().await?;
             let mut line = String::new();
             read.read_line(&mut line).await?;
             Ok::<_, std::io::Error>(line)

@@ -132,6 +132,13 @@ impl MemcachedStore {
     }
 }
 
+/// Write a command and flush it: over TLS the bytes may otherwise stay in
+/// the session's buffer while we wait for the reply.
+async fn send(c: &mut Conn, bytes: &[u8]) -> std::io::Result<()> {
+    c.get_mut().write_all(bytes).await?;
+    c.get_mut().flush().await
+}
+
 fn protocol_error(line: &str) -> std::io::Error {
     std::io::Error::other(format!("unexpected reply {:?}", line.trim_end()))
 }
@@ -144,7 +151,7 @@ impl SessionStore for MemcachedStore {
         let exp = ttl.as_secs().clamp(1, 30 * 24 * 3600);
         self.with_conn(id, async |c: &mut Conn| {
             let cmd = format!("set {key} 0 {exp} {}\r\n{value}\r\n", value.len());
-            c.get_mut().write_all(cmd.as_bytes()).await?;
+            send(c, cmd.as_bytes()).await?;
             let mut line = String::new();
             c.read_line(&mut line).await?;
             if line == "STORED\r\n" {
@@ -159,9 +166,7 @@ impl SessionStore for MemcachedStore {
     async fn get(&self, id: u64) -> Result<Option<String>, OpError> {
         let key = Self::key(&self.namespace, id);
         self.with_conn(id, async |c: &mut Conn| {
-            c.get_mut()
-                .write_all(format!("get {key}\r\n").as_bytes())
-                .await?;
+            send(c, format!("get {key}\r\n").as_bytes()).await?;
             let mut line = String::new();
             c.read_line(&mut line).await?;
             if line == "END\r\n" {
@@ -191,9 +196,7 @@ impl SessionStore for MemcachedStore {
     async fn delete(&self, id: u64) -> Result<(), OpError> {
         let key = Self::key(&self.namespace, id);
         self.with_conn(id, async |c: &mut Conn| {
-            c.get_mut()
-                .write_all(format!("delete {key}\r\n").as_bytes())
-                .await?;
+            send(c, format!("delete {key}\r\n").as_bytes()).await?;
             let mut line = String::new();
             c.read_line(&mut line).await?;
             match line.as_str() {

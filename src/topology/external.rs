@@ -119,7 +119,7 @@ pub(super) fn external(
         );
     }
     if let Some(n) = &spec.server_name
-        && !valid_host(n)
+        && tokio_rustls::rustls::pki_types::ServerName::try_from(n.as_str()).is_err()
     {
         c.at(
             &format!("{at}.server_name"),

@@ -180,6 +180,24 @@ fn an_external_node_names_where_it_is_and_configures_nothing_else() {
             "does not apply to memcached",
         ),
         (
+            "name: x\nnodes:\n  a:\n    kind: redis\n    external: { addresses: [\"h:1\"], ca_file: /ca.pem, server_name: h.internal }\n",
+            "nodes.a.external.server_name",
+            5,
+            "applies to memcached only",
+        ),
+        (
+            "name: x\nnodes:\n  a:\n    kind: memcached\n    external: { addresses: [\"h:1\"], server_name: h.internal }\n",
+            "nodes.a.external.server_name",
+            5,
+            "applies with TLS",
+        ),
+        (
+            "name: x\nnodes:\n  a:\n    kind: memcached\n    external: { addresses: [\"h:1\"], ca_file: /ca.pem, server_name: \"a..b\" }\n",
+            "nodes.a.external.server_name",
+            5,
+            "is not a host name",
+        ),
+        (
             "name: x\nnodes:\n  a:\n    kind: redis-cluster\n    external: { addresses: [\"h:1\"], master: m }\n",
             "nodes.a.external.master",
             5,

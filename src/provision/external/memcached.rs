@@ -73,6 +73,7 @@ async fn version(
     async fn ask<S: AsyncRead + AsyncWrite + Unpin>(s: S) -> std::io::Result<String> {
         let mut c = BufReader::new(s);
         c.get_mut().write_all(b"version\r\n").await?;
+        c.get_mut().flush().await?;
         let mut line = String::new();
         c.read_line(&mut line).await?;
         Ok(line)
