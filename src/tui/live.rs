@@ -109,6 +109,9 @@ pub async fn run(
     loop {
         tokio::select! {
             _ = frame.tick() => {
+                if super::terminal::hung_up() {
+                    return Ok(Exit::Quit);
+                }
                 live.refresh(&mut state);
                 if live.drill.as_ref().is_some_and(|d| d.engine.is_done()) {
                     live.finish(&mut state, guard).await?;

@@ -32,6 +32,27 @@ impl TerminalGuard {
     }
 }
 
+/// Whether the terminal went away (its other end closed: a closed window,
+/// a killed tmux, a dropped SSH connection), seen on stdin or stdout
+/// without waiting. SIGHUP says so too, but is not the only witness: a
+/// dashboard whose terminal hung up without it ever arriving was seen
+/// running its drill on, twice in about 160 tmux hang-ups under CPU load.
+pub fn hung_up() -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
+    let (stdin, stdout) = (io::stdin(), io::stdout());
+    let mut fds = [
+        PollFd::new(stdin.as_fd(), PollFlags::empty()),
+        PollFd::new(stdout.as_fd(), PollFlags::empty()),
+    ];
+    if poll(&mut fds, PollTimeout::ZERO).is_err() {
+        return false;
+    }
+    let gone = PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL;
+    fds.iter()
+        .any(|f| f.revents().is_some_and(|r| r.intersects(gone)))
+}
+
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
         restore();
