@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use crossterm::event::{Event as TermEvent, KeyEventKind};
 use futures::StreamExt;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc;
@@ -65,7 +65,7 @@ pub async fn run(
     guard: &mut TerminalGuard,
     scenario: Scenario,
     opts: &LiveOptions,
-    keys: &mut EventStream,
+    keys: &mut super::keys::Keys,
     signals: &mut Signals,
 ) -> Result<Exit, String> {
     let name = scenario.name.clone();

@@ -5,6 +5,7 @@
 mod action;
 pub mod catalog;
 mod fault_keys;
+mod keys;
 mod live;
 pub mod state;
 mod terminal;
@@ -14,7 +15,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEventKind, KeyModifiers};
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers};
 use futures::StreamExt;
 
 use crate::drill::DrillOptions;
@@ -104,10 +105,16 @@ pub async fn run(args: TuiOptions, home: Home) -> u8 {
             return 1;
         }
     };
-    // One stream of terminal events for the whole session: crossterm's
-    // reader is global, and a second stream waits for the first one's
-    // reader thread (forever, once the terminal has hung up).
-    let mut keys = EventStream::new();
+    // One stream of terminal events for the whole session, on its own
+    // thread (keys.rs).
+    let mut keys = match keys::Keys::new() {
+        Ok(k) => k,
+        Err(e) => {
+            drop(guard);
+            eprintln!("error: reading the terminal: {e}");
+            return 1;
+        }
+    };
     let result = match first {
         Some(scenario) => live::run(&mut guard, scenario, &opts, &mut keys, &mut signals)
             .await
@@ -128,7 +135,7 @@ async fn pick_and_run(
     guard: &mut TerminalGuard,
     args: &TuiOptions,
     opts: &LiveOptions,
-    keys: &mut EventStream,
+    keys: &mut keys::Keys,
     signals: &mut live::Signals,
 ) -> Result<(), String> {
     let dir = args.scenarios.clone().unwrap_or_else(catalog::default_dir);
