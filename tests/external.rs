@@ -12,6 +12,23 @@ use support::{cli, home, run_dirs, topology_path};
 /// The staging system's password, as its operators would hand it over.
 const ENV: &str = "SD_TEST_STAGING_PASSWORD";
 
+/// The staging system's Sentinels as an external node `name` of a
+/// topology (the block under `nodes:`), its passwords in [`ENV`].
+fn sentinel_node(name: &str, sentinels: &[String], ca: &str) -> String {
+    format!(
+        "    {name}:
+      kind: redis-replicated
+      external:
+        addresses: [{}]
+        master: cache
+        password_env: {ENV}
+        sentinel_password_env: {ENV}
+        ca_file: {ca}
+",
+        sentinels.join(", ")
+    )
+}
+
 /// `validate FILE` in `home` is exit 2 and says `says`.
 fn refused(home: &support::TestHome, file: &std::path::Path, says: &str) {
     let out = cli(home).arg("validate").arg(file).output().unwrap();
@@ -99,35 +116,22 @@ fn a_sentinel_managed_tls_redis_is_drilled_from_outside_and_left_clean() {
         url: server_url,
         password,
     } = staging("replicated-sentinel-tls.yaml", "primary");
-    let nodes = report["nodes"].as_array().unwrap();
-    let sentinels: Vec<String> = nodes
-        .iter()
-        .filter(|n| n["role"] == "sentinel")
-        .map(|n| format!("\"127.0.0.1:{}\"", n["port"]))
-        .collect();
+    let sentinels = addresses(&report, "sentinel");
     assert_eq!(sentinels.len(), 3);
+    let node = sentinel_node("staging", &sentinels, &ca);
     let scenario = |rates: &str, timeline: &str| {
         format!(
             "name: staging-drill
 topology:
   name: staging
   nodes:
-    staging:
-      kind: redis-replicated
-      external:
-        addresses: [{}]
-        master: cache
-        password_env: {ENV}
-        sentinel_password_env: {ENV}
-        ca_file: {ca}
-strategies: [redis]
+{node}strategies: [redis]
 workload:
   sessions: 300
   duration: 2s
   rates: {rates}
   ttl: 30m
-{timeline}",
-            sentinels.join(", ")
+{timeline}"
         )
     };
     let dir = tempfile::tempdir().unwrap();
@@ -746,15 +750,7 @@ fn a_partition_on_an_external_sentinel_primarys_client_link_is_injected_and_heal
 topology:
   name: staging
   nodes:
-    staging:
-      kind: redis-replicated
-      external:
-        addresses: [{}]
-        master: cache
-        password_env: {ENV}
-        sentinel_password_env: {ENV}
-        ca_file: {ca}
-strategies: [redis]
+{}strategies: [redis]
 workload:
   sessions: 300
   duration: 4s
@@ -767,7 +763,7 @@ expect:
   redis.errors.timeout: \"> 0\"
   redis.lost: \"== 0\"
 ",
-            sentinels.join(", ")
+            sentinel_node("staging", &sentinels, &ca)
         ),
     )
     .unwrap();
@@ -907,15 +903,7 @@ fn write_through_over_an_external_sentinel_redis_and_dynamodb_table_loses_nothin
 topology:
   name: staging
   nodes:
-    cache:
-      kind: redis-replicated
-      external:
-        addresses: [{}]
-        master: cache
-        password_env: {ENV}
-        sentinel_password_env: {ENV}
-        ca_file: {ca}
-    sessions:
+{}    sessions:
       kind: dynamodb
       external:
         endpoint: {dynamo_url}
@@ -933,7 +921,7 @@ timeline:
 expect:
   write-through.lost: \"== 0\"
 ",
-            sentinels.join(", ")
+            sentinel_node("cache", &sentinels, &ca)
         ),
     )
     .unwrap();
