@@ -60,19 +60,7 @@ pub async fn up(
             dynamo::answers(&client).await
         })
         .await?;
-        let info = ProcessInfo {
-            name,
-            node: group.to_string(),
-            kind: KIND,
-            role,
-            host: HOST.to_string(),
-            port,
-            pid: None,
-            container: None,
-            url: url(port),
-            proxy_port: None,
-            peer_port: None,
-        };
+        let info = ProcessInfo::at(name, group, KIND, role, &HOST.to_string(), port, url(port));
         handles.push(ProcessHandle::local(info, proc, dir));
     }
     Ok(handles)

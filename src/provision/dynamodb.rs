@@ -70,19 +70,15 @@ async fn embedded(
     })
     .await?;
     create_tables(&client, group, cfg).await?;
-    let info = ProcessInfo {
-        name: group.to_string(),
-        node: group.to_string(),
-        kind: KIND,
-        role: Role::Server,
-        host: HOST.to_string(),
+    let info = ProcessInfo::at(
+        group.to_string(),
+        group,
+        KIND,
+        Role::Server,
+        &HOST.to_string(),
         port,
-        pid: None,
-        container: None,
         url,
-        proxy_port: None,
-        peer_port: None,
-    };
+    );
     Ok(vec![ProcessHandle::local(info, proc, dir).with_fs(fs)])
 }
 
@@ -99,19 +95,15 @@ async fn endpoint(
     .await?;
     create_tables(&client, group, cfg).await?;
     let (host, port) = host_port(url);
-    let info = ProcessInfo {
-        name: group.to_string(),
-        node: group.to_string(),
-        kind: KIND,
-        role: Role::Endpoint,
-        host,
+    let info = ProcessInfo::at(
+        group.to_string(),
+        group,
+        KIND,
+        Role::Endpoint,
+        &host,
         port,
-        pid: None,
-        container: None,
-        url: url.to_string(),
-        proxy_port: None,
-        peer_port: None,
-    };
+        url.to_string(),
+    );
     Ok(vec![ProcessHandle::external(info)])
 }
 

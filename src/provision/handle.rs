@@ -82,6 +82,32 @@ pub struct ProcessInfo {
 }
 
 impl ProcessInfo {
+    /// Process `name` of node `node` at `host:port`: no pid or container
+    /// yet ([`ProcessHandle::local`] fills them in), no proxies.
+    pub fn at(
+        name: String,
+        node: &str,
+        kind: KindName,
+        role: Role,
+        host: &str,
+        port: u16,
+        url: String,
+    ) -> Self {
+        Self {
+            name,
+            node: node.to_string(),
+            kind,
+            role,
+            host: host.to_string(),
+            port,
+            pid: None,
+            container: None,
+            url,
+            proxy_port: None,
+            peer_port: None,
+        }
+    }
+
     /// The port clients use: the proxy's, else the node's.
     pub fn client_port(&self) -> u16 {
         self.proxy_port.unwrap_or(self.port)

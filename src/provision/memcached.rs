@@ -47,19 +47,15 @@ pub async fn up(
     let mut handles = Vec::new();
     for (name, port, mut proc, dir) in started {
         ctx.wait_ready(&name, &mut proc, || version(port)).await?;
-        let info = ProcessInfo {
-            name: name.clone(),
-            node: group.to_string(),
-            kind: KindName::Memcached,
-            role: Role::Server,
-            host: HOST.to_string(),
+        let info = ProcessInfo::at(
+            name.clone(),
+            group,
+            KindName::Memcached,
+            Role::Server,
+            &HOST.to_string(),
             port,
-            pid: None,
-            container: None,
-            url: format!("memcache://{HOST}:{port}"),
-            proxy_port: None,
-            peer_port: None,
-        };
+            format!("memcache://{HOST}:{port}"),
+        );
         handles.push(ProcessHandle::local(info, proc, dir));
     }
     Ok(handles)

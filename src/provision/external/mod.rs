@@ -164,19 +164,15 @@ fn handle(
     role: Role,
     url: String,
 ) -> ProcessHandle {
-    ProcessHandle::external(ProcessInfo {
+    ProcessHandle::external(ProcessInfo::at(
         name,
-        node: node.name.clone(),
-        kind: KindName::from(&node.kind),
+        &node.name,
+        KindName::from(&node.kind),
         role,
-        host: host.to_string(),
+        host,
         port,
-        pid: None,
-        container: None,
         url,
-        proxy_port: None,
-        peer_port: None,
-    })
+    ))
 }
 
 /// A Redis process's handle, `name`, reached with `access` on its host.

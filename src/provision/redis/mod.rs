@@ -110,19 +110,15 @@ impl Started {
         access: &RedisAccess,
     ) -> ProcessHandle {
         ProcessHandle::local(
-            ProcessInfo {
-                name: self.name,
-                node: group.to_string(),
+            ProcessInfo::at(
+                self.name,
+                group,
                 kind,
                 role,
-                host: crate::fabric::ports::HOST.to_string(),
-                port: self.port,
-                pid: None,
-                container: None,
-                url: redis_url(self.port, access),
-                proxy_port: None,
-                peer_port: None,
-            },
+                &crate::fabric::ports::HOST.to_string(),
+                self.port,
+                redis_url(self.port, access),
+            ),
             self.proc,
             self.dir,
         )
