@@ -225,6 +225,15 @@ impl ProcessHandle {
     }
 }
 
+/// `host` as a URL names it: an IPv6 address in brackets.
+pub fn url_host(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    }
+}
+
 /// A URL redis-cli (`-u`), redis-py and redis-rs all accept: the user is
 /// named (`default`) — redis-cli 7.0.15 sends no password for
 /// `redis://:PASSWORD@…` and gets NOAUTH — and the password is
@@ -237,8 +246,7 @@ pub fn redis_url(port: u16, access: &RedisAccess) -> String {
     let scheme = if access.tls() { "rediss" } else { "redis" };
     let host = match access.host.as_deref() {
         None => crate::fabric::ports::HOST.to_string(),
-        Some(h) if h.contains(':') => format!("[{h}]"),
-        Some(h) => h.to_string(),
+        Some(h) => url_host(h),
     };
     if access.password.is_empty() {
         let user = access

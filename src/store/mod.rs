@@ -255,11 +255,7 @@ fn redis_backend(w: &Wiring<'_>, d: &Deployment) -> Result<RedisBackend, String>
         NodeKind::RedisReplicated(_) => RedisTarget::Sentinel {
             // Ours are named after their node; an external node's Sentinels
             // know the primary by its own name.
-            master: node
-                .external
-                .as_ref()
-                .and_then(|e| e.master.clone())
-                .unwrap_or_else(|| group.to_string()),
+            master: d.master_name(group).to_string(),
             sentinel_access: control,
             sentinels: handles
                 .iter()

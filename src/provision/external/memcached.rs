@@ -8,7 +8,7 @@ use tokio::net::TcpStream;
 use super::{EXCHANGE, ExternalAccess, answers_within, behind_proxy, handle};
 use crate::fabric::tls_client::ClientTls;
 use crate::provision::ProvisionError;
-use crate::provision::handle::{ProcessHandle, Role};
+use crate::provision::handle::{ProcessHandle, Role, url_host};
 use crate::provision::launch::Ctx;
 use crate::topology::{External, Node};
 
@@ -37,7 +37,7 @@ pub(super) async fn up(
         answers_within(ctx.timeout, &what, ask)
             .await
             .map_err(|e| super::unusable(node, format!("{what}: {e}")))?;
-        let url = format!("memcache://{}:{port}", bracketed(host));
+        let url = format!("memcache://{}:{port}", url_host(host));
         let name = ext.process_name(&node.name, host, port);
         let mut h = handle(node, name, (host, port), Role::Endpoint, url);
         h.client_tls = tls.cloned();
@@ -52,14 +52,6 @@ pub(super) async fn up(
         handles.push(h);
     }
     Ok(handles)
-}
-
-fn bracketed(host: &str) -> String {
-    if host.contains(':') {
-        format!("[{host}]")
-    } else {
-        host.to_string()
-    }
 }
 
 /// `version` on the server at `host:port` (its name `named`, for TLS):
