@@ -70,16 +70,7 @@ pub async fn client(endpoint: &str, region: &str, policy: ClientPolicy) -> Clien
     } else {
         RetryConfig::standard().with_max_attempts(policy.max_attempts)
     };
-    // One TLS stack for every endpoint (rustls with ring; see Cargo.toml).
-    let mut http = aws_smithy_http_client::Builder::new();
-    if is_local(endpoint) {
-        http = http.pool_idle_timeout(LOCAL_POOL_IDLE);
-    }
-    let http = http
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
+    let http = http_client(endpoint);
     if is_local(endpoint) {
         let conf = aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())
@@ -111,6 +102,21 @@ pub async fn client(endpoint: &str, region: &str, policy: ClientPolicy) -> Clien
         loader = loader.endpoint_url(endpoint);
     }
     Client::new(&loader.load().await)
+}
+
+/// The HTTP client every AWS SDK client of ours is given for `endpoint`:
+/// one TLS stack for every endpoint and service (rustls with ring; see
+/// Cargo.toml), idle connections to a local endpoint kept shorter than our
+/// nodes keep them.
+pub fn http_client(endpoint: &str) -> aws_sdk_dynamodb::config::SharedHttpClient {
+    let mut http = aws_smithy_http_client::Builder::new();
+    if is_local(endpoint) {
+        http = http.pool_idle_timeout(LOCAL_POOL_IDLE);
+    }
+    http.tls_provider(tls::Provider::Rustls(
+        tls::rustls_provider::CryptoMode::Ring,
+    ))
+    .build_https()
 }
 
 /// Does the endpoint answer DynamoDB requests? (`ListTables`: the

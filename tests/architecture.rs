@@ -11,8 +11,9 @@ const LAYERS: &[&[&str]] = &[
     // Foundations: YAML errors, the event log, the DynamoDB client, the
     // fabric (ports, the TCP proxy, the power-loss filesystem).
     &["yaml", "events", "dynamo", "fabric"],
-    // What a topology is; our own node programs (the DAX node).
-    &["topology", "nodes"],
+    // What a topology is; our own node programs (the DAX node); the clouds'
+    // fault engines (FIS, ElastiCache).
+    &["topology", "nodes", "cloud"],
     // Bringing a topology up: processes, containers, their handles.
     &["provision"],
     // How the application keeps sessions; watching running processes.

@@ -369,7 +369,9 @@ expect:
             kinds.extend(s.timeline.iter().map(|e| e.fault.kind().name().to_string()));
         }
     }
-    for k in FaultKind::ALL {
+    // The clouds' kinds act on AWS: tests/cloud.rs fires them against
+    // moto's FIS and ElastiCache's recorded answers.
+    for k in FaultKind::ALL.iter().filter(|k| !k.is_cloud()) {
         assert!(
             kinds.iter().any(|n| n == k.name()),
             "no test fires {}",

@@ -34,6 +34,14 @@ const TOPOLOGY: &str = "topology:
     mc: { kind: memcached }
 ";
 
+/// A topology with an external node, for the clouds' fault kinds.
+const EXTERNAL: &str = "topology:
+  name: t
+  aws: { region: eu-west-1 }
+  nodes:
+    ext: { kind: redis, external: { addresses: [\"127.0.0.1:6379\"] } }
+";
+
 const WORKLOAD: &str = "workload: { sessions: 10, duration: 30s, rates: { create: 1/s } }\n";
 
 /// A timeline entry of `kind` that validation must accept: the node it
@@ -55,6 +63,9 @@ fn entry(kind: FaultKind, at: usize) -> String {
         FaultKind::Latency => ("cache", ", latency: 50ms, duration: 1s"),
         FaultKind::Bandwidth => ("cache", ", bandwidth: 10kb/s, duration: 1s"),
         FaultKind::Throttle => ("sessions", ", share: 10%, duration: 1s"),
+        // On the external node of EXTERNAL.
+        FaultKind::Fis => ("ext", ", template: EXT1a2b3c4d5e6f7"),
+        FaultKind::TestFailover => ("ext", ", replication_group: sessions"),
     };
     format!(
         "  - {{ at: {at}s, fault: {}, target: {target}{rest} }}\n",
@@ -66,19 +77,34 @@ fn entry(kind: FaultKind, at: usize) -> String {
 fn validation_accepts_every_fault_kind_and_every_strategy_the_code_knows() {
     let dir = tempfile::tempdir().expect("tempdir");
     let strategies: Vec<&str> = StrategyKind::ALL.iter().map(|k| k.name()).collect();
-    let timeline: String = FaultKind::ALL
-        .iter()
-        .enumerate()
-        .map(|(i, k)| entry(*k, i + 1))
-        .collect();
+    let (cloud, ours): (Vec<FaultKind>, Vec<FaultKind>) =
+        FaultKind::ALL.iter().partition(|k| k.is_cloud());
+    let timeline = |kinds: &[FaultKind]| -> String {
+        kinds
+            .iter()
+            .enumerate()
+            .map(|(i, k)| entry(*k, i + 1))
+            .collect()
+    };
     let errors = scenario_errors(
         dir.path(),
         &format!(
-            "name: reg\n{TOPOLOGY}strategies: [{}]\n{WORKLOAD}timeline:\n{timeline}",
-            strategies.join(", ")
+            "name: reg\n{TOPOLOGY}strategies: [{}]\n{WORKLOAD}timeline:\n{}",
+            strategies.join(", "),
+            timeline(&ours)
         ),
     );
     assert_eq!(errors, "", "a kind the code knows is refused");
+    // The clouds' kinds, on a node sessiondrill does not run.
+    assert!(!cloud.is_empty());
+    let errors = scenario_errors(
+        dir.path(),
+        &format!(
+            "name: reg\n{EXTERNAL}strategies: [redis]\n{WORKLOAD}timeline:\n{}",
+            timeline(&cloud)
+        ),
+    );
+    assert_eq!(errors, "", "a cloud kind the code knows is refused");
     // And what is not a kind is refused, by name.
     let errors = scenario_errors(
         dir.path(),

@@ -4,6 +4,7 @@
 //! anything itself; both read the engine's snapshots and events and end
 //! with the same [`Report`].
 
+mod cloud_faults;
 mod external_cleanup;
 mod timeline_hooks;
 
@@ -73,6 +74,9 @@ pub struct Drill {
     pub engine: RunHandle,
     pub status: watch::Receiver<Vec<NodeStatus>>,
     pub duration: Duration,
+    /// What the clouds' faults created before the load, removed by
+    /// [`Drill::finish`].
+    leftovers: Vec<crate::faults::behaviour::Leftover>,
     stop_observing: CancellationToken,
     observer: tokio::task::JoinHandle<()>,
     /// A drill dropped before it finished (the dashboard quit) stops its
@@ -119,6 +123,10 @@ impl Drill {
                 groups: scenario.groups_of(kind),
             });
         }
+        // Last before the load: nothing after it can fail, so what it
+        // creates in AWS is removed by `finish`.
+        let mut scenario = scenario;
+        let leftovers = cloud_faults::before_load(&mut scenario, deployment.run_id()).await?;
         let duration = opts.duration.unwrap_or(scenario.workload.duration);
         let events = EventLog::new(Instant::now());
         let stop_observing = CancellationToken::new();
@@ -158,6 +166,7 @@ impl Drill {
                     .unwrap_or_else(|| "not mounted for this run".into())
             }),
             scenario,
+            leftovers,
             run_id,
             ready_in,
             nodes,
@@ -193,6 +202,8 @@ impl Drill {
                 .await;
         // Last reference: the nodes die and the run directory goes here.
         drop(self.deployment);
+        let mut cleanup = cleanup;
+        cleanup.extend(cloud_faults::remove(&self.leftovers, &self.scenario.topology.aws).await);
         let mut report = report::build(&self.scenario, &self.run_id, &outcome, &faults, caches);
         if cleanup.iter().any(|c| c.left > 0 || c.error.is_some()) {
             report.ok = false;

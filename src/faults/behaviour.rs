@@ -39,6 +39,41 @@ impl Needs {
     };
 }
 
+/// A fault that ends by itself (a cloud experiment reaching a final
+/// state): resolves then, with what ended it, or why it did not work.
+pub type Ends = std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send>>;
+
+/// What a fault made outside this machine before the load, to remove
+/// after the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Leftover {
+    /// A FIS experiment template the run created from the scenario's body.
+    FisTemplate { id: String },
+}
+
+impl Leftover {
+    /// Remove it; what was done, in words.
+    pub async fn remove(&self, aws: &crate::topology::Aws) -> Result<String, String> {
+        match self {
+            Leftover::FisTemplate { id } => {
+                crate::cloud::fis::Fis::new(&aws.region, &aws.endpoint_url)
+                    .await
+                    .delete_template(id)
+                    .await
+                    .map(|()| format!("experiment template {id} deleted"))
+            }
+        }
+    }
+}
+
+/// What a check before the load works with.
+pub struct BeforeLoad<'a> {
+    pub aws: &'a crate::topology::Aws,
+    pub run_id: &'a str,
+    /// The entry's duration.
+    pub duration: Option<std::time::Duration>,
+}
+
 /// What an injection works on: the deployment, the processes the target
 /// resolved to, and what it tells the record.
 pub struct Strike<'a> {
@@ -52,6 +87,10 @@ pub struct Strike<'a> {
     pub discarded: Option<LossSummary>,
     /// `power-loss`: how long the node had gone without an fsync.
     pub unsynced_ms: Option<u64>,
+    /// The run's event log, for what a service says while the fault holds.
+    pub events: &'a crate::events::EventLog,
+    /// Set by a fault that ends by itself.
+    pub ends: Option<Ends>,
 }
 
 impl Strike<'_> {
@@ -96,6 +135,9 @@ pub trait Behaviour: Sized {
     /// Its own YAML fields (`latency`, `share`…): any other kind's field
     /// on it is an error.
     const FIELDS: &'static [&'static str] = &[];
+    /// Handed to a cloud's fault engine (FIS, ElastiCache): for external
+    /// nodes only, and its own `applies` says which.
+    const CLOUD: bool = false;
 
     /// Its parameters from the YAML entry at `path` (`timeline[3]`).
     fn from_spec(c: &mut Problems<'_>, path: &str, s: &TimelineSpec) -> Self;
@@ -121,6 +163,13 @@ pub trait Behaviour: Sized {
 
     /// Can writes acknowledged while it holds be destroyed by it?
     fn destroys_while_in_force(peers: bool) -> bool;
+
+    /// Check (and create) what it needs outside this machine, before the
+    /// load starts: a failure here is the user's (exit 2). What it created,
+    /// to remove after the run.
+    async fn before_load(&mut self, _cx: &BeforeLoad<'_>) -> Result<Vec<Leftover>, String> {
+        Ok(Vec::new())
+    }
 
     /// Wait for the moment to strike, before anything is observed.
     async fn prepare(&self, _dep: &Deployment, _nodes: &[usize]) {}

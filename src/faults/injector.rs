@@ -180,13 +180,15 @@ impl Injector {
             peers: fault.peers,
             discarded: None,
             unsynced_ms: None,
+            events: &self.events,
+            ends: None,
         };
         let held = match &self.follow_ups {
             Some(f) if plan.hold_ahead => f.hold(),
             _ => None,
         };
         let acted = action.inject(&mut cx).await;
-        let (discarded, unsynced_ms) = (cx.discarded.take(), cx.unsynced_ms);
+        let (discarded, unsynced_ms, ends) = (cx.discarded.take(), cx.unsynced_ms, cx.ends.take());
         if let (Ok(_), Some(ended)) = (&acted, kind.ends()) {
             self.active
                 .lock()
@@ -276,6 +278,22 @@ impl Injector {
                     me.heal(id).await;
                 });
             }
+        }
+        // A fault that ends by itself (a cloud experiment) is healed then:
+        // its checkpoint counts what it destroyed.
+        if let Some(ends) = ends {
+            let me = self.clone();
+            let who = names.join(",");
+            tokio::spawn(async move {
+                match ends.await {
+                    Ok(m) => me.events.push("fault-ended", &who, m),
+                    Err(e) => {
+                        me.events.push("fault-failed", &who, e.clone());
+                        me.set_error(id, e);
+                    }
+                }
+                me.heal(id).await;
+            });
         }
         Ok(id)
     }

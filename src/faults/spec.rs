@@ -59,6 +59,16 @@ pub struct TimelineSpec {
     /// fsync, e.g. `700ms` (the worst moment of `appendfsync everysec`).
     #[serde(default)]
     pub unsynced: Option<String>,
+    /// `fis`: an experiment template id (`EXT…`), or a template body as
+    /// FIS writes it (`roleArn`, `actions`, `targets`, `stopConditions`).
+    #[serde(default)]
+    pub template: Option<serde_yaml::Value>,
+    /// `test-failover`: the ElastiCache replication group and its node
+    /// group (default `0001`).
+    #[serde(default)]
+    pub replication_group: Option<String>,
+    #[serde(default)]
+    pub node_group: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -83,6 +93,9 @@ impl TimelineSpec {
             ("maxmemory", self.maxmemory.is_some()),
             ("policy", self.policy.is_some()),
             ("unsynced", self.unsynced.is_some()),
+            ("template", self.template.is_some()),
+            ("replication_group", self.replication_group.is_some()),
+            ("node_group", self.node_group.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, given)| given.then_some(name))

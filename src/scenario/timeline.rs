@@ -194,6 +194,10 @@ fn target_node<'a>(t: &'a Topology, target: &str) -> Option<&'a Node> {
 /// Whether `kind` can hit `node`: never an endpoint sessiondrill does not
 /// own; otherwise the kind says.
 fn applies(kind: FaultKind, node: &Node) -> Result<(), String> {
+    // Handed to a cloud's fault engine: its own rule (external nodes).
+    if kind.is_cloud() {
+        return kind.applies(node);
+    }
     if node.external.is_some() {
         // The client links of its servers go through our proxies (not a
         // cluster's: its clients follow the cluster's own map); the rest

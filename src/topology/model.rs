@@ -13,6 +13,16 @@ pub struct Topology {
     pub nodes: Vec<Node>,
     /// The file it came from, when it came from a file.
     pub source: Option<PathBuf>,
+    /// Where its cloud faults' control planes are.
+    pub aws: Aws,
+}
+
+/// The region and endpoint of the AWS control planes (FIS, ElastiCache);
+/// empty: the SDK's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Aws {
+    pub region: String,
+    pub endpoint_url: String,
 }
 
 #[derive(Debug, Clone)]

@@ -19,7 +19,22 @@ pub struct TopologySpec {
     pub description: Option<String>,
     #[serde(default)]
     pub provider: Option<ProviderName>,
+    /// Where the clouds' control planes are for its cloud faults.
+    #[serde(default)]
+    pub aws: Option<AwsSpec>,
     pub nodes: IndexMap<String, NodeSpec>,
+}
+
+/// `aws:` — the region and endpoint of the AWS control planes the
+/// topology's cloud faults (`fis`, `test-failover`) call; either left out:
+/// the SDK's own (environment, profile).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsSpec {
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub endpoint_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, clap::ValueEnum)]

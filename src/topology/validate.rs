@@ -62,6 +62,7 @@ pub fn validate_at(
             nodes.push(n);
         }
     }
+    let aws = aws(&mut c, spec.aws, &p);
     dax_targets(&mut c, &mut nodes, &p);
     fixed_ports_apart(&mut c, &nodes, &p);
     c.finish(&src.path)?;
@@ -73,7 +74,44 @@ pub fn validate_at(
             .unwrap_or(ProviderName::Process),
         nodes,
         source: Some(src.path.clone()),
+        aws,
     })
+}
+
+/// `aws:`: a region of letters, digits and `-`, an http(s) endpoint.
+fn aws(
+    c: &mut Problems<'_>,
+    spec: Option<super::spec::AwsSpec>,
+    p: &impl Fn(&str) -> String,
+) -> Aws {
+    let Some(spec) = spec else {
+        return Aws::default();
+    };
+    let region = spec.region.unwrap_or_default();
+    if !region.is_empty() && !valid_region(&region) {
+        c.at(
+            &p("aws.region"),
+            "a region is letters, digits and `-` (eu-west-1)",
+        );
+    }
+    let endpoint_url = spec.endpoint_url.unwrap_or_default();
+    let http = ["http://", "https://"]
+        .iter()
+        .any(|s| endpoint_url.starts_with(s));
+    if !endpoint_url.is_empty() && !http {
+        c.at(
+            &p("aws.endpoint_url"),
+            "endpoint_url must be an http:// or https:// URL",
+        );
+    }
+    Aws {
+        region,
+        endpoint_url,
+    }
+}
+
+fn valid_region(r: &str) -> bool {
+    r.len() <= 40 && r.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
 }
 
 /// The most nodes a topology may name.

@@ -8,11 +8,14 @@
 //! - processes: [`Kill`], [`Restart`], [`Pause`], [`Resume`], [`PowerLoss`];
 //! - server commands: [`Failover`], [`Flush`], [`Evict`];
 //! - links (the proxy): [`Latency`], [`Bandwidth`], [`Partition`],
-//!   [`Reset`], [`Timeout`], [`Throttle`].
+//!   [`Reset`], [`Timeout`], [`Throttle`];
+//! - the clouds' fault engines, on external nodes: [`FisExperiment`],
+//!   [`TestFailover`].
 
 mod bandwidth;
 mod evict;
 mod failover;
+mod fis;
 mod flush;
 mod kill;
 mod latency;
@@ -22,12 +25,14 @@ mod power_loss;
 mod reset;
 mod restart;
 mod resume;
+mod test_failover;
 mod throttle;
 mod timeout;
 
 pub use bandwidth::Bandwidth;
 pub use evict::{DEFAULT_POLICY, Evict, POLICIES, Saved};
 pub use failover::{Failover, sentinel_master_name};
+pub use fis::{FisExperiment, Template};
 pub use flush::Flush;
 pub use kill::Kill;
 pub use latency::Latency;
@@ -37,12 +42,13 @@ pub use power_loss::{PowerLoss, UNSYNCED_GRACE};
 pub use reset::Reset;
 pub use restart::Restart;
 pub use resume::Resume;
+pub use test_failover::TestFailover;
 pub use throttle::Throttle;
 pub use timeout::Timeout;
 
 use strum::{EnumDiscriminants, IntoStaticStr, VariantArray};
 
-use super::behaviour::{Behaviour, Mend, Needs, Strike};
+use super::behaviour::{BeforeLoad, Behaviour, Leftover, Mend, Needs, Strike};
 use super::budget::Budget;
 use super::spec::TimelineSpec;
 use crate::provision::Deployment;
@@ -73,6 +79,8 @@ pub enum FaultAction {
     Reset(Reset),
     Timeout(Timeout),
     Throttle(Throttle),
+    Fis(FisExperiment),
+    TestFailover(TestFailover),
 }
 
 /// `$body` with `$T` the [`Behaviour`] type of kind `$kind`.
@@ -137,6 +145,14 @@ macro_rules! each_kind {
                 type $T = Throttle;
                 $body
             }
+            FaultKind::Fis => {
+                type $T = FisExperiment;
+                $body
+            }
+            FaultKind::TestFailover => {
+                type $T = TestFailover;
+                $body
+            }
         }
     }};
 }
@@ -159,6 +175,8 @@ macro_rules! each_action {
             FaultAction::Reset($k) => $body,
             FaultAction::Timeout($k) => $body,
             FaultAction::Throttle($k) => $body,
+            FaultAction::Fis($k) => $body,
+            FaultAction::TestFailover($k) => $body,
         }
     };
 }
@@ -183,6 +201,11 @@ impl FaultKind {
     /// Does it act on a link (a proxy) rather than a process or a server?
     pub fn is_link(self) -> bool {
         each_kind!(self, T => T::LINK)
+    }
+
+    /// Is it handed to a cloud's fault engine (external nodes only)?
+    pub fn is_cloud(self) -> bool {
+        each_kind!(self, T => T::CLOUD)
     }
 
     /// What provisioning must build for it.
@@ -263,11 +286,19 @@ impl FaultAction {
             FaultKind::Reset => A::Reset(Reset::from_spec(c, path, s)),
             FaultKind::Timeout => A::Timeout(Timeout::from_spec(c, path, s)),
             FaultKind::Throttle => A::Throttle(Throttle::from_spec(c, path, s)),
+            FaultKind::Fis => A::Fis(FisExperiment::from_spec(c, path, s)),
+            FaultKind::TestFailover => A::TestFailover(TestFailover::from_spec(c, path, s)),
         }
     }
 
     pub fn kind(&self) -> FaultKind {
         self.into()
+    }
+
+    /// Check (and create) what it needs outside this machine before the
+    /// load; what it created.
+    pub async fn before_load(&mut self, cx: &BeforeLoad<'_>) -> Result<Vec<Leftover>, String> {
+        each_action!(self, k => k.before_load(cx).await)
     }
 
     /// Wait for the moment to strike.

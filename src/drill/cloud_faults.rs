@@ -1,0 +1,70 @@
+//! The clouds' faults around the load: before it, each timeline entry
+//! checks (and creates) what it needs in AWS — a template that does not
+//! exist, a permission missing, no credentials: the run ends before any
+//! load, at the entry's FILE:LINE:COL (exit 2); after the run, what was
+//! created is removed.
+
+use crate::faults::behaviour::{BeforeLoad, Leftover};
+use crate::report::ExternalCleanup;
+use crate::scenario::Scenario;
+use crate::topology::Aws;
+use crate::yaml::{FileError, Problem};
+
+/// Check every entry of the timeline before the load; what was created.
+/// On an error, what was created so far is removed first.
+pub async fn before_load(
+    scenario: &mut Scenario,
+    run_id: &str,
+) -> Result<Vec<Leftover>, FileError> {
+    let mut made = Vec::new();
+    for (i, e) in scenario.timeline.iter_mut().enumerate() {
+        let cx = BeforeLoad {
+            aws: &scenario.topology.aws,
+            run_id,
+            duration: e.fault.duration,
+        };
+        let what = e.fault.to_string();
+        match e.fault.action.before_load(&cx).await {
+            Ok(l) => made.extend(l),
+            Err(why) => {
+                if let Some(ExternalCleanup { error: Some(e), .. }) =
+                    remove(&made, &scenario.topology.aws).await
+                {
+                    tracing::warn!("{e}");
+                    eprintln!("warning: {e}");
+                }
+                return Err(FileError {
+                    file: scenario.source.clone(),
+                    problems: vec![Problem::new(
+                        e.pos,
+                        format!("timeline[{i}]"),
+                        format!("`{what}`: {why} (nothing was started)"),
+                    )],
+                });
+            }
+        }
+    }
+    Ok(made)
+}
+
+/// Remove what the faults created: how that went, as a line of the
+/// report's cleanup (`None` when nothing was created).
+pub async fn remove(made: &[Leftover], aws: &Aws) -> Option<ExternalCleanup> {
+    if made.is_empty() {
+        return None;
+    }
+    let mut removed = 0;
+    let mut errors = Vec::new();
+    for l in made {
+        match l.remove(aws).await {
+            Ok(_) => removed += 1,
+            Err(e) => errors.push(e),
+        }
+    }
+    Some(ExternalCleanup {
+        node: "aws".into(),
+        removed,
+        left: errors.len() as u64,
+        error: (!errors.is_empty()).then(|| errors.join("; ")),
+    })
+}
