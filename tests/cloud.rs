@@ -227,10 +227,11 @@ const FIS_BODY: &str = "  - at: 1s
           resourceType: aws:elasticache:replicationgroup
           resourceArns: [arn:aws:elasticache:us-east-1:123456789012:replicationgroup:sessions]
           selectionMode: ALL
+          parameters: { availabilityZoneIdentifier: us-east-1a }
       actions:
         interrupt:
           actionId: aws:elasticache:replicationgroup-interrupt-az-power
-          parameters: { duration: PT10M, availabilityZoneIdentifier: us-east-1a }
+          parameters: { duration: PT10M }
           targets: { ReplicationGroups: sessions }
 ";
 
@@ -250,7 +251,12 @@ fn a_fis_experiment_is_the_fault_window_and_its_template_goes_afterwards() {
     // pending → initiating → running → completed: about 3 s.
     moto.experiments_step_every(1);
     let (_redis, port) = redis();
-    let (_dir, file) = scenario(port, &moto.url(), 9, FIS_BODY);
+    // With a duration: written into the action's own.
+    let timeline = FIS_BODY.replace(
+        "    target: cache\n",
+        "    target: cache\n    duration: 6s\n",
+    );
+    let (_dir, file) = scenario(port, &moto.url(), 9, &timeline);
     let r = support::run_scenario(&file, &["--external"], &CREDENTIALS);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let f = &r.report["faults"][0];
@@ -272,6 +278,29 @@ fn a_fis_experiment_is_the_fault_window_and_its_template_goes_afterwards() {
     assert_eq!(exps.len(), 1, "{exps:?}");
     assert_eq!(exps[0].1, "completed");
     assert_eq!(exps[0].2, r.report["run_id"].as_str().unwrap());
+    // The body reached FIS as written (the experiment keeps a copy).
+    let got: serde_json::Value = serde_json::from_str(&moto.boto3(&format!(
+        "e = c.get_experiment(id='{}')['experiment']\nprint(json.dumps({{'actions': e['actions'], 'targets': e['targets']}}, default=str))",
+        exps[0].0
+    )))
+    .unwrap();
+    let action = &got["actions"]["interrupt"];
+    assert_eq!(
+        action["actionId"], "aws:elasticache:replicationgroup-interrupt-az-power",
+        "{got}"
+    );
+    assert_eq!(action["parameters"]["duration"], "PT6S", "{got}");
+    assert_eq!(action["targets"]["ReplicationGroups"], "sessions", "{got}");
+    let target = &got["targets"]["sessions"];
+    assert_eq!(
+        target["resourceType"], "aws:elasticache:replicationgroup",
+        "{got}"
+    );
+    assert_eq!(
+        target["parameters"]["availabilityZoneIdentifier"], "us-east-1a",
+        "{got}"
+    );
+    assert_eq!(target["selectionMode"], "ALL", "{got}");
     let aws = r.report["external_cleanup"]
         .as_array()
         .unwrap()
