@@ -39,17 +39,17 @@ if ! python3 -c 'import boto3' >/dev/null 2>&1; then
 fi
 
 # moto in server mode for tests/cloud.rs (the FIS control plane: templates,
-# experiments, IAM enforcement). 5.2.5 is the first with StartExperiment;
-# Debian's python3-moto is older, so pip (for the user where the system
-# Python is externally managed).
+# experiments, IAM enforcement), tested with 5.2.5 (5.2.1 has no
+# StartExperiment). Debian's python3-moto is older, so pip (for the user
+# where the system Python is externally managed).
 moto_ok() {
   python3 -c 'import flask, moto.server; from moto.fis.models import FISBackend; assert hasattr(FISBackend, "start_experiment")' >/dev/null 2>&1
 }
 if ! moto_ok; then
-  echo "installing: moto[server]>=5.2.5" >&2
-  python3 -m pip install --quiet 'moto[server]>=5.2.5' >/dev/null 2>&1 ||
-    python3 -m pip install --quiet --user --break-system-packages 'moto[server]>=5.2.5' >/dev/null 2>&1 || true
-  moto_ok || { echo "moto[server]>=5.2.5 could not be installed for $(command -v python3) (pip install 'moto[server]>=5.2.5')" >&2; exit 1; }
+  echo "installing: moto[server]==5.2.5" >&2
+  python3 -m pip install --quiet 'moto[server]==5.2.5' >/dev/null 2>&1 ||
+    python3 -m pip install --quiet --user --break-system-packages 'moto[server]==5.2.5' >/dev/null 2>&1 || true
+  moto_ok || { echo "moto[server]==5.2.5 could not be installed for $(command -v python3) (pip install 'moto[server]==5.2.5')" >&2; exit 1; }
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

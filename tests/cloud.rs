@@ -254,9 +254,9 @@ fn a_fis_experiment_is_the_fault_window_and_its_template_goes_afterwards() {
     // With a duration: written into the action's own.
     let timeline = FIS_BODY.replace(
         "    target: cache\n",
-        "    target: cache\n    duration: 6s\n",
+        "    target: cache\n    duration: 8s\n",
     );
-    let (_dir, file) = scenario(port, &moto.url(), 9, &timeline);
+    let (_dir, file) = scenario(port, &moto.url(), 12, &timeline);
     let r = support::run_scenario(&file, &["--external"], &CREDENTIALS);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let f = &r.report["faults"][0];
@@ -264,9 +264,10 @@ fn a_fis_experiment_is_the_fault_window_and_its_template_goes_afterwards() {
     assert_eq!(f["fired"], true, "{f}");
     assert!(f["error"].is_null(), "{f}");
     // The window is the experiment's, read every 500 ms: it ends when
-    // FIS says completed (about 3 s), not at the end of the 9 s load.
+    // FIS says completed (about 3 s), not with its 8 s duration nor at
+    // the end of the 12 s load.
     let window = f["healed_ms"].as_u64().unwrap() - f["at_ms"].as_u64().unwrap();
-    assert!((2_500..=4_800).contains(&window), "window {window} ms: {f}");
+    assert!((2_500..=7_500).contains(&window), "window {window} ms: {f}");
     let said = events(&r.report, "fis");
     for state in ["initiating", "running", "completed"] {
         assert!(said.iter().any(|m| m.contains(state)), "{said:?}");
@@ -289,7 +290,7 @@ fn a_fis_experiment_is_the_fault_window_and_its_template_goes_afterwards() {
         action["actionId"], "aws:elasticache:replicationgroup-interrupt-az-power",
         "{got}"
     );
-    assert_eq!(action["parameters"]["duration"], "PT6S", "{got}");
+    assert_eq!(action["parameters"]["duration"], "PT8S", "{got}");
     assert_eq!(action["targets"]["ReplicationGroups"], "sessions", "{got}");
     let target = &got["targets"]["sessions"];
     assert_eq!(
@@ -332,14 +333,16 @@ fn background_run(
     (h, KillOnDrop(child))
 }
 
-/// Wait until moto has an experiment in state `state`.
-fn wait_for_experiment(moto: &Moto, state: &str) {
+/// Wait until moto has `n` experiments, one not ended.
+fn wait_for_experiments(moto: &Moto, n: usize) {
     let start = Instant::now();
-    while !moto.experiments().iter().any(|e| e.1 == state) {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "no experiment {state}"
-        );
+    loop {
+        let exps = moto.experiments();
+        let ended = ["completed", "stopped", "failed", "cancelled"];
+        if exps.len() >= n && exps.iter().any(|e| !ended.contains(&e.1.as_str())) {
+            return;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{exps:?}");
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -361,7 +364,7 @@ fn ctrl_c_stops_the_experiment_and_removes_the_template() {
     let (dir, file) = scenario(port, &moto.url(), 60, FIS_BODY);
     let json = dir.path().join("report.json");
     let (h, mut child) = background_run(&file, &json);
-    wait_for_experiment(&moto, "pending");
+    wait_for_experiments(&moto, 1);
     let asked = Instant::now();
     interrupt(&child);
     let status = child.wait().unwrap();
@@ -396,11 +399,7 @@ fn ctrl_c_stops_the_experiment_and_removes_the_template() {
     let (dir, file) = scenario(port, &moto.url(), 60, FIS_BODY);
     let json = dir.path().join("report.json");
     let (h, mut child) = background_run(&file, &json);
-    let start = Instant::now();
-    while moto.experiments().len() < 2 {
-        assert!(start.elapsed() < Duration::from_secs(30));
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_for_experiments(&moto, 2);
     interrupt(&child);
     std::thread::sleep(Duration::from_millis(300));
     interrupt(&child);
@@ -414,6 +413,10 @@ fn ctrl_c_stops_the_experiment_and_removes_the_template() {
         .unwrap();
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("interrupted twice"), "{stderr}");
+    assert!(
+        stderr.contains("experiment template") && stderr.contains("deleted"),
+        "{stderr}"
+    );
     let exps = moto.experiments();
     assert!(
         exps.iter().all(|e| e.1 == "stopping" || e.1 == "stopped"),
@@ -427,14 +430,16 @@ fn ctrl_c_stops_the_experiment_and_removes_the_template() {
 /// at the entry's line, before any load, and nothing left.
 fn refused_before_load(file: &std::path::Path, env: &[(&str, &str)], says: &str) {
     let h = home();
+    let empty = tempfile::tempdir().unwrap();
+    // Nothing of the machine's: no AWS variable (web identity, container
+    // credentials would go off this machine), no profile.
     let out = cli(&h)
         .args(["run", "--external"])
         .arg(file)
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_PROFILE")
-        // No profile of the machine's user either.
+        .env_clear()
+        .env("SESSIONDRILL_HOME", h.path())
+        .env("HOME", empty.path())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("AWS_CONFIG_FILE", "/dev/null")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
         .env("AWS_EC2_METADATA_DISABLED", "true")
@@ -446,7 +451,7 @@ fn refused_before_load(file: &std::path::Path, env: &[(&str, &str)], says: &str)
     assert!(stderr.contains(says), "{stderr}");
     // At the entry (line 16 of the file), before the load.
     assert!(stderr.contains("scenario.yaml:16:"), "{stderr}");
-    assert!(!stderr.contains("[  "), "a load ran: {stderr}");
+    assert!(!stderr.contains("ready in"), "a load began: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(run_dirs(&h).is_empty());
 }
@@ -631,12 +636,13 @@ fn serve(conn: TcpStream, asked: &Asked, completes: bool, date: &str) {
 
 fn answer(params: &HashMap<String, String>, asked: &Asked, completes: bool, now: &str) -> String {
     let action = params.get("Action").map(String::as_str).unwrap_or("");
-    let group = "<ReplicationGroup><ReplicationGroupId>sessions</ReplicationGroupId><Status>available</Status><NodeGroups><NodeGroup><NodeGroupId>0001</NodeGroupId><Status>available</Status></NodeGroup></NodeGroups></ReplicationGroup>";
-    let event = |source: &str, kind: &str, message: &str| {
+    let group = "<ReplicationGroup><ReplicationGroupId>sessions</ReplicationGroupId><Status>available</Status><MemberClusters><ClusterId>sessions-0001-001</ClusterId><ClusterId>sessions-0001-002</ClusterId></MemberClusters><NodeGroups><NodeGroup><NodeGroupId>0001</NodeGroupId><Status>available</Status></NodeGroup></NodeGroups></ReplicationGroup>";
+    let dated = |date: &str, source: &str, kind: &str, message: &str| {
         format!(
-            "<Event><SourceIdentifier>{source}</SourceIdentifier><SourceType>{kind}</SourceType><Message>{message}</Message><Date>{now}</Date></Event>"
+            "<Event><SourceIdentifier>{source}</SourceIdentifier><SourceType>{kind}</SourceType><Message>{message}</Message><Date>{date}</Date></Event>"
         )
     };
+    let event = |source: &str, kind: &str, message: &str| dated(now, source, kind, message);
     let result = match action {
         "DescribeReplicationGroups" => format!("<ReplicationGroups>{group}</ReplicationGroups>"),
         "TestFailover" => group.to_string(),
@@ -647,7 +653,25 @@ fn answer(params: &HashMap<String, String>, asked: &Asked, completes: bool, now:
                 .iter()
                 .filter(|p| p.get("Action").is_some_and(|a| a == "DescribeEvents"))
                 .count();
-            let mut events = event(
+            // An earlier failover's completion (inside the clock slack),
+            // and another group's whose name begins like ours: neither ends
+            // this one.
+            let earlier = humantime::format_rfc3339_millis(
+                humantime::parse_rfc3339(now).unwrap() - Duration::from_secs(10),
+            )
+            .to_string();
+            let mut events = dated(
+                &earlier,
+                "sessions",
+                "replication-group",
+                "Failover from primary node sessions-0001-002 to replica node sessions-0001-001 completed",
+            );
+            events += &event(
+                "sessions-eu",
+                "replication-group",
+                "Failover from primary node sessions-eu-0001-001 to replica node sessions-eu-0001-002 completed",
+            );
+            events += &event(
                 "sessions",
                 "replication-group",
                 "Test Failover API called for node group 0001",
@@ -681,7 +705,7 @@ const FAILOVER: &str =
 fn test_failover_asks_elasticache_and_ends_when_its_events_say_completed() {
     let (_redis, port) = redis();
     let (ec, asked) = elasticache_stand_in(true);
-    let (_d, file) = scenario(port, &format!("http://127.0.0.1:{ec}"), 9, FAILOVER);
+    let (_d, file) = scenario(port, &format!("http://127.0.0.1:{ec}"), 12, FAILOVER);
     let r = support::run_scenario(&file, &["--external"], &CREDENTIALS);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let asked = asked.lock().unwrap().clone();
@@ -696,14 +720,16 @@ fn test_failover_asks_elasticache_and_ends_when_its_events_say_completed() {
     let f = &r.report["faults"][0];
     assert_eq!(f["kind"], "test-failover", "{f}");
     assert!(f["error"].is_null(), "{f}");
-    // Ended by the "completed" event (second read, 2 s apart), not by
-    // the end of the 9 s load.
+    // Ended by this failover's "completed" event (the second read, 2 s
+    // after the first, whose older completion must not count), not by the
+    // end of the 12 s load.
     let window = f["healed_ms"].as_u64().unwrap() - f["at_ms"].as_u64().unwrap();
-    assert!((3_000..=6_500).contains(&window), "window {window} ms: {f}");
+    assert!((3_000..=9_000).contains(&window), "window {window} ms: {f}");
     let said = events(&r.report, "elasticache");
     assert_eq!(
         said,
         [
+            "Failover from primary node sessions-0001-002 to replica node sessions-0001-001 completed",
             "Test Failover API called for node group 0001",
             "Failover from primary node sessions-0001-001 to replica node sessions-0001-002 completed",
             "Failover from primary node sessions-0001-001 to replica node sessions-0001-002 completed",
@@ -748,4 +774,62 @@ fn a_failover_elasticache_never_reports_complete_fails_the_run() {
         stderr.contains("replication group sessions has no node group \"0002\" (it has 0001)"),
         "{stderr}"
     );
+}
+
+/// What a request cut short created (a template, an experiment carrying
+/// the run's tag, never seen by the run) is found by the tag and removed
+/// by a quit that cannot wait; another run's is left alone.
+#[test]
+fn a_quit_finds_what_a_cut_short_request_created_by_the_runs_tag() {
+    let moto = Moto::start(None);
+    moto.experiments_step_every(60);
+    let made = moto.boto3(
+        "ids = {}
+for run in ['cut-short-1', 'other-run-2']:
+    t = c.create_experiment_template(clientToken=run, description='d', stopConditions=[{'source': 'none'}], targets={}, actions={'wait': {'actionId': 'aws:fis:wait', 'parameters': {'duration': 'PT10M'}}}, roleArn='arn:aws:iam::123456789012:role/fis', tags={'sessiondrill-run': run})['experimentTemplate']['id']
+    e = c.start_experiment(clientToken=run + 'e', experimentTemplateId=t, tags={'sessiondrill-run': run})['experiment']['id']
+    ids[run] = [t, e]
+print(json.dumps(ids))",
+    );
+    let ids: HashMap<String, Vec<String>> = serde_json::from_str(&made).unwrap();
+    // SAFETY: set before any thread of this test process reads the
+    // environment (nextest runs each test in a process of its own).
+    unsafe {
+        for (k, v) in CREDENTIALS {
+            std::env::set_var(k, v);
+        }
+    }
+    let place = sessiondrill::cloud::live::Place {
+        region: "us-east-1".into(),
+        endpoint_url: moto.url(),
+    };
+    sessiondrill::cloud::live::add_run(&place, "cut-short-1");
+    let said = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(sessiondrill::cloud::live::end(
+            Some("cut-short-1"),
+            Duration::from_secs(20),
+        ));
+    let (t1, e1) = (&ids["cut-short-1"][0], &ids["cut-short-1"][1]);
+    assert!(
+        said.iter()
+            .any(|s| s.contains(&format!("experiment {e1} asked to stop"))),
+        "{said:?}"
+    );
+    assert!(
+        said.iter()
+            .any(|s| s.contains(&format!("experiment template {t1} deleted"))),
+        "{said:?}"
+    );
+    assert_eq!(moto.templates(), vec![ids["other-run-2"][0].clone()]);
+    let states: HashMap<String, String> = moto
+        .experiments()
+        .into_iter()
+        .map(|(id, state, _)| (id, state))
+        .collect();
+    assert!(
+        ["stopping", "stopped"].contains(&states[e1].as_str()),
+        "{states:?}"
+    );
+    assert_eq!(states[&ids["other-run-2"][1]], "pending", "{states:?}");
 }

@@ -161,7 +161,7 @@ pub async fn until_second_signal(work: impl Future<Output = u8>) -> u8 {
         }
         if seen >= 2 {
             // Not left running in AWS either (a few seconds at most).
-            for said in crate::cloud::live::end_all(Duration::from_secs(10)).await {
+            for said in crate::cloud::live::end(None, Duration::from_secs(10)).await {
                 eprintln!("{said}");
             }
             eprintln!("interrupted twice; torn down.");

@@ -122,7 +122,7 @@ async fn run_scenario(scenario: &Scenario, args: &RunArgs, home: Home) -> u8 {
     };
     let Some(started) = started.await else {
         // A template a cloud fault was creating goes too.
-        for said in crate::cloud::live::end_all(Duration::from_secs(10)).await {
+        for said in crate::cloud::live::end(None, Duration::from_secs(10)).await {
             eprintln!("{said}");
         }
         eprintln!("interrupted before the load began: nothing was written");

@@ -70,6 +70,22 @@ impl ElastiCache {
         }
     }
 
+    /// The cache clusters of replication group `group`.
+    pub async fn members(&self, group: &str) -> Result<Vec<String>, String> {
+        let out = self
+            .client
+            .describe_replication_groups()
+            .replication_group_id(group)
+            .send()
+            .await
+            .map_err(|e| format!("replication group {group}: {}", error_text(&e)))?;
+        Ok(out
+            .replication_groups()
+            .first()
+            .map(|g| g.member_clusters().to_vec())
+            .unwrap_or_default())
+    }
+
     /// `TestFailover`: ElastiCache promotes a replica of `node_group`;
     /// the group's status as it answered.
     pub async fn test_failover(&self, group: &str, node_group: &str) -> Result<String, String> {
@@ -93,18 +109,18 @@ impl ElastiCache {
             .to_string())
     }
 
-    /// Events since `since` about `group` or its cache clusters
-    /// (`GROUP-…`), oldest first, leaving out those in `seen` (and adding
-    /// the new ones to it).
+    /// Events since `since` of the sources named (a replication group and
+    /// its cache clusters), oldest first, leaving out those in `seen` (and
+    /// adding the new ones to it).
     pub async fn events(
         &self,
-        group: &str,
+        sources: &[String],
         since: SystemTime,
         seen: &mut HashSet<Event>,
     ) -> Result<Vec<Event>, String> {
         let mut new = Vec::new();
         let mut marker = None;
-        loop {
+        for _ in 0..MAX_PAGES {
             let out = self
                 .client
                 .describe_events()
@@ -115,7 +131,7 @@ impl ElastiCache {
                 .map_err(|e| format!("DescribeEvents: {}", error_text(&e)))?;
             for e in out.events() {
                 let source = e.source_identifier().unwrap_or_default();
-                if source != group && !source.starts_with(&format!("{group}-")) {
+                if !sources.iter().any(|s| s == source) {
                     continue;
                 }
                 let ev = Event {
@@ -136,3 +152,6 @@ impl ElastiCache {
         Ok(new)
     }
 }
+
+/// Pages of events read at most per look (100 events each).
+const MAX_PAGES: usize = 20;

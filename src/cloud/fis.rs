@@ -13,11 +13,12 @@ use aws_sdk_fis::types::{
 use serde::Deserialize;
 
 use super::error_text;
-use super::live::{self, Live, Thing};
+use super::live::{self, Place, Thing};
 
-/// A template body as FIS's own JSON writes it (the console's "export"),
-/// in the scenario's YAML: `roleArn`, `actions`, `targets`,
-/// `stopConditions`, `description`, `tags`.
+/// A template body in the scenario's YAML, with FIS's own field names:
+/// `roleArn`, `actions`, `targets`, `stopConditions`, `description`,
+/// `tags`. A console export's other fields (`id`, `creationTime`,
+/// `experimentOptions`, `logConfiguration`, …) are refused by name.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TemplateBody {
@@ -133,8 +134,7 @@ impl std::fmt::Display for State {
 #[derive(Clone)]
 pub struct Fis {
     client: Client,
-    region: String,
-    endpoint_url: String,
+    place: Place,
 }
 
 impl Fis {
@@ -142,8 +142,10 @@ impl Fis {
     pub async fn new(region: &str, endpoint_url: &str) -> Fis {
         Fis {
             client: Client::new(&super::sdk_config(region, endpoint_url).await),
-            region: region.to_string(),
-            endpoint_url: endpoint_url.to_string(),
+            place: Place {
+                region: region.to_string(),
+                endpoint_url: endpoint_url.to_string(),
+            },
         }
     }
 
@@ -172,6 +174,9 @@ impl Fis {
         run_id: &str,
     ) -> Result<String, String> {
         let what = |e: String| format!("creating the experiment template: {e}");
+        // Before the request: an interruption while it is in flight finds
+        // the template by the run's tag.
+        live::add_run(&self.place, run_id);
         let mut req = self
             .client
             .create_experiment_template()
@@ -181,11 +186,12 @@ impl Fis {
                 body.description
                     .clone()
                     .unwrap_or_else(|| format!("sessiondrill run {run_id}")),
-            )
-            .tags("sessiondrill-run", run_id);
+            );
         for (k, v) in &body.tags {
             req = req.tags(k, v);
         }
+        // Last: the body's own tags cannot hide the run's.
+        req = req.tags(RUN_TAG, run_id);
         let stops: Vec<StopCondition> = if body.stop_conditions.is_empty() {
             vec![StopCondition {
                 source: "none".into(),
@@ -242,17 +248,62 @@ impl Fis {
             .and_then(|t| t.id())
             .map(str::to_string)
             .ok_or_else(|| what("FIS answered without a template id".into()))?;
-        self.live(Thing::Template(id.clone()));
+        live::add(&self.place, run_id, Thing::Template(id.clone()));
         Ok(id)
     }
 
-    /// List `what` as this process's until it ends ([`super::live`]).
-    fn live(&self, what: Thing) {
-        live::add(Live {
-            what,
-            region: self.region.clone(),
-            endpoint_url: self.endpoint_url.clone(),
-        });
+    /// Run `run_id`'s templates, and its experiments that have not ended,
+    /// as FIS lists them by the run's tag.
+    pub async fn tagged(&self, run_id: &str) -> Result<Vec<Thing>, String> {
+        let mine = |tags: Option<&HashMap<String, String>>| {
+            tags.and_then(|t| t.get(RUN_TAG))
+                .is_some_and(|r| r == run_id)
+        };
+        let mut found = Vec::new();
+        let mut next = None;
+        for _ in 0..MAX_PAGES {
+            let out = self
+                .client
+                .list_experiments()
+                .set_next_token(next)
+                .send()
+                .await
+                .map_err(|e| format!("ListExperiments: {}", error_text(&e)))?;
+            for e in out.experiments() {
+                if mine(e.tags())
+                    && !state_of(e.state()).is_final()
+                    && let Some(id) = e.id()
+                {
+                    found.push(Thing::Experiment(id.to_string()));
+                }
+            }
+            next = out.next_token().map(str::to_string);
+            if next.is_none() {
+                break;
+            }
+        }
+        let mut next = None;
+        for _ in 0..MAX_PAGES {
+            let out = self
+                .client
+                .list_experiment_templates()
+                .set_next_token(next)
+                .send()
+                .await
+                .map_err(|e| format!("ListExperimentTemplates: {}", error_text(&e)))?;
+            for t in out.experiment_templates() {
+                if mine(t.tags())
+                    && let Some(id) = t.id()
+                {
+                    found.push(Thing::Template(id.to_string()));
+                }
+            }
+            next = out.next_token().map(str::to_string);
+            if next.is_none() {
+                break;
+            }
+        }
+        Ok(found)
     }
 
     pub async fn delete_template(&self, id: &str) -> Result<(), String> {
@@ -268,12 +319,13 @@ impl Fis {
 
     /// Start an experiment from template `template`; its id and state.
     pub async fn start(&self, template: &str, run_id: &str) -> Result<(String, State), String> {
+        live::add_run(&self.place, run_id);
         let out = self
             .client
             .start_experiment()
             .experiment_template_id(template)
             .client_token(token(run_id))
-            .tags("sessiondrill-run", run_id)
+            .tags(RUN_TAG, run_id)
             .send()
             .await
             .map_err(|e| format!("starting an experiment from {template}: {}", error_text(&e)))?;
@@ -281,7 +333,7 @@ impl Fis {
             .experiment()
             .ok_or("FIS answered StartExperiment without an experiment")?;
         let id = e.id().ok_or("FIS answered without an experiment id")?;
-        self.live(Thing::Experiment(id.to_string()));
+        live::add(&self.place, run_id, Thing::Experiment(id.to_string()));
         Ok((id.to_string(), state_of(e.state())))
     }
 
@@ -314,6 +366,12 @@ impl Fis {
         Ok(state_of(out.experiment().and_then(|e| e.state())))
     }
 }
+
+/// Pages of a listing read at most (FIS's default page: 100 items).
+const MAX_PAGES: usize = 50;
+
+/// The tag of every template and experiment a run creates: its run id.
+pub const RUN_TAG: &str = "sessiondrill-run";
 
 /// A client token (FIS's idempotency key): the run and a random part.
 fn token(run_id: &str) -> String {

@@ -56,13 +56,19 @@ where
         };
     }
     if let Some(raw) = e.raw_response() {
-        let body = String::from_utf8_lossy(raw.body().bytes().unwrap_or_default());
+        let bytes = raw.body().bytes().unwrap_or_default();
+        let body = String::from_utf8_lossy(bytes);
         let status = raw.status().as_u16();
+        // Anything else of a body is not printed: a proxy's page may echo
+        // the request's headers, a session token among them.
         return match (tag(&body, "Code"), tag(&body, "Message")) {
             (Some(code), Some(m)) => format!("{code}: {m} (HTTP {status})"),
             _ => format!(
-                "HTTP {status}: {}",
-                body.chars().take(200).collect::<String>().trim()
+                "HTTP {status} ({}, {} bytes) that is not an AWS error",
+                raw.headers()
+                    .get("content-type")
+                    .unwrap_or("no content type"),
+                bytes.len()
             ),
         };
     }

@@ -28,7 +28,7 @@ pub async fn before_load(
             Ok(l) => made.extend(l),
             Err(why) => {
                 if let Some(ExternalCleanup { error: Some(e), .. }) =
-                    remove(&made, &scenario.topology.aws).await
+                    remove(&made, &scenario.topology.aws, run_id).await
                 {
                     tracing::warn!("{e}");
                     eprintln!("warning: {e}");
@@ -47,12 +47,11 @@ pub async fn before_load(
     Ok(made)
 }
 
-/// Remove what the faults created: how that went, as a line of the
-/// report's cleanup (`None` when nothing was created).
-pub async fn remove(made: &[Leftover], aws: &Aws) -> Option<ExternalCleanup> {
-    if made.is_empty() {
-        return None;
-    }
+/// Remove what the faults created, and stop an experiment of the run
+/// still running (its heal did not take: an error of the run): how that
+/// went, as a line of the report's cleanup (`None` when there was
+/// nothing to do).
+pub async fn remove(made: &[Leftover], aws: &Aws, run_id: &str) -> Option<ExternalCleanup> {
     let mut removed = 0;
     let mut errors = Vec::new();
     for l in made {
@@ -61,6 +60,18 @@ pub async fn remove(made: &[Leftover], aws: &Aws) -> Option<ExternalCleanup> {
             Err(e) => errors.push(e),
         }
     }
+    let running = crate::cloud::live::running(Some(run_id));
+    if !running.is_empty() {
+        let said = crate::cloud::live::end(Some(run_id), STOP_LIMIT).await;
+        errors.push(format!(
+            "experiment(s) {} still running at the end: {}",
+            running.join(", "),
+            said.join("; ")
+        ));
+    }
+    if made.is_empty() && errors.is_empty() {
+        return None;
+    }
     Some(ExternalCleanup {
         node: "aws".into(),
         removed,
@@ -68,3 +79,6 @@ pub async fn remove(made: &[Leftover], aws: &Aws) -> Option<ExternalCleanup> {
         error: (!errors.is_empty()).then(|| errors.join("; ")),
     })
 }
+
+/// How long the stragglers' stop may take.
+const STOP_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);

@@ -203,7 +203,9 @@ impl Drill {
         // Last reference: the nodes die and the run directory goes here.
         drop(self.deployment);
         let mut cleanup = cleanup;
-        cleanup.extend(cloud_faults::remove(&self.leftovers, &self.scenario.topology.aws).await);
+        cleanup.extend(
+            cloud_faults::remove(&self.leftovers, &self.scenario.topology.aws, &self.run_id).await,
+        );
         let mut report = report::build(&self.scenario, &self.run_id, &outcome, &faults, caches);
         if cleanup.iter().any(|c| c.left > 0 || c.error.is_some()) {
             report.ok = false;

@@ -178,6 +178,14 @@ pub trait Behaviour: Sized {
     /// `self`.
     async fn inject(&mut self, cx: &mut Strike<'_>) -> Result<String, String>;
 
+    /// End what it started outside this machine (stop an experiment and
+    /// wait for it), before the heal: with the load still going and the
+    /// deployment not held, so that a slow service neither pauses the
+    /// load nor blocks other faults. What was done, if anything.
+    async fn wind_down(&self, _aws: &crate::topology::Aws) -> Result<Option<String>, String> {
+        Ok(None)
+    }
+
     /// Heal process `i`; what was done, in words.
     async fn heal(&self, _cx: &mut Mend<'_>, _i: usize) -> Result<String, String> {
         Ok(String::new())

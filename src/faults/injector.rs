@@ -7,6 +7,7 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
 
 use super::behaviour::{Mend, Strike};
 use super::followup::{self, FollowUp, FollowUps, Plan};
@@ -50,6 +51,10 @@ pub struct Injector {
     records: std::sync::Mutex<Vec<FaultRecord>>,
     active: std::sync::Mutex<Vec<ActiveFault>>,
     follow_ups: Option<FollowUps>,
+    /// Faults that end by themselves: what stops watching for their end
+    /// once they are healed another way (a watch that never ends would
+    /// read a cloud's API for the rest of the process).
+    watching: std::sync::Mutex<std::collections::HashMap<usize, CancellationToken>>,
 }
 
 impl Injector {
@@ -70,6 +75,7 @@ impl Injector {
             records: Default::default(),
             active: Default::default(),
             follow_ups: follow_up.map(FollowUps::new),
+            watching: Default::default(),
         })
     }
 
@@ -284,8 +290,17 @@ impl Injector {
         if let Some(ends) = ends {
             let me = self.clone();
             let who = names.join(",");
+            let healed = CancellationToken::new();
+            self.watching
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(id, healed.clone());
             tokio::spawn(async move {
-                match ends.await {
+                let ended = tokio::select! {
+                    e = ends => e,
+                    () = healed.cancelled() => return,
+                };
+                match ended {
                     Ok(m) => me.events.push("fault-ended", &who, m),
                     Err(e) => {
                         me.events.push("fault-failed", &who, e.clone());
@@ -309,6 +324,21 @@ impl Injector {
             return;
         };
         let Ok(dep) = self.deployment() else { return };
+        // What it started outside this machine ends first, with the load
+        // going and the deployment free (a cloud experiment's stop).
+        let aws = dep.lock().await.topology.aws.clone();
+        let mut notes = Vec::new();
+        let mut failed = false;
+        match active.action.wind_down(&aws).await {
+            Ok(Some(m)) => notes.push(m),
+            Ok(None) => {}
+            Err(e) => {
+                failed = true;
+                self.events.push("heal-failed", &active.node, e.clone());
+                self.set_error(id, e.clone());
+                notes.push(e);
+            }
+        }
         let mut dep = dep.lock().await;
         // Held before the node comes back, not once it answers: a write
         // landing on it before the checkpoint reads could make what the
@@ -321,8 +351,6 @@ impl Injector {
             (Some(f), true) => f.hold(),
             _ => None,
         };
-        let mut notes = Vec::new();
-        let mut failed = false;
         for &i in &active.nodes {
             let name = dep.nodes[i].info.name.clone();
             // The other link faults on the same link keep their toxics.
@@ -365,6 +393,15 @@ impl Injector {
             r.healed_ms = Some(self.ms(now));
         }
         self.events.push("healed", "", notes.join("; "));
+        // Healed: its end is no longer watched for.
+        if let Some(w) = self
+            .watching
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id)
+        {
+            w.cancel();
+        }
     }
 
     /// Heal every fault that heals (pauses resumed, killed nodes with a

@@ -95,14 +95,23 @@ fn aws(
         );
     }
     let endpoint_url = spec.endpoint_url.unwrap_or_default();
-    let http = ["http://", "https://"]
-        .iter()
-        .any(|s| endpoint_url.starts_with(s));
-    if !endpoint_url.is_empty() && !http {
-        c.at(
-            &p("aws.endpoint_url"),
-            "endpoint_url must be an http:// or https:// URL",
-        );
+    if !endpoint_url.is_empty() {
+        match url::Url::parse(&endpoint_url) {
+            Ok(u) if !["http", "https"].contains(&u.scheme()) || u.host().is_none() => c.at(
+                &p("aws.endpoint_url"),
+                "endpoint_url must be an http:// or https:// URL",
+            ),
+            // It is printed in errors; credentials come from the chain.
+            Ok(u) if !u.username().is_empty() || u.password().is_some() => c.at(
+                &p("aws.endpoint_url"),
+                "endpoint_url may not hold a user or password (credentials come from the AWS credential chain)",
+            ),
+            Ok(_) => {}
+            Err(e) => c.at(
+                &p("aws.endpoint_url"),
+                format!("endpoint_url must be an http:// or https:// URL ({e})"),
+            ),
+        }
     }
     Aws {
         region,

@@ -2,13 +2,13 @@
 //! (an AZ power interruption of an ElastiCache replication group, paused
 //! global-table replication, a network disruption…). The fault holds from
 //! `StartExperiment` until the experiment reaches a final state; a heal
-//! (its `duration`, the end of the load, Ctrl-C, the dashboard) stops it.
+//! (its `duration`, the end of the load, Ctrl-C) stops it first.
 //! What it destroyed is counted by sessiondrill's own checkpoint when it
 //! ends: FIS breaks the thing, the ledger proves the loss.
 
 use crate::cloud::fis::{Fis, State, TemplateBody};
 use crate::faults::FaultKind;
-use crate::faults::behaviour::{BeforeLoad, Behaviour, Ends, Leftover, Mend, Needs, Strike};
+use crate::faults::behaviour::{BeforeLoad, Behaviour, Ends, Leftover, Needs, Strike};
 use crate::faults::budget::Budget;
 use crate::faults::spec::TimelineSpec;
 use crate::topology::{Aws, Node};
@@ -148,30 +148,38 @@ impl Behaviour for FisExperiment {
         ))
     }
 
-    async fn heal(&self, cx: &mut Mend<'_>, _i: usize) -> Result<String, String> {
+    /// Stop the experiment unless FIS says it has ended, and wait for
+    /// its final state. A failed read does not skip the stop: an
+    /// experiment left running is the worse mistake.
+    async fn wind_down(&self, aws: &Aws) -> Result<Option<String>, String> {
         let Some(id) = &self.experiment else {
-            return Ok("no experiment".into());
+            return Ok(None);
         };
-        let fis = client(&cx.dep.topology.aws).await;
-        let now = fis.state(id).await?;
-        if now.is_final() {
-            return Ok(format!("experiment {id} had ended: {now}"));
+        let fis = client(aws).await;
+        if let Ok(s) = fis.state(id).await
+            && s.is_final()
+        {
+            return Ok(Some(format!("experiment {id} had ended: {s}")));
         }
-        fis.stop(id).await?;
+        let asked = fis.stop(id).await;
         let deadline = tokio::time::Instant::now() + STOP_LIMIT;
-        loop {
-            let s = fis.state(id).await?;
-            if s.is_final() {
-                return Ok(format!("experiment {id} stopped: {s}"));
-            }
-            if tokio::time::Instant::now() > deadline {
-                return Err(format!(
-                    "experiment {id} asked to stop, still {s} after {} s",
-                    STOP_LIMIT.as_secs()
-                ));
+        let mut last = None;
+        while tokio::time::Instant::now() < deadline {
+            match fis.state(id).await {
+                Ok(s) if s.is_final() => return Ok(Some(format!("experiment {id} stopped: {s}"))),
+                Ok(s) => last = Some(s.to_string()),
+                Err(e) => last = Some(e),
             }
             tokio::time::sleep(crate::cloud::POLL).await;
         }
+        Err(match asked {
+            Err(e) => e,
+            Ok(_) => format!(
+                "experiment {id} asked to stop, not ended after {} s ({})",
+                STOP_LIMIT.as_secs(),
+                last.unwrap_or_default()
+            ),
+        })
     }
 
     fn label(&self) -> String {

@@ -311,6 +311,11 @@ impl FaultAction {
         each_action!(self, k => k.inject(cx).await)
     }
 
+    /// End what it started outside this machine, before the heal.
+    pub async fn wind_down(&self, aws: &crate::topology::Aws) -> Result<Option<String>, String> {
+        each_action!(self, k => k.wind_down(aws).await)
+    }
+
     /// Heal process `i`; what was done, in words.
     pub async fn heal(&self, cx: &mut Mend<'_>, i: usize) -> Result<String, String> {
         each_action!(self, k => k.heal(cx, i).await)

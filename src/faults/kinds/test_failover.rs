@@ -119,14 +119,25 @@ impl Behaviour for TestFailover {
     async fn inject(&mut self, cx: &mut Strike<'_>) -> Result<String, String> {
         let aws = &cx.dep.topology.aws;
         let ec = ElastiCache::new(&aws.region, &aws.endpoint_url).await;
-        let since = SystemTime::now() - CLOCK_SLACK;
+        // Whose events are ours: the group and its member clusters (a
+        // prefix would take `sessions-eu`'s too).
+        let mut sources = ec.members(&self.replication_group).await?;
+        sources.push(self.replication_group.clone());
+        let since = SystemTime::now()
+            .checked_sub(CLOCK_SLACK)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
         let status = ec
             .test_failover(&self.replication_group, &self.node_group)
             .await?;
+        // This injection's own (a repeat is another failover).
+        self.done = Arc::default();
         cx.ends = Some(watch(
             ec,
-            self.replication_group.clone(),
-            since,
+            Watched {
+                sources,
+                node_group: self.node_group.clone(),
+                since,
+            },
             self.done.clone(),
             cx.events.clone(),
         ));
@@ -148,21 +159,33 @@ impl Behaviour for TestFailover {
     }
 }
 
-/// ElastiCache's events of `group` read until one says the failover
-/// completed, each in the run's event log.
+/// What a test failover's events are read for.
+struct Watched {
+    /// The replication group and its member clusters.
+    sources: Vec<String>,
+    node_group: String,
+    /// Events from here on (the request's time less the clock slack).
+    since: SystemTime,
+}
+
+/// ElastiCache's events of the group read until one says the failover
+/// completed, each in the run's event log. Only a completion dated at or
+/// after ElastiCache's "Test Failover API called for node group …" counts:
+/// the clock slack may bring an earlier failover's events back.
 fn watch(
     ec: ElastiCache,
-    group: String,
-    since: SystemTime,
+    w: Watched,
     done: Arc<AtomicBool>,
     events: crate::events::EventLog,
 ) -> Ends {
     Box::pin(async move {
         let mut seen = HashSet::new();
         let mut failures = 0;
+        let called = format!("test failover api called for node group {}", w.node_group);
+        let mut called_at = None;
         loop {
             tokio::time::sleep(EVENTS_EVERY).await;
-            let new = match ec.events(&group, since, &mut seen).await {
+            let new = match ec.events(&w.sources, w.since, &mut seen).await {
                 Ok(n) => n,
                 Err(e) => {
                     failures += 1;
@@ -176,7 +199,13 @@ fn watch(
             let mut completed = None;
             for e in new {
                 events.push("elasticache", &e.source, e.message.clone());
-                if e.failover_completed() && completed.is_none() {
+                if e.message.to_ascii_lowercase().starts_with(&called) {
+                    called_at.get_or_insert(e.date_s);
+                }
+                if e.failover_completed()
+                    && called_at.is_some_and(|c| e.date_s >= c)
+                    && completed.is_none()
+                {
                     completed = Some(e.message);
                 }
             }
