@@ -560,6 +560,10 @@ timeline:
         "endpoint_url must be an http:// or https:// URL",
     );
     refused(
+        &with_aws("{ endpoint_url: \"http://key:secret@127.0.0.1:5000\" }"),
+        "endpoint_url may not hold a user or password",
+    );
+    refused(
         &ext(
             "  - { at: 1s, fault: fis, target: cache, template: { roleArn: r, actions: {}, bogus: 1 } }\n",
         ),
