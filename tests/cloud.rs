@@ -347,6 +347,18 @@ fn wait_for_experiments(moto: &Moto, n: usize) {
     }
 }
 
+/// Wait for `child` to end: how, and what it said on stderr.
+fn finish(child: &mut KillOnDrop) -> (std::process::ExitStatus, String) {
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (child.wait().unwrap(), stderr)
+}
+
 fn interrupt(child: &KillOnDrop) {
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
@@ -367,14 +379,7 @@ fn ctrl_c_stops_the_experiment_and_removes_the_template() {
     wait_for_experiments(&moto, 1);
     let asked = Instant::now();
     interrupt(&child);
-    let status = child.wait().unwrap();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let (status, stderr) = finish(&mut child);
     assert_eq!(status.code(), Some(0), "{stderr}");
     // StopExperiment, then stopping → stopped (3 s): not the 60 s load.
     assert!(asked.elapsed() < Duration::from_secs(20), "{stderr}");
@@ -395,7 +400,7 @@ fn ctrl_c_stops_the_experiment_and_removes_the_template() {
 
     // Interrupted twice, it quits at once: the first interrupt has asked
     // FIS to stop the experiment, and the quit still removes the template
-    // (red without `cloud::live::end_all`).
+    // (red without `cloud::live::end`).
     let (dir, file) = scenario(port, &moto.url(), 60, FIS_BODY);
     let json = dir.path().join("report.json");
     let (h, mut child) = background_run(&file, &json);
@@ -403,14 +408,7 @@ fn ctrl_c_stops_the_experiment_and_removes_the_template() {
     interrupt(&child);
     std::thread::sleep(Duration::from_millis(300));
     interrupt(&child);
-    let status = child.wait().unwrap();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let (status, stderr) = finish(&mut child);
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("interrupted twice"), "{stderr}");
     assert!(

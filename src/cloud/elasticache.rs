@@ -7,6 +7,7 @@ use std::time::SystemTime;
 
 use aws_sdk_elasticache::Client;
 use aws_sdk_elasticache::primitives::DateTime;
+use aws_sdk_elasticache::types::ReplicationGroup;
 
 use super::error_text;
 
@@ -42,8 +43,8 @@ impl ElastiCache {
         }
     }
 
-    /// Does replication group `group` have node group `node_group`?
-    pub async fn node_group(&self, group: &str, node_group: &str) -> Result<(), String> {
+    /// Replication group `group` as ElastiCache describes it.
+    async fn group(&self, group: &str) -> Result<ReplicationGroup, String> {
         let out = self
             .client
             .describe_replication_groups()
@@ -51,10 +52,15 @@ impl ElastiCache {
             .send()
             .await
             .map_err(|e| format!("replication group {group}: {}", error_text(&e)))?;
-        let groups = out.replication_groups();
-        let Some(g) = groups.first() else {
-            return Err(format!("replication group {group}: not found"));
-        };
+        out.replication_groups()
+            .first()
+            .cloned()
+            .ok_or_else(|| format!("replication group {group}: not found"))
+    }
+
+    /// Does replication group `group` have node group `node_group`?
+    pub async fn node_group(&self, group: &str, node_group: &str) -> Result<(), String> {
+        let g = self.group(group).await?;
         let ids: Vec<&str> = g
             .node_groups()
             .iter()
@@ -72,18 +78,7 @@ impl ElastiCache {
 
     /// The cache clusters of replication group `group`.
     pub async fn members(&self, group: &str) -> Result<Vec<String>, String> {
-        let out = self
-            .client
-            .describe_replication_groups()
-            .replication_group_id(group)
-            .send()
-            .await
-            .map_err(|e| format!("replication group {group}: {}", error_text(&e)))?;
-        Ok(out
-            .replication_groups()
-            .first()
-            .map(|g| g.member_clusters().to_vec())
-            .unwrap_or_default())
+        Ok(self.group(group).await?.member_clusters().to_vec())
     }
 
     /// `TestFailover`: ElastiCache promotes a replica of `node_group`;
