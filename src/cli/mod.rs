@@ -6,6 +6,7 @@
 mod bench;
 mod bench_redis;
 mod compare;
+mod diff;
 mod doctor;
 mod doctor_endpoint;
 mod images;
@@ -59,6 +60,10 @@ pub enum Command {
     Run(run::RunArgs),
     /// Run scenarios one after another and print them side by side.
     Compare(compare::CompareArgs),
+    /// What changed between two reports of one scenario (`run --json`):
+    /// verdicts, lost and stale writes, unavailability, latency. Exit 1 on
+    /// a regression, for CI gates.
+    Diff(diff::DiffArgs),
     /// List runs on this machine.
     Status {
         /// Print JSON instead of a table.
@@ -218,6 +223,7 @@ pub fn main() -> ExitCode {
             Command::Up(args) => up::run(args, home).await,
             Command::Run(args) => run::run(args, home).await,
             Command::Compare(args) => compare::run(args, home).await,
+            Command::Diff(args) => diff::run(args),
             Command::Status { json } => runs::status(&home, json),
             Command::Down { run_id } => runs::down(&home, run_id.as_deref()),
             Command::Doctor(endpoint) => doctor::run(&endpoint).await,

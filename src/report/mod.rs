@@ -2,6 +2,7 @@
 //! One JSON shape (schema in docs/report.schema.json) and a Markdown table.
 
 mod compare;
+pub mod diff;
 mod expectations;
 mod faults;
 mod markdown;
