@@ -67,6 +67,7 @@ async fn start_with(
         events,
         None,
         requests,
+        None,
     );
     (d, handle)
 }

@@ -85,6 +85,10 @@ pub struct SweepResult {
     pub lost_ids: Vec<u64>,
     #[serde(skip)]
     pub stale_ids: Vec<u64>,
+    /// Every read that was judged: (session, sent, answered, the version
+    /// found), for the operation history.
+    #[serde(skip)]
+    pub reads: Vec<(u64, Instant, Instant, Option<u64>)>,
 }
 
 impl SweepResult {
@@ -142,8 +146,10 @@ struct Verdict {
     from_cache: bool,
     writes: WriteTally,
     lost_updates: u64,
-    /// When the read was answered.
+    /// When the read was sent and answered, and the version it found.
+    invoked: Instant,
     at: Instant,
+    found: Option<u64>,
 }
 
 async fn judge_one(
@@ -197,7 +203,9 @@ async fn judge_one(
             from_cache,
             writes,
             lost_updates,
+            invoked,
             at,
+            found: v.as_deref().and_then(value::version_of),
         });
     }
     None
@@ -274,6 +282,7 @@ pub async fn sweep(
             continue;
         };
         out.first_read = Some(out.first_read.map_or(j.at, |f| f.min(j.at)));
+        out.reads.push((id, j.invoked, j.at, j.found));
         *out.verdicts.entry(j.check).or_default() += 1;
         out.writes.merge(&j.writes);
         out.lost_updates += j.lost_updates;

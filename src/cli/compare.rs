@@ -61,6 +61,7 @@ async fn compare(args: CompareArgs, home: Home) -> u8 {
         duration: args.duration,
         live_faults: false,
         external: false,
+        history: None,
     };
     // Each scenario on each provider asked for, else on its own.
     let runs: Vec<_> = scenarios

@@ -47,6 +47,15 @@ pub struct RunArgs {
     /// the scenario's `check:`.
     #[arg(long, value_parser = parse_check)]
     pub check: Option<CheckMode>,
+    /// Write every operation, every read of the checker and the faults
+    /// here, one JSON object a line, in time order (docs/HISTORY.md), for
+    /// an external checker.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub history: Option<PathBuf>,
+    /// Lines of the history kept at most; past it the rest is counted and
+    /// the last line says so.
+    #[arg(long, default_value_t = crate::workload::history::DEFAULT_LIMIT, requires = "history")]
+    pub history_limit: usize,
 }
 
 fn parse_check(s: &str) -> Result<CheckMode, String> {
@@ -95,6 +104,7 @@ async fn run_scenario(scenario: &Scenario, args: &RunArgs, home: Home) -> u8 {
         duration: args.duration,
         live_faults: args.live_faults,
         external: args.external,
+        history: args.history.as_ref().map(|_| args.history_limit),
     };
     let external = !scenario.topology.external_nodes().is_empty();
     // Listened for before anything starts: an interruption while the
@@ -151,7 +161,7 @@ async fn run_scenario(scenario: &Scenario, args: &RunArgs, home: Home) -> u8 {
             control.stop();
         })
     });
-    let report = drill.finish().await;
+    let (report, history) = drill.finish_with_history().await;
     progress.abort();
     if let Some(e) = ender {
         e.abort();
@@ -159,6 +169,15 @@ async fn run_scenario(scenario: &Scenario, args: &RunArgs, home: Home) -> u8 {
     if let Err(e) = write_report(&report, args.json.as_deref(), args.md.as_deref()) {
         eprintln!("error: {e}");
         return 2;
+    }
+    if let (Some(path), Some(h)) = (&args.history, history) {
+        match crate::drill::write_history(path, &h, &report) {
+            Ok(n) => eprintln!("history: {n} lines in {}", path.display()),
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                return 2;
+            }
+        }
     }
     println!("{}", report::markdown(&report));
     if report.ok { 0 } else { 1 }

@@ -38,6 +38,9 @@ pub struct DrillOptions {
     /// The command line said `--external`: the topology may name nodes
     /// sessiondrill does not run.
     pub external: bool,
+    /// Keep the operation history, at most this many lines
+    /// ([`Drill::finish_with_history`]).
+    pub history: Option<usize>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -154,7 +157,18 @@ impl Drill {
             injector.clone(),
             scenario.timeline.clone(),
         )));
-        let engine = workload::start(&scenario.workload, duration, runs, events, hooks, requests);
+        let history = opts
+            .history
+            .map(|lines| Arc::new(workload::History::new(events.origin(), lines)));
+        let engine = workload::start(
+            &scenario.workload,
+            duration,
+            runs,
+            events,
+            hooks,
+            requests,
+            history,
+        );
         let abandon = Abandon {
             load: engine.control.clone(),
             observer: stop_observing.clone(),
@@ -191,6 +205,12 @@ impl Drill {
     /// Wait for the load, drain and sweep to end; tear the nodes down;
     /// build the report.
     pub async fn finish(self) -> Report {
+        self.finish_with_history().await.0
+    }
+
+    /// [`Drill::finish`], and the operation history when it was kept
+    /// (`DrillOptions::history`).
+    pub async fn finish_with_history(self) -> (Report, Option<Arc<workload::History>>) {
         let outcome = self.engine.finish().await;
         self.stop_observing.cancel();
         let _ = self.observer.await;
@@ -211,8 +231,35 @@ impl Drill {
             report.ok = false;
         }
         report.external_cleanup = cleanup;
-        report
+        (report, outcome.history)
     }
+}
+
+/// Write `history` as JSON lines to `path` (whole or not at all), with the
+/// report's faults among the lines (`nemesis` start and stop, at the ms
+/// the report has them); how many lines.
+pub fn write_history(
+    path: &std::path::Path,
+    history: &workload::History,
+    report: &Report,
+) -> std::io::Result<usize> {
+    let names: Vec<String> = report.strategies.keys().cloned().collect();
+    let mut nemesis = Vec::new();
+    for f in report.faults.iter().filter(|f| f.fired) {
+        let what = format!("{} {}: {}", f.kind, f.target, f.message);
+        nemesis.push((f.at_ms * 1000, "start", what.clone()));
+        if let Some(h) = f.healed_ms {
+            nemesis.push((h * 1000, "stop", what));
+        }
+    }
+    let lines = history.lines(&names, &nemesis);
+    let mut out = Vec::with_capacity(lines.len() * 160);
+    for l in &lines {
+        serde_json::to_writer(&mut out, l).map_err(std::io::Error::other)?;
+        out.push(b'\n');
+    }
+    write_atomically(path, &out)?;
+    Ok(lines.len())
 }
 
 /// Every DAX node's cache counters (nodes that do not answer are left out).

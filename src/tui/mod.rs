@@ -87,6 +87,7 @@ pub async fn run(args: TuiOptions, home: Home) -> u8 {
             duration: args.duration,
             live_faults: true,
             external: false,
+            history: None,
         },
         fps: args.fps,
         report_dir: args.report_dir.clone(),

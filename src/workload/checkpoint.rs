@@ -24,6 +24,8 @@ pub(super) const LIMIT: Duration = Duration::from_secs(10);
 
 /// One strategy as a checkpoint sees it.
 pub(super) struct Swept {
+    /// Its index among the run's strategies.
+    pub index: usize,
     pub name: String,
     /// The topology nodes its operations reach.
     pub groups: Vec<String>,
@@ -42,6 +44,7 @@ pub(super) struct Server {
     pub strategies: Vec<Swept>,
     pub control: LoadControl,
     pub events: EventLog,
+    pub history: Option<Arc<super::history::History>>,
     pub patience: Patience,
     /// How long to wait for operations in flight before reading anyway.
     pub drain_limit: Duration,
@@ -141,6 +144,9 @@ impl Server {
         let mut strategies = indexmap::IndexMap::new();
         let mut said = Vec::new();
         for (s, r) in swept.iter().zip(results) {
+            if let Some(h) = &self.history {
+                super::record_reads(h, s.index, Some(req.fault), &r);
+            }
             said.push(format!(
                 "{}: {} acknowledged writes lost, {} stale ({} sessions read, {} unverified)",
                 s.name, r.writes.lost, r.writes.stale, r.checked, r.unverified

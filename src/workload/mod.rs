@@ -7,6 +7,7 @@ mod checkpoint;
 mod clock;
 mod control;
 mod generator;
+pub mod history;
 mod op;
 mod outcome;
 pub mod rng;
@@ -28,6 +29,7 @@ use crate::scenario::Workload;
 use crate::store::SessionStore;
 use crate::store::StrategyKind;
 pub use control::{Hold, LoadControl};
+pub use history::History;
 use op::OpCtx;
 use outcome::{prefill, relative, tally, unmeasured};
 use scheduler::{MAX_IN_FLIGHT, Schedule};
@@ -81,6 +83,8 @@ pub struct RunOutcome {
     pub pauses: Vec<(Duration, Duration)>,
     /// Why the load generator stopped before the load was over, if it did.
     pub generator_error: Option<String>,
+    /// Every operation and checker read, when asked for (`--history`).
+    pub history: Option<Arc<History>>,
 }
 
 impl RunOutcome {
@@ -139,6 +143,7 @@ pub fn start(
     events: EventLog,
     hooks: Option<Arc<dyn RunHooks>>,
     checkpoints: Option<Requests>,
+    history: Option<Arc<History>>,
 ) -> RunHandle {
     let started = events.origin();
     let (snap_tx, snap_rx) = watch::channel(Snapshot::default());
@@ -164,6 +169,7 @@ pub fn start(
             hooks,
             control: control.clone(),
             checkpoints,
+            history,
         },
         strategies,
         ledgers.clone(),
@@ -187,6 +193,7 @@ struct Load {
     hooks: Option<Arc<dyn RunHooks>>,
     control: LoadControl,
     checkpoints: Option<Requests>,
+    history: Option<Arc<History>>,
 }
 
 async fn run(
@@ -202,6 +209,7 @@ async fn run(
         hooks,
         control,
         checkpoints,
+        history,
     } = load;
     let started = events.origin();
     let started_unix_ms = crate::provision::rundir::now_unix_ms();
@@ -244,6 +252,7 @@ async fn run(
                 value_bytes: w.value_bytes,
                 timeout: w.op_timeout,
                 cancel: cancel.clone(),
+                history: history.clone(),
                 sessions_in_flight: (w.concurrency_per_session > 1).then(|| {
                     Arc::new(
                         (0..w.sessions)
@@ -295,7 +304,9 @@ async fn run(
                 .zip(&ledgers)
                 .zip(&gates)
                 .zip(&swept_fallbacks)
-                .map(|(((s, l), g), f)| checkpoint::Swept {
+                .enumerate()
+                .map(|(index, (((s, l), g), f))| checkpoint::Swept {
+                    index,
                     name: s.kind.name().to_string(),
                     groups: s.groups.clone(),
                     store: s.store.clone(),
@@ -307,6 +318,7 @@ async fn run(
                 .collect(),
             control: control.clone(),
             events: events.clone(),
+            history: history.clone(),
             patience: Patience {
                 timeout: w.op_timeout,
                 attempts: 3,
@@ -407,6 +419,11 @@ async fn run(
         check::sweep(s.store.clone(), l.clone(), patience, None)
     }))
     .await;
+    if let Some(h) = &history {
+        for (i, sw) in sweeps.iter().enumerate() {
+            record_reads(h, i, None, sw);
+        }
+    }
     let mut writes = Vec::new();
     let mut lost = Vec::new();
     for l in &ledgers {
@@ -470,5 +487,26 @@ async fn run(
         checkpoints,
         pauses,
         generator_error,
+        history,
+    }
+}
+
+/// A sweep's reads into the history: strategy `strategy`'s, for `fault`'s
+/// checkpoint (`None`: the final sweep).
+pub(crate) fn record_reads(
+    h: &History,
+    strategy: usize,
+    fault: Option<usize>,
+    sweep: &SweepResult,
+) {
+    for &(session, invoked, at, version) in &sweep.reads {
+        h.read(history::CheckRead {
+            strategy,
+            fault,
+            session,
+            invoked,
+            at,
+            version,
+        });
     }
 }

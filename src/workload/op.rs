@@ -33,6 +33,8 @@ pub struct OpCtx {
     /// session may have in flight. `None`: one at a time, the ledger held
     /// for the whole operation.
     pub sessions_in_flight: Option<Arc<Vec<Semaphore>>>,
+    /// `run --history`: every operation recorded.
+    pub history: Option<Arc<super::history::History>>,
 }
 
 /// What one operation came to.
@@ -53,6 +55,8 @@ pub struct Outcome {
     pub overlapped: bool,
     /// Read-modify-write updates this read proved lost (each once).
     pub lost_updates: u32,
+    /// For the history: the version a write sent, or a read found.
+    pub version: Option<u64>,
 }
 
 fn failed(class: ErrorClass) -> Outcome {
@@ -163,7 +167,7 @@ async fn overlapping(ctx: &OpCtx, op: OpKind, id: u64) -> Outcome {
 
 /// Record the answer to the write of `version`, which came at `at`.
 fn wrote(state: &mut SessionState, version: u64, r: Result<(), OpError>, at: Instant) -> Outcome {
-    match r {
+    let outcome = match r {
         Ok(()) => {
             state.write_acked(version, at);
             Outcome::default()
@@ -172,6 +176,10 @@ fn wrote(state: &mut SessionState, version: u64, r: Result<(), OpError>, at: Ins
             state.write_failed(version);
             failed(e.class)
         }
+    };
+    Outcome {
+        version: Some(version),
+        ..outcome
     }
 }
 
@@ -191,6 +199,7 @@ fn read(
         check: Some(check),
         first_proof,
         lost_updates: lost_updates.try_into().unwrap_or(u32::MAX),
+        version: observed.and_then(value::version_of),
         ..Outcome::default()
     }
 }
@@ -312,6 +321,23 @@ async fn request(ctx: &OpCtx, state: &mut SessionState, id: u64) -> Outcome {
     }
 }
 
+/// Keep operation `op` on `id` in the history, if one is kept: (intended,
+/// started, ended), and what it came to.
+pub fn record(ctx: &OpCtx, op: OpKind, id: u64, times: (Instant, Instant, Instant), o: &Outcome) {
+    if let Some(h) = &ctx.history {
+        h.op(super::history::OpRec {
+            strategy: ctx.strategy,
+            op,
+            session: id,
+            intended: times.0,
+            started: times.1,
+            end: times.2,
+            error: o.error,
+            version: o.version,
+        });
+    }
+}
+
 /// Run one scheduled operation and send its sample. An operation still
 /// waiting when the engine gives up on the drain is abandoned (no sample;
 /// a write in flight stays uncertain in the ledger).
@@ -326,13 +352,15 @@ pub async fn run(ctx: Arc<OpCtx>, op: OpKind, id: u64, intended: Instant) {
             return;
         }
     };
+    let end = Instant::now();
+    record(&ctx, op, id, (intended, started, end), &outcome);
     let _ = ctx.samples.send(Sample {
         strategy: ctx.strategy,
         op,
         session: id,
         intended,
         started,
-        end: Instant::now(),
+        end,
         error: outcome.error,
         check: outcome.check,
         first_proof: outcome.first_proof,

@@ -77,7 +77,15 @@ pub(super) async fn prefill(ctx: Arc<OpCtx>, sessions: u64) {
         .for_each_concurrent(64, |id| {
             let ctx = ctx.clone();
             async move {
-                op::execute(&ctx, OpKind::Create, id).await;
+                let started = Instant::now();
+                let o = op::execute(&ctx, OpKind::Create, id).await;
+                op::record(
+                    &ctx,
+                    OpKind::Create,
+                    id,
+                    (started, started, Instant::now()),
+                    &o,
+                );
             }
         })
         .await;
