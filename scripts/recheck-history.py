@@ -8,21 +8,28 @@ from the lines alone, with rules written out here (not the Rust code's):
 
 - an acknowledged write is a `write` completed `ok` (its `value` is the
   version it wrote);
-- it is judged by the first read of the checker (`process: "checker"`: a
+- it is judged by every read of the checker (`process: "checker-N"`: a
   checkpoint's or the final sweep's) of its key sent after it was
-  acknowledged: lost when that read found an older version or nothing
-  (an acknowledged delete of the key in between excuses nothing found);
-  reads that failed are not in the history, so a write no checker read
-  came after stays unjudged;
-- at the end, a session is lost when the final sweep found nothing but an
-  acknowledged write is newer than its last acknowledged delete, and stale
-  when it found a version older than its newest acknowledged write.
+  acknowledged, in order, until one finds it lost: a read that found an
+  older version or nothing loses it, unless a delete of the key was sent
+  between the acknowledgement and the read (acknowledged, or one that may
+  have happened: `info`, `abandoned`); reads of the checker that failed are
+  not in the history, so a write no checker read came after is unjudged;
+- at the end, a session is lost when the final sweep found nothing and
+  stale when it found a version older than its newest acknowledged write,
+  unless a delete was sent after that write.
 
-Prints, per strategy: operations (completions of the load), acknowledged
-writes, lost writes, unjudged writes, lost and stale sessions, as JSON.
-Only sessions (`redis`, `dynamodb`, …): locks and rate limits carry no
-versions. Exit 2 on a line that is not a history line, 1 if the history
-says it was cut (its numbers would be partial).
+Not modelled (the Rust checker's): expiry (`workload.ttl`: the shipped
+scenarios' are longer than their loads), a cache in front of a store of
+record (stale writes behind it), and reads judged by real-time order when
+one session's operations overlapped (`concurrency_per_session` > 1).
+
+Prints, per strategy: operations of the load (prefill and abandoned ones
+left out, as in the report), acknowledged writes (the load's), lost writes,
+unjudged writes, lost and stale sessions, as JSON. Strategies whose writes
+carry no version (locks, rate limits) are left out. Exit 2 on a line that is
+not a history line, 1 if the history says it was cut (its numbers would be
+partial).
 """
 
 import json
@@ -33,10 +40,13 @@ from collections import defaultdict
 
 def main(path):
     ops = defaultdict(int)
+    acked = defaultdict(int)  # the load's acknowledged writes
     writes = defaultdict(list)  # strategy -> [(key, version, acked_us)]
-    deletes = defaultdict(lambda: defaultdict(list))  # strategy -> key -> [acked_us]
+    versionless = set()  # strategies whose writes carry no version
+    deletes = defaultdict(lambda: defaultdict(list))  # strategy -> key -> [sent_us]
     reads = defaultdict(lambda: defaultdict(list))  # strategy -> key -> [(sent_us, found, final)]
-    sent = {}  # (strategy, key) of the checker's invocation -> time
+    sent = {}  # a checker read's process -> when it was sent
+    invoked = {}  # a delete's (strategy, process) -> when it was sent
     cut = False
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
@@ -52,49 +62,61 @@ def main(path):
             if proc == "nemesis":
                 continue
             s, key = op["strategy"], op["key"]
-            if proc == "checker":
+            if isinstance(proc, str) and proc.startswith("checker"):
                 if kind == "invoke":
-                    sent[(s, key)] = op["time"]
+                    sent[proc] = op["time"]
                 elif kind == "ok":
                     final = op["phase"] == "final"
-                    reads[s][key].append((sent.pop((s, key)), op["value"], final))
+                    reads[s][key].append((sent.pop(proc), op["value"], final))
                 continue
+            phase = op.get("phase", "load")
             if kind == "invoke":
+                if op["f"] == "delete":
+                    invoked[(s, proc)] = op["time"]
                 continue
-            ops[s] += 1
-            if kind != "ok":
-                continue
-            if op["f"] == "write":
+            if phase == "load":
+                ops[s] += 1
+            if op["f"] == "delete":
+                # Acknowledged or maybe done: either may empty the key.
+                at = invoked.pop((s, proc), op["time"])
+                if kind in ("ok", "info"):
+                    deletes[s][key].append(at)
+            elif op["f"] == "write" and kind == "ok":
+                if op["value"] is None:
+                    versionless.add(s)
+                    continue
                 writes[s].append((key, op["value"], op["time"]))
-            elif op["f"] == "delete":
-                deletes[s][key].append(op["time"])
+                if phase == "load":
+                    acked[s] += 1
+
+    def deleted(s, key, after, before):
+        return any(after <= d <= before for d in deletes[s].get(key, []))
 
     out = {}
-    for s in sorted(set(ops) | set(writes)):
+    for s in sorted((set(ops) | set(writes)) - versionless):
         for key in reads[s]:
             reads[s][key].sort()
         lost_writes = unjudged = 0
         newest = {}  # key -> (version, acked_us) of the newest acknowledged write
-        for key, version, acked in writes[s]:
+        for key, version, at in writes[s]:
             if key not in newest or version > newest[key][0]:
-                newest[key] = (version, acked)
-            rs = reads[s].get(key, [])
-            i = bisect_left(rs, (acked,))
-            if i == len(rs):
+                newest[key] = (version, at)
+            later = reads[s].get(key, [])[bisect_left(reads[s].get(key, []), (at,)):]
+            if not later:
                 unjudged += 1
                 continue
-            read_sent, found, _ = rs[i]
-            excused = found is None and any(acked <= d <= read_sent for d in deletes[s].get(key, []))
-            if not excused and (found is None or found < version):
-                lost_writes += 1
+            for read_sent, found, _ in later:
+                if (found is None or found < version) and not deleted(s, key, at, read_sent):
+                    lost_writes += 1
+                    break
         lost = stale = 0
         for key, rs in reads[s].items():
             finals = [r for r in rs if r[2]]
             if not finals or key not in newest:
                 continue
-            _, found, _ = finals[-1]
-            version, acked = newest[key]
-            if any(d >= acked for d in deletes[s].get(key, [])):
+            read_sent, found, _ = finals[-1]
+            version, at = newest[key]
+            if deleted(s, key, at, read_sent):
                 continue
             if found is None:
                 lost += 1
@@ -102,7 +124,7 @@ def main(path):
                 stale += 1
         out[s] = {
             "ops": ops[s],
-            "acked_writes": len(writes[s]),
+            "acked_writes": acked[s],
             "lost_writes": lost_writes,
             "unjudged_writes": unjudged,
             "lost": lost,

@@ -90,6 +90,67 @@ fn a_flipped_expectation_is_a_regression_and_the_same_verdicts_are_not() {
     );
     assert_eq!(code, 0, "{out}");
 
+    // Rules of every shape, crossed: one strategy's, a fall, an absolute
+    // rise.
+    for (a, b, rule, says) in [
+        (
+            &without,
+            &with,
+            "redis.latency.p99_ms > +100%",
+            "redis.latency.p99_ms",
+        ),
+        (
+            &with,
+            &without,
+            "latency.p99_ms < -50%",
+            "breaks `latency.p99_ms < -50%`",
+        ),
+        (
+            &without,
+            &with,
+            "max_stall_ms > +20",
+            "breaks `max_stall_ms > +20`",
+        ),
+    ] {
+        let (code, out, err) = diff(a, b, &["--fail-on", rule]);
+        assert_eq!(code, 1, "{rule}: {out}{err}");
+        assert!(out.contains(says), "{rule}: {out}");
+    }
+    // A fault that stopped working, a strategy gone: regressions, named.
+    let edited = |name: &str, edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut r: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&again).unwrap()).unwrap();
+        edit(&mut r);
+        let path = dir.path().join(name);
+        std::fs::write(&path, r.to_string()).unwrap();
+        path
+    };
+    let unfired = edited("unfired.json", &|r| {
+        r["faults"][0]["fired"] = false.into();
+        r["faults"][0]["error"] = "never injected".into();
+    });
+    let (code, out, _) = diff(&with, &unfired, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("did not work: never injected"), "{out}");
+    let gone = edited("gone.json", &|r| {
+        let s = r["strategies"]["redis"].clone();
+        r["strategies"] = serde_json::json!({ "other": s });
+    });
+    let (code, out, _) = diff(&with, &gone, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("strategy redis is gone"), "{out}");
+    assert!(out.contains("strategy other is new in B"), "{out}");
+    // Another load of the same scenario: not compared unless asked.
+    let bigger = edited("bigger.json", &|r| r["workload"]["sessions"] = 5000.into());
+    let (code, _, err) = diff(&with, &bigger, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("two different loads") && err.contains("--any-load"),
+        "{err}"
+    );
+    let (code, out, _) = diff(&with, &bigger, &["--any-load"]);
+    assert_eq!(code, 0, "{out}");
+
     // Bad input: exit 2, said.
     let junk = dir.path().join("junk.json");
     std::fs::write(&junk, "{\"not\": \"a report\"}").unwrap();
@@ -117,7 +178,7 @@ fn a_flipped_expectation_is_a_regression_and_the_same_verdicts_are_not() {
     other["scenario"] = "another-scenario".into();
     let other_path = dir.path().join("other.json");
     std::fs::write(&other_path, other.to_string()).unwrap();
-    let (code, _, err) = diff(&with, &other_path, &[]);
+    let (code, _, err) = diff(&with, &other_path, &["--any-load"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("not two runs of one scenario"), "{err}");
 }

@@ -215,12 +215,18 @@ impl SessionState {
 
     /// Every operation in flight was abandoned (the drain gave up on it):
     /// what it sent may still land, as if it had failed.
-    pub fn abandon(&mut self) {
+    /// The versions of the writes still unanswered when it was called.
+    pub fn abandon(&mut self) -> Vec<u64> {
+        let mut pending = Vec::new();
         for u in &mut self.uncertain {
+            if !u.failed {
+                pending.push(u.version);
+            }
             u.failed = true;
         }
         self.delete_failed();
         self.in_flight = 0;
+        pending
     }
 
     /// The write of `version` failed (timed out, refused by an error): it

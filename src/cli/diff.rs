@@ -20,6 +20,10 @@ pub struct DiffArgs {
     /// `throughput`; repeat for several.
     #[arg(long = "fail-on", value_name = "RULE")]
     pub fail_on: Vec<String>,
+    /// Compare two runs of one scenario even when their loads differ
+    /// (sessions, rates, TTL, length) or their providers do.
+    #[arg(long)]
+    pub any_load: bool,
     /// Also write the diff as Markdown here.
     #[arg(long)]
     pub md: Option<PathBuf>,
@@ -49,7 +53,7 @@ pub fn run(args: DiffArgs) -> u8 {
         .iter()
         .map(|r| Rule::parse(r, &names))
         .collect();
-    let d = match rules.and_then(|rules| diff::diff(&a, &b, &rules)) {
+    let d = match rules.and_then(|rules| diff::diff(&a, &b, &rules, args.any_load)) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: {e}");

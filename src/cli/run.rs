@@ -76,6 +76,13 @@ pub async fn run(args: RunArgs, home: Home) -> u8 {
     if let Some(check) = args.check {
         scenario.check = check;
     }
+    // A file asked for that cannot be written: nothing starts.
+    for p in [&args.history].into_iter().flatten() {
+        if let Err(e) = crate::drill::check_writable(p) {
+            eprintln!("error: {}: {e}", p.display());
+            return 2;
+        }
+    }
     // A fault that would never fire in the load asked for: nothing starts.
     if let Some(d) = args.duration
         && let Err(e) = scenario.fits(d)

@@ -252,14 +252,12 @@ pub fn write_history(
             nemesis.push((h * 1000, "stop", what));
         }
     }
-    let lines = history.lines(&names, &nemesis);
-    let mut out = Vec::with_capacity(lines.len() * 160);
-    for l in &lines {
-        serde_json::to_writer(&mut out, l).map_err(std::io::Error::other)?;
-        out.push(b'\n');
-    }
-    write_atomically(path, &out)?;
-    Ok(lines.len())
+    let mut n = 0;
+    write_atomically_with(path, |w| {
+        n = history.write(w, &names, &nemesis)?;
+        Ok(())
+    })?;
+    Ok(n)
 }
 
 /// Every DAX node's cache counters (nodes that do not answer are left out).
@@ -309,6 +307,31 @@ pub fn write_report(
 /// new one is complete).
 pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
+    write_atomically_with(path, |w| w.write_all(bytes))
+}
+
+/// Can a file be written at `path` (its directory takes a new file)?
+/// Asked before a run, so that a file asked for does not fail after it.
+pub fn check_writable(path: &std::path::Path) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("not a file name"))?;
+    let probe = path.with_file_name(format!(
+        ".{}.{}.probe",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    std::fs::File::create(&probe)?;
+    std::fs::remove_file(&probe)
+}
+
+/// [`write_atomically`], the contents written by `fill` through a buffer
+/// (nothing of it held whole in memory).
+pub fn write_atomically_with(
+    path: &std::path::Path,
+    fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    use std::io::Write;
     let name = path
         .file_name()
         .ok_or_else(|| std::io::Error::other("not a file name"))?;
@@ -317,9 +340,11 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result
         name.to_string_lossy(),
         std::process::id()
     ));
-    let written = std::fs::File::create(&tmp).and_then(|mut f| {
-        f.write_all(bytes)?;
-        f.sync_all()
+    let written = std::fs::File::create(&tmp).and_then(|f| {
+        let mut w = std::io::BufWriter::new(f);
+        fill(&mut w)?;
+        w.flush()?;
+        w.get_ref().sync_all()
     });
     match written.and_then(|()| std::fs::rename(&tmp, path)) {
         Ok(()) => Ok(()),

@@ -22,6 +22,10 @@ pub const SHOWN: &[&str] = &[
     "max_stall_ms",
     "latency.p50_ms",
     "latency.p99_ms",
+    // A sweep that could not read every session counts less than there
+    // is: these say how much less.
+    "unverified",
+    "unverified_writes",
 ];
 
 /// `[STRATEGY.]METRIC > +N[%]` (a rise beyond N) or `< -N[%]` (a fall).
@@ -58,7 +62,10 @@ impl Rule {
             Some((s, m)) if strategies.contains(&s) => (Some(s.to_string()), m),
             _ => (None, left),
         };
-        if !METRICS.contains(&metric) && metric != "throughput" {
+        let error_class = metric
+            .strip_prefix("errors.")
+            .is_some_and(|c| crate::store::ErrorClass::parse(c).is_some());
+        if !METRICS.contains(&metric) && !error_class {
             return Err(bad(&format!("unknown metric `{metric}`")));
         }
         let right = right.trim();
@@ -87,6 +94,17 @@ impl Rule {
             amount,
             percent,
         })
+    }
+
+    /// Does going from `a` to `b` break it, each the range the value may
+    /// truly have (a count from a sweep that could not read everything is
+    /// a lower bound)? Judged at the worst end of both.
+    pub fn broken_range(&self, a: (f64, f64), b: (f64, f64)) -> bool {
+        if self.rise {
+            self.broken(a.0, b.1)
+        } else {
+            self.broken(a.1, b.0)
+        }
     }
 
     /// Does going from `a` to `b` break it?
@@ -129,6 +147,8 @@ pub struct Diff {
     pub changes: Vec<Change>,
     /// Verdict changes for the better, in words.
     pub fixed: Vec<String>,
+    /// What could not be compared (a strategy only B has).
+    pub notes: Vec<String>,
     pub regressions: Vec<Regression>,
 }
 
@@ -137,13 +157,46 @@ pub fn strategies(r: &Report) -> Vec<&str> {
     r.strategies.keys().map(String::as_str).collect()
 }
 
-/// `b` against `a` under `rules`. The two must be reports of one scenario.
-pub fn diff(a: &Report, b: &Report, rules: &[Rule]) -> Result<Diff, String> {
+/// Why `a` and `b` are not two runs of one drill, if they are not: another
+/// scenario, another load (sessions, rates, TTL, sizes, timeout, prefill),
+/// a load of another length, or another provider.
+pub fn incomparable(a: &Report, b: &Report) -> Option<String> {
     if a.scenario != b.scenario {
-        return Err(format!(
+        return Some(format!(
             "not two runs of one scenario: `{}` and `{}`",
             a.scenario, b.scenario
         ));
+    }
+    let load = |r: &Report| serde_json::to_value(&r.workload).unwrap_or_default();
+    if load(a) != load(b) {
+        return Some(format!(
+            "two different loads of `{}` (workload {} and {})",
+            a.scenario,
+            load(a),
+            load(b)
+        ));
+    }
+    let within = |x: u64, y: u64| x.abs_diff(y) * 10 <= x.max(y);
+    if !within(a.duration_ms, b.duration_ms) {
+        return Some(format!(
+            "loads of different lengths: {} ms and {} ms",
+            a.duration_ms, b.duration_ms
+        ));
+    }
+    (a.provider != b.provider)
+        .then(|| format!("different providers: {:?} and {:?}", a.provider, b.provider))
+}
+
+/// `b` against `a` under `rules`. With `any_load`, two runs of one
+/// scenario are compared even when [`incomparable`] says why not.
+pub fn diff(a: &Report, b: &Report, rules: &[Rule], any_load: bool) -> Result<Diff, String> {
+    if let Some(why) = incomparable(a, b) {
+        if a.scenario != b.scenario {
+            return Err(why);
+        }
+        if !any_load {
+            return Err(format!("{why}; --any-load compares them anyway"));
+        }
     }
     let mut regressions = Vec::new();
     let mut fixed = Vec::new();
@@ -193,9 +246,26 @@ pub fn diff(a: &Report, b: &Report, rules: &[Rule]) -> Result<Diff, String> {
             said(false, format!("`{}` is no longer checked", ea.expr));
         }
     }
+    // Faults paired by kind and target, in order (an added fault does not
+    // shift the others).
+    let nth = |faults: &[super::FaultReport], i: usize| {
+        let f = &faults[i];
+        faults[..i]
+            .iter()
+            .filter(|g| g.kind == f.kind && g.target == f.target)
+            .count()
+    };
     for (i, fb) in b.faults.iter().enumerate() {
         let name = format!("{} {} at {} ms", fb.kind, fb.target, fb.at_ms);
-        match a.faults.get(i) {
+        let k = nth(&b.faults, i);
+        let pair = (0..a.faults.len())
+            .find(|&j| {
+                a.faults[j].kind == fb.kind
+                    && a.faults[j].target == fb.target
+                    && nth(&a.faults, j) == k
+            })
+            .map(|j| &a.faults[j]);
+        match pair {
             Some(fa) if fa.failed() && !fb.failed() => {
                 said(true, format!("fault {name} works now"))
             }
@@ -212,10 +282,13 @@ pub fn diff(a: &Report, b: &Report, rules: &[Rule]) -> Result<Diff, String> {
         }
     }
     let mut changes = Vec::new();
+    let mut notes = Vec::new();
     for (name, sb) in &b.strategies {
         let sa = a.strategies.get(name);
         if sa.is_none() {
-            said(false, format!("strategy {name} is new: nothing to compare"));
+            notes.push(format!(
+                "strategy {name} is new in B: nothing to compare it with"
+            ));
         }
         let mut metrics: Vec<&str> = SHOWN.to_vec();
         for r in rules {
@@ -224,13 +297,14 @@ pub fn diff(a: &Report, b: &Report, rules: &[Rule]) -> Result<Diff, String> {
             }
         }
         for m in metrics {
-            let (va, vb) = (sa.and_then(|s| value(s, m)), value(sb, m));
+            let (va, vb) = (sa.and_then(|s| s.metric(m)), sb.metric(m));
+            let (ra, rb) = (sa.and_then(|s| s.metric_range(m)), sb.metric_range(m));
             for r in rules
                 .iter()
                 .filter(|r| r.metric == m && r.strategy.as_ref().is_none_or(|s| s == name))
             {
-                if let (Some(x), Some(y)) = (va, vb)
-                    && r.broken(x, y)
+                if let (Some(x), Some(y), Some(rx), Some(ry)) = (va, vb, ra, rb)
+                    && r.broken_range(rx, ry)
                 {
                     said(
                         false,
@@ -269,15 +343,9 @@ pub fn diff(a: &Report, b: &Report, rules: &[Rule]) -> Result<Diff, String> {
         b_ok: b.ok,
         changes,
         fixed,
+        notes,
         regressions,
     })
-}
-
-fn value(s: &super::StrategyReport, metric: &str) -> Option<f64> {
-    match metric {
-        "throughput" => Some(s.throughput),
-        m => s.metric(m),
-    }
 }
 
 fn num(v: f64) -> String {
@@ -321,6 +389,9 @@ pub fn markdown(d: &Diff) -> String {
             let _ = writeln!(out, "- {}", r.what);
         }
         out.push('\n');
+    }
+    for n in &d.notes {
+        let _ = writeln!(out, "Note: {n}\n");
     }
     if !d.fixed.is_empty() {
         let _ = writeln!(out, "## Better\n");
@@ -377,7 +448,12 @@ mod tests {
         let r = rule("latency.p99_ms > +2").unwrap();
         assert_eq!((r.strategy, r.metric.as_str()), (None, "latency.p99_ms"));
         assert!(!rule("throughput < -20%").unwrap().rise);
+        assert_eq!(
+            rule("errors.timeout > +5").unwrap().metric,
+            "errors.timeout"
+        );
         for bad in [
+            "errors.nosuch > +1",
             "lost_writes > 10%",
             "lost_writes",
             "nosuch > +1",

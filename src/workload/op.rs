@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
+use super::history::Phase;
 use crate::check::ledger::{Fate, Judged, SessionState};
 use crate::check::updates::proven_by_read;
 use crate::check::{ReadCheck, judge, judge_concurrent};
@@ -57,6 +58,10 @@ pub struct Outcome {
     pub lost_updates: u32,
     /// For the history: the version a write sent, or a read found.
     pub version: Option<u64>,
+    /// For the history: from when it had the session (and was sent) to
+    /// when its answer was recorded, the session still held — so that one
+    /// session's operations never overlap there unless they did overlap.
+    pub span: Option<(Instant, Instant)>,
 }
 
 fn failed(class: ErrorClass) -> Outcome {
@@ -74,15 +79,25 @@ pub async fn execute(ctx: &OpCtx, op: OpKind, id: u64) -> Outcome {
         let Ok(_permit) = gates[id as usize].acquire().await else {
             return failed(ErrorClass::Other);
         };
-        return overlapping(ctx, op, id).await;
+        let sent = Instant::now();
+        let o = overlapping(ctx, op, id).await;
+        return Outcome {
+            span: Some((sent, Instant::now())),
+            ..o
+        };
     }
     let mut state = ctx.ledger[id as usize].lock().await;
-    match (ctx.semantics, op) {
+    let sent = Instant::now();
+    let o = match (ctx.semantics, op) {
         (Semantics::Session, _) | (Semantics::Lock, OpKind::Read) => {
             session(ctx, &mut state, op, id).await
         }
         (Semantics::Lock, _) => lock(ctx, &mut state, op, id).await,
         (Semantics::RateLimit, _) => request(ctx, &mut state, id).await,
+    };
+    Outcome {
+        span: Some((sent, Instant::now())),
+        ..o
     }
 }
 
@@ -323,17 +338,18 @@ async fn request(ctx: &OpCtx, state: &mut SessionState, id: u64) -> Outcome {
 
 /// Keep operation `op` on `id` in the history, if one is kept: (intended,
 /// started, ended), and what it came to.
-pub fn record(ctx: &OpCtx, op: OpKind, id: u64, times: (Instant, Instant, Instant), o: &Outcome) {
-    if let Some(h) = &ctx.history {
+pub fn record(ctx: &OpCtx, op: OpKind, id: u64, intended: Instant, o: &Outcome, phase: Phase) {
+    if let (Some(h), Some((sent, answered))) = (&ctx.history, o.span) {
         h.op(super::history::OpRec {
             strategy: ctx.strategy,
             op,
             session: id,
-            intended: times.0,
-            started: times.1,
-            end: times.2,
+            intended,
+            started: sent,
+            end: answered,
             error: o.error,
             version: o.version,
+            phase,
         });
     }
 }
@@ -348,12 +364,18 @@ pub async fn run(ctx: Arc<OpCtx>, op: OpKind, id: u64, intended: Instant) {
         _ = ctx.cancel.cancelled() => {
             // Abandoned mid-flight: what it sent may still land, like a
             // write that timed out.
-            ctx.ledger[id as usize].lock().await.abandon();
+            let versions = ctx.ledger[id as usize].lock().await.abandon();
+            let o = Outcome {
+                version: versions.last().copied(),
+                span: Some((started, Instant::now())),
+                ..failed(ErrorClass::Other)
+            };
+            record(&ctx, op, id, intended, &o, Phase::Abandoned);
             return;
         }
     };
     let end = Instant::now();
-    record(&ctx, op, id, (intended, started, end), &outcome);
+    record(&ctx, op, id, intended, &outcome, Phase::Load);
     let _ = ctx.samples.send(Sample {
         strategy: ctx.strategy,
         op,

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 
 use super::Ledger;
+use super::history::Phase;
 use super::op::{self, OpCtx};
 use crate::check::WriteTally;
 use crate::check::checkpoint::Checkpoint;
@@ -79,13 +80,7 @@ pub(super) async fn prefill(ctx: Arc<OpCtx>, sessions: u64) {
             async move {
                 let started = Instant::now();
                 let o = op::execute(&ctx, OpKind::Create, id).await;
-                op::record(
-                    &ctx,
-                    OpKind::Create,
-                    id,
-                    (started, started, Instant::now()),
-                    &o,
-                );
+                op::record(&ctx, OpKind::Create, id, started, &o, Phase::Prefill);
             }
         })
         .await;
