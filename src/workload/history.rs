@@ -4,7 +4,7 @@
 //! clock (µs since the run started) — the raw material an external
 //! checker (Jepsen's Elle, a script) judges without trusting ours.
 //!
-//! Records are kept compact in memory (about 80 bytes each) and written as
+//! Records are kept compact in memory (about 90 bytes each) and written as
 //! JSON lines in time order at the end, one line at a time. Past `limit`
 //! lines of the load the rest is counted, not kept; the checker's reads
 //! have a budget of their own (so that a cut load can still be judged as
