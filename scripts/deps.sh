@@ -3,7 +3,9 @@
 # Idempotent: does nothing (not even `apt-get update`) when all are present.
 set -euo pipefail
 
-packages=(redis-server redis-sentinel redis-tools memcached fuse3 tmux docker.io)
+# chromium: tests/html.rs renders the HTML report headless (no console errors,
+# a screenshot).
+packages=(redis-server redis-sentinel redis-tools memcached fuse3 tmux docker.io chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -142,6 +142,12 @@ fn end_and_read_report(tmux: &Tmux, h: &support::TestHome) -> (String, serde_jso
         .find(|p| p.extension().is_some_and(|e| e == "json"))
         .expect("a JSON report");
     let report = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    // The HTML page beside it.
+    let html = std::fs::read_to_string(json.with_extension("html")).expect("an HTML report");
+    assert!(
+        html.contains("<svg class=\"chart\""),
+        "no chart in the HTML report"
+    );
     (screen, report)
 }
 

@@ -30,6 +30,10 @@ pub struct CompareArgs {
     /// numbers?
     #[arg(long, value_delimiter = ',', value_enum)]
     pub providers: Vec<crate::topology::Provider>,
+    /// Write the comparison as one self-contained HTML page here: the
+    /// table and a chart per number across the scenarios.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
 }
 
 pub async fn run(args: CompareArgs, home: Home) -> u8 {
@@ -54,6 +58,12 @@ async fn compare(args: CompareArgs, home: Home) -> u8 {
     }
     if invalid {
         return 2;
+    }
+    for p in [&args.html].into_iter().flatten() {
+        if let Err(e) = crate::drill::check_writable(p) {
+            eprintln!("error: {}: {e}", p.display());
+            return 2;
+        }
     }
     let opts = DrillOptions {
         home,
@@ -117,6 +127,13 @@ async fn compare(args: CompareArgs, home: Home) -> u8 {
             md.push('\n');
         }
         if let Err(e) = crate::drill::write_atomically(path, md.as_bytes()) {
+            eprintln!("error: writing {}: {e}", path.display());
+            return 2;
+        }
+    }
+    if let Some(path) = &args.html {
+        let html = report::html::compare(&reports);
+        if let Err(e) = crate::drill::write_atomically(path, html.as_bytes()) {
             eprintln!("error: writing {}: {e}", path.display());
             return 2;
         }

@@ -26,6 +26,11 @@ pub struct RunArgs {
     /// Write the Markdown report here.
     #[arg(long)]
     pub md: Option<PathBuf>,
+    /// Write the report as one self-contained HTML page here: latency and
+    /// throughput over time with the faults' windows, what each fault
+    /// destroyed, the expectations, the topology and the events.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
     /// Keep the run directory (configs, data, logs) afterwards.
     #[arg(long)]
     pub keep: bool,
@@ -77,7 +82,7 @@ pub async fn run(args: RunArgs, home: Home) -> u8 {
         scenario.check = check;
     }
     // A file asked for that cannot be written: nothing starts.
-    for p in [&args.history].into_iter().flatten() {
+    for p in [&args.history, &args.html].into_iter().flatten() {
         if let Err(e) = crate::drill::check_writable(p) {
             eprintln!("error: {}: {e}", p.display());
             return 2;
@@ -168,6 +173,7 @@ async fn run_scenario(scenario: &Scenario, args: &RunArgs, home: Home) -> u8 {
             control.stop();
         })
     });
+    let nodes = drill.nodes.clone();
     let (report, history) = drill.finish_with_history().await;
     progress.abort();
     if let Some(e) = ender {
@@ -176,6 +182,13 @@ async fn run_scenario(scenario: &Scenario, args: &RunArgs, home: Home) -> u8 {
     if let Err(e) = write_report(&report, args.json.as_deref(), args.md.as_deref()) {
         eprintln!("error: {e}");
         return 2;
+    }
+    if let Some(path) = &args.html {
+        let html = crate::report::html::run(&report, &nodes);
+        if let Err(e) = crate::drill::write_atomically(path, html.as_bytes()) {
+            eprintln!("error: {}: {e}", path.display());
+            return 2;
+        }
     }
     if let (Some(path), Some(h)) = (&args.history, history) {
         match crate::drill::write_history(path, &h, &report) {

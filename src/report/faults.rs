@@ -82,6 +82,10 @@ pub struct FaultWindow {
     /// When the lost writes were acknowledged, relative to the fault
     /// (negative: before it): [earliest, latest].
     pub lost_acked_ms: Option<[i64; 2]>,
+    /// The lost writes by when they were acknowledged, relative to the
+    /// fault, in buckets of [`HIST_BUCKET_MS`]: [bucket start ms, writes].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lost_acked_hist: Vec<[i64; 2]>,
     /// The strategy's acknowledged writes per second (all its nodes) over
     /// the two seconds before the fault, pauses left out.
     #[serde(default)]
@@ -100,14 +104,19 @@ pub struct FaultWindow {
     pub recovery_ms: Option<u64>,
 }
 
+/// The width of a bucket of `lost_acked_hist`.
+pub const HIST_BUCKET_MS: i64 = 100;
+
 /// What a strategy's ledger says the faults destroyed.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 struct Charged {
     lost_writes: u64,
     stale_writes: u64,
     lost_sessions: u64,
     stale_sessions: u64,
     offsets: Option<[i64; 2]>,
+    /// Lost writes by bucket of acknowledgement time (ms from the fault).
+    hist: std::collections::BTreeMap<i64, i64>,
 }
 
 pub fn build(
@@ -161,7 +170,7 @@ pub fn build(
                         .min()
                         .unwrap_or(load_end_ms)
                         .max(r.at_ms);
-                    let c = charges.get(&r.id).copied().unwrap_or_default();
+                    let c = charges.get(&r.id).cloned().unwrap_or_default();
                     let w = window(o, c, (r.at_ms, window_end), load_start_ms, &budget, outcome);
                     (o.kind.name().to_string(), w)
                 })
@@ -217,6 +226,9 @@ fn charge(o: &StrategyOutcome, faults: &[&FaultRecord], end: Instant) -> HashMap
                     None => [off, off],
                     Some([lo, hi]) => [lo.min(off), hi.max(off)],
                 });
+                *c.hist
+                    .entry(off.div_euclid(HIST_BUCKET_MS) * HIST_BUCKET_MS)
+                    .or_default() += 1;
             } else {
                 c.stale_writes += 1;
             }
@@ -337,6 +349,7 @@ fn window(
         lost: c.lost_sessions,
         stale: c.stale_sessions,
         lost_acked_ms: c.offsets,
+        lost_acked_hist: c.hist.iter().map(|(&b, &n)| [b, n]).collect(),
         write_rate,
         // As time only when every lost write came at that rate: not when
         // the fault also took writes of the prefill.

@@ -5,8 +5,10 @@ mod compare;
 pub mod diff;
 mod expectations;
 mod faults;
+pub mod html;
 mod markdown;
 mod strategy;
+mod svg;
 
 use std::collections::BTreeMap;
 
@@ -126,6 +128,10 @@ pub struct SecondReport {
     pub errors: u64,
     pub p50_us: u64,
     pub p99_us: u64,
+    /// The slowest operation of the second (0 in reports written before
+    /// it was kept).
+    #[serde(default)]
+    pub max_us: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

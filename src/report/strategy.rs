@@ -20,6 +20,7 @@ impl StrategyReport {
                     errors: s.errors_per_second.get(t).copied().unwrap_or(0),
                     p50_us: w.p50,
                     p99_us: w.p99,
+                    max_us: w.max,
                 }
             })
             .collect();

@@ -208,9 +208,17 @@ impl Live {
             .join(format!("sessiondrill-{}", state.run_id));
         let json = base.with_extension("json");
         let md = base.with_extension("md");
-        match write_report(report, Some(&json), Some(&md)) {
+        let html = base.with_extension("html");
+        let page = crate::report::html::run(report, &self.infos);
+        match write_report(report, Some(&json), Some(&md)).and_then(|()| {
+            crate::drill::write_atomically(&html, page.as_bytes()).map_err(|e| e.to_string())
+        }) {
             Ok(()) => {
-                state.exported = vec![json.display().to_string(), md.display().to_string()];
+                state.exported = vec![
+                    json.display().to_string(),
+                    md.display().to_string(),
+                    html.display().to_string(),
+                ];
                 state.message = "report exported".into();
             }
             Err(e) => state.message = format!("export failed: {e}"),
