@@ -82,6 +82,26 @@ fn a_flipped_expectation_is_a_regression_and_the_same_verdicts_are_not() {
     let d: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(d["regressions"].as_array().unwrap().len(), 1, "{d}");
     assert_eq!(std::fs::read_to_string(&md).unwrap().trim(), out.trim());
+    // And as a page: the regression named, a chart of A against B.
+    let page = dir.path().join("diff.html");
+    let (code, _, _) = diff(
+        &without,
+        &with,
+        &[
+            "--fail-on",
+            "latency.p99_ms > +100%",
+            "--html",
+            page.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1);
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("breaks `latency.p99_ms &gt; +100%`"),
+        "{html}"
+    );
+    assert!(html.contains("<svg class=\"bars\""), "{html}");
+    assert!(!html.contains("<script"));
     // A generous threshold is not crossed.
     let (code, out, _) = diff(
         &without,

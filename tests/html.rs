@@ -34,8 +34,16 @@ fn tags<'a>(html: &'a str, start: &str) -> Vec<&'a str> {
 /// `png`.
 fn chromium(page: &Path, png: &Path) -> String {
     let profile = tempfile::tempdir().unwrap();
-    let out = Command::new("chromium")
-        .args(["--headless=new", "--no-sandbox", "--disable-gpu"])
+    // Bounded: a Chromium that hangs fails the test instead of the suite.
+    let out = Command::new("timeout")
+        .args([
+            "60",
+            "chromium",
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+        ])
+        .args(["--no-first-run", "--disable-dev-shm-usage"])
         .args([
             "--enable-logging=stderr",
             "--v=0",
@@ -89,7 +97,9 @@ fn a_power_loss_report_renders_with_its_fault_window_where_the_fault_was() {
     let html = std::fs::read_to_string(&page).unwrap();
     self_contained(&html);
     // No secret of the run's nodes: their URLs hold passwords.
-    assert!(!html.contains("redis://"), "a node URL in the page");
+    for url in ["redis://", "rediss://", "default:"] {
+        assert!(!html.contains(url), "a node URL in the page");
+    }
 
     // A latency chart and a throughput chart for each strategy.
     let charts = tags(&html, "<svg class=\"chart\"");
@@ -121,14 +131,19 @@ fn a_power_loss_report_renders_with_its_fault_window_where_the_fault_was() {
             "{r}"
         );
         assert!(r.contains("power-loss redis"), "{r}");
+        // The lines are on the same axis: the first second's point is at
+        // its middle.
+        let d = attr(tags(chart, "<path class=\"series\"")[0], "d").unwrap();
+        let first_x: f64 = d[1..].split(' ').next().unwrap().parse().unwrap();
+        assert!((first_x - (x0 + 0.5 * pxs)).abs() < 0.01, "{d}");
     }
     // The fault's losses and the lost writes' acknowledgement times.
-    let lost = report["strategies"]["redis"]["writes"]["lost"]
+    let lost = fault["strategies"]["redis"]["lost_writes"]
         .as_u64()
         .unwrap();
     assert!(
-        html.contains(&format!("<td class=\"n\">{lost}</td>")),
-        "lost writes not shown"
+        html.contains(&format!("<tr><td>redis</td><td class=\"n\">{lost}</td>")),
+        "the fault's {lost} lost writes not in its table"
     );
     assert!(html.contains("lost writes by when they were acknowledged"));
 
@@ -144,7 +159,12 @@ fn a_power_loss_report_renders_with_its_fault_window_where_the_fault_was() {
     let broken = dir.path().join("broken.html");
     std::fs::write(
         &broken,
-        html.replace("</body>", "<script>undefined_fn()</script></body>"),
+        // An SVG attribute a browser cannot read: what could go wrong here.
+        html.replacen(
+            "<svg class=\"chart\"",
+            "<svg><rect width=\"NaN\" height=\"2\"/></svg><svg class=\"chart\"",
+            1,
+        ),
     )
     .unwrap();
     let said = chromium(&broken, &dir.path().join("broken.png"));

@@ -30,6 +30,9 @@ pub struct DiffArgs {
     /// Also write the diff as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Also write the diff as one self-contained HTML page here.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
 }
 
 fn load(path: &Path) -> Result<Report, String> {
@@ -63,6 +66,9 @@ pub fn run(args: DiffArgs) -> u8 {
     let md = diff::markdown(&d);
     let written = [
         args.md.as_deref().map(|p| (p, md.clone().into_bytes())),
+        args.html
+            .as_deref()
+            .map(|p| (p, crate::report::html::diff(&d).into_bytes())),
         args.json.as_deref().map(|p| {
             let mut json = serde_json::to_vec_pretty(&d).unwrap_or_default();
             json.push(b'\n');

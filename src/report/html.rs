@@ -24,6 +24,8 @@ svg .tick, svg .legend { font-size: 11px; fill: #222; }
 svg .axis-label { font-size: 11px; fill: #444; }
 svg .axis { stroke: #444; stroke-width: 1; } svg .grid { stroke: #ddd; stroke-width: 1; }
 svg rect.fault { fill: #999; fill-opacity: .22; stroke: #666; stroke-dasharray: 3 2; }
+svg rect.pause { fill: none; stroke: #888; stroke-width: 1; stroke-dasharray: 1 2; }
+svg { max-width: 100%; height: auto; }
 svg .fault-label { font-size: 10px; fill: #333; }
 @media print { body { max-width: none; } h2 { break-after: avoid; } svg { break-inside: avoid; } }
 ";
@@ -43,12 +45,12 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
-/// The fault windows of `report` as chart bands.
-fn bands(report: &Report) -> Vec<Band> {
+/// The windows of the faults that touched strategy `name`, as chart bands.
+fn bands(report: &Report, name: &str) -> Vec<Band> {
     report
         .faults
         .iter()
-        .filter(|f| f.fired)
+        .filter(|f| f.fired && f.strategies.contains_key(name))
         .map(|f| Band {
             label: format!("{} {}", f.kind, f.target),
             at_ms: f.at_ms,
@@ -108,7 +110,7 @@ pub fn run(report: &Report, nodes: &[ProcessInfo]) -> String {
         .values()
         .map(|s| s.per_second.len() as f64)
         .fold(report.duration_ms as f64 / 1000.0, f64::max);
-    b.push_str("<h2>Latency and throughput over time</h2><p class=\"meta\">Latency is measured from each operation's intended start (open loop); shaded: the faults' windows.</p>");
+    b.push_str("<h2>Latency and throughput over time</h2><p class=\"meta\">Latency is measured from each operation's intended start (open loop), by the second it was meant to start; shaded: the windows of the faults that reached the strategy (a thin mark: a fault without a heal); dotted outline: the load held or paused (checkpoints).</p>");
     for (name, s) in &report.strategies {
         let _ = write!(b, "<h3>{}</h3>", esc(name));
         let line =
@@ -122,7 +124,9 @@ pub fn run(report: &Report, nodes: &[ProcessInfo]) -> String {
                     .map(|p| (p.t_s as f64 + 0.5, f(p)))
                     .collect(),
             };
-        let has = |p: &super::SecondReport| p.ops > 0;
+        // Latency by the second operations were meant to start (a stall
+        // in which nothing finishes still has its points).
+        let has = |p: &super::SecondReport| p.max_us > 0;
         b.push_str(&svg::chart(&Chart {
             title: format!("{name}: latency per second (ms, log scale)"),
             y_label: "ms".into(),
@@ -133,11 +137,12 @@ pub fn run(report: &Report, nodes: &[ProcessInfo]) -> String {
                 line("p99", 1, &|p| has(p).then(|| p.p99_us as f64 / 1000.0)),
                 line("max", 2, &|p| has(p).then(|| p.max_us as f64 / 1000.0)),
             ],
-            bands: bands(report),
+            bands: bands(report, name),
+            pauses: report.paused_ms.clone(),
             strategy: name.clone(),
         }));
         b.push_str(&svg::chart(&Chart {
-            title: format!("{name}: operations and errors per second"),
+            title: format!("{name}: operations and errors per second (counted when they end)"),
             y_label: "per second".into(),
             x_max_s: x_max,
             log_y: false,
@@ -145,7 +150,8 @@ pub fn run(report: &Report, nodes: &[ProcessInfo]) -> String {
                 line("ops/s", 0, &|p| Some(p.ops as f64)),
                 line("errors/s", 1, &|p| Some(p.errors as f64)),
             ],
-            bands: bands(report),
+            bands: bands(report, name),
+            pauses: report.paused_ms.clone(),
             strategy: name.clone(),
         }));
     }
@@ -162,7 +168,7 @@ pub fn run(report: &Report, nodes: &[ProcessInfo]) -> String {
             b,
             "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:.3}</td><td class=\"n\">{:.3}</td><td><small>{}</small></td></tr>",
             esc(name),
-            s.acked_writes,
+            s.writes.total(),
             s.writes.lost,
             s.writes.stale,
             s.lost,
@@ -250,22 +256,37 @@ fn fault(b: &mut String, f: &FaultReport) {
         if w.lost_acked_hist.is_empty() {
             continue;
         }
-        let values: Vec<(String, f64)> = w
-            .lost_acked_hist
-            .iter()
-            .map(|[from, n]| {
-                (
-                    format!("{from} … {} ms", from + super::faults::HIST_BUCKET_MS),
-                    *n as f64,
-                )
-            })
-            .collect();
+        let values = histogram(&w.lost_acked_hist);
         b.push_str(&svg::bars(
             &format!("{name}: lost writes by when they were acknowledged, from the fault"),
             "writes",
             &values,
         ));
     }
+}
+
+/// The lost writes' acknowledgement times as bars on a time axis: every
+/// bucket from the first to the last (empty ones too, so that gaps show),
+/// merged so that there are at most 30.
+fn histogram(hist: &[[i64; 2]]) -> Vec<(String, f64)> {
+    let (Some(first), Some(last)) = (hist.first(), hist.last()) else {
+        return Vec::new();
+    };
+    let bucket = super::faults::HIST_BUCKET_MS;
+    let span = last[0] - first[0] + bucket;
+    let width = (span / bucket).div_euclid(30).saturating_add(1) * bucket;
+    let mut bars = Vec::new();
+    let mut from = first[0];
+    while from <= last[0] {
+        let n: i64 = hist
+            .iter()
+            .filter(|[b, _]| (from..from + width).contains(b))
+            .map(|[_, n]| n)
+            .sum();
+        bars.push((format!("{from} … {} ms", from + width), n as f64));
+        from += width;
+    }
+    bars
 }
 
 /// One number of a strategy's report.
@@ -275,16 +296,17 @@ type Number = fn(&super::StrategyReport) -> f64;
 /// number across scenarios.
 pub fn compare(reports: &[Report]) -> String {
     let mut b = String::from("<h1>sessiondrill compare</h1>");
-    b.push_str("<table><tr><th>scenario</th><th>strategy</th><th>acked writes</th><th>lost writes</th><th>lost sessions</th><th>stale</th><th>unavailable ms</th><th>p50 ms</th><th>p99 ms</th><th>verdict</th></tr>");
+    b.push_str("<table><tr><th>scenario</th><th>provider</th><th>strategy</th><th>acked writes</th><th>lost writes</th><th>lost sessions</th><th>stale</th><th>unavailable ms</th><th>p50 ms</th><th>p99 ms</th><th>run's verdict</th></tr>");
     let mut rows: Vec<(String, &super::StrategyReport)> = Vec::new();
     for r in reports {
         for (name, s) in &r.strategies {
             let _ = write!(
                 b,
-                "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:.3}</td><td class=\"n\">{:.3}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:.3}</td><td class=\"n\">{:.3}</td><td>{}</td></tr>",
                 esc(&r.scenario),
+                esc(&format!("{:?}", r.provider).to_lowercase()),
                 esc(name),
-                s.acked_writes,
+                s.writes.total(),
                 s.writes.lost,
                 s.lost,
                 s.stale,
@@ -293,7 +315,10 @@ pub fn compare(reports: &[Report]) -> String {
                 s.latency_us.p99 as f64 / 1000.0,
                 verdict(r.ok)
             );
-            rows.push((format!("{} · {name}", r.scenario), s));
+            rows.push((
+                format!("{} · {name} ({:?})", r.scenario, r.provider).to_lowercase(),
+                s,
+            ));
         }
     }
     b.push_str("</table>");
@@ -308,4 +333,64 @@ pub fn compare(reports: &[Report]) -> String {
         b.push_str(&svg::bars(title, unit, &values));
     }
     page("sessiondrill compare", &b)
+}
+
+/// What changed between two reports ([`super::diff`]): the verdicts, then
+/// each number side by side, with a chart of A against B for the numbers
+/// that changed.
+pub fn diff(d: &super::diff::Diff) -> String {
+    let mut b = String::new();
+    let _ = write!(
+        b,
+        "<h1>{}: {} → {}</h1><p class=\"meta\">A: run <code>{}</code> · B: run <code>{}</code></p>",
+        esc(&d.scenario),
+        verdict(d.a_ok),
+        verdict(d.b_ok),
+        esc(&d.a_run),
+        esc(&d.b_run)
+    );
+    if d.regressions.is_empty() {
+        b.push_str("<p class=\"pass\">No regression.</p>");
+    } else {
+        b.push_str("<h2>Regressions</h2><ul>");
+        for r in &d.regressions {
+            let _ = write!(b, "<li class=\"fail\">{}</li>", esc(&r.what));
+        }
+        b.push_str("</ul>");
+    }
+    if !d.fixed.is_empty() {
+        b.push_str("<h2>Better</h2><ul>");
+        for f in &d.fixed {
+            let _ = write!(b, "<li>{}</li>", esc(f));
+        }
+        b.push_str("</ul>");
+    }
+    for n in &d.notes {
+        let _ = write!(b, "<p class=\"meta\">Note: {}</p>", esc(n));
+    }
+    b.push_str(
+        "<h2>Numbers</h2><table><tr><th>strategy</th><th>number</th><th>A</th><th>B</th></tr>",
+    );
+    let shown = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v}"));
+    for c in &d.changes {
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            esc(&c.strategy),
+            esc(&c.metric),
+            shown(c.a),
+            shown(c.b)
+        );
+    }
+    b.push_str("</table>");
+    for c in d.changes.iter().filter(|c| c.a != c.b) {
+        if let (Some(a), Some(b2)) = (c.a, c.b) {
+            b.push_str(&svg::bars(
+                &format!("{} · {}", c.strategy, c.metric),
+                "",
+                &[("A".to_string(), a), ("B".to_string(), b2)],
+            ));
+        }
+    }
+    page(&format!("{} diff — sessiondrill", d.scenario), &b)
 }

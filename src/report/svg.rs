@@ -53,6 +53,9 @@ pub struct Chart {
     pub log_y: bool,
     pub series: Vec<Series>,
     pub bands: Vec<Band>,
+    /// When the load was paused or held ([from, to] ms): outlined, not
+    /// shaded, so that no one takes a held load for an outage.
+    pub pauses: Vec<[u64; 2]>,
     /// Written on the `<svg>` as `data-strategy`.
     pub strategy: String,
 }
@@ -187,21 +190,39 @@ pub fn chart(c: &Chart) -> String {
         r#"<text x="{LEFT}" y="16" class="title">{}</text>"#,
         esc(&c.title)
     );
-    // Fault windows under everything else.
-    for b in &c.bands {
-        let from = b.at_ms as f64 / 1000.0;
-        let to = b.healed_ms.map_or(x_max, |h| h as f64 / 1000.0);
-        let (x0, x1) = (x(from), x(to).max(x(from) + 2.0));
+    // Pauses and fault windows under everything else.
+    for &[from, to] in &c.pauses {
+        let (x0, x1) = (x(from as f64 / 1000.0), x(to as f64 / 1000.0));
         let _ = write!(
             o,
-            r#"<rect class="fault" x="{x0:.2}" y="{TOP}" width="{:.2}" height="{}" data-at-ms="{}" data-healed-ms="{}"><title>{}</title></rect><text class="fault-label" x="{:.2}" y="{}">{}</text>"#,
+            r#"<rect class="pause" x="{x0:.2}" y="{TOP}" width="{:.2}" height="{}"><title>load held or paused</title></rect>"#,
+            (x1 - x0).max(1.0),
+            H - TOP - BOTTOM,
+        );
+    }
+    for (i, b) in c.bands.iter().enumerate() {
+        let from = b.at_ms as f64 / 1000.0;
+        // A fault without a heal is a moment (a restart, a flush, a
+        // failover asked for) or one that held to the end: a marker, not a
+        // window to the chart's end.
+        let to = b.healed_ms.map_or(from, |h| h as f64 / 1000.0);
+        let (x0, x1) = (x(from), x(to).max(x(from) + 2.0));
+        // Labels on three rows, and anchored at their end near the right
+        // edge, so that close faults stay readable.
+        let ly = TOP + 11.0 + 11.0 * (i % 3) as f64;
+        let (lx, anchor) = if x0 > W - RIGHT - 160.0 {
+            (x1 - 3.0, "end")
+        } else {
+            (x0 + 3.0, "start")
+        };
+        let _ = write!(
+            o,
+            r#"<rect class="fault" x="{x0:.2}" y="{TOP}" width="{:.2}" height="{}" data-at-ms="{}" data-healed-ms="{}"><title>{}</title></rect><text class="fault-label" x="{lx:.2}" y="{ly}" text-anchor="{anchor}">{}</text>"#,
             x1 - x0,
             H - TOP - BOTTOM,
             b.at_ms,
             b.healed_ms.map_or(String::new(), |h| h.to_string()),
             esc(&b.label),
-            x0 + 3.0,
-            TOP + 11.0,
             esc(&b.label)
         );
     }
@@ -319,8 +340,8 @@ pub fn bars(title: &str, unit: &str, values: &[(String, f64)]) -> String {
             left + v * scale + 4.0,
             y0 + 12.0,
             num(*v),
-            // "1 write", "2 writes".
-            esc(if *v == 1.0 {
+            // "1 write", "2 writes" (but "1 ms").
+            esc(if *v == 1.0 && unit.len() > 2 {
                 unit.strip_suffix('s').unwrap_or(unit)
             } else {
                 unit
@@ -348,11 +369,19 @@ mod tests {
                 dash: "",
                 points: vec![(0.0, Some(0.1)), (1.0, None), (2.0, Some(30.0))],
             }],
-            bands: vec![Band {
-                label: "kill <redis>".into(),
-                at_ms: 2_500,
-                healed_ms: Some(4_000),
-            }],
+            bands: vec![
+                Band {
+                    label: "kill <redis>".into(),
+                    at_ms: 2_500,
+                    healed_ms: Some(4_000),
+                },
+                Band {
+                    label: "flush".into(),
+                    at_ms: 6_000,
+                    healed_ms: None,
+                },
+            ],
+            pauses: vec![[4_000, 4_500]],
             strategy: "redis".into(),
         });
         let pxs = (W - LEFT - RIGHT) / 10.0;
@@ -365,6 +394,12 @@ mod tests {
             "{svg}"
         );
         assert!(svg.contains("kill &lt;redis&gt;"));
+        // A fault without a heal is a marker at its moment, not a window
+        // to the end; a pause is drawn apart.
+        let marker = format!(r#"x="{:.2}" y="{TOP}" width="2.00""#, LEFT + 6.0 * pxs);
+        assert!(svg.contains(&marker), "{svg}");
+        let pause = format!(r#"class="pause" x="{:.2}""#, LEFT + 4.0 * pxs);
+        assert!(svg.contains(&pause), "{svg}");
         // The gap breaks the line: two moves.
         let d = svg.split("class=\"series\" d=\"").nth(1).unwrap();
         let d = &d[..d.find('"').unwrap()];

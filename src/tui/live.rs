@@ -359,7 +359,9 @@ mod tests {
         assert!(rx.try_recv().is_err(), "no fault was planned");
         let (tx, _rx) = mpsc::unbounded_channel();
         live.act(Action::Export, &mut s, &tx);
-        assert_eq!(s.exported.len(), 2, "{}", s.message);
+        assert_eq!(s.exported.len(), 3, "{}", s.message);
+        let html = std::fs::read_to_string(dir.path().join("sessiondrill-demo-1234.html")).unwrap();
+        assert!(html.contains("<h1>demo "), "{html}");
         let json = dir.path().join("sessiondrill-demo-1234.json");
         let back: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
