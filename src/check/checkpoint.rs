@@ -95,17 +95,39 @@ impl HoldHook {
     }
 }
 
+/// How the fault side waits, the load held, for the operations already in
+/// flight to end: installed by the engine that owns the load.
+#[derive(Clone, Default)]
+pub struct DrainHook(Arc<OnceLock<Drain>>);
+
+type Drain = Box<dyn Fn() -> futures::future::BoxFuture<'static, ()> + Send + Sync>;
+
+impl std::fmt::Debug for DrainHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DrainHook")
+    }
+}
+
 /// The engine's side of the channel: the requests, and where to install
-/// the hold.
+/// the hold and the drain.
 pub struct Requests {
     pub rx: mpsc::UnboundedReceiver<Request>,
     hold: HoldHook,
+    drain: DrainHook,
 }
 
 impl Requests {
     /// `hold(true)` holds the load once more, `hold(false)` lets go once.
     pub fn install_hold(&self, hold: impl Fn(bool) + Send + Sync + 'static) {
         let _ = self.hold.0.set(Box::new(hold));
+    }
+
+    /// `drain()` ends when no operation is in flight (or gives up).
+    pub fn install_drain(
+        &self,
+        drain: impl Fn() -> futures::future::BoxFuture<'static, ()> + Send + Sync + 'static,
+    ) {
+        let _ = self.drain.0.set(Box::new(drain));
     }
 }
 
@@ -114,17 +136,19 @@ impl Requests {
 pub struct Checkpoints {
     tx: mpsc::UnboundedSender<Request>,
     hold: HoldHook,
+    drain: DrainHook,
 }
 
 pub fn channel() -> (Checkpoints, Requests) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let hold = HoldHook::default();
+    let (hold, drain) = (HoldHook::default(), DrainHook::default());
     (
         Checkpoints {
             tx,
             hold: hold.clone(),
+            drain: drain.clone(),
         },
-        Requests { rx, hold },
+        Requests { rx, hold, drain },
     )
 }
 
@@ -162,6 +186,16 @@ impl Checkpoints {
             hook: self.hold.clone(),
             since: Instant::now(),
         })
+    }
+
+    /// With the load held: wait until the operations already in flight
+    /// have ended, so that a fault acting now meets none of them (a write
+    /// sent before a flush and done after it would stand in for the
+    /// writes the flush destroyed).
+    pub async fn drained(&self) {
+        if let Some(drain) = self.drain.0.get() {
+            drain().await;
+        }
     }
 
     /// Ask for a checkpoint and wait for it; `None` when the load is over
@@ -254,5 +288,23 @@ mod tests {
         drop(request);
         assert!(asked.await.unwrap().is_none());
         assert_eq!(holds.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn a_fault_held_ahead_waits_for_the_drain_the_engine_installed() {
+        let (checkpoints, requests) = channel();
+        // None installed: nothing to wait for.
+        checkpoints.drained().await;
+        let drained = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let d = drained.clone();
+        requests.install_drain(move || {
+            let d = d.clone();
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                d.store(true, Ordering::SeqCst);
+            })
+        });
+        checkpoints.drained().await;
+        assert!(drained.load(Ordering::SeqCst));
     }
 }

@@ -165,6 +165,11 @@ impl FollowUps {
         self.to.checkpoints.hold()
     }
 
+    /// The load held: wait for the operations in flight to end.
+    pub async fn drained(&self) {
+        self.to.checkpoints.drained().await;
+    }
+
     /// Take a checkpoint for fault `id` on `group`, in the background. The
     /// load is held from now on (unless `held` already), not only when
     /// the checkpoint's turn comes. Held ahead of a flush or a resume, and

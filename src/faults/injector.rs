@@ -193,6 +193,11 @@ impl Injector {
             Some(f) if plan.hold_ahead => f.hold(),
             _ => None,
         };
+        // Held ahead: the fault acts once what was already sent has
+        // ended, not in the middle of it.
+        if let (Some(_), Some(f)) = (&held, &self.follow_ups) {
+            f.drained().await;
+        }
         let acted = action.inject(&mut cx).await;
         let (discarded, unsynced_ms, ends) = (cx.discarded.take(), cx.unsynced_ms, cx.ends.take());
         if let (Ok(_), Some(ended)) = (&acted, kind.ends()) {

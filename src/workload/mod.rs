@@ -295,6 +295,18 @@ async fn run(
         .map(|_| Arc::new(Semaphore::new(MAX_IN_FLIGHT)))
         .collect();
     let drain_limit = w.op_timeout * 2 + Duration::from_secs(1);
+    if let Some(r) = &checkpoints {
+        let gates = gates.clone();
+        r.install_drain(move || {
+            let gates = gates.clone();
+            Box::pin(async move {
+                for gate in &gates {
+                    let all = gate.acquire_many(MAX_IN_FLIGHT as u32);
+                    drop(tokio::time::timeout(drain_limit, all).await);
+                }
+            })
+        });
+    }
     let load_over = CancellationToken::new();
     let swept_fallbacks: Vec<Arc<AtomicU64>> = ctxs.iter().map(|_| Arc::default()).collect();
     let checkpointer = checkpoints.map(|requests| {
