@@ -89,19 +89,39 @@ pub async fn client(endpoint: &str, region: &str, policy: ClientPolicy) -> Clien
             .build();
         return Client::from_conf(conf);
     }
-    // An empty region or endpoint: the SDK's own (environment, profile;
-    // the region's AWS endpoint).
+    let place = AwsPlace {
+        region: region.to_string(),
+        endpoint_url: endpoint.to_string(),
+    };
+    Client::new(&sdk_config(&place, timeouts, retry).await)
+}
+
+/// Where an AWS service is: a region and an endpoint, either empty for the
+/// SDK's own (environment, profile; the region's AWS endpoint).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AwsPlace {
+    pub region: String,
+    pub endpoint_url: String,
+}
+
+/// The SDK configuration for a service at `place`: our HTTP client, the
+/// SDK's default credential chain, and these timeouts and retries.
+pub async fn sdk_config(
+    place: &AwsPlace,
+    timeouts: TimeoutConfig,
+    retry: RetryConfig,
+) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http)
+        .http_client(http_client(&place.endpoint_url))
         .timeout_config(timeouts)
         .retry_config(retry);
-    if !region.is_empty() {
-        loader = loader.region(Region::new(region.to_string()));
+    if !place.region.is_empty() {
+        loader = loader.region(Region::new(place.region.clone()));
     }
-    if !endpoint.is_empty() {
-        loader = loader.endpoint_url(endpoint);
+    if !place.endpoint_url.is_empty() {
+        loader = loader.endpoint_url(&place.endpoint_url);
     }
-    Client::new(&loader.load().await)
+    loader.load().await
 }
 
 /// The HTTP client every AWS SDK client of ours is given for `endpoint`:

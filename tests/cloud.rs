@@ -360,11 +360,7 @@ fn finish(child: &mut KillOnDrop) -> (std::process::ExitStatus, String) {
 }
 
 fn interrupt(child: &KillOnDrop) {
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
+    support::signal(child.id(), nix::sys::signal::Signal::SIGINT);
 }
 
 #[test]
@@ -801,7 +797,7 @@ print(json.dumps(ids))",
             std::env::set_var(k, v);
         }
     }
-    let place = sessiondrill::cloud::live::Place {
+    let place = sessiondrill::cloud::AwsPlace {
         region: "us-east-1".into(),
         endpoint_url: moto.url(),
     };

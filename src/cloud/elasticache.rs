@@ -36,10 +36,10 @@ pub struct ElastiCache {
 }
 
 impl ElastiCache {
-    /// A client in `region` at `endpoint_url` (see [`super::sdk_config`]).
-    pub async fn new(region: &str, endpoint_url: &str) -> ElastiCache {
+    /// A client at `place` (see [`super::sdk_config`]).
+    pub async fn new(place: &super::AwsPlace) -> ElastiCache {
         ElastiCache {
-            client: Client::new(&super::sdk_config(region, endpoint_url).await),
+            client: Client::new(&super::sdk_config(place).await),
         }
     }
 

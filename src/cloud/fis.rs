@@ -12,8 +12,9 @@ use aws_sdk_fis::types::{
 };
 use serde::Deserialize;
 
+use super::AwsPlace;
 use super::error_text;
-use super::live::{self, Place, Thing};
+use super::live::{self, Thing};
 
 /// A template body in the scenario's YAML, with FIS's own field names:
 /// `roleArn`, `actions`, `targets`, `stopConditions`, `description`,
@@ -134,18 +135,15 @@ impl std::fmt::Display for State {
 #[derive(Clone)]
 pub struct Fis {
     client: Client,
-    place: Place,
+    place: AwsPlace,
 }
 
 impl Fis {
-    /// A client in `region` at `endpoint_url` (see [`super::sdk_config`]).
-    pub async fn new(region: &str, endpoint_url: &str) -> Fis {
+    /// A client at `place` (see [`super::sdk_config`]).
+    pub async fn new(place: &AwsPlace) -> Fis {
         Fis {
-            client: Client::new(&super::sdk_config(region, endpoint_url).await),
-            place: Place {
-                region: region.to_string(),
-                endpoint_url: endpoint_url.to_string(),
-            },
+            client: Client::new(&super::sdk_config(place).await),
+            place: place.clone(),
         }
     }
 

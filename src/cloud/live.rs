@@ -10,14 +10,8 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use super::AwsPlace;
 use super::fis::Fis;
-
-/// Where a thing is: a region and an endpoint (empty: the SDK's).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Place {
-    pub region: String,
-    pub endpoint_url: String,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Thing {
@@ -27,8 +21,8 @@ pub enum Thing {
 
 #[derive(Debug, Default)]
 struct Book {
-    things: Vec<(Place, String, Thing)>,
-    runs: Vec<(Place, String)>,
+    things: Vec<(AwsPlace, String, Thing)>,
+    runs: Vec<(AwsPlace, String)>,
 }
 
 static BOOK: Mutex<Book> = Mutex::new(Book {
@@ -41,7 +35,7 @@ fn book() -> std::sync::MutexGuard<'static, Book> {
 }
 
 /// Run `run_id` is about to create something at `place`.
-pub fn add_run(place: &Place, run_id: &str) {
+pub fn add_run(place: &AwsPlace, run_id: &str) {
     let mut b = book();
     let run = (place.clone(), run_id.to_string());
     if !b.runs.contains(&run) {
@@ -50,7 +44,7 @@ pub fn add_run(place: &Place, run_id: &str) {
 }
 
 /// `what` exists at `place`, for run `run_id`.
-pub fn add(place: &Place, run_id: &str, what: Thing) {
+pub fn add(place: &AwsPlace, run_id: &str, what: Thing) {
     book()
         .things
         .push((place.clone(), run_id.to_string(), what));
@@ -82,13 +76,14 @@ pub async fn end(run_id: Option<&str>, limit: Duration) -> Vec<String> {
     let (things, runs) = {
         let b = book();
         let mine = |r: &String| run_id.is_none_or(|id| id == r);
-        let things: Vec<(Place, String, Thing)> = b
+        let things: Vec<(AwsPlace, String, Thing)> = b
             .things
             .iter()
             .filter(|(_, r, _)| mine(r))
             .cloned()
             .collect();
-        let runs: Vec<(Place, String)> = b.runs.iter().filter(|(_, r)| mine(r)).cloned().collect();
+        let runs: Vec<(AwsPlace, String)> =
+            b.runs.iter().filter(|(_, r)| mine(r)).cloned().collect();
         (things, runs)
     };
     if things.is_empty() && runs.is_empty() {
@@ -117,8 +112,8 @@ pub async fn end(run_id: Option<&str>, limit: Duration) -> Vec<String> {
 
 /// [`end`] for one run at one place: experiments first (their templates
 /// after them), those known and those tagged.
-async fn end_run(place: Place, run: String, known: Vec<Thing>) -> Vec<String> {
-    let fis = Fis::new(&place.region, &place.endpoint_url).await;
+async fn end_run(place: AwsPlace, run: String, known: Vec<Thing>) -> Vec<String> {
+    let fis = Fis::new(&place).await;
     let mut said = Vec::new();
     let mut things = known;
     match fis.tagged(&run).await {

@@ -12,34 +12,30 @@ pub mod live;
 
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::SdkConfig;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_fis::error::{ProvideErrorMetadata, SdkError};
 
+pub use crate::dynamo::AwsPlace;
+
 /// How often a fault's state is read from its service.
 pub const POLL: Duration = Duration::from_millis(500);
 
-/// The SDK configuration of a control plane in `region` at `endpoint_url`,
-/// either empty for the SDK's own (environment, profile; the region's AWS
-/// endpoint). Calls are few (a handful per fault), so the SDK's standard
-/// retries stay on.
-pub async fn sdk_config(region: &str, endpoint_url: &str) -> SdkConfig {
+/// The SDK configuration of a control plane at `place`
+/// ([`crate::dynamo::sdk_config`]). Calls are few (a handful per fault),
+/// so the SDK's standard retries stay on.
+pub async fn sdk_config(place: &AwsPlace) -> SdkConfig {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(3))
         .operation_timeout(Duration::from_secs(20))
         .build();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(crate::dynamo::http_client(endpoint_url))
-        .timeout_config(timeouts)
-        .retry_config(RetryConfig::standard().with_max_attempts(3));
-    if !region.is_empty() {
-        loader = loader.region(Region::new(region.to_string()));
-    }
-    if !endpoint_url.is_empty() {
-        loader = loader.endpoint_url(endpoint_url);
-    }
-    loader.load().await
+    crate::dynamo::sdk_config(
+        place,
+        timeouts,
+        RetryConfig::standard().with_max_attempts(3),
+    )
+    .await
 }
 
 /// An SDK error in words: the service's code and message where it sent

@@ -55,13 +55,11 @@ impl Leftover {
     /// Remove it; what was done, in words.
     pub async fn remove(&self, aws: &crate::topology::Aws) -> Result<String, String> {
         match self {
-            Leftover::FisTemplate { id } => {
-                crate::cloud::fis::Fis::new(&aws.region, &aws.endpoint_url)
-                    .await
-                    .delete_template(id)
-                    .await
-                    .map(|()| format!("experiment template {id} deleted"))
-            }
+            Leftover::FisTemplate { id } => crate::cloud::fis::Fis::new(aws)
+                .await
+                .delete_template(id)
+                .await
+                .map(|()| format!("experiment template {id} deleted")),
         }
     }
 }

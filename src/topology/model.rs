@@ -19,11 +19,7 @@ pub struct Topology {
 
 /// The region and endpoint of the AWS control planes (FIS, ElastiCache);
 /// empty: the SDK's own.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Aws {
-    pub region: String,
-    pub endpoint_url: String,
-}
+pub use crate::dynamo::AwsPlace as Aws;
 
 #[derive(Debug, Clone)]
 pub struct Node {

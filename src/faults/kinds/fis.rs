@@ -112,7 +112,7 @@ impl Behaviour for FisExperiment {
     }
 
     async fn before_load(&mut self, cx: &BeforeLoad<'_>) -> Result<Vec<Leftover>, String> {
-        let fis = client(cx.aws).await;
+        let fis = Fis::new(cx.aws).await;
         match &self.template {
             Template::Id(id) => fis.template(id).await.map(|_| Vec::new()),
             Template::Body(body) => {
@@ -132,7 +132,7 @@ impl Behaviour for FisExperiment {
             return Err("the experiment template was not created before the load".into());
         };
         let aws = cx.dep.topology.aws.clone();
-        let fis = client(&aws).await;
+        let fis = Fis::new(&aws).await;
         let (id, state) = fis.start(template, cx.dep.run_id()).await?;
         self.experiment = Some(id.clone());
         let node = cx.names.join(",");
@@ -155,7 +155,7 @@ impl Behaviour for FisExperiment {
         let Some(id) = &self.experiment else {
             return Ok(None);
         };
-        let fis = client(aws).await;
+        let fis = Fis::new(aws).await;
         if let Ok(s) = fis.state(id).await
             && s.is_final()
         {
@@ -188,10 +188,6 @@ impl Behaviour for FisExperiment {
             None => "fis".into(),
         }
     }
-}
-
-async fn client(aws: &Aws) -> Fis {
-    Fis::new(&aws.region, &aws.endpoint_url).await
 }
 
 /// The experiment's state read until it is final, each change in the

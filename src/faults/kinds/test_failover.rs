@@ -109,7 +109,7 @@ impl Behaviour for TestFailover {
     }
 
     async fn before_load(&mut self, cx: &BeforeLoad<'_>) -> Result<Vec<Leftover>, String> {
-        ElastiCache::new(&cx.aws.region, &cx.aws.endpoint_url)
+        ElastiCache::new(cx.aws)
             .await
             .node_group(&self.replication_group, &self.node_group)
             .await
@@ -118,7 +118,7 @@ impl Behaviour for TestFailover {
 
     async fn inject(&mut self, cx: &mut Strike<'_>) -> Result<String, String> {
         let aws = &cx.dep.topology.aws;
-        let ec = ElastiCache::new(&aws.region, &aws.endpoint_url).await;
+        let ec = ElastiCache::new(aws).await;
         // Whose events are ours: the group and its member clusters (a
         // prefix would take `sessions-eu`'s too).
         let mut sources = ec.members(&self.replication_group).await?;
