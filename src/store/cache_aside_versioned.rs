@@ -131,6 +131,9 @@ impl SessionStore for CacheAsideVersioned {
         self.fallbacks.load(Ordering::Relaxed)
     }
 
+    async fn footprint(&self, ids: &[u64]) -> super::Footprint {
+        super::footprint::both(&self.redis, &self.dynamo, &self.namespace, ids).await
+    }
     fn describe(&self) -> String {
         format!(
             "read Redis, miss or marker -> DynamoDB -> populate only if not older than Redis holds; write DynamoDB then leave a version marker (no DEL); Redis calls bounded by {} ms; Redis: {}; DynamoDB: {}",

@@ -143,6 +143,16 @@ impl SessionStore for DaxStore {
         self.fallbacks.load(Ordering::Relaxed)
     }
 
+    /// The items in DynamoDB (the store of record) — what a DAX node
+    /// caches is the same items.
+    async fn footprint(&self, ids: &[u64]) -> super::Footprint {
+        let pks = super::dynamodb::pks(&self.namespace, ids);
+        super::Footprint {
+            dynamodb: super::footprint::dynamodb(&self.source, &pks).await,
+            ..Default::default()
+        }
+    }
+
     fn describe(&self) -> String {
         format!(
             "DAX, {} node(s) (writes to the primary first, the next node when refused; reads spread, {} ms per node; then {}); {}",

@@ -9,9 +9,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 
 use super::SessionStore;
+use super::billing::{self, Side};
 use super::error::{ErrorClass, OpError};
 use crate::dynamo::{self, ClientPolicy, PK, SK, TTL_ATTRIBUTE};
 
@@ -94,9 +95,10 @@ impl DynamoBackend {
             .item(sk_name, sk_v)
             .item("data", AttributeValue::S(value.to_string()))
             .item(TTL_ATTRIBUTE, AttributeValue::N(expires.to_string()))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
-            .map(|_| ())
+            .map(|o| billing::record(Side::Write, o.consumed_capacity()))
             .map_err(|e| classify(&e))
     }
 
@@ -123,9 +125,11 @@ impl DynamoBackend {
             .key(pk_name, pk_v)
             .key(sk_name, sk_v)
             .consistent_read(consistent)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(|e| classify(&e))?;
+        billing::record(Side::Read, out.consumed_capacity());
         Ok(out.item)
     }
 
@@ -139,9 +143,11 @@ impl DynamoBackend {
             .expression_attribute_names("#pk", PK)
             .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
             .consistent_read(consistent)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(|e| classify(&e))?;
+        billing::record(Side::Read, out.consumed_capacity());
         Ok(out
             .items()
             .iter()
@@ -156,9 +162,10 @@ impl DynamoBackend {
             .table_name(&self.table)
             .key(pk_name, pk_v)
             .key(sk_name, sk_v)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
-            .map(|_| ())
+            .map(|o| billing::record(Side::Write, o.consumed_capacity()))
             .map_err(|e| classify(&e))
     }
 }
@@ -217,6 +224,13 @@ impl DynamoStore {
     }
 }
 
+/// The partition keys of sessions `ids` in `namespace`.
+pub fn pks(namespace: &str, ids: &[u64]) -> Vec<String> {
+    ids.iter()
+        .map(|&id| DynamoStore::pk(namespace, id))
+        .collect()
+}
+
 #[async_trait]
 impl SessionStore for DynamoStore {
     async fn put(&self, id: u64, value: &str, ttl: Duration) -> Result<(), OpError> {
@@ -229,6 +243,12 @@ impl SessionStore for DynamoStore {
     }
     async fn delete(&self, id: u64) -> Result<(), OpError> {
         self.backend.delete(&Self::pk(&self.namespace, id)).await
+    }
+    async fn footprint(&self, ids: &[u64]) -> super::Footprint {
+        super::Footprint {
+            dynamodb: super::footprint::dynamodb(&self.backend, &pks(&self.namespace, ids)).await,
+            ..Default::default()
+        }
     }
     fn describe(&self) -> String {
         self.backend.describe()

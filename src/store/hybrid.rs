@@ -107,6 +107,9 @@ impl SessionStore for WriteThrough {
     fn conflicts(&self) -> u64 {
         self.conflicts.get()
     }
+    async fn footprint(&self, ids: &[u64]) -> super::Footprint {
+        super::footprint::both(&self.redis, &self.dynamo, &self.namespace, ids).await
+    }
     fn describe(&self) -> String {
         format!(
             "write both{} (ack = DynamoDB ok), read Redis then DynamoDB; Redis calls bounded by {} ms; Redis: {}; DynamoDB: {}",
@@ -173,6 +176,9 @@ impl SessionStore for CacheAside {
     }
     fn fallbacks(&self) -> u64 {
         self.fallbacks.load(Ordering::Relaxed)
+    }
+    async fn footprint(&self, ids: &[u64]) -> super::Footprint {
+        super::footprint::both(&self.redis, &self.dynamo, &self.namespace, ids).await
     }
     fn describe(&self) -> String {
         format!(

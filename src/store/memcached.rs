@@ -139,6 +139,32 @@ async fn send(c: &mut Conn, bytes: &[u8]) -> std::io::Result<()> {
     c.get_mut().flush().await
 }
 
+/// A server's numeric answer to `command` (`stats`, `stats slabs`).
+async fn stats(
+    c: &mut Conn,
+    command: &str,
+) -> std::io::Result<std::collections::HashMap<String, u64>> {
+    send(c, format!("{command}\r\n").as_bytes()).await?;
+    let mut out = std::collections::HashMap::new();
+    // Bounded: a broken server that never says END cannot hold us.
+    for _ in 0..1000 {
+        let mut line = String::new();
+        if c.read_line(&mut line).await? == 0 {
+            break;
+        }
+        if line == "END\r\n" {
+            return Ok(out);
+        }
+        let mut parts = line.split_whitespace();
+        if let (Some("STAT"), Some(k), Some(v)) = (parts.next(), parts.next(), parts.next())
+            && let Ok(v) = v.parse()
+        {
+            out.insert(k.to_string(), v);
+        }
+    }
+    Err(protocol_error("stats without END"))
+}
+
 fn protocol_error(line: &str) -> std::io::Error {
     std::io::Error::other(format!("unexpected reply {:?}", line.trim_end()))
 }
@@ -205,6 +231,41 @@ impl SessionStore for MemcachedStore {
             }
         })
         .await
+    }
+
+    /// Every server's items (`stats`) and the memory their slab chunks
+    /// take (`stats slabs`: used chunks × chunk size, what the item and
+    /// its rounding up to the chunk take), summed: memcached has no
+    /// per-key size, and no other data is on the run's servers.
+    async fn footprint(&self, _ids: &[u64]) -> super::Footprint {
+        let (mut items, mut bytes) = (0u64, 0u64);
+        for i in 0..self.nodes.len() as u64 {
+            let got = self
+                .with_conn(i, async |c: &mut Conn| {
+                    Ok((stats(c, "stats").await?, stats(c, "stats slabs").await?))
+                })
+                .await;
+            let Ok((general, slabs)) = got else {
+                return super::Footprint::default();
+            };
+            items += general.get("curr_items").copied().unwrap_or(0);
+            bytes += slabs
+                .iter()
+                .filter_map(|(k, &chunk)| {
+                    let id = k.strip_suffix(":chunk_size")?;
+                    let used = slabs.get(&format!("{id}:used_chunks"))?;
+                    Some(chunk.saturating_mul(*used))
+                })
+                .fold(0u64, u64::saturating_add);
+        }
+        super::Footprint {
+            memcached: (items > 0).then(|| super::footprint::MemcachedFootprint {
+                items,
+                bytes,
+                bytes_per_item: bytes as f64 / items as f64,
+            }),
+            ..Default::default()
+        }
     }
 
     fn describe(&self) -> String {

@@ -1,10 +1,12 @@
 //! Store strategies: how the application keeps sessions. One trait, one
 //! file per backend or strategy; [`build`] wires a strategy to a deployment.
 
+pub mod billing;
 pub mod cache_aside_versioned;
 pub mod dax;
 pub mod dynamodb;
 mod error;
+pub mod footprint;
 pub mod hybrid;
 mod kind;
 pub mod memcached;
@@ -20,6 +22,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub use error::{ErrorClass, OpError, bounded, classify_redis};
+pub use footprint::Footprint;
 pub use kind::{Backend, Semantics, StrategyKind, Targets};
 pub use patterns::Patterns;
 
@@ -78,6 +81,12 @@ pub trait SessionStore: Send + Sync {
     /// newer version (`write-through-versioned`). 0 for other strategies.
     fn conflicts(&self) -> u64 {
         0
+    }
+    /// What its sessions occupy on its stores, sampling sessions `ids`
+    /// (absent ones are skipped): the cost model's input. Empty for the
+    /// patterns, whose keys are not one per session.
+    async fn footprint(&self, _ids: &[u64]) -> Footprint {
+        Footprint::default()
     }
     /// Client configuration in one line (timeouts, retries), for the report.
     fn describe(&self) -> String;

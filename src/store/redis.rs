@@ -385,6 +385,17 @@ impl RedisStore {
     pub fn key(namespace: &str, id: u64) -> String {
         format!("sd:{namespace}:session:{id}")
     }
+
+    fn keys(&self, ids: &[u64]) -> Vec<String> {
+        keys(&self.namespace, ids)
+    }
+}
+
+/// The session keys of `ids` in `namespace`.
+pub fn keys(namespace: &str, ids: &[u64]) -> Vec<String> {
+    ids.iter()
+        .map(|&id| RedisStore::key(namespace, id))
+        .collect()
 }
 
 #[async_trait]
@@ -399,6 +410,12 @@ impl SessionStore for RedisStore {
     }
     async fn delete(&self, id: u64) -> Result<(), OpError> {
         self.backend.del(&Self::key(&self.namespace, id)).await
+    }
+    async fn footprint(&self, ids: &[u64]) -> super::Footprint {
+        super::Footprint {
+            redis: super::footprint::redis(&self.backend, &self.keys(ids)).await,
+            ..Default::default()
+        }
     }
     fn describe(&self) -> String {
         self.backend.describe()

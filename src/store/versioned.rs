@@ -8,8 +8,9 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 
+use super::billing::{self, Side};
 use super::dynamodb::{DynamoBackend, classify, expires_at};
 use super::error::{ErrorClass, OpError};
 use super::redis::RedisBackend;
@@ -81,10 +82,19 @@ pub async fn put_if_newer(
         .condition_expression("attribute_not_exists(#pk) OR #v < :v")
         .expression_attribute_names("#pk", PK)
         .expression_attribute_names("#v", VERSION)
-        .expression_attribute_values(":v", AttributeValue::N(version.to_string()));
+        .expression_attribute_values(":v", AttributeValue::N(version.to_string()))
+        .return_consumed_capacity(ReturnConsumedCapacity::Total);
     match put.send().await {
-        Ok(_) => Ok(true),
-        Err(e) if conditional_check_failed(&e) => Ok(false),
+        Ok(o) => {
+            billing::record(Side::Write, o.consumed_capacity());
+            Ok(true)
+        }
+        Err(e) if conditional_check_failed(&e) => {
+            // DynamoDB bills a refused conditional write, but the SDK's
+            // error names no units: counted, as unreported.
+            billing::record(Side::Write, None);
+            Ok(false)
+        }
         Err(e) => Err(classify(&e)),
     }
 }

@@ -120,6 +120,10 @@ pub struct StrategyOutcome {
     /// run start): pauses, but not a checkpoint's wait for the store.
     pub excluded: Vec<(Duration, Duration)>,
     pub ledger: Ledger,
+    /// What its DynamoDB requests of the timed load consumed.
+    pub consumed: crate::store::billing::Consumed,
+    /// What its sessions occupy on its stores, after the final sweep.
+    pub footprint: crate::store::Footprint,
 }
 
 /// What a consumer (the fault timeline) does at the engine's turning points.
@@ -253,6 +257,7 @@ async fn run(
                 timeout: w.op_timeout,
                 cancel: cancel.clone(),
                 history: history.clone(),
+                meter: Arc::default(),
                 sessions_in_flight: (w.concurrency_per_session > 1).then(|| {
                     Arc::new(
                         (0..w.sessions)
@@ -276,6 +281,9 @@ async fn run(
     }
 
     let _ = phase_tx.send(Phase::Load);
+    for c in &ctxs {
+        c.meter.start();
+    }
     let load_start = Instant::now();
     events.push(
         "load-started",
@@ -392,6 +400,7 @@ async fn run(
         .collect();
     let conflicts: Vec<u64> = strategies.iter().map(|s| s.store.conflicts()).collect();
     let clients: Vec<String> = ctxs.iter().map(|c| c.store.describe()).collect();
+    let consumed: Vec<_> = ctxs.iter().map(|c| c.meter.consumed()).collect();
     drop(ctxs);
     let _ = phase_tx.send(Phase::Sweep);
     let mut stats = aggregator.await.unwrap_or_default();
@@ -458,6 +467,19 @@ async fn run(
             ),
         );
     }
+    // What the sessions occupy, while the nodes still run (bounded: a
+    // store that does not answer leaves it unmeasured, not the run stuck).
+    let sample = footprint_sample(w.sessions);
+    let footprints = futures::future::join_all(strategies.iter().map(|s| {
+        let limit = FOOTPRINT_LIMIT;
+        let sample = &sample;
+        async move {
+            tokio::time::timeout(limit, s.store.footprint(sample))
+                .await
+                .unwrap_or_default()
+        }
+    }))
+    .await;
     let _ = phase_tx.send(Phase::Done);
 
     RunOutcome {
@@ -476,10 +498,14 @@ async fn run(
             .zip(fallbacks)
             .zip(excluded)
             .zip(lost.into_iter().zip(conflicts))
+            .zip(consumed.into_iter().zip(footprints))
             .map(
                 |(
-                    (((((((s, stats), sweep), writes), ledger), client), fallbacks), excluded),
-                    ((updates_found, lost_updates), conflicts),
+                    (
+                        (((((((s, stats), sweep), writes), ledger), client), fallbacks), excluded),
+                        ((updates_found, lost_updates), conflicts),
+                    ),
+                    (consumed, footprint),
                 )| StrategyOutcome {
                     kind: s.kind,
                     client,
@@ -492,6 +518,8 @@ async fn run(
                     conflicts,
                     excluded,
                     ledger,
+                    consumed,
+                    footprint,
                 },
             )
             .collect(),
@@ -521,4 +549,16 @@ pub(crate) fn record_reads(
             version,
         });
     }
+}
+
+/// How long sampling what one strategy's sessions occupy may take.
+const FOOTPRINT_LIMIT: Duration = Duration::from_secs(10);
+
+/// Sessions sampled for the footprint: at most this many, spread evenly
+/// over the ids.
+const FOOTPRINT_SAMPLE: u64 = 200;
+
+fn footprint_sample(sessions: u64) -> Vec<u64> {
+    let step = sessions.div_ceil(FOOTPRINT_SAMPLE).max(1);
+    (0..sessions).step_by(step as usize).collect()
 }

@@ -36,6 +36,8 @@ pub struct OpCtx {
     pub sessions_in_flight: Option<Arc<Vec<Semaphore>>>,
     /// `run --history`: every operation recorded.
     pub history: Option<Arc<super::history::History>>,
+    /// What its DynamoDB requests consumed, by DynamoDB's own count.
+    pub meter: Arc<crate::store::billing::Meter>,
 }
 
 /// What one operation came to.
@@ -71,8 +73,13 @@ fn failed(class: ErrorClass) -> Outcome {
     }
 }
 
-/// Run operation `op` on session (lock, customer) `id`.
+/// Run operation `op` on session (lock, customer) `id`, its DynamoDB
+/// requests billed to the strategy's meter.
 pub async fn execute(ctx: &OpCtx, op: OpKind, id: u64) -> Outcome {
+    crate::store::billing::metered(ctx.meter.clone(), unmetered(ctx, op, id)).await
+}
+
+async fn unmetered(ctx: &OpCtx, op: OpKind, id: u64) -> Outcome {
     // Locks and rate limits stay one operation at a time per id: their
     // checks are about order, which concurrency would blur.
     if let (Some(gates), Semantics::Session) = (&ctx.sessions_in_flight, ctx.semantics) {

@@ -9,11 +9,12 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 
 use super::{Conflicts, Flavour, gave_up, not_ours, work};
 use crate::dynamo::TTL_ATTRIBUTE;
 use crate::store::SessionStore;
+use crate::store::billing::{self, Side};
 use crate::store::dynamodb::{DynamoBackend, DynamoStore, classify, expires_at};
 use crate::store::error::OpError;
 use crate::store::value;
@@ -134,9 +135,20 @@ impl DynamoUpdates {
                     .expression_attribute_values(":old", AttributeValue::S(o.data.clone())),
             };
         }
-        match put.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if conditional && conditional_check_failed(&e) => Ok(false),
+        match put
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+        {
+            Ok(o) => {
+                billing::record(Side::Write, o.consumed_capacity());
+                Ok(true)
+            }
+            Err(e) if conditional && conditional_check_failed(&e) => {
+                // Billed by DynamoDB, but the error names no units.
+                billing::record(Side::Write, None);
+                Ok(false)
+            }
             Err(e) => Err(classify(&e)),
         }
     }
@@ -163,9 +175,10 @@ impl DynamoUpdates {
             // Never over an item that is not a session kept by updates.
             .condition_expression("attribute_not_exists(#pk) OR attribute_exists(#t)")
             .expression_attribute_names("#pk", crate::dynamo::PK)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
-            .map(|_| ())
+            .map(|o| billing::record(Side::Write, o.consumed_capacity()))
             .map_err(|e| {
                 if conditional_check_failed(&e) {
                     not_ours()
@@ -217,6 +230,14 @@ impl SessionStore for DynamoUpdates {
 
     fn conflicts(&self) -> u64 {
         self.conflicts.get()
+    }
+
+    async fn footprint(&self, ids: &[u64]) -> crate::store::Footprint {
+        let pks = crate::store::dynamodb::pks(&self.namespace, ids);
+        crate::store::Footprint {
+            dynamodb: crate::store::footprint::dynamodb(&self.backend, &pks).await,
+            ..Default::default()
+        }
     }
 
     fn describe(&self) -> String {

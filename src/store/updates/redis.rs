@@ -122,6 +122,14 @@ impl SessionStore for RedisUpdates {
         self.conflicts.get()
     }
 
+    async fn footprint(&self, ids: &[u64]) -> crate::store::Footprint {
+        let keys = crate::store::redis::keys(&self.namespace, ids);
+        crate::store::Footprint {
+            redis: crate::store::footprint::redis(&self.backend, &keys).await,
+            ..Default::default()
+        }
+    }
+
     fn describe(&self) -> String {
         self.flavour.describe(self.work, &self.backend.describe())
     }
