@@ -7,6 +7,7 @@ pub mod bench;
 pub mod check;
 pub mod cli;
 pub mod cloud;
+pub mod cost;
 pub mod drill;
 pub mod dynamo;
 pub mod events;

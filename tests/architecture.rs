@@ -12,8 +12,8 @@ const LAYERS: &[&[&str]] = &[
     // fabric (ports, the TCP proxy, the power-loss filesystem).
     &["yaml", "events", "dynamo", "fabric"],
     // What a topology is; our own node programs (the DAX node); the clouds'
-    // fault engines (FIS, ElastiCache).
-    &["topology", "nodes", "cloud"],
+    // fault engines (FIS, ElastiCache); the cost model and its prices.
+    &["topology", "nodes", "cloud", "cost"],
     // Bringing a topology up: processes, containers, their handles.
     &["provision"],
     // How the application keeps sessions; watching running processes.
