@@ -34,6 +34,8 @@ pub struct CompareArgs {
     /// table and a chart per number across the scenarios.
     #[arg(long)]
     pub html: Option<PathBuf>,
+    #[command(flatten)]
+    pub cost: super::cost_args::CostArgs,
 }
 
 pub async fn run(args: CompareArgs, home: Home) -> u8 {
@@ -56,6 +58,14 @@ async fn compare(args: CompareArgs, home: Home) -> u8 {
             }
         }
     }
+    let cost = match args.cost.options() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            invalid = true;
+            Default::default()
+        }
+    };
     if invalid {
         return 2;
     }
@@ -72,6 +82,7 @@ async fn compare(args: CompareArgs, home: Home) -> u8 {
         live_faults: false,
         external: false,
         history: None,
+        cost,
     };
     // Each scenario on each provider asked for, else on its own.
     let runs: Vec<_> = scenarios

@@ -6,6 +6,7 @@
 mod bench;
 mod bench_redis;
 mod compare;
+mod cost_args;
 mod diff;
 mod doctor;
 mod doctor_endpoint;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::parse_duration;
-use crate::drill::{Drill, DrillOptions, write_report};
+use crate::drill::{CostOptions, Drill, DrillOptions, write_report};
 use crate::metrics::Snapshot;
 use crate::provision::Home;
 use crate::report;
@@ -61,6 +61,8 @@ pub struct RunArgs {
     /// the last line says so.
     #[arg(long, default_value_t = crate::workload::history::DEFAULT_LIMIT, requires = "history")]
     pub history_limit: usize,
+    #[command(flatten)]
+    pub cost: super::cost_args::CostArgs,
 }
 
 fn parse_check(s: &str) -> Result<CheckMode, String> {
@@ -78,6 +80,13 @@ pub async fn run(args: RunArgs, home: Home) -> u8 {
     if args.without_faults {
         scenario.timeline.clear();
     }
+    let cost = match args.cost.options() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return 2;
+        }
+    };
     if let Some(check) = args.check {
         scenario.check = check;
     }
@@ -98,12 +107,12 @@ pub async fn run(args: RunArgs, home: Home) -> u8 {
     if !scenario.topology.external_nodes().is_empty() {
         // The first Ctrl-C ends the load and the run's keys are removed
         // from the external nodes (see `run_scenario`); a second quits.
-        return super::until_second_signal(run_scenario(&scenario, &args, home)).await;
+        return super::until_second_signal(run_scenario(&scenario, &args, home, cost)).await;
     }
-    super::until_signal(run_scenario(&scenario, &args, home)).await
+    super::until_signal(run_scenario(&scenario, &args, home, cost)).await
 }
 
-async fn run_scenario(scenario: &Scenario, args: &RunArgs, home: Home) -> u8 {
+async fn run_scenario(scenario: &Scenario, args: &RunArgs, home: Home, cost: CostOptions) -> u8 {
     eprintln!(
         "{}: bringing up {} ({} processes)…",
         scenario.name,
@@ -117,6 +126,7 @@ async fn run_scenario(scenario: &Scenario, args: &RunArgs, home: Home) -> u8 {
         live_faults: args.live_faults,
         external: args.external,
         history: args.history.as_ref().map(|_| args.history_limit),
+        cost,
     };
     let external = !scenario.topology.external_nodes().is_empty();
     // Listened for before anything starts: an interruption while the

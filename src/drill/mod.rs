@@ -41,6 +41,29 @@ pub struct DrillOptions {
     /// Keep the operation history, at most this many lines
     /// ([`Drill::finish_with_history`]).
     pub history: Option<usize>,
+    /// The price table and the scale the report's cost is for.
+    pub cost: CostOptions,
+}
+
+/// What the report's "Cost" section is priced with, and for how many
+/// sessions and operations per second.
+#[derive(Debug, Clone)]
+pub struct CostOptions {
+    pub prices: Arc<crate::cost::Prices>,
+    /// Where the table came from (the shipped file, or `--prices`).
+    pub file: String,
+    pub scale: report::cost::ScaleArgs,
+}
+
+impl Default for CostOptions {
+    /// The shipped table, at the scenario's own scale.
+    fn default() -> Self {
+        Self {
+            prices: Arc::new(crate::cost::Prices::builtin()),
+            file: crate::cost::prices::DEFAULT_PATH.into(),
+            scale: Default::default(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +103,7 @@ pub struct Drill {
     /// What the clouds' faults created before the load, removed by
     /// [`Drill::finish`].
     leftovers: Vec<crate::faults::behaviour::Leftover>,
+    cost: CostOptions,
     stop_observing: CancellationToken,
     observer: tokio::task::JoinHandle<()>,
     /// A drill dropped before it finished (the dashboard quit) stops its
@@ -181,6 +205,7 @@ impl Drill {
             }),
             scenario,
             leftovers,
+            cost: opts.cost.clone(),
             run_id,
             ready_in,
             nodes,
@@ -227,6 +252,14 @@ impl Drill {
             cloud_faults::remove(&self.leftovers, &self.scenario.topology.aws, &self.run_id).await,
         );
         let mut report = report::build(&self.scenario, &self.run_id, &outcome, &faults, caches);
+        let c = &self.cost;
+        report.cost = Some(report::cost::estimate(
+            &report,
+            &self.scenario,
+            &c.prices,
+            &c.file,
+            c.scale,
+        ));
         if cleanup.iter().any(|c| c.left > 0 || c.error.is_some()) {
             report.ok = false;
         }

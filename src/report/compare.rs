@@ -10,11 +10,11 @@ pub fn compare_markdown(reports: &[Report]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "| scenario | strategy | acked writes | lost writes | lost sessions | lost share | stale | unverified | violations | unavailable | longest stall | p50 ms | p99 ms | expectations |"
+        "| scenario | strategy | acked writes | lost writes | lost sessions | lost share | stale | unverified | violations | unavailable | longest stall | p50 ms | p99 ms | cost / month | expectations |"
     );
     let _ = writeln!(
         s,
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
     );
     for r in reports {
         for (name, st) in &r.strategies {
@@ -46,7 +46,7 @@ pub fn compare_markdown(reports: &[Report]) -> String {
             };
             let _ = writeln!(
                 s,
-                "| {}{} | {name} | {} | {} | {} | {share} | {} | {} | {violations} | {:.1} s | {:.1} s | {:.2} | {:.2} | {verdict} |",
+                "| {}{} | {name} | {} | {} | {} | {share} | {} | {} | {violations} | {:.1} s | {:.1} s | {:.2} | {:.2} | {} | {verdict} |",
                 r.scenario,
                 match r.provider {
                     crate::topology::Provider::Docker => " (docker)",
@@ -61,8 +61,22 @@ pub fn compare_markdown(reports: &[Report]) -> String {
                 st.max_stall_ms as f64 / 1000.0,
                 st.latency_us.p50 as f64 / 1000.0,
                 st.latency_us.p99 as f64 / 1000.0,
+                r.cost.as_ref().map_or("—".into(), |c| c.cell(name)),
             );
         }
+    }
+    // The basis of the cost column, once per distinct basis.
+    let mut bases: Vec<String> = Vec::new();
+    for b in reports
+        .iter()
+        .filter_map(|r| r.cost.as_ref().map(|c| c.basis()))
+    {
+        if !bases.contains(&b) {
+            bases.push(b);
+        }
+    }
+    for b in bases {
+        let _ = writeln!(s, "\nCost per month at {b}.");
     }
     s
 }

@@ -181,6 +181,9 @@ pub fn run(report: &Report, nodes: &[ProcessInfo]) -> String {
         );
     }
     b.push_str("</table>");
+    if let Some(c) = &report.cost {
+        cost(&mut b, c);
+    }
     if !nodes.is_empty() {
         b.push_str("<h2>Topology</h2><table><tr><th>process</th><th>node</th><th>kind</th><th>role</th><th>address</th></tr>");
         for n in nodes {
@@ -213,6 +216,46 @@ pub fn run(report: &Report, nodes: &[ProcessInfo]) -> String {
     }
     b.push_str("</table>");
     page(&format!("{} — sessiondrill", report.scenario), &b)
+}
+
+/// The "Cost" section: each strategy's bill, line by line, and its basis.
+fn cost(b: &mut String, c: &super::cost::CostReport) {
+    let _ = write!(
+        b,
+        "<h2>Cost</h2><p class=\"meta\">Per month at {}.</p><table><tr><th>strategy</th><th>service</th><th>how</th><th>per month</th></tr>",
+        esc(&c.basis())
+    );
+    for (name, bill) in &c.strategies {
+        for l in &bill.lines {
+            let _ = write!(
+                b,
+                "<tr><td>{}</td><td>{}</td><td><small>{}</small></td><td class=\"n\">{}</td></tr>",
+                esc(name),
+                esc(&l.service),
+                esc(&l.what),
+                esc(&super::cost::usd(l.monthly_usd))
+            );
+        }
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td><b>total</b></td><td><small>{}</small></td><td class=\"n\"><b>{}</b></td></tr>",
+            esc(name),
+            esc(&bill
+                .unpriced
+                .iter()
+                .map(|u| format!("not priced: {u}"))
+                .chain(bill.notes.iter().cloned())
+                .collect::<Vec<_>>()
+                .join("; ")),
+            esc(&c.cell(name))
+        );
+    }
+    b.push_str("</table>");
+    if !c.prices.unverified.is_empty() {
+        b.push_str("<p class=\"meta\">Not in a stored source (check before quoting): ");
+        b.push_str(&esc(&c.prices.unverified.join("; ")));
+        b.push_str("</p>");
+    }
 }
 
 fn fault(b: &mut String, f: &FaultReport) {
@@ -296,13 +339,14 @@ type Number = fn(&super::StrategyReport) -> f64;
 /// number across scenarios.
 pub fn compare(reports: &[Report]) -> String {
     let mut b = String::from("<h1>sessiondrill compare</h1>");
-    b.push_str("<table><tr><th>scenario</th><th>provider</th><th>strategy</th><th>acked writes</th><th>lost writes</th><th>lost sessions</th><th>stale</th><th>unavailable ms</th><th>p50 ms</th><th>p99 ms</th><th>run's verdict</th></tr>");
+    b.push_str("<table><tr><th>scenario</th><th>provider</th><th>strategy</th><th>acked writes</th><th>lost writes</th><th>lost sessions</th><th>stale</th><th>unavailable ms</th><th>p50 ms</th><th>p99 ms</th><th>cost / month</th><th>run's verdict</th></tr>");
     let mut rows: Vec<(String, &super::StrategyReport)> = Vec::new();
+    let mut costs: Vec<(String, f64)> = Vec::new();
     for r in reports {
         for (name, s) in &r.strategies {
             let _ = write!(
                 b,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:.3}</td><td class=\"n\">{:.3}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:.3}</td><td class=\"n\">{:.3}</td><td class=\"n\">{}</td><td>{}</td></tr>",
                 esc(&r.scenario),
                 esc(&format!("{:?}", r.provider).to_lowercase()),
                 esc(name),
@@ -313,12 +357,16 @@ pub fn compare(reports: &[Report]) -> String {
                 s.unavailable_ms,
                 s.latency_us.p50 as f64 / 1000.0,
                 s.latency_us.p99 as f64 / 1000.0,
+                esc(&r.cost.as_ref().map_or("—".into(), |c| c.cell(name))),
                 verdict(r.ok)
             );
             rows.push((
                 format!("{} · {name} ({:?})", r.scenario, r.provider).to_lowercase(),
                 s,
             ));
+            if let Some(m) = r.cost.as_ref().and_then(|c| c.monthly(name)) {
+                costs.push((format!("{} · {name}", r.scenario), m));
+            }
         }
     }
     b.push_str("</table>");
@@ -331,6 +379,9 @@ pub fn compare(reports: &[Report]) -> String {
     for (title, unit, f) in charts {
         let values: Vec<(String, f64)> = rows.iter().map(|(l, s)| (l.clone(), f(s))).collect();
         b.push_str(&svg::bars(title, unit, &values));
+    }
+    if !costs.is_empty() {
+        b.push_str(&svg::bars("cost per month", "USD", &costs));
     }
     page("sessiondrill compare", &b)
 }

@@ -140,6 +140,9 @@ pub fn markdown(r: &Report) -> String {
             );
         }
     }
+    if let Some(c) = &r.cost {
+        s.push_str(&c.markdown(r));
+    }
     if !r.expectations.is_empty() {
         let _ = writeln!(s, "\n## Expectations\n");
         for e in &r.expectations {

@@ -2,6 +2,7 @@
 //! One JSON shape (schema in docs/report.schema.json) and a Markdown table.
 
 mod compare;
+pub mod cost;
 pub mod diff;
 mod expectations;
 mod faults;
@@ -67,6 +68,10 @@ pub struct Report {
     /// DAX nodes' cache counters at the end of the run, per node.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub caches: IndexMap<String, crate::nodes::dax::DaxStats>,
+    /// What each strategy's design would cost per month on AWS, at the
+    /// scale asked for (docs/COST.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<cost::CostReport>,
     /// External nodes: the run's keys removed from each at the end.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub external_cleanup: Vec<ExternalCleanup>,
@@ -248,6 +253,23 @@ pub struct StrategyReport {
     /// versions: one lost session read ten times counts ten).
     pub live: BTreeMap<String, u64>,
     pub per_second: Vec<SecondReport>,
+    /// What its DynamoDB requests of the timed load consumed, by
+    /// DynamoDB's own count (`ConsumedCapacity`): the cost model's request
+    /// mix.
+    #[serde(default, skip_serializing_if = "consumed_nothing")]
+    pub consumed: crate::store::billing::Consumed,
+    /// What its sessions occupy on its stores, sampled at the end: the
+    /// cost model's memory and storage.
+    #[serde(default, skip_serializing_if = "footprint_empty")]
+    pub footprint: crate::store::Footprint,
+}
+
+fn consumed_nothing(c: &crate::store::billing::Consumed) -> bool {
+    c.requests() == 0
+}
+
+fn footprint_empty(f: &crate::store::Footprint) -> bool {
+    *f == crate::store::Footprint::default()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -337,6 +359,7 @@ pub fn build(
         ok: verdict(&expectations, &faults, outcome.generator_error.as_deref()),
         generator_error: outcome.generator_error.clone(),
         caches,
+        cost: None,
         external_cleanup: Vec::new(),
         strategies,
         events: outcome.events.clone(),

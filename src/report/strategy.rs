@@ -99,6 +99,8 @@ impl StrategyReport {
                 .map(|(c, n)| (c.name().to_string(), *n))
                 .collect(),
             per_second,
+            consumed: o.consumed,
+            footprint: o.footprint.clone(),
         }
     }
 

@@ -88,6 +88,8 @@ pub async fn run(args: TuiOptions, home: Home) -> u8 {
             live_faults: true,
             external: false,
             history: None,
+            // The shipped prices, at the scenario's own scale.
+            cost: Default::default(),
         },
         fps: args.fps,
         report_dir: args.report_dir.clone(),

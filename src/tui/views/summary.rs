@@ -39,14 +39,18 @@ impl Widget for Summary<'_> {
         let n = r.strategies.len() as u16;
         let [strategies, legend, faults, expects, exported] = Layout::vertical([
             Constraint::Length(n + 1),
-            Constraint::Length(1),
+            Constraint::Length(1 + r.cost.is_some() as u16),
             Constraint::Length((r.faults.len() as u16).min(6) + 2),
             Constraint::Fill(1),
             Constraint::Length(self.0.exported.len() as u16),
         ])
         .areas(inner);
         strategy_table(r).render(strategies, buf);
-        Line::from(LEGEND).fg(Color::DarkGray).render(legend, buf);
+        let mut notes = vec![Line::from(LEGEND).fg(Color::DarkGray)];
+        if let Some(c) = &r.cost {
+            notes.push(Line::from(format!("$/month: {}", c.basis())).fg(Color::DarkGray));
+        }
+        Paragraph::new(notes).render(legend, buf);
         fault_table(r).render(faults, buf);
         let lines: Vec<Line> = r
             .expectations
@@ -86,7 +90,7 @@ impl Widget for Summary<'_> {
 fn strategy_table(r: &Report) -> Table<'_> {
     let header = Row::new([
         "strategy", "acked", "lost wr", "lost", "stale", "indet", "unverif", "unavail", "p50",
-        "p99",
+        "p99", "$/month",
     ])
     .style(Style::new().fg(Color::DarkGray));
     let rows = r.strategies.iter().map(|(name, s)| {
@@ -108,6 +112,7 @@ fn strategy_table(r: &Report) -> Table<'_> {
             Cell::from(format!("{:.1}s", s.unavailable_ms as f64 / 1000.0)),
             Cell::from(format!("{:.2}", s.latency_us.p50 as f64 / 1000.0)),
             Cell::from(format!("{:.2}", s.latency_us.p99 as f64 / 1000.0)),
+            Cell::from(r.cost.as_ref().map_or("—".into(), |c| c.cell(name))),
         ])
     });
     Table::new(
@@ -123,6 +128,7 @@ fn strategy_table(r: &Report) -> Table<'_> {
             Constraint::Length(7),
             Constraint::Length(6),
             Constraint::Length(7),
+            Constraint::Length(9),
         ],
     )
     .header(header)
