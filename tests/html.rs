@@ -198,8 +198,11 @@ fn a_comparison_renders_its_table_and_a_chart_per_number() {
     for scenario in ["redis-latency", "redis-partition"] {
         assert!(html.contains(&format!("<td>{scenario}</td>")), "{scenario}");
     }
+    // Lost writes, unavailable, p99, stale — and the cost per month
+    // (issue 23).
     let charts = tags(&html, "<svg class=\"bars\"");
-    assert_eq!(charts.len(), 4);
+    assert_eq!(charts.len(), 5);
+    assert!(html.contains("cost per month"), "no cost chart");
     for c in charts {
         // One bar per scenario and strategy.
         assert_eq!(tags(&c[..c.find("</svg>").unwrap()], "<rect").len(), 2);
