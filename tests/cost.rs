@@ -299,9 +299,11 @@ fn dax_hits_bill_no_units_and_memcached_is_priced_per_node() {
     let s = &ran.report["strategies"]["dax"];
     let c = &s["consumed"];
     let reads = s["ops_by_kind"]["read"]["ops"].as_f64().unwrap();
-    // Every session was written through DAX before the load: reads hit
-    // the item cache, and a hit consumes nothing — far fewer read units
-    // than reads (an eventually consistent miss would be 0.5 each).
+    // Every read was metered (a hit is answered too, with 0 units)...
+    assert_eq!(c["read_requests"].as_f64(), Some(reads), "{c}");
+    // ...and every session was written through DAX before the load: reads
+    // hit the item cache, and a hit consumes nothing — far fewer read
+    // units than reads (an eventually consistent miss would be 0.5 each).
     assert!(
         c["read_units"].as_f64().unwrap() < 0.2 * reads,
         "{c} for {reads} reads"
@@ -337,4 +339,6 @@ fn dax_hits_bill_no_units_and_memcached_is_priced_per_node() {
     let line = &ran.report["cost"]["strategies"]["memcached"]["lines"][0];
     let what = line["what"].as_str().unwrap();
     assert!(what.contains("(3 shard(s) × 1 node(s))"), "{line}");
+    // ElastiCache's reserved memory is Redis's: not taken off memcached.
+    assert!(what.ends_with(", 0 % reserved"), "{line}");
 }

@@ -131,6 +131,15 @@ pub fn size(
     })
 }
 
+/// A rate as people write it: 1000, 0.5.
+pub fn rate(x: f64) -> String {
+    if x >= 10.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
 /// The bill of `usage` at `scale` with `prices`.
 pub fn bill(usage: &Usage, scale: Scale, prices: &Prices) -> Bill {
     let hours = prices.hours_per_month;
@@ -147,8 +156,9 @@ pub fn bill(usage: &Usage, scale: Scale, prices: &Prices) -> Bill {
             m.shards,
         ) else {
             b.unpriced.push(format!(
-                "{service}: {:.1} GiB needs more than {MAX_SHARDS} shards of the largest listed node type",
-                data / GIB
+                "{service}: {:.1} GiB (and {:.0} MB per empty server) does not fit {MAX_SHARDS} shards of the largest listed node type",
+                data / GIB,
+                m.base_bytes / 1e6
             ));
             return;
         };
@@ -213,9 +223,9 @@ pub fn bill(usage: &Usage, scale: Scale, prices: &Prices) -> Bill {
         b.lines.push(Line {
             service: "DynamoDB writes".into(),
             what: format!(
-                "{:.3} write units/op × {:.0} ops/s: {:.1} M units × ${}/M",
+                "{:.3} write units/op × {} ops/s: {:.1} M units × ${}/M",
                 r.write_units_per_op,
-                scale.requests_per_s,
+                rate(scale.requests_per_s),
                 writes / 1e6,
                 p.on_demand.write_per_million
             ),
@@ -224,9 +234,9 @@ pub fn bill(usage: &Usage, scale: Scale, prices: &Prices) -> Bill {
         b.lines.push(Line {
             service: "DynamoDB reads".into(),
             what: format!(
-                "{:.3} read units/op × {:.0} ops/s: {:.1} M units × ${}/M",
+                "{:.3} read units/op × {} ops/s: {:.1} M units × ${}/M",
                 r.read_units_per_op,
-                scale.requests_per_s,
+                rate(scale.requests_per_s),
                 reads / 1e6,
                 p.on_demand.read_per_million
             ),
@@ -363,5 +373,26 @@ mod tests {
         };
         let b = bill(&usage, scale, &p);
         assert!(b.lines.is_empty() && b.unpriced.len() == 1, "{b:?}");
+    }
+
+    #[test]
+    fn a_dax_cache_larger_than_the_largest_node_is_not_priced_but_said() {
+        let usage = Usage {
+            dax: Some(Dax {
+                nodes: 3,
+                item_bytes: 600.0,
+            }),
+            ..Usage::default()
+        };
+        // 100M items of 600 B: 56 GiB, more than dax.r5.large's 16 GiB.
+        let scale = Scale {
+            sessions: 100_000_000,
+            requests_per_s: 0.5,
+        };
+        let b = bill(&usage, scale, &Prices::builtin());
+        assert!(b.lines.is_empty(), "{b:?}");
+        assert!(b.unpriced[0].starts_with("DAX: 55.9 GiB"), "{b:?}");
+        assert_eq!(rate(0.5), "0.50");
+        assert_eq!(rate(1000.0), "1000");
     }
 }

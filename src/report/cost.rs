@@ -143,6 +143,12 @@ fn usage(
                     Some(NodeKind::RedisCluster(c)) => (c.shards, 1 + c.replicas_per_shard),
                     _ => (1, 1),
                 };
+                if kind == StrategyKind::CacheAsideVersioned {
+                    notes.push(
+                        "Redis: this strategy's keys include its version markers, smaller than a session: the bytes per session are understated"
+                            .into(),
+                    );
+                }
                 notes.push(
                     "Redis: MEMORY USAGE leaves out a key's entry in the expiry table and its share of the hash tables' bucket arrays (about 40–50 B per session)"
                         .into(),
@@ -220,7 +226,11 @@ impl CostReport {
         format!(
             "{} sessions, {} ops/s ({}); {} on-demand prices of {} read {} from {}",
             thousands(self.scale.sessions as f64),
-            thousands(self.scale.requests_per_s),
+            if self.scale.requests_per_s >= 10.0 {
+                thousands(self.scale.requests_per_s)
+            } else {
+                cost::model::rate(self.scale.requests_per_s)
+            },
             self.scale_from,
             self.prices.region,
             self.prices.currency,
@@ -299,6 +309,50 @@ fn thousands(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bill_with_something_unpriced_shows_as_a_lower_bound() {
+        let bill = |unpriced: Vec<String>| Bill {
+            lines: vec![cost::model::Line {
+                service: "DynamoDB writes".into(),
+                what: String::new(),
+                monthly_usd: 410.625,
+            }],
+            monthly_usd: 410.625,
+            notes: Vec::new(),
+            unpriced,
+        };
+        let c = CostReport {
+            prices: PricesUsed {
+                file: "p.yaml".into(),
+                region: "us-east-1".into(),
+                currency: "USD".into(),
+                read_on: "2026-12-01".into(),
+                unverified: Vec::new(),
+            },
+            scale: Scale {
+                sessions: 1,
+                requests_per_s: 0.5,
+            },
+            scale_from: "command line".into(),
+            strategies: [
+                ("whole".to_string(), bill(Vec::new())),
+                ("partial".to_string(), bill(vec!["DynamoDB storage".into()])),
+                ("none".to_string(), Bill::default()),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        assert_eq!(c.cell("whole"), "$411");
+        assert_eq!(c.cell("partial"), "≥ $411");
+        assert_eq!(c.cell("none"), "—");
+        assert_eq!(c.cell("absent"), "—");
+        assert!(
+            c.basis().starts_with("1 sessions, 0.50 ops/s"),
+            "{}",
+            c.basis()
+        );
+    }
 
     #[test]
     fn dollars_read_as_people_write_them() {

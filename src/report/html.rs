@@ -364,8 +364,17 @@ pub fn compare(reports: &[Report]) -> String {
                 format!("{} · {name} ({:?})", r.scenario, r.provider).to_lowercase(),
                 s,
             ));
-            if let Some(m) = r.cost.as_ref().and_then(|c| c.monthly(name)) {
-                costs.push((format!("{} · {name}", r.scenario), m));
+            if let Some(c) = &r.cost
+                && let Some(m) = c.monthly(name)
+            {
+                // A bill with something unpriced is a lower bound: said.
+                let partial = c.cell(name).starts_with('≥');
+                let label = format!(
+                    "{} · {name}{}",
+                    r.scenario,
+                    if partial { " (≥)" } else { "" }
+                );
+                costs.push((label, m));
             }
         }
     }

@@ -1,6 +1,10 @@
-//! What a strategy's DynamoDB requests consumed, as DynamoDB itself says:
-//! every request asks for `ReturnConsumedCapacity: TOTAL`, and the units
-//! its answer names are added to the meter of the operation that sent it.
+//! What a strategy's DynamoDB requests consumed, as the DynamoDB node says
+//! (Dynoxide for `engine: embedded`, AWS for an external table): every
+//! request asks for `ReturnConsumedCapacity: TOTAL`, and the units its
+//! answer names are added to the meter of the operation that sent it. A
+//! request that failed is billed nothing (DynamoDB bills no capacity for a
+//! throttled or failed request; one that timed out but landed would be
+//! billed by AWS and is missed here).
 //!
 //! The meter is the operation's (a task-local set around one operation of
 //! the timed load), so a checkpoint's or the final sweep's reads — the
