@@ -4,6 +4,7 @@
 //! anything itself; both read the engine's snapshots and events and end
 //! with the same [`Report`].
 
+mod capacity;
 mod cloud_faults;
 mod external_cleanup;
 mod timeline_hooks;
@@ -75,6 +76,9 @@ pub enum DrillError {
     /// A timeline entry would never fire in the load asked for.
     #[error(transparent)]
     Timeline(#[from] crate::yaml::FileError),
+    /// A bulk prefill this machine cannot hold.
+    #[error("{0}")]
+    Capacity(String),
 }
 
 impl DrillError {
@@ -82,7 +86,7 @@ impl DrillError {
     pub fn is_user_error(&self) -> bool {
         match self {
             DrillError::Provision(e) => e.is_user_error(),
-            DrillError::Strategy { .. } | DrillError::Timeline(_) => true,
+            DrillError::Strategy { .. } | DrillError::Timeline(_) | DrillError::Capacity(_) => true,
         }
     }
 }
@@ -129,6 +133,7 @@ impl Drill {
         if let Some(d) = opts.duration {
             scenario.fits(d)?;
         }
+        capacity::check(&scenario, &opts.home.root).map_err(DrillError::Capacity)?;
         let mut up = UpOptions::new(opts.home.clone());
         up.keep = opts.keep;
         let fuse = crate::fabric::powerfs::available();

@@ -34,6 +34,7 @@ pub fn default_workload() -> Workload {
         value_bytes: 256,
         op_timeout: Duration::from_secs(1),
         prefill: false,
+        bulk: None,
         connections: 8,
         seed: 1,
         patterns: Patterns::default(),

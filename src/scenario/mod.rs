@@ -124,6 +124,17 @@ fn validate(
     });
     let targets = targets::targets(c, &spec, &topology, &strategies);
     let workload = workload::workload(c, &spec.workload);
+    if workload.bulk.is_some() {
+        for s in strategies.iter().filter(|s| s.bulk_copies() == 0) {
+            c.at(
+                "workload.prefill",
+                format!(
+                    "strategy `{}` takes no bulk prefill (it runs with redis, dynamodb, write-through, cache-aside, the dax and the update strategies)",
+                    s.name()
+                ),
+            );
+        }
+    }
     let external = topology.external_nodes();
     workload::external_rate(c, &spec.workload, workload.rates.total(), &external);
     if !external.is_empty() {

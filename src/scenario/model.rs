@@ -142,6 +142,8 @@ pub struct Workload {
     pub value_bytes: usize,
     pub op_timeout: Duration,
     pub prefill: bool,
+    /// Bulk data written before the load (`prefill: { sessions, … }`).
+    pub bulk: Option<crate::store::bulk::Bulk>,
     pub connections: usize,
     pub seed: u64,
     /// Parameters of seed 003's Redis patterns.

@@ -55,9 +55,12 @@ pub struct WorkloadSpec {
     /// Per-operation timeout (default 1s).
     #[serde(default)]
     pub op_timeout: Option<String>,
-    /// Write every session once before the timed load starts (default false).
+    /// Write every session once before the timed load starts (default
+    /// false); or `{ sessions: 2M, value_bytes: 1024 }`: that much bulk
+    /// data too, written in pipelines and batches (the checked sessions
+    /// are then written once as well).
     #[serde(default)]
-    pub prefill: Option<bool>,
+    pub prefill: Option<serde_yaml::Value>,
     /// Connections per Redis/memcached endpoint (default 8).
     #[serde(default)]
     pub connections: Option<usize>,

@@ -94,6 +94,7 @@ pub(super) fn workload(c: &mut Problems<'_>, w: &spec::WorkloadSpec) -> Workload
             "value_bytes must be between 32 and 400000 (DynamoDB's item limit)",
         );
     }
+    let bulk = prefill(c, w.prefill.as_ref(), value_bytes);
     let connections = w.connections.unwrap_or(8);
     if !(1..=512).contains(&connections) {
         c.at(
@@ -128,7 +129,8 @@ pub(super) fn workload(c: &mut Problems<'_>, w: &spec::WorkloadSpec) -> Workload
             .unwrap_or(Duration::from_secs(1800)),
         value_bytes,
         op_timeout,
-        prefill: w.prefill.unwrap_or(false),
+        prefill: bulk.is_some() || matches!(w.prefill, Some(serde_yaml::Value::Bool(true))),
+        bulk,
         connections,
         seed: w.seed.unwrap_or(1),
         patterns: patterns(c, w.patterns.as_ref()),
@@ -210,4 +212,91 @@ fn patterns(c: &mut Problems<'_>, p: Option<&spec::PatternsSpec>) -> Patterns {
         }
     }
     out
+}
+
+/// Most bulk sessions a prefill writes per strategy.
+pub const MAX_BULK: u64 = 100_000_000;
+
+/// `workload.prefill`: `true`/`false`, or `{ sessions, value_bytes }` —
+/// the bulk data (`value_bytes` defaults to the workload's).
+fn prefill(
+    c: &mut Problems<'_>,
+    v: Option<&serde_yaml::Value>,
+    value_bytes: usize,
+) -> Option<crate::store::bulk::Bulk> {
+    use serde_yaml::Value;
+    let m = match v {
+        None | Some(Value::Bool(_)) => return None,
+        Some(Value::Mapping(m)) => m,
+        Some(_) => {
+            c.at(
+                "workload.prefill",
+                "prefill is true, false, or { sessions: 2M, value_bytes: 1024 }",
+            );
+            return None;
+        }
+    };
+    for k in m.keys() {
+        if !matches!(k.as_str(), Some("sessions" | "value_bytes")) {
+            c.at(
+                "workload.prefill",
+                format!(
+                    "unknown field `{}` in prefill: expected sessions, value_bytes",
+                    k.as_str().unwrap_or("?")
+                ),
+            );
+            return None;
+        }
+    }
+    let sessions = match m.get("sessions").map(count) {
+        Some(Some(n)) if (1..=MAX_BULK).contains(&n) => n,
+        Some(_) => {
+            c.at(
+                "workload.prefill.sessions",
+                format!("sessions is a count from 1 to {MAX_BULK}, like 2M, 250k or 100000"),
+            );
+            return None;
+        }
+        None => {
+            c.at(
+                "workload.prefill",
+                "prefill needs sessions: how many bulk sessions to write",
+            );
+            return None;
+        }
+    };
+    let value_bytes = match m.get("value_bytes") {
+        None => value_bytes,
+        Some(v) => match v.as_u64() {
+            Some(n) if (16..=400_000).contains(&n) => n as usize,
+            _ => {
+                c.at(
+                    "workload.prefill.value_bytes",
+                    "value_bytes must be between 16 and 400000 (DynamoDB's item limit)",
+                );
+                return None;
+            }
+        },
+    };
+    Some(crate::store::bulk::Bulk {
+        sessions,
+        value_bytes,
+    })
+}
+
+/// A count: a whole number, or a string like `2M`, `250k`.
+fn count(v: &serde_yaml::Value) -> Option<u64> {
+    if let Some(n) = v.as_u64() {
+        return Some(n);
+    }
+    let s = v.as_str()?.trim().replace('_', "");
+    let (digits, times) = match s.strip_suffix(['k', 'K']) {
+        Some(d) => (d, 1e3),
+        None => match s.strip_suffix('M') {
+            Some(d) => (d, 1e6),
+            None => (s.as_str(), 1.0),
+        },
+    };
+    let n = digits.parse::<f64>().ok()? * times;
+    (n.is_finite() && n >= 1.0 && n <= MAX_BULK as f64).then(|| n.round() as u64)
 }

@@ -244,6 +244,17 @@ impl SessionStore for DynamoStore {
     async fn delete(&self, id: u64) -> Result<(), OpError> {
         self.backend.delete(&Self::pk(&self.namespace, id)).await
     }
+    async fn bulk(
+        &self,
+        b: super::bulk::Bulk,
+        ttl: Duration,
+        done: &std::sync::atomic::AtomicU64,
+    ) -> Result<(), OpError> {
+        super::bulk::dynamodb(&self.backend, &self.namespace, b, ttl, done).await
+    }
+    async fn bulk_kept(&self, ids: &[u64]) -> Option<u64> {
+        Some(super::bulk::dynamodb_kept(&self.backend, &self.namespace, ids).await)
+    }
     async fn footprint(&self, ids: &[u64]) -> super::Footprint {
         super::Footprint {
             dynamodb: super::footprint::dynamodb(&self.backend, &pks(&self.namespace, ids)).await,

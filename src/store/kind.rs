@@ -167,6 +167,33 @@ impl StrategyKind {
         }
     }
 
+    /// How many stores a bulk prefill writes for it (write-through: both);
+    /// 0: it takes none (memcached's text protocol has no pipelined
+    /// write here yet; the patterns keep no sessions).
+    pub fn bulk_copies(self) -> u64 {
+        match self {
+            StrategyKind::WriteThrough | StrategyKind::WriteThroughVersioned => 2,
+            StrategyKind::Redis
+            | StrategyKind::Dynamodb
+            | StrategyKind::CacheAside
+            | StrategyKind::CacheAsideVersioned
+            | StrategyKind::Dax
+            | StrategyKind::DaxQuery
+            | StrategyKind::DaxConsistent
+            | StrategyKind::RedisBlindUpdate
+            | StrategyKind::RedisOptimisticUpdate
+            | StrategyKind::RedisAtomicUpdate
+            | StrategyKind::DynamodbBlindUpdate
+            | StrategyKind::DynamodbOptimisticUpdate
+            | StrategyKind::DynamodbAtomicUpdate => 1,
+            StrategyKind::Memcached
+            | StrategyKind::RedisConnmap
+            | StrategyKind::RedisPresence
+            | StrategyKind::RedisLock
+            | StrategyKind::RedisRateLimit => 0,
+        }
+    }
+
     pub fn uses(self, b: Backend) -> bool {
         self.backends().contains(&b)
     }

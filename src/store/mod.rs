@@ -2,6 +2,7 @@
 //! file per backend or strategy; [`build`] wires a strategy to a deployment.
 
 pub mod billing;
+pub mod bulk;
 pub mod cache_aside_versioned;
 pub mod dax;
 pub mod dynamodb;
@@ -18,6 +19,8 @@ pub mod versioned;
 
 use std::sync::Arc;
 use std::time::Duration;
+
+use std::sync::atomic::AtomicU64;
 
 use async_trait::async_trait;
 
@@ -81,6 +84,21 @@ pub trait SessionStore: Send + Sync {
     /// newer version (`write-through-versioned`). 0 for other strategies.
     fn conflicts(&self) -> u64 {
         0
+    }
+    /// Bulk prefill ([`bulk`]): write `b` to every store the strategy
+    /// keeps sessions in, adding to `done` as they are acknowledged (a
+    /// strategy that writes two stores counts each). Refused by the
+    /// strategies [`StrategyKind::takes_bulk`] says no for.
+    async fn bulk(&self, _b: bulk::Bulk, _ttl: Duration, _done: &AtomicU64) -> Result<(), OpError> {
+        Err(OpError::new(
+            ErrorClass::Other,
+            "this strategy takes no bulk prefill",
+        ))
+    }
+    /// Of bulk sessions `ids` (a sample), how many each store still has
+    /// (the first store it writes).
+    async fn bulk_kept(&self, _ids: &[u64]) -> Option<u64> {
+        None
     }
     /// What its sessions occupy on its stores, sampling sessions `ids`
     /// (absent ones are skipped): the cost model's input. Empty for the

@@ -212,12 +212,21 @@ impl RedisBackend {
 
     /// Run one command, reconnecting first when the slot has no connection.
     pub async fn exec<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, OpError> {
+        self.request(Request::Cmd(cmd)).await
+    }
+
+    /// Run a pipeline (on a cluster, its keys must share a slot).
+    pub async fn exec_pipe<T: redis::FromRedisValue>(
+        &self,
+        pipe: &redis::Pipeline,
+    ) -> Result<T, OpError> {
+        self.request(Request::Pipe(pipe)).await
+    }
+
+    async fn request<T: redis::FromRedisValue>(&self, r: Request<'_>) -> Result<T, OpError> {
         if matches!(self.target, RedisTarget::Cluster { .. }) {
             let mut con = self.cluster_connection().await?;
-            let answer = cmd
-                .query_async(&mut con)
-                .await
-                .map_err(|e| classify_redis(&e));
+            let answer = r.query(&mut con).await.map_err(|e| classify_redis(&e));
             // A cluster connection that stopped answering is rebuilt, as
             // the other connections are dropped: redis-rs's can stay stuck
             // after a slot refresh during a failover (seen here: every
@@ -242,7 +251,7 @@ impl RedisBackend {
                 }
             }
         };
-        match cmd.query_async(&mut con).await {
+        match r.query(&mut con).await {
             Ok(v) => Ok(v),
             Err(e) => {
                 let err = classify_redis(&e);
@@ -273,6 +282,25 @@ impl RedisBackend {
         self.exec::<i64>(redis::cmd("DEL").arg(key))
             .await
             .map(|_| ())
+    }
+}
+
+/// A command or a pipeline.
+#[derive(Clone, Copy)]
+enum Request<'a> {
+    Cmd(&'a redis::Cmd),
+    Pipe(&'a redis::Pipeline),
+}
+
+impl Request<'_> {
+    async fn query<T: redis::FromRedisValue>(
+        self,
+        con: &mut (impl redis::aio::ConnectionLike + Send),
+    ) -> redis::RedisResult<T> {
+        match self {
+            Request::Cmd(c) => c.query_async(con).await,
+            Request::Pipe(p) => p.query_async(con).await,
+        }
     }
 }
 
@@ -410,6 +438,17 @@ impl SessionStore for RedisStore {
     }
     async fn delete(&self, id: u64) -> Result<(), OpError> {
         self.backend.del(&Self::key(&self.namespace, id)).await
+    }
+    async fn bulk(
+        &self,
+        b: super::bulk::Bulk,
+        ttl: Duration,
+        done: &std::sync::atomic::AtomicU64,
+    ) -> Result<(), OpError> {
+        super::bulk::redis(&self.backend, &self.namespace, b, ttl, done).await
+    }
+    async fn bulk_kept(&self, ids: &[u64]) -> Option<u64> {
+        Some(super::bulk::redis_kept(&self.backend, &self.namespace, ids).await)
     }
     async fn footprint(&self, ids: &[u64]) -> super::Footprint {
         super::Footprint {

@@ -40,6 +40,9 @@ pub struct LoadControl {
     pauses: Arc<Mutex<Vec<Pause>>>,
     stop: CancellationToken,
     events: EventLog,
+    /// The bulk prefill's progress, for the command line and the
+    /// dashboard.
+    bulk: Arc<crate::store::bulk::Progress>,
 }
 
 impl LoadControl {
@@ -49,7 +52,17 @@ impl LoadControl {
             pauses: Arc::default(),
             stop: CancellationToken::new(),
             events,
+            bulk: Arc::default(),
         }
+    }
+
+    /// Bulk sessions written so far, of how many (0 of 0: none asked for).
+    pub fn bulk_progress(&self) -> (u64, u64) {
+        self.bulk.get()
+    }
+
+    pub(super) fn bulk(&self) -> &crate::store::bulk::Progress {
+        &self.bulk
     }
 
     /// Paused by the user?

@@ -124,6 +124,8 @@ pub struct StrategyOutcome {
     pub consumed: crate::store::billing::Consumed,
     /// What its sessions occupy on its stores, after the final sweep.
     pub footprint: crate::store::Footprint,
+    /// Its bulk prefill, if one was asked for.
+    pub bulk: Option<crate::store::bulk::BulkReport>,
 }
 
 /// What a consumer (the fault timeline) does at the engine's turning points.
@@ -270,6 +272,11 @@ async fn run(
         .collect();
     drop(sample_tx);
 
+    let mut bulk: Vec<Option<crate::store::bulk::BulkReport>> = vec![None; strategies.len()];
+    if let Some(b) = w.bulk {
+        let _ = phase_tx.send(Phase::Prefill);
+        bulk = bulk_prefill(&strategies, b, w.ttl, &control, &events).await;
+    }
     if w.prefill {
         let _ = phase_tx.send(Phase::Prefill);
         events.push(
@@ -480,6 +487,17 @@ async fn run(
         }
     }))
     .await;
+    // What is left of the bulk data.
+    for (s, b) in strategies.iter().zip(bulk.iter_mut()) {
+        if let Some(b) = b {
+            let ids = crate::store::bulk::sample(b.sessions);
+            let kept = tokio::time::timeout(FOOTPRINT_LIMIT, s.store.bulk_kept(&ids)).await;
+            if let Ok(Some(kept)) = kept {
+                b.sampled = ids.len() as u64;
+                b.kept = kept;
+            }
+        }
+    }
     let _ = phase_tx.send(Phase::Done);
 
     RunOutcome {
@@ -498,14 +516,14 @@ async fn run(
             .zip(fallbacks)
             .zip(excluded)
             .zip(lost.into_iter().zip(conflicts))
-            .zip(consumed.into_iter().zip(footprints))
+            .zip(consumed.into_iter().zip(footprints).zip(bulk))
             .map(
                 |(
                     (
                         (((((((s, stats), sweep), writes), ledger), client), fallbacks), excluded),
                         ((updates_found, lost_updates), conflicts),
                     ),
-                    (consumed, footprint),
+                    ((consumed, footprint), bulk),
                 )| StrategyOutcome {
                     kind: s.kind,
                     client,
@@ -520,6 +538,7 @@ async fn run(
                     ledger,
                     consumed,
                     footprint,
+                    bulk,
                 },
             )
             .collect(),
@@ -561,4 +580,69 @@ const FOOTPRINT_SAMPLE: u64 = 200;
 fn footprint_sample(sessions: u64) -> Vec<u64> {
     let step = sessions.div_ceil(FOOTPRINT_SAMPLE).max(1);
     (0..sessions).step_by(step as usize).collect()
+}
+
+/// Write the bulk data of every strategy side by side, progress on
+/// `control`; what each took (an error: the drill is not the one asked for).
+async fn bulk_prefill(
+    strategies: &[StrategyRun],
+    b: crate::store::bulk::Bulk,
+    ttl: Duration,
+    control: &LoadControl,
+    events: &EventLog,
+) -> Vec<Option<crate::store::bulk::BulkReport>> {
+    let progress = control.bulk();
+    let copies: u64 = strategies.iter().map(|s| s.kind.bulk_copies()).sum();
+    progress
+        .total
+        .store(copies.saturating_mul(b.sessions), Ordering::Relaxed);
+    events.push(
+        "bulk-prefill",
+        "",
+        format!(
+            "writing {} bulk sessions of {} B per store, {} store(s): pipelines and batch writes",
+            b.sessions, b.value_bytes, copies
+        ),
+    );
+    let runs = strategies.iter().map(|s| async move {
+        let started = Instant::now();
+        let r = s.store.bulk(b, ttl, &progress.done).await;
+        let written = if r.is_ok() {
+            b.sessions * s.kind.bulk_copies()
+        } else {
+            0
+        };
+        (r, started.elapsed(), written)
+    });
+    let results = futures::future::join_all(runs).await;
+    strategies
+        .iter()
+        .zip(results)
+        .map(|(s, (r, took, written))| {
+            let per_second = written as f64 / took.as_secs_f64().max(1e-9);
+            let error = r.err().map(|e| e.to_string());
+            events.push(
+                "bulk-prefilled",
+                "",
+                match &error {
+                    None => format!(
+                        "{}: {written} bulk writes in {:.1} s ({per_second:.0}/s)",
+                        s.kind.name(),
+                        took.as_secs_f64()
+                    ),
+                    Some(e) => format!("{}: bulk prefill failed: {e}", s.kind.name()),
+                },
+            );
+            Some(crate::store::bulk::BulkReport {
+                sessions: b.sessions,
+                value_bytes: b.value_bytes,
+                copies: s.kind.bulk_copies(),
+                ms: took.as_millis() as u64,
+                per_second,
+                error,
+                sampled: 0,
+                kept: 0,
+            })
+        })
+        .collect()
 }

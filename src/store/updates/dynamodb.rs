@@ -232,6 +232,17 @@ impl SessionStore for DynamoUpdates {
         self.conflicts.get()
     }
 
+    async fn bulk(
+        &self,
+        b: crate::store::bulk::Bulk,
+        ttl: Duration,
+        done: &std::sync::atomic::AtomicU64,
+    ) -> Result<(), OpError> {
+        crate::store::bulk::dynamodb(&self.backend, &self.namespace, b, ttl, done).await
+    }
+    async fn bulk_kept(&self, ids: &[u64]) -> Option<u64> {
+        Some(crate::store::bulk::dynamodb_kept(&self.backend, &self.namespace, ids).await)
+    }
     async fn footprint(&self, ids: &[u64]) -> crate::store::Footprint {
         let pks = crate::store::dynamodb::pks(&self.namespace, ids);
         crate::store::Footprint {

@@ -122,6 +122,17 @@ impl SessionStore for RedisUpdates {
         self.conflicts.get()
     }
 
+    async fn bulk(
+        &self,
+        b: crate::store::bulk::Bulk,
+        ttl: Duration,
+        done: &std::sync::atomic::AtomicU64,
+    ) -> Result<(), OpError> {
+        crate::store::bulk::redis(&self.backend, &self.namespace, b, ttl, done).await
+    }
+    async fn bulk_kept(&self, ids: &[u64]) -> Option<u64> {
+        Some(crate::store::bulk::redis_kept(&self.backend, &self.namespace, ids).await)
+    }
     async fn footprint(&self, ids: &[u64]) -> crate::store::Footprint {
         let keys = crate::store::redis::keys(&self.namespace, ids);
         crate::store::Footprint {
