@@ -173,6 +173,7 @@ async fn run_scenario(scenario: &Scenario, args: &RunArgs, home: Home, cost: Cos
         drill.run_id
     );
     let progress = tokio::spawn(progress(drill.engine.snapshots.clone()));
+    let bulk = tokio::spawn(bulk_progress(drill.control().clone()));
     let ender = interrupts.map(|mut interrupts| {
         let control = drill.control().clone();
         tokio::spawn(async move {
@@ -186,6 +187,7 @@ async fn run_scenario(scenario: &Scenario, args: &RunArgs, home: Home, cost: Cos
     let nodes = drill.nodes.clone();
     let (report, history) = drill.finish_with_history().await;
     progress.abort();
+    bulk.abort();
     if let Some(e) = ender {
         e.abort();
     }
@@ -214,6 +216,28 @@ async fn run_scenario(scenario: &Scenario, args: &RunArgs, home: Home, cost: Cos
 }
 
 /// One progress line a second on stderr.
+/// The bulk prefill's progress, a line a second until it is done.
+async fn bulk_progress(control: crate::workload::LoadControl) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.tick().await;
+    let mut last = 0;
+    loop {
+        tick.tick().await;
+        let (done, total) = control.bulk_progress();
+        if total > 0 && done > last {
+            eprintln!(
+                "bulk prefill: {done} / {total} writes ({:.0} %, {}/s)",
+                done as f64 * 100.0 / total as f64,
+                done - last
+            );
+        }
+        if total > 0 && done >= total {
+            return;
+        }
+        last = done;
+    }
+}
+
 async fn progress(mut rx: tokio::sync::watch::Receiver<Snapshot>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.tick().await;

@@ -140,6 +140,30 @@ pub fn markdown(r: &Report) -> String {
             );
         }
     }
+    let bulk: Vec<_> = r
+        .strategies
+        .iter()
+        .filter_map(|(n, st)| Some((n, st.bulk.as_ref()?)))
+        .collect();
+    if !bulk.is_empty() {
+        let _ = writeln!(s, "\n## Bulk prefill\n");
+        for (name, b) in bulk {
+            let _ = match &b.error {
+                Some(e) => writeln!(s, "- FAIL {name}: the bulk prefill failed: {e}"),
+                None => writeln!(
+                    s,
+                    "- {name}: {} sessions of {} B into {} store(s) in {:.1} s ({:.0} writes/s); at the end {} of {} sampled were still there",
+                    b.sessions,
+                    b.value_bytes,
+                    b.copies,
+                    b.ms as f64 / 1000.0,
+                    b.per_second,
+                    b.kept,
+                    b.sampled
+                ),
+            };
+        }
+    }
     if let Some(c) = &r.cost {
         s.push_str(&c.markdown(r));
     }

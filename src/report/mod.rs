@@ -262,6 +262,9 @@ pub struct StrategyReport {
     /// cost model's memory and storage.
     #[serde(default, skip_serializing_if = "footprint_empty")]
     pub footprint: crate::store::Footprint,
+    /// Its bulk prefill (`workload.prefill: { sessions, value_bytes }`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bulk: Option<crate::store::bulk::BulkReport>,
 }
 
 fn consumed_nothing(c: &crate::store::billing::Consumed) -> bool {
@@ -356,7 +359,11 @@ pub fn build(
             op_timeout_ms: w.op_timeout.as_millis() as u64,
             prefill: w.prefill,
         },
-        ok: verdict(&expectations, &faults, outcome.generator_error.as_deref()),
+        // A bulk prefill that failed: not the drill asked for.
+        ok: verdict(&expectations, &faults, outcome.generator_error.as_deref())
+            && !strategies
+                .values()
+                .any(|s| s.bulk.as_ref().is_some_and(|b| b.error.is_some())),
         generator_error: outcome.generator_error.clone(),
         caches,
         cost: None,

@@ -101,6 +101,7 @@ impl StrategyReport {
             per_second,
             consumed: o.consumed,
             footprint: o.footprint.clone(),
+            bulk: o.bulk.clone(),
         }
     }
 

@@ -170,6 +170,7 @@ impl Live {
         state.apply_snapshot(d.engine.snapshots.borrow().clone());
         state.load_paused = d.control().is_paused();
         state.load_checking = d.control().is_checking();
+        state.bulk = d.control().bulk_progress();
         // Pids change when a node restarts. The deployment lock is never
         // waited for (a fault may hold it for seconds): the last infos
         // seen stay until it is free.

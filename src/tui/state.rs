@@ -113,6 +113,8 @@ pub struct State {
     /// Per strategy: the loss the latest fault's budget allows, as text.
     pub budget: Option<String>,
     pub load_paused: bool,
+    /// The bulk prefill: written so far, of how many (0 of 0: none).
+    pub bulk: (u64, u64),
     /// A checkpoint holds the load while it reads every session.
     pub load_checking: bool,
     /// The last thing a key did, or why it could not.

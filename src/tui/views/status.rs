@@ -47,6 +47,14 @@ impl Widget for StatusBar<'_> {
             Span::styled(format!("[{load}]"), Style::new().fg(load_color)),
             Span::raw(" "),
         ];
+        // The bulk prefill, as a bar, while it runs.
+        let (done, total) = s.bulk;
+        if total > 0 && done < total && s.phase() == Phase::Prefill {
+            left.push(Span::styled(
+                format!("bulk {} ", bar(done, total, 10)),
+                Style::new().fg(Color::Cyan),
+            ));
+        }
         if let Some(p99) = late {
             left.push(Span::styled(
                 format!("[generator late {:.1} ms] ", p99 as f64 / 1000.0),
@@ -103,5 +111,27 @@ mod tests {
         s.snapshot.strategies[0].lag_last_us.p99 = 1_300;
         let screen = render(140, 1, |f| f.render_widget(StatusBar(&s), f.area()));
         assert!(contains(&screen, "[generator late 1.3 ms]"), "{screen:#?}");
+    }
+}
+
+/// `width` cells of progress and the percentage: `[####......] 42 %`.
+fn bar(done: u64, total: u64, width: usize) -> String {
+    let share = (done as f64 / total.max(1) as f64).clamp(0.0, 1.0);
+    let full = (share * width as f64).round() as usize;
+    format!(
+        "[{}{}] {:.0} %",
+        "#".repeat(full),
+        ".".repeat(width - full),
+        share * 100.0
+    )
+}
+
+#[cfg(test)]
+mod bar_tests {
+    #[test]
+    fn the_bar_fills_with_the_share_done() {
+        assert_eq!(super::bar(0, 10, 10), "[..........] 0 %");
+        assert_eq!(super::bar(42, 100, 10), "[####......] 42 %");
+        assert_eq!(super::bar(5, 0, 4), "[####] 100 %");
     }
 }
