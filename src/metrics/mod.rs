@@ -78,6 +78,10 @@ pub struct StrategyStats {
     /// since the run start) of a successful write; `u32::MAX` when none.
     /// Gives "time from a fault to the first successful write after it".
     pub write_ok: Vec<u32>,
+    /// The same for successful reads: "time from a fault to the first
+    /// read answered after it" (a restarted Redis answers `LOADING` until
+    /// its data set is read back).
+    pub read_ok: Vec<u32>,
     /// Acknowledged writes per [`WRITE_SLOT`] of completion: the write rate
     /// at any moment (e.g. just before a fault).
     pub acked_per_slot: Vec<u32>,
@@ -88,6 +92,23 @@ pub type Pauses = std::sync::Arc<dyn Fn() -> Vec<(Duration, Duration)> + Send + 
 
 /// Resolution of [`StrategyStats::write_ok`].
 pub const WRITE_SLOT: Duration = Duration::from_millis(10);
+
+/// In `ok` (earliest completion per slot of intended start), the first
+/// completion of an operation meant to start at or after `at`, as time
+/// from `at`.
+fn first_after(ok: &[u32], at: Duration) -> Option<Duration> {
+    let slot = at.as_millis().div_ceil(WRITE_SLOT.as_millis()) as usize;
+    let end = ok.get(slot..)?.iter().copied().min()?;
+    (end != u32::MAX).then(|| Duration::from_millis(end as u64).saturating_sub(at))
+}
+
+/// Keep `end_ms` as the earliest completion of slot `slot` of `ok`.
+fn mark(ok: &mut Vec<u32>, slot: usize, end_ms: u128) {
+    if ok.len() <= slot {
+        ok.resize(slot + 1, u32::MAX);
+    }
+    ok[slot] = ok[slot].min(end_ms.min(u32::MAX as u128 - 1) as u32);
+}
 
 impl StrategyStats {
     pub fn new(name: &str, start: Instant) -> Self {
@@ -111,6 +132,7 @@ impl StrategyStats {
             throughput: Vec::new(),
             errors_per_second: Vec::new(),
             write_ok: Vec::new(),
+            read_ok: Vec::new(),
             acked_per_slot: Vec::new(),
         }
     }
@@ -136,9 +158,12 @@ impl StrategyStats {
     /// Time from `at` (since the run start) until the first successful
     /// write that was meant to start after it completed.
     pub fn first_write_after(&self, at: Duration) -> Option<Duration> {
-        let slot = at.as_millis().div_ceil(WRITE_SLOT.as_millis()) as usize;
-        let end = self.write_ok.get(slot..)?.iter().copied().min()?;
-        (end != u32::MAX).then(|| Duration::from_millis(end as u64).saturating_sub(at))
+        first_after(&self.write_ok, at)
+    }
+
+    /// The same for reads.
+    pub fn first_read_after(&self, at: Duration) -> Option<Duration> {
+        first_after(&self.read_ok, at)
     }
 
     pub fn error_total(&self) -> u64 {
@@ -176,15 +201,15 @@ impl StrategyStats {
             None => {
                 self.refused += s.refused as u64;
                 self.violations += s.violation as u64;
+                let slot = (s.intended.saturating_duration_since(start).as_millis()
+                    / WRITE_SLOT.as_millis()) as usize;
+                let end_ms = s.end.saturating_duration_since(start).as_millis();
+                if s.op == OpKind::Read {
+                    mark(&mut self.read_ok, slot, end_ms);
+                }
                 if write && !s.refused {
                     self.acked_writes += 1;
-                    let slot = (s.intended.saturating_duration_since(start).as_millis()
-                        / WRITE_SLOT.as_millis()) as usize;
-                    if self.write_ok.len() <= slot {
-                        self.write_ok.resize(slot + 1, u32::MAX);
-                    }
-                    let end_ms = s.end.saturating_duration_since(start).as_millis();
-                    self.write_ok[slot] = self.write_ok[slot].min(end_ms as u32);
+                    mark(&mut self.write_ok, slot, end_ms);
                     let acked = (end_ms / WRITE_SLOT.as_millis()) as usize;
                     if self.acked_per_slot.len() <= acked {
                         self.acked_per_slot.resize(acked + 1, 0);

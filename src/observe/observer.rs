@@ -86,6 +86,7 @@ pub fn spawn(dep: &Deployment, events: EventLog, stop: CancellationToken) -> Obs
     let task = tokio::spawn(async move {
         let mut links: Vec<Link> = watched.iter().map(Watched::link).collect();
         let mut last: Vec<Seen> = Vec::new();
+        let mut last_states: Vec<NodeState> = Vec::new();
         let mut cluster_state: HashMap<String, String> = HashMap::new();
         let mut masters: HashMap<String, String> = HashMap::new();
         let mut tick = tokio::time::interval(EVERY);
@@ -102,6 +103,11 @@ pub fn spawn(dep: &Deployment, events: EventLog, stop: CancellationToken) -> Obs
             )
             .await;
             publish(&status_tx, &watched, &looks);
+            let states: Vec<NodeState> = looks.iter().map(|l| l.state).collect();
+            for ((w, &state), &before) in watched.iter().zip(&states).zip(&last_states) {
+                report_loading(&events, w, before, state);
+            }
+            last_states = states;
             let now: Vec<Seen> = looks.into_iter().map(|l| l.seen).collect();
             if last.is_empty() {
                 for (w, seen) in watched.iter().zip(&now) {
@@ -234,6 +240,24 @@ fn publish(tx: &watch::Sender<Vec<NodeStatus>>, watched: &[Watched], looks: &[Lo
         .collect();
     fill_lag(&mut nodes);
     tx.send_replace(nodes);
+}
+
+/// A process that starts or stops answering `LOADING` (reading its AOF or
+/// RDB back after a start): the report's `loading_ms` comes from these.
+fn report_loading(events: &EventLog, w: &Watched, before: NodeState, now: NodeState) {
+    match (before, now) {
+        (b, NodeState::Loading) if b != NodeState::Loading => events.push(
+            "loading",
+            &w.name,
+            format!("{} answers LOADING: reading its data set back", w.name),
+        ),
+        (NodeState::Loading, NodeState::Up | NodeState::Syncing) => events.push(
+            "loaded",
+            &w.name,
+            format!("{} has its data set back", w.name),
+        ),
+        _ => {}
+    }
 }
 
 fn report_change(

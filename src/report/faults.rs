@@ -51,6 +51,10 @@ pub struct FaultReport {
     /// Bytes the furthest-behind replica lagged the primary at the fault.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repl_lag_bytes: Option<u64>,
+    /// How long a process it hit answered `LOADING` after it (reading its
+    /// AOF or RDB back), as the observer saw it every 100 ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loading_ms: Option<u64>,
     /// What the configuration promises for this fault.
     pub budget: String,
     /// The strategies whose nodes it hit.
@@ -102,6 +106,10 @@ pub struct FaultWindow {
     /// (for a failover: the failover time as clients see it), pauses left
     /// out.
     pub recovery_ms: Option<u64>,
+    /// The same for reads: from the fault to the first read meant to start
+    /// after it that was answered (whatever it found).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_recovery_ms: Option<u64>,
 }
 
 /// The width of a bucket of `lost_acked_hist`.
@@ -187,11 +195,24 @@ pub fn build(
                 discarded: r.discarded.clone(),
                 unsynced_ms: r.unsynced_ms,
                 repl_lag_bytes: r.repl_lag_bytes,
+                loading_ms: loading_ms(&outcome.events, &r.processes, r.at_ms),
                 budget: budget.rule,
                 strategies,
             }
         })
         .collect()
+}
+
+/// From the first `loading` event of one of `processes` at or after
+/// `at_ms` to its `loaded`; `None` when none loaded (or it never ended).
+fn loading_ms(events: &[crate::events::Event], processes: &[String], at_ms: u64) -> Option<u64> {
+    let start = events
+        .iter()
+        .find(|e| e.kind == "loading" && e.t_ms >= at_ms && processes.contains(&e.node))?;
+    let end = events
+        .iter()
+        .find(|e| e.kind == "loaded" && e.t_ms >= start.t_ms && e.node == start.node)?;
+    Some(end.t_ms - start.t_ms)
 }
 
 /// Charge every lost or stale write, and every session the final sweep
@@ -311,6 +332,17 @@ fn culprit(all: &[&FaultRecord], acked: Instant, judged: Instant) -> Option<usiz
         .or_else(|| records.iter().rposition(|r| r.at <= acked))
 }
 
+/// `d` from `from`, less the time the strategy's load was left out
+/// (paused, held) within it, in ms.
+fn without_pauses(o: &StrategyOutcome, from: Duration, d: Duration) -> u64 {
+    let left_out: Duration = o
+        .excluded
+        .iter()
+        .map(|&(a, b)| b.min(from + d).saturating_sub(a.max(from)))
+        .sum();
+    d.saturating_sub(left_out).as_millis() as u64
+}
+
 fn window(
     o: &StrategyOutcome,
     c: Charged,
@@ -357,14 +389,14 @@ fn window(
             .then(|| c.lost_writes as f64 / write_rate),
         budget_writes: budget.max_writes(write_rate),
         unavailable_ms: unavailable.as_millis() as u64,
-        recovery_ms: o.stats.first_write_after(from).map(|d| {
-            let left_out: Duration = o
-                .excluded
-                .iter()
-                .map(|&(a, b)| b.min(from + d).saturating_sub(a.max(from)))
-                .sum();
-            d.saturating_sub(left_out).as_millis() as u64
-        }),
+        recovery_ms: o
+            .stats
+            .first_write_after(from)
+            .map(|d| without_pauses(o, from, d)),
+        read_recovery_ms: o
+            .stats
+            .first_read_after(from)
+            .map(|d| without_pauses(o, from, d)),
     }
 }
 

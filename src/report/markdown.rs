@@ -213,9 +213,12 @@ pub fn markdown(r: &Report) -> String {
         let _ = writeln!(s, "\n## Faults\n");
         let _ = writeln!(
             s,
-            "| at | fault | strategy | lost writes | as time at the write rate | budget (writes) | lost writes acked (vs fault) | stale writes | sessions lost / stale at the end | unavailable | first write after |"
+            "| at | fault | strategy | lost writes | as time at the write rate | budget (writes) | lost writes acked (vs fault) | stale writes | sessions lost / stale at the end | unavailable | first write after | first read after |"
         );
-        let _ = writeln!(s, "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(
+            s,
+            "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
         let opt =
             |v: Option<u64>, unit: &str| v.map_or("—".to_string(), |v| format!("{v} {unit}"));
         for f in &r.faults {
@@ -223,7 +226,7 @@ pub fn markdown(r: &Report) -> String {
             if f.failed() {
                 let _ = writeln!(
                     s,
-                    "| {:.3} s | {what} | **did not {}**: {} | | | | | | | | |",
+                    "| {:.3} s | {what} | **did not {}**: {} | | | | | | | | | |",
                     f.at_ms as f64 / 1000.0,
                     if f.fired { "work" } else { "fire" },
                     f.error.as_deref().unwrap_or("")
@@ -232,7 +235,7 @@ pub fn markdown(r: &Report) -> String {
             for (name, w) in &f.strategies {
                 let _ = writeln!(
                     s,
-                    "| {:.3} s | {what} | {name} | {} | {} | {} | {} | {} | {} / {} | {} ms | {} |",
+                    "| {:.3} s | {what} | {name} | {} | {} | {} | {} | {} | {} / {} | {} ms | {} | {} |",
                     f.at_ms as f64 / 1000.0,
                     w.lost_writes,
                     w.lost_writes_s.map_or("—".to_string(), |t| format!(
@@ -248,6 +251,7 @@ pub fn markdown(r: &Report) -> String {
                     w.stale,
                     w.unavailable_ms,
                     opt(w.recovery_ms, "ms"),
+                    opt(w.read_recovery_ms, "ms"),
                 );
             }
         }
@@ -256,7 +260,15 @@ pub fn markdown(r: &Report) -> String {
                 .unsynced_ms
                 .map(|u| format!(" The node had gone {u} ms without an fsync when the power went."))
                 .unwrap_or_default();
-            let _ = writeln!(s, "\n- {} {}: {}.{unsynced}", f.kind, f.target, f.budget);
+            let loading = f
+                .loading_ms
+                .map(|l| format!(" It answered LOADING for {l} ms while it read its data back."))
+                .unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "\n- {} {}: {}.{unsynced}{loading}",
+                f.kind, f.target, f.budget
+            );
         }
     }
     if !r.checkpoints.is_empty() {
