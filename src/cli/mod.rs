@@ -13,6 +13,7 @@ mod doctor_endpoint;
 mod images;
 mod run;
 mod runs;
+mod sweep;
 mod tui_args;
 mod up;
 mod validate;
@@ -61,6 +62,10 @@ pub enum Command {
     Run(run::RunArgs),
     /// Run scenarios one after another and print them side by side.
     Compare(compare::CompareArgs),
+    /// Run a scenario once per value of one field and print the chosen
+    /// numbers against it (`--vary workload.prefill.sessions=10k,100k,1M`),
+    /// with `--predict` a fit's prediction, kept apart from the measured rows.
+    Sweep(sweep::SweepArgs),
     /// What changed between two reports of one scenario (`run --json`):
     /// verdicts, lost and stale writes, unavailability, latency. Exit 1 on
     /// a regression, for CI gates.
@@ -224,6 +229,7 @@ pub fn main() -> ExitCode {
             Command::Up(args) => up::run(args, home).await,
             Command::Run(args) => run::run(args, home).await,
             Command::Compare(args) => compare::run(args, home).await,
+            Command::Sweep(args) => sweep::run(args, home).await,
             Command::Diff(args) => diff::run(args),
             Command::Status { json } => runs::status(&home, json),
             Command::Down { run_id } => runs::down(&home, run_id.as_deref()),

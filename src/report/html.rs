@@ -395,6 +395,81 @@ pub fn compare(reports: &[Report]) -> String {
     page("sessiondrill compare", &b)
 }
 
+/// A sweep ([`super::sweep`]): the measured table, a chart per number
+/// against the varied value, then the fit's predictions, apart.
+pub fn sweep(s: &super::sweep::Sweep) -> String {
+    let mut b = format!(
+        "<h1>sessiondrill sweep</h1><p class=\"meta\">{} over {}</p>",
+        esc(&s.scenario),
+        esc(&s.field)
+    );
+    let metrics: Vec<&str> = s
+        .rows
+        .first()
+        .map(|r| r.metrics.iter().map(|(m, _)| m.as_str()).collect())
+        .unwrap_or_default();
+    let _ = write!(
+        b,
+        "<h2>Measured</h2><table><tr><th>{}</th><th>strategy</th>",
+        esc(&s.field)
+    );
+    for m in &metrics {
+        let _ = write!(b, "<th>{}</th>", esc(m));
+    }
+    b.push_str("<th>run</th></tr>");
+    for r in &s.rows {
+        let _ = write!(
+            b,
+            "<tr><td class=\"n\">{}</td><td>{}</td>",
+            esc(&r.value),
+            esc(&r.strategy)
+        );
+        for (_, v) in &r.metrics {
+            let _ = write!(
+                b,
+                "<td class=\"n\">{}</td>",
+                v.map_or("—".into(), |v| format!("{v:.3}"))
+            );
+        }
+        let _ = write!(b, "<td>{}</td></tr>", verdict(r.ok));
+    }
+    b.push_str("</table>");
+    for m in &metrics {
+        let values: Vec<(String, f64)> = s
+            .rows
+            .iter()
+            .filter_map(|r| {
+                let v = r.metrics.iter().find(|(k, _)| k == m)?.1?;
+                Some((format!("{} · {}", r.value, r.strategy), v))
+            })
+            .collect();
+        if !values.is_empty() {
+            b.push_str(&svg::bars(m, "", &values));
+        }
+    }
+    if !s.predictions.is_empty() {
+        b.push_str("<h2>Predicted, not measured</h2><p class=\"meta\">From a straight line through the measured points.</p><table><tr><th>value</th><th>strategy</th><th>metric</th><th>predicted</th><th>± residual σ</th><th></th></tr>");
+        for p in &s.predictions {
+            let _ = write!(
+                b,
+                "<tr><td class=\"n\">{}</td><td>{}</td><td>{}</td><td class=\"n\">{:.3}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+                esc(&p.value),
+                esc(&p.strategy),
+                esc(&p.metric),
+                p.predicted,
+                p.error.map_or("—".into(), |e| format!("{e:.3}")),
+                if p.extrapolated {
+                    "extrapolated"
+                } else {
+                    "within the measured values"
+                }
+            );
+        }
+        b.push_str("</table>");
+    }
+    page("sessiondrill sweep", &b)
+}
+
 /// What changed between two reports ([`super::diff`]): the verdicts, then
 /// each number side by side, with a chart of A against B for the numbers
 /// that changed.

@@ -10,6 +10,7 @@ pub mod html;
 mod markdown;
 mod strategy;
 mod svg;
+pub mod sweep;
 
 use std::collections::BTreeMap;
 
