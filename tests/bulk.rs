@@ -56,6 +56,28 @@ fn bulk_data_is_written_to_every_store_and_found_at_the_end() {
 }
 
 #[test]
+fn a_cluster_takes_the_bulk_data_in_pipelines_one_hash_slot_each() {
+    let (_d, file) = scenario(
+        "cluster-3x1.yaml",
+        "[redis]",
+        "{ sessions: 3k, value_bytes: 128 }",
+    );
+    let ran = run_scenario(&file, &[], &[]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let b = &ran.report["strategies"]["redis"]["bulk"];
+    assert!(b.get("error").is_none(), "{b}");
+    assert_eq!(b["sampled"], 200, "{b}");
+    assert_eq!(b["kept"], 200, "{b}");
+    let written = ran.report["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["message"].as_str())
+        .any(|m| m.starts_with("redis: 3000 bulk writes in"));
+    assert!(written, "{}", ran.report["events"]);
+}
+
+#[test]
 fn a_prefill_that_cannot_run_or_cannot_fit_is_refused_before_anything_starts() {
     let h = home();
     let refused = |topology: &str, strategies: &str, prefill: &str, says: &str| {

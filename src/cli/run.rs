@@ -215,7 +215,6 @@ async fn run_scenario(scenario: &Scenario, args: &RunArgs, home: Home, cost: Cos
     if report.ok { 0 } else { 1 }
 }
 
-/// One progress line a second on stderr.
 /// The bulk prefill's progress, a line a second until it is done.
 async fn bulk_progress(control: crate::workload::LoadControl) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -238,6 +237,7 @@ async fn bulk_progress(control: crate::workload::LoadControl) {
     }
 }
 
+/// One progress line a second on stderr.
 async fn progress(mut rx: tokio::sync::watch::Receiver<Snapshot>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.tick().await;

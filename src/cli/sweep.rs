@@ -52,6 +52,7 @@ pub async fn run(args: SweepArgs, home: Home) -> u8 {
 /// duration (`300ms`, `2s`: in seconds).
 fn number(v: &str) -> Option<f64> {
     let t = v.trim();
+    let t = t.strip_suffix("/s").unwrap_or(t);
     if let Ok(n) = t.parse::<f64>() {
         return n.is_finite().then_some(n);
     }
@@ -96,9 +97,10 @@ fn with_value(text: &str, field: &str, value: &str) -> Result<String, String> {
             }
         };
     }
-    *at = match value.parse::<u64>() {
-        Ok(n) => serde_yaml::Value::Number(n.into()),
-        Err(_) => serde_yaml::Value::String(value.to_string()),
+    *at = match (value.parse::<u64>(), value.parse::<f64>()) {
+        (Ok(n), _) => serde_yaml::Value::Number(n.into()),
+        (_, Ok(x)) if x.is_finite() => serde_yaml::Value::Number(x.into()),
+        _ => serde_yaml::Value::String(value.to_string()),
     };
     serde_yaml::to_string(&doc).map_err(|e| e.to_string())
 }
@@ -173,6 +175,9 @@ async fn sweep(args: SweepArgs, home: Home) -> u8 {
                 Scenario::parse(&SourceText::inline(args.scenario.clone(), t))
                     .map_err(|e| e.to_string())
             });
+        // What this machine cannot hold is refused now, not after the
+        // runs before it.
+        let parsed = parsed.and_then(|s| crate::drill::capacity::check(&s, &home.root).map(|_| s));
         match parsed {
             Ok(s) => runs.push((v.clone(), x, s)),
             Err(e) => {
@@ -289,5 +294,8 @@ mod tests {
         assert_eq!(number("300ms"), Some(0.3));
         assert_eq!(number("2.5"), Some(2.5));
         assert_eq!(number("lots"), None);
+        assert_eq!(number("100/s"), Some(100.0));
+        let t = with_value(text, "workload.sessions", "0.5").unwrap();
+        assert!(t.contains("sessions: 0.5"), "{t}");
     }
 }

@@ -10,7 +10,8 @@ use crate::store::Backend;
 use crate::topology::{DynamoEngine, NodeKind};
 
 /// Redis's own overhead per key above the key and value (measured: about
-/// 170 B at 512-byte values, docs/COST.md), rounded up.
+/// 170 B at 512-byte values, docs/COST.md), rounded up; the value itself
+/// is rounded up to jemalloc's size class, at most a quarter more.
 const REDIS_OVERHEAD: u64 = 200;
 
 /// Key, attribute names and SQLite's row and index per DynamoDB item,
@@ -55,14 +56,20 @@ pub fn needs(s: &Scenario) -> Needs {
             if !writes {
                 continue;
             }
+            // Copies of the data: a replicated node's primary and replicas
+            // each hold all of it; a cluster splits it over its shards,
+            // each held by 1 + its replicas.
             let (copies, server) = match &node.kind {
                 NodeKind::Redis(r) => (1, Some(r)),
                 NodeKind::RedisReplicated(r) => (1 + r.replicas as u64, Some(&r.server)),
                 NodeKind::RedisCluster(c) => (1 + c.replicas_per_shard as u64, Some(&c.server)),
                 _ => (0, None),
             };
+            if node.external.is_some() {
+                continue;
+            }
             if let Some(server) = server {
-                let per = b.sessions * (value + REDIS_OVERHEAD);
+                let per = b.sessions * (value + value / 4 + REDIS_OVERHEAD);
                 n.memory += per * copies;
                 // AOF: every write as a command, and a rewrite may write
                 // a second file; RDB: the dump and its temporary file.
@@ -73,16 +80,22 @@ pub fn needs(s: &Scenario) -> Needs {
                 };
                 n.disk += disk;
                 n.why.push(format!(
-                    "{}: {copies} Redis server(s) on `{}` each hold all of it",
+                    "{}: {copies} cop(ies) in the Redis servers of `{}`",
                     kind.name(),
                     node.name
                 ));
                 continue;
             }
+            let embedded = |n: &crate::topology::Node| matches!(&n.kind, NodeKind::Dynamodb(d) if matches!(d.engine, DynamoEngine::Embedded { .. }));
             let table = match &node.kind {
-                NodeKind::Dynamodb(d) => matches!(d.engine, DynamoEngine::Embedded { .. }),
+                NodeKind::Dynamodb(_) => embedded(node),
                 // DAX's bulk data goes to the table behind it.
-                NodeKind::Dax(_) => true,
+                NodeKind::Dax(d) => s
+                    .topology
+                    .nodes
+                    .iter()
+                    .find(|x| x.name == d.dynamodb)
+                    .is_some_and(embedded),
                 _ => false,
             };
             if table {

@@ -4,7 +4,7 @@
 //! anything itself; both read the engine's snapshots and events and end
 //! with the same [`Report`].
 
-mod capacity;
+pub mod capacity;
 mod cloud_faults;
 mod external_cleanup;
 mod timeline_hooks;

@@ -204,15 +204,18 @@ pub fn build(
 }
 
 /// From the first `loading` event of one of `processes` at or after
-/// `at_ms` to its `loaded`; `None` when none loaded (or it never ended).
+/// `at_ms` to that node's next state event, when it is `loaded`; `None`
+/// when it went down again first, never finished, or never loaded
+/// (within the observer's 100 ms between looks).
 fn loading_ms(events: &[crate::events::Event], processes: &[String], at_ms: u64) -> Option<u64> {
-    let start = events
+    let (i, start) = events
         .iter()
-        .find(|e| e.kind == "loading" && e.t_ms >= at_ms && processes.contains(&e.node))?;
-    let end = events
-        .iter()
-        .find(|e| e.kind == "loaded" && e.t_ms >= start.t_ms && e.node == start.node)?;
-    Some(end.t_ms - start.t_ms)
+        .enumerate()
+        .find(|(_, e)| e.kind == "loading" && e.t_ms >= at_ms && processes.contains(&e.node))?;
+    let next = events[i + 1..].iter().find(|e| {
+        e.node == start.node && matches!(e.kind.as_str(), "loaded" | "node-down" | "loading")
+    })?;
+    (next.kind == "loaded").then(|| next.t_ms - start.t_ms)
 }
 
 /// Charge every lost or stale write, and every session the final sweep

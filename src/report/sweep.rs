@@ -92,7 +92,11 @@ pub fn metric(r: &Report, name: &str, metric: &str) -> Option<f64> {
         "lost_writes" => Some(st.writes.lost as f64),
         "p50_ms" => Some(st.latency_us.p50 as f64 / 1000.0),
         "p99_ms" => Some(st.latency_us.p99 as f64 / 1000.0),
-        "bulk_s" => st.bulk.as_ref().map(|b| b.ms as f64 / 1000.0),
+        "bulk_s" => st
+            .bulk
+            .as_ref()
+            .filter(|b| b.error.is_none())
+            .map(|b| b.ms as f64 / 1000.0),
         "cost_usd" => r.cost.as_ref()?.monthly(name),
         _ => None,
     }
@@ -124,8 +128,8 @@ pub fn fit(points: &[(f64, f64)]) -> Option<(f64, f64, f64, Option<f64>)> {
 }
 
 impl Sweep {
-    /// Fit every strategy's every metric, and predict at `at` (value as
-    /// given, and as a number).
+    /// Fit every strategy's every metric over the runs that passed, and
+    /// predict at `at` (value as given, and as a number).
     pub fn fit(&mut self, at: &[(String, f64)]) {
         let mut keys: Vec<(String, String)> = Vec::new();
         for r in &self.rows {
@@ -146,7 +150,8 @@ impl Sweep {
             let points: Vec<(f64, f64)> = self
                 .rows
                 .iter()
-                .filter(|r| r.strategy == strategy)
+                // Only runs that passed: a failed one measured another drill.
+                .filter(|r| r.strategy == strategy && r.ok)
                 .filter_map(|r| {
                     let y = r.metrics.iter().find(|(m, _)| *m == metric)?.1?;
                     y.is_finite().then_some((r.x, y))

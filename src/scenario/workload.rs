@@ -267,7 +267,7 @@ fn prefill(
     };
     let value_bytes = match m.get("value_bytes") {
         None => value_bytes,
-        Some(v) => match v.as_u64() {
+        Some(v) => match count(v) {
             Some(n) if (16..=400_000).contains(&n) => n as usize,
             _ => {
                 c.at(

@@ -5,6 +5,7 @@
 //! several in flight. The bulk sessions have keys of their own
 //! (`sd:<ns>:bulk:{<batch>}:<i>`, `BULK#<ns>:<i>`): the checker does not
 //! follow them write by write; what is left of them is sampled at the end.
+//! They expire after [`TTL`], never within a drill.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,9 +19,17 @@ use super::error::{ErrorClass, OpError};
 use super::redis::RedisBackend;
 use crate::dynamo::{PK, SK, TTL_ATTRIBUTE};
 
+/// Bulk data's expiry: a day, never within a drill (the nodes go with the
+/// run).
+pub const TTL: Duration = Duration::from_secs(24 * 3600);
+
 /// Keys per Redis pipeline (and per hash slot: a batch shares a hash tag,
 /// so that a cluster takes it as one pipeline).
 pub const BATCH: u64 = 1000;
+
+/// About how many bytes of values one pipeline carries (1 000 sessions of
+/// 4 kB; fewer sessions when they are larger).
+const PIPELINE_BYTES: u64 = 4 << 20;
 
 /// Pipelines or batch writes in flight at once.
 const IN_FLIGHT: usize = 8;
@@ -91,11 +100,20 @@ pub async fn redis(
     done: &AtomicU64,
 ) -> Result<(), OpError> {
     let px = ttl.as_millis().max(1) as u64;
-    let batches: Vec<u64> = (0..bulk.sessions.div_ceil(BATCH)).collect();
-    for wave in batches.chunks(IN_FLIGHT) {
-        let sent = wave.iter().map(|&b| async move {
-            let from = b * BATCH;
-            let to = (from + BATCH).min(bulk.sessions);
+    // At most BATCH keys and about PIPELINE_BYTES a pipeline, never across
+    // a hash tag's batch.
+    let per = (PIPELINE_BYTES / (bulk.value_bytes as u64 + 64)).clamp(1, BATCH);
+    let mut ranges = Vec::new();
+    let mut from = 0;
+    while from < bulk.sessions {
+        let to = (from + per)
+            .min((from / BATCH + 1) * BATCH)
+            .min(bulk.sessions);
+        ranges.push((from, to));
+        from = to;
+    }
+    for wave in ranges.chunks(IN_FLIGHT) {
+        let sent = wave.iter().map(|&(from, to)| async move {
             let mut pipe = redis::pipe();
             for i in from..to {
                 pipe.cmd("SET")
@@ -189,46 +207,62 @@ async fn batch_write(backend: &DynamoBackend, mut items: Vec<WriteRequest>) -> R
     ))
 }
 
-/// Of bulk sessions `ids` (a sample), how many are still in Redis.
-pub async fn redis_kept(backend: &RedisBackend, namespace: &str, ids: &[u64]) -> u64 {
+/// Of bulk sessions `ids` (a sample), how many are still in Redis;
+/// `None` when one could not be looked for (unknown, not lost).
+pub async fn redis_kept(backend: &RedisBackend, namespace: &str, ids: &[u64]) -> Option<u64> {
     let mut kept = 0;
     for &i in ids {
-        let found: Result<u64, _> = backend
+        let found: u64 = backend
             .exec(redis::cmd("EXISTS").arg(redis_key(namespace, i)))
-            .await;
-        kept += found.unwrap_or(0);
+            .await
+            .ok()?;
+        kept += found;
     }
-    kept
+    Some(kept)
 }
 
-/// Of bulk sessions `ids` (a sample), how many DynamoDB still has.
-pub async fn dynamodb_kept(backend: &DynamoBackend, namespace: &str, ids: &[u64]) -> u64 {
+/// Of bulk sessions `ids` (a sample), how many DynamoDB still has; `None`
+/// when one could not be looked for.
+pub async fn dynamodb_kept(backend: &DynamoBackend, namespace: &str, ids: &[u64]) -> Option<u64> {
     let mut kept = 0;
     for &i in ids {
-        if let Ok(Some(_)) = backend.item(&dynamo_pk(namespace, i), true).await {
-            kept += 1;
-        }
+        kept += backend
+            .item(&dynamo_pk(namespace, i), true)
+            .await
+            .ok()?
+            .is_some() as u64;
     }
-    kept
+    Some(kept)
 }
 
-/// Progress shared with whoever shows it: written so far, of how many.
+/// Progress shared with whoever shows it: written so far (each
+/// strategy's own count), of how many.
 #[derive(Debug, Default)]
 pub struct Progress {
-    pub done: AtomicU64,
+    parts: std::sync::Mutex<Vec<Arc<AtomicU64>>>,
     pub total: AtomicU64,
 }
 
 impl Progress {
-    pub fn new() -> Arc<Self> {
-        Arc::default()
+    /// A strategy's own count, added to what [`Progress::get`] sums.
+    pub fn part(&self) -> Arc<AtomicU64> {
+        let part = Arc::<AtomicU64>::default();
+        self.parts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(part.clone());
+        part
     }
 
     pub fn get(&self) -> (u64, u64) {
-        (
-            self.done.load(Ordering::Relaxed),
-            self.total.load(Ordering::Relaxed),
-        )
+        let done = self
+            .parts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|p| p.load(Ordering::Relaxed))
+            .sum();
+        (done, self.total.load(Ordering::Relaxed))
     }
 }
 

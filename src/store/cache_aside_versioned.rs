@@ -141,7 +141,7 @@ impl SessionStore for CacheAsideVersioned {
         crate::store::bulk::dynamodb(&self.dynamo, &self.namespace, b, ttl, done).await
     }
     async fn bulk_kept(&self, ids: &[u64]) -> Option<u64> {
-        Some(crate::store::bulk::dynamodb_kept(&self.dynamo, &self.namespace, ids).await)
+        crate::store::bulk::dynamodb_kept(&self.dynamo, &self.namespace, ids).await
     }
     async fn footprint(&self, ids: &[u64]) -> super::Footprint {
         super::footprint::both(&self.redis, &self.dynamo, &self.namespace, ids).await

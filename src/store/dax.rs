@@ -154,7 +154,7 @@ impl SessionStore for DaxStore {
         crate::store::bulk::dynamodb(&self.source, &self.namespace, b, ttl, done).await
     }
     async fn bulk_kept(&self, ids: &[u64]) -> Option<u64> {
-        Some(crate::store::bulk::dynamodb_kept(&self.source, &self.namespace, ids).await)
+        crate::store::bulk::dynamodb_kept(&self.source, &self.namespace, ids).await
     }
     /// The items in DynamoDB (the store of record) — what a DAX node
     /// caches is the same items.

@@ -253,7 +253,7 @@ impl SessionStore for DynamoStore {
         super::bulk::dynamodb(&self.backend, &self.namespace, b, ttl, done).await
     }
     async fn bulk_kept(&self, ids: &[u64]) -> Option<u64> {
-        Some(super::bulk::dynamodb_kept(&self.backend, &self.namespace, ids).await)
+        super::bulk::dynamodb_kept(&self.backend, &self.namespace, ids).await
     }
     async fn footprint(&self, ids: &[u64]) -> super::Footprint {
         super::Footprint {

@@ -122,7 +122,12 @@ impl SessionStore for WriteThrough {
         r.and(d)
     }
     async fn bulk_kept(&self, ids: &[u64]) -> Option<u64> {
-        Some(crate::store::bulk::redis_kept(&self.redis, &self.namespace, ids).await)
+        // Both stores hold it: what the one that kept less kept.
+        let (r, d) = tokio::join!(
+            crate::store::bulk::redis_kept(&self.redis, &self.namespace, ids),
+            crate::store::bulk::dynamodb_kept(&self.dynamo, &self.namespace, ids)
+        );
+        Some(r?.min(d?))
     }
     async fn footprint(&self, ids: &[u64]) -> super::Footprint {
         super::footprint::both(&self.redis, &self.dynamo, &self.namespace, ids).await
@@ -204,7 +209,7 @@ impl SessionStore for CacheAside {
         crate::store::bulk::dynamodb(&self.dynamo, &self.namespace, b, ttl, done).await
     }
     async fn bulk_kept(&self, ids: &[u64]) -> Option<u64> {
-        Some(crate::store::bulk::dynamodb_kept(&self.dynamo, &self.namespace, ids).await)
+        crate::store::bulk::dynamodb_kept(&self.dynamo, &self.namespace, ids).await
     }
     async fn footprint(&self, ids: &[u64]) -> super::Footprint {
         super::footprint::both(&self.redis, &self.dynamo, &self.namespace, ids).await

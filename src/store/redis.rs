@@ -448,7 +448,7 @@ impl SessionStore for RedisStore {
         super::bulk::redis(&self.backend, &self.namespace, b, ttl, done).await
     }
     async fn bulk_kept(&self, ids: &[u64]) -> Option<u64> {
-        Some(super::bulk::redis_kept(&self.backend, &self.namespace, ids).await)
+        super::bulk::redis_kept(&self.backend, &self.namespace, ids).await
     }
     async fn footprint(&self, ids: &[u64]) -> super::Footprint {
         super::Footprint {

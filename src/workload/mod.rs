@@ -275,7 +275,11 @@ async fn run(
     let mut bulk: Vec<Option<crate::store::bulk::BulkReport>> = vec![None; strategies.len()];
     if let Some(b) = w.bulk {
         let _ = phase_tx.send(Phase::Prefill);
-        bulk = bulk_prefill(&strategies, b, w.ttl, &control, &events).await;
+        bulk = bulk_prefill(&strategies, b, &control, &events).await;
+        // A prefill that failed: not the drill asked for — no load.
+        if bulk.iter().flatten().any(|b| b.error.is_some()) {
+            control.stop();
+        }
     }
     if w.prefill {
         let _ = phase_tx.send(Phase::Prefill);
@@ -587,7 +591,6 @@ fn footprint_sample(sessions: u64) -> Vec<u64> {
 async fn bulk_prefill(
     strategies: &[StrategyRun],
     b: crate::store::bulk::Bulk,
-    ttl: Duration,
     control: &LoadControl,
     events: &EventLog,
 ) -> Vec<Option<crate::store::bulk::BulkReport>> {
@@ -606,13 +609,9 @@ async fn bulk_prefill(
     );
     let runs = strategies.iter().map(|s| async move {
         let started = Instant::now();
-        let r = s.store.bulk(b, ttl, &progress.done).await;
-        let written = if r.is_ok() {
-            b.sessions * s.kind.bulk_copies()
-        } else {
-            0
-        };
-        (r, started.elapsed(), written)
+        let done = progress.part();
+        let r = s.store.bulk(b, crate::store::bulk::TTL, &done).await;
+        (r, started.elapsed(), done.load(Ordering::Relaxed))
     });
     let results = futures::future::join_all(runs).await;
     strategies
@@ -630,7 +629,10 @@ async fn bulk_prefill(
                         s.kind.name(),
                         took.as_secs_f64()
                     ),
-                    Some(e) => format!("{}: bulk prefill failed: {e}", s.kind.name()),
+                    Some(e) => format!(
+                        "{}: bulk prefill failed after {written} writes: {e}",
+                        s.kind.name()
+                    ),
                 },
             );
             Some(crate::store::bulk::BulkReport {

@@ -241,7 +241,7 @@ impl SessionStore for DynamoUpdates {
         crate::store::bulk::dynamodb(&self.backend, &self.namespace, b, ttl, done).await
     }
     async fn bulk_kept(&self, ids: &[u64]) -> Option<u64> {
-        Some(crate::store::bulk::dynamodb_kept(&self.backend, &self.namespace, ids).await)
+        crate::store::bulk::dynamodb_kept(&self.backend, &self.namespace, ids).await
     }
     async fn footprint(&self, ids: &[u64]) -> crate::store::Footprint {
         let pks = crate::store::dynamodb::pks(&self.namespace, ids);

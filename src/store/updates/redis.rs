@@ -131,7 +131,7 @@ impl SessionStore for RedisUpdates {
         crate::store::bulk::redis(&self.backend, &self.namespace, b, ttl, done).await
     }
     async fn bulk_kept(&self, ids: &[u64]) -> Option<u64> {
-        Some(crate::store::bulk::redis_kept(&self.backend, &self.namespace, ids).await)
+        crate::store::bulk::redis_kept(&self.backend, &self.namespace, ids).await
     }
     async fn footprint(&self, ids: &[u64]) -> crate::store::Footprint {
         let keys = crate::store::redis::keys(&self.namespace, ids);
