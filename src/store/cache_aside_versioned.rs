@@ -131,20 +131,13 @@ impl SessionStore for CacheAsideVersioned {
         self.fallbacks.load(Ordering::Relaxed)
     }
 
-    /// Cache-aside keeps sessions in DynamoDB; Redis fills on reads.
-    async fn bulk(
-        &self,
-        b: crate::store::bulk::Bulk,
-        ttl: Duration,
-        done: &std::sync::atomic::AtomicU64,
-    ) -> Result<(), OpError> {
-        crate::store::bulk::dynamodb(&self.dynamo, &self.namespace, b, ttl, done).await
-    }
-    async fn bulk_kept(&self, ids: &[u64]) -> Option<u64> {
-        crate::store::bulk::dynamodb_kept(&self.dynamo, &self.namespace, ids).await
-    }
-    async fn footprint(&self, ids: &[u64]) -> super::Footprint {
-        super::footprint::both(&self.redis, &self.dynamo, &self.namespace, ids).await
+    fn kept(&self) -> super::Kept<'_> {
+        super::Kept {
+            namespace: &self.namespace,
+            redis: Some(&self.redis),
+            redis_is_cache: true,
+            dynamodb: Some(&self.dynamo),
+        }
     }
     fn describe(&self) -> String {
         format!(

@@ -143,26 +143,12 @@ impl SessionStore for DaxStore {
         self.fallbacks.load(Ordering::Relaxed)
     }
 
-    /// Bulk data goes to DynamoDB itself: a DAX cluster caches what is
-    /// read, and the drills that want size restart the table's node.
-    async fn bulk(
-        &self,
-        b: crate::store::bulk::Bulk,
-        ttl: Duration,
-        done: &std::sync::atomic::AtomicU64,
-    ) -> Result<(), OpError> {
-        crate::store::bulk::dynamodb(&self.source, &self.namespace, b, ttl, done).await
-    }
-    async fn bulk_kept(&self, ids: &[u64]) -> Option<u64> {
-        crate::store::bulk::dynamodb_kept(&self.source, &self.namespace, ids).await
-    }
-    /// The items in DynamoDB (the store of record) — what a DAX node
-    /// caches is the same items.
-    async fn footprint(&self, ids: &[u64]) -> super::Footprint {
-        let pks = super::dynamodb::pks(&self.namespace, ids);
-        super::Footprint {
-            dynamodb: super::footprint::dynamodb(&self.source, &pks).await,
-            ..Default::default()
+    fn kept(&self) -> super::Kept<'_> {
+        super::Kept {
+            namespace: &self.namespace,
+            redis: None,
+            redis_is_cache: false,
+            dynamodb: Some(&self.source),
         }
     }
 

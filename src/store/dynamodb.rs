@@ -244,21 +244,12 @@ impl SessionStore for DynamoStore {
     async fn delete(&self, id: u64) -> Result<(), OpError> {
         self.backend.delete(&Self::pk(&self.namespace, id)).await
     }
-    async fn bulk(
-        &self,
-        b: super::bulk::Bulk,
-        ttl: Duration,
-        done: &std::sync::atomic::AtomicU64,
-    ) -> Result<(), OpError> {
-        super::bulk::dynamodb(&self.backend, &self.namespace, b, ttl, done).await
-    }
-    async fn bulk_kept(&self, ids: &[u64]) -> Option<u64> {
-        super::bulk::dynamodb_kept(&self.backend, &self.namespace, ids).await
-    }
-    async fn footprint(&self, ids: &[u64]) -> super::Footprint {
-        super::Footprint {
-            dynamodb: super::footprint::dynamodb(&self.backend, &pks(&self.namespace, ids)).await,
-            ..Default::default()
+    fn kept(&self) -> super::Kept<'_> {
+        super::Kept {
+            namespace: &self.namespace,
+            redis: None,
+            redis_is_cache: false,
+            dynamodb: Some(&self.backend),
         }
     }
     fn describe(&self) -> String {

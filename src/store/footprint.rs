@@ -163,23 +163,6 @@ async fn billed_size(backend: &DynamoBackend, pk: &str) -> Option<u64> {
         .map(|i| item_bytes(&i))
 }
 
-/// A strategy that writes both: its Redis keys and its DynamoDB items.
-pub async fn both(
-    redis: &RedisBackend,
-    dynamo: &DynamoBackend,
-    namespace: &str,
-    ids: &[u64],
-) -> Footprint {
-    let keys = super::redis::keys(namespace, ids);
-    let pks = super::dynamodb::pks(namespace, ids);
-    let (redis, dynamodb) = tokio::join!(self::redis(redis, &keys), self::dynamodb(dynamo, &pks));
-    Footprint {
-        redis,
-        dynamodb,
-        memcached: None,
-    }
-}
-
 /// Sample the items of partition keys `pks` (read consistently, outside
 /// any meter: the checker's read, not the workload's). `None` when none
 /// was found.

@@ -107,30 +107,13 @@ impl SessionStore for WriteThrough {
     fn conflicts(&self) -> u64 {
         self.conflicts.get()
     }
-    /// Write-through keeps every session in both: both get the data.
-    async fn bulk(
-        &self,
-        b: crate::store::bulk::Bulk,
-        ttl: Duration,
-        done: &std::sync::atomic::AtomicU64,
-    ) -> Result<(), OpError> {
-        let ns = &self.namespace;
-        let (r, d) = tokio::join!(
-            crate::store::bulk::redis(&self.redis, ns, b, ttl, done),
-            crate::store::bulk::dynamodb(&self.dynamo, ns, b, ttl, done)
-        );
-        r.and(d)
-    }
-    async fn bulk_kept(&self, ids: &[u64]) -> Option<u64> {
-        // Both stores hold it: what the one that kept less kept.
-        let (r, d) = tokio::join!(
-            crate::store::bulk::redis_kept(&self.redis, &self.namespace, ids),
-            crate::store::bulk::dynamodb_kept(&self.dynamo, &self.namespace, ids)
-        );
-        Some(r?.min(d?))
-    }
-    async fn footprint(&self, ids: &[u64]) -> super::Footprint {
-        super::footprint::both(&self.redis, &self.dynamo, &self.namespace, ids).await
+    fn kept(&self) -> super::Kept<'_> {
+        super::Kept {
+            namespace: &self.namespace,
+            redis: Some(&self.redis),
+            redis_is_cache: false,
+            dynamodb: Some(&self.dynamo),
+        }
     }
     fn describe(&self) -> String {
         format!(
@@ -199,20 +182,13 @@ impl SessionStore for CacheAside {
     fn fallbacks(&self) -> u64 {
         self.fallbacks.load(Ordering::Relaxed)
     }
-    /// Cache-aside keeps sessions in DynamoDB; Redis fills on reads.
-    async fn bulk(
-        &self,
-        b: crate::store::bulk::Bulk,
-        ttl: Duration,
-        done: &std::sync::atomic::AtomicU64,
-    ) -> Result<(), OpError> {
-        crate::store::bulk::dynamodb(&self.dynamo, &self.namespace, b, ttl, done).await
-    }
-    async fn bulk_kept(&self, ids: &[u64]) -> Option<u64> {
-        crate::store::bulk::dynamodb_kept(&self.dynamo, &self.namespace, ids).await
-    }
-    async fn footprint(&self, ids: &[u64]) -> super::Footprint {
-        super::footprint::both(&self.redis, &self.dynamo, &self.namespace, ids).await
+    fn kept(&self) -> super::Kept<'_> {
+        super::Kept {
+            namespace: &self.namespace,
+            redis: Some(&self.redis),
+            redis_is_cache: true,
+            dynamodb: Some(&self.dynamo),
+        }
     }
     fn describe(&self) -> String {
         format!(

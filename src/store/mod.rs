@@ -85,29 +85,105 @@ pub trait SessionStore: Send + Sync {
     fn conflicts(&self) -> u64 {
         0
     }
-    /// Bulk prefill ([`bulk`]): write `b` to every store the strategy
-    /// keeps sessions in, adding to `done` as they are acknowledged (a
-    /// strategy that writes two stores counts each). Refused by the
-    /// strategies [`StrategyKind::takes_bulk`] says no for.
-    async fn bulk(&self, _b: bulk::Bulk, _ttl: Duration, _done: &AtomicU64) -> Result<(), OpError> {
-        Err(OpError::new(
-            ErrorClass::Other,
-            "this strategy takes no bulk prefill",
-        ))
+    /// The stores it keeps sessions in, with its namespace: what the bulk
+    /// prefill writes and the footprint measures, alike for every
+    /// strategy. Empty for the patterns (their keys are not one per
+    /// session) and memcached (its own footprint, no bulk prefill).
+    fn kept(&self) -> Kept<'_> {
+        Kept::default()
     }
-    /// Of bulk sessions `ids` (a sample), how many each store still has
-    /// (the first store it writes).
-    async fn bulk_kept(&self, _ids: &[u64]) -> Option<u64> {
-        None
+    /// Bulk prefill ([`bulk`]): write `b` to every store it keeps sessions
+    /// in (not a cache: cache-aside's Redis fills on reads), adding to
+    /// `done` as they are acknowledged (a strategy that writes two stores
+    /// counts each). Refused by the strategies
+    /// [`StrategyKind::bulk_copies`] says 0 for.
+    async fn bulk(&self, b: bulk::Bulk, ttl: Duration, done: &AtomicU64) -> Result<(), OpError> {
+        let k = self.kept();
+        let redis = async {
+            match k.redis.filter(|_| !k.redis_is_cache) {
+                Some(r) => bulk::redis(r, k.namespace, b, ttl, done).await,
+                None => Ok(()),
+            }
+        };
+        let dynamodb = async {
+            match k.dynamodb {
+                Some(d) => bulk::dynamodb(d, k.namespace, b, ttl, done).await,
+                None => Ok(()),
+            }
+        };
+        if k.redis.filter(|_| !k.redis_is_cache).is_none() && k.dynamodb.is_none() {
+            return Err(OpError::new(
+                ErrorClass::Other,
+                "this strategy takes no bulk prefill",
+            ));
+        }
+        let (r, d) = tokio::join!(redis, dynamodb);
+        r.and(d)
+    }
+    /// Of bulk sessions `ids` (a sample), how many every store it wrote
+    /// still has (the least of them); `None` when one could not be looked
+    /// at.
+    async fn bulk_kept(&self, ids: &[u64]) -> Option<u64> {
+        let k = self.kept();
+        let redis = async {
+            match k.redis.filter(|_| !k.redis_is_cache) {
+                Some(r) => Some(bulk::redis_kept(r, k.namespace, ids).await),
+                None => None,
+            }
+        };
+        let dynamodb = async {
+            match k.dynamodb {
+                Some(d) => Some(bulk::dynamodb_kept(d, k.namespace, ids).await),
+                None => None,
+            }
+        };
+        let (r, d) = tokio::join!(redis, dynamodb);
+        let found: Vec<Option<u64>> = r.into_iter().chain(d).collect();
+        if found.is_empty() {
+            return None;
+        }
+        found
+            .into_iter()
+            .collect::<Option<Vec<u64>>>()?
+            .into_iter()
+            .min()
     }
     /// What its sessions occupy on its stores, sampling sessions `ids`
-    /// (absent ones are skipped): the cost model's input. Empty for the
-    /// patterns, whose keys are not one per session.
-    async fn footprint(&self, _ids: &[u64]) -> Footprint {
-        Footprint::default()
+    /// (absent ones are skipped): the cost model's input.
+    async fn footprint(&self, ids: &[u64]) -> Footprint {
+        let k = self.kept();
+        let redis = async {
+            match k.redis {
+                Some(r) => footprint::redis(r, &redis::keys(k.namespace, ids)).await,
+                None => None,
+            }
+        };
+        let dynamodb = async {
+            match k.dynamodb {
+                Some(d) => footprint::dynamodb(d, &dynamodb::pks(k.namespace, ids)).await,
+                None => None,
+            }
+        };
+        let (redis, dynamodb) = tokio::join!(redis, dynamodb);
+        Footprint {
+            redis,
+            dynamodb,
+            memcached: None,
+        }
     }
     /// Client configuration in one line (timeouts, retries), for the report.
     fn describe(&self) -> String;
+}
+
+/// The stores a strategy keeps its sessions in ([`SessionStore::kept`]).
+#[derive(Default, Clone, Copy)]
+pub struct Kept<'a> {
+    pub namespace: &'a str,
+    pub redis: Option<&'a RedisBackend>,
+    /// Its Redis is a cache filled on reads (cache-aside): measured, not
+    /// bulk-written.
+    pub redis_is_cache: bool,
+    pub dynamodb: Option<&'a DynamoBackend>,
 }
 
 /// What a store needs besides the deployment: which topology node each

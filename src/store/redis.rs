@@ -413,10 +413,6 @@ impl RedisStore {
     pub fn key(namespace: &str, id: u64) -> String {
         format!("sd:{namespace}:session:{id}")
     }
-
-    fn keys(&self, ids: &[u64]) -> Vec<String> {
-        keys(&self.namespace, ids)
-    }
 }
 
 /// The session keys of `ids` in `namespace`.
@@ -439,21 +435,12 @@ impl SessionStore for RedisStore {
     async fn delete(&self, id: u64) -> Result<(), OpError> {
         self.backend.del(&Self::key(&self.namespace, id)).await
     }
-    async fn bulk(
-        &self,
-        b: super::bulk::Bulk,
-        ttl: Duration,
-        done: &std::sync::atomic::AtomicU64,
-    ) -> Result<(), OpError> {
-        super::bulk::redis(&self.backend, &self.namespace, b, ttl, done).await
-    }
-    async fn bulk_kept(&self, ids: &[u64]) -> Option<u64> {
-        super::bulk::redis_kept(&self.backend, &self.namespace, ids).await
-    }
-    async fn footprint(&self, ids: &[u64]) -> super::Footprint {
-        super::Footprint {
-            redis: super::footprint::redis(&self.backend, &self.keys(ids)).await,
-            ..Default::default()
+    fn kept(&self) -> super::Kept<'_> {
+        super::Kept {
+            namespace: &self.namespace,
+            redis: Some(&self.backend),
+            redis_is_cache: false,
+            dynamodb: None,
         }
     }
     fn describe(&self) -> String {

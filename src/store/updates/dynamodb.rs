@@ -232,22 +232,12 @@ impl SessionStore for DynamoUpdates {
         self.conflicts.get()
     }
 
-    async fn bulk(
-        &self,
-        b: crate::store::bulk::Bulk,
-        ttl: Duration,
-        done: &std::sync::atomic::AtomicU64,
-    ) -> Result<(), OpError> {
-        crate::store::bulk::dynamodb(&self.backend, &self.namespace, b, ttl, done).await
-    }
-    async fn bulk_kept(&self, ids: &[u64]) -> Option<u64> {
-        crate::store::bulk::dynamodb_kept(&self.backend, &self.namespace, ids).await
-    }
-    async fn footprint(&self, ids: &[u64]) -> crate::store::Footprint {
-        let pks = crate::store::dynamodb::pks(&self.namespace, ids);
-        crate::store::Footprint {
-            dynamodb: crate::store::footprint::dynamodb(&self.backend, &pks).await,
-            ..Default::default()
+    fn kept(&self) -> crate::store::Kept<'_> {
+        crate::store::Kept {
+            namespace: &self.namespace,
+            redis: None,
+            redis_is_cache: false,
+            dynamodb: Some(&self.backend),
         }
     }
 
