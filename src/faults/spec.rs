@@ -69,6 +69,9 @@ pub struct TimelineSpec {
     pub replication_group: Option<String>,
     #[serde(default)]
     pub node_group: Option<String>,
+    /// `reshard`: hash slots to move (default 1000).
+    #[serde(default)]
+    pub slots: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]

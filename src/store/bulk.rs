@@ -1,9 +1,10 @@
 //! Bulk prefill (`workload.prefill: { sessions: 2M, value_bytes: 1024 }`):
 //! data to make a store as large as a drill asks — recovery time grows
 //! with it — written far faster than the open-loop load: Redis in
-//! pipelines of [`BATCH`] `SET … PX`, DynamoDB in `BatchWriteItem`s of 25,
-//! several in flight. The bulk sessions have keys of their own
-//! (`sd:<ns>:bulk:{<batch>}:<i>`, `BULK#<ns>:<i>`): the checker does not
+//! pipelines of up to [`BATCH`] `SET … PX` (on a cluster, one hash slot's
+//! keys each), DynamoDB in `BatchWriteItem`s of 25, several in flight. The
+//! bulk sessions have keys of their own (`sd:<ns>:bulk:<i>`,
+//! `BULK#<ns>:<i>`): the checker does not
 //! follow them write by write; what is left of them is sampled at the end.
 //! They expire after [`TTL`], never within a drill.
 
@@ -23,8 +24,7 @@ use crate::dynamo::{PK, SK, TTL_ATTRIBUTE};
 /// run).
 pub const TTL: Duration = Duration::from_secs(24 * 3600);
 
-/// Keys per Redis pipeline (and per hash slot: a batch shares a hash tag,
-/// so that a cluster takes it as one pipeline).
+/// Most keys per Redis pipeline.
 pub const BATCH: u64 = 1000;
 
 /// About how many bytes of values one pipeline carries (1 000 sessions of
@@ -84,7 +84,7 @@ pub fn value(i: u64, bytes: usize) -> String {
 }
 
 pub fn redis_key(namespace: &str, i: u64) -> String {
-    format!("sd:{namespace}:bulk:{{{}}}:{i}", i / BATCH)
+    format!("sd:{namespace}:bulk:{i}")
 }
 
 pub fn dynamo_pk(namespace: &str, i: u64) -> String {
@@ -92,6 +92,9 @@ pub fn dynamo_pk(namespace: &str, i: u64) -> String {
 }
 
 /// Write `bulk` to Redis, adding to `done` as batches are acknowledged.
+/// On a cluster each pipeline holds keys of one hash slot (grouped here, a
+/// million ids at a time), so the data spreads over every slot as a
+/// session store's does; elsewhere pipelines take the ids in order.
 pub async fn redis(
     backend: &RedisBackend,
     namespace: &str,
@@ -100,38 +103,60 @@ pub async fn redis(
     done: &AtomicU64,
 ) -> Result<(), OpError> {
     let px = ttl.as_millis().max(1) as u64;
-    // At most BATCH keys and about PIPELINE_BYTES a pipeline, never across
-    // a hash tag's batch.
-    let per = (PIPELINE_BYTES / (bulk.value_bytes as u64 + 64)).clamp(1, BATCH);
-    let mut ranges = Vec::new();
+    // At most BATCH keys and about PIPELINE_BYTES a pipeline.
+    let per = (PIPELINE_BYTES / (bulk.value_bytes as u64 + 64)).clamp(1, BATCH) as usize;
     let mut from = 0;
     while from < bulk.sessions {
-        let to = (from + per)
-            .min((from / BATCH + 1) * BATCH)
-            .min(bulk.sessions);
-        ranges.push((from, to));
+        let to = (from + WINDOW).min(bulk.sessions);
+        let pipelines: Vec<Vec<u64>> = if backend.is_cluster() {
+            let mut by_slot: std::collections::BTreeMap<u16, Vec<u64>> = Default::default();
+            for i in from..to {
+                by_slot
+                    .entry(slot(&redis_key(namespace, i)))
+                    .or_default()
+                    .push(i);
+            }
+            by_slot
+                .into_values()
+                .flat_map(|ids| ids.chunks(per).map(<[u64]>::to_vec).collect::<Vec<_>>())
+                .collect()
+        } else {
+            (from..to)
+                .collect::<Vec<u64>>()
+                .chunks(per)
+                .map(<[u64]>::to_vec)
+                .collect()
+        };
+        for wave in pipelines.chunks(IN_FLIGHT) {
+            let sent = wave.iter().map(|ids| async move {
+                let mut pipe = redis::pipe();
+                for &i in ids {
+                    pipe.cmd("SET")
+                        .arg(redis_key(namespace, i))
+                        .arg(value(i, bulk.value_bytes))
+                        .arg("PX")
+                        .arg(px)
+                        .ignore();
+                }
+                backend.exec_pipe::<()>(&pipe).await?;
+                done.fetch_add(ids.len() as u64, Ordering::Relaxed);
+                Ok::<_, OpError>(())
+            });
+            for r in futures::future::join_all(sent).await {
+                r?;
+            }
+        }
         from = to;
     }
-    for wave in ranges.chunks(IN_FLIGHT) {
-        let sent = wave.iter().map(|&(from, to)| async move {
-            let mut pipe = redis::pipe();
-            for i in from..to {
-                pipe.cmd("SET")
-                    .arg(redis_key(namespace, i))
-                    .arg(value(i, bulk.value_bytes))
-                    .arg("PX")
-                    .arg(px)
-                    .ignore();
-            }
-            backend.exec_pipe::<()>(&pipe).await?;
-            done.fetch_add(to - from, Ordering::Relaxed);
-            Ok::<_, OpError>(())
-        });
-        for r in futures::future::join_all(sent).await {
-            r?;
-        }
-    }
     Ok(())
+}
+
+/// Ids grouped at once for a cluster.
+const WINDOW: u64 = 1_000_000;
+
+/// The hash slot of `key` (no hash tags in the keys written here).
+fn slot(key: &str) -> u16 {
+    crc16::State::<crc16::XMODEM>::calculate(key.as_bytes()) % 16_384
 }
 
 /// Write `bulk` to DynamoDB, adding to `done` as items are acknowledged.
@@ -271,9 +296,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bulk_keys_share_a_slot_per_batch_and_values_have_their_size() {
-        assert_eq!(redis_key("t:redis", 0), "sd:t:redis:bulk:{0}:0");
-        assert_eq!(redis_key("t:redis", 1999), "sd:t:redis:bulk:{1}:1999");
+    fn bulk_keys_hash_like_redis_and_values_have_their_size() {
+        assert_eq!(redis_key("t:redis", 1999), "sd:t:redis:bulk:1999");
+        // Redis Cluster's own examples (CLUSTER KEYSLOT).
+        assert_eq!(slot("foo"), 12182);
+        assert_eq!(slot("bar"), 5061);
         assert_eq!(value(7, 1024).len(), 1024);
         assert!(value(7, 1024).starts_with("bulk|7|"));
         // Never a checked session's value (those start with `v`).

@@ -117,6 +117,11 @@ impl RedisBackend {
         }
     }
 
+    /// A cluster: keys of one pipeline must share a hash slot.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.target, RedisTarget::Cluster { .. })
+    }
+
     pub fn describe(&self) -> String {
         let mode = match &self.target {
             RedisTarget::Standalone { .. } => "standalone",

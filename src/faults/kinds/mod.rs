@@ -23,6 +23,7 @@ mod partition;
 mod pause;
 mod power_loss;
 mod reset;
+mod reshard;
 mod restart;
 mod resume;
 mod test_failover;
@@ -40,6 +41,7 @@ pub use partition::Partition;
 pub use pause::Pause;
 pub use power_loss::{PowerLoss, UNSYNCED_GRACE};
 pub use reset::Reset;
+pub use reshard::Reshard;
 pub use restart::Restart;
 pub use resume::Resume;
 pub use test_failover::TestFailover;
@@ -81,6 +83,7 @@ pub enum FaultAction {
     Throttle(Throttle),
     Fis(FisExperiment),
     TestFailover(TestFailover),
+    Reshard(Reshard),
 }
 
 /// `$body` with `$T` the [`Behaviour`] type of kind `$kind`.
@@ -153,6 +156,10 @@ macro_rules! each_kind {
                 type $T = TestFailover;
                 $body
             }
+            FaultKind::Reshard => {
+                type $T = Reshard;
+                $body
+            }
         }
     }};
 }
@@ -177,6 +184,7 @@ macro_rules! each_action {
             FaultAction::Throttle($k) => $body,
             FaultAction::Fis($k) => $body,
             FaultAction::TestFailover($k) => $body,
+            FaultAction::Reshard($k) => $body,
         }
     };
 }
@@ -288,6 +296,7 @@ impl FaultAction {
             FaultKind::Throttle => A::Throttle(Throttle::from_spec(c, path, s)),
             FaultKind::Fis => A::Fis(FisExperiment::from_spec(c, path, s)),
             FaultKind::TestFailover => A::TestFailover(TestFailover::from_spec(c, path, s)),
+            FaultKind::Reshard => A::Reshard(Reshard::from_spec(c, path, s)),
         }
     }
 

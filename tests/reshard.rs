@@ -1,0 +1,88 @@
+//! Online resharding under load (issue 24): the shipped drill with its
+//! data and slot count scaled down so the suite stays short.
+
+mod support;
+
+use support::{cli, home, run_scenario, scenario_file, topology_path};
+
+#[test]
+fn slots_move_between_masters_under_load_and_nothing_is_lost() {
+    let text = std::fs::read_to_string(topology_path("cluster-reshard.yaml")).unwrap();
+    for needle in [
+        "topology: cluster-3x1.yaml",
+        "sessions: 100k",
+        "duration: 20s",
+        "slots: 1000",
+        "at: 3s",
+    ] {
+        assert!(
+            text.contains(needle),
+            "cluster-reshard.yaml no longer has {needle}"
+        );
+    }
+    let (_d, file) = scenario_file(
+        &text
+            .replace(
+                "topology: cluster-3x1.yaml",
+                &format!("topology: {}", topology_path("cluster-3x1.yaml").display()),
+            )
+            .replace("sessions: 100k", "sessions: 20k")
+            .replace("duration: 20s", "duration: 6s")
+            .replace("slots: 1000", "slots: 200")
+            .replace("at: 3s", "at: 1s"),
+    );
+    let ran = run_scenario(&file, &[], &[]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let f = &ran.report["faults"][0];
+    assert_eq!(f["fired"], true, "{f}");
+    // The load ran through the move: the fault's window, [at, healed],
+    // is not among the times the load was held.
+    let (at, healed) = (
+        f["at_ms"].as_u64().unwrap(),
+        f["healed_ms"].as_u64().unwrap(),
+    );
+    assert!(healed > at, "{f}");
+    for p in ran.report["paused_ms"].as_array().unwrap() {
+        assert!(
+            p[0].as_u64().unwrap() >= healed || p[1].as_u64().unwrap() <= at,
+            "held during the move: {p} in {f}"
+        );
+    }
+    // The keys that moved are the moved slots' share of all of them:
+    // 25 000 keys (20 000 bulk, 5 000 sessions) × 200 / 16 384 ≈ 305.
+    let ended = ran.report["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "fault-ended")
+        .and_then(|e| e["message"].as_str())
+        .unwrap_or_else(|| panic!("{}", ran.report["events"]));
+    let keys: u64 = ended
+        .strip_prefix("moved 200 slots (")
+        .and_then(|m| m.split(' ').next())
+        .and_then(|k| k.parse().ok())
+        .unwrap_or_else(|| panic!("{ended}"));
+    assert!((200..=420).contains(&keys), "{ended}");
+    let w = &f["strategies"]["redis"];
+    assert_eq!(w["lost_writes"], 0, "{w}");
+    let s = &ran.report["strategies"]["redis"];
+    assert_eq!(s["lost"], 0, "{s}");
+    assert_eq!(s["writes"]["lost"], 0, "{s}");
+    assert!(s["acked_writes"].as_u64().unwrap() > 1000, "{s}");
+}
+
+#[test]
+fn reshard_is_refused_where_there_are_no_slots_to_move() {
+    let h = home();
+    let (_d, file) = scenario_file(&format!(
+        "name: r\ntopology: {}\nstrategies: [redis]\nworkload: {{ sessions: 10, duration: 2s, rates: {{ read: 1/s }} }}\ntimeline:\n  - {{ at: 1s, fault: reshard, target: redis, slots: 10 }}\nexpect:\n  redis.lost: \"== 0\"\n",
+        topology_path("standalone-no-persistence.yaml").display()
+    ));
+    let out = cli(&h).arg("validate").arg(&file).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("reshard moves a cluster's slots"),
+        "{stderr}"
+    );
+}
