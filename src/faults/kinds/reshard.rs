@@ -26,8 +26,9 @@ use crate::yaml::Problems;
 /// Keys per `MIGRATE`.
 const KEYS_PER_MIGRATE: usize = 100;
 
-/// How long one `MIGRATE` may take, ms.
-const MIGRATE_TIMEOUT_MS: u64 = 5_000;
+/// How long one `MIGRATE` may take, ms: within the reply timeout of the
+/// connection that sends it, so that a slow one fails on both sides.
+const MIGRATE_TIMEOUT_MS: u64 = 1_000;
 
 #[derive(Debug, Clone)]
 pub struct Reshard {
@@ -56,10 +57,16 @@ impl Behaviour for Reshard {
 
     fn from_spec(c: &mut Problems<'_>, path: &str, s: &TimelineSpec) -> Self {
         let slots = s.slots.unwrap_or(1000);
-        if !(1..=16_384).contains(&slots) {
+        if !(1..=16_383).contains(&slots) {
             c.at(
                 &format!("{path}.slots"),
-                "slots must be between 1 and 16384",
+                "slots must be between 1 and 16383 (the source keeps at least one)",
+            );
+        }
+        if s.duration.is_some() {
+            c.at(
+                &format!("{path}.duration"),
+                "reshard ends when its last slot has moved: it takes no duration (one would stop it halfway)",
             );
         }
         Reshard {
@@ -124,8 +131,13 @@ impl Behaviour for Reshard {
             .redis_probe()
             .query(redis::cmd("CLUSTER").arg("NODES"))
             .await?;
+        if let Some(l) = view.lines().find(|l| l.contains('[')) {
+            return Err(format!(
+                "a slot is already being moved (as redis-cli refuses to, not resharding over it): {l}"
+            ));
+        }
         let mut nodes = parse_nodes(&view);
-        nodes.retain(|n| n.master && !n.failed);
+        nodes.retain(|n| n.master && !n.failed && n.port != 0);
         nodes.sort_by_key(|n| std::cmp::Reverse(n.slots.len()));
         let (Some(src), Some(dst)) = (nodes.first(), nodes.last()) else {
             return Err("CLUSTER NODES names no master".into());
@@ -233,6 +245,65 @@ impl Move {
     async fn run(self, started: Instant) -> Result<String, String> {
         let mut keys_moved = 0usize;
         for &slot in &self.slots {
+            if let Err(e) = self.one(slot, &mut keys_moved).await {
+                // Not left half-moved: both back to stable, and said.
+                let stable = |p: &RedisProbe| {
+                    let p = p.clone();
+                    async move {
+                        p.query::<String>(
+                            redis::cmd("CLUSTER").arg("SETSLOT").arg(slot).arg("STABLE"),
+                        )
+                        .await
+                    }
+                };
+                let (a, b) = tokio::join!(stable(&self.from), stable(&self.to));
+                return Err(format!(
+                    "slot {slot} failed to move from {}:{} to {}:{} ({e}); {} — after {keys_moved} keys",
+                    self.src.host,
+                    self.src.port,
+                    self.dst.host,
+                    self.dst.port,
+                    if a.is_ok() && b.is_ok() {
+                        "set stable again on both".to_string()
+                    } else {
+                        format!("could not set it stable again: {a:?} {b:?}")
+                    }
+                ));
+            }
+        }
+        // The move's own proof: every slot is the destination's now, and
+        // none is left between two masters.
+        let view: String = self.to.query(redis::cmd("CLUSTER").arg("NODES")).await?;
+        if let Some(l) = view.lines().find(|l| l.contains('[')) {
+            return Err(format!(
+                "a slot is still being moved after the last one: {l}"
+            ));
+        }
+        let owned: std::collections::HashSet<u16> = parse_nodes(&view)
+            .into_iter()
+            .filter(|n| n.id == self.dst.id)
+            .flat_map(|n| n.slots)
+            .collect();
+        if let Some(s) = self.slots.iter().find(|s| !owned.contains(s)) {
+            return Err(format!(
+                "slot {s} is not {}:{}'s after the move",
+                self.dst.host, self.dst.port
+            ));
+        }
+        Ok(format!(
+            "moved {} slots ({keys_moved} keys) from {}:{} to {}:{} in {:.1} s",
+            self.slots.len(),
+            self.src.host,
+            self.src.port,
+            self.dst.host,
+            self.dst.port,
+            started.elapsed().as_secs_f64()
+        ))
+    }
+
+    /// Move `slot`: IMPORTING, MIGRATING, its keys, then its owner.
+    async fn one(&self, slot: u16, keys_moved: &mut usize) -> Result<(), String> {
+        {
             setslot(&self.to, slot, "IMPORTING", &self.src.id).await?;
             setslot(&self.from, slot, "MIGRATING", &self.dst.id).await?;
             loop {
@@ -261,7 +332,7 @@ impl Move {
                 };
                 m.arg("KEYS").arg(&keys);
                 let _: String = self.from.query(&m).await?;
-                keys_moved += keys.len();
+                *keys_moved += keys.len();
             }
             // The destination first, so that no master points back.
             setslot(&self.to, slot, "NODE", &self.dst.id).await?;
@@ -272,15 +343,7 @@ impl Move {
                 let _ = setslot(other, slot, "NODE", &self.dst.id).await;
             }
         }
-        Ok(format!(
-            "moved {} slots ({keys_moved} keys) from {}:{} to {}:{} in {:.1} s",
-            self.slots.len(),
-            self.src.host,
-            self.src.port,
-            self.dst.host,
-            self.dst.port,
-            started.elapsed().as_secs_f64()
-        ))
+        Ok(())
     }
 }
 
@@ -334,7 +397,10 @@ fn parse_nodes(text: &str) -> Vec<ClusterNode> {
                 host: host.to_string(),
                 port: port.parse().ok()?,
                 master: flags.contains("master"),
-                failed: flags.contains("fail"),
+                // Failing, or not yet a member with an address.
+                failed: flags.contains("fail")
+                    || flags.contains("handshake")
+                    || flags.contains("noaddr"),
                 slots,
             })
         })
