@@ -46,43 +46,21 @@ impl CostArgs {
 
 /// A count with an optional `k` / `M` suffix (×1 000, ×1 000 000).
 pub fn parse_count(s: &str) -> Result<u64, String> {
-    let t = s.trim().replace('_', "");
-    let (digits, times) = match t.strip_suffix(['k', 'K']) {
-        Some(d) => (d, 1_000u64),
-        None => match t.strip_suffix('M') {
-            Some(d) => (d, 1_000_000),
-            None => (t.as_str(), 1),
-        },
-    };
-    let n: f64 = digits
-        .parse()
-        .map_err(|_| format!("expected a count like 5M, 250k or 1000000, got {s:?}"))?;
-    let total = n * times as f64;
-    if !total.is_finite() || !(1.0..=1e12).contains(&total) {
+    let n = crate::yaml::scaled(s)
+        .ok_or_else(|| format!("expected a count like 5M, 250k or 1000000, got {s:?}"))?;
+    if !(1.0..=1e12).contains(&n) {
         return Err(format!("{s:?}: expected from 1 to 10^12"));
     }
-    Ok(total.round() as u64)
+    Ok(n.round() as u64)
 }
 
 /// Operations per second, more than 0: a number with an optional `k` /
 /// `M`, optionally followed by `/s` (`2000/s`, `2k/s`, `0.5/s`).
 pub fn parse_rate(s: &str) -> Result<f64, String> {
-    let bad = || format!("expected a rate like 2000/s, 2k/s or 0.5/s, got {s:?}");
     let t = s.trim();
-    let t = t.strip_suffix("/s").unwrap_or(t).replace('_', "");
-    let (digits, times) = match t.strip_suffix(['k', 'K']) {
-        Some(d) => (d, 1e3),
-        None => match t.strip_suffix('M') {
-            Some(d) => (d, 1e6),
-            None => (t.as_str(), 1.0),
-        },
-    };
-    let n: f64 = digits.parse().map_err(|_| bad())?;
-    let rate = n * times;
-    if !rate.is_finite() || !(1e-6..=1e9).contains(&rate) {
-        return Err(bad());
-    }
-    Ok(rate)
+    crate::yaml::scaled(t.strip_suffix("/s").unwrap_or(t))
+        .filter(|r| (1e-6..=1e9).contains(r))
+        .ok_or_else(|| format!("expected a rate like 2000/s, 2k/s or 0.5/s, got {s:?}"))
 }
 
 #[cfg(test)]

@@ -52,14 +52,8 @@ pub async fn run(args: SweepArgs, home: Home) -> u8 {
 /// duration (`300ms`, `2s`: in seconds).
 fn number(v: &str) -> Option<f64> {
     let t = v.trim();
-    let t = t.strip_suffix("/s").unwrap_or(t);
-    if let Ok(n) = t.parse::<f64>() {
-        return n.is_finite().then_some(n);
-    }
-    if let Ok(n) = super::cost_args::parse_count(t) {
-        return Some(n as f64);
-    }
-    crate::yaml::parse_duration(t).ok().map(|d| d.as_secs_f64())
+    crate::yaml::scaled(t.strip_suffix("/s").unwrap_or(t))
+        .or_else(|| crate::yaml::parse_duration(t).ok().map(|d| d.as_secs_f64()))
 }
 
 /// The scenario's text with `field` (dot-separated; numbers index lists)

@@ -289,14 +289,6 @@ fn count(v: &serde_yaml::Value) -> Option<u64> {
     if let Some(n) = v.as_u64() {
         return Some(n);
     }
-    let s = v.as_str()?.trim().replace('_', "");
-    let (digits, times) = match s.strip_suffix(['k', 'K']) {
-        Some(d) => (d, 1e3),
-        None => match s.strip_suffix('M') {
-            Some(d) => (d, 1e6),
-            None => (s.as_str(), 1.0),
-        },
-    };
-    let n = digits.parse::<f64>().ok()? * times;
-    (n.is_finite() && n >= 1.0 && n <= MAX_BULK as f64).then(|| n.round() as u64)
+    let n = crate::yaml::scaled(v.as_str()?)?;
+    (n >= 1.0 && n <= MAX_BULK as f64).then(|| n.round() as u64)
 }
