@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::parse_duration;
-use crate::drill::{Drill, DrillOptions};
+use crate::drill::DrillOptions;
 use crate::provision::Home;
 use crate::report::{self, Report};
 
@@ -104,50 +104,33 @@ async fn compare(args: CompareArgs, home: Home) -> u8 {
     let total = runs.len();
     let mut reports: Vec<Report> = Vec::new();
     for (i, scenario) in runs.into_iter().enumerate() {
-        eprintln!("[{}/{total}] {}: running…", i + 1, scenario.name);
-        let drill = match Drill::start(scenario, &opts).await {
-            Ok(d) => d,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return if e.is_user_error() { 2 } else { 1 };
-            }
-        };
-        let r = drill.finish().await;
-        eprintln!(
-            "[{}/{total}] {}: {}",
-            i + 1,
-            r.scenario,
-            if r.ok { "ok" } else { "an expectation failed" }
-        );
-        reports.push(r);
+        let label = scenario.name.clone();
+        match super::one_drill(&label, (i, total), scenario, &opts).await {
+            Ok(r) => reports.push(r),
+            Err(code) => return code,
+        }
     }
     let table = report::compare_markdown(&reports);
-    if let Some(path) = &args.json {
-        let written = serde_json::to_vec_pretty(&reports)
-            .map_err(std::io::Error::other)
-            .and_then(|b| crate::drill::write_atomically(path, &b));
-        if let Err(e) = written {
-            eprintln!("error: writing {}: {e}", path.display());
-            return 2;
-        }
-    }
-    if let Some(path) = &args.md {
-        let mut md = format!("# Comparison\n\n{table}\n");
-        for r in &reports {
-            md.push_str(&report::markdown(r));
-            md.push('\n');
-        }
-        if let Err(e) = crate::drill::write_atomically(path, md.as_bytes()) {
-            eprintln!("error: writing {}: {e}", path.display());
-            return 2;
-        }
-    }
-    if let Some(path) = &args.html {
-        let html = report::html::compare(&reports);
-        if let Err(e) = crate::drill::write_atomically(path, html.as_bytes()) {
-            eprintln!("error: writing {}: {e}", path.display());
-            return 2;
-        }
+    let written = super::write_out(args.json.as_deref(), || {
+        serde_json::to_vec_pretty(&reports).unwrap_or_default()
+    })
+    .and_then(|_| {
+        super::write_out(args.md.as_deref(), || {
+            let mut md = format!("# Comparison\n\n{table}\n");
+            for r in &reports {
+                md.push_str(&report::markdown(r));
+                md.push('\n');
+            }
+            md.into_bytes()
+        })
+    })
+    .and_then(|_| {
+        super::write_out(args.html.as_deref(), || {
+            report::html::compare(&reports).into_bytes()
+        })
+    });
+    if let Err(code) = written {
+        return code;
     }
     println!("{table}");
     if reports.iter().all(|r| r.ok) { 0 } else { 1 }

@@ -287,3 +287,39 @@ fn init_tracing(file: Option<&std::path::Path>) {
         (None, _) => builder.with_writer(std::io::stderr).try_init(),
     };
 }
+
+/// Run one drill of a series (`compare`, `sweep`), saying `label`'s turn
+/// and verdict on stderr; `Err(exit code)` when it could not start.
+async fn one_drill(
+    label: &str,
+    (i, total): (usize, usize),
+    scenario: crate::scenario::Scenario,
+    opts: &crate::drill::DrillOptions,
+) -> Result<crate::report::Report, u8> {
+    eprintln!("[{}/{total}] {label}: running…", i + 1);
+    let drill = match crate::drill::Drill::start(scenario, opts).await {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Err(if e.is_user_error() { 2 } else { 1 });
+        }
+    };
+    let r = drill.finish().await;
+    eprintln!(
+        "[{}/{total}] {label}: {}",
+        i + 1,
+        if r.ok { "ok" } else { "an expectation failed" }
+    );
+    Ok(r)
+}
+
+/// Write `bytes` to `path` whole, if a path was asked for; exit code 2
+/// (said on stderr) when it cannot be written.
+fn write_out(path: Option<&std::path::Path>, bytes: impl FnOnce() -> Vec<u8>) -> Result<(), u8> {
+    let Some(path) = path else { return Ok(()) };
+    crate::drill::write_atomically(path, &bytes()).map_err(|e| {
+        eprintln!("error: writing {}: {e}", path.display());
+        2
+    })
+}
+

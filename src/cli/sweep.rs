@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 
-use crate::drill::{Drill, DrillOptions};
+use crate::drill::DrillOptions;
 use crate::provision::Home;
 use crate::report::sweep::{self, Row, Sweep};
 use crate::scenario::Scenario;
@@ -204,20 +204,12 @@ async fn sweep(args: SweepArgs, home: Home) -> u8 {
         predictions: Vec::new(),
     };
     for (i, (value, x, scenario)) in runs.into_iter().enumerate() {
-        eprintln!("[{}/{total}] {field} = {value}: running…", i + 1);
-        let drill = match Drill::start(scenario, &opts).await {
-            Ok(d) => d,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return if e.is_user_error() { 2 } else { 1 };
-            }
+        let r = match super::one_drill(&format!("{field} = {value}"), (i, total), scenario, &opts)
+            .await
+        {
+            Ok(r) => r,
+            Err(code) => return code,
         };
-        let r = drill.finish().await;
-        eprintln!(
-            "[{}/{total}] {field} = {value}: {}",
-            i + 1,
-            if r.ok { "ok" } else { "failed" }
-        );
         for name in r.strategies.keys() {
             out.rows.push(Row {
                 value: value.clone(),
@@ -233,27 +225,17 @@ async fn sweep(args: SweepArgs, home: Home) -> u8 {
     }
     out.fit(&predict);
     let md = out.markdown();
-    if let Some(p) = &args.json {
-        let written = serde_json::to_vec_pretty(&out)
-            .map_err(std::io::Error::other)
-            .and_then(|b| crate::drill::write_atomically(p, &b));
-        if let Err(e) = written {
-            eprintln!("error: writing {}: {e}", p.display());
-            return 2;
-        }
-    }
-    if let Some(p) = &args.md
-        && let Err(e) = crate::drill::write_atomically(p, md.as_bytes())
-    {
-        eprintln!("error: writing {}: {e}", p.display());
-        return 2;
-    }
-    if let Some(p) = &args.html
-        && let Err(e) =
-            crate::drill::write_atomically(p, crate::report::html::sweep(&out).as_bytes())
-    {
-        eprintln!("error: writing {}: {e}", p.display());
-        return 2;
+    let written = super::write_out(args.json.as_deref(), || {
+        serde_json::to_vec_pretty(&out).unwrap_or_default()
+    })
+    .and_then(|_| super::write_out(args.md.as_deref(), || md.clone().into_bytes()))
+    .and_then(|_| {
+        super::write_out(args.html.as_deref(), || {
+            crate::report::html::sweep(&out).into_bytes()
+        })
+    });
+    if let Err(code) = written {
+        return code;
     }
     println!("{md}");
     for m in &metrics {
