@@ -322,4 +322,3 @@ fn write_out(path: Option<&std::path::Path>, bytes: impl FnOnce() -> Vec<u8>) ->
         2
     })
 }
-

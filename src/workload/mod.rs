@@ -8,6 +8,7 @@ mod clock;
 mod control;
 mod generator;
 pub mod history;
+mod measure;
 mod op;
 mod outcome;
 pub mod rng;
@@ -275,7 +276,7 @@ async fn run(
     let mut bulk: Vec<Option<crate::store::bulk::BulkReport>> = vec![None; strategies.len()];
     if let Some(b) = w.bulk {
         let _ = phase_tx.send(Phase::Prefill);
-        bulk = bulk_prefill(&strategies, b, &control, &events).await;
+        bulk = measure::bulk_prefill(&strategies, b, &control, &events).await;
         // A prefill that failed: not the drill asked for — no load.
         if bulk.iter().flatten().any(|b| b.error.is_some()) {
             control.stop();
@@ -478,30 +479,7 @@ async fn run(
             ),
         );
     }
-    // What the sessions occupy, while the nodes still run (bounded: a
-    // store that does not answer leaves it unmeasured, not the run stuck).
-    let sample = footprint_sample(w.sessions);
-    let footprints = futures::future::join_all(strategies.iter().map(|s| {
-        let limit = FOOTPRINT_LIMIT;
-        let sample = &sample;
-        async move {
-            tokio::time::timeout(limit, s.store.footprint(sample))
-                .await
-                .unwrap_or_default()
-        }
-    }))
-    .await;
-    // What is left of the bulk data.
-    for (s, b) in strategies.iter().zip(bulk.iter_mut()) {
-        if let Some(b) = b {
-            let ids = crate::store::bulk::sample(b.sessions);
-            let kept = tokio::time::timeout(FOOTPRINT_LIMIT, s.store.bulk_kept(&ids)).await;
-            if let Ok(Some(kept)) = kept {
-                b.sampled = ids.len() as u64;
-                b.kept = kept;
-            }
-        }
-    }
+    let footprints = measure::after_sweep(&strategies, w.sessions, &mut bulk).await;
     let _ = phase_tx.send(Phase::Done);
 
     RunOutcome {
@@ -572,79 +550,4 @@ pub(crate) fn record_reads(
             version,
         });
     }
-}
-
-/// How long sampling what one strategy's sessions occupy may take.
-const FOOTPRINT_LIMIT: Duration = Duration::from_secs(10);
-
-/// Sessions sampled for the footprint: at most this many, spread evenly
-/// over the ids.
-const FOOTPRINT_SAMPLE: u64 = 200;
-
-fn footprint_sample(sessions: u64) -> Vec<u64> {
-    let step = sessions.div_ceil(FOOTPRINT_SAMPLE).max(1);
-    (0..sessions).step_by(step as usize).collect()
-}
-
-/// Write the bulk data of every strategy side by side, progress on
-/// `control`; what each took (an error: the drill is not the one asked for).
-async fn bulk_prefill(
-    strategies: &[StrategyRun],
-    b: crate::store::bulk::Bulk,
-    control: &LoadControl,
-    events: &EventLog,
-) -> Vec<Option<crate::store::bulk::BulkReport>> {
-    let progress = control.bulk();
-    let copies: u64 = strategies.iter().map(|s| s.kind.bulk_copies()).sum();
-    progress
-        .total
-        .store(copies.saturating_mul(b.sessions), Ordering::Relaxed);
-    events.push(
-        "bulk-prefill",
-        "",
-        format!(
-            "writing {} bulk sessions of {} B per store, {} store(s): pipelines and batch writes",
-            b.sessions, b.value_bytes, copies
-        ),
-    );
-    let runs = strategies.iter().map(|s| async move {
-        let started = Instant::now();
-        let done = progress.part();
-        let r = s.store.bulk(b, crate::store::bulk::TTL, &done).await;
-        (r, started.elapsed(), done.load(Ordering::Relaxed))
-    });
-    let results = futures::future::join_all(runs).await;
-    strategies
-        .iter()
-        .zip(results)
-        .map(|(s, (r, took, written))| {
-            let per_second = written as f64 / took.as_secs_f64().max(1e-9);
-            let error = r.err().map(|e| e.to_string());
-            events.push(
-                "bulk-prefilled",
-                "",
-                match &error {
-                    None => format!(
-                        "{}: {written} bulk writes in {:.1} s ({per_second:.0}/s)",
-                        s.kind.name(),
-                        took.as_secs_f64()
-                    ),
-                    Some(e) => format!(
-                        "{}: bulk prefill failed after {written} writes: {e}",
-                        s.kind.name()
-                    ),
-                },
-            );
-            Some(crate::store::bulk::BulkReport {
-                sessions: b.sessions,
-                value_bytes: b.value_bytes,
-                copies: s.kind.bulk_copies(),
-                ms: took.as_millis() as u64,
-                per_second,
-                error,
-                sampled: 0,
-                kept: 0,
-            })
-        })
-        .collect()
 }
