@@ -368,3 +368,105 @@ fn lost_column_is_read_from_the_sessions_row() {
     let screen = "│›redis   primary  up   ││redis    2654  13    3     0     926   2.1s  │\n";
     assert_eq!(lost(screen, "redis"), Some(13));
 }
+
+/// The screen's text with the panel borders and line breaks gone and
+/// spaces collapsed: a wrapped sentence reads as one.
+fn flat(screen: &str) -> String {
+    screen
+        .lines()
+        .flat_map(|l| l.split('│'))
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The number after `redis lost ` in the power cut's sentence.
+fn said_lost(screen: &str) -> Option<u64> {
+    let text = flat(screen);
+    let at = text.find("after its last fsync: redis lost ")?;
+    let rest = &text[at + "after its last fsync: redis lost ".len()..];
+    let first = rest.split_whitespace().next()?;
+    if first == "none" {
+        return Some(0);
+    }
+    first.parse().ok()
+}
+
+#[test]
+fn the_picker_groups_by_question_filters_and_a_power_cut_is_told_in_words() {
+    let h = home();
+    let tmux = Tmux::new(h.path());
+    let command = format!(
+        "exec env SESSIONDRILL_HOME={home} {BIN} tui --report-dir {home}",
+        home = h.path().display(),
+    );
+    tmux.open(30, &command);
+    let (shown, screen) = tmux.wait_for(Duration::from_secs(20), |s| {
+        s.contains("1. Durable sessions") && s.contains("2. Ultra-fast sessions")
+    });
+    assert!(shown, "no question headings in the picker:\n{screen}");
+    // A typed word keeps what mentions it.
+    tmux.keys("/");
+    for c in "aof-everysec-power".chars() {
+        tmux.keys(&c.to_string());
+    }
+    let (filtered, screen) = tmux.wait_for(Duration::from_secs(10), |s| {
+        s.contains("┌ /aof-everysec-power ")
+            && s.contains("aof-everysec-power-loss")
+            && !s.contains("sentinel-kill-primary")
+            && !s.contains("2. Ultra-fast")
+    });
+    assert!(filtered, "the filter did not narrow the list:\n{screen}");
+    assert!(screen.contains("Not run on this machine yet"), "{screen}");
+    tmux.keys("Enter"); // done filtering
+    tmux.keys("Enter"); // open the drill
+
+    // The power cut at 3 s, told in words once its checkpoint has read
+    // what it destroyed.
+    let (told, screen) = tmux.wait_for(Duration::from_secs(40), |s| said_lost(s).is_some());
+    assert!(told, "no sentence about the power cut:\n{screen}");
+    let said = said_lost(&screen).unwrap();
+    assert!(flat(&screen).contains("budget: AOF everysec"), "{screen}");
+
+    // The drill ends by itself (6 s); `e` writes its report.
+    let (over, screen) = tmux.wait_for(Duration::from_secs(40), |s| s.contains("Summary"));
+    assert!(over, "no summary:\n{screen}");
+    tmux.keys("e");
+    let (done, screen) = tmux.wait_for(Duration::from_secs(10), |s| s.contains("report written"));
+    assert!(done, "no report written:\n{screen}");
+    let json = std::fs::read_dir(h.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .expect("a JSON report");
+    let report: sessiondrill::report::Report =
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    // The sentence's number is the report's: its checkpoint's and the
+    // fault's own count of acknowledged writes destroyed.
+    let cp = &report.checkpoints[0].strategies["redis"];
+    assert_eq!(said, cp.writes.lost, "{screen}");
+    assert_eq!(said, report.faults[0].strategies["redis"].lost_writes);
+    // At 100×30 the summary shows the fault's verdict line uncut, and the
+    // question.
+    let line = sessiondrill::report::words::fault_line(&report.faults[0]);
+    let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat(&screen).contains(&line), "{line}\n{screen}");
+    assert!(screen.contains("Question:"), "{screen}");
+
+    // Back in the picker, what it measured is the drill's last answer.
+    tmux.keys("Escape");
+    let (back, screen) = tmux.wait_for(Duration::from_secs(10), |s| {
+        s.contains("Measured here last:")
+    });
+    assert!(back, "no last answer in the picker:\n{screen}");
+    assert!(
+        flat(&screen).contains(&format!("redis lost {said} acknowledged")),
+        "{screen}"
+    );
+    tmux.keys("q");
+    assert_all_gone(&tmux, &h);
+}

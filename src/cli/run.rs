@@ -191,6 +191,13 @@ async fn run_scenario(scenario: &Scenario, args: &RunArgs, home: Home, cost: Cos
     if let Some(e) = ender {
         e.abort();
     }
+    // The picker shows it as this scenario's last measured answer; a
+    // control run without the faults is not that answer.
+    if !args.without_faults
+        && let Err(e) = crate::drill::answers::save(&opts.home, &report)
+    {
+        eprintln!("warning: keeping the answer for the picker: {e}");
+    }
     if let Err(e) = write_report(&report, args.json.as_deref(), args.md.as_deref()) {
         eprintln!("error: {e}");
         return 2;

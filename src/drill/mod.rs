@@ -4,6 +4,7 @@
 //! anything itself; both read the engine's snapshots and events and end
 //! with the same [`Report`].
 
+pub mod answers;
 pub mod capacity;
 mod cloud_faults;
 mod external_cleanup;

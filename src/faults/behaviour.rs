@@ -114,6 +114,10 @@ pub struct Mend<'a> {
 #[allow(async_fn_in_trait)]
 pub trait Behaviour: Sized {
     const KIND: FaultKind;
+    /// What it did to the processes it hit, in plain words after their
+    /// names ("cache-0 lost power"): the first half of the sentence the
+    /// dashboard and the report say about it.
+    const SAID: &'static str;
     /// Does a duration mean anything (it holds until healed)?
     const HEALS: bool;
     /// Acts on a link (a proxy) rather than a process or a server.

@@ -11,6 +11,7 @@ mod markdown;
 mod strategy;
 mod svg;
 pub mod sweep;
+pub mod words;
 
 use std::collections::BTreeMap;
 

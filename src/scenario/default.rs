@@ -83,6 +83,7 @@ pub fn for_topology(topology: Topology, path: &Path) -> Scenario {
         name: topology.name.clone(),
         description: Some(format!("{} with the default load", topology.name)),
         question: None,
+        exam: None,
         claim: None,
         source: path.to_path_buf(),
         topology,

@@ -242,6 +242,10 @@ fn validate(
         name: spec.name,
         description: spec.description,
         question: spec.question,
+        exam: spec
+            .exam
+            .map(|e| e.trim().to_string())
+            .filter(|e| !e.is_empty()),
         claim,
         source: src.path.clone(),
         topology,

@@ -14,6 +14,8 @@ pub struct Scenario {
     pub description: Option<String>,
     /// The exam or drill question it answers.
     pub question: Option<String>,
+    /// The course's exam question it belongs to (the picker's group).
+    pub exam: Option<String>,
     /// The claim of the source material it tests.
     pub claim: Option<Claim>,
     pub source: PathBuf,

@@ -12,6 +12,11 @@ pub struct ScenarioSpec {
     /// The exam or drill question the scenario answers, in plain words.
     #[serde(default)]
     pub question: Option<String>,
+    /// The exam question of the course (docs/scenarios.md's "exam
+    /// answers") this drill helps answer: the picker's group heading.
+    /// Drills that name the same one, word for word, are one group.
+    #[serde(default)]
+    pub exam: Option<String>,
     /// The claim of the source material this scenario tests.
     #[serde(default)]
     pub claim: Option<ClaimSpec>,

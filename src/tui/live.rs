@@ -18,6 +18,7 @@ use super::state::{Overlay, State};
 use super::terminal::TerminalGuard;
 use super::views;
 use crate::drill::{Drill, DrillOptions, write_report};
+use crate::report::words;
 use crate::scenario::Scenario;
 
 /// How the dashboard of one drill ended.
@@ -71,6 +72,7 @@ pub async fn run(
     let name = scenario.name.clone();
     let description = scenario.description.clone().unwrap_or_default();
     let mut state = State::new(&name, &description, "", 0);
+    state.question = scenario.question.clone();
     state.in_containers = scenario.topology.provider == crate::topology::Provider::Docker;
     state.message = format!(
         "bringing up {} ({} processes{})…",
@@ -96,6 +98,8 @@ pub async fn run(
         keys: FaultKeys::default(),
         export_when_done: false,
         report_dir: opts.report_dir.clone(),
+        home: opts.drill.home.clone(),
+        told: 0,
     };
     let (msg_tx, mut msg_rx) = mpsc::unbounded_channel::<String>();
     let (plan_tx, plan_rx) = mpsc::unbounded_channel::<Plan>();
@@ -161,6 +165,10 @@ struct Live {
     report_dir: PathBuf,
     /// Every node as last read from the deployment.
     infos: Vec<crate::provision::ProcessInfo>,
+    /// Where the picker's last answers are kept.
+    home: crate::provision::Home,
+    /// Checkpoints already told in words in the events panel.
+    told: usize,
 }
 
 impl Live {
@@ -181,9 +189,42 @@ impl Live {
         let records = d.injector.records();
         state.apply_faults(&records);
         state.budget = records.last().map(|r| budget_line(d, state, r));
+        tell(d, &records, state, &mut self.told);
         state.apply_events(d.events().all());
     }
+}
 
+/// Each checkpoint taken since the last frame (`told` were already), in
+/// words: what the fault it was taken for did, from the checkpoint's own
+/// tally.
+fn tell(d: &Drill, records: &[crate::faults::FaultRecord], state: &mut State, told: &mut usize) {
+    {
+        let taken = d.engine.taken.lock().unwrap_or_else(|p| p.into_inner());
+        for cp in taken.iter().skip(*told) {
+            let Some(r) = records.iter().find(|r| r.id == cp.fault) else {
+                break; // its record comes with the next frame
+            };
+            let budget = d
+                .scenario
+                .topology
+                .nodes
+                .iter()
+                .find(|n| n.name == r.group)
+                .map(|n| r.budget(n).rule)
+                .unwrap_or_default();
+            let head = words::head(r.kind.name(), &r.processes, &r.target, r.unsynced_ms);
+            state.told.push(crate::events::Event {
+                t_ms: cp.resumed_ms,
+                kind: "in-words".into(),
+                node: r.group.clone(),
+                message: words::after_checkpoint(&head, cp, &budget),
+            });
+            *told += 1;
+        }
+    }
+}
+
+impl Live {
     /// The run is over: tear down, build the report, show the summary.
     async fn finish(&mut self, state: &mut State, guard: &mut TerminalGuard) -> Result<(), String> {
         let Some(d) = self.drill.take() else {
@@ -194,8 +235,12 @@ impl Live {
         let events = d.events().clone();
         let report = d.finish().await;
         state.apply_events(events.all());
+        if let Err(e) = crate::drill::answers::save(&self.home, &report) {
+            state.message = format!("run over (answer not kept for the picker: {e})");
+        } else {
+            state.message = "run over".into();
+        }
         state.summary = Some(report);
-        state.message = "run over".into();
         if std::mem::take(&mut self.export_when_done) {
             self.export(state);
         }
@@ -244,6 +289,12 @@ impl Live {
             Action::PrevPanel => state.focus = state.focus.prev(),
             Action::NextNode => state.select_next(),
             Action::PrevNode => state.select_prev(),
+            Action::ScrollUp if !state.is_live() => {
+                state.summary_scroll = state.summary_scroll.saturating_sub(5);
+            }
+            Action::ScrollDown if !state.is_live() => {
+                state.summary_scroll = (state.summary_scroll + 5).min(500);
+            }
             Action::ScrollUp => {
                 state.events_scroll = (state.events_scroll + 5).min(state.events.len());
             }
@@ -317,6 +368,10 @@ mod tests {
             export_when_done: false,
             report_dir,
             infos: Vec::new(),
+            home: crate::provision::Home {
+                root: PathBuf::from("/nonexistent"),
+            },
+            told: 0,
         }
     }
 

@@ -143,10 +143,13 @@ async fn pick_and_run(
 ) -> Result<(), String> {
     let dir = args.scenarios.clone().unwrap_or_else(catalog::default_dir);
     let mut picker = PickerState {
-        entries: catalog::list(&dir),
+        entries: catalog::list(&dir, Some(&opts.drill.home)),
         dir: dir.display().to_string(),
         ..PickerState::default()
     };
+    if let Some(&first) = picker.visible().first() {
+        picker.selected = first;
+    }
     loop {
         guard
             .terminal
@@ -167,8 +170,23 @@ async fn pick_and_run(
         }
         let ctrl_c =
             key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c');
+        if picker.filtering {
+            match key.code {
+                _ if ctrl_c => return Ok(()),
+                KeyCode::Esc => picker.clear_filter(),
+                KeyCode::Enter => picker.filtering = false,
+                KeyCode::Backspace => picker.backspace(),
+                KeyCode::Down => picker.next(),
+                KeyCode::Up => picker.prev(),
+                KeyCode::Char(c) => picker.type_char(c),
+                _ => {}
+            }
+            continue;
+        }
         match key.code {
             _ if ctrl_c => return Ok(()),
+            KeyCode::Char('/') => picker.filtering = true,
+            KeyCode::Esc if !picker.filter.is_empty() => picker.clear_filter(),
             KeyCode::Char('q') | KeyCode::Esc => return Ok(()),
             KeyCode::Down | KeyCode::Char('j') => picker.next(),
             KeyCode::Up | KeyCode::Char('k' | 'K') => picker.prev(),
@@ -181,7 +199,8 @@ async fn pick_and_run(
                         picker.error = None;
                         match live::run(guard, scenario, opts, keys, signals).await {
                             Ok(Exit::Quit) => return Ok(()),
-                            Ok(Exit::Back) => {}
+                            // Back with what it measured just now.
+                            Ok(Exit::Back) => picker.reload_answers(&opts.drill.home),
                             Err(e) => picker.error = Some(e),
                         }
                     }

@@ -94,6 +94,8 @@ pub struct FaultMark {
 pub struct State {
     pub scenario: String,
     pub description: String,
+    /// The question the scenario answers, if it says.
+    pub question: Option<String>,
     pub run_id: String,
     /// Length of the timed load, seconds.
     pub duration_s: u64,
@@ -107,8 +109,13 @@ pub struct State {
     pub history: BTreeMap<String, History>,
     last_second: Option<u64>,
     pub events: Vec<Event>,
+    /// What each fault did, in words, once a checkpoint read it (kind
+    /// `in-words`).
+    pub told: Vec<Event>,
     /// How far the events panel is scrolled up from the newest (lines).
     pub events_scroll: usize,
+    /// Rows the summary's sentences are scrolled down by.
+    pub summary_scroll: usize,
     pub faults: Vec<FaultMark>,
     /// Per strategy: the loss the latest fault's budget allows, as text.
     pub budget: Option<String>,
@@ -219,8 +226,13 @@ impl State {
         }
     }
 
+    /// The engine's log, with the sentences said about faults
+    /// ([`Self::told`]) among them by time.
     pub fn apply_events(&mut self, events: Vec<Event>) {
-        self.events = events;
+        let mut all = events;
+        all.extend(self.told.iter().cloned());
+        all.sort_by_key(|e| e.t_ms);
+        self.events = all;
     }
 
     pub fn apply_faults(&mut self, records: &[FaultRecord]) {

@@ -48,6 +48,8 @@ pub(super) struct Server {
     pub patience: Patience,
     /// How long to wait for operations in flight before reading anyway.
     pub drain_limit: Duration,
+    /// Each checkpoint as soon as it is taken, for whoever shows them live.
+    pub taken: super::Taken,
 }
 
 impl Server {
@@ -68,6 +70,10 @@ impl Server {
             let cp = self.take(&mut req).await;
             if let Some(c) = &cp {
                 taken.push(c.clone());
+                self.taken
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(c.clone());
             }
             let _ = req.done.send(cp);
         }

@@ -53,8 +53,13 @@ pub struct RunHandle {
     pub started: Instant,
     /// Pause, resume or end the load.
     pub control: LoadControl,
+    /// The checkpoints taken so far, in order (the outcome has them all).
+    pub taken: Taken,
     task: tokio::task::JoinHandle<RunOutcome>,
 }
+
+/// The checkpoints taken so far, shared with whoever shows them live.
+pub type Taken = Arc<std::sync::Mutex<Vec<Checkpoint>>>;
 
 impl RunHandle {
     /// Has the engine finished (load, drain and sweep)? Snapshots stop at
@@ -169,6 +174,7 @@ pub fn start(
         let c = control.clone();
         r.install_hold(move |on| c.hold_for_checkpoint(on));
     }
+    let taken = Taken::default();
     let task = tokio::spawn(run(
         Load {
             w: workload.clone(),
@@ -177,6 +183,7 @@ pub fn start(
             control: control.clone(),
             checkpoints,
             history,
+            taken: taken.clone(),
         },
         strategies,
         ledgers.clone(),
@@ -189,6 +196,7 @@ pub fn start(
         ledgers,
         started,
         control,
+        taken,
         task,
     }
 }
@@ -201,6 +209,7 @@ struct Load {
     control: LoadControl,
     checkpoints: Option<Requests>,
     history: Option<Arc<History>>,
+    taken: Taken,
 }
 
 async fn run(
@@ -217,6 +226,7 @@ async fn run(
         control,
         checkpoints,
         history,
+        taken,
     } = load;
     let started = events.origin();
     let started_unix_ms = crate::provision::rundir::now_unix_ms();
@@ -358,6 +368,7 @@ async fn run(
                 overlaps: false,
             },
             drain_limit,
+            taken,
         };
         tokio::spawn(server.serve(requests, load_over.clone()))
     });

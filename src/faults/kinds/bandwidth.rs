@@ -15,6 +15,7 @@ pub struct Bandwidth {
 
 impl Behaviour for Bandwidth {
     const KIND: FaultKind = FaultKind::Bandwidth;
+    const SAID: &'static str = "got a narrower link";
     const HEALS: bool = true;
     const STOPS_PROCESSES: bool = false;
     const LINK: bool = true;

@@ -49,6 +49,7 @@ pub struct Saved {
 
 impl Behaviour for Evict {
     const KIND: FaultKind = FaultKind::Evict;
+    const SAID: &'static str = "had sessions evicted";
     const HEALS: bool = true;
     const LINK: bool = false;
     const STOPS_PROCESSES: bool = false;

@@ -18,6 +18,7 @@ pub struct Failover {
 
 impl Behaviour for Failover {
     const KIND: FaultKind = FaultKind::Failover;
+    const SAID: &'static str = "was failed over";
     const HEALS: bool = false;
     const LINK: bool = false;
     const HEALED_AT_END: bool = false;

@@ -39,6 +39,7 @@ const READ_FAILURES: u32 = 10;
 
 impl Behaviour for FisExperiment {
     const KIND: FaultKind = FaultKind::Fis;
+    const SAID: &'static str = "was hit by an AWS FIS experiment";
     const HEALS: bool = true;
     const LINK: bool = false;
     const HEALED_AT_END: bool = true;

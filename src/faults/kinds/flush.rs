@@ -19,6 +19,7 @@ pub struct Flush;
 
 impl Behaviour for Flush {
     const KIND: FaultKind = FaultKind::Flush;
+    const SAID: &'static str = "had its data flushed";
     const HEALS: bool = false;
     const LINK: bool = false;
     const HEALED_AT_END: bool = false;

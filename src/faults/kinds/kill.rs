@@ -15,6 +15,7 @@ pub struct Kill;
 
 impl Behaviour for Kill {
     const KIND: FaultKind = FaultKind::Kill;
+    const SAID: &'static str = "was killed (SIGKILL)";
     const HEALS: bool = true;
     const LINK: bool = false;
     const HEALED_AT_END: bool = false;

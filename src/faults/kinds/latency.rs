@@ -24,6 +24,7 @@ pub struct Latency {
 
 impl Behaviour for Latency {
     const KIND: FaultKind = FaultKind::Latency;
+    const SAID: &'static str = "got a slower link";
     const HEALS: bool = true;
     const STOPS_PROCESSES: bool = false;
     const LINK: bool = true;

@@ -201,6 +201,11 @@ impl FaultKind {
         Self::ALL.iter().copied().find(|k| k.name() == s)
     }
 
+    /// What it did, after the names of the processes it hit.
+    pub fn said(self) -> &'static str {
+        each_kind!(self, T => T::SAID)
+    }
+
     /// Does a duration (auto-heal) mean anything for this kind?
     pub fn heals(self) -> bool {
         each_kind!(self, T => T::HEALS)

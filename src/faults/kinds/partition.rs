@@ -18,6 +18,7 @@ pub struct Partition {
 
 impl Behaviour for Partition {
     const KIND: FaultKind = FaultKind::Partition;
+    const SAID: &'static str = "was cut off";
     const HEALS: bool = true;
     const STOPS_PROCESSES: bool = false;
     const LINK: bool = true;

@@ -14,6 +14,7 @@ pub struct Pause;
 
 impl Behaviour for Pause {
     const KIND: FaultKind = FaultKind::Pause;
+    const SAID: &'static str = "was frozen (SIGSTOP)";
     const HEALS: bool = true;
     const LINK: bool = false;
     const STOPS_PROCESSES: bool = false;

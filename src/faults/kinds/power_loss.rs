@@ -28,6 +28,7 @@ pub struct PowerLoss {
 
 impl Behaviour for PowerLoss {
     const KIND: FaultKind = FaultKind::PowerLoss;
+    const SAID: &'static str = "lost power";
     const HEALS: bool = true;
     const LINK: bool = false;
     // Always followed by a restart: without one, the sweep could prove

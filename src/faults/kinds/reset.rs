@@ -12,6 +12,7 @@ pub struct Reset;
 
 impl Behaviour for Reset {
     const KIND: FaultKind = FaultKind::Reset;
+    const SAID: &'static str = "had its connections reset";
     const HEALS: bool = false;
     const HEALED_AT_END: bool = true;
     const STOPS_PROCESSES: bool = false;

@@ -46,6 +46,7 @@ impl PartialEq for Reshard {
 
 impl Behaviour for Reshard {
     const KIND: FaultKind = FaultKind::Reshard;
+    const SAID: &'static str = "had hash slots moved to another master";
     // It ends by itself when the last slot has moved: the load runs
     // through the move, and the checkpoint comes when it ends.
     const HEALS: bool = true;

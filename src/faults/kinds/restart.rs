@@ -12,6 +12,7 @@ pub struct Restart;
 
 impl Behaviour for Restart {
     const KIND: FaultKind = FaultKind::Restart;
+    const SAID: &'static str = "was restarted";
     const HEALS: bool = false;
     const LINK: bool = false;
     const HEALED_AT_END: bool = false;

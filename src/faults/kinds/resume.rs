@@ -14,6 +14,7 @@ pub struct Resume;
 
 impl Behaviour for Resume {
     const KIND: FaultKind = FaultKind::Resume;
+    const SAID: &'static str = "was thawed (SIGCONT)";
     const HEALS: bool = false;
     const LINK: bool = false;
     const HEALED_AT_END: bool = false;

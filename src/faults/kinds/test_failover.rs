@@ -45,6 +45,7 @@ const EVENTS_EVERY: Duration = Duration::from_secs(2);
 
 impl Behaviour for TestFailover {
     const KIND: FaultKind = FaultKind::TestFailover;
+    const SAID: &'static str = "was failed over by ElastiCache's TestFailover";
     const HEALS: bool = true;
     const LINK: bool = false;
     const HEALED_AT_END: bool = true;

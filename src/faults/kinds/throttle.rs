@@ -19,6 +19,7 @@ pub struct Throttle {
 
 impl Behaviour for Throttle {
     const KIND: FaultKind = FaultKind::Throttle;
+    const SAID: &'static str = "throttled requests";
     const HEALS: bool = true;
     const STOPS_PROCESSES: bool = false;
     const LINK: bool = true;

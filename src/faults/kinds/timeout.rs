@@ -19,6 +19,7 @@ pub struct Timeout {
 
 impl Behaviour for Timeout {
     const KIND: FaultKind = FaultKind::Timeout;
+    const SAID: &'static str = "stopped answering on its link";
     const HEALS: bool = true;
     const STOPS_PROCESSES: bool = false;
     const LINK: bool = true;

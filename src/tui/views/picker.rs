@@ -7,32 +7,92 @@ use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph, StatefulWidget, Widget, Wrap};
 
-use crate::tui::catalog::Entry;
+use crate::tui::catalog::{self, Entry};
 
 #[derive(Debug, Default)]
 pub struct PickerState {
     pub entries: Vec<Entry>,
+    /// Index into `entries`.
     pub selected: usize,
     /// Why the last choice could not be opened.
     pub error: Option<String>,
     pub dir: String,
+    /// Words every entry shown must contain (`/` to type them).
+    pub filter: String,
+    /// Typing the filter: keys are letters, not commands.
+    pub filtering: bool,
 }
 
 impl PickerState {
-    pub fn next(&mut self) {
-        if !self.entries.is_empty() {
-            self.selected = (self.selected + 1) % self.entries.len();
+    /// The entries shown, in screen order (group by group).
+    pub fn visible(&self) -> Vec<usize> {
+        catalog::groups(&self.entries, &self.filter)
+            .into_iter()
+            .flat_map(|(_, v)| v)
+            .collect()
+    }
+
+    /// Keep the selection on a shown entry (the first, if it went).
+    pub fn snap(&mut self) {
+        let v = self.visible();
+        if !v.contains(&self.selected)
+            && let Some(&first) = v.first()
+        {
+            self.selected = first;
         }
+    }
+
+    fn step(&mut self, forward: bool) {
+        let v = self.visible();
+        if v.is_empty() {
+            return;
+        }
+        let at = v.iter().position(|&i| i == self.selected).unwrap_or(0);
+        let next = if forward {
+            (at + 1) % v.len()
+        } else {
+            (at + v.len() - 1) % v.len()
+        };
+        self.selected = v[next];
+    }
+
+    pub fn next(&mut self) {
+        self.step(true);
     }
 
     pub fn prev(&mut self) {
-        if !self.entries.is_empty() {
-            self.selected = (self.selected + self.entries.len() - 1) % self.entries.len();
+        self.step(false);
+    }
+
+    /// The selected entry, if it is shown.
+    pub fn current(&self) -> Option<&Entry> {
+        self.visible()
+            .contains(&self.selected)
+            .then(|| self.entries.get(self.selected))
+            .flatten()
+    }
+
+    /// Read every scenario's last answer again (one may have just run).
+    pub fn reload_answers(&mut self, home: &crate::provision::Home) {
+        for e in self.entries.iter_mut().filter(|e| e.is_scenario) {
+            e.answer = crate::drill::answers::load(home, &e.scenario_name);
         }
     }
 
-    pub fn current(&self) -> Option<&Entry> {
-        self.entries.get(self.selected)
+    pub fn type_char(&mut self, c: char) {
+        self.filter.push(c);
+        self.snap();
+    }
+
+    pub fn backspace(&mut self) {
+        self.filter.pop();
+        self.snap();
+    }
+
+    pub fn clear_filter(&mut self) {
+        self.filter.clear();
+        self.filtering = false;
+        self.snap();
     }
 }
 
@@ -43,53 +103,103 @@ impl Widget for Picker<'_> {
         let p = self.0;
         let [body, bar] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(area);
         let [left, right] =
-            Layout::horizontal([Constraint::Percentage(42), Constraint::Fill(1)]).areas(body);
-        let items: Vec<ListItem> = p
-            .entries
-            .iter()
-            .map(|e| {
-                let tag = if e.is_scenario {
-                    Span::styled("drill ", Style::new().fg(Color::Cyan))
-                } else {
-                    Span::styled("topo  ", Style::new().fg(Color::DarkGray))
+            Layout::horizontal([Constraint::Percentage(45), Constraint::Fill(1)]).areas(body);
+        let mut items: Vec<ListItem> = Vec::new();
+        let mut selected_row = None;
+        for (group, members) in catalog::groups(&p.entries, &p.filter) {
+            items.push(ListItem::new(Line::styled(
+                group,
+                Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            )));
+            for i in members {
+                let e = &p.entries[i];
+                if i == p.selected {
+                    selected_row = Some(items.len());
+                }
+                let mark = match &e.answer {
+                    Some(a) if a.ok => Span::styled("✓ ", Style::new().fg(Color::Green)),
+                    Some(_) => Span::styled("✗ ", Style::new().fg(Color::Red)),
+                    None => Span::raw("  "),
                 };
                 let name = if e.error.is_some() {
                     Span::styled(e.name.as_str(), Style::new().fg(Color::Red))
                 } else {
                     Span::raw(e.name.as_str())
                 };
-                ListItem::new(Line::from(vec![tag, name]))
-            })
-            .collect();
+                items.push(ListItem::new(Line::from(vec![Span::raw(" "), mark, name])));
+            }
+        }
+        let title = if p.filter.is_empty() {
+            format!(" Drills in {} ", p.dir)
+        } else {
+            format!(" /{} ", p.filter)
+        };
         let list = List::new(items)
             .block(
                 Block::bordered()
-                    .title(format!(" Scenarios in {} ", p.dir))
+                    .title(title)
                     .border_style(Style::new().fg(Color::Cyan)),
             )
             .highlight_style(Style::new().add_modifier(Modifier::REVERSED))
             .highlight_symbol("›");
-        let mut state = ListState::default().with_selected(Some(p.selected));
+        let mut state = ListState::default().with_selected(selected_row);
         StatefulWidget::render(list, left, buf, &mut state);
 
         let mut text: Vec<Line> = Vec::new();
         if let Some(e) = p.current() {
             text.push(Line::from(e.name.as_str()).bold());
             text.push(Line::from(""));
-            if let Some(q) = &e.question {
+            let mut field = |label: &'static str, value: &str| {
                 text.push(Line::from(vec![
-                    Span::styled("Question: ", Style::new().fg(Color::Yellow)),
-                    Span::raw(q.as_str()),
+                    Span::styled(label, Style::new().fg(Color::Yellow)),
+                    Span::raw(value.to_string()),
                 ]));
                 text.push(Line::from(""));
+            };
+            if let Some(q) = &e.question {
+                field("Question: ", q);
+            }
+            if let Some(c) = &e.claim {
+                field("Claim: ", c);
             }
             text.push(Line::from(e.description.as_str()));
+            match &e.answer {
+                Some(a) => {
+                    text.push(Line::from(""));
+                    text.push(Line::from(vec![
+                        Span::styled("Measured here last: ", Style::new().fg(Color::Yellow)),
+                        Span::raw(format!(
+                            "{} ({} s of load) — ",
+                            when(a.started_unix_ms),
+                            a.duration_ms / 1000
+                        )),
+                        if a.ok {
+                            Span::styled("PASS", Style::new().fg(Color::Green).bold())
+                        } else {
+                            Span::styled("FAIL", Style::new().fg(Color::Red).bold())
+                        },
+                    ]));
+                    for l in &a.lines {
+                        text.push(Line::from(l.as_str()));
+                    }
+                }
+                None if e.is_scenario => {
+                    text.push(Line::from(""));
+                    text.push(
+                        Line::from("Not run on this machine yet: enter runs it.")
+                            .fg(Color::DarkGray),
+                    );
+                }
+                None => {}
+            }
             if let Some(err) = &e.error {
                 text.push(Line::from(""));
                 text.push(Line::styled(err.as_str(), Style::new().fg(Color::Red)));
             }
-        } else {
+        } else if p.entries.is_empty() {
             text.push(Line::from(format!("No scenario files in {}", p.dir)));
+        } else {
+            text.push(Line::from(format!("Nothing matches “{}”", p.filter)));
         }
         if let Some(err) = &p.error {
             text.push(Line::from(""));
@@ -99,12 +209,21 @@ impl Widget for Picker<'_> {
             .wrap(Wrap { trim: false })
             .block(Block::bordered().border_style(Style::new().fg(Color::DarkGray)))
             .render(right, buf);
-        Line::styled(
-            " ↑↓ j choose   enter open   q quit ",
-            Style::new().fg(Color::DarkGray),
-        )
-        .render(bar, buf);
+        let help = if p.filtering {
+            format!(" /{}▏ type to filter   enter done   esc clear ", p.filter)
+        } else {
+            " ↑↓ j k choose   / filter   enter open   q quit ".to_string()
+        };
+        Line::styled(help, Style::new().fg(Color::DarkGray)).render(bar, buf);
     }
+}
+
+/// A Unix time in ms as a UTC date and time, to the minute.
+fn when(unix_ms: u64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(unix_ms);
+    let s = humantime::format_rfc3339_seconds(t).to_string();
+    // 2026-12-01T18:08:45Z → 2026-12-01 18:08 UTC
+    format!("{} {} UTC", &s[..10], &s[11..16])
 }
 
 #[cfg(test)]
@@ -116,7 +235,7 @@ mod tests {
     fn shows_the_catalogue_and_the_selected_description() {
         let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("topologies");
         let mut p = PickerState {
-            entries: crate::tui::catalog::list(&dir),
+            entries: crate::tui::catalog::list(&dir, None),
             dir: "topologies".into(),
             ..PickerState::default()
         };
@@ -127,11 +246,11 @@ mod tests {
             .unwrap();
         p.selected = i;
         let screen = render(80, 24, |f| f.render_widget(Picker(&p), f.area()));
-        assert!(contains(&screen, "drill"), "{screen:#?}");
         assert!(
-            contains(&screen, "›drill aof-everysec-power-loss"),
+            contains(&screen, "›   aof-everysec-power-loss"),
             "{screen:#?}"
         );
+        assert!(contains(&screen, "1. Durable sessions"), "{screen:#?}");
         assert!(contains(&screen, "power loss"), "{screen:#?}");
         assert!(contains(&screen, "enter open"), "{screen:#?}");
     }

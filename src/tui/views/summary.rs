@@ -6,10 +6,11 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, Widget};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Sparkline, Table, Widget, Wrap};
 
 use super::short;
 use crate::report::Report;
+use crate::report::words::{self, Verdict};
 use crate::tui::state::State;
 
 pub struct Summary<'a>(pub &'a State);
@@ -19,7 +20,8 @@ const LEGEND: &str = "lost wr: writes the faults destroyed · lost/stale: sessio
 
 impl Widget for Summary<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let Some(r) = &self.0.summary else { return };
+        let st = self.0;
+        let Some(r) = &st.summary else { return };
         let verdict = if r.expectations.is_empty() && r.ok {
             Span::raw("no expectations")
         } else if r.ok {
@@ -37,54 +39,157 @@ impl Widget for Summary<'_> {
         let inner = block.inner(area);
         block.render(area, buf);
         let n = r.strategies.len() as u16;
-        let [strategies, legend, faults, expects, exported] = Layout::vertical([
+        let [strategies, legend, sparks, words, exported] = Layout::vertical([
             Constraint::Length(n + 1),
             Constraint::Length(1 + r.cost.is_some() as u16),
-            Constraint::Length((r.faults.len() as u16).min(6) + 2),
+            Constraint::Length(n + 1),
             Constraint::Fill(1),
-            Constraint::Length(self.0.exported.len() as u16),
+            Constraint::Length(st.exported.len() as u16),
         ])
         .areas(inner);
+        let written: Vec<Line> = st
+            .exported
+            .iter()
+            .map(|p| Line::from(format!("report written: {p}")).fg(Color::Green))
+            .collect();
+        Paragraph::new(written).render(exported, buf);
         strategy_table(r).render(strategies, buf);
         let mut notes = vec![Line::from(LEGEND).fg(Color::DarkGray)];
         if let Some(c) = &r.cost {
             notes.push(Line::from(format!("$/month: {}", c.basis())).fg(Color::DarkGray));
         }
         Paragraph::new(notes).render(legend, buf);
-        fault_table(r).render(faults, buf);
-        let lines: Vec<Line> = r
-            .expectations
-            .iter()
-            .map(|e| {
-                let (mark, color) = if e.ok {
-                    ("✓", Color::Green)
-                } else {
-                    ("✗", Color::Red)
-                };
-                let observed = e
-                    .observed
-                    .map(|v| format!(" (observed {v})"))
-                    .unwrap_or_default();
-                let note = e
-                    .note
-                    .as_deref()
-                    .map(|n| format!(" — {n}"))
-                    .unwrap_or_default();
-                Line::from(vec![
-                    Span::styled(format!("{mark} "), Style::new().fg(color)),
-                    Span::raw(format!("{}{observed}{note}", e.expr)),
-                ])
-            })
-            .collect();
-        Paragraph::new(lines).render(expects, buf);
-        let lines: Vec<Line> = self
-            .0
-            .exported
-            .iter()
-            .map(|p| Line::from(format!("report written: {p}")).fg(Color::Green))
-            .collect();
-        Paragraph::new(lines).render(exported, buf);
+        sparklines(r, sparks, buf);
+        let lines = teaching(st, r);
+        // Wrapped, and scrolled with PgUp/PgDn when it does not fit.
+        let rows = wrapped_rows(&lines, words.width);
+        let scroll = st.summary_scroll.min(rows.saturating_sub(1)) as u16;
+        let more = rows.saturating_sub(scroll as usize) > words.height as usize;
+        let [text, hint] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(more as u16)]).areas(words);
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0))
+            .render(text, buf);
+        if more {
+            Line::from("↓ more: PgDn")
+                .fg(Color::Yellow)
+                .render(hint, buf);
+        }
     }
+}
+
+/// How many rows `lines` take wrapped at `width` (at least; word wrap
+/// may take a few more, which the hint covers).
+fn wrapped_rows(lines: &[Line], width: u16) -> usize {
+    let w = width.max(1) as usize;
+    lines.iter().map(|l| l.width().div_ceil(w).max(1)).sum()
+}
+
+/// The question, each fault's verdict in a sentence, and each
+/// expectation's.
+fn teaching<'a>(st: &'a State, r: &'a Report) -> Vec<Line<'a>> {
+    let mut lines: Vec<Line> = Vec::new();
+    if let Some(q) = &st.question {
+        lines.push(Line::from(vec![
+            Span::styled("Question: ", Style::new().fg(Color::Yellow)),
+            Span::raw(q.as_str()),
+        ]));
+    }
+    if !r.faults.is_empty() {
+        lines.push(Line::from("What the faults did:").fg(Color::DarkGray));
+    }
+    for f in &r.faults {
+        let color = match words::verdict(f) {
+            Verdict::Within => Color::Green,
+            Verdict::Unbounded => Color::Yellow,
+            Verdict::Over | Verdict::DidNotFire => Color::Red,
+        };
+        lines.push(Line::styled(words::fault_line(f), Style::new().fg(color)));
+    }
+    if !r.expectations.is_empty() {
+        lines.push(Line::from("Expected:").fg(Color::DarkGray));
+    }
+    for e in &r.expectations {
+        let (mark, color) = if e.ok {
+            ("✓", Color::Green)
+        } else {
+            ("✗", Color::Red)
+        };
+        let observed = e
+            .observed
+            .map(|v| format!(" (observed {v})"))
+            .unwrap_or_default();
+        let note = e
+            .note
+            .as_deref()
+            .map(|n| format!(" — {n}"))
+            .unwrap_or_default();
+        lines.push(Line::from(vec![
+            Span::styled(format!("{mark} "), Style::new().fg(color)),
+            Span::raw(format!("{}{observed}{note}", e.expr)),
+        ]));
+    }
+    lines
+}
+
+/// Per strategy, its p99 latency second by second as a sparkline, and
+/// under them the seconds a fault was in force (`▲` where one began).
+fn sparklines(r: &Report, area: Rect, buf: &mut Buffer) {
+    const LABEL: u16 = 14;
+    let width = area.width.saturating_sub(LABEL) as usize;
+    let seconds = r
+        .strategies
+        .values()
+        .map(|s| s.per_second.len())
+        .max()
+        .unwrap_or(0);
+    if width == 0 || seconds == 0 {
+        return;
+    }
+    // Seconds per column, when the run is wider than the screen.
+    let per = seconds.div_ceil(width);
+    let rows = Layout::vertical(vec![Constraint::Length(1); r.strategies.len() + 1]).split(area);
+    for ((name, s), row) in r.strategies.iter().zip(rows.iter()) {
+        let [label, line] =
+            Layout::horizontal([Constraint::Length(LABEL), Constraint::Fill(1)]).areas(*row);
+        let p99: Vec<u64> = s.per_second.iter().map(|p| p.p99_us).collect();
+        let data: Vec<u64> = p99
+            .chunks(per)
+            .map(|c| c.iter().copied().max().unwrap_or(0))
+            .collect();
+        let top = data.iter().copied().max().unwrap_or(0);
+        Line::from(format!("{name:.9} p99"))
+            .fg(Color::DarkGray)
+            .render(label, buf);
+        Sparkline::default()
+            .data(&data)
+            .max(top.max(1))
+            .style(Style::new().fg(Color::Cyan))
+            .render(line, buf);
+    }
+    let Some(row) = rows.last() else { return };
+    let [label, line] =
+        Layout::horizontal([Constraint::Length(LABEL), Constraint::Fill(1)]).areas(*row);
+    Line::from("faults").fg(Color::DarkGray).render(label, buf);
+    let cols = seconds.div_ceil(per);
+    let mut marks = vec![' '; cols];
+    for f in r.faults.iter().filter(|f| f.fired) {
+        let from = (f.at_ms / 1000) as usize;
+        let to = f.healed_ms.map_or(from, |h| (h / 1000) as usize);
+        for (c, m) in marks.iter_mut().enumerate() {
+            let s = c * per;
+            if s + per > from && s <= to && *m == ' ' {
+                *m = '─';
+            }
+        }
+        if let Some(m) = marks.get_mut(from / per) {
+            *m = '▲';
+        }
+    }
+    Line::from(marks.into_iter().collect::<String>())
+        .fg(Color::Red)
+        .render(line, buf);
 }
 
 fn strategy_table(r: &Report) -> Table<'_> {
@@ -134,50 +239,6 @@ fn strategy_table(r: &Report) -> Table<'_> {
     .header(header)
 }
 
-fn fault_table(r: &Report) -> Table<'_> {
-    let header = Row::new(["at", "fault", "lost writes per strategy", "budget"])
-        .style(Style::new().fg(Color::DarkGray));
-    let rows = r.faults.iter().map(|f| {
-        let per: Vec<String> = f
-            .strategies
-            .iter()
-            .map(|(name, w)| match w.lost_writes_s {
-                Some(t) if w.lost_writes > 0 => format!("{name} {} ({t:.2}s)", w.lost_writes),
-                _ => format!("{name} {}", w.lost_writes),
-            })
-            .collect();
-        let (what, style) = if f.failed() {
-            (
-                format!(
-                    "did not {}: {}",
-                    if f.fired { "work" } else { "fire" },
-                    f.error.as_deref().unwrap_or("")
-                ),
-                Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
-            )
-        } else {
-            (f.budget.clone(), Style::new())
-        };
-        Row::new([
-            Cell::from(format!("{:.1}s", f.at_ms as f64 / 1000.0)),
-            Cell::from(format!("{} {}", f.kind, f.target)),
-            Cell::from(per.join(" ")),
-            Cell::from(Line::styled(what, style)),
-        ])
-    });
-    Table::new(
-        rows,
-        [
-            Constraint::Length(7),
-            Constraint::Length(22),
-            Constraint::Length(28),
-            Constraint::Fill(1),
-        ],
-    )
-    .header(header)
-    .block(Block::new().title(" faults ".fg(Color::DarkGray)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::testing::{contains, render};
@@ -198,7 +259,9 @@ mod tests {
                 "errors": {}, "error_rate": 0.0, "unavailable_ms": 900,
                 "unavailable_windows": [], "throughput": 1.0,
                 "latency_us": {"p50": 250, "p99": 9000, "p999": 1, "max": 1},
-                "ops_by_kind": {}, "live": {}, "per_second": []}},
+                "ops_by_kind": {}, "live": {}, "per_second": (0..6).map(|t| serde_json::json!(
+                    {"t_s": t, "ops": 10, "errors": 0, "p50_us": 200, "p99_us": 300 + t * 900}
+                )).collect::<Vec<_>>()}},
             "events": [],
             "faults": [{"kind": "power-loss", "target": "redis", "processes": ["redis"],
                         "at_ms": 3000, "healed_ms": 3300, "message": "m",
@@ -224,7 +287,7 @@ mod tests {
         let mut s = State::new("aof-everysec-power-loss", "", "run", 6);
         s.summary = Some(report());
         s.exported = vec!["/tmp/x.json".into()];
-        for (w, h) in [(80, 24), (140, 40)] {
+        for (w, h) in [(100, 30), (140, 40)] {
             let screen = render(w, h, |f| f.render_widget(Summary(&s), f.area()));
             assert!(contains(&screen, "FAIL"), "{screen:#?}");
             assert!(
@@ -240,9 +303,9 @@ mod tests {
                 contains(&screen, "✗ redis.unavailable_ms < 100"),
                 "{screen:#?}"
             );
-            assert!(contains(&screen, "power-loss redis"), "{screen:#?}");
+            assert!(contains(&screen, "redis lost power"), "{screen:#?}");
             assert!(contains(&screen, "852"), "lost writes: {screen:#?}");
-            assert!(contains(&screen, "did not fire"), "{screen:#?}");
+            assert!(contains(&screen, "did not happen"), "{screen:#?}");
             assert!(
                 contains(&screen, "lost wr: writes the faults destroyed"),
                 "{screen:#?}"
@@ -252,5 +315,53 @@ mod tests {
                 "{screen:#?}"
             );
         }
+    }
+
+    /// The screen's text inside the border, rows joined, spaces collapsed.
+    fn text(screen: &[String]) -> String {
+        screen
+            .iter()
+            .map(|l| l.trim_matches(|c| c == '│' || c == ' '))
+            .collect::<Vec<_>>()
+            .join(" ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn at_100x30_every_fault_s_verdict_is_there_uncut_with_the_question() {
+        let mut s = State::new("aof-everysec-power-loss", "", "run", 6);
+        s.question = Some("How many acknowledged writes does AOF everysec lose?".into());
+        let r = report();
+        let verdicts: Vec<String> = r.faults.iter().map(words::fault_line).collect();
+        s.summary = Some(r);
+        let screen = render(100, 30, |f| f.render_widget(Summary(&s), f.area()));
+        let all = text(&screen);
+        for v in &verdicts {
+            let v = v.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(all.contains(&v), "{v}\n{screen:#?}");
+        }
+        assert!(verdicts[0].contains("OVER budget"), "{}", verdicts[0]);
+        assert!(
+            all.contains("Question: How many acknowledged writes"),
+            "{screen:#?}"
+        );
+        // The fault windows under the latency sparklines: it began in
+        // second 3.
+        assert!(contains(&screen, "faults"), "{screen:#?}");
+        assert!(screen.iter().any(|l| l.contains("▲")), "{screen:#?}");
+    }
+
+    #[test]
+    fn what_does_not_fit_scrolls_and_says_so() {
+        let mut s = State::new("aof-everysec-power-loss", "", "run", 6);
+        s.summary = Some(report());
+        let screen = render(60, 14, |f| f.render_widget(Summary(&s), f.area()));
+        assert!(contains(&screen, "↓ more: PgDn"), "{screen:#?}");
+        assert!(!contains(&screen, "redis.unavailable_ms"), "{screen:#?}");
+        s.summary_scroll = 10;
+        let screen = render(60, 14, |f| f.render_widget(Summary(&s), f.area()));
+        assert!(contains(&screen, "redis.unavailable_ms"), "{screen:#?}");
     }
 }
