@@ -34,7 +34,7 @@ fn writes(n: u64) -> String {
 
 /// The sentence said once checkpoint `cp` has read what the fault `head`
 /// names did: "cache-0 lost power 303 ms after its last fsync: redis lost
-/// 45 acknowledged writes (read back at 3.4 s); budget: AOF everysec: …".
+/// 45 acknowledged writes (read back by 3.4 s); budget: AOF everysec: …".
 pub fn after_checkpoint(head: &str, cp: &Checkpoint, budget: &str) -> String {
     let per: Vec<String> = cp
         .strategies
@@ -55,9 +55,9 @@ pub fn after_checkpoint(head: &str, cp: &Checkpoint, budget: &str) -> String {
         })
         .collect();
     format!(
-        "{head}: {} (read back at {:.1} s); budget: {budget}",
+        "{head}: {} (read back by {:.1} s); budget: {budget}",
         per.join("; "),
-        cp.at_ms as f64 / 1000.0
+        cp.resumed_ms as f64 / 1000.0
     )
 }
 
@@ -97,7 +97,7 @@ pub fn verdict(f: &FaultReport) -> Verdict {
             }
         }
     }
-    if bounded || f.strategies.is_empty() {
+    if bounded {
         Verdict::Within
     } else {
         Verdict::Unbounded
@@ -109,13 +109,13 @@ pub fn verdict(f: &FaultReport) -> Verdict {
 pub fn fault_line(f: &FaultReport) -> String {
     let head = head(&f.kind, &f.processes, &f.target, f.unsynced_ms);
     let at = f.at_ms as f64 / 1000.0;
-    if f.failed() {
+    if !f.fired {
         return format!(
-            "{} {} {} at {at:.1} s did not happen as asked: {} — nothing was tested",
+            "{} {} {} at {at:.1} s did not fire: {} — nothing was tested",
             Verdict::DidNotFire.mark(),
             f.kind,
             f.target,
-            f.error.as_deref().unwrap_or("it never fired")
+            f.error.as_deref().unwrap_or("it never came")
         );
     }
     let per: Vec<String> = f
@@ -145,11 +145,17 @@ pub fn fault_line(f: &FaultReport) -> String {
         })
         .collect();
     let v = verdict(f);
-    let judged = match v {
-        Verdict::Within => "within budget",
-        Verdict::Over => "OVER budget",
-        Verdict::Unbounded => "no bound",
-        Verdict::DidNotFire => "did not happen",
+    let judged = match (v, &f.error) {
+        // It fired but did not do what was asked (a failover nobody
+        // performed, a heal that failed): what it did is still shown.
+        (Verdict::DidNotFire, e) => format!(
+            "did not work as asked: {}",
+            e.as_deref().unwrap_or("unknown")
+        ),
+        (_, _) if per.is_empty() => "nothing to judge".into(),
+        (Verdict::Within, _) => "within budget".into(),
+        (Verdict::Over, _) => "OVER budget".into(),
+        (Verdict::Unbounded, _) => "no bound".into(),
     };
     let what = if per.is_empty() {
         "no strategy uses it".to_string()
@@ -228,8 +234,43 @@ mod tests {
         assert_eq!(verdict(&fault(10, None)), Verdict::Unbounded);
         let mut f = fault(0, Some(0.0));
         assert_eq!(verdict(&f), Verdict::Within);
-        f.fired = false;
+        // Fired, but did not do what was asked: what it did still shows.
+        f.error = Some("no replica was promoted".into());
         assert_eq!(verdict(&f), Verdict::DidNotFire);
+        let line = fault_line(&f);
+        assert!(line.contains("redis lost 0 acknowledged writes"), "{line}");
+        assert!(line.contains("did not work as asked: no replica was promoted"));
+        f.fired = false;
+        assert!(fault_line(&f).contains("did not fire: no replica was promoted"));
         assert!(fault_line(&f).contains("nothing was tested"));
+        // Nobody's nodes: nothing measured, no pass mark.
+        let mut f = fault(0, Some(0.0));
+        f.strategies.clear();
+        assert_eq!(verdict(&f), Verdict::Unbounded);
+        assert!(fault_line(&f).starts_with("· "));
+        assert!(fault_line(&f).contains("nothing to judge"));
+    }
+
+    #[test]
+    fn the_live_sentence_has_the_checkpoint_s_numbers() {
+        let cp: Checkpoint = serde_json::from_value(serde_json::json!({
+            "fault": 0, "why": "healed", "at_ms": 3000, "resumed_ms": 3420,
+            "strategies": {
+                "redis": {"checked": 10, "missing": 3, "stale": 0, "unverified": 0,
+                    "writes": {"durable": 7, "lost": 45, "stale": 2, "indeterminate": 0,
+                               "expired": 0, "unverified": 1}},
+                "dynamodb": {"checked": 10, "missing": 0, "stale": 0, "unverified": 0,
+                    "writes": {"durable": 9, "lost": 0, "stale": 0, "indeterminate": 0,
+                               "expired": 0, "unverified": 0}}
+            }
+        }))
+        .unwrap();
+        let s = after_checkpoint("cache-0 lost power", &cp, "AOF everysec: at most 2 s");
+        assert_eq!(
+            s,
+            "cache-0 lost power: dynamodb lost none of its acknowledged writes; redis lost \
+             45 acknowledged writes, 2 now stale, 1 could not be read (read back by 3.4 s); \
+             budget: AOF everysec: at most 2 s"
+        );
     }
 }

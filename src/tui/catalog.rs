@@ -39,7 +39,7 @@ pub const MORE: &str = "More drills";
 pub const TOPOLOGIES: &str = "Topologies: live faults from the keyboard, default load";
 
 impl Entry {
-    /// Does it match the picker's filter (any word of it, any case)?
+    /// Does it match the picker's filter (every word of it, any case)?
     pub fn matches(&self, filter: &str) -> bool {
         let hay = format!(
             "{} {} {} {} {}",

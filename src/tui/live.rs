@@ -100,6 +100,7 @@ pub async fn run(
         report_dir: opts.report_dir.clone(),
         home: opts.drill.home.clone(),
         told: 0,
+        keyed: false,
     };
     let (msg_tx, mut msg_rx) = mpsc::unbounded_channel::<String>();
     let (plan_tx, plan_rx) = mpsc::unbounded_channel::<Plan>();
@@ -169,6 +170,8 @@ struct Live {
     home: crate::provision::Home,
     /// Checkpoints already told in words in the events panel.
     told: usize,
+    /// A fault was planned from the keyboard.
+    keyed: bool,
 }
 
 impl Live {
@@ -233,12 +236,16 @@ impl Live {
         state.message = "checking every session, tearing down…".into();
         draw(guard, state)?;
         let events = d.events().clone();
+        // The scenario's answer only when it ran as written: not ended
+        // early with `e`, no fault added from the keyboard, and a drill
+        // (a timeline or expectations), not a bare topology.
+        let a_drill = !d.scenario.timeline.is_empty() || !d.scenario.expectations.is_empty();
+        let as_written = a_drill && !self.export_when_done && !self.keyed;
         let report = d.finish().await;
         state.apply_events(events.all());
-        if let Err(e) = crate::drill::answers::save(&self.home, &report) {
+        state.message = "run over".into();
+        if as_written && let Err(e) = crate::drill::answers::save(&self.home, &report) {
             state.message = format!("run over (answer not kept for the picker: {e})");
-        } else {
-            state.message = "run over".into();
         }
         state.summary = Some(report);
         if std::mem::take(&mut self.export_when_done) {
@@ -337,6 +344,7 @@ impl Live {
         let unavailable = d.power_loss_unavailable.as_deref();
         match self.keys.plan(a, &node, state.selected, unavailable) {
             Ok(Some(plan)) => {
+                self.keyed = true;
                 state.message = plan.describe(&node.name);
                 let _ = plans.send(plan);
             }
@@ -372,6 +380,7 @@ mod tests {
                 root: PathBuf::from("/nonexistent"),
             },
             told: 0,
+            keyed: false,
         }
     }
 

@@ -122,7 +122,7 @@ mod tests {
     fn what_happened_wraps_uncut_under_its_message() {
         let mut s = sample();
         let sentence = "cache-0 lost power 303 ms after its last fsync: redis lost 45 \
-                        acknowledged writes (read back at 3.4 s); budget: AOF everysec: about \
+                        acknowledged writes (read back by 3.4 s); budget: AOF everysec: about \
                         1 s of acknowledged writes, at most 2 s";
         s.events.push(crate::events::Event {
             t_ms: 3400,

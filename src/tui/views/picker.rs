@@ -169,9 +169,9 @@ impl Widget for Picker<'_> {
                     text.push(Line::from(vec![
                         Span::styled("Measured here last: ", Style::new().fg(Color::Yellow)),
                         Span::raw(format!(
-                            "{} ({} s of load) — ",
+                            "{} ({:.1} s of load) — ",
                             when(a.started_unix_ms),
-                            a.duration_ms / 1000
+                            a.duration_ms as f64 / 1000.0
                         )),
                         if a.ok {
                             Span::styled("PASS", Style::new().fg(Color::Green).bold())
@@ -218,10 +218,15 @@ impl Widget for Picker<'_> {
     }
 }
 
-/// A Unix time in ms as a UTC date and time, to the minute.
+/// A Unix time in ms as a UTC date and time, to the minute (an answer
+/// file may say anything: a time humantime cannot write is "?").
 fn when(unix_ms: u64) -> String {
+    use std::fmt::Write;
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(unix_ms);
-    let s = humantime::format_rfc3339_seconds(t).to_string();
+    let mut s = String::new();
+    if write!(s, "{}", humantime::format_rfc3339_seconds(t)).is_err() || s.len() < 16 {
+        return "?".into();
+    }
     // 2026-12-01T18:08:45Z → 2026-12-01 18:08 UTC
     format!("{} {} UTC", &s[..10], &s[11..16])
 }
@@ -253,5 +258,13 @@ mod tests {
         assert!(contains(&screen, "1. Durable sessions"), "{screen:#?}");
         assert!(contains(&screen, "power loss"), "{screen:#?}");
         assert!(contains(&screen, "enter open"), "{screen:#?}");
+    }
+
+    #[test]
+    fn an_answer_from_any_time_is_written_without_a_panic() {
+        assert_eq!(when(0), "1970-01-01 00:00 UTC");
+        assert_eq!(when(1_796_234_925_000), "2026-12-02 18:08 UTC");
+        assert_eq!(when(u64::MAX), "?");
+        assert_eq!(when(253_402_300_800_000), "?");
     }
 }
