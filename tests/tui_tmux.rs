@@ -472,3 +472,191 @@ fn the_picker_groups_by_question_filters_and_a_power_cut_is_told_in_words() {
     tmux.keys("q");
     assert_all_gone(&tmux, &h);
 }
+
+#[test]
+fn a_recording_replays_to_the_dashboard_s_frames() {
+    let h = home();
+    let tmux = Tmux::new(h.path());
+    let cast = h.path().join("drill.cast");
+    let command = format!(
+        "exec env SESSIONDRILL_HOME={home} {BIN} tui {topology} --duration 120s --report-dir {home} --record {cast}",
+        home = h.path().display(),
+        topology = topology_path("standalone-aof-everysec.yaml").display(),
+        cast = cast.display(),
+    );
+    tmux.open(30, &command);
+    let (running, screen) = tmux.wait_for(Duration::from_secs(30), |s| s.contains("[running]"));
+    assert!(running, "the dashboard did not start:\n{screen}");
+    std::thread::sleep(Duration::from_secs(2));
+    tmux.keys("q");
+    tmux.keys("y");
+    assert_all_gone(&tmux, &h);
+
+    // asciicast v2: a header, then [seconds, "o", text] in time order.
+    let text = std::fs::read_to_string(&cast).expect("the cast was written");
+    let mut lines = text.lines();
+    let header: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(header["version"], 2, "{header}");
+    assert_eq!(header["width"], 100, "{header}");
+    assert_eq!(header["height"], 30, "{header}");
+    let events: Vec<(f64, String)> = lines
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            assert_eq!(v[1], "o", "{l}");
+            (v[0].as_f64().unwrap(), v[2].as_str().unwrap().to_string())
+        })
+        .collect();
+    assert!(events.len() > 10, "{} events", events.len());
+    assert!(
+        events.windows(2).all(|w| w[0].0 <= w[1].0),
+        "out of time order"
+    );
+    let span = events.last().unwrap().0 - events[0].0;
+    assert!(
+        span >= 2.0,
+        "the cast covers {span} s of a run of more than 2 s"
+    );
+    // Replayed through a terminal emulator, a frame shows the topology
+    // panel with the load running.
+    let mut term = vt100::Parser::new(30, 100, 0);
+    let mut seen = false;
+    for (_, out) in &events {
+        term.process(out.as_bytes());
+        let screen = term.screen().contents();
+        if screen.contains("Topology") && screen.contains("[running]") {
+            seen = true;
+            break;
+        }
+    }
+    assert!(
+        seen,
+        "no frame with the topology panel:\n{}",
+        term.screen().contents()
+    );
+}
+
+#[test]
+fn a_recording_that_cannot_be_written_is_refused_before_anything_starts() {
+    let h = home();
+    let tmux = Tmux::new(h.path());
+    let command = format!(
+        "env SESSIONDRILL_HOME={home} {BIN} tui {topology} --record /nonexistent/dir/x.cast; echo exit=$?; sleep 60",
+        home = h.path().display(),
+        topology = topology_path("standalone-aof-everysec.yaml").display(),
+    );
+    tmux.open(30, &command);
+    let (done, screen) = tmux.wait_for(Duration::from_secs(20), |s| s.contains("exit="));
+    assert!(done, "{screen}");
+    assert!(screen.contains("exit=2"), "{screen}");
+    assert!(screen.contains("/nonexistent/dir/x.cast"), "{screen}");
+    assert!(run_dirs(&h).is_empty());
+    // (The shell sleeps on so that its screen stays: a pane that died with
+    // remain-on-exit lost its first line here. The tmux server and the
+    // sleep go when `tmux` drops.)
+}
+
+#[test]
+fn demo_plays_a_scenario_with_its_captions_and_waits_where_asked() {
+    let h = home();
+    let tmux = Tmux::new(h.path());
+    let scenario = h.path().join("demo.yaml");
+    std::fs::write(
+        &scenario,
+        format!(
+            r#"name: demo-two-captions
+description: "Two captions over a restart"
+topology: {topology}
+strategies: [redis]
+workload:
+  sessions: 200
+  duration: 6s
+  rates: {{ create: 50/s, read: 50/s, update: 50/s }}
+timeline:
+  - {{ at: 2s, fault: restart, target: redis }}
+captions:
+  - {{ at: 0s, text: "First caption: sessions flow into Redis." }}
+  - {{ after_fault: 1, text: "Second caption: Redis was restarted.", wait: true }}
+"#,
+            topology = topology_path("standalone-aof-everysec.yaml").display()
+        ),
+    )
+    .unwrap();
+    let command = format!(
+        "exec env SESSIONDRILL_HOME={home} {BIN} demo {scenario} --report-dir {home}",
+        home = h.path().display(),
+        scenario = scenario.display(),
+    );
+    tmux.open(30, &command);
+    let (first, screen) = tmux.wait_for(Duration::from_secs(30), |s| {
+        s.contains("First caption: sessions flow into Redis.") && s.contains(" 1/2 ")
+    });
+    assert!(first, "no first caption:\n{screen}");
+    let (second, screen) = tmux.wait_for(Duration::from_secs(30), |s| {
+        s.contains("Second caption: Redis was restarted.") && s.contains("any key to continue")
+    });
+    assert!(second, "no second caption:\n{screen}");
+    // It holds the load until the presenter goes on.
+    let (paused, screen) = tmux.wait_for(Duration::from_secs(5), |s| s.contains("[paused]"));
+    assert!(
+        paused,
+        "the waiting caption did not pause the load:\n{screen}"
+    );
+    tmux.keys("Enter");
+    let (on, screen) = tmux.wait_for(Duration::from_secs(10), |s| {
+        !s.contains("any key to continue") && !s.contains("[paused]")
+    });
+    assert!(on, "a key did not go on:\n{screen}");
+    // To the end by itself: the summary, then q leaves nothing behind.
+    let (over, screen) = tmux.wait_for(Duration::from_secs(40), |s| s.contains("Summary"));
+    assert!(over, "the demo did not reach its summary:\n{screen}");
+    assert!(
+        !screen.contains("Second caption"),
+        "captions go with the live run:\n{screen}"
+    );
+    tmux.keys("q");
+    assert_all_gone(&tmux, &h);
+}
+
+#[test]
+fn captions_that_cannot_be_shown_are_refused_with_their_position() {
+    let h = home();
+    let scenario = h.path().join("bad-demo.yaml");
+    std::fs::write(
+        &scenario,
+        format!(
+            r#"name: bad-demo
+topology: {topology}
+strategies: [redis]
+workload:
+  sessions: 10
+  duration: 5s
+  rates: {{ read: 10/s }}
+captions:
+  - {{ at: 9s, text: "after the load" }}
+  - {{ after_fault: 1, text: "no fault" }}
+  - {{ text: "when?" }}
+"#,
+            topology = topology_path("standalone-aof-everysec.yaml").display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .env("SESSIONDRILL_HOME", h.path())
+        .arg("validate")
+        .arg(&scenario)
+        .output()
+        .unwrap();
+    let err =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    for (line, what) in [
+        (9, "not within the load"),
+        (10, "the timeline injects 0 fault(s)"),
+        (11, "either `at`"),
+    ] {
+        assert!(
+            err.contains(&format!("bad-demo.yaml:{line}:")) && err.contains(what),
+            "{line} {what}: {err}"
+        );
+    }
+}

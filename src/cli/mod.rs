@@ -51,6 +51,9 @@ pub struct Cli {
 pub enum Command {
     /// The live dashboard on a scenario or topology (the default command).
     Tui(TuiArgs),
+    /// Play a scenario hands-free on the dashboard, with its `captions:`
+    /// over it (a caption with `wait: true` pauses the load until a key).
+    Demo(tui_args::DemoArgs),
     /// Check topology files; print FILE:LINE:COL: problem (field) for each problem.
     Validate {
         #[arg(required = true)]
@@ -202,7 +205,8 @@ pub fn main() -> ExitCode {
     }
     let home = cli.home();
     // Nothing may print on the dashboard's screen: its log goes to a file.
-    let log_file = matches!(command, Command::Tui(_)).then(|| home.root.join("dashboard.log"));
+    let log_file = matches!(command, Command::Tui(_) | Command::Demo(_))
+        .then(|| home.root.join("dashboard.log"));
     init_tracing(log_file.as_deref());
     // Worker threads: 2 by default (this project's machines have 2 cores);
     // SESSIONDRILL_WORKERS overrides, e.g. for benchmarks.
@@ -225,6 +229,7 @@ pub fn main() -> ExitCode {
     let code = runtime.block_on(async move {
         match command {
             Command::Tui(args) => crate::tui::run(args.into(), home).await,
+            Command::Demo(args) => crate::tui::run(args.into(), home).await,
             Command::Validate { files } => validate::run(&files),
             Command::Up(args) => up::run(args, home).await,
             Command::Run(args) => run::run(args, home).await,

@@ -25,6 +25,10 @@ pub struct TuiArgs {
     /// The catalogue the picker shows (default: ./topologies).
     #[arg(long)]
     pub scenarios: Option<PathBuf>,
+    /// Record the session to FILE as an asciicast v2 file (`asciinema
+    /// play FILE` replays it).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
 }
 
 impl From<TuiArgs> for TuiOptions {
@@ -36,6 +40,8 @@ impl From<TuiArgs> for TuiOptions {
             fps: a.fps,
             report_dir: a.report_dir,
             scenarios: a.scenarios,
+            record: a.record,
+            demo: false,
         }
     }
 }
@@ -49,6 +55,40 @@ impl From<TuiOptions> for TuiArgs {
             fps: o.fps,
             report_dir: o.report_dir,
             scenarios: o.scenarios,
+            record: o.record,
+        }
+    }
+}
+
+/// `demo`: a scenario played hands-free with its captions.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// The scenario to play.
+    pub scenario: PathBuf,
+    /// Override the load duration.
+    #[arg(long, value_parser = super::parse_duration)]
+    pub duration: Option<Duration>,
+    /// Frames per second.
+    #[arg(long, default_value_t = DEFAULT_FPS, value_parser = clap::value_parser!(u32).range(1..=60))]
+    pub fps: u32,
+    /// Where `e` writes the report (JSON and Markdown).
+    #[arg(long, default_value = DEFAULT_REPORT_DIR)]
+    pub report_dir: PathBuf,
+    /// Record the demo to FILE as an asciicast v2 file.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+}
+
+impl From<DemoArgs> for TuiOptions {
+    fn from(a: DemoArgs) -> Self {
+        TuiOptions {
+            scenario: Some(a.scenario),
+            duration: a.duration,
+            fps: a.fps,
+            report_dir: a.report_dir,
+            record: a.record,
+            demo: true,
+            ..TuiOptions::default()
         }
     }
 }

@@ -270,6 +270,10 @@ pub fn markdown(r: &Report) -> String {
                 f.kind, f.target, f.budget
             );
         }
+        let _ = writeln!(s, "\nIn words (as the dashboard's summary says it):\n");
+        for f in &r.faults {
+            let _ = writeln!(s, "- {}", super::words::fault_line(f));
+        }
     }
     if !r.checkpoints.is_empty() {
         let _ = writeln!(s, "\n## Checkpoints\n");

@@ -93,5 +93,6 @@ pub fn for_topology(topology: Topology, path: &Path) -> Scenario {
         timeline: Vec::new(),
         check: super::CheckMode::Checkpoints,
         expectations: Vec::new(),
+        captions: Vec::new(),
     }
 }

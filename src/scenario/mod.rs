@@ -1,6 +1,7 @@
 //! Scenarios: a topology, store strategies, a workload, a fault timeline
 //! and `expect:` thresholds, validated with file:line:col errors.
 
+pub mod captions;
 mod default;
 mod document;
 pub mod expect;
@@ -170,6 +171,7 @@ fn validate(
         }
     }
     let timeline = timeline::validate(c, &spec.timeline, &topology, workload.duration);
+    let captions = captions::validate(c, &spec.captions, &timeline, workload.duration);
     let check = match spec.check.as_deref() {
         None => CheckMode::default(),
         Some(s) => CheckMode::parse(s).unwrap_or_else(|| {
@@ -255,6 +257,7 @@ fn validate(
         timeline,
         check,
         expectations,
+        captions,
     }
 }
 

@@ -28,6 +28,8 @@ pub struct Scenario {
     /// When acknowledged writes are judged.
     pub check: CheckMode,
     pub expectations: Vec<Expectation>,
+    /// Words over the dashboard for `sessiondrill demo`.
+    pub captions: Vec<super::captions::Caption>,
 }
 
 /// When the checker reads every session back.

@@ -36,6 +36,24 @@ pub struct ScenarioSpec {
     pub check: Option<String>,
     #[serde(default)]
     pub expect: IndexMap<String, String>,
+    /// Words over the dashboard for `sessiondrill demo`.
+    #[serde(default)]
+    pub captions: Vec<CaptionSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptionSpec {
+    /// A time into the load (`5s`) …
+    #[serde(default)]
+    pub at: Option<String>,
+    /// … or once this many faults have been injected (1: the first).
+    #[serde(default)]
+    pub after_fault: Option<usize>,
+    pub text: String,
+    /// Pause the load until a key is pressed (default false).
+    #[serde(default)]
+    pub wait: bool,
 }
 
 #[derive(Debug, Deserialize)]

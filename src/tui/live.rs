@@ -14,12 +14,14 @@ use tokio::sync::mpsc;
 
 use super::action::{self, Action};
 use super::fault_keys::{FaultKeys, Plan, budget_line, worker};
+use super::state::Shown;
 use super::state::{Overlay, State};
 use super::terminal::TerminalGuard;
 use super::views;
 use crate::drill::{Drill, DrillOptions, write_report};
 use crate::report::words;
 use crate::scenario::Scenario;
+use crate::scenario::captions::{Caption, CaptionAt};
 
 /// How the dashboard of one drill ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +38,8 @@ pub struct LiveOptions {
     pub fps: u32,
     /// Where `e` writes the report.
     pub report_dir: PathBuf,
+    /// Show the scenario's captions (`sessiondrill demo`).
+    pub demo: bool,
 }
 
 /// SIGTERM and SIGHUP, listened to from the start: the dashboard ends
@@ -70,6 +74,7 @@ pub async fn run(
     signals: &mut Signals,
 ) -> Result<Exit, String> {
     let name = scenario.name.clone();
+    let live_captions = scenario.captions.clone();
     let description = scenario.description.clone().unwrap_or_default();
     let mut state = State::new(&name, &description, "", 0);
     state.question = scenario.question.clone();
@@ -101,6 +106,12 @@ pub async fn run(
         home: opts.drill.home.clone(),
         told: 0,
         keyed: false,
+        captions: if opts.demo {
+            live_captions.clone()
+        } else {
+            Vec::new()
+        },
+        next_caption: 0,
     };
     let (msg_tx, mut msg_rx) = mpsc::unbounded_channel::<String>();
     let (plan_tx, plan_rx) = mpsc::unbounded_channel::<Plan>();
@@ -118,6 +129,7 @@ pub async fn run(
                     return Ok(Exit::Quit);
                 }
                 live.refresh(&mut state);
+                live.caption(&mut state);
                 if live.drill.as_ref().is_some_and(|d| d.engine.is_done()) {
                     live.finish(&mut state, guard).await?;
                 }
@@ -132,6 +144,15 @@ pub async fn run(
                     Some(Err(_)) | None => return Ok(Exit::Quit),
                 };
                 if key.kind != KeyEventKind::Press {
+                    continue;
+                }
+                // A caption waiting for the presenter: any key goes on.
+                if let Some(c) = state.caption.as_mut().filter(|c| c.waiting) {
+                    c.waiting = false;
+                    if let Some(d) = &live.drill {
+                        d.control().set_paused(false);
+                    }
+                    draw(guard, &state)?;
                     continue;
                 }
                 let Some(a) = action::of_key(key, state.overlay) else { continue };
@@ -172,9 +193,52 @@ struct Live {
     told: usize,
     /// A fault was planned from the keyboard.
     keyed: bool,
+    /// `demo`: the scenario's captions, and the next to show.
+    captions: Vec<Caption>,
+    next_caption: usize,
 }
 
 impl Live {
+    /// `demo`: show the next caption once it is due (its time into the
+    /// load, or its fault injected); one that waits pauses the load until
+    /// a key is pressed.
+    fn caption(&mut self, state: &mut State) {
+        let Some(d) = &self.drill else { return };
+        if state.caption.as_ref().is_some_and(|c| c.waiting) {
+            return;
+        }
+        let Some(c) = self.captions.get(self.next_caption) else {
+            return;
+        };
+        let Some(start) = state
+            .events
+            .iter()
+            .find(|e| e.kind == "load-started")
+            .map(|e| e.t_ms)
+        else {
+            return;
+        };
+        let due = match c.when {
+            CaptionAt::Time(t) => state.snapshot.elapsed_ms >= start + t.as_millis() as u64,
+            CaptionAt::AfterFault(n) => {
+                d.injector.records().iter().filter(|r| r.fired).count() >= n
+            }
+        };
+        if !due {
+            return;
+        }
+        if c.wait {
+            d.control().set_paused(true);
+        }
+        self.next_caption += 1;
+        state.caption = Some(Shown {
+            text: c.text.clone(),
+            waiting: c.wait,
+            number: self.next_caption,
+            of: self.captions.len(),
+        });
+    }
+
     /// Pull the latest of everything the engine publishes into `state`.
     fn refresh(&mut self, state: &mut State) {
         let Some(d) = &self.drill else { return };
@@ -381,6 +445,8 @@ mod tests {
             },
             told: 0,
             keyed: false,
+            captions: Vec::new(),
+            next_caption: 0,
         }
     }
 

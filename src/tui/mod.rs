@@ -7,6 +7,7 @@ pub mod catalog;
 mod fault_keys;
 mod keys;
 mod live;
+mod record;
 pub mod state;
 mod terminal;
 pub mod views;
@@ -43,6 +44,10 @@ pub struct TuiOptions {
     pub report_dir: PathBuf,
     /// The catalogue the picker shows (default: ./topologies).
     pub scenarios: Option<PathBuf>,
+    /// Record the session as an asciicast v2 file.
+    pub record: Option<PathBuf>,
+    /// Play the scenario with its captions (`sessiondrill demo`).
+    pub demo: bool,
 }
 
 impl Default for TuiOptions {
@@ -54,6 +59,8 @@ impl Default for TuiOptions {
             fps: DEFAULT_FPS,
             report_dir: DEFAULT_REPORT_DIR.into(),
             scenarios: None,
+            record: None,
+            demo: false,
         }
     }
 }
@@ -93,6 +100,7 @@ pub async fn run(args: TuiOptions, home: Home) -> u8 {
         },
         fps: args.fps,
         report_dir: args.report_dir.clone(),
+        demo: args.demo,
     };
     let mut signals = match live::Signals::new() {
         Ok(s) => s,
@@ -101,7 +109,25 @@ pub async fn run(args: TuiOptions, home: Home) -> u8 {
             return 1;
         }
     };
-    let mut guard = match TerminalGuard::enter() {
+    // A recording that cannot be written: nothing starts.
+    let cast = match &args.record {
+        Some(path) => {
+            let (w, h) = crossterm::terminal::size().unwrap_or((80, 24));
+            let title = match &first {
+                Some(s) => format!("sessiondrill: {}", s.name),
+                None => "sessiondrill".to_string(),
+            };
+            match record::Recorder::create(path, w, h, &title) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    eprintln!("error: {}: {e}", path.display());
+                    return 2;
+                }
+            }
+        }
+        None => None,
+    };
+    let mut guard = match TerminalGuard::enter(cast) {
         Ok(g) => g,
         Err(e) => {
             eprintln!("error: cannot set up the terminal: {e}");

@@ -116,6 +116,8 @@ pub struct State {
     pub events_scroll: usize,
     /// Rows the summary's sentences are scrolled down by.
     pub summary_scroll: usize,
+    /// `demo`: the caption over the dashboard.
+    pub caption: Option<Shown>,
     pub faults: Vec<FaultMark>,
     /// Per strategy: the loss the latest fault's budget allows, as text.
     pub budget: Option<String>,
@@ -245,6 +247,17 @@ impl State {
             })
             .collect();
     }
+}
+
+/// A caption of `sessiondrill demo` on the screen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shown {
+    pub text: String,
+    /// The load is paused until a key is pressed.
+    pub waiting: bool,
+    /// Its place among the scenario's captions (from 1).
+    pub number: usize,
+    pub of: usize,
 }
 
 /// `master`/`slave` as the topology panel says them.

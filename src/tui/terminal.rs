@@ -2,7 +2,7 @@
 //! screen, always given back — when the guard drops, on a panic (hook), and
 //! on SIGTERM/SIGHUP (the live loop ends, the guard drops).
 
-use std::io::{self, Stdout};
+use std::io;
 use std::sync::Once;
 
 use crossterm::terminal::{
@@ -12,17 +12,20 @@ use crossterm::{cursor, execute};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
-pub type Term = Terminal<CrosstermBackend<Stdout>>;
+use super::record::{Output, Recorder};
+
+pub type Term = Terminal<CrosstermBackend<Output>>;
 
 pub struct TerminalGuard {
     pub terminal: Term,
 }
 
 impl TerminalGuard {
-    pub fn enter() -> io::Result<TerminalGuard> {
+    /// Take the terminal; with `cast`, everything drawn is recorded too.
+    pub fn enter(cast: Option<Recorder>) -> io::Result<TerminalGuard> {
         install_panic_hook();
         enable_raw_mode()?;
-        let mut out = io::stdout();
+        let mut out = Output::new(cast);
         if let Err(e) = execute!(out, EnterAlternateScreen, cursor::Hide) {
             restore();
             return Err(e);

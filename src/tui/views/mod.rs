@@ -1,6 +1,7 @@
 //! Rendering: pure functions of [`State`]; one file per panel. Only the 16
 //! ANSI colours are used, so a 16-colour terminal shows the same thing.
 
+mod caption;
 mod events;
 mod help;
 mod latency;
@@ -47,6 +48,10 @@ pub fn draw(frame: &mut Frame, state: &State) {
         frame.render_widget(Events(state), bottom);
     }
     frame.render_widget(StatusBar(state), bar);
+    if let Some(c) = state.caption.as_ref().filter(|_| state.is_live()) {
+        let area = caption::Caption(c).area(frame.area());
+        frame.render_widget(caption::Caption(c), area);
+    }
     match state.overlay {
         Overlay::None => {}
         Overlay::Help => {
