@@ -78,7 +78,7 @@ fn a_fault_that_would_never_fire_is_refused_before_anything_starts() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("aof-always-power-loss.yaml:19:7: `power-loss redis for 300ms` at 3s does not fit in the 2s load: it would never fire (--duration 2s) (timeline[0])"),
+        err.contains("aof-always-power-loss.yaml:20:7: `power-loss redis for 300ms` at 3s does not fit in the 2s load: it would never fire (--duration 2s) (timeline[0])"),
         "{err}"
     );
     assert!(!err.contains("bringing up"), "{err}");
@@ -100,7 +100,7 @@ fn a_fault_that_would_never_fire_is_refused_before_anything_starts() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("short.yaml:19:7: `power-loss redis for 300ms` at 3s does not fit in the 3s load: it would never fire (timeline[0].at)"),
+        err.contains("short.yaml:20:7: `power-loss redis for 300ms` at 3s does not fit in the 3s load: it would never fire (timeline[0].at)"),
         "{err}"
     );
 }

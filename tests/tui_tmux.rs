@@ -508,6 +508,10 @@ fn a_recording_replays_to_the_dashboard_s_frames() {
         .collect();
     assert!(events.len() > 10, "{} events", events.len());
     assert!(
+        events.iter().all(|(_, out)| !out.contains('\u{FFFD}')),
+        "a character was broken between frames"
+    );
+    assert!(
         events.windows(2).all(|w| w[0].0 <= w[1].0),
         "out of time order"
     );
@@ -601,11 +605,23 @@ captions:
         paused,
         "the waiting caption did not pause the load:\n{screen}"
     );
-    tmux.keys("Enter");
+    // And holds it while nobody presses a key.
+    std::thread::sleep(Duration::from_secs(2));
+    let screen = tmux.screen();
+    assert!(
+        screen.contains("[paused]") && screen.contains("any key to continue"),
+        "the caption stopped waiting by itself:\n{screen}"
+    );
+    // Any key goes on — even `q`, which the caption takes (no quit prompt).
+    tmux.keys("q");
     let (on, screen) = tmux.wait_for(Duration::from_secs(10), |s| {
         !s.contains("any key to continue") && !s.contains("[paused]")
     });
     assert!(on, "a key did not go on:\n{screen}");
+    assert!(
+        !screen.contains("Quit "),
+        "the key went to the dashboard:\n{screen}"
+    );
     // To the end by itself: the summary, then q leaves nothing behind.
     let (over, screen) = tmux.wait_for(Duration::from_secs(40), |s| s.contains("Summary"));
     assert!(over, "the demo did not reach its summary:\n{screen}");
@@ -635,6 +651,9 @@ captions:
   - {{ at: 9s, text: "after the load" }}
   - {{ after_fault: 1, text: "no fault" }}
   - {{ text: "when?" }}
+  - {{ at: 1s, after_fault: 1, text: "both" }}
+  - {{ at: soon, text: "unparsable" }}
+  - {{ at: 1s, text: "  " }}
 "#,
             topology = topology_path("standalone-aof-everysec.yaml").display()
         ),
@@ -653,10 +672,14 @@ captions:
         (9, "not within the load"),
         (10, "the timeline injects 0 fault(s)"),
         (11, "either `at`"),
+        (12, "either `at`"),
+        (13, "expected an offset into the load"),
+        (14, "the caption's text is empty"),
     ] {
-        assert!(
-            err.contains(&format!("bad-demo.yaml:{line}:")) && err.contains(what),
-            "{line} {what}: {err}"
-        );
+        let said = err
+            .lines()
+            .find(|l| l.contains(&format!("bad-demo.yaml:{line}:")))
+            .unwrap_or_else(|| panic!("nothing at line {line}: {err}"));
+        assert!(said.contains(what), "line {line}: {said}");
     }
 }

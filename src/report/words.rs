@@ -35,7 +35,14 @@ fn writes(n: u64) -> String {
 /// The sentence said once checkpoint `cp` has read what the fault `head`
 /// names did: "cache-0 lost power 303 ms after its last fsync: redis lost
 /// 45 acknowledged writes (read back by 3.4 s); budget: AOF everysec: …".
-pub fn after_checkpoint(head: &str, cp: &Checkpoint, budget: &str) -> String {
+/// `failed`: per strategy, how long its writes failed from the fault to
+/// the checkpoint (said when not zero: how long a failover refused them).
+pub fn after_checkpoint(
+    head: &str,
+    cp: &Checkpoint,
+    budget: &str,
+    failed: &[(String, u64)],
+) -> String {
     let per: Vec<String> = cp
         .strategies
         .iter()
@@ -50,6 +57,12 @@ pub fn after_checkpoint(head: &str, cp: &Checkpoint, budget: &str) -> String {
             }
             if t.writes.unverified > 0 {
                 s.push_str(&format!(", {} could not be read", t.writes.unverified));
+            }
+            if let Some((_, ms)) = failed.iter().find(|(n, ms)| n == name && *ms > 0) {
+                s.push_str(&format!(
+                    ", its writes failed for {:.1} s",
+                    *ms as f64 / 1000.0
+                ));
             }
             s
         })
@@ -265,12 +278,18 @@ mod tests {
             }
         }))
         .unwrap();
-        let s = after_checkpoint("cache-0 lost power", &cp, "AOF everysec: at most 2 s");
+        let failed = [("redis".to_string(), 3140), ("dynamodb".to_string(), 0)];
+        let s = after_checkpoint(
+            "cache-0 lost power",
+            &cp,
+            "AOF everysec: at most 2 s",
+            &failed,
+        );
         assert_eq!(
             s,
             "cache-0 lost power: dynamodb lost none of its acknowledged writes; redis lost \
-             45 acknowledged writes, 2 now stale, 1 could not be read (read back by 3.4 s); \
-             budget: AOF everysec: at most 2 s"
+             45 acknowledged writes, 2 now stale, 1 could not be read, its writes failed for \
+             3.1 s (read back by 3.4 s); budget: AOF everysec: at most 2 s"
         );
     }
 }

@@ -104,14 +104,14 @@ pub async fn run(
         export_when_done: false,
         report_dir: opts.report_dir.clone(),
         home: opts.drill.home.clone(),
-        told: 0,
+        telling: Telling::default(),
         keyed: false,
         captions: if opts.demo {
             live_captions.clone()
         } else {
             Vec::new()
         },
-        next_caption: 0,
+        shown: Vec::new(),
     };
     let (msg_tx, mut msg_rx) = mpsc::unbounded_channel::<String>();
     let (plan_tx, plan_rx) = mpsc::unbounded_channel::<Plan>();
@@ -146,10 +146,12 @@ pub async fn run(
                 if key.kind != KeyEventKind::Press {
                     continue;
                 }
-                // A caption waiting for the presenter: any key goes on.
-                if let Some(c) = state.caption.as_mut().filter(|c| c.waiting) {
+                // A caption waiting for the presenter: any key goes on
+                // (and resumes the load, unless it was paused before).
+                let live_run = state.is_live() && state.overlay == Overlay::None;
+                if let Some(c) = state.caption.as_mut().filter(|c| c.waiting && live_run) {
                     c.waiting = false;
-                    if let Some(d) = &live.drill {
+                    if let (Some(d), true) = (&live.drill, c.resumes) {
                         d.control().set_paused(false);
                     }
                     draw(guard, &state)?;
@@ -189,13 +191,13 @@ struct Live {
     infos: Vec<crate::provision::ProcessInfo>,
     /// Where the picker's last answers are kept.
     home: crate::provision::Home,
-    /// Checkpoints already told in words in the events panel.
-    told: usize,
+    /// What the events panel has said about faults.
+    telling: Telling,
     /// A fault was planned from the keyboard.
     keyed: bool,
-    /// `demo`: the scenario's captions, and the next to show.
+    /// `demo`: the scenario's captions, and those shown (by index).
     captions: Vec<Caption>,
-    next_caption: usize,
+    shown: Vec<usize>,
 }
 
 impl Live {
@@ -204,12 +206,13 @@ impl Live {
     /// a key is pressed.
     fn caption(&mut self, state: &mut State) {
         let Some(d) = &self.drill else { return };
-        if state.caption.as_ref().is_some_and(|c| c.waiting) {
+        // Only while the load runs: a fault that fires in the drain or the
+        // sweep does not pause a load that is over.
+        if state.phase() != crate::metrics::Phase::Load
+            || state.caption.as_ref().is_some_and(|c| c.waiting)
+        {
             return;
         }
-        let Some(c) = self.captions.get(self.next_caption) else {
-            return;
-        };
         let Some(start) = state
             .events
             .iter()
@@ -218,23 +221,29 @@ impl Live {
         else {
             return;
         };
-        let due = match c.when {
-            CaptionAt::Time(t) => state.snapshot.elapsed_ms >= start + t.as_millis() as u64,
-            CaptionAt::AfterFault(n) => {
-                d.injector.records().iter().filter(|r| r.fired).count() >= n
-            }
-        };
-        if !due {
+        let fired = d.injector.records().iter().filter(|r| r.fired).count();
+        // The first caption due not yet shown: one whose fault never fires
+        // does not hold back those after it.
+        let Some(i) = (0..self.captions.len()).find(|&i| {
+            !self.shown.contains(&i)
+                && match self.captions[i].when {
+                    CaptionAt::Time(t) => state.snapshot.elapsed_ms >= start + t.as_millis() as u64,
+                    CaptionAt::AfterFault(n) => fired >= n,
+                }
+        }) else {
             return;
-        }
+        };
+        let c = &self.captions[i];
+        let resumes = c.wait && !d.control().is_paused();
         if c.wait {
             d.control().set_paused(true);
         }
-        self.next_caption += 1;
+        self.shown.push(i);
         state.caption = Some(Shown {
             text: c.text.clone(),
             waiting: c.wait,
-            number: self.next_caption,
+            resumes,
+            number: i + 1,
             of: self.captions.len(),
         });
     }
@@ -256,18 +265,42 @@ impl Live {
         let records = d.injector.records();
         state.apply_faults(&records);
         state.budget = records.last().map(|r| budget_line(d, state, r));
-        tell(d, &records, state, &mut self.told);
+        self.telling.tell(d, &records, state);
         state.apply_events(d.events().all());
     }
 }
 
-/// Each checkpoint taken since the last frame (`told` were already), in
-/// words: what the fault it was taken for did, from the checkpoint's own
-/// tally.
-fn tell(d: &Drill, records: &[crate::faults::FaultRecord], state: &mut State, told: &mut usize) {
-    {
+/// What the events panel has said about faults so far.
+#[derive(Default)]
+struct Telling {
+    /// Checkpoints already said.
+    told: usize,
+    /// Per fault (its id): each strategy's time with writes failing, as
+    /// the engine's snapshot counted it when the fault was first seen.
+    failing_at: std::collections::HashMap<usize, Vec<(String, u64)>>,
+}
+
+impl Telling {
+    /// Each checkpoint taken since the last frame, in words: what the
+    /// fault it was taken for did, from the checkpoint's own tally, and how
+    /// long each strategy's writes failed from the fault to then (the
+    /// snapshot's count of failing time, the report's source too).
+    fn tell(&mut self, d: &Drill, records: &[crate::faults::FaultRecord], state: &mut State) {
+        let failing = |state: &State| -> Vec<(String, u64)> {
+            state
+                .snapshot
+                .strategies
+                .iter()
+                .map(|s| (s.name.clone(), s.unavailable_ms))
+                .collect()
+        };
+        for r in records {
+            self.failing_at
+                .entry(r.id)
+                .or_insert_with(|| failing(state));
+        }
         let taken = d.engine.taken.lock().unwrap_or_else(|p| p.into_inner());
-        for cp in taken.iter().skip(*told) {
+        for cp in taken.iter().skip(self.told) {
             let Some(r) = records.iter().find(|r| r.id == cp.fault) else {
                 break; // its record comes with the next frame
             };
@@ -279,14 +312,25 @@ fn tell(d: &Drill, records: &[crate::faults::FaultRecord], state: &mut State, to
                 .find(|n| n.name == r.group)
                 .map(|n| r.budget(n).rule)
                 .unwrap_or_default();
+            let before = self.failing_at.get(&r.id).cloned().unwrap_or_default();
+            let failed: Vec<(String, u64)> = failing(state)
+                .into_iter()
+                .map(|(name, now)| {
+                    let then = before
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .map_or(now, |(_, t)| *t);
+                    (name, now.saturating_sub(then))
+                })
+                .collect();
             let head = words::head(r.kind.name(), &r.processes, &r.target, r.unsynced_ms);
             state.told.push(crate::events::Event {
                 t_ms: cp.resumed_ms,
                 kind: "in-words".into(),
                 node: r.group.clone(),
-                message: words::after_checkpoint(&head, cp, &budget),
+                message: words::after_checkpoint(&head, cp, &budget, &failed),
             });
-            *told += 1;
+            self.told += 1;
         }
     }
 }
@@ -305,6 +349,7 @@ impl Live {
         // (a timeline or expectations), not a bare topology.
         let a_drill = !d.scenario.timeline.is_empty() || !d.scenario.expectations.is_empty();
         let as_written = a_drill && !self.export_when_done && !self.keyed;
+        state.caption = None;
         let report = d.finish().await;
         state.apply_events(events.all());
         state.message = "run over".into();
@@ -443,10 +488,10 @@ mod tests {
             home: crate::provision::Home {
                 root: PathBuf::from("/nonexistent"),
             },
-            told: 0,
+            telling: Telling::default(),
             keyed: false,
             captions: Vec::new(),
-            next_caption: 0,
+            shown: Vec::new(),
         }
     }
 

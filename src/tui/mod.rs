@@ -111,6 +111,13 @@ pub async fn run(args: TuiOptions, home: Home) -> u8 {
     };
     // A recording that cannot be written: nothing starts.
     let cast = match &args.record {
+        Some(path) if path.extension().is_none_or(|e| e != "cast") => {
+            eprintln!(
+                "error: {}: a recording is written to a .cast file (asciicast v2)",
+                path.display()
+            );
+            return 2;
+        }
         Some(path) => {
             let (w, h) = crossterm::terminal::size().unwrap_or((80, 24));
             let title = match &first {

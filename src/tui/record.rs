@@ -50,7 +50,10 @@ impl Recorder {
     fn frame(&mut self) -> io::Result<()> {
         let whole = match std::str::from_utf8(&self.pending) {
             Ok(_) => self.pending.len(),
-            Err(e) => e.valid_up_to(),
+            // A character cut by the frame waits for its other bytes…
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            // …bytes that are no character at all go as they are (lossy).
+            Err(_) => self.pending.len(),
         };
         if whole == 0 {
             return Ok(());
@@ -132,5 +135,24 @@ mod tests {
         assert_eq!(lines[1][2], "a");
         assert_eq!(lines[2][2], "─b");
         assert!(lines[1][0].as_f64().unwrap() <= lines[2][0].as_f64().unwrap());
+    }
+
+    #[test]
+    fn bytes_that_are_no_character_do_not_stop_the_recording() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.cast");
+        let mut r = Recorder::create(&path, 80, 24, "t").unwrap();
+        r.output(b"a\xffb");
+        r.frame().unwrap();
+        r.output(b"c");
+        r.frame().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert_eq!(lines[1][2], "a\u{FFFD}b");
+        assert_eq!(lines[2][2], "c");
     }
 }

@@ -255,6 +255,8 @@ pub struct Shown {
     pub text: String,
     /// The load is paused until a key is pressed.
     pub waiting: bool,
+    /// The key resumes the load (the caption paused it, not the user).
+    pub resumes: bool,
     /// Its place among the scenario's captions (from 1).
     pub number: usize,
     pub of: usize,

@@ -25,7 +25,10 @@ impl Caption<'_> {
             .sum::<usize>()
             + usize::from(self.0.waiting)
             + 1; // word wrap may take a row more
-        let height = (rows as u16 + 2).min(area.height);
+        let height = u16::try_from(rows)
+            .unwrap_or(u16::MAX)
+            .saturating_add(2)
+            .min(area.height);
         Rect {
             x: area.x + (area.width - width) / 2,
             // Over the latency chart, in the middle: the events panel
@@ -67,6 +70,7 @@ mod tests {
         let c = Shown {
             text: "The power goes now: what was not fsynced is gone.".into(),
             waiting: true,
+            resumes: true,
             number: 2,
             of: 2,
         };
