@@ -135,12 +135,7 @@ fn end_and_read_report(tmux: &Tmux, h: &support::TestHome) -> (String, serde_jso
         s.contains("Summary") && s.contains("report written")
     });
     assert!(done, "no summary:\n{screen}");
-    let json = std::fs::read_dir(h.path())
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "json"))
-        .expect("a JSON report");
+    let json = report_file(h);
     let report = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     // The HTML page beside it.
     let html = std::fs::read_to_string(json.with_extension("html")).expect("an HTML report");
@@ -369,6 +364,21 @@ fn lost_column_is_read_from_the_sessions_row() {
     assert_eq!(lost(screen, "redis"), Some(13));
 }
 
+/// `sessiondrill ARGS` with the test's home, as a shell command for a pane.
+fn sessiondrill(h: &std::path::Path, args: &str) -> String {
+    format!("env SESSIONDRILL_HOME={} {BIN} {args}", h.display())
+}
+
+/// The JSON report `e` wrote into the test's home.
+fn report_file(h: &support::TestHome) -> std::path::PathBuf {
+    std::fs::read_dir(h.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .expect("a JSON report")
+}
+
 /// The screen's text with the panel borders and line breaks gone and
 /// spaces collapsed: a wrapped sentence reads as one.
 fn flat(screen: &str) -> String {
@@ -400,8 +410,11 @@ fn the_picker_groups_by_question_filters_and_a_power_cut_is_told_in_words() {
     let h = home();
     let tmux = Tmux::new(h.path());
     let command = format!(
-        "exec env SESSIONDRILL_HOME={home} {BIN} tui --report-dir {home}",
-        home = h.path().display(),
+        "exec {}",
+        sessiondrill(
+            h.path(),
+            &format!("tui --report-dir {}", h.path().display())
+        )
     );
     tmux.open(30, &command);
     let (shown, screen) = tmux.wait_for(Duration::from_secs(20), |s| {
@@ -439,12 +452,7 @@ fn the_picker_groups_by_question_filters_and_a_power_cut_is_told_in_words() {
     tmux.keys("e");
     let (done, screen) = tmux.wait_for(Duration::from_secs(10), |s| s.contains("report written"));
     assert!(done, "no report written:\n{screen}");
-    let json = std::fs::read_dir(h.path())
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "json"))
-        .expect("a JSON report");
+    let json = report_file(&h);
     let report: sessiondrill::report::Report =
         serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     // The sentence's number is the report's: its checkpoint's and the
@@ -478,12 +486,13 @@ fn a_recording_replays_to_the_dashboard_s_frames() {
     let h = home();
     let tmux = Tmux::new(h.path());
     let cast = h.path().join("drill.cast");
-    let command = format!(
-        "exec env SESSIONDRILL_HOME={home} {BIN} tui {topology} --duration 120s --report-dir {home} --record {cast}",
-        home = h.path().display(),
-        topology = topology_path("standalone-aof-everysec.yaml").display(),
-        cast = cast.display(),
+    let args = format!(
+        "tui {} --duration 120s --report-dir {} --record {}",
+        topology_path("standalone-aof-everysec.yaml").display(),
+        h.path().display(),
+        cast.display(),
     );
+    let command = format!("exec {}", sessiondrill(h.path(), &args));
     tmux.open(30, &command);
     let (running, screen) = tmux.wait_for(Duration::from_secs(30), |s| s.contains("[running]"));
     assert!(running, "the dashboard did not start:\n{screen}");
@@ -543,11 +552,11 @@ fn a_recording_replays_to_the_dashboard_s_frames() {
 fn a_recording_that_cannot_be_written_is_refused_before_anything_starts() {
     let h = home();
     let tmux = Tmux::new(h.path());
-    let command = format!(
-        "env SESSIONDRILL_HOME={home} {BIN} tui {topology} --record /nonexistent/dir/x.cast; echo exit=$?; sleep 60",
-        home = h.path().display(),
-        topology = topology_path("standalone-aof-everysec.yaml").display(),
+    let args = format!(
+        "tui {} --record /nonexistent/dir/x.cast",
+        topology_path("standalone-aof-everysec.yaml").display()
     );
+    let command = format!("{}; echo exit=$?; sleep 60", sessiondrill(h.path(), &args));
     tmux.open(30, &command);
     let (done, screen) = tmux.wait_for(Duration::from_secs(20), |s| s.contains("exit="));
     assert!(done, "{screen}");
@@ -585,11 +594,12 @@ captions:
         ),
     )
     .unwrap();
-    let command = format!(
-        "exec env SESSIONDRILL_HOME={home} {BIN} demo {scenario} --report-dir {home}",
-        home = h.path().display(),
-        scenario = scenario.display(),
+    let args = format!(
+        "demo {} --report-dir {}",
+        scenario.display(),
+        h.path().display()
     );
+    let command = format!("exec {}", sessiondrill(h.path(), &args));
     tmux.open(30, &command);
     let (first, screen) = tmux.wait_for(Duration::from_secs(30), |s| {
         s.contains("First caption: sessions flow into Redis.") && s.contains(" 1/2 ")

@@ -109,6 +109,15 @@ impl Write for Output {
 mod tests {
     use super::*;
 
+    /// The cast at `path`, line by line.
+    fn lines(path: &Path) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
     #[test]
     fn a_character_cut_by_a_frame_waits_for_the_next() {
         let dir = tempfile::tempdir().unwrap();
@@ -120,12 +129,8 @@ mod tests {
         r.output(&bytes[2..]);
         r.frame().unwrap();
         r.frame().unwrap(); // nothing new: no event
-        let text = std::fs::read_to_string(&path).unwrap();
-        let lines: Vec<serde_json::Value> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        assert_eq!(lines.len(), 3, "{text}");
+        let lines = lines(&path);
+        assert_eq!(lines.len(), 3, "{lines:?}");
         assert_eq!(lines[0]["version"], 2);
         assert_eq!(
             (lines[0]["width"].as_u64(), lines[0]["height"].as_u64()),
@@ -146,12 +151,8 @@ mod tests {
         r.frame().unwrap();
         r.output(b"c");
         r.frame().unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        let lines: Vec<serde_json::Value> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        assert_eq!(lines.len(), 3, "{text}");
+        let lines = lines(&path);
+        assert_eq!(lines.len(), 3, "{lines:?}");
         assert_eq!(lines[1][2], "a\u{FFFD}b");
         assert_eq!(lines[2][2], "c");
     }
