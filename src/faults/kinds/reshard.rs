@@ -186,6 +186,9 @@ impl Behaviour for Reshard {
             ));
         };
         let access = first.redis.clone().unwrap_or_default();
+        // What the cluster had sent of redirections before the move.
+        let everyone: Vec<RedisProbe> = masters.iter().map(|m| m.redis_probe()).collect();
+        let before = redirections(&everyone).await;
         let plan = Move {
             slots: moving,
             from: from.redis_probe(),
@@ -199,6 +202,8 @@ impl Behaviour for Reshard {
             dst: dst.clone(),
             user: access.user.clone(),
             password: access.password.clone(),
+            everyone,
+            before,
         };
         self.done = Arc::default();
         let done = self.done.clone();
@@ -240,6 +245,10 @@ struct Move {
     dst: ClusterNode,
     user: Option<String>,
     password: String,
+    /// Every process of the cluster, and the `MOVED` and `ASK` replies
+    /// they had sent before the move.
+    everyone: Vec<RedisProbe>,
+    before: Result<[u64; 2], String>,
 }
 
 impl Move {
@@ -291,14 +300,24 @@ impl Move {
                 self.dst.host, self.dst.port
             ));
         }
+        let elapsed = started.elapsed().as_secs_f64();
+        // The redirections the clients were sent meanwhile, as the servers
+        // count them (the client follows them without telling).
+        let sent = match (self.before.clone(), redirections(&self.everyone).await) {
+            (Ok([m0, a0]), Ok([m1, a1])) => format!(
+                "; the cluster sent {} MOVED and {} ASK redirections meanwhile (INFO errorstats)",
+                m1.saturating_sub(m0),
+                a1.saturating_sub(a0)
+            ),
+            (Err(e), _) | (_, Err(e)) => format!("; redirections not counted: {e}"),
+        };
         Ok(format!(
-            "moved {} slots ({keys_moved} keys) from {}:{} to {}:{} in {:.1} s",
+            "moved {} slots ({keys_moved} keys) from {}:{} to {}:{} in {elapsed:.1} s{sent}",
             self.slots.len(),
             self.src.host,
             self.src.port,
             self.dst.host,
             self.dst.port,
-            started.elapsed().as_secs_f64()
         ))
     }
 
@@ -408,6 +427,32 @@ fn parse_nodes(text: &str) -> Vec<ClusterNode> {
         .collect()
 }
 
+/// The `MOVED` and `ASK` replies `probes` have sent since they started,
+/// summed: `INFO errorstats` (Redis 6.2+) counts error replies by their
+/// first word.
+async fn redirections(probes: &[RedisProbe]) -> Result<[u64; 2], String> {
+    let mut sum = [0u64; 2];
+    for p in probes {
+        let info = p.info("errorstats").await?;
+        let [moved, ask] = errorstats(&info);
+        sum[0] += moved;
+        sum[1] += ask;
+    }
+    Ok(sum)
+}
+
+/// `errorstat_MOVED:count=12` and `errorstat_ASK:count=3` of an
+/// `INFO errorstats` answer (0 when absent: none sent yet).
+fn errorstats(info: &str) -> [u64; 2] {
+    let count = |name: &str| {
+        info.lines()
+            .find_map(|l| l.trim().strip_prefix(&format!("errorstat_{name}:count=")))
+            .and_then(|n| n.split(',').next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    [count("MOVED"), count("ASK")]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -426,5 +471,13 @@ mod tests {
         );
         assert_eq!(n[1].slots.len(), 5462);
         assert!(n[2].failed && !n[3].master && n[3].slots.is_empty());
+    }
+
+    #[test]
+    fn redirections_are_read_from_errorstats() {
+        let info = "# Errorstats\r\nerrorstat_ERR:count=2\r\nerrorstat_MOVED:count=1234\r\nerrorstat_ASK:count=56\r\n";
+        assert_eq!(errorstats(info), [1234, 56]);
+        assert_eq!(errorstats("# Errorstats\r\n"), [0, 0]);
+        assert_eq!(errorstats("errorstat_MOVEDX:count=9\r\n"), [0, 0]);
     }
 }
