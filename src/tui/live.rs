@@ -13,15 +13,14 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc;
 
 use super::action::{self, Action};
+use super::demo::Captions;
 use super::fault_keys::{FaultKeys, Plan, budget_line, worker};
-use super::state::Shown;
 use super::state::{Overlay, State};
+use super::telling::Telling;
 use super::terminal::TerminalGuard;
 use super::views;
 use crate::drill::{Drill, DrillOptions, write_report};
-use crate::report::words;
 use crate::scenario::Scenario;
-use crate::scenario::captions::{Caption, CaptionAt};
 
 /// How the dashboard of one drill ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,12 +105,11 @@ pub async fn run(
         home: opts.drill.home.clone(),
         telling: Telling::default(),
         keyed: false,
-        captions: if opts.demo {
+        captions: Captions::new(if opts.demo {
             live_captions.clone()
         } else {
             Vec::new()
-        },
-        shown: Vec::new(),
+        }),
     };
     let (msg_tx, mut msg_rx) = mpsc::unbounded_channel::<String>();
     let (plan_tx, plan_rx) = mpsc::unbounded_channel::<Plan>();
@@ -195,57 +193,16 @@ struct Live {
     telling: Telling,
     /// A fault was planned from the keyboard.
     keyed: bool,
-    /// `demo`: the scenario's captions, and those shown (by index).
-    captions: Vec<Caption>,
-    shown: Vec<usize>,
+    /// `demo`: the scenario's captions.
+    captions: Captions,
 }
 
 impl Live {
-    /// `demo`: show the next caption once it is due (its time into the
-    /// load, or its fault injected); one that waits pauses the load until
-    /// a key is pressed.
+    /// `demo`: the next caption, once it is due.
     fn caption(&mut self, state: &mut State) {
-        let Some(d) = &self.drill else { return };
-        // Only while the load runs: a fault that fires in the drain or the
-        // sweep does not pause a load that is over.
-        if state.phase() != crate::metrics::Phase::Load
-            || state.caption.as_ref().is_some_and(|c| c.waiting)
-        {
-            return;
+        if let Some(d) = &self.drill {
+            self.captions.next(d, state);
         }
-        let Some(start) = state
-            .events
-            .iter()
-            .find(|e| e.kind == "load-started")
-            .map(|e| e.t_ms)
-        else {
-            return;
-        };
-        let fired = d.injector.records().iter().filter(|r| r.fired).count();
-        // The first caption due not yet shown: one whose fault never fires
-        // does not hold back those after it.
-        let Some(i) = (0..self.captions.len()).find(|&i| {
-            !self.shown.contains(&i)
-                && match self.captions[i].when {
-                    CaptionAt::Time(t) => state.snapshot.elapsed_ms >= start + t.as_millis() as u64,
-                    CaptionAt::AfterFault(n) => fired >= n,
-                }
-        }) else {
-            return;
-        };
-        let c = &self.captions[i];
-        let resumes = c.wait && !d.control().is_paused();
-        if c.wait {
-            d.control().set_paused(true);
-        }
-        self.shown.push(i);
-        state.caption = Some(Shown {
-            text: c.text.clone(),
-            waiting: c.wait,
-            resumes,
-            number: i + 1,
-            of: self.captions.len(),
-        });
     }
 
     /// Pull the latest of everything the engine publishes into `state`.
@@ -267,71 +224,6 @@ impl Live {
         state.budget = records.last().map(|r| budget_line(d, state, r));
         self.telling.tell(d, &records, state);
         state.apply_events(d.events().all());
-    }
-}
-
-/// What the events panel has said about faults so far.
-#[derive(Default)]
-struct Telling {
-    /// Checkpoints already said.
-    told: usize,
-    /// Per fault (its id): each strategy's time with writes failing, as
-    /// the engine's snapshot counted it when the fault was first seen.
-    failing_at: std::collections::HashMap<usize, Vec<(String, u64)>>,
-}
-
-impl Telling {
-    /// Each checkpoint taken since the last frame, in words: what the
-    /// fault it was taken for did, from the checkpoint's own tally, and how
-    /// long each strategy's writes failed from the fault to then (the
-    /// snapshot's count of failing time, the report's source too).
-    fn tell(&mut self, d: &Drill, records: &[crate::faults::FaultRecord], state: &mut State) {
-        let failing = |state: &State| -> Vec<(String, u64)> {
-            state
-                .snapshot
-                .strategies
-                .iter()
-                .map(|s| (s.name.clone(), s.unavailable_ms))
-                .collect()
-        };
-        for r in records {
-            self.failing_at
-                .entry(r.id)
-                .or_insert_with(|| failing(state));
-        }
-        let taken = d.engine.taken.lock().unwrap_or_else(|p| p.into_inner());
-        for cp in taken.iter().skip(self.told) {
-            let Some(r) = records.iter().find(|r| r.id == cp.fault) else {
-                break; // its record comes with the next frame
-            };
-            let budget = d
-                .scenario
-                .topology
-                .nodes
-                .iter()
-                .find(|n| n.name == r.group)
-                .map(|n| r.budget(n).rule)
-                .unwrap_or_default();
-            let before = self.failing_at.get(&r.id).cloned().unwrap_or_default();
-            let failed: Vec<(String, u64)> = failing(state)
-                .into_iter()
-                .map(|(name, now)| {
-                    let then = before
-                        .iter()
-                        .find(|(n, _)| *n == name)
-                        .map_or(now, |(_, t)| *t);
-                    (name, now.saturating_sub(then))
-                })
-                .collect();
-            let head = words::head(r.kind.name(), &r.processes, &r.target, r.unsynced_ms);
-            state.told.push(crate::events::Event {
-                t_ms: cp.resumed_ms,
-                kind: "in-words".into(),
-                node: r.group.clone(),
-                message: words::after_checkpoint(&head, cp, &budget, &failed),
-            });
-            self.told += 1;
-        }
     }
 }
 
@@ -490,8 +382,7 @@ mod tests {
             },
             telling: Telling::default(),
             keyed: false,
-            captions: Vec::new(),
-            shown: Vec::new(),
+            captions: Captions::default(),
         }
     }
 

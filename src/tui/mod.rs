@@ -4,11 +4,13 @@
 
 mod action;
 pub mod catalog;
+mod demo;
 mod fault_keys;
 mod keys;
 mod live;
 mod record;
 pub mod state;
+mod telling;
 mod terminal;
 pub mod views;
 

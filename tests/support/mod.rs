@@ -12,6 +12,8 @@ use sessiondrill::provision::{Home, UpOptions};
 use sessiondrill::topology::Topology;
 use tempfile::TempDir;
 
+pub mod tmux;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_sessiondrill");
 
 pub fn topology_path(name: &str) -> PathBuf {
