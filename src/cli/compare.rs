@@ -69,11 +69,8 @@ async fn compare(args: CompareArgs, home: Home) -> u8 {
     if invalid {
         return 2;
     }
-    for p in [&args.html].into_iter().flatten() {
-        if let Err(e) = crate::drill::check_writable(p) {
-            eprintln!("error: {}: {e}", p.display());
-            return 2;
-        }
+    if let Err(code) = super::all_writable([&args.html]) {
+        return code;
     }
     let opts = DrillOptions {
         home,

@@ -320,6 +320,21 @@ async fn one_drill(
 
 /// Write `bytes` to `path` whole, if a path was asked for; exit code 2
 /// (said on stderr) when it cannot be written.
+/// Every file asked for can be written (its directory takes a new file);
+/// the first that cannot is said, and the command ends with exit 2 before
+/// anything starts.
+fn all_writable<'a>(
+    paths: impl IntoIterator<Item = &'a Option<std::path::PathBuf>>,
+) -> Result<(), u8> {
+    for p in paths.into_iter().flatten() {
+        if let Err(e) = crate::drill::check_writable(p) {
+            eprintln!("error: {}: {e}", p.display());
+            return Err(2);
+        }
+    }
+    Ok(())
+}
+
 fn write_out(path: Option<&std::path::Path>, bytes: impl FnOnce() -> Vec<u8>) -> Result<(), u8> {
     let Some(path) = path else { return Ok(()) };
     crate::drill::write_atomically(path, &bytes()).map_err(|e| {

@@ -91,11 +91,8 @@ pub async fn run(args: RunArgs, home: Home) -> u8 {
         scenario.check = check;
     }
     // A file asked for that cannot be written: nothing starts.
-    for p in [&args.history, &args.html].into_iter().flatten() {
-        if let Err(e) = crate::drill::check_writable(p) {
-            eprintln!("error: {}: {e}", p.display());
-            return 2;
-        }
+    if let Err(code) = super::all_writable([&args.history, &args.html]) {
+        return code;
     }
     // A fault that would never fire in the load asked for: nothing starts.
     if let Some(d) = args.duration

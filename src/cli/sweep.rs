@@ -180,11 +180,8 @@ async fn sweep(args: SweepArgs, home: Home) -> u8 {
             }
         }
     }
-    for p in [&args.json, &args.md, &args.html].into_iter().flatten() {
-        if let Err(e) = crate::drill::check_writable(p) {
-            eprintln!("error: {}: {e}", p.display());
-            return 2;
-        }
+    if let Err(code) = super::all_writable([&args.json, &args.md, &args.html]) {
+        return code;
     }
     let opts = DrillOptions {
         home,

@@ -2,6 +2,7 @@
 //! (its time into the load, or its fault injected) while the load runs.
 
 use crate::drill::Drill;
+use crate::faults::FaultRecord;
 use crate::scenario::captions::{Caption, CaptionAt};
 
 use super::state::{Shown, State};
@@ -24,7 +25,7 @@ impl Captions {
     /// `demo`: show the next caption once it is due (its time into the
     /// load, or its fault injected); one that waits pauses the load until
     /// a key is pressed.
-    pub fn next(&mut self, d: &Drill, state: &mut State) {
+    pub fn next(&mut self, d: &Drill, records: &[FaultRecord], state: &mut State) {
         // Only while the load runs: a fault that fires in the drain or the
         // sweep does not pause a load that is over.
         if state.phase() != crate::metrics::Phase::Load
@@ -40,7 +41,7 @@ impl Captions {
         else {
             return;
         };
-        let fired = d.injector.records().iter().filter(|r| r.fired).count();
+        let fired = records.iter().filter(|r| r.fired).count();
         // The first caption due not yet shown: one whose fault never fires
         // does not hold back those after it.
         let Some(i) = (0..self.list.len()).find(|&i| {

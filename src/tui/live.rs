@@ -73,7 +73,12 @@ pub async fn run(
     signals: &mut Signals,
 ) -> Result<Exit, String> {
     let name = scenario.name.clone();
-    let live_captions = scenario.captions.clone();
+    // Only `demo` shows them.
+    let live_captions = if opts.demo {
+        scenario.captions.clone()
+    } else {
+        Vec::new()
+    };
     let description = scenario.description.clone().unwrap_or_default();
     let mut state = State::new(&name, &description, "", 0);
     state.question = scenario.question.clone();
@@ -105,11 +110,7 @@ pub async fn run(
         home: opts.drill.home.clone(),
         telling: Telling::default(),
         keyed: false,
-        captions: Captions::new(if opts.demo {
-            live_captions.clone()
-        } else {
-            Vec::new()
-        }),
+        captions: Captions::new(live_captions),
     };
     let (msg_tx, mut msg_rx) = mpsc::unbounded_channel::<String>();
     let (plan_tx, plan_rx) = mpsc::unbounded_channel::<Plan>();
@@ -127,7 +128,6 @@ pub async fn run(
                     return Ok(Exit::Quit);
                 }
                 live.refresh(&mut state);
-                live.caption(&mut state);
                 if live.drill.as_ref().is_some_and(|d| d.engine.is_done()) {
                     live.finish(&mut state, guard).await?;
                 }
@@ -198,13 +198,6 @@ struct Live {
 }
 
 impl Live {
-    /// `demo`: the next caption, once it is due.
-    fn caption(&mut self, state: &mut State) {
-        if let Some(d) = &self.drill {
-            self.captions.next(d, state);
-        }
-    }
-
     /// Pull the latest of everything the engine publishes into `state`.
     fn refresh(&mut self, state: &mut State) {
         let Some(d) = &self.drill else { return };
@@ -224,6 +217,7 @@ impl Live {
         state.budget = records.last().map(|r| budget_line(d, state, r));
         self.telling.tell(d, &records, state);
         state.apply_events(d.events().all());
+        self.captions.next(d, &records, state);
     }
 }
 

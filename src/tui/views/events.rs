@@ -34,8 +34,14 @@ impl Widget for Events<'_> {
         let end = s.events.len().saturating_sub(s.events_scroll);
         // What happened, in words, wraps under its own message column;
         // the mechanical lines stay one line each.
+        // Newest last: the events are formatted from the newest back, only
+        // as many as fill the panel.
         let mut rows: Vec<Line> = Vec::new();
-        for e in &s.events[..end] {
+        for e in s.events[..end].iter().rev() {
+            if rows.len() >= height {
+                break;
+            }
+            let mut these: Vec<Line> = Vec::new();
             let parts = if e.kind == "in-words" {
                 wrap(&e.message, (inner.width as usize).saturating_sub(PREFIX))
             } else {
@@ -55,13 +61,15 @@ impl Widget for Events<'_> {
                 } else {
                     Span::raw(part)
                 };
-                rows.push(Line::from(vec![
+                these.push(Line::from(vec![
                     Span::styled(t, Style::new().fg(Color::DarkGray)),
                     Span::styled(kind, Style::new().fg(color(&e.kind))),
                     body,
                 ]));
             }
+            rows.extend(these.into_iter().rev());
         }
+        rows.reverse();
         let start = rows.len().saturating_sub(height);
         Paragraph::new(rows.split_off(start))
             .block(block)
