@@ -10,15 +10,32 @@ use std::time::{Duration, Instant};
 use support::tmux::{Tmux, assert_all_gone, report_file};
 use support::{BIN, home, mounted_under, processes_under, run_dirs, topology_path};
 
-/// Bytes each power loss in the event log discarded, oldest first.
-fn discarded(screen: &str) -> Vec<u64> {
+/// The newest event line on the screen that contains `needle`: its time
+/// (seconds into the run) and the line. The event log scrolls (each power
+/// loss adds a sentence in words too), so lines are told apart by time,
+/// not counted.
+fn newest(screen: &str, needle: &str) -> Option<(f64, String)> {
     screen
         .lines()
+        .filter(|l| l.contains(needle))
         .filter_map(|l| {
-            let rest = &l[l.find("power lost on redis: ")? + "power lost on redis: ".len()..];
-            rest.split_whitespace().next()?.parse().ok()
+            let t: f64 = l
+                .trim_start_matches('│')
+                .split_whitespace()
+                .next()?
+                .strip_suffix('s')?
+                .parse()
+                .ok()?;
+            Some((t, l.to_string()))
         })
-        .collect()
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+}
+
+/// Bytes the newest power loss on the screen discarded.
+fn discarded(screen: &str) -> Option<u64> {
+    let (_, l) = newest(screen, "power lost on redis: ")?;
+    let rest = &l[l.find("power lost on redis: ")? + "power lost on redis: ".len()..];
+    rest.split_whitespace().next()?.parse().ok()
 }
 
 /// The `lost` column of `strategy`'s row in the sessions panel.
@@ -100,7 +117,6 @@ fn sigterm_restores_the_terminal_and_tears_down() {
 fn power_loss_from_the_keyboard_shows_lost_sessions_and_quits_clean() {
     let h = home();
     let tmux = Tmux::new(h.path());
-    // Tall enough that the event log keeps every power loss in view.
     start_sized(&tmux, h.path(), "standalone-aof-everysec.yaml", 60);
 
     let (running, screen) = tmux.wait_for(Duration::from_secs(30), |s| {
@@ -113,13 +129,19 @@ fn power_loss_from_the_keyboard_shows_lost_sessions_and_quits_clean() {
     // — so the power is cut again until a real share of a second is gone
     // (the event log says how many bytes were discarded).
     std::thread::sleep(Duration::from_secs(3));
+    let mut before = -1.0;
     for cut in 1..=3 {
         tmux.keys("p");
+        // A power loss newer than the last one, and the node back after it.
         let (back, screen) = tmux.wait_for(Duration::from_secs(20), |s| {
-            discarded(s).len() == cut && s.matches("redis answers again").count() == cut
+            newest(s, "power lost on redis: ").is_some_and(|(cut_at, _)| {
+                cut_at > before
+                    && newest(s, "redis answers again").is_some_and(|(up, _)| up >= cut_at)
+            })
         });
         assert!(back, "power loss {cut} did not come back:\n{screen}");
-        if discarded(&screen).last().is_some_and(|&b| b >= 8_000) {
+        before = newest(&screen, "power lost on redis: ").map_or(before, |(t, _)| t);
+        if discarded(&screen).is_some_and(|b| b >= 8_000) {
             break;
         }
     }
@@ -251,8 +273,10 @@ fn the_dashboard_runs_containers_and_kills_one_from_the_keyboard() {
 
 #[test]
 fn discarded_bytes_are_read_from_the_event_log() {
-    let screen = "│ 3.2s fault  power lost on redis: 670 bytes not fsynced discarded │\n│ 9.1s fault  power lost on redis: 41234 bytes not │\n";
-    assert_eq!(discarded(screen), vec![670, 41234]);
+    let screen = "│    9.1s fault  power lost on redis: 41234 bytes not │\n│    3.2s fault  power lost on redis: 670 bytes not fsynced discarded │\n│   12.0s node-up  redis answers again │\n";
+    assert_eq!(discarded(screen), Some(41234));
+    assert_eq!(newest(screen, "answers again").map(|(t, _)| t), Some(12.0));
+    assert_eq!(discarded("│ 1.0s node-up x │"), None);
 }
 
 #[test]
