@@ -1,22 +1,27 @@
-//! The open-loop load generator: one thread of its own issues every
+//! The open-loop load generator: one task of the runtime issues every
 //! strategy's operations at their intended start times, on time to the
-//! microsecond (`clock.rs`): it hands each to the async runtime a little
-//! before it is due ([`Lead`]) and the task starts at its intended time. An operation starts at its intended time whether or
-//! not earlier ones have finished; one already late (the machine was busy,
-//! its strategy had its maximum of operations outstanding) is issued at
-//! once, in order, and its lag is recorded. Latency is measured from the
-//! intended start, so neither the generator's delay nor a stalled server
-//! is hidden (no coordinated omission).
+//! microsecond (`clock.rs`): it sleeps on a timer with nanosecond
+//! resolution, hands each operation to the runtime a little before it is
+//! due ([`Lead`]), and the task starts at its intended time. An operation
+//! starts at its intended time whether or not earlier ones have finished;
+//! one already late (the machine was busy, its strategy had its maximum of
+//! operations outstanding) is issued at once, in order, and its lag is
+//! recorded. Latency is measured from the intended start, so neither the
+//! generator's delay nor a stalled server is hidden (no coordinated
+//! omission).
 //!
-//! Why a thread and not a tokio timer: tokio's timer wheel has a 1 ms
-//! resolution, which put ~1 ms of the generator into every latency it
-//! measured (docs/PERFORMANCE.md has the before and after).
+//! Why not a tokio timer: its wheel has a 1 ms resolution, which put ~1 ms
+//! of the generator into every latency it measured. Why a task and not a
+//! thread of its own (the first on-time generator): each hand-over from
+//! that thread woke a parked runtime worker, a context switch per
+//! operation on top of the thread's own wake-up; the task is woken by the
+//! runtime's I/O driver on a worker, and the operations it spawns start on
+//! that worker (docs/PERFORMANCE.md has the before and after).
 
 use std::iter::Peekable;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::runtime::Handle;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -70,46 +75,50 @@ pub async fn drive(
     let quit = control.stopped().child_token();
     let _stop_on_drop = quit.clone().drop_guard();
     let hold = control.watch_hold();
-    let handle = Handle::current();
-    on_thread("sd-generator", move || {
-        generate(lanes, load_start, hold, &quit, &handle)
-    })
-    .await
-    .map_err(|e| format!("the load generator {e}"))
+    supervised(generate(lanes, load_start, hold, quit))
+        .await
+        .map_err(|e| format!("the load generator {e}"))
 }
 
-/// Run `body` on a thread of its own and wait for it without blocking the
-/// runtime; why it did not finish, if it did not.
-async fn on_thread(name: &str, body: impl FnOnce() + Send + 'static) -> Result<(), String> {
-    let (done_tx, done) = tokio::sync::oneshot::channel::<Result<(), String>>();
-    std::thread::Builder::new()
-        .name(name.into())
-        .spawn(move || {
-            let ended =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).map_err(|panic| {
-                    let why = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "no message".into());
-                    format!("died: {why}")
-                });
-            let _ = done_tx.send(ended);
-        })
-        .map_err(|e| format!("could not start its thread: {e}"))?;
-    done.await
-        .unwrap_or_else(|_| Err("died without a word".into()))
+/// Run `body` as a task of its own and wait for it; why it did not
+/// finish, if it did not (a panic is an error, not a shorter load).
+/// Dropping the future aborts the task.
+async fn supervised(
+    body: impl Future<Output = Result<(), String>> + Send + 'static,
+) -> Result<(), String> {
+    let task = tokio::spawn(body);
+    let _abort_on_drop = AbortOnDrop(task.abort_handle());
+    match task.await {
+        Ok(ended) => ended,
+        Err(e) if e.is_panic() => {
+            let panic = e.into_panic();
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".into());
+            Err(format!("died: {why}"))
+        }
+        Err(_) => Err("was cancelled".into()),
+    }
 }
 
-fn generate(
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn generate(
     lanes: Vec<Lane>,
     load_start: Instant,
     mut hold: watch::Receiver<Hold>,
-    quit: &CancellationToken,
-    handle: &Handle,
-) {
-    let sleep = PreciseSleep::new();
+    quit: CancellationToken,
+) -> Result<(), String> {
     let lead = Arc::new(Lead::new());
+    let timer = PreciseSleep::new().map_err(|e| format!("could not make its timer: {e}"))?;
     let mut lanes: Vec<Running> = lanes
         .into_iter()
         .map(|l| Running {
@@ -122,8 +131,12 @@ fn generate(
         .collect();
     while !quit.is_cancelled() {
         if hold.borrow_and_update().any() {
-            if !wait_for_resume(&mut hold, quit, handle) {
-                return;
+            let resumed = tokio::select! {
+                r = hold.wait_for(|h| !h.any()) => r.is_ok(),
+                _ = quit.cancelled() => false,
+            };
+            if !resumed {
+                return Ok(());
             }
             // Intended starts that fell in the pause are skipped, not
             // fired in a burst.
@@ -138,15 +151,19 @@ fn generate(
         let now = Instant::now();
         let mut next_look: Option<Instant> = None;
         for r in &mut lanes {
-            if let Some(t) = issue_due(r, load_start, now, &lead, &hold, handle) {
+            if let Some(t) = issue_due(r, load_start, now, &lead, &hold) {
                 next_look = Some(next_look.map_or(t, |n| n.min(t)));
             }
         }
         let Some(next) = next_look else {
-            return; // every schedule is over
+            return Ok(()); // every schedule is over
         };
-        sleep.until(next.min(Instant::now() + LOOK_AGAIN));
+        timer
+            .until(next.min(Instant::now() + LOOK_AGAIN))
+            .await
+            .map_err(|e| format!("lost its timer: {e}"))?;
     }
+    Ok(())
 }
 
 /// Issue every operation of `r` due to be handed over by `now` (its
@@ -159,7 +176,6 @@ fn issue_due(
     now: Instant,
     lead: &Arc<Lead>,
     hold: &watch::Receiver<Hold>,
-    handle: &Handle,
 ) -> Option<Instant> {
     loop {
         let intended = r.due(load_start)?;
@@ -185,7 +201,7 @@ fn issue_due(
             intended,
             hold: hold.clone(),
         };
-        handle.spawn(task.run(teach, permit));
+        tokio::spawn(task.run(teach, permit));
     }
 }
 
@@ -214,31 +230,17 @@ impl Task {
     }
 }
 
-/// Block until the load is let go (true) or stopped (false).
-fn wait_for_resume(
-    hold: &mut watch::Receiver<Hold>,
-    quit: &CancellationToken,
-    handle: &Handle,
-) -> bool {
-    handle.block_on(async {
-        tokio::select! {
-            r = hold.wait_for(|h| !h.any()) => r.is_ok(),
-            _ = quit.cancelled() => false,
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[tokio::test]
     async fn a_generator_that_dies_is_an_error_not_a_short_load() {
-        assert_eq!(on_thread("t", || {}).await, Ok(()));
-        let died = on_thread("t", || panic!("out of lanes")).await;
+        assert_eq!(supervised(async { Ok(()) }).await, Ok(()));
+        let died = supervised(async { panic!("out of lanes") }).await;
         assert_eq!(died, Err("died: out of lanes".to_string()));
         let n = 7;
-        let died = on_thread("t", move || panic!("lane {n}")).await;
+        let died = supervised(async move { panic!("lane {n}") }).await;
         assert_eq!(died, Err("died: lane 7".to_string()));
     }
 }
