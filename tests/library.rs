@@ -265,15 +265,19 @@ fn with_faults(pick: impl Fn(&Scenario) -> bool) -> Vec<PathBuf> {
         .collect()
 }
 
-/// A timeline of `reshard`s only: when it works, no number a client sees
-/// changes (no error, nothing lost), so no expectation can tell a run
-/// without it. Its proof is its own: it checks that every moved slot is
-/// the destination's and fails the run otherwise, and tests/reshard.rs
-/// fails without its MIGRATE.
+/// A timeline that only reshapes a cluster (`reshard`, `add-master`,
+/// `add-replica`): when it works, no number a client sees changes (no
+/// error, nothing lost), so no expectation can tell a run without it. Each
+/// proves itself and fails the run otherwise: every moved slot is the
+/// destination's, the newcomer is known to every node, the new replica
+/// has its master's data (tests/reshard.rs).
 fn proves_itself(s: &Scenario) -> bool {
-    s.timeline
-        .iter()
-        .all(|e| e.fault.kind() == FaultKind::Reshard)
+    s.timeline.iter().all(|e| {
+        matches!(
+            e.fault.kind(),
+            FaultKind::Reshard | FaultKind::AddMaster | FaultKind::AddReplica
+        )
+    })
 }
 
 fn has(s: &Scenario, kind: fn(&NodeKind) -> bool) -> bool {

@@ -32,7 +32,7 @@ const TOPOLOGY: &str = "topology:
     sessions: { kind: dynamodb }
     accel: { kind: dax, dynamodb: sessions }
     mc: { kind: memcached }
-    clu: { kind: redis-cluster, shards: 3 }
+    clu: { kind: redis-cluster, shards: 3, spares: 2 }
 ";
 
 /// A topology with an external node, for the clouds' fault kinds.
@@ -68,6 +68,7 @@ fn entry(kind: FaultKind, at: usize) -> String {
         FaultKind::Fis => ("ext", ", template: EXT1a2b3c4d5e6f7"),
         FaultKind::TestFailover => ("ext", ", replication_group: sessions"),
         FaultKind::Reshard => ("clu", ", slots: 100"),
+        FaultKind::AddMaster | FaultKind::AddReplica => ("clu", ""),
     };
     format!(
         "  - {{ at: {at}s, fault: {}, target: {target}{rest} }}\n",

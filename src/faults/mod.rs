@@ -13,6 +13,7 @@ pub mod behaviour;
 pub mod budget;
 pub mod followup;
 mod injector;
+mod join;
 pub mod kinds;
 pub mod link;
 pub mod process;

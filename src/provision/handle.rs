@@ -24,6 +24,9 @@ pub enum Role {
     Replica,
     /// A cluster shard's master.
     Master,
+    /// A cluster-enabled server out of its cluster until `add-master` or
+    /// `add-replica` brings it in.
+    Spare,
     Sentinel,
     /// An external endpoint sessiondrill does not run.
     Endpoint,
@@ -36,6 +39,7 @@ impl Role {
             Role::Primary => "primary",
             Role::Replica => "replica",
             Role::Master => "master",
+            Role::Spare => "spare",
             Role::Sentinel => "sentinel",
             Role::Endpoint => "endpoint",
         }

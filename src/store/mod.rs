@@ -29,7 +29,7 @@ pub use footprint::Footprint;
 pub use kind::{Backend, Semantics, StrategyKind, Targets};
 pub use patterns::Patterns;
 
-use crate::provision::Deployment;
+use crate::provision::{Deployment, Role};
 use crate::topology::{DynamoEngine, NodeKind};
 use dynamodb::{DynamoBackend, DynamoStore, Reads};
 use redis::{RedisBackend, RedisStore, RedisTarget};
@@ -380,8 +380,12 @@ fn redis_backend(w: &Wiring<'_>, d: &Deployment) -> Result<RedisBackend, String>
                 .collect(),
         },
         NodeKind::RedisCluster(_) => RedisTarget::Cluster {
+            // Not a spare: alone, it would hand the client an empty slot
+            // map. Once in the cluster, clients learn of it from the
+            // others (MOVED, a refreshed map), through `translate`.
             seeds: handles
                 .iter()
+                .filter(|h| h.info.role != Role::Spare)
                 .map(|h| (h.info.client_host(), h.info.client_port()))
                 .collect(),
             translate: handles

@@ -182,7 +182,7 @@ impl NodeKind {
         match self {
             NodeKind::Redis(_) => 1,
             NodeKind::RedisReplicated(r) => (1 + r.replicas + r.sentinels) as usize,
-            NodeKind::RedisCluster(c) => (c.shards * (1 + c.replicas_per_shard)) as usize,
+            NodeKind::RedisCluster(c) => c.members() + c.spares as usize,
             NodeKind::Dynamodb(d) => match d.engine {
                 DynamoEngine::Embedded { .. } => 1,
                 DynamoEngine::Endpoint { .. } => 0,
@@ -252,6 +252,16 @@ pub struct Cluster {
     pub shards: u32,
     pub replicas_per_shard: u32,
     pub node_timeout_ms: u64,
+    /// Cluster-enabled servers started with the others but not in the
+    /// cluster: `add-master` and `add-replica` bring them in under load.
+    pub spares: u32,
+}
+
+impl Cluster {
+    /// The processes in the cluster from the start (spares not counted).
+    pub fn members(&self) -> usize {
+        (self.shards * (1 + self.replicas_per_shard)) as usize
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -131,6 +131,7 @@ pub struct NodeSpec {
     pub shards: Option<u32>,
     pub replicas_per_shard: Option<u32>,
     pub node_timeout_ms: Option<u64>,
+    pub spares: Option<u32>,
     // dynamodb
     pub engine: Option<EngineName>,
     pub endpoint: Option<String>,
@@ -216,7 +217,7 @@ const REPLICATED: &[&str] = &[
     "min_replicas_to_write",
     "min_replicas_max_lag",
 ];
-const CLUSTER: &[&str] = &["shards", "replicas_per_shard", "node_timeout_ms"];
+const CLUSTER: &[&str] = &["shards", "replicas_per_shard", "node_timeout_ms", "spares"];
 /// What sessiondrill can drill without running it: the Redis kinds,
 /// memcached and DynamoDB.
 const EXTERNAL: &[&str] = &["external"];

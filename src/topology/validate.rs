@@ -398,11 +398,14 @@ fn cluster(c: &mut Problems<'_>, path: &str, n: &NodeSpec) -> Cluster {
         5,
     );
     range(c, path, "node_timeout_ms", node_timeout_ms, 100, 3_600_000);
+    let spares = n.spares.unwrap_or(0);
+    range(c, path, "spares", spares.into(), 0, 4);
     Cluster {
         server,
         shards,
         replicas_per_shard,
         node_timeout_ms,
+        spares,
     }
 }
 

@@ -7,11 +7,15 @@
 //!
 //! - processes: [`Kill`], [`Restart`], [`Pause`], [`Resume`], [`PowerLoss`];
 //! - server commands: [`Failover`], [`Flush`], [`Evict`];
+//! - a cluster's shape, under load: [`Reshard`], [`AddMaster`],
+//!   [`AddReplica`];
 //! - links (the proxy): [`Latency`], [`Bandwidth`], [`Partition`],
 //!   [`Reset`], [`Timeout`], [`Throttle`];
 //! - the clouds' fault engines, on external nodes: [`FisExperiment`],
 //!   [`TestFailover`].
 
+mod add_master;
+mod add_replica;
 mod bandwidth;
 mod evict;
 mod failover;
@@ -30,6 +34,8 @@ mod test_failover;
 mod throttle;
 mod timeout;
 
+pub use add_master::AddMaster;
+pub use add_replica::AddReplica;
 pub use bandwidth::Bandwidth;
 pub use evict::{DEFAULT_POLICY, Evict, POLICIES, Saved};
 pub use failover::{Failover, sentinel_master_name};
@@ -84,6 +90,8 @@ pub enum FaultAction {
     Fis(FisExperiment),
     TestFailover(TestFailover),
     Reshard(Reshard),
+    AddMaster(AddMaster),
+    AddReplica(AddReplica),
 }
 
 /// `$body` with `$T` the [`Behaviour`] type of kind `$kind`.
@@ -160,6 +168,14 @@ macro_rules! each_kind {
                 type $T = Reshard;
                 $body
             }
+            FaultKind::AddMaster => {
+                type $T = AddMaster;
+                $body
+            }
+            FaultKind::AddReplica => {
+                type $T = AddReplica;
+                $body
+            }
         }
     }};
 }
@@ -185,6 +201,8 @@ macro_rules! each_action {
             FaultAction::Fis($k) => $body,
             FaultAction::TestFailover($k) => $body,
             FaultAction::Reshard($k) => $body,
+            FaultAction::AddMaster($k) => $body,
+            FaultAction::AddReplica($k) => $body,
         }
     };
 }
@@ -302,6 +320,8 @@ impl FaultAction {
             FaultKind::Fis => A::Fis(FisExperiment::from_spec(c, path, s)),
             FaultKind::TestFailover => A::TestFailover(TestFailover::from_spec(c, path, s)),
             FaultKind::Reshard => A::Reshard(Reshard::from_spec(c, path, s)),
+            FaultKind::AddMaster => A::AddMaster(AddMaster::from_spec(c, path, s)),
+            FaultKind::AddReplica => A::AddReplica(AddReplica::from_spec(c, path, s)),
         }
     }
 

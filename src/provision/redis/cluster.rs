@@ -28,8 +28,9 @@ pub fn bus_source(i: usize) -> std::net::IpAddr {
 }
 
 /// Process `<group>-<i>`: masters first (0..shards), then the replicas of
-/// shard 0, shard 1, …; `ports[i]` is its client port, `bus_ports[i]` its
-/// cluster bus port.
+/// shard 0, shard 1, …, then the spares (cluster-enabled, each alone, out
+/// of the cluster until a fault brings it in); `ports[i]` is its client
+/// port, `bus_ports[i]` its cluster bus port.
 pub async fn up(
     ctx: &Ctx<'_>,
     group: &str,
@@ -39,7 +40,7 @@ pub async fn up(
     access: &RedisAccess,
 ) -> Result<Vec<ProcessHandle>, ProvisionError> {
     let password = access.password.as_str();
-    let n = ports.len();
+    let n = cfg.members();
     let shards = cfg.shards as usize;
     // With link proxies, every node announces a peer proxy (what other
     // nodes, replicas and MOVED redirects name; clients translate it to
@@ -58,7 +59,7 @@ pub async fn up(
             buses.push(None);
         }
     }
-    let announced: Vec<(u16, u16)> = (0..n)
+    let announced: Vec<(u16, u16)> = (0..ports.len())
         .map(|i| {
             (
                 peers[i].as_ref().map_or(ports[i], |p| p.listen_port),
@@ -104,7 +105,8 @@ pub async fn up(
     for node in &mut nodes {
         node.wait_pong(ctx, access).await?;
     }
-    let probes: Vec<RedisProbe> = nodes.iter().map(|s| s.probe(access)).collect();
+    let mut probes: Vec<RedisProbe> = nodes.iter().map(|s| s.probe(access)).collect();
+    let spares = probes.split_off(n);
 
     let setup = |e: String| ProvisionError::Setup(format!("bootstrapping cluster `{group}`: {e}"));
     let mut ids = Vec::new();
@@ -128,7 +130,7 @@ pub async fn up(
             .await
             .map_err(setup)?;
     }
-    for &(port, bus) in announced.iter().skip(1) {
+    for &(port, bus) in announced.iter().take(n).skip(1) {
         probes[0]
             .query::<()>(
                 redis::cmd("CLUSTER")
@@ -163,13 +165,21 @@ pub async fn up(
     }
     let mut handles = Vec::new();
     let links = peers.into_iter().zip(buses);
-    for (i, ((mut node, probe), (peer, bus))) in
-        nodes.into_iter().zip(&probes).zip(links).enumerate()
+    for (i, ((mut node, probe), (peer, bus))) in nodes
+        .into_iter()
+        .zip(probes.iter().chain(&spares))
+        .zip(links)
+        .enumerate()
     {
-        let replica = i >= shards;
-        ctx.wait_ready(&node.name, &mut node.proc, || cluster_ok(probe, n, replica))
+        let role = if i >= n {
+            Role::Spare
+        } else if i >= shards {
+            Role::Replica
+        } else {
+            Role::Master
+        };
+        ctx.wait_ready(&node.name, &mut node.proc, || cluster_ok(probe, n, role))
             .await?;
-        let role = if replica { Role::Replica } else { Role::Master };
         let mut h = node
             .into_handle(group, KIND, role, access)
             .with_peer_proxy(peer);
@@ -181,9 +191,16 @@ pub async fn up(
 }
 
 /// Ready when the node sees the cluster `ok` with every slot served and
-/// every node known, and (for a replica) its replication link is up.
-async fn cluster_ok(probe: &RedisProbe, n: usize, replica: bool) -> Result<(), String> {
+/// every node known, and (for a replica) its replication link is up; a
+/// spare when it answers as a cluster node that knows only itself.
+async fn cluster_ok(probe: &RedisProbe, n: usize, role: Role) -> Result<(), String> {
     let info: String = probe.query(redis::cmd("CLUSTER").arg("INFO")).await?;
+    if role == Role::Spare {
+        return match info_field(&info, "cluster_known_nodes") {
+            Some("1") => Ok(()),
+            other => Err(format!("a spare that knows {other:?} cluster nodes")),
+        };
+    }
     let ok = info_field(&info, "cluster_state") == Some("ok")
         && info_field(&info, "cluster_slots_ok") == Some("16384")
         && info_field(&info, "cluster_known_nodes") == Some(&n.to_string());
@@ -194,7 +211,7 @@ async fn cluster_ok(probe: &RedisProbe, n: usize, replica: bool) -> Result<(), S
             info_field(&info, "cluster_slots_ok")
         ));
     }
-    if replica {
+    if role == Role::Replica {
         let repl = probe.info("replication").await?;
         if info_field(&repl, "master_link_status") != Some("up") {
             return Err("replica link to its master is not up".into());

@@ -1,0 +1,98 @@
+//! `add-master`: a spare server of the cluster (`spares: N`) joins it
+//! under load, as `redis-cli --cluster add-node` does it: `CLUSTER MEET`,
+//! then gossip spreads it to every node. It is a master without slots: a
+//! `reshard` after it moves slots to it (the master with the fewest), as
+//! a team scaling out does in two steps. Clients see nothing of the join
+//! itself; they meet the new master through `MOVED` once it owns slots.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::faults::FaultKind;
+use crate::faults::behaviour::{Behaviour, Mend, Needs, Strike};
+use crate::faults::budget::Budget;
+use crate::faults::join;
+use crate::faults::spec::TimelineSpec;
+use crate::topology::Node;
+use crate::yaml::Problems;
+
+#[derive(Debug, Clone, Default)]
+pub struct AddMaster {
+    /// Set once every node knows the newcomer (shared with the copy the
+    /// injector keeps for the heal).
+    done: Arc<AtomicBool>,
+}
+
+impl PartialEq for AddMaster {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Behaviour for AddMaster {
+    const KIND: FaultKind = FaultKind::AddMaster;
+    const SAID: &'static str = "had a new master join the cluster";
+    // It ends by itself once the cluster knows the newcomer.
+    const HEALS: bool = true;
+    const LINK: bool = false;
+    const HEALED_AT_END: bool = true;
+    const STOPS_PROCESSES: bool = false;
+    const NEEDS: Needs = Needs::NOTHING;
+
+    fn from_spec(c: &mut Problems<'_>, path: &str, s: &TimelineSpec) -> Self {
+        join::refuse_duration(c, path, s, "add-master");
+        AddMaster::default()
+    }
+
+    fn applies(node: &Node) -> Result<(), String> {
+        join::needs_a_spare(node, "add-master")
+    }
+
+    fn destroys_while_in_force(_peers: bool) -> bool {
+        false
+    }
+
+    fn budget(_node: &Node, _peers: bool) -> Budget {
+        Budget::new(
+            "a node joining the cluster: no slot changes hands, nothing acknowledged may be lost",
+            Some(0.0),
+        )
+    }
+
+    fn checkpoints(_roles: bool, _peers: bool) -> (bool, bool) {
+        (false, false)
+    }
+
+    async fn inject(&mut self, cx: &mut Strike<'_>) -> Result<String, String> {
+        let Some(&introducer) = cx.nodes.first() else {
+            return Err("no process of the cluster to introduce the spare".into());
+        };
+        let joining = join::meet(cx.dep, introducer).await?;
+        let said = format!(
+            "{} met {} to join as a master",
+            cx.dep.nodes[introducer].info.name, joining.name
+        );
+        self.done = Arc::default();
+        let done = self.done.clone();
+        cx.ends = Some(Box::pin(async move {
+            let took = joining.known().await?;
+            done.store(true, Ordering::SeqCst);
+            Ok(format!(
+                "{} (127.0.0.1:{}) joined as a master without slots: all {} nodes of the cluster knew it {} ms after the meeting",
+                joining.name,
+                joining.port,
+                joining.members.len() + 1,
+                took.as_millis()
+            ))
+        }));
+        Ok(said)
+    }
+
+    async fn heal(&self, _cx: &mut Mend<'_>, _i: usize) -> Result<String, String> {
+        if self.done.load(Ordering::SeqCst) {
+            Ok("the cluster knows its new master".into())
+        } else {
+            Err("the new master had not joined".into())
+        }
+    }
+}
