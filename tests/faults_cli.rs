@@ -666,6 +666,15 @@ timeline:
     // Timed-out operations are in the latencies, at the timeout or later.
     assert!(s["errors"]["timeout"].as_u64().unwrap() > 0, "{s}");
     assert!(s["latency_us"]["max"].as_u64().unwrap() >= 500_000, "{s}");
+    // While it held, the median operation waited out its timeout: the
+    // fault's own latency shows the freeze, where the run's is diluted
+    // by the calm seconds around it.
+    let during = &frozen.report["faults"][0]["strategies"]["redis"]["latency_us"];
+    assert!(during["p50"].as_u64().unwrap() >= 400_000, "{during}");
+    assert!(
+        during["p50"].as_u64() > s["latency_us"]["p50"].as_u64(),
+        "{during} {s}"
+    );
 
     let calm = support::run_scenario(&file, &["--without-faults"], &[]);
     assert_eq!(calm.code, 0, "{}", calm.stderr);

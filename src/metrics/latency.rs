@@ -74,11 +74,35 @@ impl LatencyWindows {
     pub fn seconds(&self) -> usize {
         self.windows.len()
     }
+
+    /// Percentiles of the operations meant to start in seconds `from..=to`
+    /// of the run (whole seconds).
+    pub fn span(&self, from: usize, to: usize) -> Percentiles {
+        let mut h = histogram();
+        for w in self.windows.iter().take(to.saturating_add(1)).skip(from) {
+            let _ = h.add(w);
+        }
+        Percentiles::of(&h)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_span_merges_exactly_its_seconds() {
+        let mut l = LatencyWindows::default();
+        for (second, us) in [(0, 100), (1, 5_000), (1, 7_000), (2, 9_000), (3, 200)] {
+            l.record(second, us);
+        }
+        let s = l.span(1, 2);
+        assert_eq!(s.count, 3);
+        assert!((7_000..=7_010).contains(&s.p50), "{s:?}");
+        assert!((8_990..=9_010).contains(&s.max), "{s:?}");
+        assert_eq!(l.span(5, 9).count, 0);
+        assert_eq!(l.span(0, usize::MAX).count, 5);
+    }
 
     #[test]
     fn windows_and_total() {

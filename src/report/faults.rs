@@ -110,6 +110,11 @@ pub struct FaultWindow {
     /// after it that was answered (whatever it found).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_recovery_ms: Option<u64>,
+    /// Latency of the operations meant to start while it held: the whole
+    /// seconds of the run from the one it hit in to the one it healed in
+    /// (or its window's end); `null` when none started then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_us: Option<super::LatencyUs>,
 }
 
 /// The width of a bucket of `lost_acked_hist`.
@@ -179,7 +184,14 @@ pub fn build(
                         .unwrap_or(load_end_ms)
                         .max(r.at_ms);
                     let c = charges.get(&r.id).cloned().unwrap_or_default();
-                    let w = window(o, c, (r.at_ms, window_end), load_start_ms, &budget, outcome);
+                    let mut w =
+                        window(o, c, (r.at_ms, window_end), load_start_ms, &budget, outcome);
+                    let held = r.healed_ms.unwrap_or(window_end).clamp(r.at_ms, window_end);
+                    let during = o.stats.latency.span(
+                        (r.at_ms / 1000) as usize,
+                        (held.saturating_sub(1).max(r.at_ms) / 1000) as usize,
+                    );
+                    w.latency_us = (during.count > 0).then(|| during.into());
                     (o.kind.name().to_string(), w)
                 })
                 .collect();
@@ -400,6 +412,7 @@ fn window(
             .stats
             .first_read_after(from)
             .map(|d| without_pauses(o, from, d)),
+        latency_us: None,
     }
 }
 

@@ -213,11 +213,11 @@ pub fn markdown(r: &Report) -> String {
         let _ = writeln!(s, "\n## Faults\n");
         let _ = writeln!(
             s,
-            "| at | fault | strategy | lost writes | as time at the write rate | budget (writes) | lost writes acked (vs fault) | stale writes | sessions lost / stale at the end | unavailable | first write after | first read after |"
+            "| at | fault | strategy | lost writes | as time at the write rate | budget (writes) | lost writes acked (vs fault) | stale writes | sessions lost / stale at the end | unavailable | first write after | first read after | p50 / p99 while it held |"
         );
         let _ = writeln!(
             s,
-            "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         let opt =
             |v: Option<u64>, unit: &str| v.map_or("—".to_string(), |v| format!("{v} {unit}"));
@@ -226,7 +226,7 @@ pub fn markdown(r: &Report) -> String {
             if f.failed() {
                 let _ = writeln!(
                     s,
-                    "| {:.3} s | {what} | **did not {}**: {} | | | | | | | | | |",
+                    "| {:.3} s | {what} | **did not {}**: {} | | | | | | | | | | |",
                     f.at_ms as f64 / 1000.0,
                     if f.fired { "work" } else { "fire" },
                     f.error.as_deref().unwrap_or("")
@@ -235,7 +235,7 @@ pub fn markdown(r: &Report) -> String {
             for (name, w) in &f.strategies {
                 let _ = writeln!(
                     s,
-                    "| {:.3} s | {what} | {name} | {} | {} | {} | {} | {} | {} / {} | {} ms | {} | {} |",
+                    "| {:.3} s | {what} | {name} | {} | {} | {} | {} | {} | {} / {} | {} ms | {} | {} | {} |",
                     f.at_ms as f64 / 1000.0,
                     w.lost_writes,
                     w.lost_writes_s.map_or("—".to_string(), |t| format!(
@@ -252,6 +252,11 @@ pub fn markdown(r: &Report) -> String {
                     w.unavailable_ms,
                     opt(w.recovery_ms, "ms"),
                     opt(w.read_recovery_ms, "ms"),
+                    w.latency_us.as_ref().map_or("—".to_string(), |l| format!(
+                        "{:.2} / {:.2} ms",
+                        l.p50 as f64 / 1000.0,
+                        l.p99 as f64 / 1000.0
+                    )),
                 );
             }
         }
