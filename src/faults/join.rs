@@ -15,6 +15,10 @@ use crate::provision::{Deployment, Role};
 use crate::topology::{Node, NodeKind};
 use crate::yaml::Problems;
 
+/// The time between two looks at the cluster (and at a new replica's
+/// sync): what its times are measured to.
+pub const LOOK: Duration = Duration::from_millis(20);
+
 /// How long gossip may take to spread a newcomer to every node (each node
 /// pings a few others every 100 ms, and a newcomer's handshake rides on
 /// those pings).
@@ -27,7 +31,8 @@ pub struct Joining {
     pub id: String,
     /// The client port it announces (what MOVED names).
     pub port: u16,
-    /// Every process already in the cluster when it was met, by name.
+    /// Every process of the cluster that answered when it was met, by
+    /// name (one down then is not waited for: the others tell it).
     pub members: Vec<(String, RedisProbe)>,
     pub started: Instant,
     pub deadline: Instant,
@@ -36,7 +41,6 @@ pub struct Joining {
 /// Meet the group's first spare still alone with the cluster through
 /// `introducer` (a process of the cluster, by index).
 pub async fn meet(dep: &Deployment, introducer: usize) -> Result<Joining, String> {
-    let started = Instant::now();
     let first = &dep.nodes[introducer];
     let group = first.info.node.clone();
     let mut spare = None;
@@ -72,6 +76,7 @@ pub async fn meet(dep: &Deployment, introducer: usize) -> Result<Joining, String
     let myself: String = spare.query(redis::cmd("CLUSTER").arg("NODES")).await?;
     let (id, port, bus) = myself_line(&myself)
         .ok_or_else(|| format!("{name} does not name itself in CLUSTER NODES: {myself}"))?;
+    let started = Instant::now();
     first
         .redis_probe()
         .query::<()>(
@@ -95,20 +100,28 @@ pub async fn meet(dep: &Deployment, introducer: usize) -> Result<Joining, String
 }
 
 impl Joining {
-    /// Wait until every member knows the newcomer as a connected node and
-    /// it knows every member; how long it took from the meeting.
+    /// Wait until every member that answered knows the newcomer as a
+    /// connected node and it knows at least as many nodes, none of them
+    /// still in a handshake; how long it took from the meeting (to the
+    /// [`LOOK`] between looks). A look that fails (a busy or paused node)
+    /// is tried again until the deadline.
     pub async fn known(&self) -> Result<Duration, String> {
         let want = self.members.len() + 1;
         loop {
             let mut missing = Vec::new();
             for (name, m) in &self.members {
-                let view: String = m.query(redis::cmd("CLUSTER").arg("NODES")).await?;
-                if !knows(&view, &self.id) {
-                    missing.push(name.as_str());
+                match m.query::<String>(redis::cmd("CLUSTER").arg("NODES")).await {
+                    Ok(view) if knows(&view, &self.id) => {}
+                    Ok(_) => missing.push(name.clone()),
+                    Err(e) => missing.push(format!("{name} ({e})")),
                 }
             }
-            let own: String = self.spare.query(redis::cmd("CLUSTER").arg("NODES")).await?;
-            let settled = own.lines().filter(|l| !l.trim().is_empty()).count() == want
+            let own = self
+                .spare
+                .query::<String>(redis::cmd("CLUSTER").arg("NODES"))
+                .await
+                .unwrap_or_default();
+            let settled = own.lines().filter(|l| !l.trim().is_empty()).count() >= want
                 && !own.contains("handshake")
                 && !own.contains("noaddr");
             if missing.is_empty() && settled {
@@ -131,7 +144,7 @@ impl Joining {
                     }
                 ));
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(LOOK).await;
         }
     }
 }

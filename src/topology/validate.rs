@@ -219,6 +219,12 @@ fn node_at(c: &mut Problems<'_>, path: &str, name: String, n: NodeSpec) -> Optio
         .external
         .as_ref()
         .map(|e| super::external::external(c, path, kind_name, e));
+    if n.external.is_some() && n.spares.is_some_and(|s| s > 0) {
+        c.at(
+            &format!("{path}.spares"),
+            "spares are servers sessiondrill starts beside the cluster; an external cluster has none",
+        );
+    }
     // An external table is an endpoint on that table.
     let kind = match (kind, &n.external) {
         (NodeKind::Dynamodb(_), Some(e)) => NodeKind::Dynamodb(super::external_table::table(e)),

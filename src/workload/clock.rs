@@ -138,7 +138,12 @@ impl PreciseSleep {
             match ready.try_io(|fd| {
                 nix::unistd::read(&fd.get_ref().0, &mut buf).map_err(std::io::Error::from)
             }) {
-                Ok(Ok(_)) => return Ok(()),
+                Ok(Ok(_)) => {
+                    // Read empty (a one-shot timer): the next wait need
+                    // not try a read first to learn it.
+                    ready.clear_ready();
+                    return Ok(());
+                }
                 Ok(Err(e)) => return Err(e),
                 Err(_would_block) => continue,
             }

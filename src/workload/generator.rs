@@ -36,6 +36,11 @@ use crate::metrics::OpKind;
 /// pause, or a strategy waiting for room.
 const LOOK_AGAIN: Duration = Duration::from_millis(5);
 
+/// The most operations the generator issues before it lets its worker run
+/// others: one far behind schedule (after a stall) catches up in bursts,
+/// not in one turn that holds a worker of two.
+const BURST: usize = 256;
+
 /// One strategy's stream of operations.
 pub struct Lane {
     pub ctx: Arc<OpCtx>,
@@ -150,10 +155,15 @@ async fn generate(
         }
         let now = Instant::now();
         let mut next_look: Option<Instant> = None;
+        let mut burst = BURST;
         for r in &mut lanes {
-            if let Some(t) = issue_due(r, load_start, now, &lead, &hold) {
+            if let Some(t) = issue_due(r, load_start, now, &lead, &hold, &mut burst) {
                 next_look = Some(next_look.map_or(t, |n| n.min(t)));
             }
+        }
+        if burst == 0 {
+            tokio::task::yield_now().await;
+            continue;
         }
         let Some(next) = next_look else {
             return Ok(()); // every schedule is over
@@ -167,21 +177,26 @@ async fn generate(
 }
 
 /// Issue every operation of `r` due to be handed over by `now` (its
-/// intended start less the lead), in order. When it should be looked at
-/// again: when its next is due, or soon if it is out of room; `None` when
-/// its schedule is over.
+/// intended start less the lead), in order, at most `burst` of them (less
+/// what it issued). When it should be looked at again: when its next is
+/// due, at once when the burst is spent, or soon if it is out of room;
+/// `None` when its schedule is over.
 fn issue_due(
     r: &mut Running,
     load_start: Instant,
     now: Instant,
     lead: &Arc<Lead>,
     hold: &watch::Receiver<Hold>,
+    burst: &mut usize,
 ) -> Option<Instant> {
     loop {
         let intended = r.due(load_start)?;
         let hand_over = intended.checked_sub(lead.get()).unwrap_or(intended);
         if hand_over > now {
             return Some(hand_over);
+        }
+        if *burst == 0 {
+            return Some(now);
         }
         let Ok(permit) = r.gate.clone().try_acquire_owned() else {
             // Out of room: this lane waits (late, and its lag says so);
@@ -202,6 +217,7 @@ fn issue_due(
             hold: hold.clone(),
         };
         tokio::spawn(task.run(teach, permit));
+        *burst -= 1;
     }
 }
 

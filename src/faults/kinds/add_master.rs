@@ -78,11 +78,12 @@ impl Behaviour for AddMaster {
             let took = joining.known().await?;
             done.store(true, Ordering::SeqCst);
             Ok(format!(
-                "{} (127.0.0.1:{}) joined as a master without slots: all {} nodes of the cluster knew it {} ms after the meeting",
+                "{} (127.0.0.1:{}) joined as a master without slots: the {} other nodes that answered knew it {} ms after the meeting (looked at every {} ms)",
                 joining.name,
                 joining.port,
-                joining.members.len() + 1,
-                took.as_millis()
+                joining.members.len(),
+                took.as_millis(),
+                join::LOOK.as_millis()
             ))
         }));
         Ok(said)

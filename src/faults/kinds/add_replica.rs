@@ -96,13 +96,13 @@ impl Behaviour for AddReplica {
         let done = self.done.clone();
         cx.ends = Some(Box::pin(async move {
             let known = joining.known().await?;
-            let keys: u64 = probe.query(&redis::cmd("DBSIZE")).await.unwrap_or(0);
+            let keys: u64 = probe.query(&redis::cmd("DBSIZE")).await?;
+            let asked = Instant::now();
             joining
                 .spare
                 .query::<()>(redis::cmd("CLUSTER").arg("REPLICATE").arg(&master_id))
                 .await
                 .map_err(|e| format!("{} would not replicate {master_name}: {e}", joining.name))?;
-            let asked = Instant::now();
             loop {
                 let repl = joining.spare.info("replication").await?;
                 if info_field(&repl, "master_link_status") == Some("up")
@@ -117,17 +117,18 @@ impl Behaviour for AddReplica {
                         asked.elapsed().as_secs_f64()
                     ));
                 }
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                tokio::time::sleep(join::LOOK).await;
             }
             let synced = asked.elapsed();
             // What it holds now, beside what its master held before.
             let copied: u64 = joining.spare.query(&redis::cmd("DBSIZE")).await?;
             done.store(true, Ordering::SeqCst);
             Ok(format!(
-                "{} joined in {} ms and was a replica of {master_name} with its data ({copied} keys; its master had {keys} when asked) {} ms after CLUSTER REPLICATE",
+                "{} joined in {} ms and was a replica of {master_name} with its data ({copied} keys; its master had {keys} when asked) {} ms after CLUSTER REPLICATE (looked at every {} ms)",
                 joining.name,
                 known.as_millis(),
-                synced.as_millis()
+                synced.as_millis(),
+                join::LOOK.as_millis()
             ))
         }));
         Ok(said)

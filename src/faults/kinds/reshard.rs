@@ -138,6 +138,8 @@ impl Behaviour for Reshard {
             ));
         }
         let mut nodes = parse_nodes(&view);
+        let in_cluster: std::collections::HashSet<String> =
+            nodes.iter().map(|n| n.id.clone()).collect();
         nodes.retain(|n| n.master && !n.failed && n.port != 0);
         nodes.sort_by_key(|n| std::cmp::Reverse(n.slots.len()));
         let (Some(src), Some(dst)) = (nodes.first(), nodes.last()) else {
@@ -160,9 +162,11 @@ impl Behaviour for Reshard {
                 self.slots
             ));
         }
-        // The run's processes by their cluster id.
+        // The run's processes by their cluster id; a spare still alone is
+        // not in the cluster and takes no part.
         let mut by_id = std::collections::HashMap::new();
         let mut unknown = Vec::new();
+        let mut members: Vec<&ProcessHandle> = Vec::new();
         for m in &masters {
             let name = &m.info.name;
             match m
@@ -170,10 +174,15 @@ impl Behaviour for Reshard {
                 .query::<String>(redis::cmd("CLUSTER").arg("MYID"))
                 .await
             {
-                Ok(id) => {
+                Ok(id) if in_cluster.contains(&id) => {
                     by_id.insert(id, *m);
+                    members.push(*m);
                 }
-                Err(e) => unknown.push(format!("{name}: {e}")),
+                Ok(_) => {}
+                Err(e) => {
+                    unknown.push(format!("{name}: {e}"));
+                    members.push(*m);
+                }
             }
         }
         let (Some(from), Some(to)) = (by_id.get(&src.id), by_id.get(&dst.id)) else {
@@ -187,13 +196,13 @@ impl Behaviour for Reshard {
         };
         let access = first.redis.clone().unwrap_or_default();
         // What the cluster had sent of redirections before the move.
-        let everyone: Vec<RedisProbe> = masters.iter().map(|m| m.redis_probe()).collect();
+        let everyone: Vec<RedisProbe> = members.iter().map(|m| m.redis_probe()).collect();
         let before = redirections(&everyone).await;
         let plan = Move {
             slots: moving,
             from: from.redis_probe(),
             to: to.redis_probe(),
-            others: masters
+            others: members
                 .iter()
                 .filter(|m| !std::ptr::eq(**m, *from) && !std::ptr::eq(**m, *to))
                 .map(|m| m.redis_probe())

@@ -117,7 +117,9 @@ pub async fn up(
                 .await
                 .map_err(setup)?,
         );
-        // Distinct epochs up front: no epoch collision to resolve later.
+        // Distinct epochs up front: no epoch collision to resolve later. (A
+        // spare joins with epoch 0, as `redis-cli --cluster add-node`
+        // leaves it, and takes a new one when slots move to it.)
         probe
             .query::<()>(redis::cmd("CLUSTER").arg("SET-CONFIG-EPOCH").arg(i + 1))
             .await
