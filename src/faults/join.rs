@@ -77,15 +77,7 @@ pub async fn meet(dep: &Deployment, introducer: usize) -> Result<Joining, String
     let (id, port, bus) = myself_line(&myself)
         .ok_or_else(|| format!("{name} does not name itself in CLUSTER NODES: {myself}"))?;
     let started = Instant::now();
-    first
-        .redis_probe()
-        .query::<()>(
-            redis::cmd("CLUSTER")
-                .arg("MEET")
-                .arg("127.0.0.1")
-                .arg(port)
-                .arg(bus),
-        )
+    crate::provision::redis::cluster::meet(&first.redis_probe(), port, bus)
         .await
         .map_err(|e| format!("{} would not meet {name}: {e}", first.info.name))?;
     Ok(Joining {

@@ -133,16 +133,7 @@ pub async fn up(
             .map_err(setup)?;
     }
     for &(port, bus) in announced.iter().take(n).skip(1) {
-        probes[0]
-            .query::<()>(
-                redis::cmd("CLUSTER")
-                    .arg("MEET")
-                    .arg("127.0.0.1")
-                    .arg(port)
-                    .arg(bus),
-            )
-            .await
-            .map_err(setup)?;
+        meet(&probes[0], port, bus).await.map_err(setup)?;
     }
     for (node, probe) in nodes.iter().zip(&probes) {
         poll_until(&node.name, ctx.timeout, || async {
@@ -190,6 +181,20 @@ pub async fn up(
         handles.push(h);
     }
     Ok(handles)
+}
+
+/// Tell the node behind `probe` to meet the one that announces `port` and
+/// `bus` on this machine (`CLUSTER MEET`): gossip does the rest.
+pub async fn meet(probe: &RedisProbe, port: u16, bus: u16) -> Result<(), String> {
+    probe
+        .query::<()>(
+            redis::cmd("CLUSTER")
+                .arg("MEET")
+                .arg("127.0.0.1")
+                .arg(port)
+                .arg(bus),
+        )
+        .await
 }
 
 /// Ready when the node sees the cluster `ok` with every slot served and
