@@ -216,6 +216,16 @@ async fn run_scenario(scenario: &Scenario, args: &RunArgs, home: Home, cost: Cos
         }
     }
     println!("{}", report::markdown(&report));
+    // Why the run failed when no expectation or fault says it (the report
+    // has it too): also on stderr, where a script or a test looks.
+    if let Some(e) = &report.generator_error {
+        eprintln!("error: {e}: the load ended early");
+    }
+    for (name, s) in &report.strategies {
+        if let Some(e) = s.bulk.as_ref().and_then(|b| b.error.as_deref()) {
+            eprintln!("error: {name}: the bulk prefill failed: {e}");
+        }
+    }
     if report.ok { 0 } else { 1 }
 }
 

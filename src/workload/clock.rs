@@ -7,13 +7,17 @@
 //! - [`PreciseSleep`]: the generator's task waits on a `timerfd` set to an
 //!   absolute `CLOCK_MONOTONIC` deadline (an hrtimer the kernel fires to
 //!   the nanosecond, without the 50 µs of timer slack a thread's sleep
-//!   gets), delivered by the runtime's I/O driver like a socket;
+//!   gets), delivered by the runtime's I/O driver like a socket. Written
+//!   here over nix's `TimerFd` (already a dependency): the crates for it
+//!   are small and little used (tokio-hrtime 0.1.6, last released
+//!   2024-10) or register the fd with tokio's `AsyncFd::with_interest`,
+//!   deprecated as unsound (tokio-timerfd 0.2.0);
 //! - [`Lead`]: a worker parked in the I/O driver takes tens of µs to wake
 //!   and run the generator on this kind of machine (measured without a
 //!   lead: lag p50 48–50 µs at 20 000 ops/s), so the generator hands each
-//!   operation over about that much before its intended start, and a task that arrives early waits
-//!   out what is left ([`Lead::until`], yielding to the worker's other
-//!   tasks, not blocking them). The lead follows the hand-over delay it
+//!   operation over about that much before its intended start, and a task
+//!   that arrives early waits out what is left ([`Lead::until`], yielding
+//!   to the worker's other tasks, not blocking them). The lead follows the hand-over delay it
 //!   observes: it grows when operations arrive late and shrinks when they
 //!   arrive early.
 
