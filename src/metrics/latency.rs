@@ -32,6 +32,7 @@ pub struct Percentiles {
     pub p99: u64,
     pub p999: u64,
     pub max: u64,
+    pub min: u64,
 }
 
 impl Percentiles {
@@ -45,6 +46,7 @@ impl Percentiles {
             p99: h.value_at_quantile(0.99),
             p999: h.value_at_quantile(0.999),
             max: h.max(),
+            min: h.min(),
         }
     }
 }

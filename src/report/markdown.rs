@@ -365,6 +365,7 @@ mod tests {
             p99,
             p999: p99,
             max: p99,
+            min: p50,
         };
         let late = generator_health(lag(1100, 2300));
         assert!(late.contains("fell behind"), "{late}");

@@ -108,6 +108,10 @@ pub struct LatencyUs {
     pub p99: u64,
     pub p999: u64,
     pub max: u64,
+    /// The fastest operation: what every one of them waited at least
+    /// (a link delay's floor). 0 in reports written before it was kept.
+    #[serde(default)]
+    pub min: u64,
 }
 
 impl From<Percentiles> for LatencyUs {
@@ -117,6 +121,7 @@ impl From<Percentiles> for LatencyUs {
             p99: p.p99,
             p999: p.p999,
             max: p.max,
+            min: p.min,
         }
     }
 }

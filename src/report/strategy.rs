@@ -181,6 +181,7 @@ impl StrategyReport {
             "latency.p99_ms" => exact(ms(self.latency_us.p99)),
             "latency.p999_ms" => exact(ms(self.latency_us.p999)),
             "latency.max_ms" => exact(ms(self.latency_us.max)),
+            "latency.min_ms" => exact(ms(self.latency_us.min)),
             "scheduler_lag.p50_ms" => exact(ms(self.scheduler_lag_us.p50)),
             "scheduler_lag.p99_ms" => exact(ms(self.scheduler_lag_us.p99)),
             other => {

@@ -126,6 +126,7 @@ pub const METRICS: &[&str] = &[
     "latency.p99_ms",
     "latency.p999_ms",
     "latency.max_ms",
+    "latency.min_ms",
     "scheduler_lag.p50_ms",
     "scheduler_lag.p99_ms",
     "throughput",

@@ -318,6 +318,7 @@ mod tests {
                     p99: p99_us,
                     p999: p99_us,
                     max: p99_us,
+                    min: 100,
                 },
                 throughput_last: 450,
                 ..StrategySnapshot::default()
@@ -454,6 +455,7 @@ pub(crate) mod tests_support {
                 p99,
                 p999: p99 * 2,
                 max: p99 * 4,
+                min: 100,
             },
             latency_last_us: Percentiles {
                 count: 400,
@@ -461,6 +463,7 @@ pub(crate) mod tests_support {
                 p99,
                 p999: p99,
                 max: p99,
+                min: 100,
             },
             throughput_last: 450,
             proven_lost: lost,
