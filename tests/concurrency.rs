@@ -114,7 +114,7 @@ fn cache_aside_serves_stale_copies_only_when_requests_overlap() {
             "cache-aside.overlapped: \"== 0\"",
         )
         .replace(
-            "cache-aside.proven_stale: \"> 10\"",
+            "cache-aside.proven_stale: \"> 20\"",
             "cache-aside.proven_stale: \"== 0\"",
         )
         .replace(
