@@ -43,6 +43,48 @@ impl Needs {
 /// state): resolves then, with what ended it, or why it did not work.
 pub type Ends = std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send>>;
 
+/// Whether a fault that ends by itself ([`Ends`]) got to its end: set when
+/// its end succeeds, read by its heal (the injector heals a copy of the
+/// fault, so the flag is shared). Not one of the fault's parameters: equal
+/// whatever it holds.
+#[derive(Debug, Clone, Default)]
+pub struct Finished(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl PartialEq for Finished {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Finished {
+    /// A fresh flag for this injection, and `end` as the fault's [`Ends`],
+    /// setting it when it succeeds.
+    pub fn track(
+        &mut self,
+        end: impl std::future::Future<Output = Result<String, String>> + Send + 'static,
+    ) -> Ends {
+        *self = Self::default();
+        let flag = self.0.clone();
+        Box::pin(async move {
+            let r = end.await;
+            if r.is_ok() {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            r
+        })
+    }
+
+    /// The heal of a fault that ends by itself: `done` when it finished,
+    /// else `unfinished` as the error.
+    pub fn heal(&self, done: &str, unfinished: &str) -> Result<String, String> {
+        if self.0.load(std::sync::atomic::Ordering::SeqCst) {
+            Ok(done.into())
+        } else {
+            Err(unfinished.into())
+        }
+    }
+}
+
 /// What a fault made outside this machine before the load, to remove
 /// after the run.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -73,9 +73,9 @@ pub async fn meet(dep: &Deployment, introducer: usize) -> Result<Joining, String
             "`{group}` has no spare left alone to bring in (`spares:` on the cluster gives add-master and add-replica one each)"
         ));
     };
-    let myself: String = spare.query(redis::cmd("CLUSTER").arg("NODES")).await?;
-    let (id, port, bus) = myself_line(&myself)
-        .ok_or_else(|| format!("{name} does not name itself in CLUSTER NODES: {myself}"))?;
+    let view: String = spare.query(redis::cmd("CLUSTER").arg("NODES")).await?;
+    let Myself { id, port, bus, .. } = myself(&view)
+        .ok_or_else(|| format!("{name} does not name itself in CLUSTER NODES: {view}"))?;
     let started = Instant::now();
     crate::provision::redis::cluster::meet(&first.redis_probe(), port, bus)
         .await
@@ -141,9 +141,18 @@ impl Joining {
     }
 }
 
-/// The `myself` line of `CLUSTER NODES`: its id and the client and bus
-/// ports it announces.
-fn myself_line(text: &str) -> Option<(String, u16, u16)> {
+/// A node as it names itself in `CLUSTER NODES`.
+#[derive(Debug, PartialEq)]
+pub struct Myself {
+    pub id: String,
+    /// The client and bus ports it announces.
+    pub port: u16,
+    pub bus: u16,
+    pub master: bool,
+}
+
+/// The `myself` line of a `CLUSTER NODES` answer.
+pub fn myself(text: &str) -> Option<Myself> {
     let l = text.lines().find(|l| {
         l.split_whitespace()
             .nth(2)
@@ -152,9 +161,15 @@ fn myself_line(text: &str) -> Option<(String, u16, u16)> {
     let mut f = l.split_whitespace();
     let id = f.next()?.to_string();
     let addr = f.next()?.split(',').next()?;
+    let master = f.next()?.split(',').any(|f| f == "master");
     let (host_port, bus) = addr.split_once('@')?;
     let (_, port) = host_port.rsplit_once(':')?;
-    Some((id, port.parse().ok()?, bus.parse().ok()?))
+    Some(Myself {
+        id,
+        port: port.parse().ok()?,
+        bus: bus.parse().ok()?,
+        master,
+    })
 }
 
 /// Does this `CLUSTER NODES` view have node `id` as a connected member
@@ -207,11 +222,17 @@ mod tests {
     #[test]
     fn a_spare_names_itself_and_its_ports() {
         let alone = "f0e1 127.0.0.1:7006@17006 myself,master - 0 0 0 connected\n";
-        assert_eq!(myself_line(alone), Some(("f0e1".into(), 7006, 17006)));
+        let me = |id: &str, port, bus, master| Myself {
+            id: id.into(),
+            port,
+            bus,
+            master,
+        };
+        assert_eq!(myself(alone), Some(me("f0e1", 7006, 17006, true)));
         // Before a MEET without an announced address the host is empty.
-        let bare = "ab12 :7007@17007,host myself,master - 0 0 0 connected\n";
-        assert_eq!(myself_line(bare), Some(("ab12".into(), 7007, 17007)));
-        assert_eq!(myself_line("garbage"), None);
+        let bare = "ab12 :7007@17007,host myself,slave f0e1 0 0 0 connected\n";
+        assert_eq!(myself(bare), Some(me("ab12", 7007, 17007, false)));
+        assert_eq!(myself("garbage"), None);
     }
 
     #[test]

@@ -5,28 +5,18 @@
 //! a team scaling out does in two steps. Clients see nothing of the join
 //! itself; they meet the new master through `MOVED` once it owns slots.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use crate::faults::FaultKind;
-use crate::faults::behaviour::{Behaviour, Mend, Needs, Strike};
+use crate::faults::behaviour::{Behaviour, Finished, Mend, Needs, Strike};
 use crate::faults::budget::Budget;
 use crate::faults::join;
 use crate::faults::spec::TimelineSpec;
 use crate::topology::Node;
 use crate::yaml::Problems;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AddMaster {
-    /// Set once every node knows the newcomer (shared with the copy the
-    /// injector keeps for the heal).
-    done: Arc<AtomicBool>,
-}
-
-impl PartialEq for AddMaster {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
+    /// Once every node knows the newcomer.
+    done: Finished,
 }
 
 impl Behaviour for AddMaster {
@@ -72,11 +62,8 @@ impl Behaviour for AddMaster {
             "{} met {} to join as a master",
             cx.dep.nodes[introducer].info.name, joining.name
         );
-        self.done = Arc::default();
-        let done = self.done.clone();
-        cx.ends = Some(Box::pin(async move {
+        cx.ends = Some(self.done.track(async move {
             let took = joining.known().await?;
-            done.store(true, Ordering::SeqCst);
             Ok(format!(
                 "{} (127.0.0.1:{}) joined as a master without slots: the {} other nodes that answered knew it {} ms after the meeting (looked at every {} ms)",
                 joining.name,
@@ -90,10 +77,9 @@ impl Behaviour for AddMaster {
     }
 
     async fn heal(&self, _cx: &mut Mend<'_>, _i: usize) -> Result<String, String> {
-        if self.done.load(Ordering::SeqCst) {
-            Ok("the cluster knows its new master".into())
-        } else {
-            Err("the new master had not joined".into())
-        }
+        self.done.heal(
+            "the cluster knows its new master",
+            "the new master had not joined",
+        )
     }
 }

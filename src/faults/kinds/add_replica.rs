@@ -6,12 +6,10 @@
 //! while the load goes on. It ends when the replica's link is up and its
 //! sync is over; how long that took is the drill's number.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::faults::FaultKind;
-use crate::faults::behaviour::{Behaviour, Mend, Needs, Strike};
+use crate::faults::behaviour::{Behaviour, Finished, Mend, Needs, Strike};
 use crate::faults::budget::Budget;
 use crate::faults::join;
 use crate::faults::spec::TimelineSpec;
@@ -19,17 +17,10 @@ use crate::provision::redis::probe::info_field;
 use crate::topology::Node;
 use crate::yaml::Problems;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AddReplica {
-    /// Set once the new replica has its master's data (shared with the
-    /// copy the injector keeps for the heal).
-    done: Arc<AtomicBool>,
-}
-
-impl PartialEq for AddReplica {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
+    /// Once the new replica has its master's data.
+    done: Finished,
 }
 
 impl Behaviour for AddReplica {
@@ -73,17 +64,7 @@ impl Behaviour for AddReplica {
         let m = &cx.dep.nodes[master];
         let probe = m.redis_probe();
         let view: String = probe.query(redis::cmd("CLUSTER").arg("NODES")).await?;
-        let Some(master_id) = view
-            .lines()
-            .find(|l| {
-                l.split_whitespace().nth(2).is_some_and(|f| {
-                    let flags: Vec<&str> = f.split(',').collect();
-                    flags.contains(&"myself") && flags.contains(&"master")
-                })
-            })
-            .and_then(|l| l.split_whitespace().next())
-            .map(str::to_string)
-        else {
+        let Some(master_id) = join::myself(&view).filter(|m| m.master).map(|m| m.id) else {
             return Err(format!(
                 "{} is not a master now: add-replica's target must be one",
                 m.info.name
@@ -92,9 +73,7 @@ impl Behaviour for AddReplica {
         let master_name = m.info.name.clone();
         let joining = join::meet(cx.dep, master).await?;
         let said = format!("{master_name} met {} to join as its replica", joining.name);
-        self.done = Arc::default();
-        let done = self.done.clone();
-        cx.ends = Some(Box::pin(async move {
+        cx.ends = Some(self.done.track(async move {
             let known = joining.known().await?;
             let keys: u64 = probe.query(&redis::cmd("DBSIZE")).await?;
             let asked = Instant::now();
@@ -122,7 +101,6 @@ impl Behaviour for AddReplica {
             let synced = asked.elapsed();
             // What it holds now, beside what its master held before.
             let copied: u64 = joining.spare.query(&redis::cmd("DBSIZE")).await?;
-            done.store(true, Ordering::SeqCst);
             Ok(format!(
                 "{} joined in {} ms and was a replica of {master_name} with its data ({copied} keys; its master had {keys} when asked) {} ms after CLUSTER REPLICATE (looked at every {} ms)",
                 joining.name,
@@ -135,11 +113,10 @@ impl Behaviour for AddReplica {
     }
 
     async fn heal(&self, _cx: &mut Mend<'_>, _i: usize) -> Result<String, String> {
-        if self.done.load(Ordering::SeqCst) {
-            Ok("the new replica has its master's data".into())
-        } else {
-            Err("the new replica had not synced".into())
-        }
+        self.done.heal(
+            "the new replica has its master's data",
+            "the new replica had not synced",
+        )
     }
 }
 

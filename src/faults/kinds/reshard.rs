@@ -10,12 +10,10 @@
 //! (its password, never on a command line) the fault reports what it
 //! moved, slot by slot, as it goes.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use crate::faults::FaultKind;
-use crate::faults::behaviour::{Behaviour, Mend, Needs, Strike};
+use crate::faults::behaviour::{Behaviour, Finished, Mend, Needs, Strike};
 use crate::faults::budget::Budget;
 use crate::faults::spec::TimelineSpec;
 use crate::provision::ProcessHandle;
@@ -30,18 +28,11 @@ const KEYS_PER_MIGRATE: usize = 100;
 /// connection that sends it, so that a slow one fails on both sides.
 const MIGRATE_TIMEOUT_MS: u64 = 1_000;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Reshard {
     pub slots: u32,
-    /// Set once every slot moved (shared with the copy the injector keeps
-    /// for the heal).
-    done: Arc<AtomicBool>,
-}
-
-impl PartialEq for Reshard {
-    fn eq(&self, o: &Self) -> bool {
-        self.slots == o.slots
-    }
+    /// Once every slot moved.
+    done: Finished,
 }
 
 impl Behaviour for Reshard {
@@ -72,7 +63,7 @@ impl Behaviour for Reshard {
         }
         Reshard {
             slots,
-            done: Arc::default(),
+            done: Finished::default(),
         }
     }
 
@@ -214,8 +205,6 @@ impl Behaviour for Reshard {
             everyone,
             before,
         };
-        self.done = Arc::default();
-        let done = self.done.clone();
         let said = format!(
             "moving {} slots from {}:{} to {}:{}",
             plan.slots.len(),
@@ -224,22 +213,13 @@ impl Behaviour for Reshard {
             dst.host,
             dst.port
         );
-        cx.ends = Some(Box::pin(async move {
-            let r = plan.run(started).await;
-            if r.is_ok() {
-                done.store(true, Ordering::SeqCst);
-            }
-            r
-        }));
+        cx.ends = Some(self.done.track(plan.run(started)));
         Ok(said)
     }
 
     async fn heal(&self, _cx: &mut Mend<'_>, _i: usize) -> Result<String, String> {
-        if self.done.load(Ordering::SeqCst) {
-            Ok("every slot moved".into())
-        } else {
-            Err("the resharding had not finished".into())
-        }
+        self.done
+            .heal("every slot moved", "the resharding had not finished")
     }
 }
 
