@@ -39,6 +39,24 @@ fn a_redis_node_with_data_answers_loading_after_a_crash_and_loses_nothing() {
     let loading = f["loading_ms"].as_u64().unwrap_or_else(|| panic!("{f}"));
     assert!(loading >= 100, "{f}");
     let w = &f["strategies"]["redis"];
+    // The reads went on while it loaded (only the writes were held for the
+    // checkpoint): the clients were answered LOADING, and served nothing
+    // in between.
+    let l = &w["loading_answers"];
+    let answered = l["count"].as_u64().unwrap_or_else(|| panic!("{w}"));
+    assert!(answered > 0, "{w}");
+    assert_eq!(l["served"], 0, "{w}");
+    let last = l["last_ms"].as_u64().unwrap();
+    let read = w["read_recovery_ms"].as_u64().unwrap();
+    assert!(
+        read + 10 >= last,
+        "a read served before the last LOADING: {w}"
+    );
+    assert!(
+        ran.report["strategies"]["redis"]["errors"]["loading"].as_u64() >= Some(answered),
+        "{}",
+        ran.report["strategies"]["redis"]["errors"]
+    );
     // Nothing was answered while it loaded: the first write and the first
     // read after the kill were answered after the observer saw it loaded
     // (give or take one of its looks, 100 ms apart).

@@ -68,8 +68,18 @@ pub struct Request {
 #[derive(Clone, Default)]
 pub struct HoldHook(Arc<OnceLock<Hold>>);
 
-/// `hold(true)` holds the load once more, `hold(false)` lets go once.
-type Hold = Box<dyn Fn(bool) + Send + Sync>;
+/// `hold(scope, true)` holds once more, `hold(scope, false)` lets go once.
+type Hold = Box<dyn Fn(Scope, bool) + Send + Sync>;
+
+/// What a hold keeps from being issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every operation.
+    Load,
+    /// The writes alone: reads go on (a node started again is read while
+    /// it loads its data).
+    Writes,
+}
 
 impl std::fmt::Debug for HoldHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -84,10 +94,10 @@ impl std::fmt::Debug for HoldHook {
 impl HoldHook {
     /// Hold (`true`) or let go once (`false`). False when no engine has
     /// installed the hook (nothing was held).
-    pub fn set(&self, on: bool) -> bool {
+    pub fn set(&self, scope: Scope, on: bool) -> bool {
         match self.0.get() {
             Some(hold) => {
-                hold(on);
+                hold(scope, on);
                 true
             }
             None => false,
@@ -117,8 +127,9 @@ pub struct Requests {
 }
 
 impl Requests {
-    /// `hold(true)` holds the load once more, `hold(false)` lets go once.
-    pub fn install_hold(&self, hold: impl Fn(bool) + Send + Sync + 'static) {
+    /// `hold(scope, true)` holds once more, `hold(scope, false)` lets go
+    /// once.
+    pub fn install_hold(&self, hold: impl Fn(Scope, bool) + Send + Sync + 'static) {
         let _ = self.hold.0.set(Box::new(hold));
     }
 
@@ -161,6 +172,7 @@ pub fn channel() -> (Checkpoints, Requests) {
 pub struct Held {
     hook: HoldHook,
     since: Instant,
+    scope: Scope,
 }
 
 impl Held {
@@ -168,11 +180,16 @@ impl Held {
     pub fn since(&self) -> Instant {
         self.since
     }
+
+    /// What it holds.
+    pub fn scope(&self) -> Scope {
+        self.scope
+    }
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
-        self.hook.set(false);
+        self.hook.set(self.scope, false);
     }
 }
 
@@ -182,9 +199,22 @@ impl Checkpoints {
     /// session, so none can land on what a fault left and wash its losses
     /// out. `None` if there is no load to hold.
     pub fn hold(&self) -> Option<Held> {
-        self.hold.set(true).then(|| Held {
+        self.hold_scope(Scope::Load)
+    }
+
+    /// Hold the writes alone now, for a checkpoint about to be asked for:
+    /// reads go on until the checkpoint holds the whole load to read (a
+    /// read cannot write over what a fault left). `None` if there is no
+    /// load to hold.
+    pub fn hold_writes(&self) -> Option<Held> {
+        self.hold_scope(Scope::Writes)
+    }
+
+    fn hold_scope(&self, scope: Scope) -> Option<Held> {
+        self.hold.set(scope, true).then(|| Held {
             hook: self.hold.clone(),
             since: Instant::now(),
+            scope,
         })
     }
 
@@ -237,7 +267,7 @@ mod tests {
         assert!(checkpoints.hold().is_none());
         let holds = Arc::new(AtomicI32::new(0));
         let h = holds.clone();
-        requests.install_hold(move |on| {
+        requests.install_hold(move |_, on| {
             h.fetch_add(if on { 1 } else { -1 }, Ordering::SeqCst);
         });
         let held = checkpoints.hold();
@@ -257,7 +287,7 @@ mod tests {
         let (checkpoints, mut requests) = channel();
         let holds = Arc::new(AtomicI32::new(0));
         let h = holds.clone();
-        requests.install_hold(move |on| {
+        requests.install_hold(move |_, on| {
             h.fetch_add(if on { 1 } else { -1 }, Ordering::SeqCst);
         });
         // A fault holds ahead and is cancelled before it asks.

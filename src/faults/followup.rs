@@ -165,6 +165,12 @@ impl FollowUps {
         self.to.checkpoints.hold()
     }
 
+    /// Hold only the writes now, ahead of the checkpoint of a node started
+    /// again: reads go on until the checkpoint holds the whole load.
+    pub fn hold_writes(&self) -> Option<Held> {
+        self.to.checkpoints.hold_writes()
+    }
+
     /// The load held: wait for the operations in flight to end.
     pub async fn drained(&self) {
         self.to.checkpoints.drained().await;

@@ -351,8 +351,11 @@ impl Injector {
         // (waiting for another fault's injection with the load held would
         // change that fault's drill). Unavailability still counts the
         // restart (the checkpoint is measured from the hold until its
-        // first read succeeds).
+        // first read succeeds). A process started again holds only the
+        // writes: the reads go on while it loads its data, and show what
+        // it answered meanwhile (`LOADING`, or a fallback's answer).
         let held = match (&self.follow_ups, active.plan.at_heal) {
+            (Some(f), true) if active.kind().stops_processes() => f.hold_writes(),
             (Some(f), true) => f.hold(),
             _ => None,
         };

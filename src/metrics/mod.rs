@@ -85,6 +85,11 @@ pub struct StrategyStats {
     /// Acknowledged writes per [`WRITE_SLOT`] of completion: the write rate
     /// at any moment (e.g. just before a fault).
     pub acked_per_slot: Vec<u32>,
+    /// Operations answered `LOADING` per [`WRITE_SLOT`] of completion, and
+    /// operations served (answered without an error): what the clients
+    /// got while a node read its data back.
+    pub loading_per_slot: Vec<u32>,
+    pub served_per_slot: Vec<u32>,
 }
 
 /// Time intervals (relative to the run start) when the load was paused.
@@ -134,6 +139,8 @@ impl StrategyStats {
             write_ok: Vec::new(),
             read_ok: Vec::new(),
             acked_per_slot: Vec::new(),
+            loading_per_slot: Vec::new(),
+            served_per_slot: Vec::new(),
         }
     }
 
@@ -187,6 +194,8 @@ impl StrategyStats {
         // store unwritable, and a read that succeeds does not prove it
         // writable again.
         let write = s.op.is_write();
+        let done_slot =
+            (s.end.saturating_duration_since(start).as_millis() / WRITE_SLOT.as_millis()) as usize;
         self.overlapped += s.overlapped as u64;
         self.lost_updates += s.lost_updates as u64;
         match s.error {
@@ -194,11 +203,15 @@ impl StrategyStats {
                 per.errors += 1;
                 *self.errors.entry(class).or_default() += 1;
                 bump(&mut self.errors_per_second, done);
+                if class == ErrorClass::Loading {
+                    count(&mut self.loading_per_slot, done_slot);
+                }
                 if write {
                     self.availability.failure(s.intended);
                 }
             }
             None => {
+                count(&mut self.served_per_slot, done_slot);
                 self.refused += s.refused as u64;
                 self.violations += s.violation as u64;
                 let slot = (s.intended.saturating_duration_since(start).as_millis()
@@ -210,11 +223,7 @@ impl StrategyStats {
                 if write && !s.refused {
                     self.acked_writes += 1;
                     mark(&mut self.write_ok, slot, end_ms);
-                    let acked = (end_ms / WRITE_SLOT.as_millis()) as usize;
-                    if self.acked_per_slot.len() <= acked {
-                        self.acked_per_slot.resize(acked + 1, 0);
-                    }
-                    self.acked_per_slot[acked] += 1;
+                    count(&mut self.acked_per_slot, done_slot);
                 }
                 if write {
                     self.availability.success(s.intended, s.end);
@@ -230,6 +239,13 @@ impl StrategyStats {
             }
         }
     }
+}
+
+fn count(series: &mut Vec<u32>, i: usize) {
+    if series.len() <= i {
+        series.resize(i + 1, 0);
+    }
+    series[i] = series[i].saturating_add(1);
 }
 
 fn bump(series: &mut Vec<u64>, i: usize) {

@@ -269,9 +269,20 @@ pub fn markdown(r: &Report) -> String {
                 .loading_ms
                 .map(|l| format!(" It answered LOADING for {l} ms while it read its data back."))
                 .unwrap_or_default();
+            let answered: String = f
+                .strategies
+                .iter()
+                .filter_map(|(name, w)| Some((name, w.loading_answers?)))
+                .map(|(name, l)| {
+                    format!(
+                        " {name}'s operations were answered LOADING {} times, from {} to {} ms after the fault, and {} served in between.",
+                        l.count, l.first_ms, l.last_ms, l.served
+                    )
+                })
+                .collect();
             let _ = writeln!(
                 s,
-                "\n- {} {}: {}.{unsynced}{loading}",
+                "\n- {} {}: {}.{unsynced}{loading}{answered}",
                 f.kind, f.target, f.budget
             );
         }

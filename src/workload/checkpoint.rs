@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::Ledger;
 use super::control::LoadControl;
 use super::scheduler::MAX_IN_FLIGHT;
-use crate::check::checkpoint::{Checkpoint, CheckpointTally, Request, Requests};
+use crate::check::checkpoint::{Checkpoint, CheckpointTally, Request, Requests, Scope};
 use crate::check::{self, Patience, ReadCheck};
 use crate::events::EventLog;
 use crate::store::SessionStore;
@@ -97,8 +97,9 @@ impl Server {
         }
         let origin = self.events.origin();
         let ms = |t: Instant| t.saturating_duration_since(origin).as_millis() as u64;
-        // Held by the fault side already (the request's guard), or now.
-        let own_hold = req.held.is_none();
+        // Held by the fault side already (the request's guard), or now —
+        // also when it held only the writes: the reads stop to read.
+        let own_hold = req.held.as_ref().is_none_or(|h| h.scope() == Scope::Writes);
         if own_hold {
             self.control.hold_for_checkpoint(true);
         }
@@ -143,9 +144,8 @@ impl Server {
         }
         if own_hold {
             self.control.hold_for_checkpoint(false);
-        } else {
-            drop(req.held.take());
         }
+        drop(req.held.take());
         let resumed = Instant::now();
         let mut strategies = indexmap::IndexMap::new();
         let mut said = Vec::new();

@@ -22,11 +22,24 @@ pub struct Hold {
     /// Checkpoints holding it (one is reading every session; a fault may
     /// hold it ahead of its own).
     pub checkpoint: u32,
+    /// Heals holding only the writes until their checkpoint: a node
+    /// started again is read while it loads its data (clients meet
+    /// `LOADING`), but nothing is written over what the fault left before
+    /// the checkpoint has read it. Not a pause: the reads are measured.
+    pub writes: u32,
 }
 
 impl Hold {
+    /// Is the whole load held (no operation issued)?
     pub fn any(self) -> bool {
         self.user || self.checkpoint > 0
+    }
+
+    /// May an operation be issued now: one that changes a session
+    /// (`write`: a write or a delete), or a read?
+    pub fn lets(self, write: bool) -> bool {
+        let writes_held = write && self.writes > 0;
+        !(self.any() || writes_held)
     }
 }
 
@@ -122,6 +135,18 @@ impl LoadControl {
         });
     }
 
+    /// Hold the writes alone once more (or let go once): see
+    /// [`Hold::writes`].
+    pub(crate) fn hold_writes(&self, on: bool) {
+        self.set(|h| {
+            h.writes = if on {
+                h.writes.saturating_add(1)
+            } else {
+                h.writes.saturating_sub(1)
+            }
+        });
+    }
+
     /// End the timed load now; the drain and the sweep follow as usual.
     pub fn stop(&self) {
         if !self.stop.is_cancelled() {
@@ -196,5 +221,24 @@ mod tests {
         c.hold_for_checkpoint(false);
         assert!(!c.watch_hold().borrow().any());
         assert_eq!(c.pauses().len(), 1);
+    }
+
+    #[test]
+    fn writes_held_alone_let_reads_through_and_are_no_pause() {
+        let c = LoadControl::new(EventLog::new(Instant::now()));
+        c.hold_writes(true);
+        let h = *c.watch_hold().borrow();
+        assert!(h.lets(false) && !h.lets(true) && !h.any());
+        // The checkpoint holds everything on top, then lets go of both.
+        c.hold_for_checkpoint(true);
+        assert!(!c.watch_hold().borrow().lets(false));
+        c.hold_for_checkpoint(false);
+        c.hold_writes(false);
+        let h = *c.watch_hold().borrow();
+        assert!(h.lets(false) && h.lets(true));
+        // Only the checkpoint's own hold was a pause.
+        assert_eq!(c.pauses().len(), 1);
+        c.hold_writes(false);
+        assert_eq!(c.watch_hold().borrow().writes, 0);
     }
 }

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, Semaphore, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::check::checkpoint::{Checkpoint, Requests};
+use crate::check::checkpoint::{Checkpoint, Requests, Scope};
 use crate::check::ledger::SessionState;
 use crate::check::{self, Patience, SweepResult, WriteTally};
 use crate::events::{Event, EventLog};
@@ -172,7 +172,10 @@ pub fn start(
     let control = LoadControl::new(events.clone());
     if let Some(r) = &checkpoints {
         let c = control.clone();
-        r.install_hold(move |on| c.hold_for_checkpoint(on));
+        r.install_hold(move |scope, on| match scope {
+            Scope::Load => c.hold_for_checkpoint(on),
+            Scope::Writes => c.hold_writes(on),
+        });
     }
     let taken = Taken::default();
     let task = tokio::spawn(run(
