@@ -2,7 +2,8 @@
 # Recovery time as the data grows (docs/scenarios.md, "Recovery time as
 # the data grows"; issue 24): a Redis node with AOF, with RDB snapshots and
 # with AOF + RDB preamble, and the embedded DynamoDB node, each killed
-# mid-load and restarted holding SIZES bulk sessions of 1 KB — one
+# mid-load and restarted holding SIZES bulk sessions of 1 KB (and the AOF
+# node's power cut instead of a kill) — one
 # `sessiondrill sweep` each over workload.prefill.sessions, with a
 # straight-line prediction at PREDICT. Reports (JSON, Markdown, HTML) go
 # to OUT.
@@ -45,11 +46,17 @@ sed -e "s#^topology: .*#topology: $DIR/standalone-rdb-1s.yaml#" \
     -e "s#at: 3s, fault: kill#at: 20s, fault: kill#" \
     -e 's#^  redis.lost: .*##' -e 's#^  redis.lost_writes: .*##' \
     topologies/redis-restart-1gb.yaml > "$DIR/rdb.yaml"
+# A power loss instead of a crash (AOF everysec, data on the power-loss
+# filesystem): what was not fsynced is gone, then the same loading.
+sed -e "s#^name: .*#name: redis-power-loss-aof#" \
+    -e "s#fault: kill#fault: power-loss#" \
+    -e 's#^  redis.lost_writes: .*##' \
+    "$DIR/aof.yaml" > "$DIR/aof-power-loss.yaml"
 sed -e "s#^topology: .*#topology: $PWD/topologies/dynamodb.yaml#" \
     -e "s#^  duration: .*#  duration: 12s#" \
     topologies/dynamodb-restart-100k.yaml > "$DIR/dynamodb.yaml"
 
-for v in aof aof-rdb rdb; do
+for v in aof aof-rdb rdb aof-power-loss; do
   "$BIN" --home "$DIR/home" sweep "$DIR/$v.yaml" \
     --vary "workload.prefill.sessions=$SIZES" --metrics "$METRICS" \
     --predict "sessions=$PREDICT" --json "$OUT/$v.json" --md "$OUT/$v.md" --html "$OUT/$v.html" \
@@ -59,4 +66,4 @@ done
   --vary "workload.prefill.sessions=$DYNAMO_SIZES" --metrics "$METRICS" \
   --predict "sessions=$PREDICT" --json "$OUT/dynamodb.json" --md "$OUT/dynamodb.md" --html "$OUT/dynamodb.html" \
   > "$OUT/dynamodb.txt" || true
-echo "written: $OUT/{aof,aof-rdb,rdb,dynamodb}.{json,md,html,txt}"
+echo "written: $OUT/{aof,aof-rdb,rdb,aof-power-loss,dynamodb}.{json,md,html,txt}"
