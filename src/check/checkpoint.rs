@@ -20,7 +20,9 @@ pub struct Checkpoint {
     pub fault: usize,
     /// Why then: "healed", "failover observed", …
     pub why: String,
-    /// When the load was held, and when it resumed (ms since the run start).
+    /// When the load was held (or, after a node was started again, its
+    /// writes alone: the reads went on until the checkpoint read), and when
+    /// it resumed (ms since the run start).
     pub at_ms: u64,
     pub resumed_ms: u64,
     /// Per strategy swept.
@@ -203,9 +205,9 @@ impl Checkpoints {
     }
 
     /// Hold the writes alone now, for a checkpoint about to be asked for:
-    /// reads go on until the checkpoint holds the whole load to read (a
-    /// read cannot write over what a fault left). `None` if there is no
-    /// load to hold.
+    /// reads go on until the checkpoint holds the whole load to read (they
+    /// do not change what a fault left; a rate limit's reads, which admit,
+    /// are held with the writes). `None` if there is no load to hold.
     pub fn hold_writes(&self) -> Option<Held> {
         self.hold_scope(Scope::Writes)
     }

@@ -177,7 +177,8 @@ impl FollowUps {
     }
 
     /// Take a checkpoint for fault `id` on `group`, in the background. The
-    /// load is held from now on (unless `held` already), not only when
+    /// load is held from now on (unless `held` already — or its writes
+    /// alone, until the checkpoint holds it all to read), not only when
     /// the checkpoint's turn comes. Held ahead of a flush or a resume, and
     /// before a heal brings a node back, that closes the window; after a
     /// `restart` or a promotion it only narrows it (holding before them

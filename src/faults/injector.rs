@@ -355,7 +355,18 @@ impl Injector {
         // writes: the reads go on while it loads its data, and show what
         // it answered meanwhile (`LOADING`, or a fallback's answer).
         let held = match (&self.follow_ups, active.plan.at_heal) {
-            (Some(f), true) if active.kind().stops_processes() => f.hold_writes(),
+            (Some(f), true) if active.kind().stops_processes() => {
+                let held = f.hold_writes();
+                // A write handed over before the hold may still be on its
+                // way (waiting for its session): it ends, against the dead
+                // node, before the node is started again — at once, as
+                // nothing answers there. (Not for a node left running,
+                // a paused one: what is in flight there waits it out.)
+                if held.is_some() {
+                    f.drained().await;
+                }
+                held
+            }
             (Some(f), true) => f.hold(),
             _ => None,
         };

@@ -126,12 +126,13 @@ pub struct FaultWindow {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoadingAnswers {
     pub count: u64,
-    /// When the first and the last came, ms after the fault.
+    /// The start of the 10 ms slot the first came in, and the end of the
+    /// last's, ms after the fault.
     pub first_ms: u64,
     pub last_ms: u64,
-    /// Operations served (answered without an error) between the first
-    /// and the last: by a fallback or another node; none from a lone Redis
-    /// that is loading.
+    /// Operations served (answered without an error) in the slots strictly
+    /// between the first's and the last's: by a fallback or another node;
+    /// none from a lone Redis that is loading.
     pub served: u64,
 }
 

@@ -306,7 +306,7 @@ pub fn markdown(r: &Report) -> String {
                 .collect();
             let _ = writeln!(
                 s,
-                "- {:.3} s, load held {} ms ({}): {}",
+                "- {:.3} s, writes held {} ms ({}): {}",
                 c.at_ms as f64 / 1000.0,
                 c.resumed_ms.saturating_sub(c.at_ms),
                 c.why,

@@ -173,7 +173,7 @@ impl Server {
             "checkpoint",
             "",
             format!(
-                "{}; load resumed after {} ms",
+                "{}; load resumed, its writes held {} ms",
                 said.join("; "),
                 (resumed - at).as_millis()
             ),

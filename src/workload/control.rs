@@ -1,6 +1,8 @@
 //! Live control of the load: pause and resume it (the dashboard's `space`),
 //! hold it while a checkpoint reads every session, or end it early (finish
-//! the drill now). While paused or held no operation is issued and the
+//! the drill now), or hold only what changes the stores while a node
+//! started again loads its data. While paused or held no operation is
+//! issued (or none that changes a store) and the
 //! intended start times that fall in the pause are skipped, not queued:
 //! resuming does not fire a burst, and nothing is measured for time the
 //! load was not running. Every pause is remembered, so availability can
@@ -126,25 +128,13 @@ impl LoadControl {
 
     /// Hold the load for a checkpoint once more (or let go once).
     pub(crate) fn hold_for_checkpoint(&self, on: bool) {
-        self.set(|h| {
-            h.checkpoint = if on {
-                h.checkpoint.saturating_add(1)
-            } else {
-                h.checkpoint.saturating_sub(1)
-            }
-        });
+        self.set(|h| once_more(&mut h.checkpoint, on));
     }
 
     /// Hold the writes alone once more (or let go once): see
     /// [`Hold::writes`].
     pub(crate) fn hold_writes(&self, on: bool) {
-        self.set(|h| {
-            h.writes = if on {
-                h.writes.saturating_add(1)
-            } else {
-                h.writes.saturating_sub(1)
-            }
-        });
+        self.set(|h| once_more(&mut h.writes, on));
     }
 
     /// End the timed load now; the drain and the sweep follow as usual.
@@ -181,6 +171,15 @@ impl LoadControl {
             .map(|&(a, b)| (a, b.unwrap_or(now)))
             .collect()
     }
+}
+
+/// Count a holder in (`on`) or out; never below none.
+fn once_more(holders: &mut u32, on: bool) {
+    *holders = if on {
+        holders.saturating_add(1)
+    } else {
+        holders.saturating_sub(1)
+    };
 }
 
 #[cfg(test)]

@@ -204,10 +204,10 @@ fn issue_due(
             return Some(now + Duration::from_millis(1));
         };
         let (op, _) = r.next.next()?;
-        if !hold.borrow().lets(op != OpKind::Read) {
-            // Writes (and deletes) held alone (a node started again, not
-            // yet read by its checkpoint): skipped like every start in a
-            // pause.
+        if !hold.borrow().lets(op::changes(&r.ctx, op)) {
+            // What changes the store held alone (a node started again,
+            // not yet read by its checkpoint): skipped like every start in
+            // a pause.
             drop(permit);
             continue;
         }
@@ -245,7 +245,7 @@ impl Task {
         Lead::until(self.intended).await;
         // Handed over before the load (or its writes) was held, meant for
         // after: skipped, like every intended start that falls in a pause.
-        if !self.hold.borrow().lets(self.op != OpKind::Read) {
+        if !self.hold.borrow().lets(op::changes(&self.ctx, self.op)) {
             return;
         }
         op::run(self.ctx, self.op, self.id, self.intended).await;

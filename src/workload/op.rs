@@ -73,6 +73,15 @@ fn failed(class: ErrorClass) -> Outcome {
     }
 }
 
+/// Does operation `op` change what the store holds? Writes and deletes;
+/// and every operation of a rate limit, whose reads are admits too.
+pub fn changes(ctx: &OpCtx, op: OpKind) -> bool {
+    match ctx.semantics {
+        Semantics::RateLimit => true,
+        Semantics::Session | Semantics::Lock => op != OpKind::Read,
+    }
+}
+
 /// Run operation `op` on session (lock, customer) `id`, its DynamoDB
 /// requests billed to the strategy's meter.
 pub async fn execute(ctx: &OpCtx, op: OpKind, id: u64) -> Outcome {
