@@ -102,6 +102,9 @@ pub async fn redis(
     ttl: Duration,
     done: &AtomicU64,
 ) -> Result<(), OpError> {
+    // Connections of its own: the load's are opened where the load runs.
+    let own = backend.detached();
+    let backend = &own;
     let px = ttl.as_millis().max(1) as u64;
     // At most BATCH keys and about PIPELINE_BYTES a pipeline.
     let per = (PIPELINE_BYTES / (bulk.value_bytes as u64 + 64)).clamp(1, BATCH) as usize;

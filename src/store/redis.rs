@@ -117,6 +117,22 @@ impl RedisBackend {
         }
     }
 
+    /// The same deployment, on connections of its own (opened when first
+    /// used, closed when it is dropped), and without the Sentinel watch:
+    /// for a bulk prefill, which runs apart from the load and must not
+    /// open the load's connections where the load does not run.
+    pub fn detached(&self) -> Self {
+        Self {
+            target: self.target.clone(),
+            access: self.access.clone(),
+            timeout: self.timeout,
+            slots: Arc::new((0..self.slots.len()).map(|_| Mutex::new(None)).collect()),
+            next: AtomicUsize::new(0),
+            cluster: Mutex::new(None),
+            watcher: None,
+        }
+    }
+
     /// A cluster: keys of one pipeline must share a hash slot.
     pub fn is_cluster(&self) -> bool {
         matches!(self.target, RedisTarget::Cluster { .. })

@@ -16,7 +16,9 @@
 //! that thread woke a parked runtime worker, a context switch per
 //! operation on top of the thread's own wake-up; the task is woken by the
 //! runtime's I/O driver on a worker, and the operations it spawns start on
-//! that worker (docs/PERFORMANCE.md has the before and after).
+//! that worker (docs/PERFORMANCE.md has the before and after). For stores
+//! with light clients the runtime is the load's own, one thread
+//! (`load_thread.rs`).
 
 use std::iter::Peekable;
 use std::sync::Arc;
