@@ -204,14 +204,14 @@ impl StrategyStats {
                 *self.errors.entry(class).or_default() += 1;
                 bump(&mut self.errors_per_second, done);
                 if class == ErrorClass::Loading {
-                    count(&mut self.loading_per_slot, done_slot);
+                    bump(&mut self.loading_per_slot, done_slot);
                 }
                 if write {
                     self.availability.failure(s.intended);
                 }
             }
             None => {
-                count(&mut self.served_per_slot, done_slot);
+                bump(&mut self.served_per_slot, done_slot);
                 self.refused += s.refused as u64;
                 self.violations += s.violation as u64;
                 let slot = (s.intended.saturating_duration_since(start).as_millis()
@@ -223,7 +223,7 @@ impl StrategyStats {
                 if write && !s.refused {
                     self.acked_writes += 1;
                     mark(&mut self.write_ok, slot, end_ms);
-                    count(&mut self.acked_per_slot, done_slot);
+                    bump(&mut self.acked_per_slot, done_slot);
                 }
                 if write {
                     self.availability.success(s.intended, s.end);
@@ -241,18 +241,12 @@ impl StrategyStats {
     }
 }
 
-fn count(series: &mut Vec<u32>, i: usize) {
+/// One more at `i` of a series of counts (per second, per slot).
+fn bump<T: Copy + Default + From<u8> + std::ops::AddAssign>(series: &mut Vec<T>, i: usize) {
     if series.len() <= i {
-        series.resize(i + 1, 0);
+        series.resize(i + 1, T::default());
     }
-    series[i] = series[i].saturating_add(1);
-}
-
-fn bump(series: &mut Vec<u64>, i: usize) {
-    if series.len() <= i {
-        series.resize(i + 1, 0);
-    }
-    series[i] += 1;
+    series[i] += T::from(1);
 }
 
 /// What the UI and the progress line show; small and cheap to clone.

@@ -7,6 +7,7 @@ pub mod diff;
 mod expectations;
 mod faults;
 pub mod html;
+mod loading;
 mod markdown;
 mod strategy;
 mod svg;

@@ -58,6 +58,11 @@ pub enum RedisTarget {
 
 type Slots = Arc<Vec<Mutex<Option<MultiplexedConnection>>>>;
 
+/// `n` places for connections (at least one), none open yet.
+fn empty_slots(n: usize) -> Slots {
+    Arc::new((0..n.max(1)).map(|_| Mutex::new(None)).collect())
+}
+
 /// How often a Sentinel-aware backend asks the Sentinels for the primary.
 pub const WATCH_EVERY: Duration = Duration::from_millis(100);
 
@@ -87,7 +92,7 @@ impl RedisBackend {
         connections: usize,
         timeout: Duration,
     ) -> Self {
-        let slots: Slots = Arc::new((0..connections.max(1)).map(|_| Mutex::new(None)).collect());
+        let slots = empty_slots(connections);
         let watcher = match &target {
             RedisTarget::Sentinel {
                 master,
@@ -126,7 +131,7 @@ impl RedisBackend {
             target: self.target.clone(),
             access: self.access.clone(),
             timeout: self.timeout,
-            slots: Arc::new((0..self.slots.len()).map(|_| Mutex::new(None)).collect()),
+            slots: empty_slots(self.slots.len()),
             next: AtomicUsize::new(0),
             cluster: Mutex::new(None),
             watcher: None,
