@@ -1,12 +1,28 @@
 //! HDR histograms of latency, one per second of the run plus the total.
+//!
+//! A second's window starts small and grows with the largest value it
+//! holds (hdrhistogram's auto-resize): one sized for a minute from the
+//! start is 139 KB of counts, zeroed page by page on the thread that
+//! records — with one per second for the latency, the lag and each
+//! operation kind, that was ~0.8 MB a second per strategy (~3 GB an
+//! hour), and a stall of 1.5–7 ms each second on the load's thread, in
+//! the tail of every latency it measured (docs/PERFORMANCE.md, "The
+//! tail that was ours"). A window whose values stay under 2 ms holds
+//! 16 KB; resolution is the same 3 significant digits.
 
 use hdrhistogram::Histogram;
 
 /// Highest latency tracked: one minute, in microseconds.
 const MAX_US: u64 = 60_000_000;
 
+/// A whole run's histogram, sized for [`MAX_US`] once.
 fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, MAX_US, 3).expect("static bounds are valid")
+}
+
+/// A second's histogram: as large as its largest value needs.
+fn window() -> Histogram<u64> {
+    Histogram::new(3).expect("static bounds are valid")
 }
 
 #[derive(Debug, Clone)]
@@ -51,12 +67,33 @@ impl Percentiles {
     }
 }
 
+/// One histogram for the whole run, without windows: an operation
+/// kind's latency (the report gives its percentiles, not its seconds).
+#[derive(Debug, Clone)]
+pub struct LatencyTotal(Histogram<u64>);
+
+impl Default for LatencyTotal {
+    fn default() -> Self {
+        Self(histogram())
+    }
+}
+
+impl LatencyTotal {
+    pub fn record(&mut self, us: u64) {
+        let _ = self.0.record(us.clamp(1, MAX_US));
+    }
+
+    pub fn total(&self) -> Percentiles {
+        Percentiles::of(&self.0)
+    }
+}
+
 impl LatencyWindows {
     /// Record `us` in the window of second `second` of the run.
     pub fn record(&mut self, second: usize, us: u64) {
         let us = us.clamp(1, MAX_US);
         while self.windows.len() <= second {
-            self.windows.push(histogram());
+            self.windows.push(window());
         }
         let _ = self.windows[second].record(us);
         let _ = self.total.record(us);
@@ -104,6 +141,29 @@ mod tests {
         assert!((8_990..=9_010).contains(&s.max), "{s:?}");
         assert_eq!(l.span(5, 9).count, 0);
         assert_eq!(l.span(0, usize::MAX).count, 5);
+    }
+
+    #[test]
+    fn a_window_is_as_large_as_its_values_need() {
+        let mut l = LatencyWindows::default();
+        for us in [30, 45, 1_900] {
+            l.record(0, us);
+        }
+        l.record(1, 2_500_000);
+        // Under 2 ms: one eighth of the counts a minute needs (16 KB, not
+        // 139 KB), allocated and zeroed each second of the run.
+        let small = l.windows[0].distinct_values();
+        let whole = l.total.distinct_values();
+        assert!(small * 8 <= whole, "{small} of {whole}");
+        // A large value grows its window, at the same resolution.
+        assert!(l.windows[1].distinct_values() > small);
+        assert!((2_500_000..=2_502_500).contains(&l.window(1).max));
+        assert_eq!(l.window(0).p50, 45);
+        let mut t = LatencyTotal::default();
+        t.record(0);
+        t.record(MAX_US * 2);
+        assert_eq!(t.total().count, 2);
+        assert_eq!(t.total().min, 1);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
 pub use availability::{Availability, subtract};
-pub use latency::{LatencyWindows, Percentiles};
+pub use latency::{LatencyTotal, LatencyWindows, Percentiles};
 pub use sample::{OpKind, Sample};
 pub use stall::Stalls;
 
@@ -39,7 +39,7 @@ pub enum Phase {
 pub struct OpStats {
     pub ops: u64,
     pub errors: u64,
-    pub latency: LatencyWindows,
+    pub latency: LatencyTotal,
 }
 
 /// Everything measured for one strategy.
@@ -187,7 +187,7 @@ impl StrategyStats {
             .record(s.session, s.intended, s.end, s.error.is_none());
         let per = &mut self.per_op[s.op.index()];
         per.ops += 1;
-        per.latency.record(second, us);
+        per.latency.record(us);
         let done = s.end.saturating_duration_since(start).as_secs() as usize;
         bump(&mut self.throughput, done);
         // Availability is about writes: a failed read does not make the
