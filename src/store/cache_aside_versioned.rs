@@ -80,6 +80,11 @@ impl CacheAsideVersioned {
 
 #[async_trait]
 impl SessionStore for CacheAsideVersioned {
+    async fn warm(&self) {
+        // DynamoDB: see DynamoStore.
+        self.redis.warm().await;
+    }
+
     async fn put(&self, id: u64, v: &str, ttl: Duration) -> Result<(), OpError> {
         self.dynamo
             .put(&DynamoStore::pk(&self.namespace, id), v, ttl)

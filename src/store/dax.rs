@@ -119,6 +119,10 @@ impl DaxStore {
 
 #[async_trait]
 impl SessionStore for DaxStore {
+    async fn warm(&self) {
+        // As DynamoStore: the SDK connects on its first requests.
+    }
+
     async fn put(&self, id: u64, value: &str, ttl: Duration) -> Result<(), OpError> {
         let pk = self.pk(id);
         self.attempt(self.writer(), true, |b| b.put(&pk, value, ttl))

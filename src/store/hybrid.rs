@@ -53,6 +53,11 @@ pub(super) fn fell_back(counter: &AtomicU64, cache_failed: bool, source_answered
 
 #[async_trait]
 impl SessionStore for WriteThrough {
+    async fn warm(&self) {
+        // DynamoDB: see DynamoStore.
+        self.redis.warm().await;
+    }
+
     async fn put(&self, id: u64, value: &str, ttl: Duration) -> Result<(), OpError> {
         let key = RedisStore::key(&self.namespace, id);
         let pk = DynamoStore::pk(&self.namespace, id);
@@ -143,6 +148,11 @@ pub struct CacheAside {
 
 #[async_trait]
 impl SessionStore for CacheAside {
+    async fn warm(&self) {
+        // DynamoDB: see DynamoStore.
+        self.redis.warm().await;
+    }
+
     async fn put(&self, id: u64, value: &str, ttl: Duration) -> Result<(), OpError> {
         self.dynamo
             .put(&DynamoStore::pk(&self.namespace, id), value, ttl)

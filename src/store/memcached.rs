@@ -81,6 +81,30 @@ impl MemcachedStore {
         format!("sd:{namespace}:session:{id}")
     }
 
+    async fn open(&self, node: &Node) -> std::io::Result<Conn> {
+        let tcp = TcpStream::connect((node.at.host.as_str(), node.at.port)).await?;
+        Ok(BufReader::new(match &self.tls {
+            Some(t) => Either::Right(Box::new(t.connect(tcp, &node.at.name).await?)),
+            None => Either::Left(tcp),
+        }))
+    }
+
+    /// Open every slot's connection to every node, all at once, each
+    /// within the timeout ([`SessionStore::warm`]).
+    async fn open_all(&self) {
+        let opened = self.nodes.iter().flat_map(|node| {
+            node.slots.iter().map(move |slot| async move {
+                let mut guard = slot.lock().await;
+                if guard.is_none()
+                    && let Ok(Ok(c)) = tokio::time::timeout(self.timeout, self.open(node)).await
+                {
+                    *guard = Some(c);
+                }
+            })
+        });
+        futures::future::join_all(opened).await;
+    }
+
     /// Run `f` on a connection to the session's node. The connection is
     /// taken out of its slot for the exchange and put back only after a
     /// complete reply: a failed, timed-out or cancelled exchange (a reply
@@ -98,13 +122,7 @@ impl MemcachedStore {
         let work = async {
             let mut conn = match taken {
                 Some(c) => c,
-                None => {
-                    let tcp = TcpStream::connect((node.at.host.as_str(), node.at.port)).await?;
-                    BufReader::new(match &self.tls {
-                        Some(t) => Either::Right(Box::new(t.connect(tcp, &node.at.name).await?)),
-                        None => Either::Left(tcp),
-                    })
-                }
+                None => self.open(node).await?,
             };
             let v = f(&mut conn).await?;
             Ok::<_, std::io::Error>((v, conn))
@@ -171,6 +189,10 @@ fn protocol_error(line: &str) -> std::io::Error {
 
 #[async_trait]
 impl SessionStore for MemcachedStore {
+    async fn warm(&self) {
+        self.open_all().await;
+    }
+
     async fn put(&self, id: u64, value: &str, ttl: Duration) -> Result<(), OpError> {
         let key = Self::key(&self.namespace, id);
         // Relative expiry in seconds; memcached caps relative times at 30 days.

@@ -173,6 +173,14 @@ pub trait SessionStore: Send + Sync {
     }
     /// Client configuration in one line (timeouts, retries), for the report.
     fn describe(&self) -> String;
+    /// Open the connections the load will use, before it starts: else its
+    /// first operations wait for them (a Sentinel's answer, TCP, AUTH,
+    /// HELLO — the first ten operations of `redis-baseline` took 1.5–4 ms),
+    /// our set-up counted as the store's latency. One that cannot be
+    /// opened is left to the load, which reports it; a connection lost
+    /// later is reopened by the operation that finds it gone, and that
+    /// does count.
+    async fn warm(&self);
 }
 
 /// The stores a strategy keeps its sessions in ([`SessionStore::kept`]).

@@ -162,6 +162,24 @@ impl RedisBackend {
         config(self.timeout)
     }
 
+    /// Open every connection the load will use ([`SessionStore::warm`]):
+    /// the cluster's, or one per slot, all at once.
+    pub async fn warm(&self) {
+        if matches!(self.target, RedisTarget::Cluster { .. }) {
+            let _ = self.cluster_connection().await;
+            return;
+        }
+        let opened = self.slots.iter().map(|slot| async move {
+            let mut guard = slot.lock().await;
+            if guard.is_none()
+                && let Ok(c) = self.connect().await
+            {
+                *guard = Some(c);
+            }
+        });
+        futures::future::join_all(opened).await;
+    }
+
     async fn connect(&self) -> Result<MultiplexedConnection, OpError> {
         let client = match &self.target {
             RedisTarget::Standalone { port } => self.access.client(*port),
@@ -450,6 +468,10 @@ pub fn keys(namespace: &str, ids: &[u64]) -> Vec<String> {
 
 #[async_trait]
 impl SessionStore for RedisStore {
+    async fn warm(&self) {
+        self.backend.warm().await;
+    }
+
     async fn put(&self, id: u64, value: &str, ttl: Duration) -> Result<(), OpError> {
         self.backend
             .set(&Self::key(&self.namespace, id), value, ttl)

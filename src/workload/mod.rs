@@ -332,6 +332,12 @@ async fn run(
         futures::future::join_all(ctxs.iter().map(|c| prefill(c.clone(), w.sessions))).await;
     }
 
+    // Every strategy's connections are opened now, on the runtime the load
+    // runs on, not by its first operations (their latency is the store's);
+    // within one operation's timeout: past it the load starts anyway, and
+    // the operations that find a connection missing open it (and count it).
+    let warm = futures::future::join_all(strategies.iter().map(|s| s.store.warm()));
+    drop(tokio::time::timeout(w.op_timeout, warm).await);
     let _ = phase_tx.send(Phase::Load);
     for c in &ctxs {
         c.meter.start();

@@ -33,6 +33,10 @@ impl ConnMap {
 
 #[async_trait]
 impl SessionStore for ConnMap {
+    async fn warm(&self) {
+        self.backend.warm().await;
+    }
+
     /// Connect: connection `id` maps to the session named in `value`.
     async fn put(&self, id: u64, value: &str, ttl: Duration) -> Result<(), OpError> {
         let (conn, back) = self.keys(id);

@@ -28,6 +28,10 @@ impl SessionLock {
 
 #[async_trait]
 impl SessionStore for SessionLock {
+    async fn warm(&self) {
+        self.backend.warm().await;
+    }
+
     /// Take the lock unconditionally (prefill only).
     async fn put(&self, id: u64, value: &str, ttl: Duration) -> Result<(), OpError> {
         self.backend.set(&self.key(id), value, ttl).await

@@ -27,6 +27,10 @@ impl Presence {
 
 #[async_trait]
 impl SessionStore for Presence {
+    async fn warm(&self) {
+        self.backend.warm().await;
+    }
+
     /// Come online or heartbeat: ZADD with the heartbeat's version. A set
     /// member has no expiry of its own; presence ends with a delete.
     async fn put(&self, id: u64, v: &str, _ttl: Duration) -> Result<(), OpError> {

@@ -37,6 +37,10 @@ impl RateLimiter {
 
 #[async_trait]
 impl SessionStore for RateLimiter {
+    async fn warm(&self) {
+        self.backend.warm().await;
+    }
+
     /// A limiter keeps no value to write: every operation is a request
     /// ([`SessionStore::admit`]); prefill writes nothing.
     async fn put(&self, _id: u64, _value: &str, _ttl: Duration) -> Result<(), OpError> {

@@ -191,6 +191,10 @@ impl DynamoUpdates {
 
 #[async_trait]
 impl SessionStore for DynamoUpdates {
+    async fn warm(&self) {
+        // As DynamoStore: the SDK connects on its first requests.
+    }
+
     /// Update the session with the change `base` carries (its version).
     async fn put(&self, id: u64, base: &str, ttl: Duration) -> Result<(), OpError> {
         let pk = self.pk(id);

@@ -91,6 +91,10 @@ impl RedisUpdates {
 
 #[async_trait]
 impl SessionStore for RedisUpdates {
+    async fn warm(&self) {
+        self.backend.warm().await;
+    }
+
     /// Update the session with the change `base` carries (its version).
     async fn put(&self, id: u64, base: &str, ttl: Duration) -> Result<(), OpError> {
         let key = RedisStore::key(&self.namespace, id);
