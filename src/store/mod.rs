@@ -174,9 +174,10 @@ pub trait SessionStore: Send + Sync {
     /// Client configuration in one line (timeouts, retries), for the report.
     fn describe(&self) -> String;
     /// Open the connections the load will use, before it starts: else its
-    /// first operations wait for them (a Sentinel's answer, TCP, AUTH,
-    /// HELLO — the first ten operations of `redis-baseline` took 1.5–4 ms),
-    /// our set-up counted as the store's latency. One that cannot be
+    /// first operations wait for them (a Sentinel's answer, TCP, AUTH —
+    /// in the first 20 ms of `redis-baseline`, 5–15 operations over 1 ms,
+    /// up to 2.9–9.1 ms; none with it, docs/PERFORMANCE.md), our set-up
+    /// counted as the store's latency. One that cannot be
     /// opened is left to the load, which reports it; a connection lost
     /// later is reopened by the operation that finds it gone, and that
     /// does count.
