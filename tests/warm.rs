@@ -4,15 +4,16 @@
 
 mod support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sessiondrill::metrics::Phase;
-use sessiondrill::provision;
+use sessiondrill::provision::{self, Deployment};
 use sessiondrill::scenario::Scenario;
-use sessiondrill::store::{self, StrategyKind};
+use sessiondrill::store::{self, SessionStore, StrategyKind, Warmed};
 use sessiondrill::workload::{self, StrategyRun};
 use sessiondrill::yaml::SourceText;
-use support::{home, topology_path, up_options};
+use support::{TestHome, home, topology_path, up_options};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 fn scenario(topology: &str, strategy: &str, connections: usize) -> Scenario {
@@ -59,77 +60,85 @@ async fn memcached_connections(port: u16) -> u64 {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_redis_strategy_opens_each_of_its_connections_before_the_load() {
+/// `strategy` on a fresh `topology`, its store built (connections not
+/// opened yet: they open on first use).
+async fn deployed(
+    topology: &str,
+    strategy: StrategyKind,
+    connections: usize,
+) -> (TestHome, Scenario, Deployment, Arc<dyn SessionStore>) {
     let h = home();
-    let s = scenario("standalone-no-persistence.yaml", "redis", 3);
+    let s = scenario(topology, strategy.name(), connections);
     let d = provision::up(&s.topology, &up_options(&h))
         .await
         .expect("up");
-    let url = d.nodes[0].info.url.clone();
-    let store = store::build(StrategyKind::Redis, &s.wiring(), &d)
+    let store = store::build(strategy, &s.wiring(), &d)
         .await
         .expect("store");
-    let before = redis_clients(&url).await;
-    store.warm().await;
-    // Each probe closes its connection when it returns; the server may
-    // take a moment to count it gone.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let after = redis_clients(&url).await;
-    assert_eq!(after - before, 3, "before {before}, after {after}");
+    (h, s, d, store)
+}
+
+/// A count once two readings 50 ms apart agree: a connection just closed
+/// (a readiness check's, a probe's) is counted gone by the server a moment
+/// later.
+async fn steady<F: AsyncFn() -> u64>(probe: F) -> u64 {
+    let mut last = probe().await;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = probe().await;
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+    panic!("the count never settled (last {last})");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_strategy_opens_each_of_its_connections_before_the_load() {
+    let (_h, _s, d, store) =
+        deployed("standalone-no-persistence.yaml", StrategyKind::Redis, 3).await;
+    let url = d.nodes[0].info.url.clone();
+    let count = async || redis_clients(&url).await;
+    let before = steady(count).await;
+    let three = Warmed { open: 3, wanted: 3 };
+    assert_eq!(store.warm().await, three);
+    let after = steady(count).await;
+    assert_eq!(after, before + 3, "before {before}, after {after}");
     // Warm again: nothing more is opened.
-    store.warm().await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(redis_clients(&url).await, after);
-    drop(store);
-    drop(d);
+    assert_eq!(store.warm().await, three);
+    assert_eq!(steady(count).await, after);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_memcached_strategy_opens_its_connections_to_every_node_before_the_load() {
-    let h = home();
-    let s = scenario("memcached.yaml", "memcached", 2);
-    let d = provision::up(&s.topology, &up_options(&h))
-        .await
-        .expect("up");
+    let (_h, _s, d, store) = deployed("memcached.yaml", StrategyKind::Memcached, 2).await;
     let ports: Vec<u16> = d.nodes.iter().map(|n| n.info.port).collect();
     assert_eq!(ports.len(), 3);
-    let store = store::build(StrategyKind::Memcached, &s.wiring(), &d)
-        .await
-        .expect("store");
     let mut before = Vec::new();
     for &p in &ports {
-        before.push(memcached_connections(p).await);
+        before.push(steady(async || memcached_connections(p).await).await);
     }
-    store.warm().await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(store.warm().await, Warmed { open: 6, wanted: 6 });
     for (&p, b) in ports.iter().zip(before) {
-        let after = memcached_connections(p).await;
-        assert_eq!(after - b, 2, "port {p}: before {b}, after {after}");
+        let after = steady(async || memcached_connections(p).await).await;
+        assert_eq!(after, b + 2, "port {p}: before {b}, after {after}");
     }
-    drop(store);
-    drop(d);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_engine_opens_them_before_its_first_operation() {
-    // One read a second, no prefill: without the warm-up, the load would
-    // have opened one connection of the three when it starts (its first
-    // read's), not all of them.
-    let h = home();
-    let s = scenario("standalone-no-persistence.yaml", "redis", 3);
-    let d = provision::up(&s.topology, &up_options(&h))
-        .await
-        .expect("up");
+    // One read a second for 3 s, no prefill: without the warm-up, the load
+    // opens one connection a read, at most three of the eight.
+    let (_h, s, d, store) =
+        deployed("standalone-no-persistence.yaml", StrategyKind::Redis, 8).await;
     let url = d.nodes[0].info.url.clone();
     let runs = vec![StrategyRun {
         kind: StrategyKind::Redis,
-        store: store::build(StrategyKind::Redis, &s.wiring(), &d)
-            .await
-            .expect("store"),
+        store,
         groups: s.groups_of(StrategyKind::Redis),
     }];
-    let before = redis_clients(&url).await;
+    let before = steady(async || redis_clients(&url).await).await;
     let events = sessiondrill::events::EventLog::new(std::time::Instant::now());
     let handle = workload::start(
         &s.workload,
@@ -144,15 +153,76 @@ async fn the_engine_opens_them_before_its_first_operation() {
     while rx.borrow().phase != Phase::Load {
         rx.changed().await.expect("engine alive");
     }
-    let ops = rx.borrow().strategies[0].ops;
-    assert!(ops <= 1, "{ops} operations done when the load started");
-    let at_start = redis_clients(&url).await;
+    let at_start = steady(async || redis_clients(&url).await).await;
     assert_eq!(
-        at_start - before,
-        3,
+        at_start,
+        before + 8,
         "before {before}, at the start {at_start}"
+    );
+    assert!(
+        !handle.events.all().iter().any(|e| e.kind == "warm-up"),
+        "{:?}",
+        handle.events.all()
     );
     handle.control.stop();
     let _ = handle.finish().await;
-    drop(d);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_that_cannot_be_opened_are_said_and_the_load_still_runs() {
+    let (_h, s, mut d, store) =
+        deployed("standalone-no-persistence.yaml", StrategyKind::Redis, 4).await;
+    let node = d.nodes[0].process.as_mut().expect("a process");
+    node.signal(nix::sys::signal::Signal::SIGKILL)
+        .expect("killed");
+    // Refused from now on.
+    let port = d.nodes[0].info.port;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let runs = vec![StrategyRun {
+        kind: StrategyKind::Redis,
+        store,
+        groups: s.groups_of(StrategyKind::Redis),
+    }];
+    let events = sessiondrill::events::EventLog::new(std::time::Instant::now());
+    let handle = workload::start(
+        &s.workload,
+        s.workload.duration,
+        runs,
+        events,
+        None,
+        None,
+        None,
+    );
+    let mut rx = handle.snapshots.clone();
+    while rx.borrow().phase != Phase::Load {
+        rx.changed().await.expect("engine alive");
+    }
+    let said: Vec<String> = handle
+        .events
+        .all()
+        .into_iter()
+        .filter(|e| e.kind == "warm-up")
+        .map(|e| e.message)
+        .collect();
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].starts_with("4 of 4 connections could not be opened before the load"),
+        "{said:?}"
+    );
+    // The load ran, and its reads failed.
+    let out = handle.finish().await;
+    assert!(
+        out.strategies[0].stats.ops >= 2,
+        "{}",
+        out.strategies[0].stats.ops
+    );
+    assert!(out.strategies[0].stats.error_total() >= 2);
 }

@@ -80,9 +80,9 @@ impl CacheAsideVersioned {
 
 #[async_trait]
 impl SessionStore for CacheAsideVersioned {
-    async fn warm(&self) {
+    async fn warm(&self) -> super::Warmed {
         // DynamoDB: see DynamoStore.
-        self.redis.warm().await;
+        self.redis.warm().await
     }
 
     async fn put(&self, id: u64, v: &str, ttl: Duration) -> Result<(), OpError> {

@@ -119,8 +119,9 @@ impl DaxStore {
 
 #[async_trait]
 impl SessionStore for DaxStore {
-    async fn warm(&self) {
+    async fn warm(&self) -> super::Warmed {
         // As DynamoStore: the SDK connects on its first requests.
+        super::Warmed::default()
     }
 
     async fn put(&self, id: u64, value: &str, ttl: Duration) -> Result<(), OpError> {

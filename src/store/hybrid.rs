@@ -53,9 +53,9 @@ pub(super) fn fell_back(counter: &AtomicU64, cache_failed: bool, source_answered
 
 #[async_trait]
 impl SessionStore for WriteThrough {
-    async fn warm(&self) {
+    async fn warm(&self) -> super::Warmed {
         // DynamoDB: see DynamoStore.
-        self.redis.warm().await;
+        self.redis.warm().await
     }
 
     async fn put(&self, id: u64, value: &str, ttl: Duration) -> Result<(), OpError> {
@@ -148,9 +148,9 @@ pub struct CacheAside {
 
 #[async_trait]
 impl SessionStore for CacheAside {
-    async fn warm(&self) {
+    async fn warm(&self) -> super::Warmed {
         // DynamoDB: see DynamoStore.
-        self.redis.warm().await;
+        self.redis.warm().await
     }
 
     async fn put(&self, id: u64, value: &str, ttl: Duration) -> Result<(), OpError> {

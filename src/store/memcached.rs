@@ -90,8 +90,9 @@ impl MemcachedStore {
     }
 
     /// Open every slot's connection to every node, all at once, each
-    /// within the timeout ([`SessionStore::warm`]).
-    async fn open_all(&self) {
+    /// within the timeout ([`SessionStore::warm`]): with fewer sessions
+    /// than slots some are never used (closed with the store).
+    async fn open_all(&self) -> super::Warmed {
         let opened = self.nodes.iter().flat_map(|node| {
             node.slots.iter().map(move |slot| async move {
                 let mut guard = slot.lock().await;
@@ -100,9 +101,14 @@ impl MemcachedStore {
                 {
                     *guard = Some(c);
                 }
+                guard.is_some()
             })
         });
-        futures::future::join_all(opened).await;
+        let open = futures::future::join_all(opened).await;
+        super::Warmed {
+            open: open.iter().filter(|&&o| o).count(),
+            wanted: open.len(),
+        }
     }
 
     /// Run `f` on a connection to the session's node. The connection is
@@ -189,8 +195,8 @@ fn protocol_error(line: &str) -> std::io::Error {
 
 #[async_trait]
 impl SessionStore for MemcachedStore {
-    async fn warm(&self) {
-        self.open_all().await;
+    async fn warm(&self) -> super::Warmed {
+        self.open_all().await
     }
 
     async fn put(&self, id: u64, value: &str, ttl: Duration) -> Result<(), OpError> {

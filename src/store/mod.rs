@@ -173,15 +173,33 @@ pub trait SessionStore: Send + Sync {
     }
     /// Client configuration in one line (timeouts, retries), for the report.
     fn describe(&self) -> String;
-    /// Open the connections the load will use, before it starts: else its
-    /// first operations wait for them (a Sentinel's answer, TCP, AUTH —
-    /// in the first 20 ms of `redis-baseline`, 5–15 operations over 1 ms,
-    /// up to 2.9–9.1 ms; none with it, docs/PERFORMANCE.md), our set-up
-    /// counted as the store's latency. One that cannot be
-    /// opened is left to the load, which reports it; a connection lost
-    /// later is reopened by the operation that finds it gone, and that
-    /// does count.
-    async fn warm(&self);
+    /// Open the connections the load may use, before it starts: else its
+    /// first operations wait for them (a Sentinel's answer, TCP, AUTH — on
+    /// the hybrid topology, in the first 20 ms of `redis-baseline`, 5–15
+    /// operations over 1 ms, up to 2.9–9.1 ms; none with it,
+    /// docs/PERFORMANCE.md), our set-up counted as the store's latency. One
+    /// that cannot be opened is left to the load, which reports it; a
+    /// connection lost later fails its operation and is reopened by the
+    /// next one, and that does count.
+    async fn warm(&self) -> Warmed;
+}
+
+/// Of the connections a store wanted open before the load, how many are
+/// ([`SessionStore::warm`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Warmed {
+    pub open: usize,
+    pub wanted: usize,
+}
+
+impl std::ops::Add for Warmed {
+    type Output = Self;
+    fn add(self, o: Self) -> Self {
+        Self {
+            open: self.open + o.open,
+            wanted: self.wanted + o.wanted,
+        }
+    }
 }
 
 /// The stores a strategy keeps its sessions in ([`SessionStore::kept`]).

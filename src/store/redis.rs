@@ -164,10 +164,13 @@ impl RedisBackend {
 
     /// Open every connection the load will use ([`SessionStore::warm`]):
     /// the cluster's, or one per slot, all at once.
-    pub async fn warm(&self) {
+    pub async fn warm(&self) -> super::Warmed {
         if matches!(self.target, RedisTarget::Cluster { .. }) {
-            let _ = self.cluster_connection().await;
-            return;
+            let open = self.cluster_connection().await.is_ok();
+            return super::Warmed {
+                open: open as usize,
+                wanted: 1,
+            };
         }
         let opened = self.slots.iter().map(|slot| async move {
             let mut guard = slot.lock().await;
@@ -176,8 +179,13 @@ impl RedisBackend {
             {
                 *guard = Some(c);
             }
+            guard.is_some()
         });
-        futures::future::join_all(opened).await;
+        let open = futures::future::join_all(opened).await;
+        super::Warmed {
+            open: open.iter().filter(|&&o| o).count(),
+            wanted: open.len(),
+        }
     }
 
     async fn connect(&self) -> Result<MultiplexedConnection, OpError> {
@@ -468,8 +476,8 @@ pub fn keys(namespace: &str, ids: &[u64]) -> Vec<String> {
 
 #[async_trait]
 impl SessionStore for RedisStore {
-    async fn warm(&self) {
-        self.backend.warm().await;
+    async fn warm(&self) -> super::Warmed {
+        self.backend.warm().await
     }
 
     async fn put(&self, id: u64, value: &str, ttl: Duration) -> Result<(), OpError> {

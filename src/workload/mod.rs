@@ -336,8 +336,10 @@ async fn run(
     // runs on, not by its first operations (their latency is the store's);
     // within one operation's timeout: past it the load starts anyway, and
     // the operations that find a connection missing open it (and count it).
-    let warm = futures::future::join_all(strategies.iter().map(|s| s.store.warm()));
-    drop(tokio::time::timeout(w.op_timeout, warm).await);
+    // Not when the drill is already stopping (a failed prefill).
+    if !control.stopped().is_cancelled() {
+        warm(&strategies, w.op_timeout, control.stopped(), &events).await;
+    }
     let _ = phase_tx.send(Phase::Load);
     for c in &ctxs {
         c.meter.start();
@@ -586,6 +588,40 @@ async fn run(
 
 /// A sweep's reads into the history: strategy `strategy`'s, for `fault`'s
 /// checkpoint (`None`: the final sweep).
+/// Open every strategy's connections before the load, within `limit`; the
+/// event log says so when some are not (the first operations open them,
+/// and that counts in their latency).
+async fn warm(
+    strategies: &[StrategyRun],
+    limit: Duration,
+    stopped: &CancellationToken,
+    events: &EventLog,
+) {
+    let all = futures::future::join_all(strategies.iter().map(|s| s.store.warm()));
+    let said = tokio::select! {
+        done = tokio::time::timeout(limit, all) => match done {
+            Ok(each) => {
+                let sum = each.into_iter().fold(crate::store::Warmed::default(), |a, b| a + b);
+                (sum.open < sum.wanted).then(|| {
+                    format!(
+                        "{} of {} connections could not be opened before the load: its first operations try again, and count it",
+                        sum.wanted - sum.open,
+                        sum.wanted
+                    )
+                })
+            }
+            Err(_) => Some(format!(
+                "the connections were not all open within the operation timeout ({} ms): the load's first operations open the rest, and count it",
+                limit.as_millis()
+            )),
+        },
+        () = stopped.cancelled() => None,
+    };
+    if let Some(message) = said {
+        events.push("warm-up", "", message);
+    }
+}
+
 pub(crate) fn record_reads(
     h: &History,
     strategy: usize,

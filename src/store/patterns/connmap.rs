@@ -33,8 +33,8 @@ impl ConnMap {
 
 #[async_trait]
 impl SessionStore for ConnMap {
-    async fn warm(&self) {
-        self.backend.warm().await;
+    async fn warm(&self) -> crate::store::Warmed {
+        self.backend.warm().await
     }
 
     /// Connect: connection `id` maps to the session named in `value`.

@@ -28,8 +28,8 @@ impl SessionLock {
 
 #[async_trait]
 impl SessionStore for SessionLock {
-    async fn warm(&self) {
-        self.backend.warm().await;
+    async fn warm(&self) -> crate::store::Warmed {
+        self.backend.warm().await
     }
 
     /// Take the lock unconditionally (prefill only).

@@ -27,8 +27,8 @@ impl Presence {
 
 #[async_trait]
 impl SessionStore for Presence {
-    async fn warm(&self) {
-        self.backend.warm().await;
+    async fn warm(&self) -> crate::store::Warmed {
+        self.backend.warm().await
     }
 
     /// Come online or heartbeat: ZADD with the heartbeat's version. A set

@@ -37,8 +37,8 @@ impl RateLimiter {
 
 #[async_trait]
 impl SessionStore for RateLimiter {
-    async fn warm(&self) {
-        self.backend.warm().await;
+    async fn warm(&self) -> crate::store::Warmed {
+        self.backend.warm().await
     }
 
     /// A limiter keeps no value to write: every operation is a request

@@ -191,8 +191,9 @@ impl DynamoUpdates {
 
 #[async_trait]
 impl SessionStore for DynamoUpdates {
-    async fn warm(&self) {
+    async fn warm(&self) -> crate::store::Warmed {
         // As DynamoStore: the SDK connects on its first requests.
+        crate::store::Warmed::default()
     }
 
     /// Update the session with the change `base` carries (its version).

@@ -91,8 +91,8 @@ impl RedisUpdates {
 
 #[async_trait]
 impl SessionStore for RedisUpdates {
-    async fn warm(&self) {
-        self.backend.warm().await;
+    async fn warm(&self) -> crate::store::Warmed {
+        self.backend.warm().await
     }
 
     /// Update the session with the change `base` carries (its version).
