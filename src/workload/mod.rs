@@ -14,6 +14,7 @@ mod op;
 mod outcome;
 pub mod rng;
 mod scheduler;
+mod warm;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -331,15 +332,7 @@ async fn run(
         );
         futures::future::join_all(ctxs.iter().map(|c| prefill(c.clone(), w.sessions))).await;
     }
-
-    // Every strategy's connections are opened now, on the runtime the load
-    // runs on, not by its first operations (their latency is the store's);
-    // within one operation's timeout: past it the load starts anyway, and
-    // the operations that find a connection missing open it (and count it).
-    // Not when the drill is already stopping (a failed prefill).
-    if !control.stopped().is_cancelled() {
-        warm(&strategies, w.op_timeout, control.stopped(), &events).await;
-    }
+    warm::warm(&strategies, w.op_timeout, control.stopped(), &events).await;
     let _ = phase_tx.send(Phase::Load);
     for c in &ctxs {
         c.meter.start();
@@ -588,40 +581,6 @@ async fn run(
 
 /// A sweep's reads into the history: strategy `strategy`'s, for `fault`'s
 /// checkpoint (`None`: the final sweep).
-/// Open every strategy's connections before the load, within `limit`; the
-/// event log says so when some are not (the first operations open them,
-/// and that counts in their latency).
-async fn warm(
-    strategies: &[StrategyRun],
-    limit: Duration,
-    stopped: &CancellationToken,
-    events: &EventLog,
-) {
-    let all = futures::future::join_all(strategies.iter().map(|s| s.store.warm()));
-    let said = tokio::select! {
-        done = tokio::time::timeout(limit, all) => match done {
-            Ok(each) => {
-                let sum = each.into_iter().fold(crate::store::Warmed::default(), |a, b| a + b);
-                (sum.open < sum.wanted).then(|| {
-                    format!(
-                        "{} of {} connections could not be opened before the load: its first operations try again, and count it",
-                        sum.wanted - sum.open,
-                        sum.wanted
-                    )
-                })
-            }
-            Err(_) => Some(format!(
-                "the connections were not all open within the operation timeout ({} ms): the load's first operations open the rest, and count it",
-                limit.as_millis()
-            )),
-        },
-        () = stopped.cancelled() => None,
-    };
-    if let Some(message) = said {
-        events.push("warm-up", "", message);
-    }
-}
-
 pub(crate) fn record_reads(
     h: &History,
     strategy: usize,
