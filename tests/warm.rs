@@ -11,7 +11,7 @@ use sessiondrill::metrics::Phase;
 use sessiondrill::provision::{self, Deployment};
 use sessiondrill::scenario::Scenario;
 use sessiondrill::store::{self, SessionStore, StrategyKind, Warmed};
-use sessiondrill::workload::{self, StrategyRun};
+use sessiondrill::workload::{self, RunHandle, StrategyRun};
 use sessiondrill::yaml::SourceText;
 use support::{TestHome, home, topology_path, up_options};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -94,6 +94,31 @@ async fn steady<F: AsyncFn() -> u64>(probe: F) -> u64 {
     panic!("the count never settled (last {last})");
 }
 
+/// The engine started on `store` (a Redis strategy), once its timed load
+/// has begun.
+async fn into_load(s: &Scenario, store: Arc<dyn SessionStore>) -> RunHandle {
+    let runs = vec![StrategyRun {
+        kind: StrategyKind::Redis,
+        store,
+        groups: s.groups_of(StrategyKind::Redis),
+    }];
+    let events = sessiondrill::events::EventLog::new(std::time::Instant::now());
+    let handle = workload::start(
+        &s.workload,
+        s.workload.duration,
+        runs,
+        events,
+        None,
+        None,
+        None,
+    );
+    let mut rx = handle.snapshots.clone();
+    while rx.borrow().phase != Phase::Load {
+        rx.changed().await.expect("engine alive");
+    }
+    handle
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_strategy_opens_each_of_its_connections_before_the_load() {
     let (_h, _s, d, store) =
@@ -133,26 +158,8 @@ async fn the_engine_opens_them_before_its_first_operation() {
     let (_h, s, d, store) =
         deployed("standalone-no-persistence.yaml", StrategyKind::Redis, 8).await;
     let url = d.nodes[0].info.url.clone();
-    let runs = vec![StrategyRun {
-        kind: StrategyKind::Redis,
-        store,
-        groups: s.groups_of(StrategyKind::Redis),
-    }];
     let before = steady(async || redis_clients(&url).await).await;
-    let events = sessiondrill::events::EventLog::new(std::time::Instant::now());
-    let handle = workload::start(
-        &s.workload,
-        s.workload.duration,
-        runs,
-        events,
-        None,
-        None,
-        None,
-    );
-    let mut rx = handle.snapshots.clone();
-    while rx.borrow().phase != Phase::Load {
-        rx.changed().await.expect("engine alive");
-    }
+    let handle = into_load(&s, store).await;
     let at_start = steady(async || redis_clients(&url).await).await;
     assert_eq!(
         at_start,
@@ -186,25 +193,7 @@ async fn connections_that_cannot_be_opened_are_said_and_the_load_still_runs() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let runs = vec![StrategyRun {
-        kind: StrategyKind::Redis,
-        store,
-        groups: s.groups_of(StrategyKind::Redis),
-    }];
-    let events = sessiondrill::events::EventLog::new(std::time::Instant::now());
-    let handle = workload::start(
-        &s.workload,
-        s.workload.duration,
-        runs,
-        events,
-        None,
-        None,
-        None,
-    );
-    let mut rx = handle.snapshots.clone();
-    while rx.borrow().phase != Phase::Load {
-        rx.changed().await.expect("engine alive");
-    }
+    let handle = into_load(&s, store).await;
     let said: Vec<String> = handle
         .events
         .all()
