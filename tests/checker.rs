@@ -15,7 +15,7 @@ use sessiondrill::provision::{self, Deployment};
 use sessiondrill::scenario::Scenario;
 use sessiondrill::store::StrategyKind;
 use sessiondrill::store::{self, value};
-use sessiondrill::workload::{self, RunHandle, RunOutcome, StrategyRun};
+use sessiondrill::workload::{RunHandle, RunOutcome, StrategyRun};
 use sessiondrill::yaml::SourceText;
 use support::{home, topology_path, up_options};
 
@@ -59,17 +59,7 @@ async fn start_with(
             groups: s.groups_of(kind),
         });
     }
-    let events = sessiondrill::events::EventLog::new(std::time::Instant::now());
-    let handle = workload::start(
-        &s.workload,
-        s.workload.duration,
-        runs,
-        events,
-        None,
-        requests,
-        None,
-    );
-    (d, handle)
+    (d, support::start_engine(s, runs, requests))
 }
 
 /// Wait until the timed load is running (prefill done), plus `extra`.

@@ -11,7 +11,7 @@ use sessiondrill::metrics::Phase;
 use sessiondrill::provision::{self, Deployment};
 use sessiondrill::scenario::Scenario;
 use sessiondrill::store::{self, SessionStore, StrategyKind, Warmed};
-use sessiondrill::workload::{self, RunHandle, StrategyRun};
+use sessiondrill::workload::{RunHandle, StrategyRun};
 use sessiondrill::yaml::SourceText;
 use support::{TestHome, home, topology_path, up_options};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -102,16 +102,7 @@ async fn into_load(s: &Scenario, store: Arc<dyn SessionStore>) -> RunHandle {
         store,
         groups: s.groups_of(StrategyKind::Redis),
     }];
-    let events = sessiondrill::events::EventLog::new(std::time::Instant::now());
-    let handle = workload::start(
-        &s.workload,
-        s.workload.duration,
-        runs,
-        events,
-        None,
-        None,
-        None,
-    );
+    let handle = support::start_engine(s, runs, None);
     let mut rx = handle.snapshots.clone();
     while rx.borrow().phase != Phase::Load {
         rx.changed().await.expect("engine alive");

@@ -300,3 +300,22 @@ pub fn scenario_file(text: &str) -> (TempDir, PathBuf) {
     std::fs::write(&path, text).expect("write scenario");
     (dir, path)
 }
+
+/// The engine started on `runs` with `s`'s workload (no hooks, no
+/// history), answering checkpoint `requests` if given.
+pub fn start_engine(
+    s: &sessiondrill::scenario::Scenario,
+    runs: Vec<sessiondrill::workload::StrategyRun>,
+    requests: Option<sessiondrill::check::checkpoint::Requests>,
+) -> sessiondrill::workload::RunHandle {
+    let events = sessiondrill::events::EventLog::new(Instant::now());
+    sessiondrill::workload::start(
+        &s.workload,
+        s.workload.duration,
+        runs,
+        events,
+        None,
+        requests,
+        None,
+    )
+}
