@@ -26,19 +26,10 @@ fn window() -> Histogram<u64> {
     Histogram::new(3).expect("3 significant digits are valid")
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct LatencyWindows {
     windows: Vec<Histogram<u64>>,
-    total: Histogram<u64>,
-}
-
-impl Default for LatencyWindows {
-    fn default() -> Self {
-        Self {
-            windows: Vec::new(),
-            total: histogram(),
-        }
-    }
+    total: LatencyTotal,
 }
 
 /// Percentiles of one histogram, in microseconds.
@@ -97,11 +88,11 @@ impl LatencyWindows {
             self.windows.push(window());
         }
         let _ = self.windows[second].record(us);
-        let _ = self.total.record(us);
+        self.total.record(us);
     }
 
     pub fn total(&self) -> Percentiles {
-        Percentiles::of(&self.total)
+        self.total.total()
     }
 
     pub fn window(&self, second: usize) -> Percentiles {
@@ -154,7 +145,7 @@ mod tests {
         // Under 2 ms: one eighth of the counts a minute needs (16 KB, not
         // 139 KB), allocated and zeroed each second of the run.
         let small = l.windows[0].distinct_values();
-        let whole = l.total.distinct_values();
+        let whole = l.total.0.distinct_values();
         assert!(small * 8 <= whole, "{small} of {whole}");
         // A large value grows its window, at the same resolution.
         assert!(l.windows[1].distinct_values() > small);

@@ -104,11 +104,7 @@ impl MemcachedStore {
                 guard.is_some()
             })
         });
-        let open = futures::future::join_all(opened).await;
-        super::Warmed {
-            open: open.iter().filter(|&&o| o).count(),
-            wanted: open.len(),
-        }
+        super::Warmed::of(&futures::future::join_all(opened).await)
     }
 
     /// Run `f` on a connection to the session's node. The connection is

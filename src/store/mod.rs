@@ -192,12 +192,12 @@ pub struct Warmed {
     pub wanted: usize,
 }
 
-impl std::ops::Add for Warmed {
-    type Output = Self;
-    fn add(self, o: Self) -> Self {
+impl Warmed {
+    /// Each wanted connection: is it open?
+    pub fn of(open: &[bool]) -> Self {
         Self {
-            open: self.open + o.open,
-            wanted: self.wanted + o.wanted,
+            open: open.iter().filter(|&&o| o).count(),
+            wanted: open.len(),
         }
     }
 }

@@ -166,11 +166,7 @@ impl RedisBackend {
     /// the cluster's, or one per slot, all at once.
     pub async fn warm(&self) -> super::Warmed {
         if matches!(self.target, RedisTarget::Cluster { .. }) {
-            let open = self.cluster_connection().await.is_ok();
-            return super::Warmed {
-                open: open as usize,
-                wanted: 1,
-            };
+            return super::Warmed::of(&[self.cluster_connection().await.is_ok()]);
         }
         let opened = self.slots.iter().map(|slot| async move {
             let mut guard = slot.lock().await;
@@ -181,11 +177,7 @@ impl RedisBackend {
             }
             guard.is_some()
         });
-        let open = futures::future::join_all(opened).await;
-        super::Warmed {
-            open: open.iter().filter(|&&o| o).count(),
-            wanted: open.len(),
-        }
+        super::Warmed::of(&futures::future::join_all(opened).await)
     }
 
     async fn connect(&self) -> Result<MultiplexedConnection, OpError> {

@@ -29,12 +29,13 @@ pub(super) async fn warm(
     let said = tokio::select! {
         done = tokio::time::timeout(limit, all) => match done {
             Ok(each) => {
-                let sum = each.into_iter().fold(crate::store::Warmed::default(), |a, b| a + b);
-                (sum.open < sum.wanted).then(|| {
+                let open: usize = each.iter().map(|w| w.open).sum();
+                let wanted: usize = each.iter().map(|w| w.wanted).sum();
+                (open < wanted).then(|| {
                     format!(
                         "{} of {} connections could not be opened before the load: its first operations try again, and count it",
-                        sum.wanted - sum.open,
-                        sum.wanted
+                        wanted - open,
+                        wanted
                     )
                 })
             }
