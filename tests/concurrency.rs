@@ -241,13 +241,47 @@ fn blind_updates_lose_changes_only_when_requests_overlap() {
 /// gone (lost: the checker saw them after the version that came back).
 /// `write-through-versioned` keeps the newest in both: nothing lost, nothing
 /// stale. One request per session at a time, same load: nothing to reorder.
+///
+/// Every session is read just before each flush (the load held), so the
+/// count is what the flushes took back, judged at their checkpoints — not
+/// what the load's own reads happened to see first. Without that read it
+/// was 7–9 in 20 s, and 1 in a CI run whose load was five times slower
+/// (p50 98 ms; 0–4 beside two busy loops here); with it, 30–65 idle and
+/// 96–128 beside the busy loops (7 runs, 2026-12-02).
 #[test]
 fn write_through_copies_disagree_only_when_requests_overlap() {
     let file = topology_path("write-through-race.yaml");
     let raced = run_scenario(&file, &[], &[]);
     let s = strategy(&raced.report, "write-through");
     assert!(n(s, "overlapped") > 0, "{s}");
-    assert!(s["writes"]["lost"].as_u64().unwrap() > 2, "{s}");
+    let lost = s["writes"]["lost"].as_u64().unwrap();
+    assert!(lost > 15, "{s}");
+    // Each judged at a flush's checkpoint: none left for chance to find.
+    let at_checkpoints: u64 = raced.report["checkpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            c["strategies"]["write-through"]["writes"]["lost"]
+                .as_u64()
+                .unwrap_or(0)
+        })
+        .sum();
+    assert_eq!(at_checkpoints, lost, "{}", raced.report["checkpoints"]);
+    // Read before every flush that fired, for both strategies.
+    let fired = raced.report["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "flush" && f["fired"] == true)
+        .count();
+    assert_eq!(fired, 17, "{}", raced.report["faults"]);
+    assert_eq!(
+        read_first(&raced.report),
+        fired,
+        "{}",
+        raced.report["events"]
+    );
     let fixed = strategy(&raced.report, "write-through-versioned");
     assert!(n(fixed, "overlapped") > 0, "{fixed}");
     // The reordering reached it too: its copies refused older writes.
@@ -282,10 +316,27 @@ fn write_through_copies_disagree_only_when_requests_overlap() {
         "{}",
         r.stderr
     );
+    // Nothing overlaps: nothing to read before the flushes.
+    assert_eq!(read_first(&r.report), 0, "{}", r.report["events"]);
     assert!(
         failed(&r.report, "write-through-versioned.conflicts > 0"),
         "one at a time, nothing arrives out of order: {}",
         r.stderr
     );
     assert_eq!(r.code, 1, "{}", r.stderr);
+}
+
+/// How many times every session was read before a fault acted.
+fn read_first(report: &serde_json::Value) -> usize {
+    report["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["kind"] == "checkpoint"
+                && e["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("read before the fault acts"))
+        })
+        .count()
 }

@@ -47,7 +47,20 @@ pub struct CheckpointTally {
     pub first_read_ms: Option<u64>,
 }
 
-/// A request to the engine.
+/// What the fault side asks of the engine, in the order asked.
+pub enum Ask {
+    Checkpoint(Request),
+    /// Before a fault acts (the load held and drained): read every session
+    /// of the strategies on `groups` whose requests overlap, so that what
+    /// the fault takes back is a version a read had seen. Judged like a
+    /// final sweep's reads (by no fault). `done` when read.
+    ReadFirst {
+        groups: Vec<String>,
+        done: oneshot::Sender<()>,
+    },
+}
+
+/// A request for a checkpoint.
 pub struct Request {
     pub fault: usize,
     /// The topology nodes (groups) the fault hit: strategies using any of
@@ -123,7 +136,7 @@ impl std::fmt::Debug for DrainHook {
 /// The engine's side of the channel: the requests, and where to install
 /// the hold and the drain.
 pub struct Requests {
-    pub rx: mpsc::UnboundedReceiver<Request>,
+    pub rx: mpsc::UnboundedReceiver<Ask>,
     hold: HoldHook,
     drain: DrainHook,
 }
@@ -147,7 +160,7 @@ impl Requests {
 /// Where the fault side asks for checkpoints. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Checkpoints {
-    tx: mpsc::UnboundedSender<Request>,
+    tx: mpsc::UnboundedSender<Ask>,
     hold: HoldHook,
     drain: DrainHook,
 }
@@ -230,6 +243,16 @@ impl Checkpoints {
         }
     }
 
+    /// The load held and drained, before a fault acts: have the engine
+    /// read every session of the strategies on `groups` whose requests
+    /// overlap, and wait until it has (at once if there is no engine).
+    pub async fn read_first(&self, groups: Vec<String>) {
+        let (done, read) = oneshot::channel();
+        if self.tx.send(Ask::ReadFirst { groups, done }).is_ok() {
+            let _ = read.await;
+        }
+    }
+
     /// Ask for a checkpoint and wait for it; `None` when the load is over
     /// (the final sweep will judge instead) or the engine is gone. A
     /// `held` load is the checkpoint's to let go.
@@ -242,14 +265,14 @@ impl Checkpoints {
         held: Option<Held>,
     ) -> Option<Checkpoint> {
         let (done, answer) = oneshot::channel();
-        let sent = self.tx.send(Request {
+        let sent = self.tx.send(Ask::Checkpoint(Request {
             fault,
             groups,
             why: why.into(),
             settle,
             held,
             done,
-        });
+        }));
         if sent.is_err() {
             return None; // the request, dropped, lets the load go
         }
@@ -314,12 +337,40 @@ mod tests {
             let c = checkpoints.clone();
             async move { c.take(0, vec![], "kept", Duration::ZERO, held).await }
         });
-        let request = requests.rx.recv().await.unwrap();
+        let Some(Ask::Checkpoint(request)) = requests.rx.recv().await else {
+            panic!("a checkpoint was asked for");
+        };
         assert!(request.held.is_some());
         assert_eq!(holds.load(Ordering::SeqCst), 1);
         drop(request);
         assert!(asked.await.unwrap().is_none());
         assert_eq!(holds.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn reading_first_waits_for_the_engine_and_not_for_one_that_is_gone() {
+        let (checkpoints, mut requests) = channel();
+        let asked = tokio::spawn({
+            let c = checkpoints.clone();
+            async move { c.read_first(vec!["cache".into()]).await }
+        });
+        let Some(Ask::ReadFirst { groups, done }) = requests.rx.recv().await else {
+            panic!("a read first was asked for");
+        };
+        assert_eq!(groups, ["cache"]);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!asked.is_finished(), "it returned before the engine read");
+        done.send(()).unwrap();
+        asked.await.unwrap();
+        // An engine that drops the request, or is gone: no wait.
+        let asked = tokio::spawn({
+            let c = checkpoints.clone();
+            async move { c.read_first(vec![]).await }
+        });
+        drop(requests.rx.recv().await);
+        asked.await.unwrap();
+        drop(requests);
+        checkpoints.read_first(vec![]).await;
     }
 
     #[tokio::test]

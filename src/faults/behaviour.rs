@@ -171,6 +171,12 @@ pub trait Behaviour: Sized {
     const STOPS_PROCESSES: bool;
     /// Has happened only once a replica is promoted (else the run fails).
     const MUST_PROMOTE: bool = false;
+    /// Its nodes are read before it acts, the load held and drained, for
+    /// the strategies whose requests on a session overlap: their writes
+    /// are judged by real-time order, and a write the fault takes back is
+    /// proven gone only if a read had seen it. Only for a kind whose nodes
+    /// answer before it acts (not `resume`: the node is frozen).
+    const READ_FIRST: bool = false;
     /// Ends the faults of this kind on the same processes.
     const ENDS: Option<FaultKind> = None;
     /// What provisioning must build for it (forget the power-loss

@@ -55,6 +55,9 @@ pub struct Plan {
     /// destroyed look durable. Only for faults that act at once (no
     /// process to restart: the load keeps running through a restart).
     pub hold_ahead: bool,
+    /// Held ahead, read its nodes before it acts (see
+    /// `Behaviour::READ_FIRST`).
+    pub read_first: bool,
     pub on_promotion: bool,
     pub at_heal: bool,
     /// Wait this long, load held, before reading.
@@ -83,9 +86,11 @@ pub fn plan(kind: FaultKind, peers: bool, node: &NodeKind) -> Plan {
         }
     };
     let (at_once, on_promotion) = kind.checkpoints(roles, peers);
+    let hold_ahead = at_once && !kind.stops_processes();
     Plan {
         at_once,
-        hold_ahead: at_once && !kind.stops_processes(),
+        hold_ahead,
+        read_first: hold_ahead && kind.reads_first(),
         on_promotion,
         at_heal: kind.heals(),
         settle,
@@ -174,6 +179,16 @@ impl FollowUps {
     /// The load held: wait for the operations in flight to end.
     pub async fn drained(&self) {
         self.to.checkpoints.drained().await;
+    }
+
+    /// The load held and drained: read every session of the strategies on
+    /// `group` whose requests overlap, before the fault acts (see
+    /// [`Plan::read_first`]).
+    pub async fn read_first(&self, group: &str) {
+        self.to
+            .checkpoints
+            .read_first(vec![group.to_string()])
+            .await;
     }
 
     /// Take a checkpoint for fault `id` on `group`, in the background. The
@@ -366,6 +381,14 @@ mod tests {
         }
         let p = plan(FaultKind::Flush, false, &redis);
         assert!(p.at_once && !p.at_heal);
+        // Held ahead and read first: its nodes answer until it acts.
+        assert!(p.hold_ahead && p.read_first);
+        // Held ahead, but a frozen node has nothing to read before.
+        let p = plan(FaultKind::Resume, false, &redis);
+        assert!(p.hold_ahead && !p.read_first);
+        for k in [FaultKind::Kill, FaultKind::PowerLoss, FaultKind::Restart] {
+            assert!(!plan(k, false, &redis).read_first, "{k:?}");
+        }
         let mc = NodeKind::Memcached(Memcached {
             instances: 3,
             memory_mb: 64,

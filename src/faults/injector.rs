@@ -197,6 +197,9 @@ impl Injector {
         // ended, not in the middle of it.
         if let (Some(_), Some(f)) = (&held, &self.follow_ups) {
             f.drained().await;
+            if plan.read_first {
+                f.read_first(&group).await;
+            }
         }
         let acted = action.inject(&mut cx).await;
         let (discarded, unsynced_ms, ends) = (cx.discarded.take(), cx.unsynced_ms, cx.ends.take());

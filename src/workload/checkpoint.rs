@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::Ledger;
 use super::control::LoadControl;
 use super::scheduler::MAX_IN_FLIGHT;
-use crate::check::checkpoint::{Checkpoint, CheckpointTally, Request, Requests, Scope};
+use crate::check::checkpoint::{Ask, Checkpoint, CheckpointTally, Request, Requests, Scope};
 use crate::check::{self, Patience, ReadCheck};
 use crate::events::EventLog;
 use crate::store::SessionStore;
@@ -66,7 +66,14 @@ impl Server {
                 },
                 _ = over.cancelled() => break,
             };
-            let mut req = req;
+            let mut req = match req {
+                Ask::Checkpoint(req) => req,
+                Ask::ReadFirst { groups, done } => {
+                    self.read_first(&groups).await;
+                    let _ = done.send(());
+                    continue;
+                }
+            };
             let cp = self.take(&mut req).await;
             if let Some(c) = &cp {
                 taken.push(c.clone());
@@ -80,9 +87,64 @@ impl Server {
         requests.close();
         while let Ok(r) = requests.try_recv() {
             // Its hold, if any, goes with it.
-            let _ = r.done.send(None);
+            match r {
+                Ask::Checkpoint(r) => drop(r.done.send(None)),
+                Ask::ReadFirst { done, .. } => drop(done.send(())),
+            }
         }
         taken
+    }
+
+    /// Before a fault on `groups` acts, the load held and drained by the
+    /// fault side: read every session of the strategies there whose
+    /// requests overlap. Their reads are judged by real-time order, where
+    /// a version may legally come back until a read has seen a newer one:
+    /// read now, what the fault then takes back is proven gone at its
+    /// checkpoint, however the load's own reads fell. What these reads
+    /// find wrong is judged by no fault (the faults before them explain
+    /// it).
+    async fn read_first(&self, groups: &[String]) {
+        let read: Vec<&Swept> = self
+            .strategies
+            .iter()
+            .filter(|s| s.overlaps && s.groups.iter().any(|g| groups.contains(g)))
+            .collect();
+        if read.is_empty() {
+            return;
+        }
+        let fallbacks: Vec<u64> = read.iter().map(|s| s.store.fallbacks()).collect();
+        let results = futures::future::join_all(read.iter().map(|s| {
+            check::sweep(
+                s.store.clone(),
+                s.ledger.clone(),
+                Patience {
+                    overlaps: true,
+                    ..self.patience
+                },
+                None,
+            )
+        }))
+        .await;
+        let mut said = Vec::new();
+        for ((s, before), r) in read.iter().zip(fallbacks).zip(results) {
+            let caused = s.store.fallbacks().saturating_sub(before);
+            s.swept_fallbacks.fetch_add(caused, Ordering::Relaxed);
+            if let Some(h) = &self.history {
+                super::record_reads(h, s.index, None, &r);
+            }
+            said.push(format!(
+                "{}: {} sessions read, {} unverified",
+                s.name, r.checked, r.unverified
+            ));
+        }
+        self.events.push(
+            "checkpoint",
+            "",
+            format!(
+                "read before the fault acts, the load held: {}",
+                said.join("; ")
+            ),
+        );
     }
 
     async fn take(&self, req: &mut Request) -> Option<Checkpoint> {

@@ -24,6 +24,7 @@ impl Behaviour for Flush {
     const LINK: bool = false;
     const HEALED_AT_END: bool = false;
     const STOPS_PROCESSES: bool = false;
+    const READ_FIRST: bool = true;
     const NEEDS: Needs = Needs::NOTHING;
 
     fn from_spec(_: &mut Problems<'_>, _: &str, _: &TimelineSpec) -> Self {

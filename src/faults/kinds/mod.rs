@@ -254,6 +254,11 @@ impl FaultKind {
         each_kind!(self, T => T::STOPS_PROCESSES)
     }
 
+    /// Are its nodes read before it acts (see `Behaviour::READ_FIRST`)?
+    pub fn reads_first(self) -> bool {
+        each_kind!(self, T => T::READ_FIRST)
+    }
+
     /// Must a replica be promoted for it to have happened?
     pub fn must_promote(self) -> bool {
         each_kind!(self, T => T::MUST_PROMOTE)
