@@ -130,7 +130,7 @@ impl Server {
             let caused = s.store.fallbacks().saturating_sub(before);
             s.swept_fallbacks.fetch_add(caused, Ordering::Relaxed);
             if let Some(h) = &self.history {
-                super::record_reads(h, s.index, None, &r);
+                super::record_reads(h, s.index, super::history::Sweep::ReadFirst, &r);
             }
             said.push(format!(
                 "{}: {} sessions read, {} unverified",
@@ -213,7 +213,7 @@ impl Server {
         let mut said = Vec::new();
         for (s, r) in swept.iter().zip(results) {
             if let Some(h) = &self.history {
-                super::record_reads(h, s.index, Some(req.fault), &r);
+                super::record_reads(h, s.index, super::history::Sweep::Checkpoint(req.fault), &r);
             }
             said.push(format!(
                 "{}: {} acknowledged writes lost, {} stale ({} sessions read, {} unverified)",

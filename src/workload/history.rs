@@ -54,12 +54,23 @@ pub struct OpRec {
     pub phase: Phase,
 }
 
+/// Which sweep of the checker a read was part of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sweep {
+    /// The checkpoint after fault N, the load held.
+    Checkpoint(usize),
+    /// Before a fault acted, the load held (a flush, requests
+    /// overlapping): `"read-first"`.
+    ReadFirst,
+    /// The final sweep.
+    Final,
+}
+
 /// One read of the checker.
 #[derive(Debug, Clone, Copy)]
 pub struct CheckRead {
     pub strategy: usize,
-    /// The fault whose checkpoint it was (`None`: the final sweep).
-    pub fault: Option<usize>,
+    pub sweep: Sweep,
     pub session: u64,
     pub invoked: Instant,
     pub at: Instant,
@@ -177,9 +188,10 @@ impl History {
                 ))?,
                 1 => {
                     let r = &k.reads[i];
-                    let phase = match r.fault {
-                        Some(f) => json!({ "checkpoint": f }),
-                        None => json!("final"),
+                    let phase = match r.sweep {
+                        Sweep::Checkpoint(f) => json!({ "checkpoint": f }),
+                        Sweep::ReadFirst => json!("read-first"),
+                        Sweep::Final => json!("final"),
                     };
                     let (kind, value) = if done {
                         ("ok", r.version.map_or(Value::Null, Value::from))
@@ -337,7 +349,7 @@ mod tests {
         ));
         h.read(CheckRead {
             strategy: 0,
-            fault: None,
+            sweep: Sweep::Final,
             session: 7,
             invoked: t0 + Duration::from_millis(9),
             at: t0 + Duration::from_millis(10),
@@ -373,6 +385,32 @@ mod tests {
         assert_eq!(lines[3]["error"], "timeout");
         assert_eq!(lines[5]["process"], "checker-0");
         assert_eq!(lines[6]["phase"], "final");
+    }
+
+    #[test]
+    fn each_checker_read_says_which_sweep_it_was() {
+        let t0 = Instant::now();
+        let h = History::new(t0, 100);
+        for (i, sweep) in [Sweep::ReadFirst, Sweep::Checkpoint(2), Sweep::Final]
+            .into_iter()
+            .enumerate()
+        {
+            let at = t0 + Duration::from_millis(10 * (i as u64 + 1));
+            h.read(CheckRead {
+                strategy: 0,
+                sweep,
+                session: 1,
+                invoked: at,
+                at: at + Duration::from_millis(1),
+                version: Some(1),
+            });
+        }
+        let phases: Vec<String> = lines(&h, &[])
+            .iter()
+            .filter(|l| l["type"] == "ok")
+            .map(|l| l["phase"].to_string())
+            .collect();
+        assert_eq!(phases, ["\"read-first\"", "{\"checkpoint\":2}", "\"final\""]);
     }
 
     #[test]
@@ -414,7 +452,7 @@ mod tests {
             h.op(o);
             h.read(CheckRead {
                 strategy: 0,
-                fault: Some(0),
+                sweep: Sweep::Checkpoint(0),
                 session: s,
                 invoked: t0,
                 at: t0,

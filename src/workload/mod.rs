@@ -501,7 +501,7 @@ async fn run(
     .await;
     if let Some(h) = &history {
         for (i, sw) in sweeps.iter().enumerate() {
-            record_reads(h, i, None, sw);
+            record_reads(h, i, history::Sweep::Final, sw);
         }
     }
     let mut writes = Vec::new();
@@ -581,16 +581,11 @@ async fn run(
 
 /// A sweep's reads into the history: strategy `strategy`'s, for `fault`'s
 /// checkpoint (`None`: the final sweep).
-pub(crate) fn record_reads(
-    h: &History,
-    strategy: usize,
-    fault: Option<usize>,
-    sweep: &SweepResult,
-) {
+pub(crate) fn record_reads(h: &History, strategy: usize, by: history::Sweep, sweep: &SweepResult) {
     for &(session, invoked, at, version) in &sweep.reads {
         h.read(history::CheckRead {
             strategy,
-            fault,
+            sweep: by,
             session,
             invoked,
             at,
