@@ -307,6 +307,68 @@ async fn a_checkpoint_counts_every_write_a_flush_destroyed_however_much_is_writt
     );
 }
 
+/// Before a flush, when a strategy's requests overlap, every session is
+/// read first (`Checkpoints::read_first`): that read only remembers what
+/// it saw. Sessions deleted behind the engine's back before it are not
+/// judged by it — they are the checkpoint's after the fault to judge and
+/// charge to that fault.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reading_first_judges_nothing_and_the_checkpoint_after_it_does() {
+    let h = home();
+    let text = format!(
+        "name: checker\ntopology: {}\nstrategies: [redis]\nworkload:\n  sessions: 100\n  duration: 3s\n  rates: {{ read: 200/s }}\n  prefill: true\n  value_bytes: 64\n  concurrency_per_session: 2\n",
+        topology_path("standalone-no-persistence.yaml").display()
+    );
+    let s = Scenario::parse(&SourceText::inline("checker.yaml", text)).expect("valid scenario");
+    let (checkpoints, requests) = checkpoint::channel();
+    let (d, run) = start_with(&s, &h, Some(requests)).await;
+    into_load(&run, Duration::from_millis(300)).await;
+    run.control.set_paused(true);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut con = redis_con(&d).await;
+    for id in 0..25 {
+        let n: i64 = con.del(key(&d, id)).await.unwrap();
+        assert_eq!(n, 1, "session {id} should exist after prefill");
+    }
+    let groups = s.groups_of(StrategyKind::Redis);
+    checkpoints.read_first(groups.clone()).await;
+    let fates = |ledger: &sessiondrill::workload::Ledger| {
+        let ledger = ledger.clone();
+        async move {
+            let mut lost = 0;
+            let mut unjudged = 0;
+            for state in ledger.iter() {
+                for w in &state.lock().await.writes {
+                    lost += (w.fate == Fate::Lost) as u64;
+                    unjudged += (w.fate == Fate::Unjudged) as u64;
+                }
+            }
+            (lost, unjudged)
+        }
+    };
+    assert_eq!(
+        fates(&run.ledgers[0]).await,
+        (0, 100),
+        "the read first judged a write"
+    );
+    let read = run
+        .events
+        .all()
+        .iter()
+        .filter(|e| e.message.starts_with("read before the fault acts"))
+        .count();
+    assert_eq!(read, 1, "it did read");
+    let cp = checkpoints
+        .take(0, groups, "deleted by the test", Duration::ZERO, None)
+        .await
+        .expect("a checkpoint while the load runs");
+    assert_eq!(cp.strategies["redis"].writes.lost, 25);
+    assert_eq!(fates(&run.ledgers[0]).await.0, 25);
+    run.control.set_paused(false);
+    let o = run.finish().await;
+    assert_eq!(o.strategies[0].writes.lost, 25);
+}
+
 /// Issue 15: `redis-lock` ignored what its compare-and-delete release
 /// answered. A release that finds its token gone while its lease certainly
 /// still runs proves the store forgot the lock.

@@ -245,9 +245,11 @@ fn blind_updates_lose_changes_only_when_requests_overlap() {
 /// Every session is read just before each flush (the load held), so the
 /// count is what the flushes took back, judged at their checkpoints — not
 /// what the load's own reads happened to see first. Without that read it
-/// was 7–9 in 20 s, and 1 in a CI run whose load was five times slower
-/// (p50 98 ms; 0–4 beside two busy loops here); with it, 30–65 idle and
-/// 96–128 beside the busy loops (7 runs, 2026-12-02).
+/// was 7–9 in 20 s here (debug build, the suite's), 5–11 in a release
+/// build, and 1 on a CI run whose load was five times slower (p50 98 ms;
+/// 0 and 4 in two runs here beside two busy loops); with it 22–33 (three
+/// runs), 153–163 beside the busy loops (two), 29–32 in a release build
+/// (six), 2026-12-02.
 #[test]
 fn write_through_copies_disagree_only_when_requests_overlap() {
     let file = topology_path("write-through-race.yaml");
@@ -255,19 +257,22 @@ fn write_through_copies_disagree_only_when_requests_overlap() {
     let s = strategy(&raced.report, "write-through");
     assert!(n(s, "overlapped") > 0, "{s}");
     let lost = s["writes"]["lost"].as_u64().unwrap();
-    assert!(lost > 15, "{s}");
-    // Each judged at a flush's checkpoint: none left for chance to find.
-    let at_checkpoints: u64 = raced.report["checkpoints"]
+    assert!(lost > 12, "{s}");
+    // Each judged at a flush's checkpoint (the read before it judges
+    // nothing).
+    let faults = raced.report["faults"].as_array().unwrap();
+    let at_flushes: u64 = raced.report["checkpoints"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|c| faults[c["fault"].as_u64().unwrap() as usize]["kind"] == "flush")
         .map(|c| {
             c["strategies"]["write-through"]["writes"]["lost"]
                 .as_u64()
                 .unwrap_or(0)
         })
         .sum();
-    assert_eq!(at_checkpoints, lost, "{}", raced.report["checkpoints"]);
+    assert_eq!(at_flushes, lost, "{}", raced.report["checkpoints"]);
     // Read before every flush that fired, for both strategies.
     let fired = raced.report["faults"]
         .as_array()
@@ -312,7 +317,7 @@ fn write_through_copies_disagree_only_when_requests_overlap() {
     assert_eq!(s["writes"]["lost"], 0, "{s}");
     assert_eq!(n(s, "proven_stale"), 0, "{s}");
     assert!(
-        failed(&r.report, "write-through.lost_writes > 2"),
+        failed(&r.report, "write-through.lost_writes > 12"),
         "{}",
         r.stderr
     );

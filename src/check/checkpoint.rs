@@ -2,8 +2,10 @@
 //! reads every session of the strategies on the fault's nodes and records
 //! exactly which acknowledged writes are gone — before later load can write
 //! over them and wash the loss out. The fault side asks ([`Checkpoints`]);
-//! the engine answers (`workload::checkpoint`).
+//! the engine answers (`workload::checkpoint`). Before a flush it also asks
+//! for a read of every session whose requests overlap ([`Ask::ReadFirst`]).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -52,8 +54,8 @@ pub enum Ask {
     Checkpoint(Request),
     /// Before a fault acts (the load held and drained): read every session
     /// of the strategies on `groups` whose requests overlap, so that what
-    /// the fault takes back is a version a read had seen. Judged like a
-    /// final sweep's reads (by no fault). `done` when read.
+    /// the fault takes back is a version a read had seen. Nothing is
+    /// judged (`check::Purpose::ReadFirst`). `done` when read.
     ReadFirst {
         groups: Vec<String>,
         done: oneshot::Sender<()>,
@@ -139,6 +141,7 @@ pub struct Requests {
     pub rx: mpsc::UnboundedReceiver<Ask>,
     hold: HoldHook,
     drain: DrainHook,
+    serving: Arc<AtomicBool>,
 }
 
 impl Requests {
@@ -146,6 +149,13 @@ impl Requests {
     /// once.
     pub fn install_hold(&self, hold: impl Fn(Scope, bool) + Send + Sync + 'static) {
         let _ = self.hold.0.set(Box::new(hold));
+    }
+
+    /// Asks are answered from now on (`true`: the load is about to run),
+    /// or no longer (`false`). Until then a read first is not waited for:
+    /// a flush keyed during a prefill would otherwise wait for all of it.
+    pub fn serving(&self, on: bool) {
+        self.serving.store(on, Ordering::SeqCst);
     }
 
     /// `drain()` ends when no operation is in flight (or gives up).
@@ -163,18 +173,26 @@ pub struct Checkpoints {
     tx: mpsc::UnboundedSender<Ask>,
     hold: HoldHook,
     drain: DrainHook,
+    serving: Arc<AtomicBool>,
 }
 
 pub fn channel() -> (Checkpoints, Requests) {
     let (tx, rx) = mpsc::unbounded_channel();
     let (hold, drain) = (HoldHook::default(), DrainHook::default());
+    let serving = Arc::new(AtomicBool::new(false));
     (
         Checkpoints {
             tx,
             hold: hold.clone(),
             drain: drain.clone(),
+            serving: serving.clone(),
         },
-        Requests { rx, hold, drain },
+        Requests {
+            rx,
+            hold,
+            drain,
+            serving,
+        },
     )
 }
 
@@ -245,8 +263,12 @@ impl Checkpoints {
 
     /// The load held and drained, before a fault acts: have the engine
     /// read every session of the strategies on `groups` whose requests
-    /// overlap, and wait until it has (at once if there is no engine).
+    /// overlap, and wait until it has (at once if no engine answers asks
+    /// yet, or any more).
     pub async fn read_first(&self, groups: Vec<String>) {
+        if !self.serving.load(Ordering::SeqCst) {
+            return;
+        }
         let (done, read) = oneshot::channel();
         if self.tx.send(Ask::ReadFirst { groups, done }).is_ok() {
             let _ = read.await;
@@ -283,7 +305,7 @@ impl Checkpoints {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicI32, Ordering};
+    use std::sync::atomic::AtomicI32;
 
     #[tokio::test]
     async fn a_hold_ahead_is_let_go_when_no_engine_will_take_the_checkpoint() {
@@ -350,6 +372,10 @@ mod tests {
     #[tokio::test]
     async fn reading_first_waits_for_the_engine_and_not_for_one_that_is_gone() {
         let (checkpoints, mut requests) = channel();
+        // Not serving yet (a prefill): nothing is asked, nothing waited for.
+        checkpoints.read_first(vec!["cache".into()]).await;
+        assert!(requests.rx.try_recv().is_err());
+        requests.serving(true);
         let asked = tokio::spawn({
             let c = checkpoints.clone();
             async move { c.read_first(vec!["cache".into()]).await }

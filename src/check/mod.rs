@@ -23,7 +23,7 @@ pub mod updates;
 
 use std::time::{Duration, Instant};
 
-pub use sweep::{Patience, SweepResult, WriteTally, sweep};
+pub use sweep::{Patience, Purpose, SweepResult, WriteTally, sweep};
 
 use crate::store::value;
 use ledger::{Acked, Fate, Judged, Observed, SessionState};

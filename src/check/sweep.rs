@@ -115,6 +115,21 @@ pub struct Patience {
     pub overlaps: bool,
 }
 
+/// What a sweep is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// The checkpoint after fault N: what it finds is charged to N.
+    Checkpoint(usize),
+    /// Before a fault acts, the load held (a flush, requests overlapping):
+    /// its reads are remembered, so that a version they saw may not come
+    /// back, and nothing is judged — what they find wrong is the
+    /// checkpoint's after the fault to judge, as it was before.
+    ReadFirst,
+    /// The final sweep: what it finds is charged to the fault that
+    /// explains it.
+    Final,
+}
+
 /// What the store of record holds, when a cache is in front of it.
 enum Source {
     /// No cache: what the read found is the store's state.
@@ -157,7 +172,7 @@ async fn judge_one(
     state: &mut SessionState,
     id: u64,
     p: Patience,
-    fault: Option<usize>,
+    purpose: Purpose,
 ) -> Option<Verdict> {
     for attempt in 0..p.attempts {
         let invoked = Instant::now();
@@ -171,6 +186,21 @@ async fn judge_one(
             judge_concurrent(state, v.as_deref(), invoked, at)
         } else {
             judge(state, v.as_deref(), at)
+        };
+        let fault = match purpose {
+            Purpose::Checkpoint(f) => Some(f),
+            Purpose::Final => None,
+            Purpose::ReadFirst => {
+                return Some(Verdict {
+                    check: reading.check,
+                    from_cache: false,
+                    writes: WriteTally::default(),
+                    lost_updates: 0,
+                    invoked,
+                    at,
+                    found: v.as_deref().and_then(value::version_of),
+                });
+            }
         };
         let judged = Judged { at, fault };
         let disagrees = matches!(reading.check, ReadCheck::Lost | ReadCheck::Stale);
@@ -211,13 +241,13 @@ async fn judge_one(
     None
 }
 
-/// Read and judge every session of `ledger` that was ever written. `fault`:
-/// the fault whose checkpoint this is (`None`: the final sweep).
+/// Read and judge every session of `ledger` that was ever written (or,
+/// reading first, only read them).
 pub async fn sweep(
     store: Arc<dyn SessionStore>,
     ledger: Arc<Vec<Mutex<SessionState>>>,
     patience: Patience,
-    fault: Option<usize>,
+    purpose: Purpose,
 ) -> SweepResult {
     let ids: Vec<u64> = {
         let mut ids = Vec::new();
@@ -253,10 +283,13 @@ pub async fn sweep(
                     None
                 } else {
                     let limit = deadline.map_or(Duration::MAX, |d| d - Instant::now());
-                    tokio::time::timeout(limit, judge_one(&*store, &mut state, id, patience, fault))
-                        .await
-                        .ok()
-                        .flatten()
+                    tokio::time::timeout(
+                        limit,
+                        judge_one(&*store, &mut state, id, patience, purpose),
+                    )
+                    .await
+                    .ok()
+                    .flatten()
                 };
                 let unverified = match judged {
                     Some(_) => {
@@ -265,7 +298,12 @@ pub async fn sweep(
                     }
                     None => {
                         unread.fetch_add(1, Ordering::Relaxed);
-                        unverify(&mut state)
+                        // Reading first judges nothing, and unverifies
+                        // nothing either.
+                        match purpose {
+                            Purpose::ReadFirst => 0,
+                            Purpose::Checkpoint(_) | Purpose::Final => unverify(&mut state),
+                        }
                     }
                 };
                 (id, judged, unverified)

@@ -1,7 +1,9 @@
 //! The engine's side of checkpoints (see [`crate::check::checkpoint`]):
 //! hold the load, let the clients settle, let the operations in flight
 //! finish, sweep the strategies on the fault's nodes, resume. One at a
-//! time, while the load runs.
+//! time, while the load runs. And, asked before a flush, the read of the
+//! sessions whose requests overlap that lets its checkpoint prove what it
+//! took back.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,7 +16,7 @@ use super::Ledger;
 use super::control::LoadControl;
 use super::scheduler::MAX_IN_FLIGHT;
 use crate::check::checkpoint::{Ask, Checkpoint, CheckpointTally, Request, Requests, Scope};
-use crate::check::{self, Patience, ReadCheck};
+use crate::check::{self, Patience, Purpose, ReadCheck, SweepResult};
 use crate::events::EventLog;
 use crate::store::SessionStore;
 
@@ -56,11 +58,12 @@ impl Server {
     /// Answer requests until `over` (the load has ended); requests still
     /// queued then get no checkpoint (the final sweep judges instead).
     pub async fn serve(self, requests: Requests, over: CancellationToken) -> Vec<Checkpoint> {
-        let mut requests = requests.rx;
+        let mut requests = requests;
+        requests.serving(true);
         let mut taken = Vec::new();
         loop {
             let req = tokio::select! {
-                r = requests.recv() => match r {
+                r = requests.rx.recv() => match r {
                     Some(r) => r,
                     None => break,
                 },
@@ -84,8 +87,11 @@ impl Server {
             }
             let _ = req.done.send(cp);
         }
-        requests.close();
-        while let Ok(r) = requests.try_recv() {
+        // No read first is waited for from now on; one already asked is
+        // answered below.
+        requests.serving(false);
+        requests.rx.close();
+        while let Ok(r) = requests.rx.try_recv() {
             // Its hold, if any, goes with it.
             match r {
                 Ask::Checkpoint(r) => drop(r.done.send(None)),
@@ -97,12 +103,11 @@ impl Server {
 
     /// Before a fault on `groups` acts, the load held and drained by the
     /// fault side: read every session of the strategies there whose
-    /// requests overlap. Their reads are judged by real-time order, where
-    /// a version may legally come back until a read has seen a newer one:
-    /// read now, what the fault then takes back is proven gone at its
-    /// checkpoint, however the load's own reads fell. What these reads
-    /// find wrong is judged by no fault (the faults before them explain
-    /// it).
+    /// requests overlap, judging nothing ([`Purpose::ReadFirst`]). Their
+    /// reads are judged by real-time order, where a version may legally
+    /// come back until a read has seen a newer one: seen now, what the
+    /// fault then takes back is proven gone at its checkpoint, however the
+    /// load's own reads fell.
     async fn read_first(&self, groups: &[String]) {
         let read: Vec<&Swept> = self
             .strategies
@@ -112,31 +117,17 @@ impl Server {
         if read.is_empty() {
             return;
         }
-        let fallbacks: Vec<u64> = read.iter().map(|s| s.store.fallbacks()).collect();
-        let results = futures::future::join_all(read.iter().map(|s| {
-            check::sweep(
-                s.store.clone(),
-                s.ledger.clone(),
-                Patience {
-                    overlaps: true,
-                    ..self.patience
-                },
-                None,
-            )
-        }))
-        .await;
-        let mut said = Vec::new();
-        for ((s, before), r) in read.iter().zip(fallbacks).zip(results) {
-            let caused = s.store.fallbacks().saturating_sub(before);
-            s.swept_fallbacks.fetch_add(caused, Ordering::Relaxed);
-            if let Some(h) = &self.history {
-                super::record_reads(h, s.index, super::history::Sweep::ReadFirst, &r);
-            }
-            said.push(format!(
-                "{}: {} sessions read, {} unverified",
-                s.name, r.checked, r.unverified
-            ));
-        }
+        let results = self.read_all(&read, Purpose::ReadFirst).await;
+        let said: Vec<String> = read
+            .iter()
+            .zip(results)
+            .map(|(s, r)| {
+                format!(
+                    "{}: {} sessions read, {} unverified",
+                    s.name, r.checked, r.unverified
+                )
+            })
+            .collect();
         self.events.push(
             "checkpoint",
             "",
@@ -145,6 +136,33 @@ impl Server {
                 said.join("; ")
             ),
         );
+    }
+
+    /// Sweep `swept` at once, for `purpose`: the fallbacks their reads
+    /// cause are the checker's, not the load's, and the reads go into the
+    /// history.
+    async fn read_all(&self, swept: &[&Swept], purpose: Purpose) -> Vec<SweepResult> {
+        let fallbacks: Vec<u64> = swept.iter().map(|s| s.store.fallbacks()).collect();
+        let results = futures::future::join_all(swept.iter().map(|s| {
+            check::sweep(
+                s.store.clone(),
+                s.ledger.clone(),
+                Patience {
+                    overlaps: s.overlaps,
+                    ..self.patience
+                },
+                purpose,
+            )
+        }))
+        .await;
+        for ((s, before), r) in swept.iter().zip(fallbacks).zip(&results) {
+            let caused = s.store.fallbacks().saturating_sub(before);
+            s.swept_fallbacks.fetch_add(caused, Ordering::Relaxed);
+            if let Some(h) = &self.history {
+                super::record_reads(h, s.index, purpose, r);
+            }
+        }
+        results
     }
 
     async fn take(&self, req: &mut Request) -> Option<Checkpoint> {
@@ -187,23 +205,7 @@ impl Server {
             let all = s.gate.acquire_many(MAX_IN_FLIGHT as u32);
             drop(tokio::time::timeout(self.drain_limit, all).await);
         }
-        let fallbacks: Vec<u64> = swept.iter().map(|s| s.store.fallbacks()).collect();
-        let results = futures::future::join_all(swept.iter().map(|s| {
-            check::sweep(
-                s.store.clone(),
-                s.ledger.clone(),
-                Patience {
-                    overlaps: s.overlaps,
-                    ..self.patience
-                },
-                Some(req.fault),
-            )
-        }))
-        .await;
-        for (s, before) in swept.iter().zip(fallbacks) {
-            let caused = s.store.fallbacks().saturating_sub(before);
-            s.swept_fallbacks.fetch_add(caused, Ordering::Relaxed);
-        }
+        let results = self.read_all(&swept, Purpose::Checkpoint(req.fault)).await;
         if own_hold {
             self.control.hold_for_checkpoint(false);
         }
@@ -212,9 +214,6 @@ impl Server {
         let mut strategies = indexmap::IndexMap::new();
         let mut said = Vec::new();
         for (s, r) in swept.iter().zip(results) {
-            if let Some(h) = &self.history {
-                super::record_reads(h, s.index, super::history::Sweep::Checkpoint(req.fault), &r);
-            }
             said.push(format!(
                 "{}: {} acknowledged writes lost, {} stale ({} sessions read, {} unverified)",
                 s.name, r.writes.lost, r.writes.stale, r.checked, r.unverified

@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
+use crate::check::Purpose;
 use crate::metrics::OpKind;
 use crate::store::ErrorClass;
 
@@ -54,23 +55,12 @@ pub struct OpRec {
     pub phase: Phase,
 }
 
-/// Which sweep of the checker a read was part of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sweep {
-    /// The checkpoint after fault N, the load held.
-    Checkpoint(usize),
-    /// Before a fault acted, the load held (a flush, requests
-    /// overlapping): `"read-first"`.
-    ReadFirst,
-    /// The final sweep.
-    Final,
-}
-
 /// One read of the checker.
 #[derive(Debug, Clone, Copy)]
 pub struct CheckRead {
     pub strategy: usize,
-    pub sweep: Sweep,
+    /// Which sweep of the checker it was part of.
+    pub sweep: Purpose,
     pub session: u64,
     pub invoked: Instant,
     pub at: Instant,
@@ -189,9 +179,9 @@ impl History {
                 1 => {
                     let r = &k.reads[i];
                     let phase = match r.sweep {
-                        Sweep::Checkpoint(f) => json!({ "checkpoint": f }),
-                        Sweep::ReadFirst => json!("read-first"),
-                        Sweep::Final => json!("final"),
+                        Purpose::Checkpoint(f) => json!({ "checkpoint": f }),
+                        Purpose::ReadFirst => json!("read-first"),
+                        Purpose::Final => json!("final"),
                     };
                     let (kind, value) = if done {
                         ("ok", r.version.map_or(Value::Null, Value::from))
@@ -349,7 +339,7 @@ mod tests {
         ));
         h.read(CheckRead {
             strategy: 0,
-            sweep: Sweep::Final,
+            sweep: Purpose::Final,
             session: 7,
             invoked: t0 + Duration::from_millis(9),
             at: t0 + Duration::from_millis(10),
@@ -391,7 +381,7 @@ mod tests {
     fn each_checker_read_says_which_sweep_it_was() {
         let t0 = Instant::now();
         let h = History::new(t0, 100);
-        for (i, sweep) in [Sweep::ReadFirst, Sweep::Checkpoint(2), Sweep::Final]
+        for (i, sweep) in [Purpose::ReadFirst, Purpose::Checkpoint(2), Purpose::Final]
             .into_iter()
             .enumerate()
         {
@@ -410,7 +400,10 @@ mod tests {
             .filter(|l| l["type"] == "ok")
             .map(|l| l["phase"].to_string())
             .collect();
-        assert_eq!(phases, ["\"read-first\"", "{\"checkpoint\":2}", "\"final\""]);
+        assert_eq!(
+            phases,
+            ["\"read-first\"", "{\"checkpoint\":2}", "\"final\""]
+        );
     }
 
     #[test]
@@ -452,7 +445,7 @@ mod tests {
             h.op(o);
             h.read(CheckRead {
                 strategy: 0,
-                sweep: Sweep::Checkpoint(0),
+                sweep: Purpose::Checkpoint(0),
                 session: s,
                 invoked: t0,
                 at: t0,

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::check::checkpoint::{Checkpoint, Requests, Scope};
 use crate::check::ledger::SessionState;
-use crate::check::{self, Patience, SweepResult, WriteTally};
+use crate::check::{self, Patience, Purpose, SweepResult, WriteTally};
 use crate::events::{Event, EventLog};
 use crate::metrics::{self, Phase, Snapshot, StrategyStats};
 use crate::scenario::Workload;
@@ -496,12 +496,12 @@ async fn run(
             overlaps: overlaps(s.kind),
             ..patience
         };
-        check::sweep(s.store.clone(), l.clone(), patience, None)
+        check::sweep(s.store.clone(), l.clone(), patience, Purpose::Final)
     }))
     .await;
     if let Some(h) = &history {
         for (i, sw) in sweeps.iter().enumerate() {
-            record_reads(h, i, history::Sweep::Final, sw);
+            record_reads(h, i, Purpose::Final, sw);
         }
     }
     let mut writes = Vec::new();
@@ -579,13 +579,13 @@ async fn run(
     }
 }
 
-/// A sweep's reads into the history: strategy `strategy`'s, for `fault`'s
-/// checkpoint (`None`: the final sweep).
-pub(crate) fn record_reads(h: &History, strategy: usize, by: history::Sweep, sweep: &SweepResult) {
-    for &(session, invoked, at, version) in &sweep.reads {
+/// A sweep's reads into the history: strategy `strategy`'s, for what
+/// `purpose` says.
+pub(crate) fn record_reads(h: &History, strategy: usize, purpose: Purpose, result: &SweepResult) {
+    for &(session, invoked, at, version) in &result.reads {
         h.read(history::CheckRead {
             strategy,
-            sweep: by,
+            sweep: purpose,
             session,
             invoked,
             at,
