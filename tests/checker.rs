@@ -331,7 +331,19 @@ async fn reading_first_judges_nothing_and_the_checkpoint_after_it_does() {
         assert_eq!(n, 1, "session {id} should exist after prefill");
     }
     let groups = s.groups_of(StrategyKind::Redis);
+    let asked = Instant::now();
     checkpoints.read_first(groups.clone()).await;
+    // What it legally saw is remembered: every session still there.
+    let mut seen = 0;
+    for state in run.ledgers[0].iter() {
+        seen += state
+            .lock()
+            .await
+            .observed
+            .iter()
+            .any(|o| o.invoked >= asked) as u64;
+    }
+    assert_eq!(seen, 75, "sessions whose read first was remembered");
     let fates = |ledger: &sessiondrill::workload::Ledger| {
         let ledger = ledger.clone();
         async move {

@@ -273,7 +273,7 @@ fn write_through_copies_disagree_only_when_requests_overlap() {
         })
         .sum();
     assert_eq!(at_flushes, lost, "{}", raced.report["checkpoints"]);
-    // Read before every flush that fired, for both strategies.
+    // Read before every flush that fired (one event for both strategies).
     let fired = raced.report["faults"]
         .as_array()
         .unwrap()

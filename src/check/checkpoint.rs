@@ -373,7 +373,10 @@ mod tests {
     async fn reading_first_waits_for_the_engine_and_not_for_one_that_is_gone() {
         let (checkpoints, mut requests) = channel();
         // Not serving yet (a prefill): nothing is asked, nothing waited for.
-        checkpoints.read_first(vec!["cache".into()]).await;
+        let limit = Duration::from_secs(5);
+        tokio::time::timeout(limit, checkpoints.read_first(vec!["cache".into()]))
+            .await
+            .expect("waited for an engine not serving yet");
         assert!(requests.rx.try_recv().is_err());
         requests.serving(true);
         let asked = tokio::spawn({
@@ -394,9 +397,11 @@ mod tests {
             async move { c.read_first(vec![]).await }
         });
         drop(requests.rx.recv().await);
-        asked.await.unwrap();
+        tokio::time::timeout(limit, asked).await.unwrap().unwrap();
         drop(requests);
-        checkpoints.read_first(vec![]).await;
+        tokio::time::timeout(limit, checkpoints.read_first(vec![]))
+            .await
+            .expect("waited for an engine that is gone");
     }
 
     #[tokio::test]

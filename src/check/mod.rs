@@ -116,6 +116,30 @@ pub fn judge_concurrent(
     judge_read(state, observed, now, Some(invoked))
 }
 
+/// A read sent at `invoked`, before a fault acts, that found `observed` at
+/// `now` (operations may overlap): judged on a copy of the session, and
+/// only what it legally saw is kept — later reads are held to it, as to a
+/// load read's. Nothing else changes: no write is adopted from a cache
+/// that is not the store of record, no delete, no fate. What it was judged
+/// is returned, for the record.
+pub fn remember_read(
+    state: &mut SessionState,
+    observed: Option<&str>,
+    invoked: Instant,
+    now: Instant,
+) -> ReadCheck {
+    let mut copy = state.clone();
+    let reading = judge_concurrent(&mut copy, observed, invoked, now);
+    if let Some(&o) = copy
+        .observed
+        .back()
+        .filter(|o| o.invoked == invoked && o.answered == now)
+    {
+        state.observe(o);
+    }
+    reading.check
+}
+
 /// A write, acknowledged at `at`, that a later write acknowledged before
 /// `invoked` (and sent after it) or a delete sent after it and acknowledged
 /// before `invoked` certainly overwrote.

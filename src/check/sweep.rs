@@ -13,7 +13,7 @@ use futures::StreamExt;
 use tokio::sync::Mutex;
 
 use super::ledger::{Fate, Judged, SessionState};
-use super::{ReadCheck, judge, judge_concurrent, judge_writes, unverify};
+use super::{ReadCheck, judge, judge_concurrent, judge_writes, remember_read, unverify};
 use crate::store::{SessionStore, value};
 
 /// Reads in flight at once during a sweep.
@@ -121,8 +121,9 @@ pub enum Purpose {
     /// The checkpoint after fault N: what it finds is charged to N.
     Checkpoint(usize),
     /// Before a fault acts, the load held (a flush, requests overlapping):
-    /// its reads are remembered, so that a version they saw may not come
-    /// back, and nothing is judged — what they find wrong is the
+    /// what its reads legally saw is remembered, so that a version they
+    /// saw overwritten may not come back, and nothing else changes
+    /// ([`super::remember_read`]) — what they find wrong is the
     /// checkpoint's after the fault to judge, as it was before.
     ReadFirst,
     /// The final sweep: what it finds is charged to the fault that
@@ -182,17 +183,12 @@ async fn judge_one(
             continue;
         };
         let at = Instant::now();
-        let reading = if p.overlaps {
-            judge_concurrent(state, v.as_deref(), invoked, at)
-        } else {
-            judge(state, v.as_deref(), at)
-        };
         let fault = match purpose {
             Purpose::Checkpoint(f) => Some(f),
             Purpose::Final => None,
             Purpose::ReadFirst => {
                 return Some(Verdict {
-                    check: reading.check,
+                    check: remember_read(state, v.as_deref(), invoked, at),
                     from_cache: false,
                     writes: WriteTally::default(),
                     lost_updates: 0,
@@ -201,6 +197,11 @@ async fn judge_one(
                     found: v.as_deref().and_then(value::version_of),
                 });
             }
+        };
+        let reading = if p.overlaps {
+            judge_concurrent(state, v.as_deref(), invoked, at)
+        } else {
+            judge(state, v.as_deref(), at)
         };
         let judged = Judged { at, fault };
         let disagrees = matches!(reading.check, ReadCheck::Lost | ReadCheck::Stale);

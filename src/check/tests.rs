@@ -294,6 +294,50 @@ mod real_time {
         );
     }
 
+    /// A read before a fault only remembers: a failed write found in a
+    /// cache is not adopted (the store of record may hold another), an
+    /// illegal version judges nothing, and a legal one holds later reads
+    /// to it as a load read's would.
+    #[test]
+    fn a_read_first_remembers_what_it_saw_and_changes_nothing_else() {
+        let b = Instant::now();
+        let mut s = overlapping_pair(b);
+        // A write sent at 22 failed (its answer lost): it may have landed.
+        let v3 = s.begin_write(t(b, 22), TTL);
+        s.write_failed(v3);
+        let before = format!("{:?}", (&s.writes, &s.uncertain, s.acked));
+        assert_eq!(
+            remember_read(&mut s, Some(&val(3)), t(b, 25), t(b, 26)),
+            ReadCheck::Indeterminate
+        );
+        assert_eq!(before, format!("{:?}", (&s.writes, &s.uncertain, s.acked)));
+        assert_eq!(s.acked_version(), Some(2), "not adopted");
+        // Seen, as a load read's would be.
+        assert_eq!(s.observed.len(), 1);
+        // Not a legal version (nothing, although v2 is owed): forgotten.
+        assert_eq!(
+            remember_read(&mut s, None, t(b, 27), t(b, 28)),
+            ReadCheck::Lost
+        );
+        assert_eq!(s.observed.len(), 1, "{:?}", s.observed);
+        assert!(s.writes.iter().all(|w| w.fate == Fate::Unjudged));
+        // v2 seen: v1 may not come back.
+        assert_eq!(
+            remember_read(&mut s, Some(&val(2)), t(b, 29), t(b, 30)),
+            ReadCheck::Durable
+        );
+        assert_eq!(s.observed.len(), 2);
+        assert_eq!(before, format!("{:?}", (&s.writes, &s.uncertain, s.acked)));
+        let back = judge_concurrent(&mut s.clone(), Some(&val(1)), t(b, 40), t(b, 41));
+        assert_eq!(back.check, ReadCheck::Stale);
+        // Unseen, v1 could have come back.
+        let mut unseen = overlapping_pair(b);
+        assert_eq!(
+            judge_concurrent(&mut unseen, Some(&val(1)), t(b, 40), t(b, 41)).check,
+            ReadCheck::Durable
+        );
+    }
+
     /// w1 [0, 10], then w2 [20, 30] strictly after it: a read sent at
     /// 40 that finds v1 is stale, and a sweep that finds v1 has lost v2.
     #[test]
