@@ -248,8 +248,8 @@ fn blind_updates_lose_changes_only_when_requests_overlap() {
 /// was 7–9 in 20 s here (debug build, the suite's), 5–11 in a release
 /// build, and 1 on a CI run whose load was five times slower (p50 98 ms;
 /// 0 and 4 in two runs here beside two busy loops); with it 22–33 (three
-/// runs), 153–163 beside the busy loops (two), 29–32 in a release build
-/// (six), 2026-12-02.
+/// runs), 153–163 beside the busy loops (two), 25–32 in a release build
+/// (eight), 2026-12-02.
 #[test]
 fn write_through_copies_disagree_only_when_requests_overlap() {
     let file = topology_path("write-through-race.yaml");
