@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Ledger;
 use super::control::LoadControl;
-use super::scheduler::MAX_IN_FLIGHT;
+use super::scheduler;
 use crate::check::checkpoint::{Ask, Checkpoint, CheckpointTally, Request, Requests, Scope};
 use crate::check::{self, Patience, Purpose, ReadCheck, SweepResult};
 use crate::events::EventLog;
@@ -201,10 +201,7 @@ impl Server {
             ),
         );
         tokio::time::sleep(req.settle).await;
-        for s in &swept {
-            let all = s.gate.acquire_many(MAX_IN_FLIGHT as u32);
-            drop(tokio::time::timeout(self.drain_limit, all).await);
-        }
+        scheduler::drain(swept.iter().map(|s| &*s.gate), self.drain_limit).await;
         let results = self.read_all(&swept, Purpose::Checkpoint(req.fault)).await;
         if own_hold {
             self.control.hold_for_checkpoint(false);

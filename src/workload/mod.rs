@@ -360,14 +360,7 @@ async fn run(
         let gates = gates.clone();
         r.install_drain(move || {
             let gates = gates.clone();
-            // Every strategy at once, under one deadline (one after the
-            // other, a slow one would hold the next one's wait back).
-            Box::pin(async move {
-                let all = gates
-                    .iter()
-                    .map(|gate| gate.acquire_many(MAX_IN_FLIGHT as u32));
-                drop(tokio::time::timeout(drain_limit, futures::future::join_all(all)).await);
-            })
+            Box::pin(async move { scheduler::drain(gates.iter().map(|g| &**g), drain_limit).await })
         });
     }
     let load_over = CancellationToken::new();
@@ -440,9 +433,7 @@ async fn run(
         "",
         "load stopped; waiting for operations in flight",
     );
-    for gate in &gates {
-        let _ = tokio::time::timeout(drain_limit, gate.acquire_many(MAX_IN_FLIGHT as u32)).await;
-    }
+    scheduler::drain(gates.iter().map(|g| &**g), drain_limit).await;
     cancel.cancel();
     // The load's fallbacks: not those the checkpoints' reads caused.
     let fallbacks: Vec<u64> = strategies

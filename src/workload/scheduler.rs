@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use tokio::sync::Semaphore;
+
 use super::rng::SplitMix;
 use crate::metrics::OpKind;
 use crate::scenario::{Hot, Rates};
@@ -11,6 +13,17 @@ use crate::scenario::{Hot, Rates};
 /// Operations in flight per strategy before the scheduler waits (the wait
 /// still counts as latency, from the intended start).
 pub const MAX_IN_FLIGHT: usize = 20_000;
+
+/// Wait until no operation of any of `gates` (one per strategy, each with
+/// [`MAX_IN_FLIGHT`] permits) is in flight, or `limit` has passed: every
+/// gate at once, under one deadline — one after the other, a slow strategy
+/// would hold the next one's wait back. The permits go back at once.
+pub async fn drain<'a>(gates: impl IntoIterator<Item = &'a Semaphore>, limit: Duration) {
+    let all = gates
+        .into_iter()
+        .map(|gate| gate.acquire_many(MAX_IN_FLIGHT as u32));
+    drop(tokio::time::timeout(limit, futures::future::join_all(all)).await);
+}
 
 /// Intended start times of every kind, merged in time order.
 pub struct Schedule {
